@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds libk8sha three ways and runs the whole test suite:
+#   build/werror  -Wall -Wextra -Werror, every suite
+#   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer, every suite
+#   valgrind      the unit suite of build/werror under valgrind (memcheck, leaks are errors)
+# Ends with one line "N passed, N failed" and exits non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")"
+
+tools/install-deps.sh || { echo "test.sh: installing dependencies failed" >&2; exit 1; }
+
+status=0
+passed=0
+failed=0
+
+setup() { # setup DIR [meson options...]
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi
+}
+
+count() { # count DIR: adds the results of the last meson test run in DIR to the totals
+  local log=$1/meson-logs/testlog.json p f
+  [ -f "$log" ] || return 0
+  p=$(grep -c '"result": "OK"' "$log" || true)
+  f=$(grep -c -E '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" || true)
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+run() { # run TITLE DIR [meson test options...]
+  local title=$1 dir=$2; shift 2
+  echo "== $title"
+  if ! meson test -C "$dir" --print-errorlogs "$@"; then
+    status=1
+  fi
+  count "$dir"
+}
+
+echo "== build: -Werror"
+if setup build/werror -Dwerror=true && ninja -C build/werror >/dev/null; then
+  run "tests (-Werror build)" build/werror
+  run "unit tests under valgrind" build/werror --setup valgrind --suite unit
+else
+  ninja -C build/werror
+  status=1
+fi
+
+echo "== build: ASan + UBSan"
+if setup build/asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false &&
+   ninja -C build/asan >/dev/null; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  run "tests (ASan + UBSan build)" build/asan
+else
+  ninja -C build/asan
+  status=1
+fi
+
+[ "$failed" -eq 0 ] || status=1
+echo "$passed passed, $failed failed"
+exit $status

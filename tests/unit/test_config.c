@@ -1,0 +1,560 @@
+/* Flink configuration: loading (flat, nested, overrides), every HA validation rule, and malformed
+ * input. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+#define SEED                                   \
+  "kubernetes.cluster-id: cluster1337\n"       \
+  "high-availability.type: kubernetes\n"       \
+  "high-availability.storageDir: s3://flink/recovery\n" \
+  "kubernetes.namespace: flink\n"
+
+static k8sha_config *load(const char *yaml) {
+  k8sha_config *cfg = NULL;
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "test.yaml", yaml, strlen(yaml)), 0);
+  return cfg;
+}
+
+/* The seed configuration with one key changed (value NULL: removed), validated. */
+static k8sha_config *seed_with(const char *key, const char *value, int expect) {
+  k8sha_config *cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_set(cfg, key, value), 0);
+  if (k8sha_config_validate(cfg) != expect)
+    tu_dump(cfg);
+  ck_assert_int_eq(k8sha_config_validate(cfg), expect);
+  return cfg;
+}
+
+static void expect_rejected(const char *key, const char *value, const char *needle) {
+  k8sha_config *cfg = seed_with(key, value, K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, key, needle);
+  ck_assert_ptr_nonnull(k8sha_config_last_error(cfg));
+  ck_assert_ptr_nonnull(strstr(k8sha_config_last_error(cfg), key));
+  /* Effective values are not exposed for an invalid configuration. */
+  ck_assert_ptr_null(k8sha_config_cluster_id(cfg));
+  ck_assert_uint_eq(k8sha_config_lease_duration_ms(cfg), 0);
+  k8sha_config_free(cfg);
+}
+
+static void expect_accepted(const char *key, const char *value) {
+  k8sha_config_free(seed_with(key, value, 0));
+}
+
+START_TEST(seed_configuration_is_valid) {
+  k8sha_config *cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_cluster_id(cfg), "cluster1337");
+  ck_assert_str_eq(k8sha_config_ha_cluster_id(cfg), "cluster1337");
+  ck_assert_str_eq(k8sha_config_namespace(cfg), "flink");
+  ck_assert_str_eq(k8sha_config_storage_dir(cfg), "s3://flink/recovery");
+  ck_assert_uint_eq(k8sha_config_lease_duration_ms(cfg), 15000);
+  ck_assert_uint_eq(k8sha_config_renew_deadline_ms(cfg), 15000);
+  ck_assert_uint_eq(k8sha_config_retry_period_ms(cfg), 5000);
+  ck_assert_uint_eq(k8sha_config_max_retries(cfg), 5);
+  ck_assert_uint_eq(k8sha_config_num_retained(cfg), 1);
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_ERROR), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(flink_defaults_get_a_shorter_effective_renew_deadline) {
+  k8sha_config *cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  /* renew-deadline == lease-duration in Flink: the leader must still step down first. */
+  ck_assert_uint_eq(k8sha_config_request_timeout_ms(cfg), 5000);
+  ck_assert_uint_eq(k8sha_config_effective_renew_deadline_ms(cfg), 10000);
+  ck_assert_uint_lt(k8sha_config_effective_renew_deadline_ms(cfg) +
+                        k8sha_config_request_timeout_ms(cfg),
+                    k8sha_config_lease_duration_ms(cfg) + 1);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.kubernetes.leader-election.renew-deadline",
+                 "effective renew deadline is 10 s, not 15 s");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(client_go_style_timing_keeps_its_renew_deadline) {
+  k8sha_config *cfg = load(SEED "high-availability.kubernetes.leader-election.lease-duration: 2 s\n"
+                                "high-availability.kubernetes.leader-election.renew-deadline: 1500 ms\n"
+                                "high-availability.kubernetes.leader-election.retry-period: 500ms\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_uint_eq(k8sha_config_lease_duration_ms(cfg), 2000);
+  ck_assert_uint_eq(k8sha_config_effective_renew_deadline_ms(cfg), 1500);
+  ck_assert_uint_eq(k8sha_config_request_timeout_ms(cfg), 500);
+  ck_assert_uint_eq(k8sha_config_retry_period_ms(cfg), 500);
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_NOTE), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(nested_and_flat_forms_are_equivalent) {
+  k8sha_config *cfg = load("kubernetes:\n"
+                           "  cluster-id: cluster1337\n"
+                           "  namespace: flink\n"
+                           "high-availability:\n"
+                           "  type: KUBERNETES\n"
+                           "  storageDir: s3://flink/recovery\n"
+                           "  kubernetes.leader-election:\n"
+                           "    lease-duration: 1 min\n"
+                           "execution.checkpointing:\n"
+                           "  num-retained: 3\n");
+  const char *v;
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_cluster_id(cfg), "cluster1337");
+  ck_assert_str_eq(k8sha_config_namespace(cfg), "flink");
+  ck_assert_uint_eq(k8sha_config_lease_duration_ms(cfg), 60000);
+  ck_assert_uint_eq(k8sha_config_num_retained(cfg), 3);
+  ck_assert_int_eq(k8sha_config_get(cfg, "high-availability.kubernetes.leader-election.lease-duration", &v), 0);
+  ck_assert_str_eq(v, "1 min");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(overrides_and_later_files_win) {
+  k8sha_config *cfg = load(SEED);
+  const char *v;
+  const char *second = "kubernetes.namespace: other\n";
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "second.yaml", second, strlen(second)), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "kubernetes.namespace", &v), 0);
+  ck_assert_str_eq(v, "other");
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.namespace", "third"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_namespace(cfg), "third");
+  /* Removing the key falls back to Flink's default namespace. */
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.namespace", NULL), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "kubernetes.namespace", &v), K8SHA_ENOTFOUND);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_namespace(cfg), "default");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(a_change_invalidates_effective_values) {
+  k8sha_config *cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_ptr_nonnull(k8sha_config_cluster_id(cfg));
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.cluster-id", "other"), 0);
+  ck_assert_ptr_null(k8sha_config_cluster_id(cfg));
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_cluster_id(cfg), "other");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(repeated_key_warns_and_takes_the_last) {
+  k8sha_config *cfg = load(SEED "kubernetes.namespace: again\n");
+  const char *v;
+  ck_assert_int_eq(k8sha_config_get(cfg, "kubernetes.namespace", &v), 0);
+  ck_assert_str_eq(v, "again");
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "kubernetes.namespace", "test.yaml:5:");
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "kubernetes.namespace", "first at line 4");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(lists_become_semicolon_separated) {
+  k8sha_config *cfg = load("env.java.opts.all: [-Xmx1g, -Dx=y]\n");
+  const char *v;
+  ck_assert_int_eq(k8sha_config_get(cfg, "env.java.opts.all", &v), 0);
+  ck_assert_str_eq(v, "-Xmx1g;-Dx=y");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(diagnostics_name_file_line_and_key) {
+  k8sha_config *cfg = load("high-availability.type: kubernetes\n"
+                           "high-availability.storageDir: s3://flink/recovery\n"
+                           "kubernetes.cluster-id: -bad\n");
+  const k8sha_diag *d;
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_ERROR), 1);
+  d = k8sha_config_diag_at(cfg, 0);
+  ck_assert_ptr_nonnull(d);
+  ck_assert_str_eq(d->file, "test.yaml");
+  ck_assert_uint_eq(d->line, 3);
+  ck_assert_str_eq(d->key, "kubernetes.cluster-id");
+  ck_assert_str_eq(d->text,
+                   "test.yaml:3: kubernetes.cluster-id: '-bad' must start with a letter or a digit");
+  ck_assert_str_eq(k8sha_config_last_error(cfg), d->text);
+  ck_assert_ptr_null(k8sha_config_diag_at(cfg, k8sha_config_diag_count(cfg)));
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(every_problem_is_reported_at_once) {
+  k8sha_config *cfg = load("kubernetes.namespace: Not_A_Label\n"
+                           "high-availability.kubernetes.leader-election.lease-duration: soon\n"
+                           "execution.checkpointing.num-retained: 0\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.type", "missing");
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "kubernetes.cluster-id", "missing (required)");
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir", "missing (required)");
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "kubernetes.namespace", "test.yaml:1:");
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR,
+                 "high-availability.kubernetes.leader-election.lease-duration",
+                 "does not start with a number");
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "execution.checkpointing.num-retained", "at least 1");
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_ERROR), 6);
+  /* Validating again replaces, not accumulates, the findings. */
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_ERROR), 6);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(ha_type_rules) {
+  k8sha_config *cfg;
+  expect_accepted("high-availability.type", "Kubernetes");
+  expect_accepted("high-availability.type",
+                  "org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory");
+  expect_rejected("high-availability.type", "zookeeper", "is not Kubernetes high availability");
+  expect_rejected("high-availability.type", "NONE", "'NONE'");
+  /* The legacy key alone is enough. */
+  cfg = seed_with("high-availability.type", NULL, K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.type", "missing");
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability", "kubernetes"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  /* Both: the new key wins and the legacy one is called ignored. */
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability", "zookeeper"), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability.type", "kubernetes"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "high-availability", "ignored");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(cluster_id_rules) {
+  const char *key = "kubernetes.cluster-id";
+  expect_accepted(key, "a");
+  expect_accepted(key, "flink-cluster.prod-1");
+  expect_accepted(key, "123456789012345678901234567890123456789012345"); /* 45 */
+  expect_rejected(key, "1234567890123456789012345678901234567890123456", "at most 45");
+  expect_rejected(key, NULL, "missing (required)");
+  expect_rejected(key, "  ", "empty (required)");
+  expect_rejected(key, "my cluster", "contains ' '");
+  expect_rejected(key, "a/b", "contains '/'");
+  expect_rejected(key, "_abc", "must start with a letter or a digit");
+  expect_rejected(key, ".abc", "must start with a letter or a digit");
+  /* Allowed by Flink's character rule, refused by Kubernetes as object names. */
+  expect_rejected(key, "My_Cluster", "'My_Cluster-cluster-config-map', which is not a valid");
+  expect_rejected(key, "UPPER", "not a valid Kubernetes name");
+  expect_rejected(key, "a..b", "not a valid Kubernetes name");
+  expect_rejected(key, "abc.", "not a valid Kubernetes name");
+  expect_rejected(key, "abc_", "not a valid Kubernetes name");
+}
+END_TEST
+
+START_TEST(ha_cluster_id_rules) {
+  k8sha_config *cfg = seed_with("high-availability.cluster-id", "/flink-ha", 0);
+  ck_assert_str_eq(k8sha_config_ha_cluster_id(cfg), "flink-ha");
+  k8sha_config_free(cfg);
+  expect_rejected("high-availability.cluster-id", "a/b", "one folder name");
+  expect_rejected("high-availability.cluster-id", "..", "not usable as a folder name");
+  expect_rejected("high-availability.cluster-id", "/", "not usable as a folder name");
+}
+END_TEST
+
+START_TEST(namespace_rules) {
+  k8sha_config *cfg = seed_with("kubernetes.namespace", NULL, 0);
+  ck_assert_str_eq(k8sha_config_namespace(cfg), "default");
+  k8sha_config_free(cfg);
+  expect_rejected("kubernetes.namespace", "Flink", "not a valid namespace");
+  expect_rejected("kubernetes.namespace", "a.b", "not a valid namespace");
+  expect_rejected("kubernetes.namespace",
+                  "a234567890123456789012345678901234567890123456789012345678901234",
+                  "not a valid namespace");
+}
+END_TEST
+
+static void expect_storage(const char *in, const char *out) {
+  k8sha_config *cfg = seed_with("high-availability.storageDir", in, 0);
+  ck_assert_str_eq(k8sha_config_storage_dir(cfg), out);
+  k8sha_config_free(cfg);
+}
+
+START_TEST(storage_dir_rules) {
+  const char *key = "high-availability.storageDir";
+  k8sha_config *cfg;
+  expect_storage("s3://flink/recovery/", "s3://flink/recovery");
+  expect_storage("S3://flink/recovery", "s3://flink/recovery");
+  expect_storage("s3a://bucket", "s3a://bucket");
+  expect_storage("/var/flink/ha", "file:///var/flink/ha");
+  expect_storage("file:/var/flink/ha", "file:///var/flink/ha");
+  expect_storage("file:///var/flink/ha/", "file:///var/flink/ha");
+  expect_storage("file://localhost/var/ha", "file:///var/ha");
+  expect_storage("hdfs://namenode:8020/flink/ha", "hdfs://namenode:8020/flink/ha");
+  expect_storage("hdfs:///flink/ha", "hdfs:///flink/ha");
+  expect_rejected(key, NULL, "missing (required)");
+  expect_rejected(key, "", "empty (required)");
+  expect_rejected(key, "gs://bucket/ha", "unknown scheme 'gs'");
+  expect_rejected(key, "relative/dir", "no scheme and is not an absolute path");
+  expect_rejected(key, "s3:///path", "must have the form s3://bucket/path");
+  expect_rejected(key, "s3:bucket", "must have the form s3://bucket/path");
+  expect_rejected(key, "file://server/share", "names a remote host");
+  expect_rejected(key, "file:relative", "is not an absolute path");
+  /* A host that registers its own backend makes its scheme valid. */
+  cfg = seed_with(key, "mystore://vault/ha", K8SHA_ECONFIG);
+  ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, "MyStore"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_storage_dir(cfg), "mystore://vault/ha");
+  ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, "1bad"), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, "ba d"), K8SHA_EINVAL);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+#define LE "high-availability.kubernetes.leader-election."
+
+START_TEST(duration_syntax) {
+  static const struct {
+    const char *text;
+    uint64_t ms;
+  } ok[] = {{"15 s", 15000},      {"15000 ms", 15000}, {"15000", 15000},   {"1 min", 60000},
+            {"1min", 60000},      {"2 m", 120000},     {"1 h", 3600000},   {"15 S", 15000},
+            {"15 seconds", 15000}, {"15 secs", 15000}, {" 20s ", 20000},   {"20000000 us", 20000},
+            {"20000000000 ns", 20000}, {"1 d", 86400000}};
+  size_t i;
+  for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    k8sha_config *cfg = seed_with(LE "lease-duration", ok[i].text, 0);
+    ck_assert_msg(k8sha_config_lease_duration_ms(cfg) == ok[i].ms, "'%s' gave %llu", ok[i].text,
+                  (unsigned long long)k8sha_config_lease_duration_ms(cfg));
+    k8sha_config_free(cfg);
+  }
+  expect_rejected(LE "lease-duration", "PT15S", "ISO-8601 durations are not supported");
+  expect_rejected(LE "lease-duration", "1.5 s", "fractions are not supported");
+  expect_rejected(LE "lease-duration", "soon", "does not start with a number");
+  expect_rejected(LE "lease-duration", "-5 s", "negative");
+  expect_rejected(LE "lease-duration", "15 parsecs", "unknown unit");
+  expect_rejected(LE "lease-duration", "99999999999999999999 s", "number too large");
+  expect_rejected(LE "lease-duration", "99999999999999999 d", "number too large");
+  expect_rejected(LE "lease-duration", "0 s", "at least 1 ms");
+  expect_rejected(LE "lease-duration", "500 us", "at least 1 ms");
+  expect_rejected(LE "lease-duration", "", "is not a duration: empty");
+  expect_rejected(LE "renew-deadline", "15 x", "is not a duration");
+  expect_rejected(LE "retry-period", "5 sec ond", "unknown unit");
+}
+END_TEST
+
+START_TEST(timing_rules) {
+  k8sha_config *cfg;
+  expect_rejected(LE "renew-deadline", "20 s", "20 s is longer than lease-duration (15 s)");
+  expect_rejected(LE "retry-period", "15 s", "must be shorter than renew-deadline (15 s)");
+  expect_rejected(LE "retry-period", "20 s", "must be shorter than renew-deadline");
+  /* Shorter than renew-deadline, but not than the effective one (15 s - 5 s). */
+  expect_rejected(LE "retry-period", "12 s", "must be shorter than the effective renew deadline (10 s");
+  cfg = seed_with(LE "renew-deadline", "10 s", 0);
+  /* timeout 3333 ms; lease - timeout = 11667 ms > 10 s, so 10 s stands. */
+  ck_assert_uint_eq(k8sha_config_request_timeout_ms(cfg), 3333);
+  ck_assert_uint_eq(k8sha_config_effective_renew_deadline_ms(cfg), 10000);
+  k8sha_config_free(cfg);
+  cfg = load(SEED LE "lease-duration: 2 ms\n" LE "renew-deadline: 2 ms\n" LE "retry-period: 1 ms\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, LE "renew-deadline", "too short to fit a request timeout");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(integer_rules) {
+  k8sha_config *cfg;
+  expect_rejected("execution.checkpointing.num-retained", "0", "must be at least 1");
+  expect_rejected("execution.checkpointing.num-retained", "-1", "negative");
+  expect_rejected("execution.checkpointing.num-retained", "three", "not a whole number");
+  expect_rejected("execution.checkpointing.num-retained", "2.5", "not a whole number");
+  expect_rejected("kubernetes.transactional-operation.max-retries", "many", "not a whole number");
+  expect_rejected("kubernetes.transactional-operation.max-retries", "-3", "negative");
+  expect_rejected("kubernetes.transactional-operation.max-retries", "100000", "too large");
+  cfg = seed_with("kubernetes.transactional-operation.max-retries", "0", 0);
+  ck_assert_uint_eq(k8sha_config_max_retries(cfg), 0);
+  k8sha_config_free(cfg);
+  /* The deprecated key is read when the new one is absent... */
+  cfg = seed_with("state.checkpoints.num-retained", "7", 0);
+  ck_assert_uint_eq(k8sha_config_num_retained(cfg), 7);
+  /* ...and named in its errors. */
+  ck_assert_int_eq(k8sha_config_set(cfg, "state.checkpoints.num-retained", "0"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "state.checkpoints.num-retained", "at least 1");
+  /* The new key wins over the deprecated one. */
+  ck_assert_int_eq(k8sha_config_set(cfg, "execution.checkpointing.num-retained", "4"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_uint_eq(k8sha_config_num_retained(cfg), 4);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(unknown_leader_election_key_warns) {
+  k8sha_config *cfg = seed_with(LE "lease-duraton", "20 s", 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, LE "lease-duraton", "unknown key");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(override_diagnostics_say_override) {
+  k8sha_config *cfg = seed_with("kubernetes.cluster-id", "Bad_Id", K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "kubernetes.cluster-id", "override: kubernetes.cluster-id:");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* ---- malformed input ---- */
+
+static void expect_load_error(const char *yaml, size_t len, const char *needle, unsigned int line) {
+  k8sha_config *cfg = NULL;
+  const char *v;
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "kept", "yes"), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "bad.yaml", yaml, len), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, needle);
+  ck_assert_ptr_nonnull(k8sha_config_last_error(cfg));
+  ck_assert_ptr_nonnull(strstr(k8sha_config_last_error(cfg), "bad.yaml"));
+  if (line)
+    ck_assert_uint_eq(k8sha_config_diag_at(cfg, 0)->line, line);
+  /* A failed load changes nothing. */
+  ck_assert_int_eq(k8sha_config_get(cfg, "kept", &v), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "a", &v), K8SHA_ENOTFOUND);
+  k8sha_config_free(cfg);
+}
+#define BAD(yaml, needle, line) expect_load_error(yaml, sizeof(yaml) - 1, needle, line)
+
+START_TEST(malformed_yaml) {
+  BAD("a: 1\nb: [1, 2\n", "not valid YAML", 0);
+  BAD("a: b: c\n", "not valid YAML", 1);
+  BAD("a: 1\n\tb: 2\n", "not valid YAML", 2);
+  BAD("a: {x: 1\n", "not valid YAML", 0);
+  BAD("a: 'unterminated\n", "not valid YAML", 0);
+  BAD("a: *nowhere\n", "not valid YAML", 0);
+  BAD("a: 1\n\x01\x02: 2\n", "not valid YAML", 0);
+  BAD("key: value\n  bad indent: x\n", "not valid YAML", 2);
+  BAD("a: \"\\q\"\n", "not valid YAML", 0);
+  BAD("- a\n- b\n", "must be a mapping of keys to values", 1);
+  BAD("just some text\n", "must be a mapping of keys to values", 1);
+  BAD("a: 1\n---\nb: 2\n", "more than one YAML document", 3);
+  BAD("a: 1\n[x, y]: 2\n", "a key must be a non-empty plain value", 2);
+  BAD("a: 1\n\"\": 2\n", "a key must be a non-empty plain value", 2);
+  BAD("a: [1, {b: 2}]\n", "a list may hold only plain values", 1);
+  BAD("a: \"x\\0y\"\n", "NUL character", 1);
+  BAD("a: 1\nb:\n  c: [\n", "not valid YAML", 0);
+}
+END_TEST
+
+START_TEST(deep_nesting_is_refused) {
+  char yaml[4096];
+  size_t n = 0;
+  int i;
+  for (i = 0; i < 40; i++)
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%*sk%d:\n", i, "", i);
+  snprintf(yaml + n, sizeof(yaml) - n, "%*sleaf: 1\n", 40, "");
+  expect_load_error(yaml, strlen(yaml), "nested too deeply", 0);
+}
+END_TEST
+
+START_TEST(missing_and_unreadable_files) {
+  k8sha_config *cfg = NULL;
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_file(cfg, "/nonexistent/flink-conf.yaml"), K8SHA_EIO);
+  ck_assert_str_eq(k8sha_config_last_error(cfg),
+                   "/nonexistent/flink-conf.yaml: cannot read the configuration file: No such "
+                   "file or directory");
+  ck_assert_int_eq(k8sha_config_load_file(cfg, tu_tmpdir()), K8SHA_EIO);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "cannot read the configuration file");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(empty_file_is_an_empty_configuration) {
+  k8sha_config *cfg = NULL;
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_file(cfg, tu_write("empty.yaml", "# only a comment\n")), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "kubernetes.cluster-id", "empty.yaml: kubernetes.cluster-id: missing");
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(example_files_from_the_repository) {
+  static const char *const files[] = {"flink-conf.yaml", "config.yaml"};
+  size_t i;
+  for (i = 0; i < 2; i++) {
+    char path[1024];
+    k8sha_config *cfg = NULL;
+    snprintf(path, sizeof(path), "%s/examples/config/%s", SOURCE_ROOT, files[i]);
+    ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+    ck_assert_int_eq(k8sha_config_load_file(cfg, path), 0);
+    ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+    ck_assert_str_eq(k8sha_config_cluster_id(cfg), "cluster1337");
+    ck_assert_str_eq(k8sha_config_namespace(cfg), "flink");
+    ck_assert_str_eq(k8sha_config_storage_dir(cfg), "s3://flink/recovery");
+    k8sha_config_free(cfg);
+  }
+}
+END_TEST
+
+START_TEST(arguments_are_checked) {
+  k8sha_config *cfg = NULL;
+  const char *v = "untouched";
+  k8sha_allocator bad = {99, NULL, NULL, NULL, NULL};
+  ck_assert_int_eq(k8sha_config_new(NULL, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_new(&cfg, &bad), K8SHA_EINVAL);
+  ck_assert_ptr_null(cfg);
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_file(cfg, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_load_file(NULL, "x"), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, NULL, "", 0), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "n", NULL, 3), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_set(cfg, "", "x"), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_set(cfg, NULL, "x"), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_get(cfg, "x", NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_get(cfg, "x", &v), K8SHA_ENOTFOUND);
+  ck_assert_str_eq(v, "untouched");
+  ck_assert_int_eq(k8sha_config_validate(NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_config_resolve_kube(NULL), K8SHA_EINVAL);
+  ck_assert_ptr_null(k8sha_config_diag_at(NULL, 0));
+  ck_assert_uint_eq(k8sha_config_diag_count(NULL), 0);
+  ck_assert_ptr_null(k8sha_config_last_error(cfg));
+  ck_assert_ptr_null(k8sha_config_cluster_id(NULL));
+  k8sha_config_free(cfg);
+  k8sha_config_free(NULL);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("config");
+  TCase *load_tc = tcase_create("load");
+  TCase *rules = tcase_create("rules");
+  TCase *bad = tcase_create("malformed");
+
+  tcase_add_test(load_tc, seed_configuration_is_valid);
+  tcase_add_test(load_tc, nested_and_flat_forms_are_equivalent);
+  tcase_add_test(load_tc, overrides_and_later_files_win);
+  tcase_add_test(load_tc, a_change_invalidates_effective_values);
+  tcase_add_test(load_tc, repeated_key_warns_and_takes_the_last);
+  tcase_add_test(load_tc, lists_become_semicolon_separated);
+  tcase_add_test(load_tc, example_files_from_the_repository);
+  tcase_add_test(load_tc, arguments_are_checked);
+  suite_add_tcase(s, load_tc);
+
+  tcase_add_test(rules, flink_defaults_get_a_shorter_effective_renew_deadline);
+  tcase_add_test(rules, client_go_style_timing_keeps_its_renew_deadline);
+  tcase_add_test(rules, diagnostics_name_file_line_and_key);
+  tcase_add_test(rules, every_problem_is_reported_at_once);
+  tcase_add_test(rules, ha_type_rules);
+  tcase_add_test(rules, cluster_id_rules);
+  tcase_add_test(rules, ha_cluster_id_rules);
+  tcase_add_test(rules, namespace_rules);
+  tcase_add_test(rules, storage_dir_rules);
+  tcase_add_test(rules, duration_syntax);
+  tcase_add_test(rules, timing_rules);
+  tcase_add_test(rules, integer_rules);
+  tcase_add_test(rules, unknown_leader_election_key_warns);
+  tcase_add_test(rules, override_diagnostics_say_override);
+  suite_add_tcase(s, rules);
+
+  tcase_add_test(bad, malformed_yaml);
+  tcase_add_test(bad, deep_nesting_is_refused);
+  tcase_add_test(bad, missing_and_unreadable_files);
+  tcase_add_test(bad, empty_file_is_an_empty_configuration);
+  suite_add_tcase(s, bad);
+  return tu_run(s);
+}

@@ -1,0 +1,130 @@
+/* Error codes, version, base64 and Kubernetes naming rules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/base64.h"
+#include "kube/names.h"
+#include "testutil.h"
+
+static const int all_codes[] = {
+    K8SHA_EINVAL,        K8SHA_ENOMEM,    K8SHA_ECONFIG,     K8SHA_EIO,
+    K8SHA_EAPI,          K8SHA_ENOTFOUND, K8SHA_EEXISTS,     K8SHA_ECONFLICT,
+    K8SHA_ENOTLEADER,    K8SHA_ETOOLARGE, K8SHA_EUNAUTHORIZED, K8SHA_EFORBIDDEN,
+    K8SHA_ETIMEDOUT,     K8SHA_ECANCELED, K8SHA_ESTORAGE,    K8SHA_ECORRUPT,
+    K8SHA_EUNKNOWN_OUTCOME, K8SHA_EINVALID_OBJECT, K8SHA_EEXPIRED, K8SHA_ETOOMANYREQUESTS,
+    K8SHA_EUNAVAILABLE,  K8SHA_ETLS,      K8SHA_ENOTSUP,     K8SHA_EBUSY,
+    K8SHA_ECLOSED};
+
+START_TEST(every_error_has_its_own_name_and_text) {
+  size_t n = sizeof(all_codes) / sizeof(all_codes[0]), i, j;
+  for (i = 0; i < n; i++) {
+    ck_assert_int_lt(all_codes[i], 0);
+    ck_assert_str_ne(k8sha_strerror(all_codes[i]), "unknown error");
+    ck_assert_str_ne(k8sha_err_name(all_codes[i]), "unknown");
+    ck_assert_int_eq(strncmp(k8sha_err_name(all_codes[i]), "K8SHA_E", 7), 0);
+    for (j = 0; j < i; j++) {
+      ck_assert_int_ne(all_codes[i], all_codes[j]);
+      ck_assert_str_ne(k8sha_strerror(all_codes[i]), k8sha_strerror(all_codes[j]));
+      ck_assert_str_ne(k8sha_err_name(all_codes[i]), k8sha_err_name(all_codes[j]));
+    }
+  }
+  ck_assert_str_eq(k8sha_err_name(K8SHA_ENOTLEADER), "K8SHA_ENOTLEADER");
+  ck_assert_str_eq(k8sha_err_name(K8SHA_EUNKNOWN_OUTCOME), "K8SHA_EUNKNOWN_OUTCOME");
+  ck_assert_str_eq(k8sha_strerror(0), "success");
+  ck_assert_str_eq(k8sha_err_name(0), "K8SHA_OK");
+  ck_assert_str_eq(k8sha_strerror(-9999), "unknown error");
+  ck_assert_str_eq(k8sha_strerror(7), "unknown error");
+  ck_assert_str_eq(k8sha_err_name(-9999), "unknown");
+}
+END_TEST
+
+START_TEST(version_matches_the_header) {
+  ck_assert_uint_eq(k8sha_version(), K8SHA_VERSION_NUMBER);
+  ck_assert_str_eq(k8sha_version_string(), K8SHA_VERSION_STRING);
+  ck_assert_uint_eq(K8SHA_VERSION_NUMBER >> 16, K8SHA_VERSION_MAJOR);
+}
+END_TEST
+
+static void roundtrip(const char *plain, const char *encoded) {
+  const k8sha_allocator *a = k8sha__default_allocator();
+  char *enc = NULL;
+  unsigned char *dec = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(k8sha__base64_encode(a, (const unsigned char *)plain, strlen(plain), &enc), 0);
+  ck_assert_str_eq(enc, encoded);
+  ck_assert_int_eq(k8sha__base64_decode(a, enc, strlen(enc), &dec, &len), 0);
+  ck_assert_uint_eq(len, strlen(plain));
+  ck_assert_mem_eq(dec, plain, len);
+  k8sha__free(a, enc);
+  k8sha__free(a, dec);
+}
+
+START_TEST(base64_rfc4648_vectors) {
+  const k8sha_allocator *a = k8sha__default_allocator();
+  unsigned char *dec = (unsigned char *)"untouched";
+  size_t len = 0;
+  roundtrip("", "");
+  roundtrip("f", "Zg==");
+  roundtrip("fo", "Zm8=");
+  roundtrip("foo", "Zm9v");
+  roundtrip("foob", "Zm9vYg==");
+  roundtrip("fooba", "Zm9vYmE=");
+  roundtrip("foobar", "Zm9vYmFy");
+  /* Line breaks inside (as in PEM-ish data) are skipped. */
+  ck_assert_int_eq(k8sha__base64_decode(a, "Zm9v\nYmFy\n", 10, &dec, &len), 0);
+  ck_assert_mem_eq(dec, "foobar", 6);
+  k8sha__free(a, dec);
+  dec = NULL;
+  ck_assert_int_eq(k8sha__base64_decode(a, "Zm9v!", 5, &dec, &len), K8SHA_ECORRUPT);
+  ck_assert_int_eq(k8sha__base64_decode(a, "Zm9vY", 5, &dec, &len), K8SHA_ECORRUPT);
+  ck_assert_int_eq(k8sha__base64_decode(a, "Zg=a", 4, &dec, &len), K8SHA_ECORRUPT);
+  ck_assert_int_eq(k8sha__base64_decode(a, "Zm9v=", 5, &dec, &len), K8SHA_ECORRUPT);
+  ck_assert_ptr_null(dec);
+}
+END_TEST
+
+START_TEST(kubernetes_names) {
+  ck_assert(k8sha__is_dns_subdomain("cluster1337-cluster-config-map"));
+  ck_assert(k8sha__is_dns_subdomain("a.b-c.d"));
+  ck_assert(!k8sha__is_dns_subdomain(""));
+  ck_assert(!k8sha__is_dns_subdomain("A"));
+  ck_assert(!k8sha__is_dns_subdomain("a_b"));
+  ck_assert(!k8sha__is_dns_subdomain("-a"));
+  ck_assert(!k8sha__is_dns_subdomain("a-"));
+  ck_assert(!k8sha__is_dns_subdomain("a..b"));
+  ck_assert(!k8sha__is_dns_subdomain("a.-b"));
+  ck_assert(k8sha__is_dns_label("flink"));
+  ck_assert(!k8sha__is_dns_label("a.b"));
+  ck_assert(k8sha__is_configmap_key("checkpointID-0000000000000000001"));
+  ck_assert(k8sha__is_configmap_key("org.apache.flink.k8s.leader.restserver"));
+  ck_assert(!k8sha__is_configmap_key("a/b"));
+  ck_assert(!k8sha__is_configmap_key(".."));
+  {
+    char long_name[300];
+    memset(long_name, 'a', 253);
+    long_name[253] = '\0';
+    ck_assert(k8sha__is_dns_subdomain(long_name));
+    long_name[253] = 'a';
+    long_name[254] = '\0';
+    ck_assert(!k8sha__is_dns_subdomain(long_name));
+    memset(long_name, 'a', 64);
+    long_name[63] = '\0';
+    ck_assert(k8sha__is_dns_label(long_name));
+    long_name[63] = 'a';
+    long_name[64] = '\0';
+    ck_assert(!k8sha__is_dns_label(long_name));
+  }
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, every_error_has_its_own_name_and_text);
+  tcase_add_test(tc, version_matches_the_header);
+  tcase_add_test(tc, base64_rfc4648_vectors);
+  tcase_add_test(tc, kubernetes_names);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}

@@ -1,0 +1,32 @@
+/* Helpers shared by the unit tests. */
+#ifndef K8SHA_TESTUTIL_H
+#define K8SHA_TESTUTIL_H
+
+#include <check.h>
+#include <k8sha.h>
+#include <stddef.h>
+
+/* A fresh temporary directory for this process (removed at exit). */
+const char *tu_tmpdir(void);
+/* Writes `text` to tu_tmpdir()/name and returns the full path (static storage per call slot). */
+char *tu_write(const char *name, const char *text);
+/* 1 when some diagnostic of `sev` mentions `key` (or any key when NULL) and contains `needle`. */
+int tu_has_diag(const k8sha_config *cfg, k8sha_diag_severity sev, const char *key,
+                const char *needle);
+/* Number of diagnostics of severity `sev`. */
+size_t tu_count(const k8sha_config *cfg, k8sha_diag_severity sev);
+/* Dumps every diagnostic to stderr (to explain a failing assertion). */
+void tu_dump(const k8sha_config *cfg);
+/* Runs the suite, returns the process exit status. */
+int tu_run(Suite *s);
+
+/* Asserts a diagnostic exists, and shows all of them when it does not. */
+#define tu_assert_diag(cfg, sev, key, needle)                                                  \
+  do {                                                                                         \
+    if (!tu_has_diag((cfg), (sev), (key), (needle)))                                           \
+      tu_dump(cfg);                                                                            \
+    ck_assert_msg(tu_has_diag((cfg), (sev), (key), (needle)), "no diagnostic for %s with '%s'", \
+                  (key) ? (key) : "(any key)", (needle));                                      \
+  } while (0)
+
+#endif

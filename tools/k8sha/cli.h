@@ -1,0 +1,34 @@
+/* The k8sha operator CLI: shared pieces of its commands. */
+#ifndef K8SHA_CLI_H
+#define K8SHA_CLI_H
+
+#include <k8sha.h>
+
+/* Exit codes. */
+#define CLI_OK 0
+#define CLI_FAILED 1  /* the operation failed (API unreachable, ...) */
+#define CLI_INVALID 2 /* bad usage or invalid configuration */
+
+/* Options every command that reads the configuration accepts. */
+typedef struct cli_config_opts {
+  const char *file;   /* -c FILE */
+  const char **defs;  /* -D key=value, in order */
+  int n_defs;
+  int json;           /* --json */
+} cli_config_opts;
+
+/* Parses -c/-D/--json from argv (starting after the command words); leaves other arguments in
+ * `rest`. Returns 0, or prints a usage error and returns CLI_INVALID. */
+int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char *usage);
+
+/* Loads the configuration the options name (or $FLINK_CONF_DIR/config.yaml / flink-conf.yaml
+ * when no -c is given) and applies -D overrides. Prints what failed and returns CLI_INVALID on
+ * failure; on success *out is the configuration to free. Validation is left to the caller. */
+int cli_load_config(const cli_config_opts *o, k8sha_config **out);
+
+/* Prints every error diagnostic to stderr; returns how many there were. */
+int cli_print_errors(const k8sha_config *cfg);
+
+int cmd_config_check(int argc, char **argv);
+
+#endif

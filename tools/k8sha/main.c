@@ -1,0 +1,29 @@
+/* k8sha: the operator CLI of libk8sha. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: k8sha <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  config check [-c FILE] [-D key=value]... [--json]\n"
+    "      show the effective high-availability configuration, or what is wrong with it\n"
+    "  version\n"
+    "      show the library version\n";
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "config") == 0 && strcmp(argv[2], "check") == 0)
+    return cmd_config_check(argc - 3, argv + 3);
+  if (argc == 2 && strcmp(argv[1], "version") == 0) {
+    printf("k8sha %s\n", k8sha_version_string());
+    return CLI_OK;
+  }
+  if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+    printf("%s", usage);
+    return CLI_OK;
+  }
+  fprintf(stderr, "%s", usage);
+  return CLI_INVALID;
+}
