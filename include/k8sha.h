@@ -12,5 +12,7 @@
 #include "k8sha/version.h"
 #include "k8sha/errors.h"
 #include "k8sha/config.h"
+#include "k8sha/context.h"
+#include "k8sha/watch.h"
 
 #endif /* K8SHA_H */

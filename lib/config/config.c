@@ -381,3 +381,62 @@ KUBE_GETTER(const char *, kube_server, cfg->kube.server, NULL)
 KUBE_GETTER(const char *, kube_source, cfg->kube.source, NULL)
 KUBE_GETTER(unsigned int, kube_auth, cfg->kube.auth, 0)
 KUBE_GETTER(int, kube_insecure, cfg->kube.insecure, 0)
+
+/* ---- copies for a context ---- */
+
+static int dup_opt(const k8sha_allocator *a, const char *s, char **out) {
+  if (!s) {
+    *out = NULL;
+    return 0;
+  }
+  *out = k8sha__strdup(a, s);
+  return *out ? 0 : K8SHA_ENOMEM;
+}
+
+static int dup_mem(const k8sha_allocator *a, const char *s, size_t len, char **out) {
+  if (!s) {
+    *out = NULL;
+    return 0;
+  }
+  *out = k8sha__strndup(a, s, len);
+  return *out ? 0 : K8SHA_ENOMEM;
+}
+
+int k8sha__config_copy_runtime(const k8sha_config *cfg, const k8sha_allocator *a, k8sha__ha *ha,
+                               k8sha__kube_access *k) {
+  const k8sha__ha *h = &cfg->ha;
+  const k8sha__kube_access *s = &cfg->kube;
+  int rc = 0;
+
+  memset(ha, 0, sizeof(*ha));
+  memset(k, 0, sizeof(*k));
+  *ha = *h;
+  ha->cluster_id = ha->ha_cluster_id = ha->namespace_ = ha->storage_dir = NULL;
+  rc |= dup_opt(a, h->cluster_id, &ha->cluster_id);
+  rc |= dup_opt(a, h->ha_cluster_id, &ha->ha_cluster_id);
+  rc |= dup_opt(a, h->namespace_, &ha->namespace_);
+  rc |= dup_opt(a, h->storage_dir, &ha->storage_dir);
+  k->insecure = s->insecure;
+  k->auth = s->auth;
+  k->ca_pem_len = s->ca_pem_len;
+  k->cert_pem_len = s->cert_pem_len;
+  k->key_pem_len = s->key_pem_len;
+  rc |= dup_opt(a, s->server, &k->server);
+  rc |= dup_opt(a, s->source, &k->source);
+  rc |= dup_opt(a, s->ca_file, &k->ca_file);
+  rc |= dup_mem(a, s->ca_pem, s->ca_pem_len, &k->ca_pem);
+  rc |= dup_opt(a, s->tls_server_name, &k->tls_server_name);
+  rc |= dup_opt(a, s->cert_file, &k->cert_file);
+  rc |= dup_opt(a, s->key_file, &k->key_file);
+  rc |= dup_mem(a, s->cert_pem, s->cert_pem_len, &k->cert_pem);
+  rc |= dup_mem(a, s->key_pem, s->key_pem_len, &k->key_pem);
+  rc |= dup_opt(a, s->token, &k->token);
+  rc |= dup_opt(a, s->token_file, &k->token_file);
+  rc |= dup_opt(a, s->context_namespace, &k->context_namespace);
+  if (rc) {
+    k8sha__ha_clear(a, ha);
+    k8sha__kube_access_clear(a, k);
+    return K8SHA_ENOMEM;
+  }
+  return 0;
+}

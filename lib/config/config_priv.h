@@ -87,4 +87,9 @@ void k8sha__entry_clear(const k8sha_allocator *a, k8sha__entry *e);
 
 void k8sha__ha_clear(const k8sha_allocator *a, k8sha__ha *ha);
 
+/* Copies the runtime parts of a validated, resolved configuration (for a context).
+ * 0 or K8SHA_ENOMEM. */
+int k8sha__config_copy_runtime(const k8sha_config *cfg, const k8sha_allocator *a, k8sha__ha *ha,
+                               k8sha__kube_access *access);
+
 #endif

@@ -30,5 +30,6 @@ int cli_load_config(const cli_config_opts *o, k8sha_config **out);
 int cli_print_errors(const k8sha_config *cfg);
 
 int cmd_config_check(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 
 #endif

@@ -10,12 +10,16 @@ static const char usage[] =
     "commands:\n"
     "  config check [-c FILE] [-D key=value]... [--json]\n"
     "      show the effective high-availability configuration, or what is wrong with it\n"
+    "  watch [-c FILE] [-D key=value]... [--json]\n"
+    "      print every change to the cluster's HA ConfigMaps as it happens\n"
     "  version\n"
     "      show the library version\n";
 
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "config") == 0 && strcmp(argv[2], "check") == 0)
     return cmd_config_check(argc - 3, argv + 3);
+  if (argc >= 2 && strcmp(argv[1], "watch") == 0)
+    return cmd_watch(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "version") == 0) {
     printf("k8sha %s\n", k8sha_version_string());
     return CLI_OK;

@@ -1,0 +1,793 @@
+/* The Kubernetes HTTP client: requests, the retry policy, authentication and TLS. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+#include "k8sha/errors.h"
+#include "kube/client_priv.h"
+
+#define DEFAULT_TIMEOUT_MS 10000u
+#define READ_ATTEMPTS 5u
+#define BACKOFF_FIRST_MS 100u
+#define BACKOFF_MAX_MS 5000u
+#define TOKEN_RELOAD_MS 60000u
+#define TOKEN_FILE_MAX (64u * 1024u)
+#define RESPONSE_MAX (64u * 1024u * 1024u) /* far above any ConfigMap list we expect */
+
+static const char *const verb_method[] = {"GET", "GET", "POST", "PUT", "PATCH", "DELETE", "GET"};
+
+k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k) {
+  return k->ctx;
+}
+
+uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n) {
+  /* xorshift64*: jitter only needs to be spread out, not unpredictable. */
+  k->rng ^= k->rng >> 12;
+  k->rng ^= k->rng << 25;
+  k->rng ^= k->rng >> 27;
+  return n ? (k->rng * UINT64_C(2685821657736338717)) % n : 0;
+}
+
+/* ---- the token ---- */
+
+void k8sha__kube_reload_token(k8sha__kube *k) {
+  k8sha_ctx *ctx = k->ctx;
+  char *text = NULL;
+  size_t len = 0;
+  int rc;
+
+  if (!ctx->access.token_file)
+    return;
+  rc = k8sha__read_file(&ctx->alloc, ctx->access.token_file, TOKEN_FILE_MAX, &text, &len);
+  if (rc) {
+    /* Keep the old token: a rotation in progress may briefly remove the file. */
+    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "cannot re-read the token file %s: %s",
+               ctx->access.token_file, rc == K8SHA_EIO ? strerror(errno) : k8sha_strerror(rc));
+    return;
+  }
+  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+    text[--len] = '\0';
+  ctx->stats.token_reloads++;
+  if (k->token) {
+    memset(k->token, 0, strlen(k->token));
+    k8sha__free(&ctx->alloc, k->token);
+  }
+  k->token = text;
+}
+
+static void on_token_timer(void *user_data) {
+  k8sha__kube *k = user_data;
+  k8sha__kube_reload_token(k);
+  k8sha__timer_start(k->token_timer, TOKEN_RELOAD_MS);
+}
+
+/* ---- the client ---- */
+
+int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
+  k8sha__kube *k;
+  static int curl_ready;
+
+  /* curl_global_init is not thread-safe before 7.84; libk8sha calls it on first use. */
+  if (!curl_ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      return K8SHA_EIO;
+    curl_ready = 1;
+  }
+  k = k8sha__calloc(&ctx->alloc, 1, sizeof(*k));
+  if (!k)
+    return K8SHA_ENOMEM;
+  k->ctx = ctx;
+  k->default_timeout_ms = DEFAULT_TIMEOUT_MS;
+  k->rng = uv_hrtime() | 1;
+  k->server = k8sha__strdup(&ctx->alloc, ctx->access.server);
+  k->multi = curl_multi_init();
+  if (!k->server || !k->multi || k8sha__kube_glue_init(k) != 0)
+    goto fail;
+  if (ctx->access.token) {
+    k->token = k8sha__strdup(&ctx->alloc, ctx->access.token);
+    if (!k->token)
+      goto fail;
+  }
+  if (ctx->access.token_file) {
+    k8sha__kube_reload_token(k);
+    k->token_timer = k8sha__timer_new(ctx, on_token_timer, k);
+    if (!k->token_timer)
+      goto fail;
+    k8sha__timer_start(k->token_timer, TOKEN_RELOAD_MS);
+  }
+  *out = k;
+  return 0;
+fail:
+  k8sha__kube_free(k);
+  return K8SHA_ENOMEM;
+}
+
+static void unlink_req(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  if (r->prev)
+    r->prev->next = r->next;
+  else if (k->reqs == r)
+    k->reqs = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+void k8sha__req_destroy(k8sha__req *r) {
+  const k8sha_allocator *a = &r->k->ctx->alloc;
+  unlink_req(r);
+  if (r->state == REQ_ACTIVE)
+    curl_multi_remove_handle(r->k->multi, r->easy);
+  k8sha__timer_free(r->retry_timer);
+  if (r->easy)
+    curl_easy_cleanup(r->easy);
+  curl_slist_free_all(r->headers);
+  k8sha__free(a, r->url);
+  k8sha__free(a, r->body);
+  k8sha__free(a, r->content_type);
+  k8sha__free(a, r->rbuf);
+  k8sha__free(a, r);
+}
+
+static void complete(k8sha__req *r, int err, const char *message);
+static void stream_discard(k8sha__req *r);
+
+void k8sha__kube_free(k8sha__kube *k) {
+  const k8sha_allocator *a;
+  k8sha__req *r;
+
+  if (!k)
+    return;
+  /* Freeing from inside one of the client's callbacks would pull the loop from under it. */
+  if (k->busy)
+    abort();
+  a = &k->ctx->alloc;
+  k->closing = 1;
+  /* Pending requests are told; streams are closed silently (their owners are going too). */
+  while (k->reqs) {
+    r = k->reqs;
+    if (r->is_stream) {
+      r->stream_pending = 0;
+      r->in_dispatch = 0;
+      r->queued_done = 0;
+      stream_discard(r);
+    } else if (r->cancelled) {
+      k8sha__req_destroy(r);
+    } else {
+      complete(r, K8SHA_ECANCELED, "the context is being freed");
+    }
+  }
+  k->pending = NULL;
+  k8sha__timer_free(k->curl_timer);
+  k8sha__timer_free(k->token_timer);
+  if (k->multi)
+    curl_multi_cleanup(k->multi);
+  if (k->token) {
+    memset(k->token, 0, strlen(k->token));
+    k8sha__free(a, k->token);
+  }
+  k8sha__free(a, k->server);
+  k8sha__free(a, k);
+}
+
+/* ---- responses ---- */
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
+  k8sha__req *r = user_data;
+  size_t n = size * nmemb;
+
+  if (r->rlen + n + 1 > RESPONSE_MAX)
+    return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+  if (k8sha__grow(&r->k->ctx->alloc, (void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1) != 0)
+    return 0;
+  memcpy(r->rbuf + r->rlen, data, n);
+  r->rlen += n;
+  r->rbuf[r->rlen] = '\0';
+  r->k->ctx->stats.bytes_received += n;
+  if (r->is_stream && memchr(data, '\n', n))
+    k8sha__stream_mark_pending(r);
+  return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) {
+  k8sha__req *r = user_data;
+  size_t n = size * nmemb;
+  /* Retry-After in seconds (Kubernetes never sends the HTTP-date form). */
+  if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
+    unsigned long secs = strtoul(data + 12, NULL, 10);
+    r->retry_after_ms = (uint64_t)secs * 1000;
+  }
+  return n;
+}
+
+int k8sha__status_to_err(long http_status, const char *reason) {
+  if (http_status >= 200 && http_status < 300)
+    return 0;
+  switch (http_status) {
+  case 401:
+    return K8SHA_EUNAUTHORIZED;
+  case 403:
+    return K8SHA_EFORBIDDEN;
+  case 404:
+    return K8SHA_ENOTFOUND;
+  case 409:
+    return reason && strcmp(reason, "AlreadyExists") == 0 ? K8SHA_EEXISTS : K8SHA_ECONFLICT;
+  case 410:
+    return K8SHA_EEXPIRED;
+  case 413:
+    return K8SHA_ETOOLARGE;
+  case 422:
+    return K8SHA_EINVALID_OBJECT;
+  case 429:
+    return K8SHA_ETOOMANYREQUESTS;
+  case 504:
+    return K8SHA_ETIMEDOUT;
+  default:
+    return http_status >= 500 ? K8SHA_EUNAVAILABLE : K8SHA_EAPI;
+  }
+}
+
+void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc) {
+  k8sha_stats *st = &k->ctx->stats;
+  if (rc != CURLE_OK && http_status == 0) {
+    st->transport_errors++;
+    return;
+  }
+  if (http_status >= 200 && http_status < 300)
+    st->responses_2xx++;
+  else if (http_status >= 400 && http_status < 500)
+    st->responses_4xx++;
+  else if (http_status >= 500)
+    st->responses_5xx++;
+  if (http_status == 409)
+    st->responses_409++;
+}
+
+/* Runs the callback, then frees the request. */
+static void complete_resp(k8sha__req *r, const k8sha__resp *resp) {
+  k8sha__req_cb cb = r->cb;
+  void *ud = r->user_data;
+  r->state = REQ_FINISHING;
+  unlink_req(r);
+  /* Unlinked first so a callback that frees the client does not see it; freed after. */
+  cb(resp, ud);
+  r->state = REQ_FINISHING;
+  k8sha__req_destroy(r);
+}
+
+static void complete(k8sha__req *r, int err, const char *message) {
+  k8sha__resp resp;
+  memset(&resp, 0, sizeof(resp));
+  resp.err = err;
+  resp.body = "";
+  resp.message = message;
+  if (r->state == REQ_ACTIVE) {
+    curl_multi_remove_handle(r->k->multi, r->easy);
+    r->state = REQ_FINISHING;
+  }
+  k8sha__timer_stop(r->retry_timer);
+  complete_resp(r, &resp);
+}
+
+/* ---- starting and retrying ---- */
+
+static int add_header(k8sha__req *r, const char *h) {
+  struct curl_slist *l = curl_slist_append(r->headers, h);
+  if (!l)
+    return K8SHA_ENOMEM;
+  r->headers = l;
+  return 0;
+}
+
+int k8sha__req_prepare(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  k8sha_ctx *ctx = k->ctx;
+  const k8sha__kube_access *acc = &ctx->access;
+  CURL *e = r->easy;
+  char *auth = NULL;
+  int rc = 0;
+
+  curl_slist_free_all(r->headers);
+  r->headers = NULL;
+  r->rlen = 0;
+  r->scan = 0;
+  r->retry_after_ms = 0;
+  r->errbuf[0] = '\0';
+  curl_easy_reset(e);
+  curl_easy_setopt(e, CURLOPT_URL, r->url);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, verb_method[r->verb]);
+  if (r->body) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+    ctx->stats.bytes_sent += r->body_len;
+  }
+  if (r->is_stream) {
+    /* No total timeout on a watch: the server's timeoutSeconds ends it; a dead peer is caught by
+     * the low-speed limit (bookmarks and events keep a healthy stream above it). */
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)k->default_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->timeout_ms / 1000);
+  } else {
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+  }
+  /* TLS */
+  if (acc->insecure) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (acc->ca_file)
+    curl_easy_setopt(e, CURLOPT_CAINFO, acc->ca_file);
+  if (acc->ca_pem) {
+    struct curl_blob blob = {acc->ca_pem, acc->ca_pem_len, CURL_BLOB_COPY};
+    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+  }
+  if (acc->cert_file)
+    curl_easy_setopt(e, CURLOPT_SSLCERT, acc->cert_file);
+  if (acc->cert_pem) {
+    struct curl_blob blob = {acc->cert_pem, acc->cert_pem_len, CURL_BLOB_COPY};
+    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
+  }
+  if (acc->key_file)
+    curl_easy_setopt(e, CURLOPT_SSLKEY, acc->key_file);
+  if (acc->key_pem) {
+    struct curl_blob blob = {acc->key_pem, acc->key_pem_len, CURL_BLOB_COPY};
+    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
+  }
+  /* Headers */
+  rc |= add_header(r, "Accept: application/json");
+  if (r->body) {
+    char ct[160];
+    snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type ? r->content_type : "application/json");
+    rc |= add_header(r, ct);
+  }
+  /* curl adds "Expect: 100-continue" to large bodies, costing a round trip. */
+  rc |= add_header(r, "Expect:");
+  if (k->token && *k->token) {
+    auth = k8sha__asprintf(&ctx->alloc, "Authorization: Bearer %s", k->token);
+    if (!auth)
+      rc = K8SHA_ENOMEM;
+    else
+      rc |= add_header(r, auth);
+    if (auth) {
+      memset(auth, 0, strlen(auth));
+      k8sha__free(&ctx->alloc, auth);
+    }
+  }
+  if (rc)
+    return K8SHA_ENOMEM;
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+  return 0;
+}
+
+static void count_request(k8sha__kube *k, k8sha__verb verb) {
+  k8sha_stats *st = &k->ctx->stats;
+  st->requests++;
+  switch (verb) {
+  case K8SHA__GET: st->requests_get++; break;
+  case K8SHA__LIST: st->requests_list++; break;
+  case K8SHA__CREATE: st->requests_create++; break;
+  case K8SHA__UPDATE: st->requests_update++; break;
+  case K8SHA__PATCH: st->requests_patch++; break;
+  case K8SHA__DELETE: st->requests_delete++; break;
+  case K8SHA__WATCH: st->requests_watch++; break;
+  }
+}
+
+/* Hands the request to curl for its next attempt. 0 or an error (nothing started). */
+static int launch(k8sha__req *r) {
+  int rc = k8sha__req_prepare(r);
+  if (rc)
+    return rc;
+  if (curl_multi_add_handle(r->k->multi, r->easy) != CURLM_OK)
+    return K8SHA_ENOMEM;
+  r->attempts++;
+  r->state = REQ_ACTIVE;
+  count_request(r->k, r->verb);
+  return 0;
+}
+
+static void on_retry_timer(void *user_data) {
+  k8sha__req *r = user_data;
+  int rc = launch(r);
+  if (rc)
+    complete(r, rc, "cannot restart the request");
+}
+
+/* Schedules another attempt after `delay_ms`, if the deadline allows. 1 if scheduled. */
+static int retry_later(k8sha__req *r, uint64_t delay_ms) {
+  k8sha__kube *k = r->k;
+  uint64_t now = k8sha__now_ms(k->ctx);
+
+  if (r->attempts >= r->max_attempts || now + delay_ms >= r->deadline_at)
+    return 0;
+  if (!r->retry_timer && !(r->retry_timer = k8sha__timer_new(k->ctx, on_retry_timer, r)))
+    return 0;
+  r->state = REQ_WAITING;
+  k->ctx->stats.retries++;
+  k8sha__timer_start(r->retry_timer, delay_ms);
+  return 1;
+}
+
+/* Exponential backoff with full jitter between half and all of the step. */
+static uint64_t backoff_ms(k8sha__req *r) {
+  uint64_t step = BACKOFF_FIRST_MS;
+  unsigned int i;
+  for (i = 1; i < r->attempts && step < BACKOFF_MAX_MS; i++)
+    step *= 2;
+  if (step > BACKOFF_MAX_MS)
+    step = BACKOFF_MAX_MS;
+  return step / 2 + k8sha__kube_random(r->k, step / 2 + 1);
+}
+
+static int is_read(k8sha__verb v) {
+  return v == K8SHA__GET || v == K8SHA__LIST || v == K8SHA__WATCH;
+}
+
+/* Whether a transport failure happened before anything could reach the server. */
+static int not_sent(CURLcode rc) {
+  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+         rc == CURLE_COULDNT_RESOLVE_PROXY;
+}
+
+static int transport_err(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OPERATION_TIMEDOUT:
+    return K8SHA_ETIMEDOUT;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_CRL_BADFILE:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+  case CURLE_SSL_ENGINE_NOTFOUND:
+  case CURLE_SSL_ENGINE_SETFAILED:
+  case CURLE_SSL_INVALIDCERTSTATUS:
+  case CURLE_USE_SSL_FAILED:
+    return K8SHA_ETLS;
+  case CURLE_OUT_OF_MEMORY:
+    return K8SHA_ENOMEM;
+  case CURLE_WRITE_ERROR:
+    return K8SHA_ETOOLARGE;
+  default:
+    return K8SHA_EUNAVAILABLE;
+  }
+}
+
+/* Fills resp from a Status body when there is one. */
+static void read_status(k8sha__resp *resp, json_t *json) {
+  json_t *kind;
+  if (!json || !json_is_object(json))
+    return;
+  kind = json_object_get(json, "kind");
+  if (!json_is_string(kind) || strcmp(json_string_value(kind), "Status") != 0)
+    return;
+  resp->message = json_string_value(json_object_get(json, "message"));
+  resp->reason = json_string_value(json_object_get(json, "reason"));
+}
+
+void k8sha__req_finished(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  k8sha__resp resp;
+  json_error_t jerr;
+  char message[CURL_ERROR_SIZE + 256];
+  long status = 0;
+
+  if (r->cancelled) {
+    k8sha__req_destroy(r);
+    return;
+  }
+  if (r->is_stream) {
+    r->stream_ended = 1;
+    k8sha__stream_mark_pending(r);
+    return;
+  }
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+  k8sha__kube_count_response(k, status, r->curl_result);
+  memset(&resp, 0, sizeof(resp));
+  resp.body = r->rbuf ? r->rbuf : "";
+  resp.body_len = r->rlen;
+  resp.retry_after_ms = r->retry_after_ms;
+
+  if (r->curl_result != CURLE_OK && (status == 0 || r->curl_result != CURLE_WRITE_ERROR)) {
+    int err = transport_err(r->curl_result);
+    int sent = !not_sent(r->curl_result);
+    snprintf(message, sizeof(message), "%s %s: %s", verb_method[r->verb], r->url,
+             r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
+    k8sha__log(k->ctx, K8SHA_LOG_DEBUG, "kube", "%s (attempt %u)", message, r->attempts);
+    if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_ETOOLARGE &&
+        (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r)))
+      return;
+    /* A write that may have reached the server has an unknown outcome. */
+    if (!is_read(r->verb) && sent && err != K8SHA_ETLS)
+      err = K8SHA_EUNKNOWN_OUTCOME;
+    resp.err = err;
+    resp.message = message;
+    complete_resp(r, &resp);
+    return;
+  }
+
+  resp.http_status = status;
+  resp.json = r->rlen ? json_loadb(r->rbuf, r->rlen, 0, &jerr) : NULL;
+  read_status(&resp, resp.json);
+  resp.err = k8sha__status_to_err(status, resp.reason);
+
+  if (status == 401 && !r->auth_retried && k->ctx->access.token_file) {
+    /* The token may have rotated under us: re-read it and try once more. */
+    r->auth_retried = 1;
+    k8sha__kube_reload_token(k);
+    json_decref(resp.json);
+    if (retry_later(r, 0))
+      return;
+    resp.json = r->rlen ? json_loadb(r->rbuf, r->rlen, 0, &jerr) : NULL;
+    read_status(&resp, resp.json);
+  }
+  if (status == 429 || (status >= 500 && is_read(r->verb))) {
+    uint64_t delay = status == 429 && r->retry_after_ms ? r->retry_after_ms : backoff_ms(r);
+    if (retry_later(r, delay)) {
+      json_decref(resp.json);
+      return;
+    }
+  }
+  if (status >= 500 && !is_read(r->verb))
+    resp.err = K8SHA_EUNKNOWN_OUTCOME; /* e.g. etcd timed out after the write was proposed */
+  if (resp.err && !resp.message) {
+    snprintf(message, sizeof(message), "%s %s: HTTP %ld", verb_method[r->verb], r->url, status);
+    resp.message = message;
+  }
+  if (resp.err)
+    k8sha__log(k->ctx, K8SHA_LOG_DEBUG, "kube", "%s %s -> %ld %s", verb_method[r->verb], r->url,
+               status, resp.message);
+  complete_resp(r, &resp);
+  json_decref(resp.json);
+}
+
+static k8sha__req *req_new(k8sha__kube *k, k8sha__verb verb, const char *path) {
+  const k8sha_allocator *a = &k->ctx->alloc;
+  k8sha__req *r = k8sha__calloc(a, 1, sizeof(*r));
+  if (!r)
+    return NULL;
+  r->k = k;
+  r->verb = verb;
+  r->url = k8sha__asprintf(a, "%s%s", k->server, path);
+  r->easy = curl_easy_init();
+  if (!r->url || !r->easy) {
+    k8sha__free(a, r->url);
+    if (r->easy)
+      curl_easy_cleanup(r->easy);
+    k8sha__free(a, r);
+    return NULL;
+  }
+  r->state = REQ_FINISHING; /* not in curl yet */
+  r->next = k->reqs;
+  if (k->reqs)
+    k->reqs->prev = r;
+  k->reqs = r;
+  return r;
+}
+
+int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb, void *user_data,
+                     k8sha__req **out) {
+  const k8sha_allocator *a;
+  k8sha__req *r;
+  int rc;
+
+  if (!k || !o || !o->path || !cb || o->verb == K8SHA__WATCH)
+    return K8SHA_EINVAL;
+  if (k->closing)
+    return K8SHA_ECLOSED;
+  a = &k->ctx->alloc;
+  r = req_new(k, o->verb, o->path);
+  if (!r)
+    return K8SHA_ENOMEM;
+  r->cb = cb;
+  r->user_data = user_data;
+  r->timeout_ms = o->timeout_ms ? o->timeout_ms : k->default_timeout_ms;
+  r->max_attempts = o->max_attempts ? o->max_attempts : READ_ATTEMPTS;
+  r->deadline_at = k8sha__now_ms(k->ctx) +
+                   (o->deadline_ms ? o->deadline_ms : r->timeout_ms * r->max_attempts);
+  if (o->body) {
+    r->body = k8sha__strndup(a, o->body, o->body_len);
+    r->body_len = o->body_len;
+    if (!r->body) {
+      k8sha__req_destroy(r);
+      return K8SHA_ENOMEM;
+    }
+  }
+  if (o->content_type && !(r->content_type = k8sha__strdup(a, o->content_type))) {
+    k8sha__req_destroy(r);
+    return K8SHA_ENOMEM;
+  }
+  rc = launch(r);
+  if (rc) {
+    k8sha__req_destroy(r);
+    return rc;
+  }
+  if (out)
+    *out = r;
+  return 0;
+}
+
+void k8sha__req_cancel(k8sha__req *r) {
+  if (!r)
+    return;
+  if (r->state == REQ_FINISHING) {
+    r->cancelled = 1; /* process() frees it */
+    return;
+  }
+  k8sha__req_destroy(r);
+}
+
+char *k8sha__query_escape(k8sha__kube *k, const char *value) {
+  char *esc = curl_easy_escape(NULL, value, 0);
+  char *copy;
+  if (!esc)
+    return NULL;
+  copy = k8sha__strdup(&k->ctx->alloc, esc);
+  curl_free(esc);
+  return copy;
+}
+
+/* ---- streams ---- */
+
+void k8sha__stream_mark_pending(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  if (r->stream_pending)
+    return;
+  r->stream_pending = 1;
+  r->pending_next = k->pending;
+  k->pending = r;
+}
+
+int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit_s,
+                       const k8sha__stream_cbs *cbs, void *user_data, k8sha__stream **out) {
+  k8sha__req *r;
+  int rc;
+
+  if (!k || !path || !cbs || !cbs->on_line || !cbs->on_end || !out)
+    return K8SHA_EINVAL;
+  if (k->closing)
+    return K8SHA_ECLOSED;
+  r = req_new(k, K8SHA__WATCH, path);
+  if (!r)
+    return K8SHA_ENOMEM;
+  r->is_stream = 1;
+  r->scbs = *cbs;
+  r->user_data = user_data;
+  r->timeout_ms = (uint64_t)(idle_limit_s ? idle_limit_s : 60) * 1000;
+  r->max_attempts = 1;
+  rc = launch(r);
+  if (rc) {
+    k8sha__req_destroy(r);
+    return rc;
+  }
+  *out = (k8sha__stream *)r;
+  return 0;
+}
+
+/* Takes a stream out of curl; frees it now, or marks it for whoever holds it (the dispatcher,
+ * process()'s finished list) to free. */
+static void stream_discard(k8sha__req *r) {
+  if (r->state == REQ_ACTIVE) {
+    curl_multi_remove_handle(r->k->multi, r->easy);
+    r->state = REQ_FINISHING;
+  }
+  if (r->in_dispatch || r->stream_pending || r->queued_done) {
+    r->closed = 1;
+    r->cancelled = 1;
+    return;
+  }
+  k8sha__req_destroy(r);
+}
+
+void k8sha__stream_close(k8sha__stream *s) {
+  if (s)
+    stream_discard((k8sha__req *)s);
+}
+
+/* Delivers the complete lines of one stream, then its end. */
+static void dispatch_one(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  int stop = 0;
+
+  r->in_dispatch = 1;
+  while (!r->closed && !stop) {
+    char *start = r->rbuf + r->scan;
+    char *nl = r->rlen > r->scan ? memchr(start, '\n', r->rlen - r->scan) : NULL;
+    size_t len;
+    if (!nl)
+      break;
+    len = (size_t)(nl - start);
+    *nl = '\0';
+    r->scan += len + 1;
+    if (len > 0 && start[len - 1] == '\r')
+      start[--len] = '\0';
+    if (len == 0)
+      continue;
+    stop = r->scbs.on_line(start, len, r->user_data);
+  }
+  if (!r->closed) {
+    /* Drop delivered bytes so the buffer holds only the partial line. */
+    if (r->scan > 0) {
+      memmove(r->rbuf, r->rbuf + r->scan, r->rlen - r->scan);
+      r->rlen -= r->scan;
+      r->scan = 0;
+      if (r->rbuf)
+        r->rbuf[r->rlen] = '\0';
+    }
+    if (stop || r->stream_ended) {
+      k8sha__resp resp;
+      long status = 0;
+      int err = stop;
+      char message[CURL_ERROR_SIZE + 256];
+
+      memset(&resp, 0, sizeof(resp));
+      if (!stop) {
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        k8sha__kube_count_response(k, status, r->curl_result);
+        resp.http_status = status;
+        resp.body = r->rbuf ? r->rbuf : "";
+        resp.body_len = r->rlen;
+        if (r->curl_result != CURLE_OK) {
+          err = transport_err(r->curl_result);
+          snprintf(message, sizeof(message), "watch %s: %s", r->url,
+                   r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
+          resp.message = message;
+        } else if (status < 200 || status >= 300) {
+          json_error_t jerr;
+          resp.json = json_loadb(resp.body, resp.body_len, 0, &jerr);
+          read_status(&resp, resp.json);
+          err = k8sha__status_to_err(status, resp.reason);
+          if (!resp.message) {
+            snprintf(message, sizeof(message), "watch %s: HTTP %ld", r->url, status);
+            resp.message = message;
+          }
+        } else if (r->rlen > 0) {
+          /* The server closed the stream in the middle of an event. */
+          err = K8SHA_ECORRUPT;
+          snprintf(message, sizeof(message),
+                   "watch %s: the stream ended inside an event (%zu bytes without a newline)",
+                   r->url, r->rlen);
+          resp.message = message;
+        }
+      } else if (r->state == REQ_ACTIVE) {
+        curl_multi_remove_handle(k->multi, r->easy);
+        r->state = REQ_FINISHING;
+      }
+      resp.err = err;
+      r->closed = 1;
+      r->scbs.on_end(err, &resp, r->user_data);
+      json_decref(resp.json);
+    }
+  }
+  r->in_dispatch = 0;
+  if (r->closed)
+    k8sha__req_destroy(r);
+}
+
+void k8sha__streams_dispatch(k8sha__kube *k) {
+  while (k->pending) {
+    k8sha__req *r = k->pending;
+    k->pending = r->pending_next;
+    r->pending_next = NULL;
+    r->stream_pending = 0;
+    if (r->cancelled && !r->in_dispatch) {
+      k8sha__req_destroy(r);
+      continue;
+    }
+    dispatch_one(r);
+  }
+}

@@ -1,0 +1,106 @@
+/* Internal: the asynchronous Kubernetes HTTP client (libcurl multi driven by the context's libuv
+ * loop). Knows Kubernetes, not Flink. */
+#ifndef K8SHA_KUBE_CLIENT_H
+#define K8SHA_KUBE_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k8sha/context.h"
+
+typedef struct k8sha__kube k8sha__kube;
+typedef struct k8sha__req k8sha__req;
+
+/* What a request is, for counters and for the retry policy. */
+typedef enum k8sha__verb {
+  K8SHA__GET,
+  K8SHA__LIST,
+  K8SHA__CREATE,
+  K8SHA__UPDATE,
+  K8SHA__PATCH,
+  K8SHA__DELETE,
+  K8SHA__WATCH
+} k8sha__verb;
+
+/* The result of a request, valid during the callback only. */
+typedef struct k8sha__resp {
+  int err;               /* 0 on 2xx; else the K8SHA_E* the status or transport failure maps to */
+  long http_status;      /* 0 when no response arrived */
+  const char *body;      /* NUL-terminated response body (may be empty) */
+  size_t body_len;
+  json_t *json;          /* the body parsed, or NULL when it is not JSON */
+  const char *message;   /* the server's Status message, or what went wrong on the way */
+  const char *reason;    /* Status reason ("Conflict", "NotFound", ...) or NULL */
+  uint64_t retry_after_ms; /* from a 429's Retry-After, else 0 */
+} k8sha__resp;
+
+typedef void (*k8sha__req_cb)(const k8sha__resp *resp, void *user_data);
+
+typedef struct k8sha__req_opts {
+  k8sha__verb verb;
+  const char *path;         /* "/api/v1/namespaces/ns/configmaps/name", query included */
+  const char *body;         /* request body or NULL */
+  size_t body_len;
+  const char *content_type; /* default application/json when body is set */
+  uint64_t timeout_ms;      /* per attempt; 0: the client's default */
+  uint64_t deadline_ms;     /* total time for all attempts; 0: timeout_ms * attempts */
+  unsigned int max_attempts; /* 0: the default (5 for reads; writes are never resent once sent) */
+} k8sha__req_opts;
+
+/* Creates the client of a context (on its loop). 0, K8SHA_ENOMEM, K8SHA_EIO. */
+int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out);
+/* Cancels every request (callbacks run with K8SHA_ECANCELED), closes handles. */
+void k8sha__kube_free(k8sha__kube *k);
+
+/*
+ * Starts a request. The callback runs exactly once, on the loop, never from inside this call;
+ * unless the request is cancelled with k8sha__req_cancel(), which suppresses it.
+ * Retry policy: reads (GET, LIST) are repeated with jittered exponential backoff on 5xx, 429
+ * (honouring Retry-After) and transport errors, within the deadline. Writes are repeated only
+ * when they provably were not processed: the connection was refused, or the server answered 429.
+ * A write that may have reached the server (timeout, reset, 5xx) completes with
+ * K8SHA_EUNKNOWN_OUTCOME. A 401 re-reads the token file and repeats the request once.
+ * Returns 0 (and *out when out is not NULL) or K8SHA_ENOMEM / K8SHA_EINVAL / K8SHA_ECLOSED.
+ */
+int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb, void *user_data,
+                     k8sha__req **out);
+
+/* Abandons a request: its callback will not run. */
+void k8sha__req_cancel(k8sha__req *r);
+
+/* ---- streaming (watches) ---- */
+
+typedef struct k8sha__stream k8sha__stream;
+
+typedef struct k8sha__stream_cbs {
+  /* One complete line of the response body (without the newline). Runs on the loop, outside
+   * libcurl's callbacks. Return non-zero to stop the stream (on_end then runs with that code). */
+  int (*on_line)(const char *line, size_t len, void *user_data);
+  /* The stream ended: err 0 when the server closed it cleanly after a complete line; otherwise
+   * the error (HTTP status mapped, transport failure, K8SHA_ECORRUPT for a truncated last line),
+   * with the response when there was one. Runs once, unless cancelled. */
+  void (*on_end)(int err, const k8sha__resp *resp, void *user_data);
+} k8sha__stream_cbs;
+
+/* Opens a streaming GET of `path`. No client-side total timeout: the server's timeoutSeconds
+ * bounds it, and a stream silent for longer than `idle_limit_s` is cut (low-speed limit). */
+int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit_s,
+                       const k8sha__stream_cbs *cbs, void *user_data, k8sha__stream **out);
+/* Closes a stream; its callbacks will not run any more. */
+void k8sha__stream_close(k8sha__stream *s);
+
+/* ---- helpers ---- */
+
+/* Maps an HTTP status and Status reason to a K8SHA_E* code. */
+int k8sha__status_to_err(long http_status, const char *reason);
+/* Percent-encodes a query value (selectors). Returns an allocated string or NULL. */
+char *k8sha__query_escape(k8sha__kube *k, const char *value);
+/* The context a client belongs to. */
+k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k);
+/* A random number in [0, n) for jitter. */
+uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n);
+/* Re-reads the token file now (also done every minute and after a 401). */
+void k8sha__kube_reload_token(k8sha__kube *k);
+
+#endif

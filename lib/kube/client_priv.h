@@ -1,0 +1,91 @@
+/* Internal to lib/kube: the client, its requests and streams. */
+#ifndef K8SHA_KUBE_CLIENT_PRIV_H
+#define K8SHA_KUBE_CLIENT_PRIV_H
+
+#include <curl/curl.h>
+
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "kube/client.h"
+
+typedef enum req_state {
+  REQ_ACTIVE,    /* in the curl multi */
+  REQ_WAITING,   /* waiting for a retry timer */
+  REQ_FINISHING  /* taken out of curl; its callback is about to run */
+} req_state;
+
+struct k8sha__req {
+  k8sha__kube *k;
+  struct k8sha__req *prev, *next; /* every live request and stream, for cancel-all */
+  CURL *easy;
+  struct curl_slist *headers;
+  k8sha__verb verb;
+  char *url;
+  char *body;
+  size_t body_len;
+  char *content_type;
+  uint64_t timeout_ms, deadline_at;
+  unsigned int attempts, max_attempts;
+  k8sha__req_cb cb;
+  void *user_data;
+  req_state state;
+  int cancelled;       /* while FINISHING: do not call back, just free */
+  int auth_retried;
+  k8sha__timer *retry_timer;
+  /* response */
+  char *rbuf;
+  size_t rlen, rcap;
+  uint64_t retry_after_ms;
+  CURLcode curl_result;
+  char errbuf[CURL_ERROR_SIZE];
+  /* streams only */
+  int is_stream;
+  k8sha__stream_cbs scbs;
+  size_t scan;         /* bytes of rbuf already split into lines */
+  int stream_pending;  /* data or end waiting for dispatch */
+  int stream_ended;
+  int in_dispatch;     /* its callbacks are running: closing must be deferred */
+  int closed;          /* closed during dispatch */
+  int queued_done;     /* in process()'s list of finished transfers */
+  struct k8sha__req *pending_next; /* in the client's pending-stream list */
+  struct k8sha__req *finish_next;  /* in process()'s list of finished transfers */
+};
+
+struct k8sha__stream {
+  struct k8sha__req req;
+};
+
+struct k8sha__kube {
+  k8sha_ctx *ctx;
+  CURLM *multi;
+  k8sha__timer *curl_timer;
+  k8sha__timer *token_timer;
+  char *token;             /* the bearer token in use (secret) */
+  char *server;            /* base URL */
+  struct k8sha__req *reqs; /* live requests and streams */
+  struct k8sha__req *pending; /* streams with data or an end to dispatch */
+  int busy;                /* inside process(): the client must not be freed now */
+  int closing;             /* being freed: no new requests */
+  uint64_t default_timeout_ms;
+  uint64_t rng;
+};
+
+/* Runs curl's work for a socket or timeout, then delivers completions and stream data. */
+void k8sha__kube_socket_action(k8sha__kube *k, curl_socket_t fd, int flags);
+/* Installs the curl <-> libuv glue on the multi handle. */
+int k8sha__kube_glue_init(k8sha__kube *k);
+
+/* Prepares the easy handle of a request (URL, TLS, auth, timeouts) for its next attempt. */
+int k8sha__req_prepare(k8sha__req *r);
+/* A finished transfer, called from process() after curl is done with it. */
+void k8sha__req_finished(k8sha__req *r);
+/* Frees a request that is no longer in curl or waiting. */
+void k8sha__req_destroy(k8sha__req *r);
+/* Delivers buffered lines (and the end) of streams marked pending. */
+void k8sha__streams_dispatch(k8sha__kube *k);
+/* Marks a stream as having data or an end to deliver. */
+void k8sha__stream_mark_pending(k8sha__req *r);
+/* Records what a finished transfer means, for counters. */
+void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc);
+
+#endif

@@ -1,0 +1,468 @@
+/* LIST + WATCH into a cache. The loop: list -> synced -> watch from the list's resourceVersion ->
+ * events -> (stream ends cleanly: watch again from the last resourceVersion; 410 Expired: list
+ * again; errors: back off 0.8 s .. 30 s with jitter, never a tight loop). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "k8sha/errors.h"
+#include "kube/informer.h"
+
+#define BACKOFF_MIN_MS 800u
+#define BACKOFF_MAX_MS 30000u
+#define DEFAULT_WATCH_TIMEOUT_S 300u
+/* A watch that lived this long, or delivered an event, was healthy: its end resets backoff. */
+#define HEALTHY_WATCH_MS 10000u
+#define STREAM_IDLE_MARGIN_S 30u
+
+typedef enum inf_state { INF_IDLE, INF_LISTING, INF_WATCHING, INF_WAITING } inf_state;
+
+struct k8sha__informer {
+  k8sha__kube *k;
+  k8sha_ctx *ctx;
+  k8sha__informer_cbs cbs;
+  void *user_data;
+  char *collection, *selector_query; /* selector_query: "labelSelector=..&fieldSelector=.." */
+  unsigned int watch_timeout_s;
+  json_t *cache;       /* name -> object */
+  char *rv;            /* resume point: last list/event/bookmark resourceVersion */
+  inf_state state;
+  int synced;
+  k8sha__req *list_req;
+  k8sha__stream *stream;
+  k8sha__timer *timer;
+  uint64_t backoff_ms;
+  uint64_t watch_started;
+  int watch_events;
+  int relist_next;     /* the next attempt lists instead of watching */
+  int error_reported;  /* the error that stopped the stream was already reported */
+  int *alive;          /* set to 0 when freed during a callback */
+};
+
+static void schedule(k8sha__informer *inf, int relist, int failed);
+static void start_list(k8sha__informer *inf);
+static void start_watch(k8sha__informer *inf);
+
+static const char *obj_name(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+}
+
+static const char *obj_rv(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+static int set_rv(k8sha__informer *inf, const char *rv) {
+  char *copy;
+  if (!rv || !*rv)
+    return 0;
+  copy = k8sha__strdup(&inf->ctx->alloc, rv);
+  if (!copy)
+    return K8SHA_ENOMEM;
+  k8sha__free(&inf->ctx->alloc, inf->rv);
+  inf->rv = copy;
+  return 0;
+}
+
+/* Runs a callback and tells whether the informer survived it. */
+#define GUARDED(inf, call)                 \
+  do {                                     \
+    int alive_ = 1;                        \
+    (inf)->alive = &alive_;                \
+    call;                                  \
+    if (!alive_)                           \
+      return;                              \
+    (inf)->alive = NULL;                   \
+  } while (0)
+
+static void report(k8sha__informer *inf, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report(k8sha__informer *inf, int err, const char *fmt, ...) {
+  char message[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof(message), fmt, ap);
+  va_end(ap);
+  k8sha__log(inf->ctx, err == K8SHA_EEXPIRED ? K8SHA_LOG_INFO : K8SHA_LOG_WARN, "watch", "%s",
+             message);
+  if (inf->cbs.on_error)
+    inf->cbs.on_error(err, message, inf->user_data);
+}
+
+int k8sha__watch_event_parse(const char *line, size_t len, json_t **root, const char **type,
+                             json_t **object, const char **why) {
+  json_error_t jerr;
+  json_t *r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+  json_t *t, *o;
+
+  if (!r) {
+    *why = "not JSON";
+    return K8SHA_ECORRUPT;
+  }
+  t = json_object_get(r, "type");
+  o = json_object_get(r, "object");
+  if (!json_is_string(t) || !json_is_object(o)) {
+    json_decref(r);
+    *why = "no \"type\" string or no \"object\"";
+    return K8SHA_ECORRUPT;
+  }
+  *root = r;
+  *type = json_string_value(t);
+  *object = o;
+  return 0;
+}
+
+/* ---- events into the cache ---- */
+
+/* Applies one object to the cache and reports the change. Returns after the callback; the caller
+ * must check that the informer is still alive (see GUARDED). */
+static void apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
+  const char *name = obj_name(obj);
+  json_t *old;
+
+  if (!name)
+    return;
+  old = json_object_get(inf->cache, name);
+  if (old)
+    json_incref(old);
+  if (change == K8SHA__DELETED) {
+    if (!old)
+      return;
+    json_object_del(inf->cache, name);
+  } else {
+    const char *rv = obj_rv(obj), *old_rv = old ? obj_rv(old) : NULL;
+    /* An event for a state we already hold (a re-list, or our own echo): nothing changed. */
+    if (old && rv && old_rv && strcmp(rv, old_rv) == 0) {
+      json_decref(old);
+      return;
+    }
+    json_object_set(inf->cache, name, obj);
+    change = old ? K8SHA__MODIFIED : K8SHA__ADDED;
+  }
+  if (inf->cbs.on_change)
+    inf->cbs.on_change(change, obj, old, inf->user_data);
+  json_decref(old);
+}
+
+static int on_line(const char *line, size_t len, void *user_data) {
+  k8sha__informer *inf = user_data;
+  json_t *root = NULL, *obj = NULL;
+  const char *type = NULL, *why = NULL;
+  int alive = 1;
+
+  inf->ctx->stats.watch_events++;
+  inf->watch_events++;
+  if (k8sha__watch_event_parse(line, len, &root, &type, &obj, &why) != 0) {
+    inf->alive = &alive;
+    report(inf, K8SHA_ECORRUPT, "malformed watch event (%s): %.120s%s", why, line,
+           len > 120 ? "..." : "");
+    if (!alive)
+      return K8SHA_ECORRUPT;
+    inf->alive = NULL;
+    inf->error_reported = 1;
+    /* Stop this stream: what follows cannot be trusted to line up. Resume from the last good
+     * resourceVersion. */
+    return K8SHA_ECORRUPT;
+  }
+  inf->alive = &alive;
+  if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
+      strcmp(type, "DELETED") == 0) {
+    k8sha__change c = type[0] == 'A' ? K8SHA__ADDED
+                      : type[0] == 'M' ? K8SHA__MODIFIED
+                                       : K8SHA__DELETED;
+    if (set_rv(inf, obj_rv(obj)) != 0) {
+      json_decref(root);
+      inf->alive = NULL;
+      return K8SHA_ENOMEM;
+    }
+    apply(inf, c, obj);
+  } else if (strcmp(type, "BOOKMARK") == 0) {
+    set_rv(inf, obj_rv(obj));
+  } else if (strcmp(type, "ERROR") == 0) {
+    json_t *code = json_object_get(obj, "code");
+    const char *msg = json_string_value(json_object_get(obj, "message"));
+    long c = json_is_integer(code) ? (long)json_integer_value(code) : 0;
+    /* "too old resource version" comes in-band on an HTTP 200 stream. */
+    int err = c == 410 ? K8SHA_EEXPIRED : k8sha__status_to_err(c >= 400 ? c : 500, NULL);
+    if (err != K8SHA_EEXPIRED) {
+      report(inf, err, "watch of %s: error event: %s", inf->collection, msg ? msg : "(no message)");
+      inf->error_reported = 1;
+    }
+    json_decref(root);
+    if (alive)
+      inf->alive = NULL;
+    return alive ? err : K8SHA_ECANCELED;
+  } else {
+    report(inf, K8SHA_ECORRUPT, "unknown watch event type '%s'", type);
+  }
+  json_decref(root);
+  if (!alive)
+    return K8SHA_ECANCELED;
+  inf->alive = NULL;
+  return 0;
+}
+
+static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
+  k8sha__informer *inf = user_data;
+  uint64_t lived = k8sha__now_ms(inf->ctx) - inf->watch_started;
+  int healthy = inf->watch_events > 0 || lived >= HEALTHY_WATCH_MS;
+
+  inf->stream = NULL;
+  if (err == K8SHA_ECANCELED)
+    return; /* freed from inside on_line */
+  if (err == 0) {
+    /* The server ended the watch (timeoutSeconds, or its own limit): resume. */
+    schedule(inf, 0, !healthy);
+    return;
+  }
+  if (err == K8SHA_EEXPIRED) {
+    GUARDED(inf, report(inf, err, "watch of %s: resource version %s is too old; listing again",
+                        inf->collection, inf->rv ? inf->rv : "?"));
+    schedule(inf, 1, 0);
+    return;
+  }
+  if (!inf->error_reported)
+    GUARDED(inf, report(inf, err, "watch of %s ended: %s", inf->collection,
+                        resp && resp->message ? resp->message : k8sha_strerror(err)));
+  schedule(inf, 0, 1);
+}
+
+static void start_watch(k8sha__informer *inf) {
+  k8sha__stream_cbs cbs = {on_line, on_stream_end};
+  /* Spread the server-side timeouts so that many watchers do not reconnect together. */
+  unsigned int timeout = inf->watch_timeout_s +
+                         (unsigned int)k8sha__kube_random(inf->k, inf->watch_timeout_s + 1);
+  char *path;
+  int rc;
+
+  path = k8sha__asprintf(&inf->ctx->alloc,
+                         "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%u"
+                         "&resourceVersion=%s%s%s",
+                         inf->collection, timeout, inf->rv ? inf->rv : "0",
+                         inf->selector_query ? "&" : "",
+                         inf->selector_query ? inf->selector_query : "");
+  if (!path) {
+    schedule(inf, 0, 1);
+    return;
+  }
+  inf->state = INF_WATCHING;
+  inf->watch_started = k8sha__now_ms(inf->ctx);
+  inf->watch_events = 0;
+  inf->error_reported = 0;
+  rc = k8sha__stream_open(inf->k, path, timeout + STREAM_IDLE_MARGIN_S, &cbs, inf, &inf->stream);
+  k8sha__free(&inf->ctx->alloc, path);
+  if (rc) {
+    inf->stream = NULL;
+    schedule(inf, 0, 1);
+  }
+}
+
+/* ---- listing ---- */
+
+static void on_list(const k8sha__resp *resp, void *user_data) {
+  k8sha__informer *inf = user_data;
+  json_t *items, *item, *seen, *value;
+  const char *name;
+  size_t i;
+  void *tmp;
+
+  inf->list_req = NULL;
+  if (resp->err) {
+    GUARDED(inf, report(inf, resp->err, "list of %s failed: %s", inf->collection,
+                        resp->message ? resp->message : k8sha_strerror(resp->err)));
+    schedule(inf, 1, 1);
+    return;
+  }
+  items = json_object_get(resp->json, "items");
+  if (!json_is_array(items) ||
+      set_rv(inf, json_string_value(json_object_get(json_object_get(resp->json, "metadata"),
+                                                    "resourceVersion"))) != 0) {
+    GUARDED(inf, report(inf, K8SHA_ECORRUPT, "list of %s: the response is not a list",
+                        inf->collection));
+    schedule(inf, 1, 1);
+    return;
+  }
+  /* Bring the cache to the listed state: deletions for what vanished, then the rest. A callback
+   * may free the informer; `alive` tells. */
+  seen = json_object();
+  json_array_foreach(items, i, item) {
+    if ((name = obj_name(item)) != NULL)
+      json_object_set(seen, name, item);
+  }
+  {
+    int alive = 1;
+    inf->alive = &alive;
+    json_object_foreach_safe(inf->cache, tmp, name, value) {
+      if (!json_object_get(seen, name)) {
+        json_incref(value);
+        apply(inf, K8SHA__DELETED, value);
+        json_decref(value);
+        if (!alive)
+          break;
+      }
+    }
+    if (alive) {
+      json_object_foreach_safe(seen, tmp, name, value) {
+        apply(inf, K8SHA__ADDED, value);
+        if (!alive)
+          break;
+      }
+    }
+    json_decref(seen);
+    if (!alive)
+      return;
+    inf->alive = NULL;
+  }
+  inf->synced = 1;
+  inf->backoff_ms = 0;
+  if (inf->cbs.on_synced)
+    GUARDED(inf, inf->cbs.on_synced(inf->user_data));
+  start_watch(inf);
+}
+
+static void start_list(k8sha__informer *inf) {
+  k8sha__req_opts o;
+  char *path;
+  int rc;
+
+  memset(&o, 0, sizeof(o));
+  path = k8sha__asprintf(&inf->ctx->alloc, "%s%s%s", inf->collection,
+                         inf->selector_query ? "?" : "",
+                         inf->selector_query ? inf->selector_query : "");
+  if (!path) {
+    schedule(inf, 1, 1);
+    return;
+  }
+  o.verb = K8SHA__LIST;
+  o.path = path;
+  inf->state = INF_LISTING;
+  rc = k8sha__req_start(inf->k, &o, on_list, inf, &inf->list_req);
+  k8sha__free(&inf->ctx->alloc, path);
+  if (rc) {
+    inf->list_req = NULL;
+    schedule(inf, 1, 1);
+  }
+}
+
+/* ---- scheduling ---- */
+
+static void on_timer(void *user_data) {
+  k8sha__informer *inf = user_data;
+  if (inf->relist_next || !inf->synced) {
+    inf->ctx->stats.relists += inf->synced;
+    start_list(inf);
+  } else {
+    inf->ctx->stats.watch_restarts++;
+    start_watch(inf);
+  }
+}
+
+/* The next attempt: at once after a healthy watch, else after a growing, jittered delay. */
+static void schedule(k8sha__informer *inf, int relist, int failed) {
+  uint64_t delay = 0;
+  inf->state = INF_WAITING;
+  inf->relist_next = relist;
+  if (failed) {
+    uint64_t b = inf->backoff_ms ? inf->backoff_ms * 2 : BACKOFF_MIN_MS;
+    inf->backoff_ms = b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
+    /* between 80% and 100% of the step, never under the minimum */
+    delay = inf->backoff_ms - k8sha__kube_random(inf->k, inf->backoff_ms / 5 + 1);
+    if (delay < BACKOFF_MIN_MS)
+      delay = BACKOFF_MIN_MS;
+  } else {
+    inf->backoff_ms = 0;
+  }
+  k8sha__timer_start(inf->timer, delay);
+}
+
+/* ---- object ---- */
+
+static char *selector_query(k8sha__informer *inf, const k8sha__informer_opts *o) {
+  const k8sha_allocator *a = &inf->ctx->alloc;
+  char *label = NULL, *field = NULL, *fsel = NULL, *out = NULL;
+
+  if (!o->label_selector && !o->name)
+    return NULL;
+  if (o->label_selector && !(label = k8sha__query_escape(inf->k, o->label_selector)))
+    goto done;
+  if (o->name) {
+    fsel = k8sha__asprintf(a, "metadata.name=%s", o->name);
+    if (!fsel || !(field = k8sha__query_escape(inf->k, fsel)))
+      goto done;
+  }
+  out = k8sha__asprintf(a, "%s%s%s%s%s", label ? "labelSelector=" : "", label ? label : "",
+                        label && field ? "&" : "", field ? "fieldSelector=" : "",
+                        field ? field : "");
+done:
+  k8sha__free(a, label);
+  k8sha__free(a, field);
+  k8sha__free(a, fsel);
+  return out;
+}
+
+int k8sha__informer_new(k8sha__kube *k, const k8sha__informer_opts *o,
+                        const k8sha__informer_cbs *cbs, void *user_data, k8sha__informer **out) {
+  k8sha_ctx *ctx;
+  k8sha__informer *inf;
+
+  if (!k || !o || !o->collection || !cbs || !out)
+    return K8SHA_EINVAL;
+  ctx = k8sha__kube_ctx(k);
+  inf = k8sha__calloc(&ctx->alloc, 1, sizeof(*inf));
+  if (!inf)
+    return K8SHA_ENOMEM;
+  inf->k = k;
+  inf->ctx = ctx;
+  inf->cbs = *cbs;
+  inf->user_data = user_data;
+  inf->watch_timeout_s = o->watch_timeout_s ? o->watch_timeout_s : DEFAULT_WATCH_TIMEOUT_S;
+  inf->collection = k8sha__strdup(&ctx->alloc, o->collection);
+  inf->cache = json_object();
+  inf->timer = k8sha__timer_new(ctx, on_timer, inf);
+  if (!inf->collection || !inf->cache || !inf->timer)
+    goto fail;
+  if ((o->label_selector || o->name) && !(inf->selector_query = selector_query(inf, o)))
+    goto fail;
+  *out = inf;
+  return 0;
+fail:
+  k8sha__informer_free(inf);
+  return K8SHA_ENOMEM;
+}
+
+int k8sha__informer_start(k8sha__informer *inf) {
+  if (!inf || inf->state != INF_IDLE)
+    return K8SHA_EINVAL;
+  start_list(inf);
+  return 0;
+}
+
+json_t *k8sha__informer_get(const k8sha__informer *inf, const char *name) {
+  return json_object_get(inf->cache, name);
+}
+
+json_t *k8sha__informer_all(const k8sha__informer *inf) {
+  return inf->cache;
+}
+
+int k8sha__informer_synced(const k8sha__informer *inf) {
+  return inf->synced;
+}
+
+void k8sha__informer_free(k8sha__informer *inf) {
+  const k8sha_allocator *a;
+  if (!inf)
+    return;
+  a = &inf->ctx->alloc;
+  if (inf->alive)
+    *inf->alive = 0;
+  k8sha__req_cancel(inf->list_req);
+  k8sha__stream_close(inf->stream);
+  k8sha__timer_free(inf->timer);
+  json_decref(inf->cache);
+  k8sha__free(a, inf->collection);
+  k8sha__free(a, inf->selector_query);
+  k8sha__free(a, inf->rv);
+  k8sha__free(a, inf);
+}

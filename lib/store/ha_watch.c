@@ -1,0 +1,103 @@
+/* k8sha_watch: the public, read-only view of the HA ConfigMaps, on an informer. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "k8sha/errors.h"
+#include "k8sha/watch.h"
+#include "kube/informer.h"
+#include "store/layout.h"
+
+struct k8sha_watch {
+  k8sha_ctx *ctx;
+  k8sha__informer *inf;
+  k8sha_watch_cb cb;
+  void *user_data;
+};
+
+static const char *meta(json_t *obj, const char *field) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+}
+
+static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user_data) {
+  k8sha_watch *w = user_data;
+  k8sha_watch_event ev;
+  char *json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+  char *old_json = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+  memset(&ev, 0, sizeof(ev));
+  ev.type = change == K8SHA__ADDED      ? K8SHA_WATCH_ADDED
+            : change == K8SHA__MODIFIED ? K8SHA_WATCH_MODIFIED
+                                        : K8SHA_WATCH_DELETED;
+  ev.name = meta(obj, "name");
+  ev.resource_version = meta(obj, "resourceVersion");
+  ev.object_json = json ? json : "{}";
+  ev.old_object_json = old_json;
+  w->cb(w, &ev, w->user_data);
+  free(json);
+  free(old_json);
+}
+
+static void on_synced(void *user_data) {
+  k8sha_watch *w = user_data;
+  k8sha_watch_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = K8SHA_WATCH_SYNCED;
+  w->cb(w, &ev, w->user_data);
+}
+
+static void on_error(int err, const char *message, void *user_data) {
+  k8sha_watch *w = user_data;
+  k8sha_watch_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = K8SHA_WATCH_ERROR;
+  ev.err = err;
+  ev.message = message;
+  w->cb(w, &ev, w->user_data);
+}
+
+int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selector,
+                    k8sha_watch_cb cb, void *user_data) {
+  k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
+  k8sha__informer_opts o;
+  char *selector = NULL, *collection = NULL;
+  k8sha_watch *w;
+  int rc;
+
+  if (!out || !ctx || !cb)
+    return K8SHA_EINVAL;
+  w = k8sha__calloc(&ctx->alloc, 1, sizeof(*w));
+  if (!w)
+    return K8SHA_ENOMEM;
+  w->ctx = ctx;
+  w->cb = cb;
+  w->user_data = user_data;
+  selector = label_selector ? k8sha__strdup(&ctx->alloc, label_selector)
+                            : k8sha__asprintf(&ctx->alloc, K8SHA__HA_SELECTOR_FMT,
+                                              ctx->ha.cluster_id);
+  collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+  rc = selector && collection ? 0 : K8SHA_ENOMEM;
+  if (rc == 0) {
+    memset(&o, 0, sizeof(o));
+    o.collection = collection;
+    o.label_selector = selector;
+    rc = k8sha__informer_new(ctx->kube, &o, &cbs, w, &w->inf);
+  }
+  if (rc == 0)
+    rc = k8sha__informer_start(w->inf);
+  k8sha__free(&ctx->alloc, selector);
+  k8sha__free(&ctx->alloc, collection);
+  if (rc) {
+    k8sha_watch_free(w);
+    return rc;
+  }
+  *out = w;
+  return 0;
+}
+
+void k8sha_watch_free(k8sha_watch *w) {
+  if (!w)
+    return;
+  k8sha__informer_free(w->inf);
+  k8sha__free(&w->ctx->alloc, w);
+}
