@@ -40,7 +40,8 @@ void k8sha__timer_start(k8sha__timer *t, uint64_t ms) {
 }
 
 void k8sha__timer_stop(k8sha__timer *t) {
-  uv_timer_stop(&t->handle);
+  if (t)
+    uv_timer_stop(&t->handle);
 }
 
 int k8sha__timer_active(const k8sha__timer *t) {

@@ -13,7 +13,7 @@ typedef struct k8sha__timer k8sha__timer;
 k8sha__timer *k8sha__timer_new(k8sha_ctx *ctx, void (*cb)(void *user_data), void *user_data);
 /* (Re)starts a one-shot timer `ms` from now. */
 void k8sha__timer_start(k8sha__timer *t, uint64_t ms);
-void k8sha__timer_stop(k8sha__timer *t);
+void k8sha__timer_stop(k8sha__timer *t); /* NULL is a no-op */
 int k8sha__timer_active(const k8sha__timer *t);
 /* Stops the timer; the callback will not run again. NULL is a no-op. */
 void k8sha__timer_free(k8sha__timer *t);

@@ -1,0 +1,262 @@
+/* The context without a server: options, loop modes, posting from other threads, waiters, and
+ * the request retry policy against a port where nothing listens. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "core/ctx_priv.h"
+#include "kube/client.h"
+#include "testutil.h"
+
+/* A loopback port where nothing listens: bound once, then closed. */
+static int dead_port(void) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof(sa);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  port = ntohs(sa.sin_port);
+  close(fd);
+  return port;
+}
+
+static k8sha_config *config_for_port(int port) {
+  char kc[512];
+  k8sha_config *cfg = NULL;
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
+           "users: [{name: u, user: {token: t0k}}]\n",
+           port);
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.config.file", tu_write("ctx-kc.yaml", kc)), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.cluster-id", "c1"), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability.type", "kubernetes"), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  return cfg;
+}
+
+START_TEST(options_and_arguments) {
+  k8sha_ctx_options o;
+  k8sha_config *cfg = NULL;
+  k8sha_ctx *ctx = NULL;
+  k8sha_stats st;
+
+  ck_assert_int_eq(k8sha_ctx_options_init(&o, 99), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION), 0);
+  ck_assert_int_eq(o.log_level, K8SHA_LOG_WARN);
+  ck_assert_ptr_null(o.loop);
+  ck_assert_int_eq(k8sha_ctx_new(NULL, NULL, NULL), K8SHA_EINVAL);
+  /* A configuration that was neither validated nor resolved is refused. */
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), K8SHA_ECONFIG);
+  ck_assert_ptr_null(ctx);
+  k8sha_config_free(cfg);
+  cfg = config_for_port(dead_port());
+  o.version = 7;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), 0);
+  k8sha_config_free(cfg); /* the context keeps its own copy */
+  st.version = 0;
+  ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), K8SHA_EINVAL);
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), 0);
+  ck_assert_uint_eq(st.requests, 0);
+  ck_assert_ptr_nonnull(k8sha_ctx_loop(ctx));
+  ck_assert_int_eq(k8sha_ctx_post(ctx, NULL, NULL), K8SHA_EINVAL);
+  k8sha_ctx_free(ctx);
+  k8sha_ctx_free(NULL);
+}
+END_TEST
+
+/* ---- the library-owned loop thread ---- */
+
+typedef struct post_probe {
+  k8sha_waiter *w;
+  uv_thread_t loop_thread;
+  int on_loop_thread;
+} post_probe;
+
+static void probe_fn(k8sha_ctx *ctx, void *ud) {
+  post_probe *p = ud;
+  uv_thread_t self = uv_thread_self();
+  (void)ctx;
+  p->on_loop_thread = !uv_thread_equal(&self, &p->loop_thread);
+  k8sha_waiter_signal(p->w, 42);
+}
+
+START_TEST(post_runs_on_the_loop_thread) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx *ctx = NULL;
+  post_probe p;
+  int status = 0;
+
+  memset(&p, 0, sizeof(p));
+  p.loop_thread = uv_thread_self(); /* the test thread: the loop must be another */
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_waiter_new(&p.w), 0);
+  ck_assert_int_eq(k8sha_ctx_post(ctx, probe_fn, &p), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(p.w, 30000, &status), 0);
+  ck_assert_int_eq(status, 42);
+  ck_assert_int_eq(p.on_loop_thread, 1);
+  k8sha_waiter_free(p.w);
+  k8sha_ctx_free(ctx);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(waiter_times_out_and_keeps_the_first_signal) {
+  k8sha_waiter *w = NULL;
+  int status = -1;
+  ck_assert_int_eq(k8sha_waiter_new(&w), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(w, 1, &status), K8SHA_ETIMEDOUT);
+  ck_assert_int_eq(status, -1);
+  k8sha_waiter_signal(w, 7);
+  k8sha_waiter_signal(w, 8);
+  ck_assert_int_eq(k8sha_waiter_wait(w, 0, &status), 0);
+  ck_assert_int_eq(status, 7);
+  ck_assert_int_eq(k8sha_waiter_wait(NULL, 0, &status), K8SHA_EINVAL);
+  k8sha_waiter_free(w);
+}
+END_TEST
+
+/* ---- requests against a dead port, on a host loop ---- */
+
+typedef struct result {
+  int done;
+  int err;
+  long status;
+  char message[512];
+} result;
+
+static void on_resp(const k8sha__resp *resp, void *ud) {
+  result *r = ud;
+  r->done++;
+  r->err = resp->err;
+  r->status = resp->http_status;
+  snprintf(r->message, sizeof(r->message), "%s", resp->message ? resp->message : "");
+}
+
+static void run_until(uv_loop_t *loop, const int *flag) {
+  /* Bounded by the requests' own deadlines; a guard against a hang all the same. */
+  int turns = 0;
+  while (!*flag && turns++ < 100000)
+    uv_run(loop, UV_RUN_ONCE);
+}
+
+START_TEST(refused_connections_are_retried_then_reported) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  k8sha__req_opts ro;
+  uv_loop_t loop;
+  result get, put;
+  k8sha_stats st;
+
+  uv_loop_init(&loop);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  memset(&get, 0, sizeof(get));
+  memset(&put, 0, sizeof(put));
+  memset(&ro, 0, sizeof(ro));
+  ro.verb = K8SHA__GET;
+  ro.path = "/api/v1/namespaces/default/configmaps/x";
+  ro.max_attempts = 3;
+  ro.timeout_ms = 2000;
+  ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &get, NULL), 0);
+  /* A write that never reached a server may be retried, and fails as unavailable, not unknown. */
+  ro.verb = K8SHA__UPDATE;
+  ro.body = "{}";
+  ro.body_len = 2;
+  ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &put, NULL), 0);
+  ck_assert_int_eq(get.done, 0); /* never from inside the start call */
+  run_until(&loop, &get.done);
+  run_until(&loop, &put.done);
+  ck_assert_int_eq(get.done, 1);
+  ck_assert_int_eq(get.err, K8SHA_EUNAVAILABLE);
+  ck_assert_int_eq(get.status, 0);
+  ck_assert_ptr_nonnull(strstr(get.message, "127.0.0.1"));
+  ck_assert_int_eq(put.err, K8SHA_EUNAVAILABLE);
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), 0);
+  ck_assert_uint_eq(st.requests, 6);
+  ck_assert_uint_eq(st.requests_get, 3);
+  ck_assert_uint_eq(st.requests_update, 3);
+  ck_assert_uint_eq(st.retries, 4);
+  ck_assert_uint_eq(st.transport_errors, 6);
+  k8sha_ctx_free(ctx);
+  uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(freeing_the_context_cancels_pending_requests) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  k8sha__req_opts ro;
+  uv_loop_t loop;
+  result r;
+
+  uv_loop_init(&loop);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  memset(&r, 0, sizeof(r));
+  memset(&ro, 0, sizeof(ro));
+  ro.verb = K8SHA__LIST;
+  ro.path = "/api/v1/namespaces/default/configmaps";
+  ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &r, NULL), 0);
+  k8sha_ctx_free(ctx);
+  ck_assert_int_eq(r.done, 1);
+  ck_assert_int_eq(r.err, K8SHA_ECANCELED);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+START_TEST(status_codes_map_to_distinct_errors) {
+  ck_assert_int_eq(k8sha__status_to_err(200, NULL), 0);
+  ck_assert_int_eq(k8sha__status_to_err(201, NULL), 0);
+  ck_assert_int_eq(k8sha__status_to_err(401, "Unauthorized"), K8SHA_EUNAUTHORIZED);
+  ck_assert_int_eq(k8sha__status_to_err(403, "Forbidden"), K8SHA_EFORBIDDEN);
+  ck_assert_int_eq(k8sha__status_to_err(404, "NotFound"), K8SHA_ENOTFOUND);
+  ck_assert_int_eq(k8sha__status_to_err(409, "AlreadyExists"), K8SHA_EEXISTS);
+  ck_assert_int_eq(k8sha__status_to_err(409, "Conflict"), K8SHA_ECONFLICT);
+  ck_assert_int_eq(k8sha__status_to_err(410, "Expired"), K8SHA_EEXPIRED);
+  ck_assert_int_eq(k8sha__status_to_err(422, "Invalid"), K8SHA_EINVALID_OBJECT);
+  ck_assert_int_eq(k8sha__status_to_err(429, "TooManyRequests"), K8SHA_ETOOMANYREQUESTS);
+  ck_assert_int_eq(k8sha__status_to_err(500, "InternalError"), K8SHA_EUNAVAILABLE);
+  ck_assert_int_eq(k8sha__status_to_err(503, "ServiceUnavailable"), K8SHA_EUNAVAILABLE);
+  ck_assert_int_eq(k8sha__status_to_err(504, "Timeout"), K8SHA_ETIMEDOUT);
+  ck_assert_int_eq(k8sha__status_to_err(400, "BadRequest"), K8SHA_EAPI);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("context");
+  TCase *tc = tcase_create("context");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, options_and_arguments);
+  tcase_add_test(tc, post_runs_on_the_loop_thread);
+  tcase_add_test(tc, waiter_times_out_and_keeps_the_first_signal);
+  tcase_add_test(tc, refused_connections_are_retried_then_reported);
+  tcase_add_test(tc, freeing_the_context_cancels_pending_requests);
+  tcase_add_test(tc, status_codes_map_to_distinct_errors);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
