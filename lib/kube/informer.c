@@ -211,6 +211,8 @@ static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
   inf->stream = NULL;
   if (err == K8SHA_ECANCELED)
     return; /* freed from inside on_line */
+  if (healthy)
+    inf->backoff_ms = 0; /* a failure after a good run starts the backoff from the bottom */
   if (err == 0) {
     /* The server ended the watch (timeoutSeconds, or its own limit): resume. */
     schedule(inf, 0, !healthy);

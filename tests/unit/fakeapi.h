@@ -1,0 +1,28 @@
+/* A scripted HTTP/1.1 server on the test's own libuv loop, for feeding the client exactly the
+ * bytes a test needs (malformed or truncated watch lines, in-band errors) at exactly the moment
+ * it needs them. Every connection is closed after its response. */
+#ifndef K8SHA_FAKEAPI_H
+#define K8SHA_FAKEAPI_H
+
+#include <uv.h>
+
+typedef struct fakeapi fakeapi;
+typedef struct fake_conn fake_conn;
+
+/* Called for each request (method and path with query); answer with fake_reply() or keep the
+ * connection for streaming with fake_send()/fake_end(). */
+typedef void (*fake_handler)(fakeapi *api, fake_conn *c, const char *method, const char *path,
+                             void *user_data);
+
+fakeapi *fake_start(uv_loop_t *loop, fake_handler h, void *user_data);
+int fake_port(const fakeapi *api);
+/* A complete response with a body, then close. */
+void fake_reply(fake_conn *c, int status, const char *body);
+/* Starts a chunked 200 response; then send chunks; end closes (cleanly, or mid-chunk). */
+void fake_stream_begin(fake_conn *c);
+void fake_send(fake_conn *c, const char *data);
+void fake_end(fake_conn *c, int clean);
+/* Stops listening and closes all connections (before uv_loop_close). */
+void fake_stop(fakeapi *api);
+
+#endif

@@ -1,0 +1,192 @@
+/* The informer against a scripted server: malformed lines, a stream ending inside an event, an
+ * abrupt close, bookmarks, an in-band 410 with the re-list that follows. Checks the events, the
+ * errors, and the resourceVersion each watch resumes from. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/ctx_priv.h"
+#include "fakeapi.h"
+#include "kube/informer.h"
+#include "testutil.h"
+
+#define COLL "/api/v1/namespaces/ns/configmaps"
+#define CM(name, rv) "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name "\",\"resourceVersion\":\"" rv "\"}}"
+#define EV(type, obj) "{\"type\":\"" type "\",\"object\":" obj "}\n"
+
+typedef struct script {
+  int lists, watches;
+  char watch_paths[8][512];
+  char log[4096]; /* what the informer reported, in order */
+  int done;
+} script;
+
+static void logf_(script *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(script *s, const char *fmt, ...) {
+  size_t n = strlen(s->log);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(s->log + n, sizeof(s->log) - n, fmt, ap);
+  va_end(ap);
+}
+
+static void handler(fakeapi *api, fake_conn *c, const char *method, const char *path, void *ud) {
+  script *s = ud;
+  (void)api;
+  ck_assert_str_eq(method, "GET");
+  if (!strstr(path, "watch=1")) {
+    s->lists++;
+    if (s->lists == 1)
+      fake_reply(c, 200, "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"10\"},"
+                         "\"items\":[" CM("a", "9") "]}");
+    else
+      fake_reply(c, 200, "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"20\"},"
+                         "\"items\":[" CM("a", "9") "," CM("c", "19") "]}");
+    return;
+  }
+  snprintf(s->watch_paths[s->watches % 8], 512, "%s", path);
+  s->watches++;
+  fake_stream_begin(c);
+  switch (s->watches) {
+  case 1: /* an event, then a line that is not JSON; the client must drop the stream */
+    fake_send(c, EV("ADDED", CM("b", "11")));
+    fake_send(c, "this is not json\n");
+    break;
+  case 2: /* an event, then the stream ends cleanly in the middle of the next one */
+    fake_send(c, EV("MODIFIED", CM("b", "12")));
+    fake_send(c, "{\"type\":\"MODIFIED\",\"obj");
+    fake_end(c, 1);
+    break;
+  case 3: /* a bookmark split across chunks, then the connection drops mid-transfer */
+    fake_send(c, "{\"type\":\"BOOKMARK\",\"object\":{\"metadata\":");
+    fake_send(c, "{\"resourceVersion\":\"15\"}}}\n");
+    fake_end(c, 0);
+    break;
+  case 4: /* too old: the in-band 410 on an HTTP 200 stream */
+    fake_send(c, EV("ERROR", "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                             "\"status\":\"Failure\",\"message\":\"too old resource version: 15 "
+                             "(18)\",\"reason\":\"Expired\",\"code\":410}"));
+    break;
+  default:
+    fake_send(c, EV("DELETED", CM("a", "21")));
+    break;
+  }
+}
+
+static void on_change(k8sha__change change, json_t *obj, json_t *old, void *ud) {
+  script *s = ud;
+  const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+  (void)old;
+  logf_(s, "%s %s\n", change == K8SHA__ADDED ? "added" : change == K8SHA__MODIFIED ? "modified" : "deleted",
+        name);
+  if (change == K8SHA__DELETED && strcmp(name, "a") == 0)
+    s->done = 1;
+}
+
+static void on_synced(void *ud) {
+  logf_(ud, "synced\n");
+}
+
+static void on_error(int err, const char *message, void *ud) {
+  script *s = ud;
+  logf_(s, "error %s: ", k8sha_err_name(err));
+  /* Only the first words: the rest has the URL with its random port. */
+  if (strstr(message, "malformed watch event"))
+    logf_(s, "malformed\n");
+  else if (strstr(message, "ended inside an event"))
+    logf_(s, "truncated\n");
+  else if (strstr(message, "too old"))
+    logf_(s, "expired\n");
+  else
+    logf_(s, "other\n");
+}
+
+START_TEST(informer_recovers_from_every_stream_failure) {
+  k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
+  k8sha__informer_opts io;
+  k8sha__informer *inf = NULL;
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  fakeapi *api;
+  uv_loop_t loop;
+  script s;
+  char kc[512];
+  int turns = 0;
+  k8sha_stats st;
+
+  memset(&s, 0, sizeof(s));
+  uv_loop_init(&loop);
+  api = fake_start(&loop, handler, &s);
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n",
+           fake_port(api));
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("fake-kc.yaml", kc));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+
+  memset(&io, 0, sizeof(io));
+  io.collection = COLL;
+  io.label_selector = "app=c1,configmap-type=high-availability";
+  ck_assert_int_eq(k8sha__informer_new(ctx->kube, &io, &cbs, &s, &inf), 0);
+  ck_assert_int_eq(k8sha__informer_start(inf), 0);
+  /* Bounded by the number of loop turns, not by time; each step needs a handful. */
+  while (!s.done && turns++ < 200000)
+    uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_msg(s.done, "the informer did not get through the script; it saw:\n%s", s.log);
+  ck_assert_str_eq(s.log, "added a\n"
+                          "synced\n"
+                          "added b\n"
+                          "error K8SHA_ECORRUPT: malformed\n"
+                          "modified b\n"
+                          "error K8SHA_ECORRUPT: truncated\n"
+                          "error K8SHA_EUNAVAILABLE: other\n"
+                          "error K8SHA_EEXPIRED: expired\n"
+                          "deleted b\n"
+                          "added c\n"
+                          "synced\n"
+                          "deleted a\n");
+  ck_assert_int_eq(s.lists, 2);
+  ck_assert_int_eq(s.watches, 5);
+  /* Each watch resumed from the last resourceVersion it had seen, selector kept. */
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[0], "resourceVersion=10"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[1], "resourceVersion=11"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[2], "resourceVersion=12"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[3], "resourceVersion=15"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[4], "resourceVersion=20"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[0], "allowWatchBookmarks=true"));
+  ck_assert_ptr_nonnull(strstr(s.watch_paths[0], "labelSelector=app%3Dc1%2Cconfigmap-type%3Dhigh-availability"));
+  ck_assert_ptr_nonnull(k8sha__informer_get(inf, "c"));
+  ck_assert_ptr_null(k8sha__informer_get(inf, "a"));
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(ctx, &st);
+  ck_assert_uint_eq(st.relists, 1);
+  ck_assert_uint_eq(st.requests_watch, 5);
+  ck_assert_uint_eq(st.requests_list, 2);
+
+  k8sha__informer_free(inf);
+  k8sha_ctx_free(ctx);
+  fake_stop(api);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("watch_stream");
+  TCase *tc = tcase_create("watch_stream");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, informer_recovers_from_every_stream_failure);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
