@@ -469,7 +469,7 @@ static int transport_err(CURLcode rc) {
 
 /* Fills resp from a Status body when there is one. */
 static void read_status(k8sha__resp *resp, json_t *json) {
-  json_t *kind;
+  json_t *kind, *retry;
   if (!json || !json_is_object(json))
     return;
   kind = json_object_get(json, "kind");
@@ -477,6 +477,10 @@ static void read_status(k8sha__resp *resp, json_t *json) {
     return;
   resp->message = json_string_value(json_object_get(json, "message"));
   resp->reason = json_string_value(json_object_get(json, "reason"));
+  /* The API server states the delay in the body too; use it when the header was lost. */
+  retry = json_object_get(json_object_get(json, "details"), "retryAfterSeconds");
+  if (!resp->retry_after_ms && json_is_integer(retry) && json_integer_value(retry) > 0)
+    resp->retry_after_ms = (uint64_t)json_integer_value(retry) * 1000;
 }
 
 void k8sha__req_finished(k8sha__req *r) {
@@ -536,7 +540,7 @@ void k8sha__req_finished(k8sha__req *r) {
     read_status(&resp, resp.json);
   }
   if (status == 429 || (status >= 500 && is_read(r->verb))) {
-    uint64_t delay = status == 429 && r->retry_after_ms ? r->retry_after_ms : backoff_ms(r);
+    uint64_t delay = status == 429 && resp.retry_after_ms ? resp.retry_after_ms : backoff_ms(r);
     if (retry_later(r, delay)) {
       json_decref(resp.json);
       return;

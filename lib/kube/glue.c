@@ -72,7 +72,14 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
 
 static void on_curl_timer(void *user_data) {
   k8sha__kube *k = user_data;
+  long next = -1;
   k8sha__kube_socket_action(k, CURL_SOCKET_TIMEOUT, 0);
+  /* curl calls the timer function only when its next deadline changes. Should this call have
+   * come before curl's own clock reached that deadline, curl still counts on a timer that has
+   * already fired: re-arm from curl_multi_timeout() so no deadline is ever lost. */
+  if (!k8sha__timer_active(k->curl_timer) && curl_multi_timeout(k->multi, &next) == CURLM_OK &&
+      next >= 0)
+    k8sha__timer_start(k->curl_timer, (uint64_t)next);
 }
 
 static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
@@ -80,8 +87,8 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
   (void)multi;
   if (timeout_ms < 0)
     k8sha__timer_stop(k->curl_timer);
-  else
-    k8sha__timer_start(k->curl_timer, (uint64_t)timeout_ms); /* 0: on the next loop turn */
+  else /* 0: on the next loop turn, never from inside this callback */
+    k8sha__timer_start(k->curl_timer, (uint64_t)timeout_ms);
   return 0;
 }
 

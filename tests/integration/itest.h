@@ -1,0 +1,44 @@
+/* Helpers for integration tests: a context on a test-owned loop, pointed at a kube-lite. */
+#ifndef K8SHA_ITEST_H
+#define K8SHA_ITEST_H
+
+#include <check.h>
+#include <uv.h>
+
+#include "core/ctx_priv.h"
+#include "kube/client.h"
+#include "kubelite_harness.h"
+
+typedef struct itest {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  kubelite *kl;
+} itest;
+
+/* Starts kube-lite with `opts` (may be NULL) and a context on it. `kubeconfig` overrides the
+ * server's own kubeconfig when not NULL. */
+void it_start(itest *t, const kubelite_options *opts, const char *kubeconfig);
+/* A context for `kubeconfig` on t's loop (t->ctx is not touched). */
+k8sha_ctx *it_ctx(itest *t, const char *kubeconfig);
+void it_stop(itest *t);
+/* Runs the loop until *flag is non-zero; fails the test if it never happens (bounded by loop
+ * turns, which every request's own timeout keeps finite). */
+void it_run_until(itest *t, const int *flag);
+
+/* One request's result, filled by it_on_resp. */
+typedef struct it_result {
+  uv_loop_t *loop; /* stopped when the result arrives */
+  int done, err;
+  long status;
+  char message[1024];
+  char body[8192];
+} it_result;
+
+void it_on_resp(const k8sha__resp *resp, void *ud);
+/* Makes a request and waits for it. */
+void it_request(itest *t, k8sha_ctx *ctx, k8sha__verb verb, const char *path, const char *body,
+                const char *content_type, uint64_t timeout_ms, unsigned attempts, it_result *out);
+/* Writes a file in kube-lite's temp dir and returns its path (static slot). */
+const char *it_file(itest *t, const char *name, const char *text);
+
+#endif

@@ -1,0 +1,255 @@
+/* The Kubernetes client against kube-lite: status mapping, conflicts, retries, timeouts,
+ * authentication, token rotation and TLS. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+#include "k8sha/errors.h"
+
+#define NS "/api/v1/namespaces/flink/configmaps"
+#define CM(name, extra) "{\"metadata\":{\"name\":\"" name "\"" extra "},\"data\":{\"k\":\"v\"}}"
+
+static char *kubeconfig_text(itest *t, const char *user_fields, int tls) {
+  static char text[4096];
+  snprintf(text, sizeof(text),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s'%s%s%s}}]\n"
+           "users: [{name: u, user: {%s}}]\n",
+           kubelite_url(t->kl), tls ? ", certificate-authority: '" : "",
+           tls ? kubelite_ca_file(t->kl) : "", tls ? "'" : "", user_fields);
+  return text;
+}
+
+START_TEST(crud_and_status_mapping) {
+  itest t;
+  it_result r;
+  char path[256], body[512], rv[32];
+  const char *p;
+
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(r.status, 201);
+  p = strstr(r.body, "\"resourceVersion\":\"");
+  ck_assert_ptr_nonnull(p);
+  sscanf(p + 19, "%31[0-9]", rv);
+
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EEXISTS);
+  ck_assert_ptr_nonnull(strstr(r.message, "already exists"));
+
+  it_request(&t, t.ctx, K8SHA__GET, NS "/nope", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(r.message, "\"nope\" not found"));
+
+  /* A conditional update on the current resourceVersion commits; on a stale one, 409. */
+  snprintf(body, sizeof(body),
+           "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"%s\"},\"data\":{\"k\":\"v2\"}}", rv);
+  it_request(&t, t.ctx, K8SHA__UPDATE, NS "/a", body, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  /* (An update that changes nothing keeps the resourceVersion, as on a real server; this one
+   * changes data, so the version it names is now stale.) */
+  snprintf(body, sizeof(body),
+           "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"%s\"},\"data\":{\"k\":\"v3\"}}", rv);
+  it_request(&t, t.ctx, K8SHA__UPDATE, NS "/a", body, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ECONFLICT);
+  ck_assert_ptr_nonnull(strstr(r.message, "the object has been modified"));
+
+  /* merge PATCH carrying a stale resourceVersion: 409 as well. */
+  snprintf(body, sizeof(body), "{\"metadata\":{\"resourceVersion\":\"%s\"},\"data\":{\"x\":\"1\"}}", rv);
+  it_request(&t, t.ctx, K8SHA__PATCH, NS "/a", body, "application/merge-patch+json", 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ECONFLICT);
+  it_request(&t, t.ctx, K8SHA__PATCH, NS "/a", "{\"data\":{\"x\":\"1\"}}",
+             "application/merge-patch+json", 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+
+  /* DELETE with a failing precondition. */
+  snprintf(body, sizeof(body), "{\"preconditions\":{\"resourceVersion\":\"%s\"}}", rv);
+  it_request(&t, t.ctx, K8SHA__DELETE, NS "/a", body, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ECONFLICT);
+
+  /* 422 keeps the server's reasons. */
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("Not_A_Name", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EINVALID_OBJECT);
+  ck_assert_ptr_nonnull(strstr(r.message, "Not_A_Name"));
+
+  snprintf(path, sizeof(path), NS "/a");
+  it_request(&t, t.ctx, K8SHA__DELETE, path, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(reads_retry_5xx_and_429_writes_do_not_guess) {
+  itest t;
+  it_result r;
+  k8sha_stats st;
+  uint64_t before;
+
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+
+  /* Two 503s, then success: a read is repeated. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"list\"],\"code\":503,\"count\":2}"), 0);
+  it_request(&t, t.ctx, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(kubelite_count(t.kl, "list", "configmaps", 503), 2);
+  ck_assert_int_eq(kubelite_count(t.kl, "list", "configmaps", 200), 1);
+
+  /* 429 with Retry-After: 1 s: repeated, and not before the server asked. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"code\":429,\"retryAfterSeconds\":1,\"count\":1}"), 0);
+  before = k8sha__now_ms(t.ctx);
+  it_request(&t, t.ctx, K8SHA__GET, NS "/a", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_uint_ge(k8sha__now_ms(t.ctx) - before, 1000);
+
+  /* A 500 on a write may hide a commit: reported as unknown, never repeated. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"code\":500,\"count\":1}"), 0);
+  it_request(&t, t.ctx, K8SHA__UPDATE, NS "/a", CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EUNKNOWN_OUTCOME);
+  ck_assert_int_eq(kubelite_count(t.kl, "update", "configmaps", 0), 1);
+
+  /* A 429 on a write was not processed: repeated. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"code\":429,\"retryAfterSeconds\":0,\"count\":1}"), 0);
+  it_request(&t, t.ctx, K8SHA__UPDATE, NS "/a", CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+
+  /* Out of attempts: the last error is reported. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"code\":503,\"count\":3}"), 0);
+  it_request(&t, t.ctx, K8SHA__GET, NS "/a", NULL, NULL, 0, 3, &r);
+  ck_assert_int_eq(r.err, K8SHA_EUNAVAILABLE);
+
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(t.ctx, &st);
+  ck_assert_uint_eq(st.retries, 2 + 1 + 1 + 2);
+  ck_assert_uint_eq(st.responses_5xx, 2 + 1 + 3);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(request_timeouts) {
+  itest t;
+  it_result r;
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"latencyMs\":5000,\"count\":1}"), 0);
+  it_request(&t, t.ctx, K8SHA__GET, NS "/a", NULL, NULL, 300, 1, &r);
+  ck_assert_int_eq(r.err, K8SHA_ETIMEDOUT);
+  ck_assert_msg(strstr(r.message, "timed out") != NULL, "message: %s", r.message);
+  /* The same for a write: it may still be applied, so the outcome is unknown. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"latencyMs\":5000,\"count\":1}"), 0);
+  it_request(&t, t.ctx, K8SHA__UPDATE, NS "/a", CM("a", ""), NULL, 300, 1, &r);
+  ck_assert_int_eq(r.err, K8SHA_EUNKNOWN_OUTCOME);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(unauthorized_forbidden_and_token_rotation) {
+  kubelite_options ko;
+  itest t;
+  it_result r;
+  k8sha_ctx *reader, *rotating;
+  const char *tf;
+  k8sha_stats st;
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "reader-token,reader,configmaps:get|list\n"
+              "writer-old,writer,configmaps:*\n";
+  it_start(&t, &ko, NULL);
+
+  /* An unknown token: 401. */
+  reader = it_ctx(&t, it_file(&t, "kc-bad", kubeconfig_text(&t, "token: no-such-token", 0)));
+  it_request(&t, reader, K8SHA__GET, NS "/a", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EUNAUTHORIZED);
+  k8sha_ctx_free(reader);
+
+  /* A role without create: 403 naming the verb and the resource. */
+  reader = it_ctx(&t, it_file(&t, "kc-reader", kubeconfig_text(&t, "token: reader-token", 0)));
+  it_request(&t, reader, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  it_request(&t, reader, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EFORBIDDEN);
+  ck_assert_ptr_nonnull(strstr(r.message, "cannot create resource \"configmaps\""));
+  k8sha_ctx_free(reader);
+
+  /* A token file that rotates: after the server switches tokens, the first 401 makes the client
+   * re-read the file and repeat the request, which then succeeds. */
+  tf = it_file(&t, "token", "writer-old\n");
+  rotating = it_ctx(&t, it_file(&t, "kc-rot", kubeconfig_text(&t, "tokenFile: token", 0)));
+  it_request(&t, rotating, K8SHA__CREATE, NS, CM("r", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(kubelite_rotate_token(t.kl, "writer-old", "writer-new"), 0);
+  ck_assert_int_eq(kubelite_reset_stats(t.kl), 0);
+  it_file(&t, "token", "writer-new\n");
+  (void)tf;
+  it_request(&t, rotating, K8SHA__GET, NS "/r", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(kubelite_count(t.kl, "get", "configmaps", 401), 1);
+  ck_assert_int_eq(kubelite_count(t.kl, "get", "configmaps", 200), 1);
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(rotating, &st);
+  ck_assert_uint_ge(st.token_reloads, 2); /* at start, and after the 401 */
+  k8sha_ctx_free(rotating);
+  uv_run(&t.loop, UV_RUN_NOWAIT);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(tls_verification) {
+  kubelite_options ko;
+  itest t;
+  it_result r;
+  k8sha_ctx *wrong;
+  char cmd[2048];
+  const char *dir;
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tls = 1;
+  it_start(&t, &ko, NULL);
+  /* The written kubeconfig carries the right CA. */
+  it_request(&t, t.ctx, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+
+  /* Another CA: a clear TLS error, not retried. */
+  dir = kubelite_dir(t.kl);
+  snprintf(cmd, sizeof(cmd),
+           "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=wrong-ca -days 1 "
+           "-keyout %s/wrong.key -out %s/wrong.crt >/dev/null 2>&1",
+           dir, dir);
+  ck_assert_int_eq(system(cmd), 0);
+  snprintf(cmd, sizeof(cmd),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s', certificate-authority: '%s/wrong.crt'}}]\n",
+           kubelite_url(t.kl), dir);
+  wrong = it_ctx(&t, it_file(&t, "kc-wrong-ca", cmd));
+  it_request(&t, wrong, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ETLS);
+  ck_assert_msg(strstr(r.message, "certificate") != NULL, "message: %s", r.message);
+  k8sha_ctx_free(wrong);
+  it_stop(&t);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("kube_client");
+  TCase *tc = tcase_create("kube_client");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, crud_and_status_mapping);
+  tcase_add_test(tc, reads_retry_5xx_and_429_writes_do_not_guess);
+  tcase_add_test(tc, request_timeouts);
+  tcase_add_test(tc, unauthorized_forbidden_and_token_rotation);
+  tcase_add_test(tc, tls_verification);
+  suite_add_tcase(s, tc);
+  {
+    SRunner *sr = srunner_create(s);
+    int failed;
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+  }
+}
