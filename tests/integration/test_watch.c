@@ -1,0 +1,184 @@
+/* k8sha_watch against kube-lite while watches are ended, history is compacted (410 Expired) and
+ * the server restarts: at the end, what the watch has seen equals what the server holds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "itest.h"
+#include "k8sha/errors.h"
+#include "k8sha/watch.h"
+
+#define NS "/api/v1/namespaces/flink/configmaps"
+#define LABELS "\"labels\":{\"app\":\"it\",\"configmap-type\":\"high-availability\"}"
+
+typedef struct seen {
+  uv_loop_t *loop;
+  json_t *objects; /* name -> resourceVersion, as the watch reported */
+  int synced, errors, events;
+} seen;
+
+static void on_event(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
+  seen *s = ud;
+  (void)w;
+  switch (ev->type) {
+  case K8SHA_WATCH_ADDED:
+  case K8SHA_WATCH_MODIFIED:
+    ck_assert_ptr_nonnull(ev->object_json);
+    json_object_set_new(s->objects, ev->name, json_string(ev->resource_version));
+    break;
+  case K8SHA_WATCH_DELETED:
+    ck_assert_ptr_nonnull(json_object_get(s->objects, ev->name));
+    json_object_del(s->objects, ev->name);
+    break;
+  case K8SHA_WATCH_SYNCED:
+    s->synced++;
+    break;
+  case K8SHA_WATCH_ERROR:
+    ck_assert_ptr_nonnull(ev->message);
+    s->errors++;
+    break;
+  }
+  s->events++;
+  uv_stop(s->loop);
+}
+
+/* Runs the loop until the watch reports `name` at the resourceVersion in `body` (or gone when
+ * body is NULL). */
+static void await_state(itest *t, seen *s, const char *name, const char *rv) {
+  int turns = 0;
+  for (;;) {
+    const char *have = json_string_value(json_object_get(s->objects, name));
+    if (rv ? (have && strcmp(have, rv) == 0) : !have)
+      return;
+    ck_assert_msg(turns++ < 10000, "the watch never reported %s at %s", name, rv ? rv : "gone");
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+  }
+}
+
+static void rv_of(const it_result *r, char *rv, size_t size) {
+  json_error_t e;
+  json_t *j = json_loads(r->body, 0, &e);
+  const char *v = json_string_value(json_object_get(json_object_get(j, "metadata"), "resourceVersion"));
+  ck_assert_ptr_nonnull(v);
+  snprintf(rv, size, "%s", v);
+  json_decref(j);
+}
+
+static void put_cm(itest *t, const char *name, const char *value, char *rv, size_t size) {
+  char body[512], path[256];
+  it_result r;
+  snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"%s\"," LABELS "},\"data\":{\"v\":\"%s\"}}",
+           name, value);
+  snprintf(path, sizeof(path), NS "/%s", name);
+  it_request(t, t->ctx, K8SHA__UPDATE, path, body, NULL, 0, 0, &r);
+  if (r.err == K8SHA_ENOTFOUND)
+    it_request(t, t->ctx, K8SHA__CREATE, NS, body, NULL, 0, 0, &r);
+  ck_assert_msg(r.err == 0, "writing %s: %s", name, r.message);
+  rv_of(&r, rv, size);
+}
+
+static void delete_cm(itest *t, const char *name) {
+  char path[256];
+  it_result r;
+  snprintf(path, sizeof(path), NS "/%s", name);
+  it_request(t, t->ctx, K8SHA__DELETE, path, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+}
+
+START_TEST(nothing_is_missed_across_expiry_and_restarts) {
+  kubelite_options ko;
+  itest t;
+  seen s;
+  k8sha_watch *w = NULL;
+  char rv1[32], rv2[32], rv3[32], rvx[32];
+  it_result r;
+  json_t *list, *items, *item, *server;
+  json_error_t je;
+  size_t i;
+  k8sha_stats st;
+
+  memset(&ko, 0, sizeof(ko));
+  ko.persist = 1;
+  it_start(&t, &ko, NULL);
+  memset(&s, 0, sizeof(s));
+  s.loop = &t.loop;
+  s.objects = json_object();
+
+  /* A ConfigMap that exists before the watch, and one without the HA labels (never reported). */
+  put_cm(&t, "cm1", "a", rv1, sizeof(rv1));
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, "{\"metadata\":{\"name\":\"other\"},\"data\":{}}", NULL, 0, 0, &r);
+  ck_assert_int_eq(k8sha_watch_new(&w, t.ctx, NULL, on_event, &s), 0);
+  await_state(&t, &s, "cm1", rv1);
+  ck_assert_int_eq(s.synced, 1);
+
+  /* Changes while watching. */
+  put_cm(&t, "cm2", "b", rv2, sizeof(rv2));
+  await_state(&t, &s, "cm2", rv2);
+
+  /* The server ends every watch: the client resumes from where it was. */
+  ck_assert_int_ge(kubelite_end_watches(t.kl), 1);
+  put_cm(&t, "cm1", "a2", rv1, sizeof(rv1));
+  await_state(&t, &s, "cm1", rv1);
+
+  /* Watches fail while history is compacted: the resumed watch gets 410 and the client lists
+   * again, catching up on what happened meanwhile (including a deletion). */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"watch\"],\"code\":500,\"count\":100000}"), 0);
+  ck_assert_int_ge(kubelite_end_watches(t.kl), 1);
+  put_cm(&t, "cm3", "c", rv3, sizeof(rv3));
+  delete_cm(&t, "cm2");
+  put_cm(&t, "cm1", "a3", rv1, sizeof(rv1));
+  ck_assert_int_eq(kubelite_compact(t.kl), 0);
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+  await_state(&t, &s, "cm3", rv3);
+  await_state(&t, &s, "cm2", NULL);
+  await_state(&t, &s, "cm1", rv1);
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(t.ctx, &st);
+  ck_assert_uint_ge(st.relists, 1);
+  ck_assert_int_ge(s.synced, 2);
+
+  /* The server goes away and comes back with its data: the watch reconnects by itself. */
+  ck_assert_int_eq(kubelite_stop(t.kl), 0);
+  ck_assert_int_eq(kubelite_restart(t.kl), 0);
+  put_cm(&t, "cm4", "d", rvx, sizeof(rvx));
+  await_state(&t, &s, "cm4", rvx);
+  delete_cm(&t, "cm3");
+  await_state(&t, &s, "cm3", NULL);
+  ck_assert_int_ge(s.errors, 1); /* the outage was reported, not hidden */
+
+  /* What the watch saw is exactly what the server holds. */
+  it_request(&t, t.ctx, K8SHA__LIST, NS "?labelSelector=app%3Dit", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  list = json_loads(r.body, 0, &je);
+  items = json_object_get(list, "items");
+  server = json_object();
+  json_array_foreach(items, i, item) {
+    json_t *m = json_object_get(item, "metadata");
+    json_object_set(server, json_string_value(json_object_get(m, "name")),
+                    json_object_get(m, "resourceVersion"));
+  }
+  ck_assert_msg(json_equal(server, s.objects), "server %s != watch %s",
+                json_dumps(server, JSON_COMPACT), json_dumps(s.objects, JSON_COMPACT));
+  ck_assert_int_eq((int)json_object_size(server), 2);
+  json_decref(server);
+  json_decref(list);
+  k8sha_watch_free(w);
+  json_decref(s.objects);
+  it_stop(&t);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("watch");
+  TCase *tc = tcase_create("watch");
+  SRunner *sr;
+  int failed;
+  tcase_set_timeout(tc, 180);
+  tcase_add_test(tc, nothing_is_missed_across_expiry_and_restarts);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
