@@ -2,7 +2,8 @@
 # Installs what is missing, then builds libk8sha three ways and runs the whole test suite:
 #   build/werror  -Wall -Wextra -Werror, every suite
 #   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer, every suite
-#   valgrind      the unit suite of build/werror under valgrind (memcheck, leaks are errors)
+#   valgrind      the unit and integration suites of build/werror under valgrind (memcheck,
+#                 leaks are errors)
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -43,7 +44,7 @@ run() { # run TITLE DIR [meson test options...]
 echo "== build: -Werror"
 if setup build/werror -Dwerror=true && ninja -C build/werror >/dev/null; then
   run "tests (-Werror build)" build/werror
-  run "unit tests under valgrind" build/werror --setup valgrind --suite unit
+  run "unit and integration tests under valgrind" build/werror --setup valgrind --suite unit --suite integration
 else
   ninja -C build/werror
   status=1

@@ -72,10 +72,13 @@ K8SHA_EXPORT int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg,
 
 /**
  * Stops and frees the context: pending requests are cancelled (their callbacks run with
- * K8SHA_ECANCELED before this returns), watches end, handles are closed. With a host loop, call
- * it on the loop thread; the loop may be run afterwards to let closing handles finish, and the
- * host must not close the loop before this returns. With a library-owned loop it joins the
- * thread; call it from any thread but the loop thread. NULL is a no-op. Since 0.1.
+ * K8SHA_ECANCELED before this returns), watches end, handles are closed. Free the objects made
+ * from the context (watches, elections, stores) first.
+ * With a host loop, call it on the loop thread but not from inside a libk8sha callback (defer it
+ * with a uv_idle/uv_timer if needed; doing it anyway aborts the process); then run the loop until
+ * it has no more handles (`while (uv_run(loop, UV_RUN_DEFAULT));`) before closing it.
+ * With a library-owned loop, call it from any thread but the loop thread; it joins the thread.
+ * NULL is a no-op. Since 0.1.
  */
 K8SHA_EXPORT void k8sha_ctx_free(k8sha_ctx *ctx);
 

@@ -48,6 +48,10 @@ static void write_raw(fake_conn *c, const char *data, size_t len) {
 
 static void on_closed(uv_handle_t *h) {
   fake_conn *c = h->data, **p;
+  if (!c->api) { /* the server was stopped: it no longer lists its connections */
+    free(c);
+    return;
+  }
   for (p = &c->api->conns; *p; p = &(*p)->next)
     if (*p == c) {
       *p = c->next;
@@ -179,8 +183,13 @@ static void on_server_closed(uv_handle_t *h) {
 }
 
 void fake_stop(fakeapi *api) {
-  fake_conn *c;
-  for (c = api->conns; c; c = c->next)
+  fake_conn *c, *next;
+  /* libuv runs close callbacks in no promised order: detach the connections first. */
+  for (c = api->conns; c; c = next) {
+    next = c->next;
     conn_close(c);
+    c->api = NULL;
+  }
+  api->conns = NULL;
   uv_close((uv_handle_t *)&api->server, on_server_closed);
 }
