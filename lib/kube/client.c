@@ -66,6 +66,47 @@ static void on_token_timer(void *user_data) {
 
 /* ---- the client ---- */
 
+/* With tls-server-name, requests name that host (so SNI and certificate verification use it)
+ * while CURLOPT_CONNECT_TO sends them to the server's real address. */
+static int apply_tls_server_name(k8sha__kube *k, const char *server, const char *name) {
+  const k8sha_allocator *a = &k->ctx->alloc;
+  const char *hostp = strstr(server, "://"), *end, *port = "443";
+  char host[256], portbuf[16], *rule;
+  size_t hlen;
+
+  if (!hostp)
+    return K8SHA_ECONFIG;
+  hostp += 3;
+  end = hostp[0] == '[' ? strchr(hostp, ']') : hostp + strcspn(hostp, ":/");
+  if (!end)
+    return K8SHA_ECONFIG;
+  if (hostp[0] == '[')
+    end++;
+  hlen = (size_t)(end - hostp);
+  if (hlen == 0 || hlen >= sizeof(host))
+    return K8SHA_ECONFIG;
+  memcpy(host, hostp, hlen);
+  host[hlen] = '\0';
+  if (*end == ':') {
+    size_t plen = strcspn(end + 1, "/");
+    if (plen == 0 || plen >= sizeof(portbuf))
+      return K8SHA_ECONFIG;
+    memcpy(portbuf, end + 1, plen);
+    portbuf[plen] = '\0';
+    port = portbuf;
+  }
+  k8sha__free(a, k->server);
+  k->server = k8sha__asprintf(a, "https://%s:%s", name, port);
+  rule = k8sha__asprintf(a, "%s:%s:%s:%s", name, port, host, port);
+  if (!k->server || !rule) {
+    k8sha__free(a, rule);
+    return K8SHA_ENOMEM;
+  }
+  k->connect_to = curl_slist_append(NULL, rule);
+  k8sha__free(a, rule);
+  return k->connect_to ? 0 : K8SHA_ENOMEM;
+}
+
 int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
   k8sha__kube *k;
   static int curl_ready;
@@ -85,6 +126,9 @@ int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
   k->server = k8sha__strdup(&ctx->alloc, ctx->access.server);
   k->multi = curl_multi_init();
   if (!k->server || !k->multi || k8sha__kube_glue_init(k) != 0)
+    goto fail;
+  if (ctx->access.tls_server_name &&
+      apply_tls_server_name(k, ctx->access.server, ctx->access.tls_server_name) != 0)
     goto fail;
   if (ctx->access.token) {
     k->token = k8sha__strdup(&ctx->alloc, ctx->access.token);
@@ -170,6 +214,7 @@ void k8sha__kube_free(k8sha__kube *k) {
     k8sha__free(a, k->token);
   }
   k8sha__free(a, k->server);
+  curl_slist_free_all(k->connect_to);
   k8sha__free(a, k);
 }
 
@@ -327,6 +372,8 @@ int k8sha__req_prepare(k8sha__req *r) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (k->connect_to)
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, k->connect_to);
   if (acc->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, acc->ca_file);
   if (acc->ca_pem) {

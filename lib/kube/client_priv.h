@@ -61,7 +61,8 @@ struct k8sha__kube {
   k8sha__timer *curl_timer;
   k8sha__timer *token_timer;
   char *token;             /* the bearer token in use (secret) */
-  char *server;            /* base URL */
+  char *server;            /* base URL (with tls-server-name as its host, when set) */
+  struct curl_slist *connect_to; /* tls-server-name: connect to the real host instead */
   struct k8sha__req *reqs; /* live requests and streams */
   struct k8sha__req *pending; /* streams with data or an end to dispatch */
   int busy;                /* inside process(): the client must not be freed now */

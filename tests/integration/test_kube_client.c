@@ -230,6 +230,40 @@ START_TEST(tls_verification) {
   ck_assert_int_eq(r.err, K8SHA_ETLS);
   ck_assert_msg(strstr(r.message, "certificate") != NULL, "message: %s", r.message);
   k8sha_ctx_free(wrong);
+
+  /* insecure-skip-tls-verify: no verification at all. */
+  snprintf(cmd, sizeof(cmd),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s', insecure-skip-tls-verify: true}}]\n",
+           kubelite_url(t.kl));
+  wrong = it_ctx(&t, it_file(&t, "kc-insecure", cmd));
+  it_request(&t, wrong, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  k8sha_ctx_free(wrong);
+
+  /* tls-server-name: the client verifies that name, while connecting to the URL's address. The
+   * certificate names 127.0.0.1 and localhost: a name it lacks fails, "localhost" passes. */
+  snprintf(cmd, sizeof(cmd),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:%d', tls-server-name: "
+           "not-in-the-certificate, certificate-authority: '%s'}}]\n",
+           kubelite_port(t.kl), kubelite_ca_file(t.kl));
+  wrong = it_ctx(&t, it_file(&t, "kc-sni-bad", cmd));
+  it_request(&t, wrong, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_ETLS);
+  k8sha_ctx_free(wrong);
+  snprintf(cmd, sizeof(cmd),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:%d', tls-server-name: "
+           "localhost, certificate-authority: '%s'}}]\n",
+           kubelite_port(t.kl), kubelite_ca_file(t.kl));
+  wrong = it_ctx(&t, it_file(&t, "kc-sni-good", cmd));
+  it_request(&t, wrong, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_msg(r.err == 0, "tls-server-name localhost: %s", r.message);
+  k8sha_ctx_free(wrong);
   it_stop(&t);
 }
 END_TEST
