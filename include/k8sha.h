@@ -14,5 +14,6 @@
 #include "k8sha/config.h"
 #include "k8sha/context.h"
 #include "k8sha/watch.h"
+#include "k8sha/election.h"
 
 #endif /* K8SHA_H */

@@ -10,6 +10,7 @@
 
 struct k8sha__kube;
 struct k8sha__poster;
+struct k8sha__lock;
 
 struct k8sha_ctx {
   k8sha_allocator alloc;
@@ -25,6 +26,7 @@ struct k8sha_ctx {
   k8sha__ha ha;              /* effective HA settings, copied from the config */
   k8sha__kube_access access; /* Kubernetes access, copied from the config */
   struct k8sha__kube *kube;
+  struct k8sha__lock *locks; /* lock objects watched by elections and retrievers */
   int freeing;
 };
 

@@ -31,5 +31,7 @@ int cli_print_errors(const k8sha_config *cfg);
 
 int cmd_config_check(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
+int cmd_elect(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 
 #endif

@@ -12,12 +12,20 @@ static const char usage[] =
     "      show the effective high-availability configuration, or what is wrong with it\n"
     "  watch [-c FILE] [-D key=value]... [--json]\n"
     "      print every change to the cluster's HA ConfigMaps as it happens\n"
+    "  elect --identity ID --address ADDR [--component NAME]... [-c FILE] [-D key=value]...\n"
+    "      join the leader election; one line per event; SIGTERM releases the lock\n"
+    "  status [-c FILE] [-D key=value]... [--json]\n"
+    "      the lock holder, its lease, transitions and published components\n"
     "  version\n"
     "      show the library version\n";
 
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "config") == 0 && strcmp(argv[2], "check") == 0)
     return cmd_config_check(argc - 3, argv + 3);
+  if (argc >= 2 && strcmp(argv[1], "elect") == 0)
+    return cmd_elect(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "status") == 0)
+    return cmd_status(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "watch") == 0)
     return cmd_watch(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "version") == 0) {

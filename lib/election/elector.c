@@ -1,0 +1,714 @@
+/* The elector: acquire, renew, step down, release, publish. One write in flight at a time, so
+ * that every write is built on the state the previous one left. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <uv.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "election/lock.h"
+#include "election/record.h"
+#include "k8sha/election.h"
+#include "k8sha/errors.h"
+#include "store/layout.h"
+
+typedef enum state { E_IDLE, E_FOLLOWER, E_LEADER, E_STOPPING, E_STOPPED } state;
+
+typedef struct pending_done {
+  struct pending_done *next;
+  void (*done)(k8sha_election *, int, void *);
+  void *ud;
+} pending_done;
+
+struct k8sha_election {
+  k8sha_ctx *ctx;
+  k8sha_election_callbacks cbs;
+  char identity[128];
+  char *lock_name;
+  k8sha__lock *lock;
+  k8sha__lock_sub sub;
+  state st;
+  /* what we saw of the record */
+  char *seen_annotation;   /* annotation text last observed */
+  uint64_t observed_at;    /* loop time (ms) when it last changed */
+  uint64_t seen_lease_ms;
+  char seen_holder[256];
+  int holder_known;
+  /* leadership */
+  char session[40];
+  uint64_t term;
+  uint64_t renewed_at;     /* loop time when the last successful renew was sent */
+  json_t *entries;         /* component -> "session,address" published by this leader */
+  pending_done *waiting;   /* publish callbacks waiting for the next successful write */
+  /* writes */
+  k8sha__req *inflight;
+  uint64_t inflight_sent;
+  int write_again;         /* something changed while a write was in flight */
+  int await_update;        /* after a lost race: wait for the watch before trying again */
+  k8sha__timer *timer;     /* follower: expiry; leader: next renew */
+  k8sha__timer *deadline;  /* leader: step down when this fires */
+  void (*stopped)(k8sha_election *, int, void *);
+  void *stopped_ud;
+  int busy;                /* inside host callbacks */
+  int freed;               /* k8sha_election_free() was called inside one */
+};
+
+static void evaluate(k8sha_election *e);
+static void leader_write(k8sha_election *e);
+static void on_leader_refreshed(int err, const char *message, void *ud);
+
+static uint64_t now_ms(k8sha_election *e) {
+  return k8sha__now_ms(e->ctx);
+}
+
+static uint64_t wall_us(void) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+static void new_uuid(char *out) {
+  unsigned char b[16];
+  if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
+    uint64_t t = uv_hrtime();
+    size_t i;
+    for (i = 0; i < sizeof(b); i++)
+      b[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)(i * 37);
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
+static const char *annotation_of(json_t *obj) {
+  return json_string_value(json_object_get(
+      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
+}
+
+static void report_error(k8sha_election *e, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report_error(k8sha_election *e, int err, const char *fmt, ...) {
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  k8sha__log(e->ctx, K8SHA_LOG_WARN, "election", "%s: %s", e->identity, msg);
+  if (e->cbs.error)
+    e->cbs.error(e, err, msg, e->cbs.user_data);
+}
+
+static void destroy(k8sha_election *e);
+
+/* Runs a host callback; a k8sha_election_free() inside it is finished here, and the enclosing
+ * function returns. */
+#define GUARD(e, call)          \
+  do {                          \
+    (e)->busy++;                \
+    call;                       \
+    (e)->busy--;                \
+    if ((e)->freed) {           \
+      if (!(e)->busy)           \
+        destroy(e);             \
+      return;                   \
+    }                           \
+  } while (0)
+
+/* ---- leadership ends ---- */
+
+static void finish_waiting(k8sha_election *e, int status) {
+  while (e->waiting) {
+    pending_done *p = e->waiting;
+    e->waiting = p->next;
+    if (p->done)
+      GUARD(e, p->done(e, status, p->ud));
+    k8sha__free(&e->ctx->alloc, p);
+  }
+}
+
+static void step_down(k8sha_election *e, int reason) {
+  if (e->st != E_LEADER)
+    return;
+  e->st = E_FOLLOWER;
+  e->session[0] = '\0';
+  k8sha__timer_stop(e->deadline);
+  k8sha__timer_stop(e->timer);
+  k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
+             k8sha_err_name(reason));
+  if (e->cbs.revoked)
+    GUARD(e, e->cbs.revoked(e, reason, e->cbs.user_data));
+  GUARD(e, finish_waiting(e, K8SHA_ENOTLEADER));
+}
+
+static void on_deadline(void *ud) {
+  k8sha_election *e = ud;
+  /* No successful renew within the effective renew deadline: give up before anyone may take
+   * over. A renew still in flight may yet land; the record then names us, and we take it anew
+   * with a new term. */
+  GUARD(e, step_down(e, K8SHA_ETIMEDOUT));
+  if (e->st == E_FOLLOWER)
+    evaluate(e);
+}
+
+/* Whether our leadership is still within its deadline right now (timers may lag behind a
+ * process that was stopped). */
+static int lease_valid(k8sha_election *e) {
+  return e->st == E_LEADER &&
+         now_ms(e) < e->renewed_at + e->ctx->ha.renew_effective_ms;
+}
+
+/* ---- composing writes ---- */
+
+/* The lock object with our record and entries on top of the latest state; NULL when absent. */
+static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_entries) {
+  json_t *latest = k8sha__lock_object(e->lock), *obj, *meta, *ann, *data, *v;
+  const char *key;
+  char *text;
+
+  if (latest) {
+    obj = json_deep_copy(latest);
+  } else {
+    obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "v1", "kind", "ConfigMap",
+                    "metadata", "name", e->lock_name, "labels", K8SHA__LABEL_APP,
+                    e->ctx->ha.cluster_id, K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE,
+                    K8SHA__LABEL_CM_TYPE, K8SHA__LABEL_CM_TYPE_HA);
+  }
+  if (!obj)
+    return NULL;
+  meta = json_object_get(obj, "metadata");
+  json_object_del(meta, "managedFields");
+  ann = json_object_get(meta, "annotations");
+  if (!json_is_object(ann)) {
+    ann = json_object();
+    json_object_set_new(meta, "annotations", ann);
+  }
+  text = k8sha__record_format(rec);
+  if (!text) {
+    json_decref(obj);
+    return NULL;
+  }
+  json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text));
+  free(text);
+  data = json_object_get(obj, "data");
+  if (!json_is_object(data)) {
+    data = json_object();
+    json_object_set_new(obj, "data", data);
+  }
+  if (with_entries) {
+    json_object_foreach(e->entries, key, v) {
+      char k[512];
+      snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+      json_object_set(data, k, v);
+    }
+  }
+  return obj;
+}
+
+static void record_now(k8sha__record *r, const char *holder, uint64_t lease_ms,
+                       uint64_t transitions, const char *acquire_time) {
+  char now[40];
+  memset(r, 0, sizeof(*r));
+  k8sha__format_micro_time(wall_us(), now, sizeof(now));
+  snprintf(r->holder, sizeof(r->holder), "%s", holder);
+  r->lease_ms = lease_ms;
+  r->transitions = transitions;
+  snprintf(r->acquire_time, sizeof(r->acquire_time), "%s", acquire_time ? acquire_time : now);
+  snprintf(r->renew_time, sizeof(r->renew_time), "%s", now);
+}
+
+/* ---- acquiring ---- */
+
+static void on_acquired(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  uint64_t sent = e->inflight_sent;
+  e->inflight = NULL;
+  if (e->st != E_FOLLOWER) /* stopped meanwhile */
+    return;
+  if (err == 0) {
+    k8sha__record rec;
+    const char *why;
+    const char *ann = annotation_of(k8sha__lock_object(e->lock));
+    if (!ann || k8sha__record_parse(ann, &rec, &why) != 0 || strcmp(rec.holder, e->identity) != 0)
+      return; /* cannot happen: we just wrote it */
+    e->st = E_LEADER;
+    e->term = rec.transitions;
+    e->renewed_at = sent;
+    new_uuid(e->session);
+    json_object_clear(e->entries);
+    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
+               e->identity, (unsigned long long)e->term, e->session);
+    if (e->cbs.granted)
+      GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
+    return;
+  }
+  if (err == K8SHA_ECONFLICT || err == K8SHA_EEXISTS) {
+    /* Someone else was faster; the watch will say who. */
+    e->await_update = 1;
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    return;
+  }
+  GUARD(e, report_error(e, err, "acquiring the lock %s failed: %s", e->lock_name,
+                        message ? message : k8sha_strerror(err)));
+  k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+}
+
+static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
+  k8sha__record rec;
+  json_t *obj;
+  int create = k8sha__lock_object(e->lock) == NULL, rc;
+  /* Every new term gets a new transitions count, also when we held the lock before (a restart
+   * with the same identity): the count is the fencing token. */
+  uint64_t transitions = create ? 0 : (seen ? seen->transitions + 1 : 1);
+
+  if (e->inflight)
+    return;
+  record_now(&rec, e->identity, e->ctx->ha.lease_ms, transitions, NULL);
+  obj = compose(e, &rec, 0);
+  if (obj) {
+    /* The previous leader's published addresses go with its term: retrievers see "no leader"
+     * until the new one publishes, never the old address under the new holder. */
+    json_t *data = json_object_get(obj, "data"), *v;
+    const char *key;
+    void *tmp;
+    json_object_foreach_safe(data, tmp, key, v) {
+      if (strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) == 0)
+        json_object_del(data, key);
+    }
+  }
+  if (!obj) {
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    return;
+  }
+  e->inflight_sent = now_ms(e);
+  rc = k8sha__lock_write(e->lock, obj, create, e->ctx->ha.request_timeout_ms, on_acquired, e,
+                         &e->inflight);
+  json_decref(obj);
+  if (rc) {
+    e->inflight = NULL;
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+  }
+}
+
+/* ---- what the lock says ---- */
+
+static void evaluate(k8sha_election *e) {
+  json_t *obj = k8sha__lock_object(e->lock);
+  const char *ann = annotation_of(obj), *why = NULL;
+  k8sha__record rec;
+  int have = 0;
+  uint64_t now = now_ms(e), lease, expires;
+
+  if (!k8sha__lock_synced(e->lock) || e->st == E_IDLE || e->st == E_STOPPED)
+    return;
+  if (ann) {
+    have = k8sha__record_parse(ann, &rec, &why) == 0;
+    if (!have)
+      GUARD(e, report_error(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
+                            e->lock_name, why));
+  }
+  /* A change of the record restarts its lease, as observed here. */
+  if (!e->seen_annotation || !ann || strcmp(e->seen_annotation, ann) != 0) {
+    k8sha__free(&e->ctx->alloc, e->seen_annotation);
+    e->seen_annotation = ann ? k8sha__strdup(&e->ctx->alloc, ann) : NULL;
+    e->observed_at = now;
+  }
+  if (!e->holder_known || strcmp(e->seen_holder, have ? rec.holder : "") != 0) {
+    snprintf(e->seen_holder, sizeof(e->seen_holder), "%s", have ? rec.holder : "");
+    e->holder_known = 1;
+    if (e->cbs.leader_changed)
+      GUARD(e, e->cbs.leader_changed(e, e->seen_holder, e->cbs.user_data));
+  }
+
+  if (e->st == E_LEADER) {
+    if (!obj) {
+      GUARD(e, report_error(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
+                            e->lock_name));
+      GUARD(e, step_down(e, K8SHA_ENOTFOUND));
+    } else if (!have || strcmp(rec.holder, e->identity) != 0) {
+      GUARD(e, step_down(e, K8SHA_ENOTLEADER));
+    } else {
+      /* Still ours: put back any published entry someone else changed. */
+      json_t *data = json_object_get(obj, "data"), *v;
+      const char *key;
+      json_object_foreach(e->entries, key, v) {
+        char k[512];
+        snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+        if (!json_equal(json_object_get(data, k), v)) {
+          leader_write(e);
+          break;
+        }
+      }
+      return;
+    }
+  }
+  if (e->st != E_FOLLOWER || e->inflight)
+    return;
+  if (e->await_update)
+    return; /* lost a race: the watch (or the retry timer) brings the next look */
+  if (!obj || !have || rec.holder[0] == '\0' || strcmp(rec.holder, e->identity) == 0) {
+    try_acquire(e, have ? &rec : NULL);
+    return;
+  }
+  lease = rec.lease_ms ? rec.lease_ms : e->ctx->ha.lease_ms;
+  expires = e->observed_at + lease;
+  if (now >= expires)
+    try_acquire(e, &rec);
+  else
+    k8sha__timer_start(e->timer, expires - now);
+  e->seen_lease_ms = lease;
+}
+
+static void on_update(json_t *obj, void *ud) {
+  k8sha_election *e = ud;
+  (void)obj;
+  e->await_update = 0; /* this is the news a lost race waits for */
+  evaluate(e);
+}
+
+static void on_lock_error(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  report_error(e, err, "%s", message);
+}
+
+/* ---- renewing and publishing ---- */
+
+static void on_leader_refreshed(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  e->inflight = NULL;
+  if (e->st != E_LEADER)
+    return;
+  if (err) {
+    GUARD(e, report_error(e, err, "reading the lock %s failed: %s", e->lock_name,
+                          message ? message : k8sha_strerror(err)));
+    return;
+  }
+  leader_write(e); /* steps down instead when the fresh state names someone else */
+}
+
+static void on_leader_written(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  uint64_t sent = e->inflight_sent;
+  e->inflight = NULL;
+  if (e->st != E_LEADER)
+    return;
+  if (err == 0) {
+    e->renewed_at = sent;
+    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
+    GUARD(e, finish_waiting(e, 0));
+    if (e->write_again) {
+      e->write_again = 0;
+      leader_write(e);
+    }
+    return;
+  }
+  if (err == K8SHA_ECONFLICT) {
+    /* The object changed: another writer of the ConfigMap, or a new leader. Read it; the read
+     * updates the lock state (a new holder makes us step down) and then we write again. */
+    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_leader_refreshed, e,
+                            &e->inflight) != 0)
+      e->inflight = NULL;
+    return;
+  }
+  if (err == K8SHA_ENOTFOUND) {
+    GUARD(e, report_error(e, err, "the lock %s was deleted while leading", e->lock_name));
+    GUARD(e, step_down(e, K8SHA_ENOTFOUND));
+    return;
+  }
+  GUARD(e, report_error(e, err, "renewing the lock %s failed: %s", e->lock_name,
+                        message ? message : k8sha_strerror(err)));
+  /* The next renew comes with the timer; the deadline steps down if none succeeds. */
+}
+
+static void leader_write(k8sha_election *e) {
+  k8sha__record rec, seen;
+  const char *why, *ann;
+  json_t *obj;
+  int rc;
+
+  if (e->inflight) {
+    e->write_again = 1;
+    return;
+  }
+  if (!lease_valid(e)) {
+    GUARD(e, step_down(e, K8SHA_ETIMEDOUT));
+    evaluate(e);
+    return;
+  }
+  ann = annotation_of(k8sha__lock_object(e->lock));
+  if (!ann || k8sha__record_parse(ann, &seen, &why) != 0 || strcmp(seen.holder, e->identity) != 0) {
+    GUARD(e, step_down(e, K8SHA_ENOTLEADER));
+    evaluate(e);
+    return;
+  }
+  record_now(&rec, e->identity, e->ctx->ha.lease_ms, seen.transitions, seen.acquire_time);
+  obj = compose(e, &rec, 1);
+  if (!obj)
+    return;
+  e->inflight_sent = now_ms(e);
+  rc = k8sha__lock_write(e->lock, obj, 0, e->ctx->ha.request_timeout_ms, on_leader_written, e,
+                         &e->inflight);
+  json_decref(obj);
+  if (rc)
+    e->inflight = NULL;
+}
+
+static void on_timer(void *ud) {
+  k8sha_election *e = ud;
+  if (e->st == E_LEADER) {
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    leader_write(e);
+  } else if (e->st == E_FOLLOWER) {
+    e->await_update = 0;
+    evaluate(e);
+  }
+}
+
+int k8sha_election_publish(k8sha_election *e, const char *component, const char *address,
+                           void (*done)(k8sha_election *, int, void *), void *ud) {
+  pending_done *p, **tail;
+  char value[1024];
+
+  if (!e || !component || !*component || !address)
+    return K8SHA_EINVAL;
+  if (!lease_valid(e))
+    return K8SHA_ENOTLEADER;
+  p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+  if (!p)
+    return K8SHA_ENOMEM;
+  snprintf(value, sizeof(value), "%s,%s", e->session, address);
+  if (json_object_set_new(e->entries, component, json_string(value)) != 0) {
+    k8sha__free(&e->ctx->alloc, p);
+    return K8SHA_ENOMEM;
+  }
+  p->done = done;
+  p->ud = ud;
+  for (tail = &e->waiting; *tail; tail = &(*tail)->next)
+    ;
+  *tail = p;
+  /* A write already in flight was built before this entry: write once more after it. */
+  if (e->inflight)
+    e->write_again = 1;
+  else
+    leader_write(e);
+  return 0;
+}
+
+/* ---- release ---- */
+
+static void release_done(k8sha_election *e, int err, const char *message) {
+  e->st = E_STOPPED;
+  k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
+             e->identity, err ? ", release failed: " : "", err && message ? message : "");
+  if (e->stopped)
+    e->stopped(e, err, e->stopped_ud);
+}
+
+static void on_released(int err, const char *message, void *ud);
+
+static void on_release_refreshed(int err, const char *message, void *ud);
+
+/* Writes the release (empty holder, short lease, our entries removed) on the latest state, if
+ * the lock is still ours. Returns 1 when a write is under way. */
+static int release_write(k8sha_election *e) {
+  json_t *obj = k8sha__lock_object(e->lock), *rel, *data, *v;
+  const char *ann = annotation_of(obj), *why, *key;
+  k8sha__record rec, seen;
+  int rc;
+
+  if (!ann || k8sha__record_parse(ann, &seen, &why) != 0 || strcmp(seen.holder, e->identity) != 0)
+    return 0; /* not ours (any more): nothing to release */
+  record_now(&rec, "", K8SHA__RELEASE_LEASE_MS, seen.transitions, seen.acquire_time);
+  rel = compose(e, &rec, 0);
+  if (!rel)
+    return 0;
+  data = json_object_get(rel, "data");
+  json_object_foreach(e->entries, key, v) {
+    char k[512];
+    snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+    if (json_equal(json_object_get(data, k), v))
+      json_object_del(data, k);
+  }
+  rc = k8sha__lock_write(e->lock, rel, 0, e->ctx->ha.request_timeout_ms, on_released, e,
+                         &e->inflight);
+  json_decref(rel);
+  if (rc)
+    e->inflight = NULL;
+  return rc == 0;
+}
+
+static void on_released(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  e->inflight = NULL;
+  if (err == K8SHA_ECONFLICT && !e->write_again) {
+    /* Changed since we last saw it: read it and release once more if it is still ours. */
+    e->write_again = 1;
+    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_release_refreshed, e,
+                            &e->inflight) == 0)
+      return;
+    e->inflight = NULL;
+  }
+  release_done(e, err, message);
+}
+
+static void on_release_refreshed(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  e->inflight = NULL;
+  if (err == 0 && release_write(e))
+    return;
+  release_done(e, err, message);
+}
+
+static void on_stop_timer(void *ud) {
+  k8sha_election *e = ud;
+  release_done(e, 0, NULL);
+}
+
+int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int, void *),
+                        void *ud) {
+  if (!e)
+    return K8SHA_EINVAL;
+  if (e->st == E_IDLE || e->st == E_STOPPING || e->st == E_STOPPED)
+    return K8SHA_EBUSY;
+  e->stopped = stopped;
+  e->stopped_ud = ud;
+  if (e->st == E_LEADER) {
+    e->busy++;
+    step_down(e, K8SHA_ECANCELED);
+    e->busy--;
+    if (e->freed) {
+      destroy(e);
+      return 0;
+    }
+  }
+  e->st = E_STOPPING;
+  k8sha__timer_stop(e->deadline);
+  k8sha__req_cancel(e->inflight);
+  e->inflight = NULL;
+  e->write_again = 0;
+  if (release_write(e))
+    return 0;
+  /* Nothing to release: report on the next loop turn, never from inside this call. */
+  k8sha__timer_free(e->timer);
+  e->timer = k8sha__timer_new(e->ctx, on_stop_timer, e);
+  if (!e->timer)
+    return K8SHA_ENOMEM;
+  k8sha__timer_start(e->timer, 0);
+  return 0;
+}
+
+/* ---- object ---- */
+
+int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_election_options *opts,
+                       const k8sha_election_callbacks *cbs) {
+  static const k8sha_election_options defaults = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election *e;
+
+  if (!out || !ctx || !cbs || cbs->version != K8SHA_ELECTION_CALLBACKS_VERSION)
+    return K8SHA_EINVAL;
+  if (!opts)
+    opts = &defaults;
+  if (opts->version != K8SHA_ELECTION_OPTIONS_VERSION ||
+      (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128)))
+    return K8SHA_EINVAL;
+  e = k8sha__calloc(&ctx->alloc, 1, sizeof(*e));
+  if (!e)
+    return K8SHA_ENOMEM;
+  e->ctx = ctx;
+  e->cbs = *cbs;
+  if (opts->identity)
+    snprintf(e->identity, sizeof(e->identity), "%s", opts->identity);
+  else
+    new_uuid(e->identity);
+  e->lock_name = opts->lock_name
+                     ? k8sha__strdup(&ctx->alloc, opts->lock_name)
+                     : k8sha__asprintf(&ctx->alloc, "%s-cluster-config-map", ctx->ha.cluster_id);
+  e->entries = json_object();
+  e->timer = k8sha__timer_new(ctx, on_timer, e);
+  e->deadline = k8sha__timer_new(ctx, on_deadline, e);
+  e->sub.on_update = on_update;
+  e->sub.on_error = on_lock_error;
+  e->sub.user_data = e;
+  if (!e->lock_name || !e->entries || !e->timer || !e->deadline) {
+    k8sha_election_free(e);
+    return K8SHA_ENOMEM;
+  }
+  *out = e;
+  return 0;
+}
+
+static void on_first_look(void *ud) {
+  k8sha_election *e = ud;
+  k8sha__timer_free(e->timer);
+  e->timer = k8sha__timer_new(e->ctx, on_timer, e);
+  evaluate(e);
+}
+
+int k8sha_election_start(k8sha_election *e) {
+  int rc;
+  if (!e)
+    return K8SHA_EINVAL;
+  if (e->st != E_IDLE)
+    return K8SHA_EBUSY;
+  rc = k8sha__lock_subscribe(e->ctx, e->lock_name, &e->sub, &e->lock);
+  if (rc)
+    return rc;
+  e->st = E_FOLLOWER;
+  /* A lock already watched by another contender here: look at it on the next turn. */
+  if (k8sha__lock_synced(e->lock)) {
+    k8sha__timer_free(e->timer);
+    e->timer = k8sha__timer_new(e->ctx, on_first_look, e);
+    if (e->timer)
+      k8sha__timer_start(e->timer, 0);
+  }
+  return 0;
+}
+
+static void destroy(k8sha_election *e) {
+  pending_done *p;
+  while ((p = e->waiting) != NULL) {
+    e->waiting = p->next;
+    k8sha__free(&e->ctx->alloc, p);
+  }
+  json_decref(e->entries);
+  k8sha__free(&e->ctx->alloc, e->seen_annotation);
+  k8sha__free(&e->ctx->alloc, e->lock_name);
+  if (e->cbs.destroy)
+    e->cbs.destroy(e->cbs.user_data);
+  k8sha__free(&e->ctx->alloc, e);
+}
+
+void k8sha_election_free(k8sha_election *e) {
+  if (!e || e->freed)
+    return;
+  /* Nothing reaches the host after this: stop every source of callbacks now. */
+  e->freed = 1;
+  k8sha__req_cancel(e->inflight);
+  e->inflight = NULL;
+  k8sha__lock_unsubscribe(e->lock, &e->sub);
+  e->lock = NULL;
+  k8sha__timer_free(e->timer);
+  k8sha__timer_free(e->deadline);
+  e->timer = e->deadline = NULL;
+  if (!e->busy)
+    destroy(e);
+}
+
+int k8sha_election_is_leader(const k8sha_election *e) {
+  return e && e->st == E_LEADER &&
+         k8sha__now_ms(e->ctx) < e->renewed_at + e->ctx->ha.renew_effective_ms;
+}
+
+const char *k8sha_election_identity(const k8sha_election *e) {
+  return e ? e->identity : NULL;
+}
+
+const char *k8sha_election_session(const k8sha_election *e) {
+  return e && e->st == E_LEADER ? e->session : NULL;
+}

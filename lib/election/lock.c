@@ -1,0 +1,250 @@
+/* Shared lock objects: one informer per lock, the latest state, and conditional writes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "election/lock.h"
+#include "k8sha/errors.h"
+#include "kube/informer.h"
+#include "store/layout.h"
+
+/* Our own writes echo back through the watch, sometimes after a newer write of ours already
+ * answered; remembering the last few versions we wrote lets us ignore such stale echoes. */
+#define OWN_RVS 8
+
+struct k8sha__lock {
+  k8sha_ctx *ctx;
+  struct k8sha__lock *next;
+  char *name, *path, *collection;
+  k8sha__informer *inf;
+  json_t *latest;
+  int synced;
+  char own_rvs[OWN_RVS][32];
+  unsigned int own_next;
+  k8sha__lock_sub *subs;
+};
+
+typedef struct write_op {
+  k8sha__lock *lock;
+  k8sha__lock_write_cb cb;
+  void *user_data;
+} write_op;
+
+static const char *rv_of(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+static int is_own_stale(const k8sha__lock *l, const char *rv) {
+  unsigned int i;
+  const char *cur = rv_of(l->latest);
+  if (!rv || (cur && strcmp(cur, rv) == 0))
+    return 0;
+  for (i = 0; i < OWN_RVS; i++)
+    if (strcmp(l->own_rvs[i], rv) == 0)
+      return 1;
+  return 0;
+}
+
+static void notify(k8sha__lock *l) {
+  k8sha__lock_sub *s, *next;
+  if (!l->synced)
+    return;
+  for (s = l->subs; s; s = next) {
+    next = s->next;
+    s->on_update(l->latest, s->user_data);
+  }
+}
+
+static void set_latest(k8sha__lock *l, json_t *obj) {
+  json_t *old = l->latest;
+  l->latest = obj ? json_incref(obj) : NULL;
+  json_decref(old);
+}
+
+static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user_data) {
+  k8sha__lock *l = user_data;
+  (void)old;
+  if (change == K8SHA__DELETED) {
+    set_latest(l, NULL);
+  } else {
+    if (is_own_stale(l, rv_of(obj)))
+      return;
+    set_latest(l, obj);
+  }
+  notify(l);
+}
+
+static void on_synced(void *user_data) {
+  k8sha__lock *l = user_data;
+  int first = !l->synced;
+  l->synced = 1;
+  if (first)
+    notify(l); /* the state as first listed, even when the object does not exist */
+}
+
+static void on_error(int err, const char *message, void *user_data) {
+  k8sha__lock *l = user_data;
+  k8sha__lock_sub *s, *next;
+  for (s = l->subs; s; s = next) {
+    next = s->next;
+    if (s->on_error)
+      s->on_error(err, message, s->user_data);
+  }
+}
+
+static void lock_free(k8sha__lock *l) {
+  const k8sha_allocator *a = &l->ctx->alloc;
+  k8sha__lock **p;
+  for (p = &l->ctx->locks; *p; p = &(*p)->next)
+    if (*p == l) {
+      *p = l->next;
+      break;
+    }
+  k8sha__informer_free(l->inf);
+  json_decref(l->latest);
+  k8sha__free(a, l->name);
+  k8sha__free(a, l->path);
+  k8sha__free(a, l->collection);
+  k8sha__free(a, l);
+}
+
+int k8sha__lock_subscribe(k8sha_ctx *ctx, const char *name, k8sha__lock_sub *sub,
+                          k8sha__lock **out) {
+  k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
+  k8sha__informer_opts o;
+  k8sha__lock *l;
+  int rc;
+
+  for (l = ctx->locks; l; l = l->next)
+    if (strcmp(l->name, name) == 0)
+      break;
+  if (!l) {
+    l = k8sha__calloc(&ctx->alloc, 1, sizeof(*l));
+    if (!l)
+      return K8SHA_ENOMEM;
+    l->ctx = ctx;
+    l->name = k8sha__strdup(&ctx->alloc, name);
+    l->collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+    l->path = l->collection ? k8sha__asprintf(&ctx->alloc, "%s/%s", l->collection, name) : NULL;
+    l->next = ctx->locks;
+    ctx->locks = l;
+    if (!l->name || !l->path) {
+      lock_free(l);
+      return K8SHA_ENOMEM;
+    }
+    memset(&o, 0, sizeof(o));
+    o.collection = l->collection;
+    o.name = name;
+    rc = k8sha__informer_new(ctx->kube, &o, &cbs, l, &l->inf);
+    if (rc == 0)
+      rc = k8sha__informer_start(l->inf);
+    if (rc) {
+      lock_free(l);
+      return rc;
+    }
+  }
+  sub->next = l->subs;
+  l->subs = sub;
+  *out = l;
+  /* A late subscriber learns the current state on the next loop turn, from its own caller. */
+  return 0;
+}
+
+void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub) {
+  k8sha__lock_sub **p;
+  if (!l)
+    return;
+  for (p = &l->subs; *p; p = &(*p)->next)
+    if (*p == sub) {
+      *p = sub->next;
+      break;
+    }
+  if (!l->subs)
+    lock_free(l);
+}
+
+json_t *k8sha__lock_object(const k8sha__lock *l) {
+  return l->latest;
+}
+
+int k8sha__lock_synced(const k8sha__lock *l) {
+  return l->synced;
+}
+
+const char *k8sha__lock_name(const k8sha__lock *l) {
+  return l->name;
+}
+
+static void remember_own(k8sha__lock *l, const char *rv) {
+  if (!rv)
+    return;
+  snprintf(l->own_rvs[l->own_next % OWN_RVS], sizeof(l->own_rvs[0]), "%s", rv);
+  l->own_next++;
+}
+
+static void on_written(const k8sha__resp *resp, void *user_data) {
+  write_op *op = user_data;
+  k8sha__lock *l = op->lock;
+  k8sha__lock_write_cb cb = op->cb;
+  void *ud = op->user_data;
+
+  k8sha__free(&l->ctx->alloc, op);
+  if (resp->err == 0 && json_is_object(resp->json)) {
+    remember_own(l, rv_of(resp->json));
+    set_latest(l, resp->json);
+  } else if (resp->err == K8SHA_ENOTFOUND && resp->http_status == 404) {
+    set_latest(l, NULL);
+  }
+  cb(resp->err, resp->message, ud);
+  if (resp->err == 0)
+    notify(l);
+}
+
+static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj,
+                 uint64_t timeout_ms, k8sha__lock_write_cb cb, void *user_data,
+                 k8sha__req **out) {
+  k8sha__req_opts o;
+  write_op *op;
+  char *body = NULL;
+  int rc;
+
+  op = k8sha__calloc(&l->ctx->alloc, 1, sizeof(*op));
+  if (!op)
+    return K8SHA_ENOMEM;
+  op->lock = l;
+  op->cb = cb;
+  op->user_data = user_data;
+  memset(&o, 0, sizeof(o));
+  if (obj) {
+    body = json_dumps(obj, JSON_COMPACT);
+    if (!body) {
+      k8sha__free(&l->ctx->alloc, op);
+      return K8SHA_ENOMEM;
+    }
+    o.body = body;
+    o.body_len = strlen(body);
+  }
+  o.verb = verb;
+  o.path = path;
+  o.timeout_ms = timeout_ms;
+  /* One attempt per call for lock traffic: the elector decides what to do next, in time. */
+  o.max_attempts = verb == K8SHA__GET ? 2 : 1;
+  o.deadline_ms = timeout_ms;
+  rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
+  free(body);
+  if (rc)
+    k8sha__free(&l->ctx->alloc, op);
+  return rc;
+}
+
+int k8sha__lock_write(k8sha__lock *l, json_t *obj, int create, uint64_t timeout_ms,
+                      k8sha__lock_write_cb cb, void *user_data, k8sha__req **out) {
+  return start(l, create ? K8SHA__CREATE : K8SHA__UPDATE, create ? l->collection : l->path, obj,
+               timeout_ms, cb, user_data, out);
+}
+
+int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_cb cb,
+                        void *user_data, k8sha__req **out) {
+  return start(l, K8SHA__GET, l->path, NULL, timeout_ms, cb, user_data, out);
+}

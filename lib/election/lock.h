@@ -1,0 +1,43 @@
+/* Internal: one watched lock object per name and context, shared by every contender and
+ * retriever of that lock, with the latest known state (from events and from our own writes). */
+#ifndef K8SHA_ELECTION_LOCK_H
+#define K8SHA_ELECTION_LOCK_H
+
+#include <jansson.h>
+
+#include "core/ctx_priv.h"
+#include "kube/client.h"
+
+typedef struct k8sha__lock k8sha__lock;
+
+typedef struct k8sha__lock_sub {
+  /* The lock object changed (NULL: it does not exist). Only after the first list. */
+  void (*on_update)(json_t *obj, void *user_data);
+  void (*on_error)(int err, const char *message, void *user_data);
+  void *user_data;
+  struct k8sha__lock_sub *next;
+} k8sha__lock_sub;
+
+/* Finds or creates the watched lock `name` of ctx and subscribes `sub` (owned by the caller). */
+int k8sha__lock_subscribe(k8sha_ctx *ctx, const char *name, k8sha__lock_sub *sub,
+                          k8sha__lock **out);
+/* Unsubscribes; the last subscriber stops the watch. */
+void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub);
+
+/* Latest known state (borrowed), or NULL when absent. */
+json_t *k8sha__lock_object(const k8sha__lock *l);
+int k8sha__lock_synced(const k8sha__lock *l);
+const char *k8sha__lock_name(const k8sha__lock *l);
+
+typedef void (*k8sha__lock_write_cb)(int err, const char *message, void *user_data);
+
+/* Writes `obj` (created when `create`, else replaced conditionally on the resourceVersion in its
+ * metadata). On success the lock's state becomes the response before `cb` runs, and subscribers
+ * hear of it. `timeout_ms` bounds the request. Returns 0 or an error (cb not called). */
+int k8sha__lock_write(k8sha__lock *l, json_t *obj, int create, uint64_t timeout_ms,
+                      k8sha__lock_write_cb cb, void *user_data, k8sha__req **out);
+/* Reads the object now (after a conflict) and updates the state; cb gets 0 or the error. */
+int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_cb cb,
+                        void *user_data, k8sha__req **out);
+
+#endif

@@ -1,0 +1,108 @@
+/* Leader retrieval: the published address of one component, from the shared lock watch. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/timer.h"
+#include "election/lock.h"
+#include "election/record.h"
+#include "k8sha/election.h"
+#include "k8sha/errors.h"
+
+struct k8sha_retriever {
+  k8sha_ctx *ctx;
+  k8sha__lock *lock;
+  k8sha__lock_sub sub;
+  char *key;               /* org.apache.flink.k8s.leader.<component> */
+  k8sha_retriever_cb cb;
+  void *user_data;
+  char *last;              /* the value last reported ("" for none), NULL before the first */
+  k8sha__timer *first;     /* reports the state of an already-watched lock */
+};
+
+/* The entry counts only while somebody holds the lock: a released lock has no leader. */
+static const char *current(k8sha_retriever *r) {
+  json_t *obj = k8sha__lock_object(r->lock);
+  const char *ann = json_string_value(json_object_get(
+      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
+  const char *value = json_string_value(json_object_get(json_object_get(obj, "data"), r->key)), *why;
+  k8sha__record rec;
+
+  if (!obj || !value || !ann || k8sha__record_parse(ann, &rec, &why) != 0 || !rec.holder[0])
+    return "";
+  return value;
+}
+
+static void report(k8sha_retriever *r) {
+  const char *v = current(r), *comma;
+  char session[128], *copy;
+
+  if (r->last && strcmp(r->last, v) == 0)
+    return;
+  copy = k8sha__strdup(&r->ctx->alloc, v);
+  if (!copy)
+    return; /* reported with the next change */
+  k8sha__free(&r->ctx->alloc, r->last);
+  r->last = copy;
+  comma = strchr(v, ',');
+  if (!*v || !comma || (size_t)(comma - v) >= sizeof(session)) {
+    r->cb(r, NULL, NULL, r->user_data);
+    return;
+  }
+  memcpy(session, v, (size_t)(comma - v));
+  session[comma - v] = '\0';
+  r->cb(r, comma + 1, session, r->user_data);
+}
+
+static void on_update(json_t *obj, void *ud) {
+  (void)obj;
+  report(ud);
+}
+
+static void on_first(void *ud) {
+  report(ud);
+}
+
+int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, const char *lock_name,
+                        const char *component, k8sha_retriever_cb cb, void *user_data) {
+  k8sha_retriever *r;
+  char *name;
+  int rc;
+
+  if (!out || !ctx || !component || !*component || !cb)
+    return K8SHA_EINVAL;
+  r = k8sha__calloc(&ctx->alloc, 1, sizeof(*r));
+  if (!r)
+    return K8SHA_ENOMEM;
+  r->ctx = ctx;
+  r->cb = cb;
+  r->user_data = user_data;
+  r->key = k8sha__asprintf(&ctx->alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
+  r->sub.on_update = on_update;
+  r->sub.user_data = r;
+  name = lock_name ? k8sha__strdup(&ctx->alloc, lock_name)
+                   : k8sha__asprintf(&ctx->alloc, "%s-cluster-config-map", ctx->ha.cluster_id);
+  r->first = k8sha__timer_new(ctx, on_first, r);
+  rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
+  if (rc == 0)
+    rc = k8sha__lock_subscribe(ctx, name, &r->sub, &r->lock);
+  k8sha__free(&ctx->alloc, name);
+  if (rc) {
+    k8sha_retriever_free(r);
+    return rc;
+  }
+  if (k8sha__lock_synced(r->lock))
+    k8sha__timer_start(r->first, 0);
+  *out = r;
+  return 0;
+}
+
+void k8sha_retriever_free(k8sha_retriever *r) {
+  if (!r)
+    return;
+  if (r->lock)
+    k8sha__lock_unsubscribe(r->lock, &r->sub);
+  k8sha__timer_free(r->first);
+  k8sha__free(&r->ctx->alloc, r->key);
+  k8sha__free(&r->ctx->alloc, r->last);
+  k8sha__free(&r->ctx->alloc, r);
+}
