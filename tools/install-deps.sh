@@ -7,7 +7,7 @@ packages=(
   gcc g++ meson ninja-build pkg-config
   libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
   check valgrind
-  libmicrohttpd-dev openssl
+  libgnutls28-dev openssl
   python3 python3-kubernetes
 )
 

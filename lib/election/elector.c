@@ -42,7 +42,8 @@ struct k8sha_election {
   uint64_t term;
   uint64_t renewed_at;     /* loop time when the last successful renew was sent */
   json_t *entries;         /* component -> "session,address" published by this leader */
-  pending_done *waiting;   /* publish callbacks waiting for the next successful write */
+  pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
+  pending_done *writing;   /* ... those whose entry the write in flight carries */
   /* writes */
   k8sha__req *inflight;
   uint64_t inflight_sent;
@@ -121,14 +122,20 @@ static void destroy(k8sha_election *e);
 
 /* ---- leadership ends ---- */
 
-static void finish_waiting(k8sha_election *e, int status) {
-  while (e->waiting) {
-    pending_done *p = e->waiting;
-    e->waiting = p->next;
+/* Completes the callbacks on `list` (taken from the election first). */
+static void finish_list(k8sha_election *e, pending_done **list, int status) {
+  while (*list) {
+    pending_done *p = *list;
+    *list = p->next;
     if (p->done)
       GUARD(e, p->done(e, status, p->ud));
     k8sha__free(&e->ctx->alloc, p);
   }
+}
+
+static void finish_waiting(k8sha_election *e, int status) {
+  GUARD(e, finish_list(e, &e->writing, status));
+  finish_list(e, &e->waiting, status);
 }
 
 static void step_down(k8sha_election *e, int reason) {
@@ -263,9 +270,14 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
   k8sha__record rec;
   json_t *obj;
   int create = k8sha__lock_object(e->lock) == NULL, rc;
-  /* Every new term gets a new transitions count, also when we held the lock before (a restart
-   * with the same identity): the count is the fencing token. */
-  uint64_t transitions = create ? 0 : (seen ? seen->transitions + 1 : 1);
+  uint64_t transitions = 0, max_seen;
+  /* Every new term gets a higher transitions count, also when we held the lock before (a restart
+   * with the same identity) and when the lock object was deleted and created again: the count is
+   * the fencing token, so it never goes back. */
+  if (seen)
+    transitions = seen->transitions + 1;
+  if (k8sha__lock_max_term(e->lock, &max_seen) && max_seen + 1 > transitions)
+    transitions = max_seen + 1;
 
   if (e->inflight)
     return;
@@ -353,11 +365,15 @@ static void evaluate(k8sha_election *e) {
   if (e->await_update)
     return; /* lost a race: the watch (or the retry timer) brings the next look */
   if (!obj || !have || rec.holder[0] == '\0' || strcmp(rec.holder, e->identity) == 0) {
+    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
+               !obj ? "absent" : !have ? "without a record" : rec.holder[0] ? "ours" : "released");
     try_acquire(e, have ? &rec : NULL);
     return;
   }
   lease = rec.lease_ms ? rec.lease_ms : e->ctx->ha.lease_ms;
   expires = e->observed_at + lease;
+  k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
+             e->identity, rec.holder, (unsigned long long)(now >= expires ? 0 : expires - now));
   if (now >= expires)
     try_acquire(e, &rec);
   else
@@ -401,8 +417,8 @@ static void on_leader_written(int err, const char *message, void *ud) {
   if (err == 0) {
     e->renewed_at = sent;
     k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
-    GUARD(e, finish_waiting(e, 0));
-    if (e->write_again) {
+    GUARD(e, finish_list(e, &e->writing, 0));
+    if (e->write_again || e->waiting) {
       e->write_again = 0;
       leader_write(e);
     }
@@ -455,8 +471,18 @@ static void leader_write(k8sha_election *e) {
   rc = k8sha__lock_write(e->lock, obj, 0, e->ctx->ha.request_timeout_ms, on_leader_written, e,
                          &e->inflight);
   json_decref(obj);
-  if (rc)
+  if (rc) {
     e->inflight = NULL;
+    return;
+  }
+  /* This write carries every entry published so far: its success completes their callbacks. */
+  {
+    pending_done **tail = &e->writing;
+    while (*tail)
+      tail = &(*tail)->next;
+    *tail = e->waiting;
+    e->waiting = NULL;
+  }
 }
 
 static void on_timer(void *ud) {
@@ -674,6 +700,10 @@ static void destroy(k8sha_election *e) {
   pending_done *p;
   while ((p = e->waiting) != NULL) {
     e->waiting = p->next;
+    k8sha__free(&e->ctx->alloc, p);
+  }
+  while ((p = e->writing) != NULL) {
+    e->writing = p->next;
     k8sha__free(&e->ctx->alloc, p);
   }
   json_decref(e->entries);

@@ -5,6 +5,7 @@
 
 #include "core/alloc.h"
 #include "election/lock.h"
+#include "election/record.h"
 #include "k8sha/errors.h"
 #include "kube/informer.h"
 #include "store/layout.h"
@@ -22,6 +23,8 @@ struct k8sha__lock {
   int synced;
   char own_rvs[OWN_RVS][32];
   unsigned int own_next;
+  int term_seen;          /* a record was seen ... */
+  uint64_t max_term;      /* ... and this is the highest leaderTransitions among them */
   k8sha__lock_sub *subs;
 };
 
@@ -58,6 +61,15 @@ static void notify(k8sha__lock *l) {
 
 static void set_latest(k8sha__lock *l, json_t *obj) {
   json_t *old = l->latest;
+  const char *ann = json_string_value(json_object_get(
+      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
+  k8sha__record rec;
+  const char *why;
+  if (ann && k8sha__record_parse(ann, &rec, &why) == 0 &&
+      (!l->term_seen || rec.transitions > l->max_term)) {
+    l->max_term = rec.transitions;
+    l->term_seen = 1;
+  }
   l->latest = obj ? json_incref(obj) : NULL;
   json_decref(old);
 }
@@ -174,6 +186,12 @@ int k8sha__lock_synced(const k8sha__lock *l) {
 
 const char *k8sha__lock_name(const k8sha__lock *l) {
   return l->name;
+}
+
+int k8sha__lock_max_term(const k8sha__lock *l, uint64_t *term) {
+  if (l->term_seen)
+    *term = l->max_term;
+  return l->term_seen;
 }
 
 static void remember_own(k8sha__lock *l, const char *rv) {

@@ -28,6 +28,9 @@ void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub);
 json_t *k8sha__lock_object(const k8sha__lock *l);
 int k8sha__lock_synced(const k8sha__lock *l);
 const char *k8sha__lock_name(const k8sha__lock *l);
+/* The highest leaderTransitions seen in this lock's records since it has been watched here
+ * (also across a deletion and re-creation of the object). 1 and *term set, or 0 when none. */
+int k8sha__lock_max_term(const k8sha__lock *l, uint64_t *term);
 
 typedef void (*k8sha__lock_write_cb)(int err, const char *message, void *user_data);
 

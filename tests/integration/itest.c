@@ -11,6 +11,10 @@ static void log_to_stderr(k8sha_log_level level, const char *module, const char 
 }
 
 k8sha_ctx *it_ctx(itest *t, const char *kubeconfig) {
+  return it_ctx_with(t, kubeconfig, NULL);
+}
+
+k8sha_ctx *it_ctx_with(itest *t, const char *kubeconfig, const char *const *kv) {
   k8sha_config *cfg = NULL;
   k8sha_ctx_options o;
   k8sha_ctx *ctx = NULL;
@@ -20,7 +24,10 @@ k8sha_ctx *it_ctx(itest *t, const char *kubeconfig) {
   k8sha_config_set(cfg, "kubernetes.namespace", "flink");
   k8sha_config_set(cfg, "high-availability.type", "kubernetes");
   k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
-  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  for (; kv && kv[0]; kv += 2)
+    k8sha_config_set(cfg, kv[0], kv[1]);
+  if (k8sha_config_validate(cfg) != 0)
+    ck_abort_msg("configuration: %s", k8sha_config_last_error(cfg));
   if (k8sha_config_resolve_kube(cfg) != 0)
     ck_abort_msg("kubeconfig %s: %s", kubeconfig, k8sha_config_last_error(cfg));
   k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);

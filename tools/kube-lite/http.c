@@ -146,9 +146,9 @@ size_t kl_conn_queued(const kl_conn *c)
     return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
 }
 
-bool kl_conn_is_http10(const kl_conn *c)
+kl_server *kl_conn_server(const kl_conn *c)
 {
-    return c->stream_http10;
+    return c->srv;
 }
 
 /* ---- lifecycle ------------------------------------------------------------ */
@@ -239,6 +239,9 @@ static void on_delay_done(uv_timer_t *t)
 void kl_conn_delay(kl_conn *c, kl_ctx *ctx, uint64_t ms)
 {
     c->pending = ctx;
+    /* The loop's cached clock may lag behind a busy iteration; a delay
+     * must not come out shorter than asked. */
+    uv_update_time(c->srv->loop);
     uv_timer_start(conn_timer(c), on_delay_done, ms, 0);
 }
 
@@ -366,6 +369,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->closing)
         return;
     if (nread < 0) {
+        /* A client that half-closes after its request still gets the
+         * answer; a watcher hanging up ends its stream at once. */
+        bool pending_watch = c->pending && c->pending->verb == KL_VERB_WATCH;
+        if (nread == UV_EOF && c->state != CS_STREAM && !pending_watch &&
+            (c->writes > 0 || c->state == CS_BUSY)) {
+            uv_read_stop(s);
+            c->close_after_flush = true;
+            return;
+        }
         kl_conn_close(c);
         return;
     }
@@ -410,8 +422,10 @@ static void on_connection(uv_stream_t *server, int status)
     }
     /* Small request/response pairs: Nagle would add 40ms stalls. */
     uv_tcp_nodelay(&c->tcp, 1);
-    if (srv->tls)
-        c->tls = kl_tls_session_new(srv->tls, c);
+    if (srv->tls && !(c->tls = kl_tls_session_new(srv->tls, c))) {
+        kl_conn_close(c);
+        return;
+    }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -491,6 +505,7 @@ void kl_server_refuse(kl_server *srv, kl_conn *keep, uint64_t ms)
     if (keep)
         keep->close_after_flush = true;
     srv->reopen_timer.data = srv;
+    uv_update_time(srv->loop);
     uv_timer_start(&srv->reopen_timer, on_reopen, ms, 0);
 }
 

@@ -366,6 +366,16 @@ const char *kl_req_param(const kl_req *r, const char *key)
     return NULL;
 }
 
+bool kl_req_param_true(const kl_req *r, const char *key)
+{
+    static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+    const char *v = kl_req_param(r, key);
+    for (size_t i = 0; v && i < sizeof yes / sizeof *yes; i++)
+        if (strcmp(v, yes[i]) == 0)
+            return true;
+    return false;
+}
+
 void kl_req_free(kl_req *r)
 {
     if (!r)

@@ -35,6 +35,8 @@
 #define WATCH_MAX_QUEUED_BYTES (64u * 1024 * 1024)
 #define CONNECTIONS_MAX 4096
 #define DEFAULT_HISTORY 10000
+/* History is also capped by (estimated) bytes of superseded objects. */
+#define HISTORY_MAX_BYTES (256u * 1024 * 1024)
 #define DEFAULT_BOOKMARK_MS 60000
 #define DEFAULT_ADMIN_TOKEN "kube-lite-admin"
 #define KL_SERVER_VERSION_MAJOR "1"
@@ -66,7 +68,6 @@ typedef struct kl_shared {
     char data[];
 } kl_shared;
 
-kl_shared *kl_shared_new(const char *data, size_t len);
 /* Wraps payload in one HTTP/1.1 chunk ("<hex>\r\n<payload>\r\n"). */
 kl_shared *kl_shared_chunk(const char *payload, size_t len);
 kl_shared *kl_shared_ref(kl_shared *s);
@@ -86,7 +87,6 @@ void kl_time_rfc3339(char out[32], time_t t);
 bool kl_time_micro_normalize(const char *in, char out[40]);
 bool kl_time_parse(const char *in, time_t *out);
 void kl_human_age(char out[32], time_t from, time_t now);
-uint64_t kl_now_ms(void);
 void kl_goquote(kl_buf *b, const char *s);
 char *kl_strdup(const char *s);
 void *kl_xmalloc(size_t n);
@@ -164,6 +164,8 @@ enum { KL_PARSE_MORE = 0, KL_PARSE_OK = 1 };
 int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
                   bool *expects_continue);
 const char *kl_req_param(const kl_req *r, const char *key);
+/* A boolean query parameter as Go's strconv.ParseBool reads it. */
+bool kl_req_param_true(const kl_req *r, const char *key);
 void kl_req_free(kl_req *r);
 const char *kl_http_reason(int code);
 
@@ -239,6 +241,10 @@ typedef struct kl_ctx {
     const kl_token *token; /* NULL when authentication is off */
     bool table;            /* client asked for a meta.k8s.io Table */
     bool control;          /* kube-lite's own endpoint: not counted */
+    int endpoint;          /* enum kl_endpoint in api.c */
+    const char *sub;       /* path below /kube-lite/v1/ for control calls */
+    int fault_code;        /* injected failure decided on arrival, or 0 */
+    unsigned fault_retry_after;
 } kl_ctx;
 
 void kl_dispatch(kl_conn *c, kl_req *req);
@@ -270,7 +276,7 @@ void kl_conn_stream_end(kl_conn *c, bool abort);
 void kl_conn_delay(kl_conn *c, kl_ctx *ctx, uint64_t ms);
 size_t kl_conn_queued(const kl_conn *c);
 void kl_conn_close(kl_conn *c);
-bool kl_conn_is_http10(const kl_conn *c);
+kl_server *kl_conn_server(const kl_conn *c);
 
 /* ---- store (store.c) --------------------------------------------------- */
 
@@ -335,7 +341,6 @@ json_t *kl_normalize(int res, json_t *in, char **err);
 /* NULL when valid, else an array of StatusCause objects. */
 json_t *kl_validate(int res, json_t *obj, json_t *old);
 bool kl_is_dns1123_label(const char *s);
-bool kl_is_dns1123_subdomain(const char *s);
 void kl_cause_add(json_t *causes, const char *reason, const char *field, const char *message);
 void kl_cause_invalid(json_t *causes, const char *field, const char *value_repr,
                       const char *detail);
@@ -409,7 +414,7 @@ int kl_faults_add(kl_faults *f, json_t *rule, char **err);
 json_t *kl_faults_list(const kl_faults *f);
 void kl_faults_clear(kl_faults *f, int id);
 void kl_faults_reseed(kl_faults *f, uint64_t seed);
-void kl_fault_reply(kl_ctx *ctx, const kl_fault_decision *d);
+void kl_fault_reply(kl_ctx *ctx);
 void kl_handle_control(kl_ctx *ctx, const char *sub);
 
 /* ---- TLS (tls.c) ------------------------------------------------------------- */

@@ -15,6 +15,7 @@ struct kl_store {
     uint64_t rv;
     kl_event **ring;
     size_t ring_cap, ring_start, ring_len;
+    size_t ring_bytes; /* rough payload held only by history */
     /* Events at or below this revision are gone: watching from an older
      * resourceVersion gets 410 Expired. */
     uint64_t compacted_rv;
@@ -41,6 +42,27 @@ kl_store *kl_store_new(size_t history)
     /* Start above zero: "0" means "any version" to clients. */
     st->rv = 1;
     return st;
+}
+
+/* A cheap size estimate: the data values dominate large objects, and
+ * small ones are bounded by the event count anyway. */
+static size_t weight(json_t *obj)
+{
+    size_t w = 512;
+    static const char *const bags[] = {"data", "binaryData"};
+    for (int i = 0; i < 2; i++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(obj, bags[i]), k, v) {
+            w += strlen(k) + json_string_length(v);
+        }
+    }
+    return w;
+}
+
+static size_t event_weight(const kl_event *ev)
+{
+    return weight(ev->obj) + (ev->prev ? weight(ev->prev) : 0);
 }
 
 static void event_free(kl_event *ev)
@@ -198,6 +220,17 @@ void kl_store_restore(kl_store *st, int res, json_t *obj, uint64_t rv)
         st->rv = rv;
 }
 
+static void evict_oldest(kl_store *st)
+{
+    kl_event *old = st->ring[st->ring_start];
+    st->compacted_rv = old->rv;
+    st->ring_bytes -= event_weight(old);
+    event_free(old);
+    st->ring[st->ring_start] = NULL;
+    st->ring_start = (st->ring_start + 1) % st->ring_cap;
+    st->ring_len--;
+}
+
 static void record(kl_server *srv, kl_event *ev)
 {
     kl_store *st = srv->store;
@@ -207,16 +240,14 @@ static void record(kl_server *srv, kl_event *ev)
         event_free(ev);
         return;
     }
-    if (st->ring_len == st->ring_cap) {
-        kl_event *old = st->ring[st->ring_start];
-        st->compacted_rv = old->rv;
-        event_free(old);
-        st->ring[st->ring_start] = ev;
-        st->ring_start = (st->ring_start + 1) % st->ring_cap;
-        return;
-    }
+    if (st->ring_len == st->ring_cap)
+        evict_oldest(st);
     st->ring[(st->ring_start + st->ring_len) % st->ring_cap] = ev;
     st->ring_len++;
+    st->ring_bytes += event_weight(ev);
+    /* Old versions of large ConfigMaps would otherwise pin gigabytes. */
+    while (st->ring_bytes > HISTORY_MAX_BYTES && st->ring_len > 1)
+        evict_oldest(st);
 }
 
 kl_obj *kl_store_put(kl_server *srv, int res, const char *ns, const char *name, json_t *obj)
@@ -319,6 +350,7 @@ void kl_store_compact(kl_store *st)
         event_free(st->ring[(st->ring_start + i) % (st->ring_cap ? st->ring_cap : 1)]);
     st->ring_len = 0;
     st->ring_start = 0;
+    st->ring_bytes = 0;
     st->compacted_rv = st->rv;
 }
 

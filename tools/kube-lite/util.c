@@ -126,16 +126,6 @@ void kl_buf_free(kl_buf *b)
 
 /* ---- shared immutable bytes --------------------------------------------- */
 
-kl_shared *kl_shared_new(const char *data, size_t len)
-{
-    kl_shared *s = kl_xmalloc(sizeof *s + len + 1);
-    s->refs = 1;
-    s->len = len;
-    memcpy(s->data, data, len);
-    s->data[len] = '\0';
-    return s;
-}
-
 kl_shared *kl_shared_chunk(const char *payload, size_t len)
 {
     char head[24];
@@ -356,13 +346,6 @@ void kl_human_age(char out[32], time_t from, time_t now)
         snprintf(out, 32, "%lldd", d);
     else
         snprintf(out, 32, "%lldy", d / 365);
-}
-
-uint64_t kl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* ---- strings ----------------------------------------------------------- */

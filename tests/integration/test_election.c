@@ -1,0 +1,436 @@
+/* Leader election and retrieval against kube-lite: Flink's driver cases (grant, revoke, publish,
+ * external modification corrected, lock deleted, retrieval, late retriever) and the cases where
+ * libk8sha must do better (clock skew, self-revoke on renew failure, API server down, forbidden
+ * verbs, instant handover, one watch per lock). */
+#include <stdio.h>
+#include <string.h>
+
+#include "election/record.h"
+#include "itest.h"
+#include "k8sha/election.h"
+#include "k8sha/errors.h"
+
+#define LOCK "it-cluster-config-map"
+#define LOCK_PATH "/api/v1/namespaces/flink/configmaps/" LOCK
+#define LEASE_MS 1000
+static const char *const timing[] = {
+    "high-availability.kubernetes.leader-election.lease-duration", "1000 ms",
+    "high-availability.kubernetes.leader-election.renew-deadline", "750 ms",
+    "high-availability.kubernetes.leader-election.retry-period", "250 ms",
+    NULL};
+
+typedef struct probe {
+  uv_loop_t *loop;
+  int granted, revoked, revoke_reason, changes, errors, last_error;
+  char session[64], holder[128], error_msg[512];
+  uint64_t term, granted_at, revoked_at;
+  k8sha_ctx *ctx;
+} probe;
+
+static void stop_loop(probe *p) {
+  uv_stop(p->loop);
+}
+
+static void on_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  probe *p = ud;
+  (void)e;
+  p->granted++;
+  p->term = term;
+  p->granted_at = k8sha__now_ms(p->ctx);
+  snprintf(p->session, sizeof(p->session), "%s", session);
+  stop_loop(p);
+}
+
+static void on_revoked(k8sha_election *e, int reason, void *ud) {
+  probe *p = ud;
+  (void)e;
+  p->revoked++;
+  p->revoke_reason = reason;
+  p->revoked_at = k8sha__now_ms(p->ctx);
+  stop_loop(p);
+}
+
+static void on_changed(k8sha_election *e, const char *identity, void *ud) {
+  probe *p = ud;
+  (void)e;
+  p->changes++;
+  snprintf(p->holder, sizeof(p->holder), "%s", identity ? identity : "");
+  stop_loop(p);
+}
+
+static void on_error(k8sha_election *e, int err, const char *message, void *ud) {
+  probe *p = ud;
+  (void)e;
+  p->errors++;
+  p->last_error = err;
+  snprintf(p->error_msg, sizeof(p->error_msg), "%s", message);
+  stop_loop(p);
+}
+
+static k8sha_election *contender(k8sha_ctx *ctx, const char *id, probe *p, uv_loop_t *loop) {
+  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election_callbacks cbs;
+  k8sha_election *e = NULL;
+  memset(p, 0, sizeof(*p));
+  p->loop = loop;
+  p->ctx = ctx;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_granted;
+  cbs.revoked = on_revoked;
+  cbs.leader_changed = on_changed;
+  cbs.error = on_error;
+  cbs.user_data = p;
+  o.identity = id;
+  ck_assert_int_eq(k8sha_election_new(&e, ctx, &o, &cbs), 0);
+  ck_assert_int_eq(k8sha_election_start(e), 0);
+  return e;
+}
+
+/* Runs the loop until *counter reaches `want` (callbacks stop the loop). */
+static void await_count(itest *t, const int *counter, int want) {
+  int turns = 0;
+  while (*counter < want) {
+    ck_assert_msg(turns++ < 100000, "event never came");
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+  }
+}
+
+typedef struct addr_probe {
+  uv_loop_t *loop;
+  int calls;
+  char address[256], session[64];
+} addr_probe;
+
+static void on_address(k8sha_retriever *r, const char *address, const char *session, void *ud) {
+  addr_probe *a = ud;
+  (void)r;
+  a->calls++;
+  snprintf(a->address, sizeof(a->address), "%s", address ? address : "");
+  snprintf(a->session, sizeof(a->session), "%s", session ? session : "");
+  uv_stop(a->loop);
+}
+
+static void await_address(itest *t, addr_probe *a, const char *want) {
+  int turns = 0;
+  while (strcmp(a->address, want) != 0) {
+    ck_assert_msg(turns++ < 100000, "address never became '%s' (is '%s')", want, a->address);
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+  }
+}
+
+static uv_loop_t *done_loop; /* the loop on_done stops */
+
+static void on_done(k8sha_election *e, int status, void *ud) {
+  int *s = ud;
+  (void)e;
+  *s = status == 0 ? 1 : status;
+  uv_stop(done_loop);
+}
+
+/* Writes the lock object's record as another contender would (and keeps the rest). */
+static void write_record(itest *t, const char *holder, const char *renew_time, uint64_t transitions) {
+  it_result r;
+  json_t *obj;
+  json_error_t je;
+  char rec[512], *body;
+  it_request(t, t->ctx, K8SHA__GET, LOCK_PATH, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  obj = json_loads(r.body, 0, &je);
+  snprintf(rec, sizeof(rec),
+           "{\"holderIdentity\":\"%s\",\"leaseDuration\":1.000000000,\"acquireTime\":\"%s\","
+           "\"renewTime\":\"%s\",\"leaderTransitions\":%llu}",
+           holder, renew_time, renew_time, (unsigned long long)transitions);
+  if (!json_object_get(json_object_get(obj, "metadata"), "annotations"))
+    json_object_set_new(json_object_get(obj, "metadata"), "annotations", json_object());
+  json_object_set_new(json_object_get(json_object_get(obj, "metadata"), "annotations"),
+                      K8SHA__LEADER_ANNOTATION, json_string(rec));
+  body = json_dumps(obj, JSON_COMPACT);
+  it_request(t, t->ctx, K8SHA__UPDATE, LOCK_PATH, body, NULL, 0, 0, &r);
+  ck_assert_msg(r.err == 0, "%s", r.message);
+  free(body);
+  json_decref(obj);
+}
+
+START_TEST(grant_publish_retrieve_and_release) {
+  itest t;
+  probe p1, p2;
+  addr_probe a;
+  k8sha_ctx *c1, *c2;
+  k8sha_election *e1, *e2;
+  k8sha_retriever *r = NULL, *late = NULL;
+  addr_probe la;
+  int published = 0, stopped = 0;
+  uint64_t handover_start;
+
+  it_start(&t, NULL, NULL);
+  done_loop = &t.loop;
+  c1 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  memset(&a, 0, sizeof(a));
+  a.loop = &t.loop;
+  ck_assert_int_eq(k8sha_retriever_new(&r, c2, NULL, "restserver", on_address, &a), 0);
+  e1 = contender(c1, "one", &p1, &t.loop);
+  await_count(&t, &p1.granted, 1);
+  ck_assert_int_eq(p1.term, 0); /* created the lock */
+  ck_assert(k8sha_election_is_leader(e1));
+  ck_assert_str_eq(k8sha_election_session(e1), p1.session);
+
+  /* A second contender follows. */
+  e2 = contender(c2, "two", &p2, &t.loop);
+  await_count(&t, &p2.changes, 1);
+  ck_assert_str_eq(p2.holder, "one");
+  ck_assert_int_eq(p2.granted, 0);
+
+  /* Publish; the retriever (another context) sees it. */
+  ck_assert_int_eq(k8sha_election_publish(e1, "restserver", "http://one:8081", on_done, &published), 0);
+  while (published == 0)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(published, 1);
+  await_address(&t, &a, "http://one:8081");
+  ck_assert_str_eq(a.session, p1.session);
+
+  /* A late retriever learns the current leader at once. */
+  memset(&la, 0, sizeof(la));
+  la.loop = &t.loop;
+  ck_assert_int_eq(k8sha_retriever_new(&late, c2, NULL, "restserver", on_address, &la), 0);
+  await_address(&t, &la, "http://one:8081");
+
+  /* Someone overwrites the published entry: the leader puts it back. */
+  {
+    it_result res;
+    it_request(&t, t.ctx, K8SHA__PATCH, LOCK_PATH,
+               "{\"data\":{\"org.apache.flink.k8s.leader.restserver\":\"x,http://evil:1\"}}",
+               "application/merge-patch+json", 0, 0, &res);
+    ck_assert_int_eq(res.err, 0);
+    await_address(&t, &a, "http://evil:1");
+    await_address(&t, &a, "http://one:8081");
+  }
+
+  /* Clean stop: released at once; the follower takes over within a round trip or two. */
+  handover_start = k8sha__now_ms(c1);
+  ck_assert_int_eq(k8sha_election_stop(e1, on_done, &stopped), 0);
+  ck_assert_int_eq(p1.revoked, 1);
+  ck_assert_int_eq(p1.revoke_reason, K8SHA_ECANCELED);
+  ck_assert(!k8sha_election_is_leader(e1));
+  ck_assert_int_eq(k8sha_election_publish(e1, "restserver", "x", NULL, NULL), K8SHA_ENOTLEADER);
+  await_count(&t, &p2.granted, 1);
+  while (stopped == 0)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(stopped, 1);
+  ck_assert_uint_lt(p2.granted_at - handover_start, LEASE_MS); /* not by expiry */
+  ck_assert_int_eq(p2.term, 1);
+  /* The old address went with the old term; the new leader has published nothing yet. */
+  await_address(&t, &a, "");
+
+  k8sha_retriever_free(r);
+  k8sha_retriever_free(late);
+  k8sha_election_free(e1);
+  k8sha_election_free(e2);
+  k8sha_ctx_free(c1);
+  k8sha_ctx_free(c2);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(external_takeover_and_deletion_revoke) {
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  it_result r;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e = contender(c, "me", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  /* Another process writes itself in: we are revoked, not fighting back. */
+  write_record(&t, "intruder", "2020-01-01T00:00:00.000000Z", 5);
+  await_count(&t, &p.revoked, 1);
+  ck_assert_int_eq(p.revoke_reason, K8SHA_ENOTLEADER);
+  ck_assert(!k8sha_election_is_leader(e));
+  /* The intruder never renews: we take over after its lease, with a higher term. */
+  await_count(&t, &p.granted, 2);
+  ck_assert_int_eq(p.term, 6);
+  /* The lock is deleted under us: reported, and we step down. */
+  it_request(&t, t.ctx, K8SHA__DELETE, LOCK_PATH, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  await_count(&t, &p.revoked, 2);
+  ck_assert_int_eq(p.revoke_reason, K8SHA_ENOTFOUND);
+  ck_assert_int_ge(p.errors, 1);
+  ck_assert_ptr_nonnull(strstr(p.error_msg, "deleted"));
+  /* And it is re-created by the next acquisition, with a term that does not go back. */
+  await_count(&t, &p.granted, 3);
+  ck_assert_int_eq(p.term, 7);
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(expiry_is_judged_on_the_local_clock) {
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  uint64_t written;
+
+  it_start(&t, NULL, NULL);
+  /* A lock held by a contender whose wall clock is an hour ahead: the record looks fresh for an
+   * hour to anyone who compares wall clocks. */
+  {
+    it_result r;
+    it_request(&t, t.ctx, K8SHA__CREATE, "/api/v1/namespaces/flink/configmaps",
+               "{\"metadata\":{\"name\":\"" LOCK "\",\"annotations\":{}}}", NULL, 0, 0, &r);
+    ck_assert_int_eq(r.err, 0);
+  }
+  write_record(&t, "skewed", "2099-01-01T00:00:00.000000Z", 3);
+  written = k8sha__now_ms(t.ctx);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e = contender(c, "me", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  /* Neither stolen early nor missed: one lease after we first saw the record. */
+  ck_assert_uint_ge(p.granted_at - written, LEASE_MS);
+  ck_assert_uint_lt(p.granted_at - written, LEASE_MS + 2000);
+  ck_assert_int_eq(p.term, 4);
+  k8sha_election_free(e);
+
+  /* A record an hour in the past is not taken at once either: it is new to us. */
+  write_record(&t, "behind", "1999-01-01T00:00:00.000000Z", 10);
+  written = k8sha__now_ms(t.ctx);
+  e = contender(c, "me2", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  ck_assert_uint_ge(p.granted_at - written, LEASE_MS);
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(failing_renewals_step_down_before_the_lease_ends) {
+  itest t;
+  probe p, q;
+  k8sha_ctx *c, *c2;
+  k8sha_election *e, *e2;
+  uint64_t fault_at;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e = contender(c, "leader", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  /* Every write to the lock fails from now on. */
+  fault_at = k8sha__now_ms(c);
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"code\":503,\"count\":1000000}"), 0);
+  await_count(&t, &p.revoked, 1);
+  ck_assert_int_eq(p.revoke_reason, K8SHA_ETIMEDOUT);
+  /* Stepped down within the effective renew deadline (750 ms) of its last good renew, which was
+   * at most one retry period (250 ms) before the faults began: well before the 1 s lease. */
+  ck_assert_uint_le(p.revoked_at - fault_at, 750 + 50);
+  ck_assert_int_ge(p.errors, 1);
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+
+  /* The API server is unreachable for longer than the renew deadline. */
+  await_count(&t, &p.granted, 2);
+  c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e2 = contender(c2, "other", &q, &t.loop);
+  ck_assert_int_eq(kubelite_refuse_connections(t.kl, 2.0), 0);
+  await_count(&t, &p.revoked, 2);
+  ck_assert_int_eq(p.revoke_reason, K8SHA_ETIMEDOUT);
+  ck_assert_int_eq(kubelite_wait_listening(t.kl, 0), 0);
+  /* Afterwards exactly one of them leads again, with a newer term. */
+  while (p.granted + q.granted < 3)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(k8sha_election_is_leader(e) + k8sha_election_is_leader(e2), 1);
+  ck_assert_uint_gt(q.granted ? q.term : p.term, 1);
+  k8sha_election_free(e);
+  k8sha_election_free(e2);
+  k8sha_ctx_free(c);
+  k8sha_ctx_free(c2);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(forbidden_update_is_reported_and_never_leads) {
+  kubelite_options ko;
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  char kc[1024];
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "ro,viewer,configmaps:get|list|watch|create\n";
+  it_start(&t, &ko, NULL);
+  /* Admin creates the lock, so the contender needs update to take it. */
+  {
+    it_result r;
+    it_request(&t, t.ctx, K8SHA__CREATE, "/api/v1/namespaces/flink/configmaps",
+               "{\"metadata\":{\"name\":\"" LOCK "\"}}", NULL, 0, 0, &r);
+    ck_assert_int_eq(r.err, 0);
+  }
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s'}}]\nusers: [{name: u, user: {token: ro}}]\n",
+           kubelite_url(t.kl));
+  c = it_ctx_with(&t, it_file(&t, "kc-ro", kc), timing);
+  e = contender(c, "weak", &p, &t.loop);
+  await_count(&t, &p.errors, 1);
+  ck_assert_int_eq(p.last_error, K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(p.error_msg, "cannot update resource \"configmaps\"") != NULL, "%s", p.error_msg);
+  await_count(&t, &p.errors, 2); /* it keeps trying, and keeps failing the same way */
+  ck_assert_int_eq(p.granted, 0);
+  ck_assert(!k8sha_election_is_leader(e));
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(contenders_in_one_process_share_one_watch) {
+  itest t;
+  probe p[3];
+  k8sha_ctx *c;
+  k8sha_election *e[3];
+  int i, leaders = 0;
+  k8sha_stats st;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e[0] = contender(c, "a", &p[0], &t.loop);
+  e[1] = contender(c, "b", &p[1], &t.loop);
+  e[2] = contender(c, "c", &p[2], &t.loop);
+  while (p[0].granted + p[1].granted + p[2].granted < 1)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  for (i = 0; i < 3; i++)
+    leaders += k8sha_election_is_leader(e[i]);
+  ck_assert_int_eq(leaders, 1);
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(c, &st);
+  ck_assert_uint_eq(st.requests_watch, 1);
+  ck_assert_uint_eq(st.requests_list, 1);
+  for (i = 0; i < 3; i++)
+    k8sha_election_free(e[i]);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("election");
+  TCase *tc = tcase_create("election");
+  SRunner *sr;
+  int failed;
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, grant_publish_retrieve_and_release);
+  tcase_add_test(tc, external_takeover_and_deletion_revoke);
+  tcase_add_test(tc, expiry_is_judged_on_the_local_clock);
+  tcase_add_test(tc, failing_renewals_step_down_before_the_lease_ends);
+  tcase_add_test(tc, forbidden_update_is_reported_and_never_leads);
+  tcase_add_test(tc, contenders_in_one_process_share_one_watch);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
