@@ -133,11 +133,6 @@ static void finish_list(k8sha_election *e, pending_done **list, int status) {
   }
 }
 
-static void finish_waiting(k8sha_election *e, int status) {
-  GUARD(e, finish_list(e, &e->writing, status));
-  finish_list(e, &e->waiting, status);
-}
-
 static void step_down(k8sha_election *e, int reason) {
   if (e->st != E_LEADER)
     return;
@@ -149,7 +144,9 @@ static void step_down(k8sha_election *e, int reason) {
              k8sha_err_name(reason));
   if (e->cbs.revoked)
     GUARD(e, e->cbs.revoked(e, reason, e->cbs.user_data));
-  GUARD(e, finish_waiting(e, K8SHA_ENOTLEADER));
+  /* Entries not yet sent will not be; one in flight keeps its callbacks until its answer says
+   * whether it landed (it was fenced on the resourceVersion, so if it did, it did in our term). */
+  GUARD(e, finish_list(e, &e->waiting, K8SHA_ENOTLEADER));
 }
 
 static void on_deadline(void *ud) {
@@ -398,8 +395,11 @@ static void on_lock_error(int err, const char *message, void *ud) {
 static void on_leader_refreshed(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
   e->inflight = NULL;
-  if (e->st != E_LEADER)
+  if (e->st != E_LEADER) {
+    /* The write they rode in was refused (409): it did not land. */
+    GUARD(e, finish_list(e, &e->writing, K8SHA_ENOTLEADER));
     return;
+  }
   if (err) {
     GUARD(e, report_error(e, err, "reading the lock %s failed: %s", e->lock_name,
                           message ? message : k8sha_strerror(err)));
@@ -412,8 +412,11 @@ static void on_leader_written(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
   uint64_t sent = e->inflight_sent;
   e->inflight = NULL;
-  if (e->st != E_LEADER)
+  if (e->st != E_LEADER) {
+    /* Deposed while this write was under way: its callbacks learn what became of it. */
+    GUARD(e, finish_list(e, &e->writing, err == K8SHA_ECONFLICT ? K8SHA_ENOTLEADER : err));
     return;
+  }
   if (err == 0) {
     e->renewed_at = sent;
     k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
@@ -615,8 +618,16 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   }
   e->st = E_STOPPING;
   k8sha__timer_stop(e->deadline);
-  k8sha__req_cancel(e->inflight);
+  k8sha__lock_cancel(e->lock, e->inflight);
   e->inflight = NULL;
+  /* A publish abandoned in flight may or may not have landed. */
+  e->busy++;
+  finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME);
+  e->busy--;
+  if (e->freed) {
+    destroy(e);
+    return 0;
+  }
   e->write_again = 0;
   if (release_write(e))
     return 0;
@@ -719,7 +730,7 @@ void k8sha_election_free(k8sha_election *e) {
     return;
   /* Nothing reaches the host after this: stop every source of callbacks now. */
   e->freed = 1;
-  k8sha__req_cancel(e->inflight);
+  k8sha__lock_cancel(e->lock, e->inflight);
   e->inflight = NULL;
   k8sha__lock_unsubscribe(e->lock, &e->sub);
   e->lock = NULL;

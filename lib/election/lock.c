@@ -256,6 +256,13 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   return rc;
 }
 
+void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r) {
+  if (!r)
+    return;
+  k8sha__free(&l->ctx->alloc, k8sha__req_user_data(r));
+  k8sha__req_cancel(r);
+}
+
 int k8sha__lock_write(k8sha__lock *l, json_t *obj, int create, uint64_t timeout_ms,
                       k8sha__lock_write_cb cb, void *user_data, k8sha__req **out) {
   return start(l, create ? K8SHA__CREATE : K8SHA__UPDATE, create ? l->collection : l->path, obj,

@@ -39,6 +39,8 @@ typedef void (*k8sha__lock_write_cb)(int err, const char *message, void *user_da
  * hear of it. `timeout_ms` bounds the request. Returns 0 or an error (cb not called). */
 int k8sha__lock_write(k8sha__lock *l, json_t *obj, int create, uint64_t timeout_ms,
                       k8sha__lock_write_cb cb, void *user_data, k8sha__req **out);
+/* Abandons a write or read started here: its callback will not run. NULL is a no-op. */
+void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r);
 /* Reads the object now (after a conflict) and updates the state; cb gets 0 or the error. */
 int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_cb cb,
                         void *user_data, k8sha__req **out);

@@ -682,6 +682,10 @@ void k8sha__req_cancel(k8sha__req *r) {
   k8sha__req_destroy(r);
 }
 
+void *k8sha__req_user_data(const k8sha__req *r) {
+  return r->user_data;
+}
+
 char *k8sha__query_escape(k8sha__kube *k, const char *value) {
   char *esc = curl_easy_escape(NULL, value, 0);
   char *copy;

@@ -68,6 +68,8 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
 
 /* Abandons a request: its callback will not run. */
 void k8sha__req_cancel(k8sha__req *r);
+/* The user_data a request was started with (for an owner that must free it on cancel). */
+void *k8sha__req_user_data(const k8sha__req *r);
 
 /* ---- streaming (watches) ---- */
 
