@@ -177,6 +177,17 @@ def main():
     start_server(port)
     leader_after(grants_before + 1)
 
+    # k8sha status names the current holder and its published address
+    with lock:
+        holder, session = events("granted")[-1][1], events("granted")[-1][2][1]
+    wait_until(lambda: published_by(holder, session), "the last leader's publish")
+    status = subprocess.run([K8SHA, "status", "--json", "-c", os.path.join(SRC, "examples/config/flink-conf.yaml"),
+                             "-D", "kubernetes.config.file=" + os.path.join(tmp, "kc")],
+                            capture_output=True, text=True, timeout=WAIT_S)
+    st = json.loads(status.stdout)
+    if st.get("holder") != holder or not st["components"].get("restserver", "").startswith(session):
+        fail("k8sha status says %s, expected holder %s with session %s" % (st, holder, session))
+
     # 4. everyone stops cleanly
     for name, p in procs.items():
         if p.poll() is None:
