@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -67,8 +68,10 @@ static void print_text(k8sha_config *cfg, int valid, int resolved) {
     printf("  from                %s\n", k8sha_config_kube_source(cfg));
     printf("  authentication      %s\n", auth);
     printf("  server certificate  %s\n",
-           k8sha_config_kube_insecure(cfg) ? "NOT verified (insecure-skip-tls-verify)"
-                                           : "verified");
+           strncmp(k8sha_config_kube_server(cfg), "http://", 7) == 0
+               ? "none (plain HTTP)"
+           : k8sha_config_kube_insecure(cfg) ? "NOT verified (insecure-skip-tls-verify)"
+                                             : "verified");
   }
   for (i = 0; i < k8sha_config_diag_count(cfg); i++) {
     const k8sha_diag *diag = k8sha_config_diag_at(cfg, i);
