@@ -23,8 +23,8 @@ setup() { # setup DIR [meson options...]
   fi
 }
 
-count() { # count DIR: adds the results of the last meson test run in DIR to the totals
-  local log=$1/meson-logs/testlog.json p f
+count() { # count LOG: adds the results of a meson test run to the totals
+  local log=$1 p f
   [ -f "$log" ] || return 0
   p=$(grep -c '"result": "OK"' "$log" || true)
   f=$(grep -c -E '"result": "(FAIL|ERROR|TIMEOUT|UNEXPECTEDPASS)"' "$log" || true)
@@ -33,12 +33,16 @@ count() { # count DIR: adds the results of the last meson test run in DIR to the
 }
 
 run() { # run TITLE DIR [meson test options...]
-  local title=$1 dir=$2; shift 2
+  local title=$1 dir=$2 log=testlog.json a; shift 2
+  for a in "$@"; do
+    case "$a" in valgrind) log=testlog-valgrind.json ;; esac
+  done
   echo "== $title"
+  rm -f "$dir/meson-logs/$log"
   if ! meson test -C "$dir" --print-errorlogs "$@"; then
     status=1
   fi
-  count "$dir"
+  count "$dir/meson-logs/$log"
 }
 
 echo "== build: -Werror"
