@@ -52,15 +52,28 @@ typedef struct k8sha_election_callbacks {
 
 #define K8SHA_ELECTION_CALLBACKS_VERSION 1
 
+/**
+ * The kind of lock object. Since 0.1.
+ *  - K8SHA_LOCK_CONFIGMAP (default): Flink's layout (see above), shareable with Flink.
+ *  - K8SHA_LOCK_LEASE: a coordination.k8s.io/v1 Lease `<cluster-id>-cluster-lease`; the record is
+ *    its spec in client-go's form (integer leaseDurationSeconds, MicroTime stamps) and published
+ *    entries are its annotations `org.apache.flink.k8s.leader.<component>`. Needs RBAC on leases.
+ */
+typedef enum k8sha_lock_kind {
+  K8SHA_LOCK_CONFIGMAP = 0,
+  K8SHA_LOCK_LEASE = 1
+} k8sha_lock_kind;
+
 /** Options of a contender. Fill with K8SHA_ELECTION_OPTIONS_INIT. Since 0.1. */
 typedef struct k8sha_election_options {
   unsigned int version;  /* K8SHA_ELECTION_OPTIONS_VERSION */
   const char *identity;  /* this contender's identity; NULL: a fresh UUID */
-  const char *lock_name; /* NULL: "<cluster-id>-cluster-config-map" */
+  const char *lock_name; /* NULL: "<cluster-id>-cluster-config-map" (or -cluster-lease) */
+  k8sha_lock_kind lock;  /* default K8SHA_LOCK_CONFIGMAP */
 } k8sha_election_options;
 
 #define K8SHA_ELECTION_OPTIONS_VERSION 1
-#define K8SHA_ELECTION_OPTIONS_INIT {K8SHA_ELECTION_OPTIONS_VERSION, NULL, NULL}
+#define K8SHA_ELECTION_OPTIONS_INIT {K8SHA_ELECTION_OPTIONS_VERSION, NULL, NULL, K8SHA_LOCK_CONFIGMAP}
 
 /**
  * Creates a contender (not started). `opts` may be NULL. `cbs` is copied.
@@ -113,14 +126,15 @@ typedef void (*k8sha_retriever_cb)(k8sha_retriever *r, const char *address, cons
                                    void *user_data);
 
 /**
- * Follows the leader of `component` on the lock `lock_name` (NULL: the cluster's). Reports the
+ * Follows the leader of `component` on the lock of kind `lock` named `lock_name` (NULL: the
+ * cluster's). Reports the
  * current state once the lock has been read (an existing leader, or none), then every change.
  * Contenders and retrievers of one lock in one context share one watch.
  * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
  */
-K8SHA_EXPORT int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, const char *lock_name,
-                                     const char *component, k8sha_retriever_cb cb,
-                                     void *user_data);
+K8SHA_EXPORT int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, k8sha_lock_kind lock,
+                                     const char *lock_name, const char *component,
+                                     k8sha_retriever_cb cb, void *user_data);
 
 /** Stops following. NULL is a no-op. Since 0.1. */
 K8SHA_EXPORT void k8sha_retriever_free(k8sha_retriever *r);

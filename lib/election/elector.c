@@ -32,7 +32,8 @@ struct k8sha_election {
   k8sha__lock_sub sub;
   state st;
   /* what we saw of the record */
-  char *seen_annotation;   /* annotation text last observed */
+  char *seen_annotation;   /* the record as last observed (malloc'ed) */
+  k8sha_lock_kind kind;
   uint64_t observed_at;    /* loop time (ms) when it last changed */
   uint64_t seen_lease_ms;
   char seen_holder[256];
@@ -86,9 +87,10 @@ static void new_uuid(char *out) {
            b[15]);
 }
 
-static const char *annotation_of(json_t *obj) {
-  return json_string_value(json_object_get(
-      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
+/* The record in `obj`, in the lock's layout: 1 when there is a readable one. */
+static int record_of(k8sha_election *e, json_t *obj, k8sha__record *rec) {
+  const char *why;
+  return obj && k8sha__lock_read_record(e->lock, obj, rec, &why, NULL) == 1;
 }
 
 static void report_error(k8sha_election *e, int err, const char *fmt, ...)
@@ -168,46 +170,25 @@ static int lease_valid(k8sha_election *e) {
 
 /* ---- composing writes ---- */
 
-/* The lock object with our record and entries on top of the latest state; NULL when absent. */
+/* The lock object with our record and entries on top of the latest state. */
 static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_entries) {
-  json_t *latest = k8sha__lock_object(e->lock), *obj, *meta, *ann, *data, *v;
+  json_t *latest = k8sha__lock_object(e->lock), *obj, *entries, *v;
   const char *key;
-  char *text;
 
-  if (latest) {
-    obj = json_deep_copy(latest);
-  } else {
-    obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "v1", "kind", "ConfigMap",
-                    "metadata", "name", e->lock_name, "labels", K8SHA__LABEL_APP,
-                    e->ctx->ha.cluster_id, K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE,
-                    K8SHA__LABEL_CM_TYPE, K8SHA__LABEL_CM_TYPE_HA);
-  }
+  obj = latest ? json_deep_copy(latest) : k8sha__lock_new_object(e->lock);
   if (!obj)
     return NULL;
-  meta = json_object_get(obj, "metadata");
-  json_object_del(meta, "managedFields");
-  ann = json_object_get(meta, "annotations");
-  if (!json_is_object(ann)) {
-    ann = json_object();
-    json_object_set_new(meta, "annotations", ann);
-  }
-  text = k8sha__record_format(rec);
-  if (!text) {
+  json_object_del(json_object_get(obj, "metadata"), "managedFields");
+  if (k8sha__lock_put_record(e->lock, obj, rec) != 0) {
     json_decref(obj);
     return NULL;
   }
-  json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text));
-  free(text);
-  data = json_object_get(obj, "data");
-  if (!json_is_object(data)) {
-    data = json_object();
-    json_object_set_new(obj, "data", data);
-  }
-  if (with_entries) {
+  if (with_entries && json_object_size(e->entries)) {
+    entries = k8sha__lock_entries(e->lock, obj, 1);
     json_object_foreach(e->entries, key, v) {
       char k[512];
       snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
-      json_object_set(data, k, v);
+      json_object_set(entries, k, v);
     }
   }
   return obj;
@@ -235,9 +216,7 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   if (err == 0) {
     k8sha__record rec;
-    const char *why;
-    const char *ann = annotation_of(k8sha__lock_object(e->lock));
-    if (!ann || k8sha__record_parse(ann, &rec, &why) != 0 || strcmp(rec.holder, e->identity) != 0)
+    if (!record_of(e, k8sha__lock_object(e->lock), &rec) || strcmp(rec.holder, e->identity) != 0)
       return; /* cannot happen: we just wrote it */
     e->st = E_LEADER;
     e->term = rec.transitions;
@@ -283,7 +262,7 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
   if (obj) {
     /* The previous leader's published addresses go with its term: retrievers see "no leader"
      * until the new one publishes, never the old address under the new holder. */
-    json_t *data = json_object_get(obj, "data"), *v;
+    json_t *data = k8sha__lock_entries(e->lock, obj, 0), *v;
     const char *key;
     void *tmp;
     json_object_foreach_safe(data, tmp, key, v) {
@@ -309,25 +288,27 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
 
 static void evaluate(k8sha_election *e) {
   json_t *obj = k8sha__lock_object(e->lock);
-  const char *ann = annotation_of(obj), *why = NULL;
+  const char *why = NULL;
+  char *text = NULL;
   k8sha__record rec;
-  int have = 0;
+  int have = 0, r;
   uint64_t now = now_ms(e), lease, expires;
 
   if (!k8sha__lock_synced(e->lock) || e->st == E_IDLE || e->st == E_STOPPED)
     return;
-  if (ann) {
-    have = k8sha__record_parse(ann, &rec, &why) == 0;
-    if (!have)
-      GUARD(e, report_error(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
-                            e->lock_name, why));
-  }
+  r = obj ? k8sha__lock_read_record(e->lock, obj, &rec, &why, &text) : 0;
+  have = r == 1;
   /* A change of the record restarts its lease, as observed here. */
-  if (!e->seen_annotation || !ann || strcmp(e->seen_annotation, ann) != 0) {
-    k8sha__free(&e->ctx->alloc, e->seen_annotation);
-    e->seen_annotation = ann ? k8sha__strdup(&e->ctx->alloc, ann) : NULL;
+  if (!e->seen_annotation || !text || strcmp(e->seen_annotation, text) != 0) {
+    free(e->seen_annotation);
+    e->seen_annotation = text;
     e->observed_at = now;
+  } else {
+    free(text);
   }
+  if (r < 0)
+    GUARD(e, report_error(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
+                          e->lock_name, why));
   if (!e->holder_known || strcmp(e->seen_holder, have ? rec.holder : "") != 0) {
     snprintf(e->seen_holder, sizeof(e->seen_holder), "%s", have ? rec.holder : "");
     e->holder_known = 1;
@@ -344,7 +325,7 @@ static void evaluate(k8sha_election *e) {
       GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     } else {
       /* Still ours: put back any published entry someone else changed. */
-      json_t *data = json_object_get(obj, "data"), *v;
+      json_t *data = k8sha__lock_entries(e->lock, obj, 0), *v;
       const char *key;
       json_object_foreach(e->entries, key, v) {
         char k[512];
@@ -447,7 +428,6 @@ static void on_leader_written(int err, const char *message, void *ud) {
 
 static void leader_write(k8sha_election *e) {
   k8sha__record rec, seen;
-  const char *why, *ann;
   json_t *obj;
   int rc;
 
@@ -460,8 +440,7 @@ static void leader_write(k8sha_election *e) {
     evaluate(e);
     return;
   }
-  ann = annotation_of(k8sha__lock_object(e->lock));
-  if (!ann || k8sha__record_parse(ann, &seen, &why) != 0 || strcmp(seen.holder, e->identity) != 0) {
+  if (!record_of(e, k8sha__lock_object(e->lock), &seen) || strcmp(seen.holder, e->identity) != 0) {
     GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     evaluate(e);
     return;
@@ -547,17 +526,17 @@ static void on_release_refreshed(int err, const char *message, void *ud);
  * the lock is still ours. Returns 1 when a write is under way. */
 static int release_write(k8sha_election *e) {
   json_t *obj = k8sha__lock_object(e->lock), *rel, *data, *v;
-  const char *ann = annotation_of(obj), *why, *key;
+  const char *key;
   k8sha__record rec, seen;
   int rc;
 
-  if (!ann || k8sha__record_parse(ann, &seen, &why) != 0 || strcmp(seen.holder, e->identity) != 0)
+  if (!record_of(e, obj, &seen) || strcmp(seen.holder, e->identity) != 0)
     return 0; /* not ours (any more): nothing to release */
   record_now(&rec, "", K8SHA__RELEASE_LEASE_MS, seen.transitions, seen.acquire_time);
   rel = compose(e, &rec, 0);
   if (!rel)
     return 0;
-  data = json_object_get(rel, "data");
+  data = k8sha__lock_entries(e->lock, rel, 0);
   json_object_foreach(e->entries, key, v) {
     char k[512];
     snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
@@ -652,6 +631,7 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   if (!opts)
     opts = &defaults;
   if (opts->version != K8SHA_ELECTION_OPTIONS_VERSION ||
+      (opts->lock != K8SHA_LOCK_CONFIGMAP && opts->lock != K8SHA_LOCK_LEASE) ||
       (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128)))
     return K8SHA_EINVAL;
   e = k8sha__calloc(&ctx->alloc, 1, sizeof(*e));
@@ -663,9 +643,9 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
     snprintf(e->identity, sizeof(e->identity), "%s", opts->identity);
   else
     new_uuid(e->identity);
-  e->lock_name = opts->lock_name
-                     ? k8sha__strdup(&ctx->alloc, opts->lock_name)
-                     : k8sha__asprintf(&ctx->alloc, "%s-cluster-config-map", ctx->ha.cluster_id);
+  e->kind = opts->lock;
+  e->lock_name = opts->lock_name ? k8sha__strdup(&ctx->alloc, opts->lock_name)
+                                 : k8sha__lock_default_name(ctx, opts->lock);
   e->entries = json_object();
   e->timer = k8sha__timer_new(ctx, on_timer, e);
   e->deadline = k8sha__timer_new(ctx, on_deadline, e);
@@ -693,7 +673,7 @@ int k8sha_election_start(k8sha_election *e) {
     return K8SHA_EINVAL;
   if (e->st != E_IDLE)
     return K8SHA_EBUSY;
-  rc = k8sha__lock_subscribe(e->ctx, e->lock_name, &e->sub, &e->lock);
+  rc = k8sha__lock_subscribe(e->ctx, e->kind, e->lock_name, &e->sub, &e->lock);
   if (rc)
     return rc;
   e->st = E_FOLLOWER;
@@ -718,7 +698,7 @@ static void destroy(k8sha_election *e) {
     k8sha__free(&e->ctx->alloc, p);
   }
   json_decref(e->entries);
-  k8sha__free(&e->ctx->alloc, e->seen_annotation);
+  free(e->seen_annotation);
   k8sha__free(&e->ctx->alloc, e->lock_name);
   if (e->cbs.destroy)
     e->cbs.destroy(e->cbs.user_data);

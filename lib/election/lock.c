@@ -14,8 +14,11 @@
  * answered; remembering the last few versions we wrote lets us ignore such stale echoes. */
 #define OWN_RVS 8
 
+#define LEASES_PATH_FMT "/apis/coordination.k8s.io/v1/namespaces/%s/leases"
+
 struct k8sha__lock {
   k8sha_ctx *ctx;
+  k8sha_lock_kind kind;
   struct k8sha__lock *next;
   char *name, *path, *collection;
   k8sha__informer *inf;
@@ -61,11 +64,9 @@ static void notify(k8sha__lock *l) {
 
 static void set_latest(k8sha__lock *l, json_t *obj) {
   json_t *old = l->latest;
-  const char *ann = json_string_value(json_object_get(
-      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
   k8sha__record rec;
   const char *why;
-  if (ann && k8sha__record_parse(ann, &rec, &why) == 0 &&
+  if (obj && k8sha__lock_read_record(l, obj, &rec, &why, NULL) == 1 &&
       (!l->term_seen || rec.transitions > l->max_term)) {
     l->max_term = rec.transitions;
     l->term_seen = 1;
@@ -121,23 +122,33 @@ static void lock_free(k8sha__lock *l) {
   k8sha__free(a, l);
 }
 
-int k8sha__lock_subscribe(k8sha_ctx *ctx, const char *name, k8sha__lock_sub *sub,
-                          k8sha__lock **out) {
+char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind) {
+  return k8sha__asprintf(&ctx->alloc, kind == K8SHA_LOCK_LEASE ? "%s-cluster-lease"
+                                                                : "%s-cluster-config-map",
+                         ctx->ha.cluster_id);
+}
+
+int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
+                          k8sha__lock_sub *sub, k8sha__lock **out) {
   k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
   k8sha__informer_opts o;
   k8sha__lock *l;
   int rc;
 
   for (l = ctx->locks; l; l = l->next)
-    if (strcmp(l->name, name) == 0)
+    if (l->kind == kind && strcmp(l->name, name) == 0)
       break;
   if (!l) {
     l = k8sha__calloc(&ctx->alloc, 1, sizeof(*l));
     if (!l)
       return K8SHA_ENOMEM;
     l->ctx = ctx;
+    l->kind = kind;
     l->name = k8sha__strdup(&ctx->alloc, name);
-    l->collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+    l->collection = k8sha__asprintf(&ctx->alloc,
+                                    kind == K8SHA_LOCK_LEASE ? LEASES_PATH_FMT
+                                                             : K8SHA__CONFIGMAPS_PATH_FMT,
+                                    ctx->ha.namespace_);
     l->path = l->collection ? k8sha__asprintf(&ctx->alloc, "%s/%s", l->collection, name) : NULL;
     l->next = ctx->locks;
     ctx->locks = l;
@@ -272,4 +283,108 @@ int k8sha__lock_write(k8sha__lock *l, json_t *obj, int create, uint64_t timeout_
 int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_cb cb,
                         void *user_data, k8sha__req **out) {
   return start(l, K8SHA__GET, l->path, NULL, timeout_ms, cb, user_data, out);
+}
+
+/* ---- layout ---- */
+
+static json_t *annotations(json_t *obj, int create) {
+  json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
+  if (!json_is_object(ann) && create && json_is_object(meta)) {
+    ann = json_object();
+    json_object_set_new(meta, "annotations", ann);
+  }
+  return json_is_object(ann) ? ann : NULL;
+}
+
+static void copy_time(json_t *v, char *dst, size_t size) {
+  const char *s = json_string_value(v);
+  snprintf(dst, size, "%s", s ? s : "");
+}
+
+int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *rec,
+                            const char **why, char **text) {
+  if (text)
+    *text = NULL;
+  if (l->kind == K8SHA_LOCK_LEASE) {
+    json_t *spec = json_object_get(obj, "spec"), *v;
+    k8sha__record r;
+    if (!json_is_object(spec) || json_object_size(spec) == 0)
+      return 0;
+    memset(&r, 0, sizeof(r));
+    v = json_object_get(spec, "holderIdentity");
+    if (v && !json_is_string(v) && !json_is_null(v)) {
+      *why = "spec.holderIdentity is not a string";
+      return -1;
+    }
+    if (json_is_string(v))
+      snprintf(r.holder, sizeof(r.holder), "%s", json_string_value(v));
+    v = json_object_get(spec, "leaseDurationSeconds");
+    if (json_is_integer(v) && json_integer_value(v) > 0)
+      r.lease_ms = (uint64_t)json_integer_value(v) * 1000;
+    v = json_object_get(spec, "leaseTransitions");
+    if (json_is_integer(v) && json_integer_value(v) >= 0)
+      r.transitions = (uint64_t)json_integer_value(v);
+    copy_time(json_object_get(spec, "acquireTime"), r.acquire_time, sizeof(r.acquire_time));
+    copy_time(json_object_get(spec, "renewTime"), r.renew_time, sizeof(r.renew_time));
+    if (text)
+      *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    *rec = r;
+    return 1;
+  } else {
+    const char *ann = json_string_value(json_object_get(annotations(obj, 0), K8SHA__LEADER_ANNOTATION));
+    if (!ann)
+      return 0;
+    if (text) {
+      *text = malloc(strlen(ann) + 1);
+      if (*text)
+        strcpy(*text, ann);
+    }
+    if (k8sha__record_parse(ann, rec, why) != 0)
+      return -1;
+    return 1;
+  }
+}
+
+int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__record *rec) {
+  if (l->kind == K8SHA_LOCK_LEASE) {
+    /* client-go's form: whole seconds (rounded up, at least 1), MicroTime stamps */
+    json_int_t secs = (json_int_t)((rec->lease_ms + 999) / 1000);
+    json_t *spec = json_pack("{s:s,s:I,s:s,s:s,s:I}", "holderIdentity", rec->holder,
+                             "leaseDurationSeconds", secs ? secs : 1, "acquireTime",
+                             rec->acquire_time, "renewTime", rec->renew_time, "leaseTransitions",
+                             (json_int_t)rec->transitions);
+    if (!spec || json_object_set_new(obj, "spec", spec) != 0)
+      return K8SHA_ENOMEM;
+    return 0;
+  } else {
+    json_t *ann = annotations(obj, 1);
+    char *text = k8sha__record_format(rec);
+    int rc = ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
+    free(text);
+    return rc ? K8SHA_ENOMEM : 0;
+  }
+}
+
+json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
+  json_t *data;
+  if (l->kind == K8SHA_LOCK_LEASE)
+    return annotations(obj, create);
+  data = json_object_get(obj, "data");
+  if (!json_is_object(data) && create) {
+    data = json_object();
+    json_object_set_new(obj, "data", data);
+  }
+  return json_is_object(data) ? data : NULL;
+}
+
+json_t *k8sha__lock_new_object(const k8sha__lock *l) {
+  const char *cid = l->ctx->ha.cluster_id;
+  if (l->kind == K8SHA_LOCK_LEASE)
+    return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "coordination.k8s.io/v1",
+                     "kind", "Lease", "metadata", "name", l->name, "labels", K8SHA__LABEL_APP, cid,
+                     K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE,
+                     K8SHA__LABEL_CM_TYPE_HA);
+  return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "v1", "kind", "ConfigMap",
+                   "metadata", "name", l->name, "labels", K8SHA__LABEL_APP, cid, K8SHA__LABEL_TYPE,
+                   K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE, K8SHA__LABEL_CM_TYPE_HA);
 }

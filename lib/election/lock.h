@@ -8,6 +8,9 @@
 #include "core/ctx_priv.h"
 #include "kube/client.h"
 
+#include "election/record.h"
+#include "k8sha/election.h"
+
 typedef struct k8sha__lock k8sha__lock;
 
 typedef struct k8sha__lock_sub {
@@ -19,8 +22,27 @@ typedef struct k8sha__lock_sub {
 } k8sha__lock_sub;
 
 /* Finds or creates the watched lock `name` of ctx and subscribes `sub` (owned by the caller). */
-int k8sha__lock_subscribe(k8sha_ctx *ctx, const char *name, k8sha__lock_sub *sub,
-                          k8sha__lock **out);
+int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
+                          k8sha__lock_sub *sub, k8sha__lock **out);
+
+/* The default lock name of a kind for the context's cluster (allocated). */
+char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind);
+
+/* ---- the layout of a lock object: where the record and the published entries live ----
+ * ConfigMap (Flink's): the record is JSON in the annotation control-plane.alpha.kubernetes.io/
+ * leader, entries are data keys. Lease: the record is the spec (client-go's form), entries are
+ * annotations. */
+
+/* Reads the record of `obj`: 1 (parsed into *rec), 0 (no record), -1 (unreadable, *why set).
+ * *text, when asked for, gets an allocated rendering used to notice changes (free() it). */
+int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *rec,
+                            const char **why, char **text);
+/* Puts `rec` into `obj`. 0 or K8SHA_ENOMEM. */
+int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__record *rec);
+/* The object holding the published entries (borrowed; created when asked and missing). */
+json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create);
+/* A new lock object (name, labels), without a record. */
+json_t *k8sha__lock_new_object(const k8sha__lock *l);
 /* Unsubscribes; the last subscriber stops the watch. */
 void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub);
 

@@ -22,14 +22,13 @@ struct k8sha_retriever {
 /* The entry counts only while somebody holds the lock: a released lock has no leader. */
 static const char *current(k8sha_retriever *r) {
   json_t *obj = k8sha__lock_object(r->lock);
-  const char *ann = json_string_value(json_object_get(
-      json_object_get(json_object_get(obj, "metadata"), "annotations"), K8SHA__LEADER_ANNOTATION));
-  const char *value = json_string_value(json_object_get(json_object_get(obj, "data"), r->key)), *why;
+  const char *value, *why;
   k8sha__record rec;
 
-  if (!obj || !value || !ann || k8sha__record_parse(ann, &rec, &why) != 0 || !rec.holder[0])
+  if (!obj || k8sha__lock_read_record(r->lock, obj, &rec, &why, NULL) != 1 || !rec.holder[0])
     return "";
-  return value;
+  value = json_string_value(json_object_get(k8sha__lock_entries(r->lock, obj, 0), r->key));
+  return value ? value : "";
 }
 
 static void report(k8sha_retriever *r) {
@@ -62,13 +61,15 @@ static void on_first(void *ud) {
   report(ud);
 }
 
-int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, const char *lock_name,
-                        const char *component, k8sha_retriever_cb cb, void *user_data) {
+int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, k8sha_lock_kind lock,
+                        const char *lock_name, const char *component, k8sha_retriever_cb cb,
+                        void *user_data) {
   k8sha_retriever *r;
   char *name;
   int rc;
 
-  if (!out || !ctx || !component || !*component || !cb)
+  if (!out || !ctx || !component || !*component || !cb ||
+      (lock != K8SHA_LOCK_CONFIGMAP && lock != K8SHA_LOCK_LEASE))
     return K8SHA_EINVAL;
   r = k8sha__calloc(&ctx->alloc, 1, sizeof(*r));
   if (!r)
@@ -79,12 +80,11 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, const char *lock_
   r->key = k8sha__asprintf(&ctx->alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
   r->sub.on_update = on_update;
   r->sub.user_data = r;
-  name = lock_name ? k8sha__strdup(&ctx->alloc, lock_name)
-                   : k8sha__asprintf(&ctx->alloc, "%s-cluster-config-map", ctx->ha.cluster_id);
+  name = lock_name ? k8sha__strdup(&ctx->alloc, lock_name) : k8sha__lock_default_name(ctx, lock);
   r->first = k8sha__timer_new(ctx, on_first, r);
   rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
   if (rc == 0)
-    rc = k8sha__lock_subscribe(ctx, name, &r->sub, &r->lock);
+    rc = k8sha__lock_subscribe(ctx, lock, name, &r->sub, &r->lock);
   k8sha__free(&ctx->alloc, name);
   if (rc) {
     k8sha_retriever_free(r);

@@ -67,6 +67,8 @@ static void on_error(k8sha_election *e, int err, const char *message, void *ud) 
   stop_loop(p);
 }
 
+static k8sha_lock_kind g_kind = K8SHA_LOCK_CONFIGMAP; /* the lock the contenders use */
+
 static k8sha_election *contender(k8sha_ctx *ctx, const char *id, probe *p, uv_loop_t *loop) {
   k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
@@ -82,6 +84,7 @@ static k8sha_election *contender(k8sha_ctx *ctx, const char *id, probe *p, uv_lo
   cbs.error = on_error;
   cbs.user_data = p;
   o.identity = id;
+  o.lock = g_kind;
   ck_assert_int_eq(k8sha_election_new(&e, ctx, &o, &cbs), 0);
   ck_assert_int_eq(k8sha_election_start(e), 0);
   return e;
@@ -152,7 +155,8 @@ static void write_record(itest *t, const char *holder, const char *renew_time, u
   json_decref(obj);
 }
 
-START_TEST(grant_publish_retrieve_and_release) {
+/* The Flink driver cases, on either kind of lock. */
+static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   itest t;
   probe p1, p2;
   addr_probe a;
@@ -163,13 +167,14 @@ START_TEST(grant_publish_retrieve_and_release) {
   int published = 0, stopped = 0;
   uint64_t handover_start;
 
+  g_kind = kind;
   it_start(&t, NULL, NULL);
   done_loop = &t.loop;
   c1 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   memset(&a, 0, sizeof(a));
   a.loop = &t.loop;
-  ck_assert_int_eq(k8sha_retriever_new(&r, c2, NULL, "restserver", on_address, &a), 0);
+  ck_assert_int_eq(k8sha_retriever_new(&r, c2, kind, NULL, "restserver", on_address, &a), 0);
   e1 = contender(c1, "one", &p1, &t.loop);
   await_count(&t, &p1.granted, 1);
   ck_assert_int_eq(p1.term, 0); /* created the lock */
@@ -193,15 +198,20 @@ START_TEST(grant_publish_retrieve_and_release) {
   /* A late retriever learns the current leader at once. */
   memset(&la, 0, sizeof(la));
   la.loop = &t.loop;
-  ck_assert_int_eq(k8sha_retriever_new(&late, c2, NULL, "restserver", on_address, &la), 0);
+  ck_assert_int_eq(k8sha_retriever_new(&late, c2, kind, NULL, "restserver", on_address, &la), 0);
   await_address(&t, &la, "http://one:8081");
 
   /* Someone overwrites the published entry: the leader puts it back. */
   {
     it_result res;
-    it_request(&t, t.ctx, K8SHA__PATCH, LOCK_PATH,
-               "{\"data\":{\"org.apache.flink.k8s.leader.restserver\":\"x,http://evil:1\"}}",
-               "application/merge-patch+json", 0, 0, &res);
+    if (kind == K8SHA_LOCK_LEASE)
+      it_request(&t, t.ctx, K8SHA__PATCH, "/apis/coordination.k8s.io/v1/namespaces/flink/leases/it-cluster-lease",
+                 "{\"metadata\":{\"annotations\":{\"org.apache.flink.k8s.leader.restserver\":\"x,http://evil:1\"}}}",
+                 "application/merge-patch+json", 0, 0, &res);
+    else
+      it_request(&t, t.ctx, K8SHA__PATCH, LOCK_PATH,
+                 "{\"data\":{\"org.apache.flink.k8s.leader.restserver\":\"x,http://evil:1\"}}",
+                 "application/merge-patch+json", 0, 0, &res);
     ck_assert_int_eq(res.err, 0);
     await_address(&t, &a, "http://evil:1");
     await_address(&t, &a, "http://one:8081");
@@ -230,6 +240,16 @@ START_TEST(grant_publish_retrieve_and_release) {
   k8sha_ctx_free(c1);
   k8sha_ctx_free(c2);
   it_stop(&t);
+}
+
+START_TEST(configmap_lock_grant_publish_retrieve_and_release) {
+  grant_publish_retrieve_and_release(K8SHA_LOCK_CONFIGMAP);
+}
+END_TEST
+
+START_TEST(lease_lock_grant_publish_retrieve_and_release) {
+  grant_publish_retrieve_and_release(K8SHA_LOCK_LEASE);
+  g_kind = K8SHA_LOCK_CONFIGMAP;
 }
 END_TEST
 
@@ -421,7 +441,8 @@ int main(void) {
   SRunner *sr;
   int failed;
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, grant_publish_retrieve_and_release);
+  tcase_add_test(tc, configmap_lock_grant_publish_retrieve_and_release);
+  tcase_add_test(tc, lease_lock_grant_publish_retrieve_and_release);
   tcase_add_test(tc, external_takeover_and_deletion_revoke);
   tcase_add_test(tc, expiry_is_judged_on_the_local_clock);
   tcase_add_test(tc, failing_renewals_step_down_before_the_lease_ends);

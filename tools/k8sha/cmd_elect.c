@@ -11,6 +11,7 @@
 
 static const char usage[] =
     "usage: k8sha elect --identity ID --address ADDR [--component NAME]... [--timestamps]\n"
+    "                   [--lease-lock]\n"
     "                   [-c FILE] [-D key=value]...\n"
     "\n"
     "Joins the leader election of the cluster and prints one line per event:\n"
@@ -19,7 +20,9 @@ static const char usage[] =
     "  revoked <reason>              it no longer does\n"
     "  leader <identity> <address>   who leads (\"-\" for nobody / unknown)\n"
     "As leader it publishes ADDR for each component (default: restserver). SIGTERM or SIGINT\n"
-    "releases the lock and exits 0. --timestamps prefixes lines with the wall clock in ms.\n";
+    "releases the lock and exits 0. --timestamps prefixes lines with the wall clock in ms.\n"
+    "--lease-lock uses a coordination.k8s.io Lease <cluster-id>-cluster-lease instead of Flink's\n"
+    "ConfigMap lock.\n";
 
 typedef struct elect_state {
   uv_loop_t loop;
@@ -163,6 +166,8 @@ int cmd_elect(int argc, char **argv) {
       st.components[st.n_components++] = argv[++i];
     else if (strcmp(argv[i], "--timestamps") == 0)
       st.timestamps = 1;
+    else if (strcmp(argv[i], "--lease-lock") == 0)
+      eo.lock = K8SHA_LOCK_LEASE;
     else
       rest[n_rest++] = argv[i];
   }
@@ -202,7 +207,7 @@ int cmd_elect(int argc, char **argv) {
   if (rc == 0)
     rc = k8sha_election_new(&st.e, st.ctx, &eo, &cbs);
   if (rc == 0)
-    rc = k8sha_retriever_new(&st.r, st.ctx, NULL, st.components[0], on_address, &st);
+    rc = k8sha_retriever_new(&st.r, st.ctx, eo.lock, NULL, st.components[0], on_address, &st);
   if (rc == 0)
     rc = k8sha_election_start(st.e);
   if (rc) {
