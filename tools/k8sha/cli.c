@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <uv.h>
 
 int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char *usage) {
   int i;
@@ -108,4 +109,39 @@ int cli_load_config(const cli_config_opts *o, k8sha_config **out) {
   }
   *out = cfg;
   return 0;
+}
+
+int cli_open(const cli_config_opts *o, uv_loop_t *loop, k8sha_ctx **ctx, char *cluster_id,
+             size_t size) {
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options copts;
+  int rc = cli_load_config(o, &cfg);
+
+  if (rc)
+    return rc;
+  if (k8sha_config_validate(cfg) != 0 || k8sha_config_resolve_kube(cfg) != 0) {
+    cli_print_errors(cfg);
+    k8sha_config_free(cfg);
+    return CLI_INVALID;
+  }
+  if (cluster_id)
+    snprintf(cluster_id, size, "%s", k8sha_config_cluster_id(cfg));
+  uv_loop_init(loop);
+  k8sha_ctx_options_init(&copts, K8SHA_CTX_OPTIONS_VERSION);
+  copts.loop = loop;
+  rc = k8sha_ctx_new(ctx, cfg, &copts);
+  k8sha_config_free(cfg);
+  if (rc) {
+    fprintf(stderr, "k8sha: %s\n", k8sha_strerror(rc));
+    uv_loop_close(loop);
+    return CLI_FAILED;
+  }
+  return 0;
+}
+
+void cli_close(k8sha_ctx *ctx, uv_loop_t *loop) {
+  k8sha_ctx_free(ctx);
+  while (uv_run(loop, UV_RUN_DEFAULT))
+    ;
+  uv_loop_close(loop);
 }

@@ -26,6 +26,16 @@ int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char 
  * failure; on success *out is the configuration to free. Validation is left to the caller. */
 int cli_load_config(const cli_config_opts *o, k8sha_config **out);
 
+struct uv_loop_s;
+
+/* Loads, validates and resolves the configuration the options name, initialises `loop` and
+ * creates a context on it. `cluster_id` (may be NULL) receives the cluster id. Prints what failed
+ * and returns CLI_INVALID / CLI_FAILED, or 0. */
+int cli_open(const cli_config_opts *o, struct uv_loop_s *loop, k8sha_ctx **ctx, char *cluster_id,
+             size_t size);
+/* Frees the context (NULL: none) and closes the loop once its handles have finished. */
+void cli_close(k8sha_ctx *ctx, struct uv_loop_s *loop);
+
 /* Prints every error diagnostic to stderr; returns how many there were. */
 int cli_print_errors(const k8sha_config *cfg);
 

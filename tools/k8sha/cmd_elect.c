@@ -144,8 +144,6 @@ static void on_signal(uv_signal_t *h, int signum) {
 int cmd_elect(int argc, char **argv) {
   static const char *default_component[] = {"restserver"};
   cli_config_opts o = {0};
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options copts;
   k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
   elect_state st;
@@ -183,20 +181,12 @@ int cmd_elect(int argc, char **argv) {
   rc = cli_parse_config_opts(n_rest, rest, &o, usage);
   free(rest);
   if (rc == 0)
-    rc = cli_load_config(&o, &cfg);
+    rc = cli_open(&o, &st.loop, &st.ctx, NULL, 0);
   free(o.defs);
-  if (rc)
+  if (rc) {
+    free(st.components);
     return rc;
-  if (k8sha_config_validate(cfg) != 0 || k8sha_config_resolve_kube(cfg) != 0) {
-    cli_print_errors(cfg);
-    k8sha_config_free(cfg);
-    return CLI_INVALID;
   }
-  uv_loop_init(&st.loop);
-  k8sha_ctx_options_init(&copts, K8SHA_CTX_OPTIONS_VERSION);
-  copts.loop = &st.loop;
-  rc = k8sha_ctx_new(&st.ctx, cfg, &copts);
-  k8sha_config_free(cfg);
   memset(&cbs, 0, sizeof(cbs));
   cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
   cbs.granted = on_granted;
@@ -204,8 +194,7 @@ int cmd_elect(int argc, char **argv) {
   cbs.leader_changed = on_leader_changed;
   cbs.error = on_error;
   cbs.user_data = &st;
-  if (rc == 0)
-    rc = k8sha_election_new(&st.e, st.ctx, &eo, &cbs);
+  rc = k8sha_election_new(&st.e, st.ctx, &eo, &cbs);
   if (rc == 0)
     rc = k8sha_retriever_new(&st.r, st.ctx, eo.lock, NULL, st.components[0], on_address, &st);
   if (rc == 0)
@@ -214,10 +203,7 @@ int cmd_elect(int argc, char **argv) {
     fprintf(stderr, "k8sha elect: %s\n", k8sha_strerror(rc));
     k8sha_retriever_free(st.r);
     k8sha_election_free(st.e);
-    k8sha_ctx_free(st.ctx);
-    while (uv_run(&st.loop, UV_RUN_DEFAULT))
-      ;
-    uv_loop_close(&st.loop);
+    cli_close(st.ctx, &st.loop);
     free(st.components);
     return CLI_FAILED;
   }
@@ -228,10 +214,7 @@ int cmd_elect(int argc, char **argv) {
   uv_signal_start(&st.sigterm, on_signal, SIGTERM);
   uv_run(&st.loop, UV_RUN_DEFAULT);
   finish(&st);
-  k8sha_ctx_free(st.ctx);
-  while (uv_run(&st.loop, UV_RUN_DEFAULT))
-    ;
-  uv_loop_close(&st.loop);
+  cli_close(st.ctx, &st.loop);
   free(st.components);
   return CLI_OK;
 }

@@ -63,8 +63,6 @@ static double age_of(const char *t) {
 
 int cmd_status(int argc, char **argv) {
   cli_config_opts o = {0};
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options copts;
   k8sha_ctx *ctx = NULL;
   k8sha_watch *w = NULL;
   status_state st;
@@ -74,33 +72,21 @@ int cmd_status(int argc, char **argv) {
   const char *key, *ann;
   int rc;
 
+  char cluster_id[128];
+
   if ((rc = cli_parse_config_opts(argc, argv, &o, usage)) != 0)
     return rc;
-  rc = cli_load_config(&o, &cfg);
+  rc = cli_open(&o, &loop, &ctx, cluster_id, sizeof(cluster_id));
   free(o.defs);
   if (rc)
     return rc;
-  if (k8sha_config_validate(cfg) != 0 || k8sha_config_resolve_kube(cfg) != 0) {
-    cli_print_errors(cfg);
-    k8sha_config_free(cfg);
-    return CLI_INVALID;
-  }
   memset(&st, 0, sizeof(st));
-  snprintf(st.lock, sizeof(st.lock), "%s-cluster-config-map", k8sha_config_cluster_id(cfg));
-  uv_loop_init(&loop);
-  k8sha_ctx_options_init(&copts, K8SHA_CTX_OPTIONS_VERSION);
-  copts.loop = &loop;
-  rc = k8sha_ctx_new(&ctx, cfg, &copts);
-  k8sha_config_free(cfg);
-  if (rc == 0)
-    rc = k8sha_watch_new(&w, ctx, NULL, on_event, &st);
+  snprintf(st.lock, sizeof(st.lock), "%s-cluster-config-map", cluster_id);
+  rc = k8sha_watch_new(&w, ctx, NULL, on_event, &st);
   while (rc == 0 && !st.done && uv_run(&loop, UV_RUN_ONCE))
     ;
   k8sha_watch_free(w);
-  k8sha_ctx_free(ctx);
-  while (uv_run(&loop, UV_RUN_DEFAULT))
-    ;
-  uv_loop_close(&loop);
+  cli_close(ctx, &loop);
   if (rc || st.err) {
     fprintf(stderr, "k8sha status: %s\n", rc ? k8sha_strerror(rc) : st.message);
     json_decref(st.lock_obj);

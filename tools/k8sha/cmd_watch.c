@@ -127,38 +127,23 @@ static void on_signal(uv_signal_t *h, int signum) {
 
 int cmd_watch(int argc, char **argv) {
   cli_config_opts o = {0};
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options copts;
   watch_state st;
   uv_loop_t loop;
   int rc;
 
   if ((rc = cli_parse_config_opts(argc, argv, &o, usage)) != 0)
     return rc;
-  rc = cli_load_config(&o, &cfg);
+  memset(&st, 0, sizeof(st));
+  st.json = o.json;
+  st.loop = &loop;
+  rc = cli_open(&o, &loop, &st.ctx, NULL, 0);
   free(o.defs);
   if (rc)
     return rc;
-  if (k8sha_config_validate(cfg) != 0 || k8sha_config_resolve_kube(cfg) != 0) {
-    cli_print_errors(cfg);
-    k8sha_config_free(cfg);
-    return CLI_INVALID;
-  }
-  memset(&st, 0, sizeof(st));
-  st.json = o.json;
-  uv_loop_init(&loop);
-  st.loop = &loop;
-  k8sha_ctx_options_init(&copts, K8SHA_CTX_OPTIONS_VERSION);
-  copts.loop = &loop;
-  rc = k8sha_ctx_new(&st.ctx, cfg, &copts);
-  k8sha_config_free(cfg);
-  if (rc == 0)
-    rc = k8sha_watch_new(&st.watch, st.ctx, NULL, on_event, &st);
+  rc = k8sha_watch_new(&st.watch, st.ctx, NULL, on_event, &st);
   if (rc) {
     fprintf(stderr, "k8sha watch: %s\n", k8sha_strerror(rc));
-    k8sha_ctx_free(st.ctx);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    uv_loop_close(&loop);
+    cli_close(st.ctx, &loop);
     return CLI_FAILED;
   }
   uv_signal_init(&loop, &st.sigint);
