@@ -15,5 +15,6 @@
 #include "k8sha/context.h"
 #include "k8sha/watch.h"
 #include "k8sha/election.h"
+#include "k8sha/storage.h"
 
 #endif /* K8SHA_H */

@@ -6,6 +6,7 @@
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "kube/client.h"
+#include "storage/storage.h"
 
 typedef struct post_item {
   struct post_item *next;
@@ -131,6 +132,7 @@ static void teardown(k8sha_ctx *ctx) {
   if (ctx->freeing)
     return;
   ctx->freeing = 1;
+  k8sha__storage_close(ctx);
   if (ctx->kube) {
     k8sha__kube_free(ctx->kube);
     ctx->kube = NULL;
@@ -205,6 +207,8 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
   rc = poster_new(ctx);
   if (rc == 0)
     rc = k8sha__kube_new(ctx, &ctx->kube);
+  if (rc == 0 && strncmp(ctx->ha.storage_dir, "file://", 7) == 0)
+    rc = k8sha__file_backend_register(ctx);
   if (rc)
     goto fail_loop;
   if (ctx->own_loop) {

@@ -11,6 +11,7 @@
 struct k8sha__kube;
 struct k8sha__poster;
 struct k8sha__lock;
+struct k8sha__storage;
 
 struct k8sha_ctx {
   k8sha_allocator alloc;
@@ -27,6 +28,7 @@ struct k8sha_ctx {
   k8sha__kube_access access; /* Kubernetes access, copied from the config */
   struct k8sha__kube *kube;
   struct k8sha__lock *locks; /* lock objects watched by elections and retrievers */
+  struct k8sha__storage *storage; /* storage backends and their pending operations */
   int freeing;
 };
 

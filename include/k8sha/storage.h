@@ -1,0 +1,67 @@
+/*
+ * libk8sha — k8sha/storage.h: storage backends for state blobs (checkpoints, job graphs).
+ * Copyright the libk8sha authors. Licensed under the Apache License, Version 2.0.
+ *
+ * Blobs live in the storage directory (`high-availability.storageDir`); only pointers to them go
+ * into Kubernetes. A backend serves one URI scheme. `file` is built in; a host plugs in its own
+ * (or its own s3/hdfs client) with k8sha_storage_register().
+ *
+ * Every operation is asynchronous: the backend starts it and returns 0, then completes it exactly
+ * once with k8sha_storage_op_complete(), from any thread. An operation whose start function
+ * returns an error is never completed. Blobs are never overwritten: write_new of an existing blob
+ * fails with K8SHA_EEXISTS, and a blob is complete (durable) when write_new completes with 0.
+ */
+#ifndef K8SHA_STORAGE_H
+#define K8SHA_STORAGE_H
+
+#include "k8sha/common.h"
+#include "k8sha/context.h"
+
+K8SHA_BEGIN_DECLS
+
+/** One pending backend operation; opaque. Since 0.1. */
+typedef struct k8sha_storage_op k8sha_storage_op;
+
+/** A storage backend. Fill every member; fields are only appended. Since 0.1. */
+typedef struct k8sha_storage_backend {
+  unsigned int version; /* K8SHA_STORAGE_BACKEND_VERSION */
+  const char *scheme;   /* "file", "s3", "hdfs", or the host's own (letters, digits, + - .) */
+  /** Writes a new blob at `uri` (the data is valid until completion). Completes with 0 once the
+   *  blob is durable, K8SHA_EEXISTS if it exists, K8SHA_ESTORAGE otherwise. */
+  int (*write_new)(void *self, const char *uri, const void *data, size_t len,
+                   k8sha_storage_op *op);
+  /** Reads the blob at `uri`: completes with its bytes, or K8SHA_ENOTFOUND / K8SHA_ESTORAGE. */
+  int (*read)(void *self, const char *uri, k8sha_storage_op *op);
+  /** Deletes the blob at `uri`; an absent blob is success. */
+  int (*remove)(void *self, const char *uri, k8sha_storage_op *op);
+  /** Lists the blobs whose URI starts with `prefix`, through k8sha_storage_op_add_entry(). */
+  int (*list)(void *self, const char *prefix, k8sha_storage_op *op);
+  /** Called once when the context no longer needs the backend. May be NULL. */
+  void (*destroy)(void *self);
+} k8sha_storage_backend;
+
+#define K8SHA_STORAGE_BACKEND_VERSION 1
+
+/**
+ * Registers a backend for its scheme in the context (replacing the built-in one of that scheme).
+ * The struct is copied; `self` is passed back to every call. Loop thread.
+ * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *backend,
+                                        void *self);
+
+/**
+ * Completes an operation: `status` 0 or a K8SHA_E* code; `message` (may be NULL) says what
+ * failed, naming the blob; `data`/`len` are the bytes read (read only; copied). After this call
+ * `op` is gone. Thread-safe. Since 0.1.
+ */
+K8SHA_EXPORT void k8sha_storage_op_complete(k8sha_storage_op *op, int status, const char *message,
+                                            const void *data, size_t len);
+
+/** Adds one URI to a list operation's result, before completing it. Thread-safe for one op.
+ *  Returns 0 or K8SHA_ENOMEM. Since 0.1. */
+K8SHA_EXPORT int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri);
+
+K8SHA_END_DECLS
+
+#endif /* K8SHA_STORAGE_H */

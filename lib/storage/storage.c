@@ -1,0 +1,327 @@
+/* The backend registry and the operation queue: backends complete from any thread; completions
+ * are handed to the loop through one uv_async and delivered there. */
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "k8sha/errors.h"
+#include "storage/storage.h"
+
+typedef struct backend {
+  struct backend *next;
+  k8sha_storage_backend vt;
+  char *scheme;
+  void *self;
+} backend;
+
+/* Shared with backend threads: allocated with libc, freed when the last operation is gone. */
+typedef struct k8sha__storage registry;
+struct k8sha__storage {
+  uv_async_t async;
+  uv_mutex_t mu;
+  k8sha_storage_op *done; /* completed, waiting for the loop */
+  unsigned long pending;  /* started and not yet delivered */
+  int closing;            /* the context is gone: deliver nothing, free when idle */
+  int async_closed;
+  backend *backends;
+  k8sha_allocator alloc;
+};
+
+struct k8sha_storage_op {
+  registry *reg;
+  k8sha_storage_op *next;
+  k8sha__blob_cb cb;
+  void *user_data;
+  char *uri;
+  int status;
+  char *message;
+  void *data;
+  size_t len;
+  char **entries;
+  size_t n_entries, cap_entries;
+  uv_mutex_t entries_mu;
+};
+
+static void op_free(k8sha_storage_op *op) {
+  size_t i;
+  free(op->uri);
+  free(op->message);
+  free(op->data);
+  for (i = 0; i < op->n_entries; i++)
+    free(op->entries[i]);
+  free(op->entries);
+  uv_mutex_destroy(&op->entries_mu);
+  free(op);
+}
+
+static void registry_closed(uv_handle_t *h) {
+  registry *reg = h->data;
+  uv_mutex_destroy(&reg->mu);
+  free(reg);
+}
+
+static void maybe_close(registry *reg) {
+  /* The loop thread: once the context is gone and nothing is pending, the registry goes too. */
+  if (reg->closing && reg->pending == 0 && !reg->async_closed) {
+    reg->async_closed = 1;
+    uv_close((uv_handle_t *)&reg->async, registry_closed);
+  }
+}
+
+static void on_async(uv_async_t *h) {
+  registry *reg = h->data;
+  k8sha_storage_op *list, *op;
+
+  uv_mutex_lock(&reg->mu);
+  list = reg->done;
+  reg->done = NULL;
+  uv_mutex_unlock(&reg->mu);
+  /* Completed in reverse order of arrival; put them back in order. */
+  {
+    k8sha_storage_op *rev = NULL;
+    while (list) {
+      op = list;
+      list = op->next;
+      op->next = rev;
+      rev = op;
+    }
+    list = rev;
+  }
+  while (list) {
+    k8sha__blob_result r;
+    op = list;
+    list = op->next;
+    reg->pending--;
+    if (!reg->closing) {
+      memset(&r, 0, sizeof(r));
+      r.err = op->status;
+      r.message = op->message;
+      r.data = op->data;
+      r.len = op->len;
+      r.entries = (const char *const *)op->entries;
+      r.n_entries = op->n_entries;
+      op->cb(&r, op->user_data);
+    }
+    op_free(op);
+  }
+  maybe_close(reg);
+}
+
+static registry *get_registry(k8sha_ctx *ctx) {
+  registry *reg = ctx->storage;
+  if (reg)
+    return reg;
+  reg = calloc(1, sizeof(*reg));
+  if (!reg)
+    return NULL;
+  if (uv_mutex_init(&reg->mu) != 0) {
+    free(reg);
+    return NULL;
+  }
+  if (uv_async_init(ctx->loop, &reg->async, on_async) != 0) {
+    uv_mutex_destroy(&reg->mu);
+    free(reg);
+    return NULL;
+  }
+  reg->async.data = reg;
+  reg->alloc = ctx->alloc;
+  ctx->storage = reg;
+  return reg;
+}
+
+int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void *self) {
+  registry *reg;
+  backend *b, **p;
+  size_t i;
+
+  if (!ctx || !vt || vt->version != K8SHA_STORAGE_BACKEND_VERSION || !vt->scheme ||
+      !*vt->scheme || !vt->write_new || !vt->read || !vt->remove || !vt->list)
+    return K8SHA_EINVAL;
+  for (i = 0; vt->scheme[i]; i++) {
+    char c = vt->scheme[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i && c >= '0' && c <= '9') ||
+          (i && (c == '+' || c == '-' || c == '.'))))
+      return K8SHA_EINVAL;
+  }
+  reg = get_registry(ctx);
+  b = reg ? calloc(1, sizeof(*b)) : NULL;
+  if (!b)
+    return K8SHA_ENOMEM;
+  b->vt = *vt;
+  b->self = self;
+  b->scheme = strdup(vt->scheme);
+  if (!b->scheme) {
+    free(b);
+    return K8SHA_ENOMEM;
+  }
+  for (i = 0; b->scheme[i]; i++)
+    if (b->scheme[i] >= 'A' && b->scheme[i] <= 'Z')
+      b->scheme[i] = (char)(b->scheme[i] - 'A' + 'a');
+  b->vt.scheme = b->scheme;
+  /* A later registration of a scheme replaces the earlier one. */
+  for (p = &reg->backends; *p; p = &(*p)->next) {
+    if (strcmp((*p)->scheme, b->scheme) == 0) {
+      backend *old = *p;
+      b->next = old->next;
+      *p = b;
+      if (old->vt.destroy)
+        old->vt.destroy(old->self);
+      free(old->scheme);
+      free(old);
+      return 0;
+    }
+  }
+  b->next = reg->backends;
+  reg->backends = b;
+  return 0;
+}
+
+static backend *find(registry *reg, const char *uri) {
+  const char *colon = strchr(uri, ':');
+  backend *b;
+  size_t n;
+  if (!colon)
+    return NULL;
+  n = (size_t)(colon - uri);
+  for (b = reg->backends; b; b = b->next)
+    if (strlen(b->scheme) == n && strncasecmp(b->scheme, uri, n) == 0)
+      return b;
+  return NULL;
+}
+
+typedef enum op_kind { OP_WRITE, OP_READ, OP_REMOVE, OP_LIST } op_kind;
+
+static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data, size_t len,
+                 k8sha__blob_cb cb, void *user_data) {
+  registry *reg;
+  backend *b;
+  k8sha_storage_op *op;
+  int rc;
+
+  if (!ctx || !uri || !cb)
+    return K8SHA_EINVAL;
+  reg = get_registry(ctx);
+  if (!reg)
+    return K8SHA_ENOMEM;
+  b = find(reg, uri);
+  if (!b)
+    return K8SHA_ENOTSUP;
+  op = calloc(1, sizeof(*op));
+  if (!op)
+    return K8SHA_ENOMEM;
+  if (uv_mutex_init(&op->entries_mu) != 0) {
+    free(op);
+    return K8SHA_ENOMEM;
+  }
+  op->reg = reg;
+  op->cb = cb;
+  op->user_data = user_data;
+  op->uri = strdup(uri);
+  if (!op->uri) {
+    op_free(op);
+    return K8SHA_ENOMEM;
+  }
+  reg->pending++;
+  switch (kind) {
+  case OP_WRITE: rc = b->vt.write_new(b->self, op->uri, data, len, op); break;
+  case OP_READ: rc = b->vt.read(b->self, op->uri, op); break;
+  case OP_REMOVE: rc = b->vt.remove(b->self, op->uri, op); break;
+  default: rc = b->vt.list(b->self, op->uri, op); break;
+  }
+  if (rc) {
+    reg->pending--;
+    op_free(op);
+    return rc;
+  }
+  return 0;
+}
+
+int k8sha__blob_write(k8sha_ctx *ctx, const char *uri, const void *data, size_t len,
+                      k8sha__blob_cb cb, void *user_data) {
+  if (!data && len)
+    return K8SHA_EINVAL;
+  return start(ctx, OP_WRITE, uri, data, len, cb, user_data);
+}
+
+int k8sha__blob_read(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *user_data) {
+  return start(ctx, OP_READ, uri, NULL, 0, cb, user_data);
+}
+
+int k8sha__blob_remove(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *user_data) {
+  return start(ctx, OP_REMOVE, uri, NULL, 0, cb, user_data);
+}
+
+int k8sha__blob_list(k8sha_ctx *ctx, const char *prefix, k8sha__blob_cb cb, void *user_data) {
+  return start(ctx, OP_LIST, prefix, NULL, 0, cb, user_data);
+}
+
+void k8sha_storage_op_complete(k8sha_storage_op *op, int status, const char *message,
+                               const void *data, size_t len) {
+  registry *reg;
+  if (!op)
+    return;
+  reg = op->reg;
+  op->status = status;
+  if (message)
+    op->message = strdup(message);
+  if (data && status == 0) {
+    op->data = malloc(len ? len : 1);
+    if (op->data) {
+      memcpy(op->data, data, len);
+      op->len = len;
+    } else {
+      op->status = K8SHA_ENOMEM;
+    }
+  }
+  uv_mutex_lock(&reg->mu);
+  op->next = reg->done;
+  reg->done = op;
+  uv_mutex_unlock(&reg->mu);
+  uv_async_send(&reg->async);
+}
+
+int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri) {
+  char *copy;
+  int rc = 0;
+  if (!op || !uri)
+    return K8SHA_EINVAL;
+  copy = strdup(uri);
+  if (!copy)
+    return K8SHA_ENOMEM;
+  uv_mutex_lock(&op->entries_mu);
+  if (op->n_entries == op->cap_entries) {
+    size_t ncap = op->cap_entries ? op->cap_entries * 2 : 16;
+    char **p = realloc(op->entries, ncap * sizeof(*p));
+    if (!p)
+      rc = K8SHA_ENOMEM;
+    else {
+      op->entries = p;
+      op->cap_entries = ncap;
+    }
+  }
+  if (rc == 0)
+    op->entries[op->n_entries++] = copy;
+  else
+    free(copy);
+  uv_mutex_unlock(&op->entries_mu);
+  return rc;
+}
+
+void k8sha__storage_close(k8sha_ctx *ctx) {
+  registry *reg = ctx->storage;
+  backend *b;
+  if (!reg)
+    return;
+  ctx->storage = NULL;
+  reg->closing = 1;
+  while ((b = reg->backends) != NULL) {
+    reg->backends = b->next;
+    if (b->vt.destroy)
+      b->vt.destroy(b->self);
+    free(b->scheme);
+    free(b);
+  }
+  maybe_close(reg);
+}
