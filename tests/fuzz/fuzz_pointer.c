@@ -1,0 +1,31 @@
+/* Fuzz target: pointer text as found in a ConfigMap (base64 or anything else). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "store/pointer.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const k8sha_allocator *a = k8sha__default_allocator();
+  char *text = malloc(size + 1);
+  k8sha__pointer p;
+  const char *why = NULL;
+  if (!text)
+    return 0;
+  memcpy(text, data, size);
+  text[size] = '\0';
+  if (k8sha__pointer_decode(a, text, &p, &why) == 0) {
+    /* What decodes must encode back to the same pointer. */
+    char *again = NULL;
+    k8sha__pointer q;
+    if (k8sha__pointer_encode(a, &p, &again) != 0 || k8sha__pointer_decode(a, again, &q, &why) != 0 ||
+        strcmp(p.uri, q.uri) != 0 || p.size != q.size || p.crc != q.crc)
+      abort();
+    k8sha__free(a, again);
+  }
+  free(text);
+  return 0;
+}
