@@ -24,7 +24,24 @@ struct k8sha__poster {
   k8sha_ctx *ctx; /* NULL once the context is torn down */
   int closed;     /* no more posts accepted */
   int stop_loop;  /* library-owned loop: tear down on the loop thread */
+  int refs;       /* the context and the open handle: freed when both are gone */
 };
+
+static void poster_unref(struct k8sha__poster *p) {
+  int last;
+  uv_mutex_lock(&p->mu);
+  last = --p->refs == 0;
+  uv_mutex_unlock(&p->mu);
+  if (last) {
+    post_item *it = p->head, *next;
+    for (; it; it = next) {
+      next = it->next;
+      free(it);
+    }
+    uv_mutex_destroy(&p->mu);
+    free(p);
+  }
+}
 
 int k8sha_ctx_options_init(k8sha_ctx_options *opts, unsigned int version) {
   static const k8sha_ctx_options defaults = K8SHA_CTX_OPTIONS_INIT;
@@ -69,14 +86,7 @@ static void on_async(uv_async_t *h) {
 }
 
 static void poster_closed(uv_handle_t *h) {
-  struct k8sha__poster *p = h->data;
-  post_item *it = take_posts(p), *next;
-  for (; it; it = next) {
-    next = it->next;
-    free(it);
-  }
-  uv_mutex_destroy(&p->mu);
-  free(p);
+  poster_unref(h->data);
 }
 
 static int poster_new(k8sha_ctx *ctx) {
@@ -94,6 +104,7 @@ static int poster_new(k8sha_ctx *ctx) {
   }
   p->async.data = p;
   p->ctx = ctx;
+  p->refs = 2;
   ctx->poster = p;
   return 0;
 }
@@ -121,8 +132,10 @@ int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_d
   else
     p->head = it;
   p->tail = it;
-  uv_mutex_unlock(&p->mu);
+  /* Under the lock: teardown sets `closed` under it before closing the handle, so no send can
+   * reach a closed handle. */
   uv_async_send(&p->async);
+  uv_mutex_unlock(&p->mu);
   return 0;
 }
 
@@ -142,8 +155,9 @@ static void teardown(k8sha_ctx *ctx) {
     p->closed = 1;
     uv_mutex_unlock(&p->mu);
     p->ctx = NULL;
+    /* ctx->poster stays set (and the poster alive) until k8sha_ctx_free() returns, so a post
+     * racing the teardown finds it closed rather than freed. */
     uv_close((uv_handle_t *)&p->async, poster_closed);
-    ctx->poster = NULL;
   }
 }
 
@@ -155,6 +169,8 @@ static void loop_thread(void *arg) {
 
 static void ctx_release(k8sha_ctx *ctx) {
   k8sha_allocator a = ctx->alloc;
+  if (ctx->poster)
+    poster_unref(ctx->poster);
   k8sha__ha_clear(&a, &ctx->ha);
   k8sha__kube_access_clear(&a, &ctx->access);
   k8sha__free(&a, ctx->own_loop);
@@ -242,8 +258,8 @@ void k8sha_ctx_free(k8sha_ctx *ctx) {
     struct k8sha__poster *p = ctx->poster;
     uv_mutex_lock(&p->mu);
     p->stop_loop = 1;
-    uv_mutex_unlock(&p->mu);
     uv_async_send(&p->async);
+    uv_mutex_unlock(&p->mu);
     uv_thread_join(&ctx->thread);
     uv_loop_close(ctx->own_loop);
   } else {

@@ -44,7 +44,8 @@ struct k8sha_election {
   uint64_t renewed_at;     /* loop time when the last successful renew was sent */
   json_t *entries;         /* component -> "session,address" published by this leader */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
-  pending_done *writing;   /* ... those whose entry the write in flight carries */
+  pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
+  int writing_maybe_landed; /* a write carrying them failed without a definite answer */
   /* writes */
   k8sha__req *inflight;
   uint64_t inflight_sent;
@@ -61,6 +62,7 @@ struct k8sha_election {
 static void evaluate(k8sha_election *e);
 static void leader_write(k8sha_election *e);
 static void on_leader_refreshed(int err, const char *message, void *ud);
+static void on_follower_refreshed(int err, const char *message, void *ud);
 
 static uint64_t now_ms(k8sha_election *e) {
   return k8sha__now_ms(e->ctx);
@@ -147,8 +149,14 @@ static void step_down(k8sha_election *e, int reason) {
   if (e->cbs.revoked)
     GUARD(e, e->cbs.revoked(e, reason, e->cbs.user_data));
   /* Entries not yet sent will not be; one in flight keeps its callbacks until its answer says
-   * whether it landed (it was fenced on the resourceVersion, so if it did, it did in our term). */
+   * whether it landed (it was fenced on the resourceVersion, so if it did, it did in our term).
+   * With nothing in flight, the writes that carried them failed: say whether they may have
+   * landed. Nothing is carried into a later term. */
   GUARD(e, finish_list(e, &e->waiting, K8SHA_ENOTLEADER));
+  if (!e->inflight)
+    GUARD(e, finish_list(e, &e->writing,
+                         e->writing_maybe_landed ? K8SHA_EUNKNOWN_OUTCOME : K8SHA_ENOTLEADER));
+  e->writing_maybe_landed = 0;
 }
 
 static void on_deadline(void *ud) {
@@ -216,14 +224,21 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   if (err == 0) {
     k8sha__record rec;
+    uint64_t elapsed = now_ms(e) - sent;
     if (!record_of(e, k8sha__lock_object(e->lock), &rec) || strcmp(rec.holder, e->identity) != 0)
       return; /* cannot happen: we just wrote it */
+    if (elapsed >= e->ctx->ha.renew_effective_ms) {
+      /* Too late to lead safely on this write: take the lock again (a new term) at once. */
+      k8sha__timer_start(e->timer, 0);
+      return;
+    }
     e->st = E_LEADER;
     e->term = rec.transitions;
     e->renewed_at = sent;
+    e->writing_maybe_landed = 0;
     new_uuid(e->session);
     json_object_clear(e->entries);
-    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
+    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
     k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
                e->identity, (unsigned long long)e->term, e->session);
@@ -232,14 +247,29 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   }
   if (err == K8SHA_ECONFLICT || err == K8SHA_EEXISTS) {
-    /* Someone else was faster; the watch will say who. */
+    /* Someone else was faster. Read the lock now rather than trusting the watch to say who: a
+     * silently dead watch would otherwise have us retry a stale version for minutes. */
     e->await_update = 1;
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_follower_refreshed, e,
+                            &e->inflight) != 0)
+      e->inflight = NULL;
     return;
   }
   GUARD(e, report_error(e, err, "acquiring the lock %s failed: %s", e->lock_name,
                         message ? message : k8sha_strerror(err)));
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+}
+
+static void on_follower_refreshed(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  (void)message;
+  e->inflight = NULL;
+  if (e->st != E_FOLLOWER)
+    return;
+  if (err == 0)
+    e->await_update = 0; /* the read is the news we waited for */
+  evaluate(e);
 }
 
 static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
@@ -342,11 +372,17 @@ static void evaluate(k8sha_election *e) {
     return;
   if (e->await_update)
     return; /* lost a race: the watch (or the retry timer) brings the next look */
-  if (!obj || !have || rec.holder[0] == '\0' || strcmp(rec.holder, e->identity) == 0) {
+  if (!obj || r == 0 || (have && (rec.holder[0] == '\0' || strcmp(rec.holder, e->identity) == 0))) {
     k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
-               !obj ? "absent" : !have ? "without a record" : rec.holder[0] ? "ours" : "released");
+               !obj ? "absent" : r == 0 ? "without a record" : rec.holder[0] ? "ours" : "released");
     try_acquire(e, have ? &rec : NULL);
     return;
+  }
+  /* An unreadable record (another implementation, a newer format) counts as held: it expires
+   * one configured lease after it last changed, like any other. */
+  if (!have) {
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.holder, sizeof(rec.holder), "(unreadable record)");
   }
   lease = rec.lease_ms ? rec.lease_ms : e->ctx->ha.lease_ms;
   expires = e->observed_at + lease;
@@ -379,6 +415,8 @@ static void on_leader_refreshed(int err, const char *message, void *ud) {
   if (e->st != E_LEADER) {
     /* The write they rode in was refused (409): it did not land. */
     GUARD(e, finish_list(e, &e->writing, K8SHA_ENOTLEADER));
+    if (e->st == E_FOLLOWER)
+      evaluate(e);
     return;
   }
   if (err) {
@@ -394,13 +432,24 @@ static void on_leader_written(int err, const char *message, void *ud) {
   uint64_t sent = e->inflight_sent;
   e->inflight = NULL;
   if (e->st != E_LEADER) {
-    /* Deposed while this write was under way: its callbacks learn what became of it. */
+    /* Deposed while this write was under way: its callbacks learn what became of it; then look
+     * at the lock again (nothing else may wake a lone contender). */
     GUARD(e, finish_list(e, &e->writing, err == K8SHA_ECONFLICT ? K8SHA_ENOTLEADER : err));
+    if (e->st == E_FOLLOWER)
+      evaluate(e);
     return;
   }
   if (err == 0) {
+    uint64_t elapsed = now_ms(e) - sent;
+    if (elapsed >= e->ctx->ha.renew_effective_ms) {
+      /* The answer came too late to count: the deadline has passed already. */
+      GUARD(e, step_down(e, K8SHA_ETIMEDOUT));
+      evaluate(e);
+      return;
+    }
     e->renewed_at = sent;
-    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - (now_ms(e) - sent));
+    e->writing_maybe_landed = 0;
+    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
     GUARD(e, finish_list(e, &e->writing, 0));
     if (e->write_again || e->waiting) {
       e->write_again = 0;
@@ -421,6 +470,8 @@ static void on_leader_written(int err, const char *message, void *ud) {
     GUARD(e, step_down(e, K8SHA_ENOTFOUND));
     return;
   }
+  if (err == K8SHA_EUNKNOWN_OUTCOME || err == K8SHA_ETIMEDOUT)
+    e->writing_maybe_landed = 1;
   GUARD(e, report_error(e, err, "renewing the lock %s failed: %s", e->lock_name,
                         message ? message : k8sha_strerror(err)));
   /* The next renew comes with the timer; the deadline steps down if none succeeds. */

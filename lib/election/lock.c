@@ -225,9 +225,11 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
   } else if (resp->err == K8SHA_ENOTFOUND && resp->http_status == 404) {
     set_latest(l, NULL);
   }
-  cb(resp->err, resp->message, ud);
+  /* Subscribers first: the writer's callback may free the last subscriber, and the lock with
+   * it. (The writer is a subscriber, so the lock is alive here.) */
   if (resp->err == 0)
     notify(l);
+  cb(resp->err, resp->message, ud);
 }
 
 static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj,
@@ -257,8 +259,9 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   o.verb = verb;
   o.path = path;
   o.timeout_ms = timeout_ms;
-  /* One attempt per call for lock traffic: the elector decides what to do next, in time. */
-  o.max_attempts = verb == K8SHA__GET ? 2 : 1;
+  /* Lock traffic gets one more attempt only where the client repeats a request at all (a write
+   * that was not sent, a 401 after a token rotation); the deadline keeps it within the timeout. */
+  o.max_attempts = 2;
   o.deadline_ms = timeout_ms;
   rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
   free(body);

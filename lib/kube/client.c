@@ -232,8 +232,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
   r->rlen += n;
   r->rbuf[r->rlen] = '\0';
   r->k->ctx->stats.bytes_received += n;
-  if (r->is_stream && memchr(data, '\n', n))
-    k8sha__stream_mark_pending(r);
+  if (r->is_stream && memchr(data, '\n', n)) {
+    /* Only a 2xx body is a stream of events: an error Status (which a real API server ends with
+     * a newline) is delivered whole when the stream ends. */
+    long code = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200 && code < 300) {
+      r->lines_ok = 1;
+      k8sha__stream_mark_pending(r);
+    }
+  }
   return n;
 }
 
@@ -339,6 +347,7 @@ int k8sha__req_prepare(k8sha__req *r) {
   r->headers = NULL;
   r->rlen = 0;
   r->scan = 0;
+  r->lines_ok = 0;
   r->retry_after_ms = 0;
   r->errbuf[0] = '\0';
   curl_easy_reset(e);
@@ -759,7 +768,7 @@ static void dispatch_one(k8sha__req *r) {
   int stop = 0;
 
   r->in_dispatch = 1;
-  while (!r->closed && !stop) {
+  while (!r->closed && !stop && r->lines_ok) {
     char *start = r->rbuf + r->scan;
     char *nl = r->rlen > r->scan ? memchr(start, '\n', r->rlen - r->scan) : NULL;
     size_t len;
@@ -803,6 +812,8 @@ static void dispatch_one(k8sha__req *r) {
           resp.message = message;
         } else if (status < 200 || status >= 300) {
           json_error_t jerr;
+          if (status == 401)
+            k8sha__kube_reload_token(k); /* the next watch goes out with the rotated token */
           resp.json = json_loadb(resp.body, resp.body_len, 0, &jerr);
           read_status(&resp, resp.json);
           err = k8sha__status_to_err(status, resp.reason);

@@ -44,6 +44,7 @@ struct k8sha__req {
   size_t scan;         /* bytes of rbuf already split into lines */
   int stream_pending;  /* data or end waiting for dispatch */
   int stream_ended;
+  int lines_ok;        /* a 2xx response: the body is a stream of lines */
   int in_dispatch;     /* its callbacks are running: closing must be deferred */
   int closed;          /* closed during dispatch */
   int queued_done;     /* in process()'s list of finished transfers */

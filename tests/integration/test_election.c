@@ -435,6 +435,87 @@ START_TEST(contenders_in_one_process_share_one_watch) {
 }
 END_TEST
 
+static void free_on_stop(k8sha_election *e, int status, void *ud) {
+  int *s = ud;
+  *s = status == 0 ? 1 : status;
+  k8sha_election_free(e); /* the normal shutdown pattern */
+  uv_stop(done_loop);
+}
+
+static k8sha_election *freed_in_granted;
+static void free_when_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  probe *p = ud;
+  (void)session;
+  (void)term;
+  p->granted++;
+  k8sha_election_free(e);
+  freed_in_granted = e;
+  uv_stop(p->loop);
+}
+
+START_TEST(freeing_from_inside_callbacks) {
+  itest t;
+  probe p, q;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  int stopped = 0;
+
+  it_start(&t, NULL, NULL);
+  done_loop = &t.loop;
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  /* Free in the stopped callback of a release. */
+  e = contender(c, "one", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  ck_assert_int_eq(k8sha_election_stop(e, free_on_stop, &stopped), 0);
+  while (stopped == 0)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(stopped, 1);
+  /* Free in the granted callback. */
+  {
+    k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
+    k8sha_election_callbacks cbs;
+    memset(&q, 0, sizeof(q));
+    q.loop = &t.loop;
+    q.ctx = c;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+    cbs.granted = free_when_granted;
+    cbs.user_data = &q;
+    o.identity = "two";
+    ck_assert_int_eq(k8sha_election_new(&e, c, &o, &cbs), 0);
+    ck_assert_int_eq(k8sha_election_start(e), 0);
+    await_count(&t, &q.granted, 1);
+    ck_assert_ptr_eq(freed_in_granted, e);
+  }
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+START_TEST(a_lone_contender_recovers_after_a_late_renew) {
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e = contender(c, "alone", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  /* The next renew hangs past the renew deadline, then fails: the leader steps down while the
+   * write is still under way, and must come back by itself once the server is healthy. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"latencyMs\":1500,\"code\":503,\"count\":1}"), 0);
+  await_count(&t, &p.revoked, 1);
+  ck_assert_int_eq(p.revoke_reason, K8SHA_ETIMEDOUT);
+  await_count(&t, &p.granted, 2);
+  ck_assert(k8sha_election_is_leader(e));
+  ck_assert_int_eq(p.term, 1);
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("election");
   TCase *tc = tcase_create("election");
@@ -448,6 +529,8 @@ int main(void) {
   tcase_add_test(tc, failing_renewals_step_down_before_the_lease_ends);
   tcase_add_test(tc, forbidden_update_is_reported_and_never_leads);
   tcase_add_test(tc, contenders_in_one_process_share_one_watch);
+  tcase_add_test(tc, freeing_from_inside_callbacks);
+  tcase_add_test(tc, a_lone_contender_recovers_after_a_late_renew);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

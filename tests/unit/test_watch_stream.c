@@ -81,10 +81,9 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *ud) 
   (void)old;
   logf_(s, "%s %s\n", change == K8SHA__ADDED ? "added" : change == K8SHA__MODIFIED ? "modified" : "deleted",
         name);
-  if (change == K8SHA__DELETED && strcmp(name, "a") == 0) {
+  if (change == K8SHA__DELETED && strcmp(name, "a") == 0)
     s->done = 1;
-    uv_stop(s->loop);
-  }
+  uv_stop(s->loop);
 }
 
 static void on_synced(void *ud) {
@@ -187,11 +186,86 @@ START_TEST(informer_recovers_from_every_stream_failure) {
 }
 END_TEST
 
+/* A watch refused with a Status body ending in a newline, as a real API server sends it: the
+ * error is the server's (403), not a malformed event. */
+static void forbidding_handler(fakeapi *api, fake_conn *c, const char *method, const char *path,
+                               void *ud) {
+  script *s = ud;
+  (void)api;
+  (void)method;
+  if (!strstr(path, "watch=1")) {
+    fake_reply(c, 200, "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[]}");
+    return;
+  }
+  s->watches++;
+  if (s->watches == 1) {
+    fake_reply(c, 403, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+                       "\"Failure\",\"message\":\"configmaps is forbidden: User \\\"u\\\" cannot watch "
+                       "resource \\\"configmaps\\\"\",\"reason\":\"Forbidden\",\"code\":403}\n");
+    return;
+  }
+  fake_stream_begin(c);
+  fake_send(c, EV("ADDED", CM("a", "11")));
+}
+
+static void on_error_stop(int err, const char *message, void *ud) {
+  on_error(err, message, ud);
+}
+
+START_TEST(watch_error_bodies_are_errors_not_events) {
+  k8sha__informer_cbs cbs = {on_change, NULL, on_error_stop};
+  k8sha__informer_opts io;
+  k8sha__informer *inf = NULL;
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  fakeapi *api;
+  uv_loop_t loop;
+  script s;
+  char kc[512];
+  int turns = 0;
+
+  memset(&s, 0, sizeof(s));
+  uv_loop_init(&loop);
+  s.loop = &loop;
+  api = fake_start(&loop, forbidding_handler, &s);
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n",
+           fake_port(api));
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("fake-kc2.yaml", kc));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  memset(&io, 0, sizeof(io));
+  io.collection = COLL;
+  ck_assert_int_eq(k8sha__informer_new(ctx->kube, &io, &cbs, &s, &inf), 0);
+  ck_assert_int_eq(k8sha__informer_start(inf), 0);
+  while (!strstr(s.log, "added a") && turns++ < 100)
+    uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_str_eq(s.log, "error K8SHA_EFORBIDDEN: other\nadded a\n");
+  k8sha__informer_free(inf);
+  k8sha_ctx_free(ctx);
+  fake_stop(api);
+  while (uv_run(&loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("watch_stream");
   TCase *tc = tcase_create("watch_stream");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, informer_recovers_from_every_stream_failure);
+  tcase_add_test(tc, watch_error_bodies_are_errors_not_events);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
