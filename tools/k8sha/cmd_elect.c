@@ -95,6 +95,9 @@ static void on_leader_changed(k8sha_election *e, const char *identity, void *ud)
   elect_state *st = ud;
   (void)e;
   snprintf(st->holder, sizeof(st->holder), "%s", identity ? identity : "");
+  /* A new holder has published nothing yet (its takeover clears the old entries): do not pair
+   * it with the previous leader's address. */
+  st->leader_address[0] = '\0';
   print_leader(st);
 }
 
