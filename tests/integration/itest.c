@@ -106,3 +106,12 @@ const char *it_file(itest *t, const char *name, const char *text) {
   fclose(f);
   return p;
 }
+
+int it_run_suite(Suite *s) {
+  SRunner *sr = srunner_create(s);
+  int failed;
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

@@ -40,6 +40,8 @@ void it_on_resp(const k8sha__resp *resp, void *ud);
 /* Makes a request and waits for it. */
 void it_request(itest *t, k8sha_ctx *ctx, k8sha__verb verb, const char *path, const char *body,
                 const char *content_type, uint64_t timeout_ms, unsigned attempts, it_result *out);
+/* Runs a suite; returns the process exit status. */
+int it_run_suite(Suite *s);
 /* Writes a file in kube-lite's temp dir and returns its path (static slot). */
 const char *it_file(itest *t, const char *name, const char *text);
 

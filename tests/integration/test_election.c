@@ -519,8 +519,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("election");
   TCase *tc = tcase_create("election");
-  SRunner *sr;
-  int failed;
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, configmap_lock_grant_publish_retrieve_and_release);
   tcase_add_test(tc, lease_lock_grant_publish_retrieve_and_release);
@@ -532,9 +530,5 @@ int main(void) {
   tcase_add_test(tc, freeing_from_inside_callbacks);
   tcase_add_test(tc, a_lone_contender_recovers_after_a_late_renew);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return it_run_suite(s);
 }

@@ -278,12 +278,5 @@ int main(void) {
   tcase_add_test(tc, unauthorized_forbidden_and_token_rotation);
   tcase_add_test(tc, tls_verification);
   suite_add_tcase(s, tc);
-  {
-    SRunner *sr = srunner_create(s);
-    int failed;
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-  }
+  return it_run_suite(s);
 }

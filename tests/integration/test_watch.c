@@ -171,14 +171,8 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
-  SRunner *sr;
-  int failed;
   tcase_set_timeout(tc, 180);
   tcase_add_test(tc, nothing_is_missed_across_expiry_and_restarts);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return it_run_suite(s);
 }

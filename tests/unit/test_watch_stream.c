@@ -104,28 +104,16 @@ static void on_error(int err, const char *message, void *ud) {
     logf_(s, "other\n");
 }
 
-START_TEST(informer_recovers_from_every_stream_failure) {
-  k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
-  k8sha__informer_opts io;
-  k8sha__informer *inf = NULL;
+/* A context on `loop` pointed at the scripted server on `port`. */
+static k8sha_ctx *ctx_for(uv_loop_t *loop, int port) {
   k8sha_config *cfg = NULL;
   k8sha_ctx_options o;
   k8sha_ctx *ctx = NULL;
-  fakeapi *api;
-  uv_loop_t loop;
-  script s;
   char kc[512];
-  int turns = 0;
-  k8sha_stats st;
-
-  memset(&s, 0, sizeof(s));
-  uv_loop_init(&loop);
-  s.loop = &loop;
-  api = fake_start(&loop, handler, &s);
   snprintf(kc, sizeof(kc),
            "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
            "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n",
-           fake_port(api));
+           port);
   ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
   k8sha_config_set(cfg, "kubernetes.config.file", tu_write("fake-kc.yaml", kc));
   k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
@@ -134,8 +122,28 @@ START_TEST(informer_recovers_from_every_stream_failure) {
   ck_assert_int_eq(k8sha_config_validate(cfg), 0);
   ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
   k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = &loop;
+  o.loop = loop;
   ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  k8sha_config_free(cfg);
+  return ctx;
+}
+
+START_TEST(informer_recovers_from_every_stream_failure) {
+  k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
+  k8sha__informer_opts io;
+  k8sha__informer *inf = NULL;
+  k8sha_ctx *ctx = NULL;
+  fakeapi *api;
+  uv_loop_t loop;
+  script s;
+  int turns = 0;
+  k8sha_stats st;
+
+  memset(&s, 0, sizeof(s));
+  uv_loop_init(&loop);
+  s.loop = &loop;
+  api = fake_start(&loop, handler, &s);
+  ctx = ctx_for(&loop, fake_port(api));
 
   memset(&io, 0, sizeof(io));
   io.collection = COLL;
@@ -182,7 +190,6 @@ START_TEST(informer_recovers_from_every_stream_failure) {
   while (uv_run(&loop, UV_RUN_DEFAULT))
     ;
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  k8sha_config_free(cfg);
 }
 END_TEST
 
@@ -216,33 +223,17 @@ START_TEST(watch_error_bodies_are_errors_not_events) {
   k8sha__informer_cbs cbs = {on_change, NULL, on_error_stop};
   k8sha__informer_opts io;
   k8sha__informer *inf = NULL;
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
   k8sha_ctx *ctx = NULL;
   fakeapi *api;
   uv_loop_t loop;
   script s;
-  char kc[512];
   int turns = 0;
 
   memset(&s, 0, sizeof(s));
   uv_loop_init(&loop);
   s.loop = &loop;
   api = fake_start(&loop, forbidding_handler, &s);
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n",
-           fake_port(api));
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("fake-kc2.yaml", kc));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
-  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = &loop;
-  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  ctx = ctx_for(&loop, fake_port(api));
   memset(&io, 0, sizeof(io));
   io.collection = COLL;
   ck_assert_int_eq(k8sha__informer_new(ctx->kube, &io, &cbs, &s, &inf), 0);
@@ -256,7 +247,6 @@ START_TEST(watch_error_bodies_are_errors_not_events) {
   while (uv_run(&loop, UV_RUN_DEFAULT))
     ;
   ck_assert_int_eq(uv_loop_close(&loop), 0);
-  k8sha_config_free(cfg);
 }
 END_TEST
 
