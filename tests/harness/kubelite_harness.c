@@ -333,7 +333,7 @@ int kubelite_wait_listening(kubelite *k, int timeout_ms)
 
 /* ---- control calls ----------------------------------------------------- */
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
+size_t kubelite_collect(char *p, size_t size, size_t n, void *ud)
 {
     char **buf = ud;
     size_t old = *buf ? strlen(*buf) : 0;
@@ -367,7 +367,7 @@ int kubelite_control(kubelite *k, const char *method, const char *path, const ch
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kubelite_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)k->ready_ms);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -113,6 +113,9 @@ long kubelite_count(kubelite *k, const char *verb, const char *resource, int cod
 /* The full counters document; free() it. */
 char *kubelite_stats_json(kubelite *k);
 int kubelite_reset_stats(kubelite *k);
+/* A libcurl write callback appending to a NUL-terminated malloc'ed buffer (`char **` as
+ * user data); for tests that talk to the server themselves. */
+size_t kubelite_collect(char *p, size_t size, size_t n, void *ud);
 /* Current global resourceVersion, or 0 on failure. */
 uint64_t kubelite_resource_version(kubelite *k);
 

@@ -10,19 +10,6 @@ kubelite *kt_server;
 
 static CURL *shared_curl;
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    char **buf = ud;
-    size_t old = *buf ? strlen(*buf) : 0;
-    char *nb = realloc(*buf, old + size * n + 1);
-    if (!nb)
-        return 0;
-    memcpy(nb + old, p, size * n);
-    nb[old + size * n] = '\0';
-    *buf = nb;
-    return size * n;
-}
-
 static size_t header_cb(char *p, size_t size, size_t n, void *ud)
 {
     kt_resp *r = ud;
@@ -72,7 +59,7 @@ kt_resp kt_req(kubelite *k, const char *method, const char *path, const char *bo
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kubelite_collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &r);

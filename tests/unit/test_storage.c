@@ -47,24 +47,7 @@ static void wait_res(uv_loop_t *loop, res *x) {
 }
 
 static k8sha_ctx *make_ctx(uv_loop_t *loop, const char *storage_dir) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
-  k8sha_ctx *ctx = NULL;
-  char *kc = tu_write("st-kc.yaml", "apiVersion: v1\ncurrent-context: c\n"
-                                    "contexts: [{name: c, context: {cluster: k}}]\n"
-                                    "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n");
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file", kc);
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", storage_dir);
-  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = loop;
-  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
-  k8sha_config_free(cfg);
-  return ctx;
+  return tu_ctx(loop, "http://127.0.0.1:9", storage_dir); /* storage needs no API server */
 }
 
 static void finish(uv_loop_t *loop, k8sha_ctx *ctx) {

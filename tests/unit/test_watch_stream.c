@@ -106,26 +106,9 @@ static void on_error(int err, const char *message, void *ud) {
 
 /* A context on `loop` pointed at the scripted server on `port`. */
 static k8sha_ctx *ctx_for(uv_loop_t *loop, int port) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
-  k8sha_ctx *ctx = NULL;
-  char kc[512];
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n",
-           port);
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("fake-kc.yaml", kc));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
-  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = loop;
-  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
-  k8sha_config_free(cfg);
-  return ctx;
+  char server[64];
+  snprintf(server, sizeof(server), "http://127.0.0.1:%d", port);
+  return tu_ctx(loop, server, "/tmp/ha");
 }
 
 START_TEST(informer_recovers_from_every_stream_failure) {

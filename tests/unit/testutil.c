@@ -84,3 +84,26 @@ int tu_run(Suite *s) {
   srunner_free(sr);
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir) {
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  char kc[512];
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s'}}]\n",
+           server);
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("tu-ctx-kc.yaml", kc));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", storage_dir);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  k8sha_config_free(cfg);
+  return ctx;
+}

@@ -5,6 +5,7 @@
 #include <check.h>
 #include <k8sha.h>
 #include <stddef.h>
+#include <uv.h>
 
 /* A fresh temporary directory for this process (removed at exit). */
 const char *tu_tmpdir(void);
@@ -17,6 +18,9 @@ int tu_has_diag(const k8sha_config *cfg, k8sha_diag_severity sev, const char *ke
 size_t tu_count(const k8sha_config *cfg, k8sha_diag_severity sev);
 /* Dumps every diagnostic to stderr (to explain a failing assertion). */
 void tu_dump(const k8sha_config *cfg);
+/* A context on `loop` for cluster c1 reaching the API at `server` (no credentials), with the
+ * storage directory `storage_dir`. */
+k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir);
 /* Runs the suite, returns the process exit status. */
 int tu_run(Suite *s);
 

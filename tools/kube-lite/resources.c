@@ -158,18 +158,26 @@ static void store_new(kl_ctx *ctx, json_t *obj)
     reply_object(ctx, 201, o->json);
 }
 
-static void do_create(kl_ctx *ctx)
+/* The request body as an object of the resource, or NULL after replying with the problem. */
+static json_t *read_object(kl_ctx *ctx)
 {
     json_t *body = parse_body(ctx);
     if (!body)
-        return;
+        return NULL;
     char *err;
     json_t *obj = kl_normalize(ctx->res, body, &err);
     if (!obj) {
         kl_reply_bad_request(ctx, err);
         free(err);
-        return;
     }
+    return obj;
+}
+
+static void do_create(kl_ctx *ctx)
+{
+    json_t *obj = read_object(ctx);
+    if (!obj)
+        return;
     if (!check_ns_and_name(ctx, obj, false))
         goto out;
     const char *name = meta_str(obj, "name");
@@ -238,16 +246,9 @@ static void apply_update(kl_ctx *ctx, kl_obj *cur, json_t *obj)
 
 static void do_update(kl_ctx *ctx)
 {
-    json_t *body = parse_body(ctx);
-    if (!body)
+    json_t *obj = read_object(ctx);
+    if (!obj)
         return;
-    char *err;
-    json_t *obj = kl_normalize(ctx->res, body, &err);
-    if (!obj) {
-        kl_reply_bad_request(ctx, err);
-        free(err);
-        return;
-    }
     if (!check_ns_and_name(ctx, obj, true)) {
         json_decref(obj);
         return;
