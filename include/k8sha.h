@@ -16,5 +16,7 @@
 #include "k8sha/watch.h"
 #include "k8sha/election.h"
 #include "k8sha/storage.h"
+#include "k8sha/checkpoint.h"
+#include "k8sha/jobgraph.h"
 
 #endif /* K8SHA_H */

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "core/timer.h"
+#include "election/elector.h"
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/election.h"
@@ -783,4 +784,26 @@ const char *k8sha_election_identity(const k8sha_election *e) {
 
 const char *k8sha_election_session(const k8sha_election *e) {
   return e && e->st == E_LEADER ? e->session : NULL;
+}
+
+/* ---- for the stores (election/elector.h) ---- */
+
+k8sha_ctx *k8sha__election_ctx(const k8sha_election *e) {
+  return e->ctx;
+}
+
+k8sha__lock *k8sha__election_lock(const k8sha_election *e) {
+  return e->lock;
+}
+
+k8sha_lock_kind k8sha__election_kind(const k8sha_election *e) {
+  return e->kind;
+}
+
+uint64_t k8sha__election_term(const k8sha_election *e) {
+  return e->st == E_LEADER ? e->term : 0;
+}
+
+int k8sha__election_leads(const k8sha_election *e, uint64_t term) {
+  return lease_valid((k8sha_election *)e) && e->term == term;
 }

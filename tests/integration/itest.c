@@ -24,8 +24,12 @@ k8sha_ctx *it_ctx_with(itest *t, const char *kubeconfig, const char *const *kv) 
   k8sha_config_set(cfg, "kubernetes.namespace", "flink");
   k8sha_config_set(cfg, "high-availability.type", "kubernetes");
   k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
-  for (; kv && kv[0]; kv += 2)
-    k8sha_config_set(cfg, kv[0], kv[1]);
+  for (; kv && kv[0]; kv += 2) {
+    if (strcmp(kv[0], IT_STORAGE_SCHEME) == 0)
+      ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, kv[1]), 0);
+    else
+      k8sha_config_set(cfg, kv[0], kv[1]);
+  }
   if (k8sha_config_validate(cfg) != 0)
     ck_abort_msg("configuration: %s", k8sha_config_last_error(cfg));
   if (k8sha_config_resolve_kube(cfg) != 0)

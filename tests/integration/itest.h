@@ -20,7 +20,9 @@ typedef struct itest {
 void it_start(itest *t, const kubelite_options *opts, const char *kubeconfig);
 /* A context for `kubeconfig` on t's loop (t->ctx is not touched). */
 k8sha_ctx *it_ctx(itest *t, const char *kubeconfig);
-/* The same with extra configuration: NULL-terminated key, value pairs. */
+/* The same with extra configuration: NULL-terminated key, value pairs. The pseudo-key
+ * IT_STORAGE_SCHEME registers a storage scheme the test backs itself. */
+#define IT_STORAGE_SCHEME "+storage-scheme"
 k8sha_ctx *it_ctx_with(itest *t, const char *kubeconfig, const char *const *kv);
 void it_stop(itest *t);
 /* Runs the loop until *flag is non-zero; fails the test if it never happens (bounded by loop

@@ -1,0 +1,539 @@
+/* The checkpoint store and counter of a job, on a fenced per-job ConfigMap. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "election/elector.h"
+#include "k8sha/checkpoint.h"
+#include "k8sha/errors.h"
+#include "store/fenced.h"
+#include "store/handles.h"
+#include "store/jobs.h"
+
+#define CHECKPOINT_PREFIX "checkpointID-"
+#define COUNTER_KEY "counter"
+
+typedef enum cop_kind { C_OPEN, C_ADD, C_RECOVER, C_COUNTER, C_SET, C_SHUTDOWN } cop_kind;
+
+typedef struct cop {
+  struct cop *next;
+  k8sha_checkpoint_store *s;
+  cop_kind kind;
+  k8sha_checkpoint_done_cb done;
+  k8sha_checkpoint_recover_cb recovered;
+  k8sha_counter_cb counted;
+  void *user_data;
+  int increment;
+  uint64_t value;
+  int status;
+  char **keys; /* retention, shutdown, recovery: the keys being worked through */
+  size_t n, i, pending;
+  k8sha_checkpoint *list;
+  k8sha__timer *defer;
+} cop;
+
+struct k8sha_checkpoint_store {
+  k8sha_ctx *ctx;
+  k8sha__fcm *f;
+  k8sha__hstore *h;
+  char job_id[K8SHA__JOB_ID_LEN + 1];
+  cop *ops;
+  int shut;
+  char last_error[1024];
+};
+
+/* ---- finishing ---- */
+
+static void cop_free(cop *c) {
+  k8sha_checkpoint_store *s = c->s;
+  cop **p;
+  size_t i;
+  for (p = &s->ops; *p; p = &(*p)->next)
+    if (*p == c) {
+      *p = c->next;
+      break;
+    }
+  if (c->keys)
+    k8sha__hstore_keys_free(s->h, c->keys, c->n);
+  for (i = 0; c->list && i < c->n; i++) {
+    k8sha__free(&s->ctx->alloc, (void *)c->list[i].data);
+    k8sha__free(&s->ctx->alloc, (void *)c->list[i].message);
+  }
+  k8sha__free(&s->ctx->alloc, c->list);
+  k8sha__timer_free(c->defer);
+  k8sha__free(&s->ctx->alloc, c);
+}
+
+static void note_error(k8sha_checkpoint_store *s, int err, const char *message) {
+  if (err)
+    snprintf(s->last_error, sizeof(s->last_error), "%s",
+             message && *message ? message : k8sha_strerror(err));
+}
+
+static void complete(cop *c, int err, const char *message) {
+  k8sha_checkpoint_store *s = c->s;
+  note_error(s, err, message);
+  if (c->kind == C_COUNTER) {
+    if (c->counted)
+      c->counted(s, err, err ? 0 : c->value, c->user_data);
+  } else if (c->kind == C_RECOVER) {
+    if (c->recovered)
+      c->recovered(s, err, err ? NULL : c->list, err ? 0 : c->n, c->user_data);
+  } else if (c->done) {
+    c->done(s, err, c->user_data);
+  }
+  cop_free(c);
+}
+
+static cop *cop_new(k8sha_checkpoint_store *s, cop_kind kind, void *user_data) {
+  cop *c = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*c));
+  if (!c)
+    return NULL;
+  c->s = s;
+  c->kind = kind;
+  c->user_data = user_data;
+  c->next = s->ops;
+  s->ops = c;
+  return c;
+}
+
+static void on_fcm_done(int err, const char *message, void *ud) {
+  complete(ud, err, message);
+}
+
+/* ---- keys ---- */
+
+static void key_of(char *buf, size_t n, uint64_t id) {
+  snprintf(buf, n, CHECKPOINT_PREFIX "%019" PRIu64, id);
+}
+
+/* The id of a checkpoint key: 0 (and *id) or -1 when the key is malformed. */
+static int id_of(const char *key, uint64_t *id) {
+  const char *digits = key + strlen(CHECKPOINT_PREFIX);
+  char *end;
+  if (strlen(digits) != 19 || digits[0] < '0' || digits[0] > '9')
+    return -1;
+  *id = strtoull(digits, &end, 10);
+  return *end ? -1 : 0;
+}
+
+/* ---- open ---- */
+
+int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *leader,
+                                const char *job_id, k8sha_checkpoint_done_cb opened,
+                                void *user_data) {
+  k8sha_checkpoint_store *s;
+  k8sha_ctx *ctx;
+  char *name;
+  cop *c;
+  int rc;
+
+  if (!out || !leader || !k8sha__job_id_valid(job_id))
+    return K8SHA_EINVAL;
+  if (!k8sha_election_is_leader(leader))
+    return K8SHA_ENOTLEADER;
+  ctx = k8sha__election_ctx(leader);
+  s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
+  if (!s)
+    return K8SHA_ENOMEM;
+  s->ctx = ctx;
+  snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
+  name = k8sha__job_configmap_name(ctx, job_id);
+  rc = name ? k8sha__fcm_new(leader, name, &s->f) : K8SHA_ENOMEM;
+  k8sha__free(&ctx->alloc, name);
+  if (rc == 0)
+    rc = k8sha__hstore_new(s->f, "completedCheckpoint", &s->h);
+  c = rc == 0 ? cop_new(s, C_OPEN, user_data) : NULL;
+  if (rc == 0 && !c)
+    rc = K8SHA_ENOMEM;
+  if (rc == 0) {
+    c->done = opened;
+    rc = k8sha__fcm_claim(s->f, 1, on_fcm_done, c);
+  }
+  if (rc) {
+    k8sha_checkpoint_store_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void k8sha_checkpoint_store_free(k8sha_checkpoint_store *s) {
+  if (!s)
+    return;
+  /* The ConfigMap first: its queued updates go without callbacks, then the store's steps. */
+  k8sha__fcm_free(s->f);
+  k8sha__hstore_free(s->h);
+  while (s->ops)
+    cop_free(s->ops);
+  k8sha__free(&s->ctx->alloc, s);
+}
+
+const char *k8sha_checkpoint_store_last_error(const k8sha_checkpoint_store *s) {
+  return s ? s->last_error : "";
+}
+
+const char *k8sha_checkpoint_store_configmap(const k8sha_checkpoint_store *s) {
+  return s ? k8sha__fcm_name(s->f) : NULL;
+}
+
+/* ---- add, with retention ---- */
+
+static void retain_next(cop *c);
+
+static void on_retained(int err, const char *message, void *ud) {
+  cop *c = ud;
+  if (err)
+    k8sha__log(c->s->ctx, K8SHA_LOG_WARN, "checkpoint",
+               "removing subsumed checkpoint %s of job %s failed (retried by the next add): %s",
+               c->keys[c->i], c->s->job_id, message ? message : k8sha_strerror(err));
+  c->i++;
+  retain_next(c);
+}
+
+static void retain_next(cop *c) {
+  while (c->i < c->n) {
+    if (k8sha__hstore_remove(c->s->h, c->keys[c->i], on_retained, c) == 0)
+      return;
+    c->i++;
+  }
+  complete(c, c->status, NULL);
+}
+
+static void on_added(int err, const char *message, void *ud) {
+  cop *c = ud;
+  k8sha_checkpoint_store *s = c->s;
+  unsigned int keep = s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1;
+  char **live = NULL, **marked = NULL;
+  size_t nl = 0, nm = 0, i;
+
+  if (err) {
+    complete(c, err, message);
+    return;
+  }
+  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &live, &nl) != 0 ||
+      k8sha__hstore_marked_keys(s->h, CHECKPOINT_PREFIX, &marked, &nm) != 0) {
+    k8sha__hstore_keys_free(s->h, live, nl);
+    complete(c, 0, NULL); /* committed; the removals wait for the next add */
+    return;
+  }
+  /* Marked first (interrupted removals), then the oldest live ones beyond `keep`. */
+  c->keys = k8sha__calloc(&s->ctx->alloc, nm + nl + 1, sizeof(*c->keys));
+  if (c->keys) {
+    for (i = 0; i < nm; i++)
+      c->keys[c->n++] = marked[i];
+    for (i = 0; i + keep < nl; i++)
+      c->keys[c->n++] = live[i];
+    for (; i < nl; i++)
+      k8sha__free(&s->ctx->alloc, live[i]);
+    k8sha__free(&s->ctx->alloc, live);
+    k8sha__free(&s->ctx->alloc, marked);
+  } else {
+    k8sha__hstore_keys_free(s->h, live, nl);
+    k8sha__hstore_keys_free(s->h, marked, nm);
+  }
+  c->status = 0;
+  c->i = 0;
+  retain_next(c);
+}
+
+static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, size_t len,
+                      int is_pointer, k8sha_checkpoint_done_cb done, void *user_data) {
+  char key[64];
+  cop *c;
+  int rc;
+  if (!s || s->shut)
+    return s ? K8SHA_ECLOSED : K8SHA_EINVAL;
+  key_of(key, sizeof(key), id);
+  c = cop_new(s, C_ADD, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->done = done;
+  rc = is_pointer ? k8sha__hstore_add_pointer(s->h, key, data, len, on_added, c)
+                  : k8sha__hstore_add(s->h, key, data, len, on_added, c);
+  if (rc)
+    cop_free(c);
+  return rc;
+}
+
+int k8sha_checkpoint_add(k8sha_checkpoint_store *s, uint64_t id, const void *state, size_t len,
+                         k8sha_checkpoint_done_cb done, void *user_data) {
+  return add_common(s, id, state, len, 0, done, user_data);
+}
+
+int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id, const void *pointer,
+                                 size_t len, k8sha_checkpoint_done_cb done, void *user_data) {
+  return add_common(s, id, pointer, len, 1, done, user_data);
+}
+
+/* ---- recover ---- */
+
+typedef struct slot {
+  cop *c;
+  size_t index;
+} slot;
+
+static void on_got(int err, const char *message, const void *data, size_t len, int is_pointer,
+                   void *ud) {
+  slot *sl = ud;
+  cop *c = sl->c;
+  k8sha_checkpoint *cp = &c->list[sl->index];
+  const k8sha_allocator *a = &c->s->ctx->alloc;
+
+  k8sha__free(a, sl);
+  cp->status = err;
+  cp->is_pointer = is_pointer;
+  if (err) {
+    cp->message = k8sha__strdup(a, message ? message : k8sha_strerror(err));
+  } else {
+    void *copy = k8sha__malloc(a, len ? len : 1);
+    if (copy) {
+      if (len)
+        memcpy(copy, data, len);
+      cp->data = copy;
+      cp->len = len;
+    } else {
+      cp->status = K8SHA_ENOMEM;
+    }
+  }
+  if (--c->pending == 0)
+    complete(c, 0, NULL);
+}
+
+static int edit_nothing(json_t *obj, void *ud, char *msg, size_t n) {
+  (void)obj;
+  (void)ud;
+  (void)msg;
+  (void)n;
+  return K8SHA__UNCHANGED;
+}
+
+static void on_recover_turn(int err, const char *message, void *ud) {
+  cop *c = ud;
+  k8sha_checkpoint_store *s = c->s;
+  const k8sha_allocator *a = &s->ctx->alloc;
+  size_t i;
+
+  if (err) {
+    complete(c, err, message);
+    return;
+  }
+  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &c->keys, &c->n) != 0 ||
+      !(c->list = k8sha__calloc(a, c->n + 1, sizeof(*c->list)))) {
+    complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
+    return;
+  }
+  c->pending = 1; /* held until every read has started */
+  for (i = 0; i < c->n; i++) {
+    k8sha_checkpoint *cp = &c->list[i];
+    slot *sl;
+    if (id_of(c->keys[i], &cp->id) != 0) {
+      cp->status = K8SHA_ECORRUPT;
+      cp->message = k8sha__asprintf(a, "%s in ConfigMap %s is not a checkpoint id", c->keys[i],
+                                    k8sha__fcm_name(s->f));
+      continue;
+    }
+    sl = k8sha__malloc(a, sizeof(*sl));
+    if (sl) {
+      sl->c = c;
+      sl->index = i;
+    }
+    if (!sl || k8sha__hstore_get(s->h, c->keys[i], on_got, sl) != 0) {
+      k8sha__free(a, sl);
+      cp->status = K8SHA_ENOMEM;
+      continue;
+    }
+    c->pending++;
+  }
+  if (--c->pending == 0)
+    complete(c, 0, NULL);
+}
+
+int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb done,
+                             void *user_data) {
+  cop *c;
+  int rc;
+  if (!s || !done)
+    return K8SHA_EINVAL;
+  if (s->shut)
+    return K8SHA_ECLOSED;
+  c = cop_new(s, C_RECOVER, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->recovered = done;
+  /* A turn in the ConfigMap's queue: the list reflects every write started before. */
+  rc = k8sha__fcm_update(s->f, edit_nothing, c, on_recover_turn, c);
+  if (rc)
+    cop_free(c);
+  return rc;
+}
+
+/* ---- counter ---- */
+
+static int edit_counter(json_t *obj, void *ud, char *msg, size_t n) {
+  cop *c = ud;
+  json_t *data = k8sha__configmap_data(obj, 1);
+  const char *v = json_string_value(json_object_get(data, COUNTER_KEY));
+  char text[24], *end;
+  uint64_t cur = 1;
+
+  if (!data)
+    return K8SHA_ENOMEM;
+  if (v) {
+    cur = strtoull(v, &end, 10);
+    if (!*v || *v < '0' || *v > '9' || *end || cur == 0) {
+      snprintf(msg, n, "ConfigMap %s: counter '%.40s' is not a checkpoint id",
+               k8sha__fcm_name(c->s->f), v);
+      return K8SHA_ECORRUPT;
+    }
+  }
+  if (c->kind == C_SET) {
+    snprintf(text, sizeof(text), "%" PRIu64, c->value);
+  } else {
+    c->value = cur;
+    if (!c->increment)
+      return K8SHA__UNCHANGED;
+    snprintf(text, sizeof(text), "%" PRIu64, cur + 1);
+  }
+  if (v && strcmp(v, text) == 0)
+    return K8SHA__UNCHANGED;
+  return json_object_set_new(data, COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
+}
+
+static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, uint64_t value,
+                      k8sha_counter_cb counted, k8sha_checkpoint_done_cb done, void *user_data) {
+  cop *c;
+  int rc;
+  if (!s || (kind == C_COUNTER && !counted) || (kind == C_SET && value == 0))
+    return K8SHA_EINVAL;
+  if (s->shut)
+    return K8SHA_ECLOSED;
+  c = cop_new(s, kind, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->counted = counted;
+  c->done = done;
+  c->increment = increment;
+  c->value = value;
+  rc = k8sha__fcm_update(s->f, edit_counter, c, on_fcm_done, c);
+  if (rc)
+    cop_free(c);
+  return rc;
+}
+
+int k8sha_checkpoint_counter_get(k8sha_checkpoint_store *s, k8sha_counter_cb done,
+                                 void *user_data) {
+  return counter_op(s, C_COUNTER, 0, 0, done, NULL, user_data);
+}
+
+int k8sha_checkpoint_counter_get_and_increment(k8sha_checkpoint_store *s, k8sha_counter_cb done,
+                                               void *user_data) {
+  return counter_op(s, C_COUNTER, 1, 0, done, NULL, user_data);
+}
+
+int k8sha_checkpoint_counter_set(k8sha_checkpoint_store *s, uint64_t next_id,
+                                 k8sha_checkpoint_done_cb done, void *user_data) {
+  return counter_op(s, C_SET, 0, next_id, NULL, done, user_data);
+}
+
+/* ---- shutdown ---- */
+
+static int edit_drop_counter(json_t *obj, void *ud, char *msg, size_t n) {
+  json_t *data = k8sha__configmap_data(obj, 0);
+  (void)ud;
+  (void)msg;
+  (void)n;
+  if (!json_object_get(data, COUNTER_KEY))
+    return K8SHA__UNCHANGED;
+  json_object_del(data, COUNTER_KEY);
+  return 0;
+}
+
+static void shutdown_next(cop *c);
+
+static void on_shutdown_removed(int err, const char *message, void *ud) {
+  cop *c = ud;
+  if (err) {
+    /* Stop at the first failure: what is left is marked or intact, and a second shutdown
+     * resumes. */
+    complete(c, err, message);
+    return;
+  }
+  c->i++;
+  shutdown_next(c);
+}
+
+static void shutdown_next(cop *c) {
+  int rc;
+  if (c->i < c->n) {
+    rc = k8sha__hstore_remove(c->s->h, c->keys[c->i], on_shutdown_removed, c);
+  } else {
+    rc = k8sha__fcm_update(c->s->f, edit_drop_counter, c, on_fcm_done, c);
+  }
+  if (rc)
+    complete(c, rc, "cannot continue the shutdown");
+}
+
+static void on_suspended(void *ud) {
+  complete(ud, 0, NULL);
+}
+
+static void on_shutdown_turn(int err, const char *message, void *ud) {
+  cop *c = ud;
+  k8sha_checkpoint_store *s = c->s;
+  char **live = NULL, **marked = NULL;
+  size_t nl = 0, nm = 0, i;
+  if (err) {
+    complete(c, err, message);
+    return;
+  }
+  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &live, &nl) != 0 ||
+      k8sha__hstore_marked_keys(s->h, CHECKPOINT_PREFIX, &marked, &nm) != 0 ||
+      !(c->keys = k8sha__calloc(&s->ctx->alloc, nl + nm + 1, sizeof(*c->keys)))) {
+    k8sha__hstore_keys_free(s->h, live, nl);
+    k8sha__hstore_keys_free(s->h, marked, nm);
+    complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
+    return;
+  }
+  for (i = 0; i < nm; i++)
+    c->keys[c->n++] = marked[i];
+  for (i = 0; i < nl; i++)
+    c->keys[c->n++] = live[i];
+  k8sha__free(&s->ctx->alloc, live);
+  k8sha__free(&s->ctx->alloc, marked);
+  shutdown_next(c);
+}
+
+int k8sha_checkpoint_store_shutdown(k8sha_checkpoint_store *s, k8sha_job_status status,
+                                    k8sha_checkpoint_done_cb done, void *user_data) {
+  cop *c;
+  int rc;
+  if (!s || (status != K8SHA_JOB_SUSPENDED && status != K8SHA_JOB_GLOBALLY_TERMINAL))
+    return K8SHA_EINVAL;
+  if (s->shut)
+    return K8SHA_ECLOSED;
+  c = cop_new(s, C_SHUTDOWN, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->done = done;
+  if (status == K8SHA_JOB_SUSPENDED) {
+    /* Nothing to write (and no leadership needed): complete on the next loop turn. */
+    c->defer = k8sha__timer_new(s->ctx, on_suspended, c);
+    rc = c->defer ? 0 : K8SHA_ENOMEM;
+    if (rc == 0)
+      k8sha__timer_start(c->defer, 0);
+  } else {
+    rc = k8sha__fcm_update(s->f, edit_nothing, c, on_shutdown_turn, c);
+  }
+  if (rc) {
+    cop_free(c);
+    return rc;
+  }
+  s->shut = 1;
+  return 0;
+}

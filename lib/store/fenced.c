@@ -1,0 +1,578 @@
+/* Fenced ConfigMaps: claim, conditional updates with conflict retries, conditional delete. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "election/elector.h"
+#include "election/lock.h"
+#include "election/record.h"
+#include "k8sha/errors.h"
+#include "kube/client.h"
+#include "store/fenced.h"
+#include "store/layout.h"
+
+typedef enum op_kind { OP_CLAIM, OP_UPDATE, OP_DELETE } op_kind;
+
+typedef struct op {
+  struct op *next;
+  op_kind kind;
+  int create;
+  k8sha__fcm_edit edit;
+  void *edit_data;
+  k8sha__fcm_done done;
+  void *user_data;
+} op;
+
+struct k8sha__fcm {
+  k8sha_ctx *ctx;
+  k8sha_election *e;
+  uint64_t term;
+  char *name, *path, *collection;
+  k8sha__lock *lock; /* set when this is the lock's own ConfigMap */
+  json_t *obj;       /* other objects: the state as of our last read or write */
+  int known;         /* obj reflects the server (NULL: absent) */
+  int claimed;
+  op *head, *tail;
+  int running;
+  unsigned int conflicts;
+  k8sha__req *req;
+  k8sha__timer *kick; /* starts the next step: at once, or after a conflict's backoff */
+  int busy, freed;
+};
+
+static void step(k8sha__fcm *f);
+static void destroy(k8sha__fcm *f);
+
+/* ---- small helpers ---- */
+
+json_t *k8sha__configmap_data(json_t *obj, int create) {
+  json_t *data = json_object_get(obj, "data");
+  if (!json_is_object(data) && create) {
+    data = json_object();
+    json_object_set_new(obj, "data", data);
+  }
+  return json_is_object(data) ? data : NULL;
+}
+
+size_t k8sha__configmap_data_size(json_t *obj) {
+  const char *key;
+  json_t *v;
+  size_t n = 0;
+  json_object_foreach(json_object_get(obj, "data"), key, v) {
+    n += strlen(key) + json_string_length(v);
+  }
+  json_object_foreach(json_object_get(obj, "binaryData"), key, v) {
+    /* base64 in JSON; the limit counts the decoded bytes */
+    n += strlen(key) + json_string_length(v) / 4 * 3;
+  }
+  return n;
+}
+
+static json_t *annotations(json_t *obj, int create) {
+  json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
+  if (!json_is_object(ann) && create && json_is_object(meta)) {
+    ann = json_object();
+    json_object_set_new(meta, "annotations", ann);
+  }
+  return json_is_object(ann) ? ann : NULL;
+}
+
+static const char *rv_of(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+/* The term an object was claimed with: 1 and *term, 0 when unclaimed, -1 when unreadable. */
+static int term_of(json_t *obj, uint64_t *term) {
+  const char *s = json_string_value(json_object_get(annotations(obj, 0), K8SHA__TERM_ANNOTATION));
+  char *end;
+  if (!s)
+    return 0;
+  *term = strtoull(s, &end, 10);
+  return *s >= '0' && *s <= '9' && *end == '\0' ? 1 : -1;
+}
+
+static void stamp(k8sha__fcm *f, json_t *obj) {
+  json_t *ann = annotations(obj, 1);
+  char t[24];
+  snprintf(t, sizeof(t), "%" PRIu64, f->term);
+  json_object_set_new(ann, K8SHA__TERM_ANNOTATION, json_string(t));
+  json_object_set_new(ann, K8SHA__HOLDER_ANNOTATION, json_string(k8sha_election_identity(f->e)));
+}
+
+static json_t *new_object(k8sha__fcm *f) {
+  json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1",
+                          "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
+                          f->ctx->ha.namespace_, "labels", K8SHA__LABEL_APP, f->ctx->ha.cluster_id,
+                          K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE,
+                          K8SHA__LABEL_CM_TYPE_HA, "data");
+  if (obj)
+    stamp(f, obj);
+  return obj;
+}
+
+static void set_obj(k8sha__fcm *f, json_t *obj) {
+  json_t *old = f->obj;
+  f->obj = obj ? json_incref(obj) : NULL;
+  f->known = 1;
+  json_decref(old);
+}
+
+/* ---- finishing an operation ---- */
+
+static void finish(k8sha__fcm *f, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void finish(k8sha__fcm *f, int err, const char *fmt, ...) {
+  op *o = f->head;
+  char msg[1024];
+  va_list ap;
+
+  msg[0] = '\0';
+  if (fmt) {
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+  }
+  f->head = o->next;
+  if (!f->head)
+    f->tail = NULL;
+  f->running = 0;
+  f->conflicts = 0;
+  if (err)
+    k8sha__log(f->ctx, K8SHA_LOG_DEBUG, "store", "%s", msg);
+  f->busy++;
+  if (o->done)
+    o->done(err, err ? msg : NULL, o->user_data);
+  f->busy--;
+  k8sha__free(&f->ctx->alloc, o);
+  if (f->freed) {
+    if (!f->busy)
+      destroy(f);
+    return;
+  }
+  if (f->head && !f->busy)
+    k8sha__timer_start(f->kick, 0);
+}
+
+/* A conflict: read again (after a jittered pause) and repeat, or give up. */
+static void conflict(k8sha__fcm *f, const char *message) {
+  uint64_t base;
+  if (++f->conflicts > f->ctx->ha.max_retries) {
+    finish(f, K8SHA_ECONFLICT, "ConfigMap %s: still conflicting after %u attempts (%s)", f->name,
+           f->conflicts, message ? message : "409");
+    return;
+  }
+  f->known = 0;
+  base = (uint64_t)10 << (f->conflicts < 7 ? f->conflicts : 7);
+  k8sha__timer_start(f->kick, base / 2 + k8sha__kube_random(f->ctx->kube, base));
+}
+
+static void on_kick(void *ud) {
+  k8sha__fcm *f = ud;
+  if (!f->head)
+    return;
+  f->running = 1;
+  step(f);
+}
+
+/* ---- the lock's own ConfigMap ---- */
+
+static void on_lock_written(int err, const char *message, void *ud);
+
+static void on_lock_refreshed(int err, const char *message, void *ud) {
+  k8sha__fcm *f = ud;
+  f->req = NULL;
+  if (err) {
+    finish(f, err, "reading ConfigMap %s failed: %s", f->name, message ? message : "");
+    return;
+  }
+  step(f);
+}
+
+static void step_lock(k8sha__fcm *f) {
+  op *o = f->head;
+  json_t *cur = k8sha__lock_object(f->lock), *copy;
+  k8sha__record rec;
+  const char *why;
+  char msg[768];
+  int rc;
+
+  if (!f->known) {
+    f->known = 1;
+    if (k8sha__lock_refresh(f->lock, f->ctx->ha.request_timeout_ms, on_lock_refreshed, f,
+                            &f->req) != 0)
+      finish(f, K8SHA_ENOMEM, "out of memory reading ConfigMap %s", f->name);
+    return;
+  }
+  if (!cur || k8sha__lock_read_record(f->lock, cur, &rec, &why, NULL) != 1 ||
+      strcmp(rec.holder, k8sha_election_identity(f->e)) != 0 || rec.transitions != f->term) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s: the lock no longer names us as leader of term %" PRIu64,
+           f->name, f->term);
+    return;
+  }
+  if (o->kind == OP_CLAIM) {
+    f->claimed = 1;
+    finish(f, 0, NULL);
+    return;
+  }
+  if (o->kind == OP_DELETE) {
+    finish(f, K8SHA_EINVAL, "ConfigMap %s holds the lock and is not deleted here", f->name);
+    return;
+  }
+  copy = json_deep_copy(cur);
+  if (!copy) {
+    finish(f, K8SHA_ENOMEM, "out of memory updating ConfigMap %s", f->name);
+    return;
+  }
+  json_object_del(json_object_get(copy, "metadata"), "managedFields");
+  msg[0] = '\0';
+  rc = o->edit(copy, o->edit_data, msg, sizeof(msg));
+  if (rc == 0 && k8sha__configmap_data_size(copy) > K8SHA__CONFIGMAP_MAX) {
+    snprintf(msg, sizeof(msg), "ConfigMap %s would hold %zu bytes of data, more than the %u that Kubernetes allows",
+             f->name, k8sha__configmap_data_size(copy), K8SHA__CONFIGMAP_MAX);
+    rc = K8SHA_ETOOLARGE;
+  }
+  if (rc == 0)
+    rc = k8sha__lock_write(f->lock, copy, 0, f->ctx->ha.request_timeout_ms, on_lock_written, f,
+                           &f->req);
+  json_decref(copy);
+  if (rc == K8SHA__UNCHANGED)
+    finish(f, 0, NULL);
+  else if (rc)
+    finish(f, rc, "%s", msg[0] ? msg : k8sha_strerror(rc));
+}
+
+static void on_lock_written(int err, const char *message, void *ud) {
+  k8sha__fcm *f = ud;
+  f->req = NULL;
+  if (err == 0)
+    finish(f, 0, NULL);
+  else if (err == K8SHA_ECONFLICT)
+    conflict(f, message);
+  else if (err == K8SHA_EUNKNOWN_OUTCOME || err == K8SHA_ETIMEDOUT)
+    finish(f, K8SHA_EUNKNOWN_OUTCOME, "updating ConfigMap %s: no answer, the update may or may not have landed (%s)",
+           f->name, message ? message : "");
+  else
+    finish(f, err, "updating ConfigMap %s failed: %s", f->name, message ? message : "");
+}
+
+/* ---- other ConfigMaps: claimed with our term ---- */
+
+static void on_response(const k8sha__resp *resp, void *ud);
+
+static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *body) {
+  k8sha__req_opts o;
+  char *text = NULL;
+  int rc;
+  memset(&o, 0, sizeof(o));
+  if (body) {
+    text = json_dumps(body, JSON_COMPACT);
+    if (!text)
+      return K8SHA_ENOMEM;
+    o.body = text;
+    o.body_len = strlen(text);
+  }
+  o.verb = verb;
+  o.path = path;
+  o.timeout_ms = f->ctx->ha.request_timeout_ms;
+  /* Reads are repeated within one timeout's time; writes only where the client knows they were
+   * not processed. */
+  o.deadline_ms = f->ctx->ha.request_timeout_ms;
+  rc = k8sha__req_start(f->ctx->kube, &o, on_response, f, &f->req);
+  free(text);
+  return rc;
+}
+
+static int fenced_out(k8sha__fcm *f) {
+  uint64_t t = 0;
+  int r = term_of(f->obj, &t);
+  if (r == 1 && t > f->term) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s was claimed by a newer leader (term %" PRIu64 " > our %" PRIu64 ")",
+           f->name, t, f->term);
+    return 1;
+  }
+  if (r < 0) {
+    finish(f, K8SHA_ECORRUPT, "ConfigMap %s: annotation " K8SHA__TERM_ANNOTATION " is not a number",
+           f->name);
+    return 1;
+  }
+  return 0;
+}
+
+static void step_term(k8sha__fcm *f) {
+  op *o = f->head;
+  json_t *copy;
+  uint64_t t = 0;
+  char msg[768];
+  int rc;
+
+  if (!f->known) {
+    rc = send_req(f, K8SHA__GET, f->path, NULL);
+    if (rc)
+      finish(f, rc, "reading ConfigMap %s: %s", f->name, k8sha_strerror(rc));
+    return;
+  }
+  if (o->kind == OP_DELETE) {
+    json_t *body;
+    if (!f->obj) {
+      f->claimed = 0;
+      finish(f, 0, NULL);
+      return;
+    }
+    if (fenced_out(f))
+      return;
+    body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+                     "preconditions", "resourceVersion", rv_of(f->obj) ? rv_of(f->obj) : "");
+    rc = body ? send_req(f, K8SHA__DELETE, f->path, body) : K8SHA_ENOMEM;
+    json_decref(body);
+    if (rc)
+      finish(f, rc, "deleting ConfigMap %s: %s", f->name, k8sha_strerror(rc));
+    return;
+  }
+  if (!f->obj) {
+    f->claimed = 0;
+    if (o->kind == OP_CLAIM && o->create) {
+      copy = new_object(f);
+      rc = copy ? send_req(f, K8SHA__CREATE, f->collection, copy) : K8SHA_ENOMEM;
+      json_decref(copy);
+      if (rc)
+        finish(f, rc, "creating ConfigMap %s: %s", f->name, k8sha_strerror(rc));
+      return;
+    }
+    finish(f, K8SHA_ENOTFOUND, "ConfigMap %s does not exist%s", f->name,
+           f->claimed ? " any more" : "");
+    return;
+  }
+  if (fenced_out(f))
+    return;
+  if (o->kind == OP_CLAIM && term_of(f->obj, &t) == 1 && t == f->term) {
+    f->claimed = 1;
+    finish(f, 0, NULL);
+    return;
+  }
+  if (o->kind == OP_UPDATE && !f->claimed) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s is not claimed for term %" PRIu64, f->name,
+           f->term);
+    return;
+  }
+  copy = json_deep_copy(f->obj);
+  if (!copy) {
+    finish(f, K8SHA_ENOMEM, "out of memory updating ConfigMap %s", f->name);
+    return;
+  }
+  json_object_del(json_object_get(copy, "metadata"), "managedFields");
+  stamp(f, copy);
+  msg[0] = '\0';
+  rc = o->kind == OP_UPDATE ? o->edit(copy, o->edit_data, msg, sizeof(msg)) : 0;
+  if (rc == 0 && k8sha__configmap_data_size(copy) > K8SHA__CONFIGMAP_MAX) {
+    snprintf(msg, sizeof(msg), "ConfigMap %s would hold %zu bytes of data, more than the %u that Kubernetes allows",
+             f->name, k8sha__configmap_data_size(copy), K8SHA__CONFIGMAP_MAX);
+    rc = K8SHA_ETOOLARGE;
+  }
+  if (rc == 0)
+    rc = send_req(f, K8SHA__UPDATE, f->path, copy);
+  json_decref(copy);
+  if (rc == K8SHA__UNCHANGED)
+    finish(f, 0, NULL);
+  else if (rc)
+    finish(f, rc, "%s", msg[0] ? msg : k8sha_strerror(rc));
+}
+
+static void on_response(const k8sha__resp *resp, void *ud) {
+  k8sha__fcm *f = ud;
+  op *o = f->head;
+  int was_read = !f->known;
+  const char *m = resp->message ? resp->message : "";
+
+  f->req = NULL;
+  if (was_read) {
+    if (resp->err == 0 && json_is_object(resp->json))
+      set_obj(f, resp->json);
+    else if (resp->err == K8SHA_ENOTFOUND && resp->http_status == 404)
+      set_obj(f, NULL);
+    else {
+      finish(f, resp->err ? resp->err : K8SHA_EAPI, "reading ConfigMap %s failed: %s", f->name,
+             resp->err ? m : "the answer is not an object");
+      return;
+    }
+    step(f);
+    return;
+  }
+  if (resp->err == 0) {
+    if (o->kind == OP_DELETE) {
+      set_obj(f, NULL);
+      f->claimed = 0;
+    } else if (json_is_object(resp->json)) {
+      set_obj(f, resp->json);
+      f->claimed = 1;
+    } else {
+      f->known = 0;
+    }
+    finish(f, 0, NULL);
+    return;
+  }
+  switch (resp->err) {
+  case K8SHA_ECONFLICT:
+  case K8SHA_EEXISTS:
+    conflict(f, m);
+    return;
+  case K8SHA_ENOTFOUND:
+    set_obj(f, NULL);
+    if (o->kind == OP_DELETE) {
+      f->claimed = 0;
+      finish(f, 0, NULL);
+    } else {
+      finish(f, K8SHA_ENOTFOUND, "ConfigMap %s was deleted", f->name);
+    }
+    return;
+  case K8SHA_EUNKNOWN_OUTCOME:
+  case K8SHA_ETIMEDOUT:
+    f->known = 0;
+    finish(f, K8SHA_EUNKNOWN_OUTCOME,
+           "writing ConfigMap %s: no answer, the write may or may not have landed (%s)", f->name,
+           m);
+    return;
+  default:
+    finish(f, resp->err, "writing ConfigMap %s failed: %s", f->name, m);
+  }
+}
+
+static void step(k8sha__fcm *f) {
+  if (!k8sha__election_leads(f->e, f->term)) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s: not the leader of term %" PRIu64 " any more",
+           f->name, f->term);
+    return;
+  }
+  if (f->lock)
+    step_lock(f);
+  else
+    step_term(f);
+}
+
+/* ---- the object ---- */
+
+int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
+  k8sha_ctx *ctx;
+  k8sha__fcm *f;
+  k8sha__lock *lock;
+
+  if (!e || !name || !out)
+    return K8SHA_EINVAL;
+  ctx = k8sha__election_ctx(e);
+  if (!k8sha_election_is_leader(e))
+    return K8SHA_ENOTLEADER;
+  f = k8sha__calloc(&ctx->alloc, 1, sizeof(*f));
+  if (!f)
+    return K8SHA_ENOMEM;
+  f->ctx = ctx;
+  f->e = e;
+  f->term = k8sha__election_term(e);
+  lock = k8sha__election_lock(e);
+  if (k8sha__election_kind(e) == K8SHA_LOCK_CONFIGMAP && lock &&
+      strcmp(k8sha__lock_name(lock), name) == 0) {
+    f->lock = lock;
+    f->known = 1; /* the lock is watched: its state is current */
+  }
+  f->name = k8sha__strdup(&ctx->alloc, name);
+  f->collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+  f->path = f->collection ? k8sha__asprintf(&ctx->alloc, "%s/%s", f->collection, name) : NULL;
+  f->kick = k8sha__timer_new(ctx, on_kick, f);
+  if (!f->name || !f->path || !f->kick) {
+    destroy(f);
+    return K8SHA_ENOMEM;
+  }
+  *out = f;
+  return 0;
+}
+
+static int enqueue(k8sha__fcm *f, op_kind kind, int create, k8sha__fcm_edit edit, void *edit_data,
+                   k8sha__fcm_done done, void *user_data) {
+  op *o;
+  if (!f || (kind == OP_UPDATE && !edit))
+    return K8SHA_EINVAL;
+  o = k8sha__calloc(&f->ctx->alloc, 1, sizeof(*o));
+  if (!o)
+    return K8SHA_ENOMEM;
+  o->kind = kind;
+  o->create = create;
+  o->edit = edit;
+  o->edit_data = edit_data;
+  o->done = done;
+  o->user_data = user_data;
+  if (f->tail)
+    f->tail->next = o;
+  else
+    f->head = o;
+  f->tail = o;
+  if (!f->running && !k8sha__timer_active(f->kick))
+    k8sha__timer_start(f->kick, 0);
+  return 0;
+}
+
+int k8sha__fcm_claim(k8sha__fcm *f, int create, k8sha__fcm_done done, void *user_data) {
+  return enqueue(f, OP_CLAIM, create, NULL, NULL, done, user_data);
+}
+
+int k8sha__fcm_update(k8sha__fcm *f, k8sha__fcm_edit edit, void *edit_data, k8sha__fcm_done done,
+                      void *user_data) {
+  return enqueue(f, OP_UPDATE, 0, edit, edit_data, done, user_data);
+}
+
+int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data) {
+  return enqueue(f, OP_DELETE, 0, NULL, NULL, done, user_data);
+}
+
+json_t *k8sha__fcm_object(const k8sha__fcm *f) {
+  return f->lock ? k8sha__lock_object(f->lock) : f->obj;
+}
+
+int k8sha__fcm_ready(const k8sha__fcm *f) {
+  return f->claimed && k8sha__fcm_object(f) != NULL;
+}
+
+const char *k8sha__fcm_name(const k8sha__fcm *f) {
+  return f->name;
+}
+
+k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f) {
+  return f->ctx;
+}
+
+uint64_t k8sha__fcm_term(const k8sha__fcm *f) {
+  return f->term;
+}
+
+static void destroy(k8sha__fcm *f) {
+  const k8sha_allocator *a = &f->ctx->alloc;
+  op *o, *next;
+  if (f->req) {
+    if (f->lock)
+      k8sha__lock_cancel(f->lock, f->req);
+    else
+      k8sha__req_cancel(f->req);
+  }
+  for (o = f->head; o; o = next) {
+    next = o->next;
+    k8sha__free(a, o);
+  }
+  k8sha__timer_free(f->kick);
+  json_decref(f->obj);
+  k8sha__free(a, f->name);
+  k8sha__free(a, f->path);
+  k8sha__free(a, f->collection);
+  k8sha__free(a, f);
+}
+
+void k8sha__fcm_free(k8sha__fcm *f) {
+  if (!f)
+    return;
+  if (f->busy) {
+    f->freed = 1;
+    return;
+  }
+  destroy(f);
+}

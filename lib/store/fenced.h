@@ -1,0 +1,69 @@
+/* Internal: a ConfigMap written only by the leader of an election, every write fenced.
+ *
+ * Two ways to fence, chosen by the object:
+ *  - the lock's own ConfigMap: each write is conditional on its resourceVersion and is built on a
+ *    state whose record names us as holder in our term, so holder check and write are one atomic
+ *    step;
+ *  - any other ConfigMap (per-job ones): the leader first claims it by writing its term into the
+ *    annotation libk8sha/term (only when the term there is lower); every later write is
+ *    conditional on the resourceVersion we last saw. After a conflict the object is re-read: a
+ *    higher term there means a newer leader claimed it, and the write fails with
+ *    K8SHA_ENOTLEADER having changed nothing.
+ *
+ * Updates of one object run one at a time, in order, each on the state the previous one left
+ * (cached from our own write's response: one round trip per update in steady state). A conflict
+ * re-reads and re-applies the update, up to kubernetes.transactional-operation.max-retries
+ * times, with jittered backoff. */
+#ifndef K8SHA_STORE_FENCED_H
+#define K8SHA_STORE_FENCED_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "k8sha/election.h"
+
+#define K8SHA__TERM_ANNOTATION "libk8sha/term"
+#define K8SHA__HOLDER_ANNOTATION "libk8sha/holder"
+/* Kubernetes refuses a ConfigMap whose data (keys and values) passes this many bytes. */
+#define K8SHA__CONFIGMAP_MAX 1048576u
+
+typedef struct k8sha__fcm k8sha__fcm;
+
+/* An update's edit of the object: `obj` is a private copy of the current state (for an object
+ * that does not exist yet, a new one with the layout's labels). Returns 0 to write `obj`,
+ * K8SHA__UNCHANGED to succeed without writing, or an error (with a message in msg) to fail
+ * without writing. Runs again after each conflict, on the fresh state. */
+#define K8SHA__UNCHANGED 1
+typedef int (*k8sha__fcm_edit)(json_t *obj, void *user_data, char *msg, size_t msg_size);
+/* The end of an update or claim: 0, or an error and a message naming the object. */
+typedef void (*k8sha__fcm_done)(int err, const char *message, void *user_data);
+
+/* A fenced ConfigMap `name` written on behalf of `e` in its current term (K8SHA_ENOTLEADER when
+ * `e` does not lead). The election must outlive the object. */
+int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out);
+/* Claims the object for our term (reads it; creates it when `create` and it does not exist). For
+ * the lock's ConfigMap: reads nothing, checks the holder. */
+int k8sha__fcm_claim(k8sha__fcm *f, int create, k8sha__fcm_done done, void *user_data);
+/* Queues an update. `done` runs once, never from inside this call. */
+int k8sha__fcm_update(k8sha__fcm *f, k8sha__fcm_edit edit, void *edit_data, k8sha__fcm_done done,
+                      void *user_data);
+/* Deletes the object (conditional on the resourceVersion last seen, fenced like an update);
+ * an absent object is success. */
+int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data);
+/* The state as of our last read or write (borrowed), or NULL (absent or not read yet). */
+json_t *k8sha__fcm_object(const k8sha__fcm *f);
+/* Whether the object has been claimed (or checked) and exists. */
+int k8sha__fcm_ready(const k8sha__fcm *f);
+const char *k8sha__fcm_name(const k8sha__fcm *f);
+k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f);
+uint64_t k8sha__fcm_term(const k8sha__fcm *f);
+/* Frees; queued and running updates end with K8SHA_ECANCELED, their callbacks run first. */
+void k8sha__fcm_free(k8sha__fcm *f);
+
+/* Bytes a ConfigMap's data and binaryData count against K8SHA__CONFIGMAP_MAX. */
+size_t k8sha__configmap_data_size(json_t *obj);
+/* The data object of a ConfigMap (created when asked and missing). */
+json_t *k8sha__configmap_data(json_t *obj, int create);
+
+#endif

@@ -1,0 +1,683 @@
+/* The state-handle store: blobs first, pointers second, removal in three resumable steps. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "core/alloc.h"
+#include "core/base64.h"
+#include "core/ctx_priv.h"
+#include "k8sha/errors.h"
+#include "storage/storage.h"
+#include "store/handles.h"
+#include "store/pointer.h"
+
+#define MARKER_LEN (sizeof(K8SHA__DELETING_MARKER) - 1)
+
+typedef enum kind { H_ADD, H_ADD_POINTER, H_REPLACE, H_PUT, H_REMOVE, H_GET } kind;
+typedef enum phase {
+  P_CHECK,       /* a dry run of the edit on the cached state */
+  P_BLOB_WRITE,  /* the new blob */
+  P_COMMIT,      /* the fenced update */
+  P_DISCARD_NEW, /* deleting the new blob after a definite failure */
+  P_DELETE_OLD,  /* deleting the blob an update replaced */
+  P_MARK,        /* remove: marking the entry */
+  P_BLOB_REMOVE, /* remove: deleting its blob */
+  P_DROP,        /* remove: dropping the key */
+  P_READ         /* get: reading the blob */
+} phase;
+
+typedef struct hop {
+  struct hop *next;
+  k8sha__hstore *s; /* NULL once the store is freed */
+  k8sha_ctx *ctx;
+  kind kind;
+  phase phase;
+  char *key;
+  void *data; /* add/replace: the state, owned until the blob is written */
+  size_t len;
+  char *uri;       /* the new blob */
+  k8sha__pointer p; /* its pointer */
+  char *value;     /* the new value text */
+  char *old_value; /* the value replaced or removed (without the marker) */
+  int identical, absent, result;
+  char msg[1024];
+  k8sha__hstore_done done;
+  k8sha__hstore_got got;
+  void *user_data;
+} hop;
+
+struct k8sha__hstore {
+  k8sha__fcm *f;
+  k8sha_ctx *ctx;
+  char *blob_kind;
+  hop *ops; /* everything started and not finished */
+};
+
+static void advance(hop *o, int err, const char *message);
+
+static void set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(hop *o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
+  va_end(ap);
+}
+
+/* ---- values ---- */
+
+int k8sha__value_decode(const k8sha_allocator *a, const char *value, int *is_marked,
+                        k8sha__pointer *p, unsigned char **bytes, size_t *len, const char **why) {
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  int rc;
+
+  *is_marked = strncmp(value, K8SHA__DELETING_MARKER, MARKER_LEN) == 0;
+  if (*is_marked)
+    value += MARKER_LEN;
+  rc = k8sha__base64_decode(a, value, strlen(value), &raw, &n);
+  if (rc == K8SHA_ECORRUPT)
+    *why = "the value is not base64";
+  if (rc)
+    return rc;
+  if (n >= 3 && memcmp(raw, "K8P", 3) == 0) {
+    k8sha__free(a, raw);
+    rc = k8sha__pointer_decode(a, value, p, why);
+    return rc ? rc : 1;
+  }
+  *bytes = raw;
+  *len = n;
+  return 0;
+}
+
+static const char *entry_of(json_t *obj, const char *key) {
+  return json_string_value(json_object_get(json_object_get(obj, "data"), key));
+}
+
+static int is_marked(const char *v) {
+  return strncmp(v, K8SHA__DELETING_MARKER, MARKER_LEN) == 0;
+}
+
+/* The blob a value points to, when it is a compact pointer (allocated), else NULL. */
+static char *blob_of(k8sha_ctx *ctx, const char *value) {
+  k8sha__pointer p;
+  unsigned char *bytes = NULL;
+  size_t len;
+  const char *why;
+  int marked;
+  int rc = k8sha__value_decode(&ctx->alloc, value, &marked, &p, &bytes, &len, &why);
+  k8sha__free(&ctx->alloc, bytes);
+  return rc == 1 ? k8sha__strdup(&ctx->alloc, p.uri) : NULL;
+}
+
+static int same_entry(hop *o, const char *v) {
+  k8sha_ctx *ctx = o->ctx;
+  k8sha__pointer p;
+  unsigned char *bytes = NULL;
+  size_t len;
+  const char *why;
+  int marked, rc;
+  if (o->kind == H_ADD_POINTER)
+    return strcmp(v, o->value) == 0;
+  rc = k8sha__value_decode(&ctx->alloc, v, &marked, &p, &bytes, &len, &why);
+  k8sha__free(&ctx->alloc, bytes);
+  return rc == 1 && p.size == o->p.size && p.crc == o->p.crc;
+}
+
+static void set_old(hop *o, const char *v) {
+  k8sha__free(&o->ctx->alloc, o->old_value);
+  o->old_value = k8sha__strdup(&o->ctx->alloc, is_marked(v) ? v + MARKER_LEN : v);
+}
+
+/* ---- edits, run by the fenced ConfigMap on its current state ---- */
+
+static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
+  hop *o = ud;
+  const char *name = k8sha__fcm_name(o->s->f);
+  json_t *data = k8sha__configmap_data(obj, 1);
+  const char *v = json_string_value(json_object_get(data, o->key));
+  size_t size;
+
+  if (!data)
+    return K8SHA_ENOMEM;
+  o->identical = 0;
+  if (o->kind == H_REPLACE) {
+    if (!v || is_marked(v)) {
+      snprintf(msg, n, "ConfigMap %s has no entry %s to replace", name, o->key);
+      return K8SHA_ENOTFOUND;
+    }
+    set_old(o, v);
+  } else if (o->kind == H_PUT && v) {
+    if (!is_marked(v) && same_entry(o, v)) {
+      o->identical = 1;
+      return K8SHA__UNCHANGED;
+    }
+    set_old(o, v);
+  } else if (v && !is_marked(v)) {
+    if (same_entry(o, v)) {
+      o->identical = 1;
+      return K8SHA__UNCHANGED;
+    }
+    snprintf(msg, n, "ConfigMap %s already holds a different entry %s", name, o->key);
+    return K8SHA_EEXISTS;
+  } else if (v) {
+    set_old(o, v); /* a removal that never finished: its blob goes after our commit */
+  }
+  if (json_object_set_new(data, o->key, json_string(o->value)) != 0)
+    return K8SHA_ENOMEM;
+  if (o->phase == P_CHECK) {
+    size = k8sha__configmap_data_size(obj);
+    if (size > K8SHA__CONFIGMAP_MAX) {
+      snprintf(msg, n,
+               "adding %s would grow ConfigMap %s to %zu bytes of data, more than the %u that "
+               "Kubernetes allows",
+               o->key, name, size, K8SHA__CONFIGMAP_MAX);
+      return K8SHA_ETOOLARGE;
+    }
+    return K8SHA__UNCHANGED;
+  }
+  return 0;
+}
+
+static int edit_mark(json_t *obj, void *ud, char *msg, size_t n) {
+  hop *o = ud;
+  json_t *data = k8sha__configmap_data(obj, 0);
+  const char *v = json_string_value(json_object_get(data, o->key));
+  char *marked;
+  int rc;
+  (void)msg;
+  (void)n;
+  o->absent = !v;
+  if (!v)
+    return K8SHA__UNCHANGED;
+  set_old(o, v);
+  if (is_marked(v))
+    return K8SHA__UNCHANGED;
+  marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s", v);
+  if (!marked || !o->old_value) {
+    k8sha__free(&o->ctx->alloc, marked);
+    return K8SHA_ENOMEM;
+  }
+  rc = json_object_set_new(data, o->key, json_string(marked));
+  k8sha__free(&o->ctx->alloc, marked);
+  return rc ? K8SHA_ENOMEM : 0;
+}
+
+static int edit_drop(json_t *obj, void *ud, char *msg, size_t n) {
+  hop *o = ud;
+  json_t *data = k8sha__configmap_data(obj, 0);
+  const char *v = json_string_value(json_object_get(data, o->key));
+  (void)msg;
+  (void)n;
+  /* Only our marked entry goes; anything else there now was written since, and stays. */
+  if (!v || !is_marked(v) || strcmp(v + MARKER_LEN, o->old_value) != 0)
+    return K8SHA__UNCHANGED;
+  json_object_del(data, o->key);
+  return 0;
+}
+
+static int edit_read(json_t *obj, void *ud, char *msg, size_t n) {
+  hop *o = ud;
+  const char *v = entry_of(obj, o->key);
+  if (!v || is_marked(v)) {
+    snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);
+    return K8SHA_ENOTFOUND;
+  }
+  set_old(o, v);
+  return o->old_value ? K8SHA__UNCHANGED : K8SHA_ENOMEM;
+}
+
+/* ---- the steps ---- */
+
+static void unlink_op(hop *o) {
+  hop **p;
+  for (p = &o->s->ops; *p; p = &(*p)->next)
+    if (*p == o) {
+      *p = o->next;
+      break;
+    }
+}
+
+static void op_free(k8sha_ctx *ctx, hop *o) {
+  const k8sha_allocator *a = &ctx->alloc;
+  k8sha__free(a, o->key);
+  k8sha__free(a, o->data);
+  k8sha__free(a, o->uri);
+  k8sha__free(a, o->value);
+  k8sha__free(a, o->old_value);
+  k8sha__free(a, o);
+}
+
+static void finish(hop *o, int err, const char *msg) {
+  k8sha_ctx *ctx = o->ctx;
+  unlink_op(o);
+  if (o->got)
+    o->got(err, err ? msg : NULL, NULL, 0, 0, o->user_data);
+  else if (o->done)
+    o->done(err, err ? msg : NULL, o->user_data);
+  op_free(ctx, o);
+}
+
+static void on_fcm(int err, const char *message, void *ud) {
+  advance(ud, err, message);
+}
+
+static void on_blob(const k8sha__blob_result *r, void *ud) {
+  hop *o = ud;
+  if (!o->s) { /* the store was freed while the blob operation ran */
+    op_free(o->ctx, o);
+    return;
+  }
+  if (o->phase == P_READ && r->err == 0) {
+    uint32_t crc = k8sha__crc32c(0, r->data, r->len);
+    k8sha_ctx *ctx = o->ctx;
+    if (r->len != o->p.size || crc != o->p.crc) {
+      set_msg(o, "blob %s of entry %s is damaged: %zu bytes with checksum %08x, the pointer says "
+               "%llu bytes with checksum %08x",
+               o->p.uri, o->key, r->len, (unsigned)crc, (unsigned long long)o->p.size,
+               (unsigned)o->p.crc);
+      unlink_op(o);
+      o->got(K8SHA_ECORRUPT, o->msg, NULL, 0, 0, o->user_data);
+    } else {
+      unlink_op(o);
+      o->got(0, NULL, r->data, r->len, 0, o->user_data);
+    }
+    op_free(ctx, o);
+    return;
+  }
+  advance(o, r->err, r->message);
+}
+
+static int start_blob(hop *o, phase ph, const char *uri) {
+  k8sha_ctx *ctx = o->ctx;
+  o->phase = ph;
+  if (ph == P_BLOB_WRITE)
+    return k8sha__blob_write(ctx, uri, o->data, o->len, on_blob, o);
+  if (ph == P_READ)
+    return k8sha__blob_read(ctx, uri, on_blob, o);
+  return k8sha__blob_remove(ctx, uri, on_blob, o);
+}
+
+static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
+  o->phase = ph;
+  return k8sha__fcm_update(o->s->f, edit, o, on_fcm, o);
+}
+
+/* Deletes the blob of a definitely failed write, then reports the failure. */
+static void discard_new(hop *o, int err, const char *message) {
+  o->result = err;
+  set_msg(o, "%s", message ? message : k8sha_strerror(err));
+  if (!o->uri || start_blob(o, P_DISCARD_NEW, o->uri) != 0)
+    finish(o, err, o->msg);
+}
+
+static void advance(hop *o, int err, const char *message) {
+  k8sha_ctx *ctx = o->ctx;
+  char *uri;
+  int rc = 0;
+
+  switch (o->phase) {
+  case P_CHECK:
+    if (err || o->identical) {
+      finish(o, err, message);
+      return;
+    }
+    if (o->kind == H_GET) {
+      k8sha__pointer p;
+      unsigned char *bytes = NULL;
+      size_t len;
+      const char *why = NULL;
+      int marked;
+      rc = k8sha__value_decode(&ctx->alloc, o->old_value, &marked, &p, &bytes, &len, &why);
+      if (rc == 1) {
+        o->p = p;
+        rc = start_blob(o, P_READ, p.uri);
+        if (rc == 0)
+          return;
+        set_msg(o, "reading blob %s of entry %s: %s", p.uri, o->key,
+                 k8sha_strerror(rc));
+      } else if (rc == 0) {
+        unlink_op(o);
+        o->got(0, NULL, bytes, len, 1, o->user_data);
+        k8sha__free(&ctx->alloc, bytes);
+        op_free(ctx, o);
+        return;
+      } else {
+        set_msg(o, "entry %s of ConfigMap %s is damaged: %s", o->key,
+                 k8sha__fcm_name(o->s->f), why ? why : k8sha_strerror(rc));
+      }
+      unlink_op(o);
+      o->got(rc, o->msg, NULL, 0, 0, o->user_data);
+      op_free(ctx, o);
+      return;
+    }
+    rc = o->kind == H_ADD_POINTER ? start_fcm(o, P_COMMIT, edit_put)
+                                  : start_blob(o, P_BLOB_WRITE, o->uri);
+    break;
+  case P_BLOB_WRITE:
+    if (err) {
+      /* Nothing points to it; a partly written blob is the backend's to clean up. */
+      set_msg(o, "writing blob %s for %s failed: %s", o->uri, o->key,
+               message ? message : k8sha_strerror(err));
+      finish(o, err, o->msg);
+      return;
+    }
+    rc = start_fcm(o, P_COMMIT, edit_put);
+    break;
+  case P_COMMIT:
+    if (err == K8SHA_EUNKNOWN_OUTCOME) {
+      set_msg(o, "%s; blob %s is kept", message ? message : "",
+               o->uri ? o->uri : "(none)");
+      finish(o, err, o->msg);
+      return;
+    }
+    if (err) {
+      discard_new(o, err, message);
+      return;
+    }
+    if (o->identical) { /* someone committed the same content meanwhile: ours is not needed */
+      discard_new(o, 0, NULL);
+      return;
+    }
+    uri = o->old_value ? blob_of(ctx, o->old_value) : NULL;
+    if (uri) {
+      rc = start_blob(o, P_DELETE_OLD, uri);
+      k8sha__free(&ctx->alloc, uri);
+      if (rc == 0)
+        return;
+    }
+    finish(o, 0, NULL);
+    return;
+  case P_DISCARD_NEW:
+    if (err)
+      k8sha__log(ctx, K8SHA_LOG_WARN, "store", "deleting unreferenced blob %s failed: %s", o->uri,
+                 message ? message : k8sha_strerror(err));
+    finish(o, o->result, o->msg);
+    return;
+  case P_DELETE_OLD:
+    if (err)
+      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+                 "deleting blob of the replaced entry %s failed (an orphan now): %s", o->key,
+                 message ? message : k8sha_strerror(err));
+    finish(o, 0, NULL);
+    return;
+  case P_MARK:
+    if (err || o->absent) {
+      finish(o, err, message);
+      return;
+    }
+    uri = blob_of(ctx, o->old_value);
+    if (uri) {
+      rc = start_blob(o, P_BLOB_REMOVE, uri);
+      k8sha__free(&ctx->alloc, uri);
+      break;
+    }
+    rc = start_fcm(o, P_DROP, edit_drop); /* an opaque pointer: its blob is the host's */
+    break;
+  case P_BLOB_REMOVE:
+    if (err) {
+      snprintf(o->msg, sizeof(o->msg),
+               "deleting the blob of %s failed (%s); the entry stays marked for deletion and "
+               "removing it again resumes",
+               o->key, message ? message : k8sha_strerror(err));
+      finish(o, err, o->msg);
+      return;
+    }
+    rc = start_fcm(o, P_DROP, edit_drop);
+    break;
+  case P_DROP:
+    finish(o, err, message);
+    return;
+  case P_READ:
+    /* success is handled in on_blob */
+    if (err == K8SHA_ENOTFOUND)
+      set_msg(o, "blob %s of entry %s is missing", o->p.uri, o->key);
+    else
+      set_msg(o, "reading blob %s of entry %s failed: %s", o->p.uri,
+               o->key, message ? message : k8sha_strerror(err));
+    unlink_op(o);
+    o->got(err, o->msg, NULL, 0, 0, o->user_data);
+    op_free(ctx, o);
+    return;
+  }
+  if (rc) {
+    set_msg(o, "%s: cannot continue: %s", o->key, k8sha_strerror(rc));
+    if (o->phase == P_COMMIT && o->uri)
+      discard_new(o, rc, o->msg);
+    else
+      finish(o, rc, o->msg);
+  }
+}
+
+/* ---- starting operations ---- */
+
+static int valid_key(const char *key) {
+  const char *p;
+  if (!key || !*key || strlen(key) > 253)
+    return 0;
+  for (p = key; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '-' || *p == '_' || *p == '.'))
+      return 0;
+  return 1;
+}
+
+static hop *op_new(k8sha__hstore *s, kind k, const char *key) {
+  hop *o = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*o));
+  if (!o)
+    return NULL;
+  o->s = s;
+  o->ctx = s->ctx;
+  o->kind = k;
+  o->key = k8sha__strdup(&s->ctx->alloc, key);
+  if (!o->key) {
+    k8sha__free(&s->ctx->alloc, o);
+    return NULL;
+  }
+  return o;
+}
+
+static int launch(hop *o, phase ph, k8sha__fcm_edit edit) {
+  int rc = start_fcm(o, ph, edit);
+  if (rc) {
+    op_free(o->ctx, o);
+    return rc;
+  }
+  o->next = o->s->ops;
+  o->s->ops = o;
+  return 0;
+}
+
+static int new_blob_uri(k8sha__hstore *s, char **out) {
+  unsigned char r[6];
+  char hex[13];
+  int i;
+  if (uv_random(NULL, NULL, r, sizeof(r), 0, NULL) != 0)
+    return K8SHA_EIO;
+  for (i = 0; i < 6; i++)
+    snprintf(hex + 2 * i, 3, "%02x", r[i]);
+  *out = k8sha__asprintf(&s->ctx->alloc, "%s/%s/%s%s", s->ctx->ha.storage_dir,
+                         s->ctx->ha.ha_cluster_id, s->blob_kind, hex);
+  return *out ? 0 : K8SHA_ENOMEM;
+}
+
+static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data, size_t len,
+                    k8sha__hstore_done done, void *user_data) {
+  hop *o;
+  int rc;
+  if (!s || !valid_key(key) || (!data && len))
+    return K8SHA_EINVAL;
+  o = op_new(s, k, key);
+  if (!o)
+    return K8SHA_ENOMEM;
+  o->done = done;
+  o->user_data = user_data;
+  o->len = len;
+  o->data = k8sha__malloc(&s->ctx->alloc, len ? len : 1);
+  rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
+  if (rc == 0) {
+    if (len)
+      memcpy(o->data, data, len);
+    snprintf(o->p.uri, sizeof(o->p.uri), "%s", o->uri);
+    o->p.size = len;
+    o->p.crc = k8sha__crc32c(0, data, len);
+    rc = k8sha__pointer_encode(&s->ctx->alloc, &o->p, &o->value);
+  }
+  if (rc) {
+    op_free(s->ctx, o);
+    return rc;
+  }
+  return launch(o, P_CHECK, edit_put);
+}
+
+int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
+                      k8sha__hstore_done done, void *user_data) {
+  return put_blob(s, H_ADD, key, data, len, done, user_data);
+}
+
+int k8sha__hstore_replace(k8sha__hstore *s, const char *key, const void *data, size_t len,
+                          k8sha__hstore_done done, void *user_data) {
+  return put_blob(s, H_REPLACE, key, data, len, done, user_data);
+}
+
+int k8sha__hstore_put(k8sha__hstore *s, const char *key, const void *data, size_t len,
+                      k8sha__hstore_done done, void *user_data) {
+  return put_blob(s, H_PUT, key, data, len, done, user_data);
+}
+
+int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+                              k8sha__hstore_done done, void *user_data) {
+  hop *o;
+  int rc;
+  if (!s || !valid_key(key) || !ptr || len == 0 || (len >= 3 && memcmp(ptr, "K8P", 3) == 0))
+    return K8SHA_EINVAL;
+  o = op_new(s, H_ADD_POINTER, key);
+  if (!o)
+    return K8SHA_ENOMEM;
+  o->done = done;
+  o->user_data = user_data;
+  rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
+  if (rc) {
+    op_free(s->ctx, o);
+    return rc;
+  }
+  return launch(o, P_CHECK, edit_put);
+}
+
+int k8sha__hstore_remove(k8sha__hstore *s, const char *key, k8sha__hstore_done done,
+                         void *user_data) {
+  hop *o;
+  if (!s || !valid_key(key))
+    return K8SHA_EINVAL;
+  o = op_new(s, H_REMOVE, key);
+  if (!o)
+    return K8SHA_ENOMEM;
+  o->done = done;
+  o->user_data = user_data;
+  return launch(o, P_MARK, edit_mark);
+}
+
+int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, void *user_data) {
+  hop *o;
+  if (!s || !valid_key(key) || !got)
+    return K8SHA_EINVAL;
+  o = op_new(s, H_GET, key);
+  if (!o)
+    return K8SHA_ENOMEM;
+  o->got = got;
+  o->user_data = user_data;
+  return launch(o, P_CHECK, edit_read);
+}
+
+/* ---- reads of the cached state ---- */
+
+int k8sha__hstore_exists(const k8sha__hstore *s, const char *key) {
+  const char *v = entry_of(k8sha__fcm_object(s->f), key);
+  return v && !is_marked(v);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int collect(const k8sha__hstore *s, const char *prefix, int marked, char ***keys,
+                   size_t *n) {
+  json_t *data = json_object_get(k8sha__fcm_object(s->f), "data"), *v;
+  const char *key;
+  size_t cap = 0, count = 0, plen = prefix ? strlen(prefix) : 0;
+  char **out = NULL;
+
+  json_object_foreach(data, key, v) {
+    const char *text = json_string_value(v);
+    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || is_marked(text) != marked)
+      continue;
+    if (k8sha__grow(&s->ctx->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
+        !(out[count] = k8sha__strdup(&s->ctx->alloc, key))) {
+      k8sha__hstore_keys_free(s, out, count);
+      return K8SHA_ENOMEM;
+    }
+    count++;
+  }
+  if (count)
+    qsort(out, count, sizeof(*out), cmp_str);
+  *keys = out;
+  *n = count;
+  return 0;
+}
+
+int k8sha__hstore_keys(const k8sha__hstore *s, const char *prefix, char ***keys, size_t *n) {
+  return collect(s, prefix, 0, keys, n);
+}
+
+int k8sha__hstore_marked_keys(const k8sha__hstore *s, const char *prefix, char ***keys,
+                              size_t *n) {
+  return collect(s, prefix, 1, keys, n);
+}
+
+void k8sha__hstore_keys_free(const k8sha__hstore *s, char **keys, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    k8sha__free(&s->ctx->alloc, keys[i]);
+  k8sha__free(&s->ctx->alloc, keys);
+}
+
+/* ---- the store ---- */
+
+int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out) {
+  k8sha_ctx *ctx;
+  k8sha__hstore *s;
+  if (!f || !blob_kind || !out)
+    return K8SHA_EINVAL;
+  ctx = k8sha__fcm_ctx(f);
+  s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
+  if (!s)
+    return K8SHA_ENOMEM;
+  s->f = f;
+  s->ctx = ctx;
+  s->blob_kind = k8sha__strdup(&ctx->alloc, blob_kind);
+  if (!s->blob_kind) {
+    k8sha__free(&ctx->alloc, s);
+    return K8SHA_ENOMEM;
+  }
+  *out = s;
+  return 0;
+}
+
+void k8sha__hstore_free(k8sha__hstore *s) {
+  hop *o, *next;
+  if (!s)
+    return;
+  for (o = s->ops; o; o = next) {
+    next = o->next;
+    if (o->phase == P_BLOB_WRITE || o->phase == P_DISCARD_NEW || o->phase == P_DELETE_OLD ||
+        o->phase == P_BLOB_REMOVE || o->phase == P_READ) {
+      /* The backend still holds it: freed when its completion arrives. */
+      o->s = NULL;
+    } else {
+      op_free(s->ctx, o);
+    }
+  }
+  k8sha__free(&s->ctx->alloc, s->blob_kind);
+  k8sha__free(&s->ctx->alloc, s);
+}

@@ -1,0 +1,190 @@
+/* The job-graph store, on the cluster ConfigMap; and job id helpers. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "election/elector.h"
+#include "election/lock.h"
+#include "k8sha/errors.h"
+#include "k8sha/jobgraph.h"
+#include "store/fenced.h"
+#include "store/handles.h"
+#include "store/jobs.h"
+
+int k8sha__job_id_valid(const char *id) {
+  size_t i;
+  if (!id || strlen(id) != K8SHA__JOB_ID_LEN)
+    return 0;
+  for (i = 0; i < K8SHA__JOB_ID_LEN; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
+char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id) {
+  return k8sha__asprintf(&ctx->alloc, "%s-%s-config-map", ctx->ha.cluster_id, job_id);
+}
+
+typedef struct gop {
+  k8sha_jobgraph_store *s;
+  k8sha_jobgraph_done_cb done;
+  k8sha_jobgraph_got_cb got;
+  void *user_data;
+  struct gop *next;
+} gop;
+
+struct k8sha_jobgraph_store {
+  k8sha_ctx *ctx;
+  k8sha__fcm *f;
+  k8sha__hstore *h;
+  gop *ops;
+  char last_error[1024];
+};
+
+static gop *gop_new(k8sha_jobgraph_store *s, void *user_data) {
+  gop *g = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*g));
+  if (!g)
+    return NULL;
+  g->s = s;
+  g->user_data = user_data;
+  g->next = s->ops;
+  s->ops = g;
+  return g;
+}
+
+static void gop_free(gop *g) {
+  gop **p;
+  for (p = &g->s->ops; *p; p = &(*p)->next)
+    if (*p == g) {
+      *p = g->next;
+      break;
+    }
+  k8sha__free(&g->s->ctx->alloc, g);
+}
+
+static void note(k8sha_jobgraph_store *s, int err, const char *message) {
+  if (err)
+    snprintf(s->last_error, sizeof(s->last_error), "%s",
+             message && *message ? message : k8sha_strerror(err));
+}
+
+static void on_done(int err, const char *message, void *ud) {
+  gop *g = ud;
+  note(g->s, err, message);
+  if (g->done)
+    g->done(g->s, err, g->user_data);
+  gop_free(g);
+}
+
+static void on_got(int err, const char *message, const void *data, size_t len, int is_pointer,
+                   void *ud) {
+  gop *g = ud;
+  (void)is_pointer;
+  note(g->s, err, message);
+  g->got(g->s, err, err ? NULL : data, err ? 0 : len, g->user_data);
+  gop_free(g);
+}
+
+int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader,
+                              k8sha_jobgraph_done_cb opened, void *user_data) {
+  k8sha_jobgraph_store *s;
+  k8sha_ctx *ctx;
+  char *name;
+  gop *g = NULL;
+  int rc;
+
+  if (!out || !leader)
+    return K8SHA_EINVAL;
+  if (!k8sha_election_is_leader(leader))
+    return K8SHA_ENOTLEADER;
+  ctx = k8sha__election_ctx(leader);
+  s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
+  if (!s)
+    return K8SHA_ENOMEM;
+  s->ctx = ctx;
+  name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
+  rc = name ? k8sha__fcm_new(leader, name, &s->f) : K8SHA_ENOMEM;
+  k8sha__free(&ctx->alloc, name);
+  if (rc == 0)
+    rc = k8sha__hstore_new(s->f, "submittedJobGraph", &s->h);
+  if (rc == 0 && !(g = gop_new(s, user_data)))
+    rc = K8SHA_ENOMEM;
+  if (rc == 0) {
+    g->done = opened;
+    rc = k8sha__fcm_claim(s->f, 1, on_done, g);
+  }
+  if (rc) {
+    k8sha_jobgraph_store_free(s);
+    return rc;
+  }
+  *out = s;
+  return 0;
+}
+
+void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s) {
+  if (!s)
+    return;
+  k8sha__fcm_free(s->f);
+  k8sha__hstore_free(s->h);
+  while (s->ops)
+    gop_free(s->ops);
+  k8sha__free(&s->ctx->alloc, s);
+}
+
+const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_store *s) {
+  return s ? s->last_error : "";
+}
+
+static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const void *graph,
+                 size_t len, k8sha_jobgraph_done_cb done, k8sha_jobgraph_got_cb got,
+                 void *user_data) {
+  char key[64];
+  gop *g;
+  int rc;
+  if (!s || !k8sha__job_id_valid(job_id) || (what == 2 && !got))
+    return K8SHA_EINVAL;
+  snprintf(key, sizeof(key), K8SHA__JOBGRAPH_PREFIX "%s", job_id);
+  g = gop_new(s, user_data);
+  if (!g)
+    return K8SHA_ENOMEM;
+  g->done = done;
+  g->got = got;
+  rc = what == 0   ? k8sha__hstore_put(s->h, key, graph, len, on_done, g)
+       : what == 1 ? k8sha__hstore_remove(s->h, key, on_done, g)
+                   : k8sha__hstore_get(s->h, key, on_got, g);
+  if (rc)
+    gop_free(g);
+  return rc;
+}
+
+int k8sha_jobgraph_put(k8sha_jobgraph_store *s, const char *job_id, const void *graph, size_t len,
+                       k8sha_jobgraph_done_cb done, void *user_data) {
+  return start(s, job_id, 0, graph, len, done, NULL, user_data);
+}
+
+int k8sha_jobgraph_remove(k8sha_jobgraph_store *s, const char *job_id,
+                          k8sha_jobgraph_done_cb done, void *user_data) {
+  return start(s, job_id, 1, NULL, 0, done, NULL, user_data);
+}
+
+int k8sha_jobgraph_get(k8sha_jobgraph_store *s, const char *job_id, k8sha_jobgraph_got_cb got,
+                       void *user_data) {
+  return start(s, job_id, 2, NULL, 0, NULL, got, user_data);
+}
+
+int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
+  size_t i, plen = strlen(K8SHA__JOBGRAPH_PREFIX);
+  int rc;
+  if (!s || !ids || !n)
+    return K8SHA_EINVAL;
+  rc = k8sha__hstore_keys(s->h, K8SHA__JOBGRAPH_PREFIX, ids, n);
+  for (i = 0; rc == 0 && i < *n; i++)
+    memmove((*ids)[i], (*ids)[i] + plen, strlen((*ids)[i] + plen) + 1);
+  return rc;
+}
+
+void k8sha_jobgraph_ids_free(const k8sha_jobgraph_store *s, char **ids, size_t n) {
+  if (s)
+    k8sha__hstore_keys_free(s->h, ids, n);
+}

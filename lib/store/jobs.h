@@ -1,0 +1,15 @@
+/* Internal: job ids and the names derived from them (Flink's layout). */
+#ifndef K8SHA_STORE_JOBS_H
+#define K8SHA_STORE_JOBS_H
+
+#include "k8sha/context.h"
+
+#define K8SHA__JOB_ID_LEN 32
+#define K8SHA__JOBGRAPH_PREFIX "jobGraph-"
+
+/* 1 when `id` is 32 lowercase hex digits (Flink's JobID), else 0. */
+int k8sha__job_id_valid(const char *id);
+/* "<cluster-id>-<jobid>-config-map" (allocated). */
+char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id);
+
+#endif

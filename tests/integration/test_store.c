@@ -1,0 +1,1170 @@
+/* The HA stores against kube-lite: Flink's state-handle-store, counter and checkpoint-store cases
+ * (add/replace/remove with marked entries, idempotent re-add, non-leader writes refused with
+ * nothing touched, unknown outcome keeps the blob, failing blob delete leaves a resumable marker,
+ * counter set/get-and-increment/shutdown) and libk8sha's own: fenced job ConfigMaps, size
+ * accounting before the server, conflicts retried, one request per commit, corrupted blobs
+ * reported by id. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+#include "k8sha/checkpoint.h"
+#include "k8sha/election.h"
+#include "k8sha/errors.h"
+#include "k8sha/jobgraph.h"
+#include "k8sha/storage.h"
+#include "k8sha/watch.h"
+#include "store/fenced.h"
+#include "store/handles.h"
+
+#define JOB "0123456789abcdef0123456789abcdef"
+#define JOB_CM "it-" JOB "-config-map"
+#define JOB_PATH "/api/v1/namespaces/flink/configmaps/" JOB_CM
+#define CLUSTER_PATH "/api/v1/namespaces/flink/configmaps/it-cluster-config-map"
+
+/* ---- a store fixture: kube-lite, a context with file storage in its temp dir, a leader ---- */
+
+typedef struct fixture {
+  itest t;
+  k8sha_ctx *ctx;
+  k8sha_election *e;
+  int granted, revoked;
+  uint64_t term;
+  char blobs[1100]; /* <storageDir>/it */
+} fixture;
+
+static void on_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  fixture *f = ud;
+  (void)e;
+  (void)session;
+  f->granted++;
+  f->term = term;
+  uv_stop(&f->t.loop);
+}
+
+static void on_revoked(k8sha_election *e, int reason, void *ud) {
+  fixture *f = ud;
+  (void)e;
+  (void)reason;
+  f->revoked++;
+  uv_stop(&f->t.loop);
+}
+
+static void lead(fixture *f, k8sha_lock_kind kind) {
+  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election_callbacks cbs;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_granted;
+  cbs.revoked = on_revoked;
+  cbs.user_data = f;
+  o.identity = "jm-a";
+  o.lock = kind;
+  ck_assert_int_eq(k8sha_election_new(&f->e, f->ctx, &o, &cbs), 0);
+  ck_assert_int_eq(k8sha_election_start(f->e), 0);
+  it_run_until(&f->t, &f->granted);
+}
+
+static void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
+                       k8sha_lock_kind kind) {
+  const char *kv[16];
+  char dir[1024];
+  int n = 0, i;
+  memset(f, 0, sizeof(*f));
+  it_start(&f->t, NULL, NULL);
+  if (!storage_dir) {
+    snprintf(dir, sizeof(dir), "%s/ha", kubelite_dir(f->t.kl));
+    storage_dir = dir;
+  }
+  snprintf(f->blobs, sizeof(f->blobs), "%s/it", storage_dir);
+  kv[n++] = "high-availability.storageDir";
+  kv[n++] = storage_dir;
+  for (i = 0; extra && extra[i]; i++)
+    kv[n++] = extra[i];
+  kv[n] = NULL;
+  f->ctx = it_ctx_with(&f->t, kubelite_kubeconfig(f->t.kl), kv);
+  lead(f, kind);
+}
+
+static void setup(fixture *f) {
+  setup_with(f, NULL, NULL, K8SHA_LOCK_CONFIGMAP);
+}
+
+static void teardown(fixture *f) {
+  k8sha_election_free(f->e);
+  k8sha_ctx_free(f->ctx);
+  it_stop(&f->t);
+}
+
+/* Files in the blob folder (0 when it does not exist). */
+static int blob_count(const fixture *f) {
+  DIR *d = opendir(f->blobs);
+  struct dirent *de;
+  int n = 0;
+  if (!d)
+    return 0;
+  while ((de = readdir(d)))
+    if (de->d_name[0] != '.')
+      n++;
+  closedir(d);
+  return n;
+}
+
+/* The path of the only blob whose name starts with `kind` (fails unless there is exactly one). */
+static void only_blob(const fixture *f, const char *kind, char *out, size_t size) {
+  DIR *d = opendir(f->blobs);
+  struct dirent *de;
+  int n = 0;
+  ck_assert_ptr_nonnull(d);
+  while ((de = readdir(d)))
+    if (strncmp(de->d_name, kind, strlen(kind)) == 0) {
+      snprintf(out, size, "%s/%s", f->blobs, de->d_name);
+      n++;
+    }
+  closedir(d);
+  ck_assert_int_eq(n, 1);
+}
+
+/* GETs a ConfigMap and returns its parsed body (caller decrefs), or NULL on 404. */
+static json_t *get_cm(fixture *f, const char *path) {
+  it_result r;
+  json_t *j;
+  it_request(&f->t, f->ctx, K8SHA__GET, path, NULL, NULL, 5000, 1, &r);
+  if (r.status == 404)
+    return NULL;
+  ck_assert_int_eq(r.status, 200);
+  j = json_loads(r.body, 0, NULL);
+  ck_assert_ptr_nonnull(j);
+  return j;
+}
+
+static const char *data_of(json_t *cm, const char *key) {
+  return json_string_value(json_object_get(json_object_get(cm, "data"), key));
+}
+
+/* PUTs `cm` back (a test playing another writer). */
+static void put_cm(fixture *f, const char *path, json_t *cm) {
+  it_result r;
+  char *body = json_dumps(cm, JSON_COMPACT);
+  it_request(&f->t, f->ctx, K8SHA__UPDATE, path, body, NULL, 5000, 1, &r);
+  free(body);
+  ck_assert_msg(r.status == 200, "PUT %s: %ld %s", path, r.status, r.message);
+}
+
+/* The same without running our loop (so no watch event reaches the library meanwhile). */
+static void blocking_put(fixture *f, const char *path, json_t *cm) {
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+  char url[2048], *body = json_dumps(cm, JSON_COMPACT), *answer = NULL;
+  long code = 0;
+  snprintf(url, sizeof(url), "%s%s", kubelite_url(f->t.kl), path);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kubelite_collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
+  ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  ck_assert_msg(code == 200, "PUT %s: %ld %s", path, code, answer ? answer : "");
+  free(answer);
+  free(body);
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+}
+
+/* ---- completions ---- */
+
+typedef struct res {
+  uv_loop_t *loop;
+  int done, err;
+  uint64_t value;
+  char msg[1024];
+  size_t n;
+  uint64_t ids[16];
+  int status[16];
+  char data[16][64];
+} res;
+
+static void res_init(fixture *f, res *r) {
+  memset(r, 0, sizeof(*r));
+  r->loop = &f->t.loop;
+}
+
+static void finish_res(res *r, int err, const char *msg) {
+  r->done = 1;
+  r->err = err;
+  snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+  uv_stop(r->loop);
+}
+
+static void on_cp(k8sha_checkpoint_store *s, int status, void *ud) {
+  finish_res(ud, status, k8sha_checkpoint_store_last_error(s));
+}
+
+static void on_count(k8sha_checkpoint_store *s, int status, uint64_t value, void *ud) {
+  res *r = ud;
+  r->value = value;
+  finish_res(r, status, k8sha_checkpoint_store_last_error(s));
+}
+
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+                         size_t n, void *ud) {
+  res *r = ud;
+  size_t i;
+  (void)s;
+  r->n = n;
+  for (i = 0; i < n && i < 16; i++) {
+    r->ids[i] = list[i].id;
+    r->status[i] = list[i].status;
+    if (list[i].status == 0)
+      snprintf(r->data[i], sizeof(r->data[i]), "%.*s", (int)list[i].len,
+               (const char *)list[i].data);
+    else
+      snprintf(r->data[i], sizeof(r->data[i]), "%s", list[i].message);
+    if (list[i].status)
+      ck_assert_ptr_nonnull(strstr(list[i].message, "completedCheckpoint"));
+  }
+  finish_res(r, status, NULL);
+}
+
+static void on_h(int err, const char *message, void *ud) {
+  finish_res(ud, err, message);
+}
+
+static void on_hget(int err, const char *message, const void *data, size_t len, int is_pointer,
+                    void *ud) {
+  res *r = ud;
+  if (!err)
+    snprintf(r->data[0], sizeof(r->data[0]), "%.*s", (int)len, (const char *)data);
+  r->value = (uint64_t)is_pointer;
+  finish_res(r, err, message);
+}
+
+static k8sha_checkpoint_store *open_store(fixture *f) {
+  k8sha_checkpoint_store *s = NULL;
+  res r;
+  res_init(f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f->e, JOB, on_cp, &r), 0);
+  it_run_until(&f->t, &r.done);
+  ck_assert_msg(r.err == 0, "open: %s", r.msg);
+  return s;
+}
+
+static int cp_add(fixture *f, k8sha_checkpoint_store *s, uint64_t id, const char *state,
+                  res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha_checkpoint_add(s, id, state, strlen(state), on_cp, r), 0);
+  it_run_until(&f->t, &r->done);
+  return r->err;
+}
+
+static void recover(fixture *f, k8sha_checkpoint_store *s, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha_checkpoint_recover(s, on_recovered, r), 0);
+  it_run_until(&f->t, &r->done);
+  ck_assert_int_eq(r->err, 0);
+}
+
+/* ---- the handle store on a job ConfigMap ---- */
+
+typedef struct hfix {
+  k8sha__fcm *fcm;
+  k8sha__hstore *h;
+} hfix;
+
+static void h_open(fixture *f, hfix *h) {
+  res r;
+  res_init(f, &r);
+  ck_assert_int_eq(k8sha__fcm_new(f->e, JOB_CM, &h->fcm), 0);
+  ck_assert_int_eq(k8sha__hstore_new(h->fcm, "completedCheckpoint", &h->h), 0);
+  ck_assert_int_eq(k8sha__fcm_claim(h->fcm, 1, on_h, &r), 0);
+  it_run_until(&f->t, &r.done);
+  ck_assert_msg(r.err == 0, "claim: %s", r.msg);
+}
+
+static void h_close(hfix *h) {
+  k8sha__fcm_free(h->fcm);
+  k8sha__hstore_free(h->h);
+}
+
+static int h_add(fixture *f, hfix *h, const char *key, const char *v, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha__hstore_add(h->h, key, v, strlen(v), on_h, r), 0);
+  it_run_until(&f->t, &r->done);
+  return r->err;
+}
+
+static int h_get(fixture *f, hfix *h, const char *key, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha__hstore_get(h->h, key, on_hget, r), 0);
+  it_run_until(&f->t, &r->done);
+  return r->err;
+}
+
+static int h_remove(fixture *f, hfix *h, const char *key, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha__hstore_remove(h->h, key, on_h, r), 0);
+  it_run_until(&f->t, &r->done);
+  return r->err;
+}
+
+START_TEST(handles_add_get_replace_remove) {
+  fixture f;
+  hfix h;
+  res r;
+  json_t *cm;
+  char **keys;
+  size_t n;
+
+  setup(&f);
+  h_open(&f, &h);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_nonnull(cm); /* the claim created it, with Flink's labels and our term */
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_object_get(cm, "metadata"), "labels"), "app")),
+                   "it");
+  ck_assert_str_eq(json_string_value(json_object_get(
+                       json_object_get(json_object_get(cm, "metadata"), "labels"),
+                       "configmap-type")),
+                   "high-availability");
+  ck_assert_ptr_nonnull(json_object_get(json_object_get(json_object_get(cm, "metadata"),
+                                                        "annotations"),
+                                        K8SHA__TERM_ANNOTATION));
+  json_decref(cm);
+
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "state-one", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 1);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-2"), 0);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_str_eq(r.data[0], "state-one");
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-2", &r), K8SHA_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(r.msg, "checkpointID-2"));
+
+  /* replace: a new blob, the old one deleted after the commit */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha__hstore_replace(h.h, "checkpointID-1", "state-1b", 8, on_h, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_str_eq(r.data[0], "state-1b");
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha__hstore_replace(h.h, "checkpointID-9", "x", 1, on_h, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTFOUND);
+  ck_assert_int_eq(blob_count(&f), 1); /* the refused replace wrote no blob */
+
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "state-two", &r), 0);
+  ck_assert_int_eq(k8sha__hstore_keys(h.h, "checkpointID-", &keys, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_str_eq(keys[0], "checkpointID-1");
+  ck_assert_str_eq(keys[1], "checkpointID-2");
+  k8sha__hstore_keys_free(h.h, keys, n);
+
+  /* remove: the key and the blob go; removing an absent key succeeds */
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-1"));
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-2"));
+  json_decref(cm);
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_identical_readd_and_different_entry) {
+  fixture f;
+  hfix h;
+  res r;
+  long updates;
+
+  /* a Lease lock: the election's renewals are not ConfigMap updates, so counts are ours */
+  setup_with(&f, NULL, NULL, K8SHA_LOCK_LEASE);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "same", &r), 0);
+  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  /* a retried add of identical content succeeds without a blob or a write */
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "same", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  /* different content under the same key: refused, nothing left behind */
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "other", &r), K8SHA_EEXISTS);
+  ck_assert_ptr_nonnull(strstr(r.msg, "checkpointID-1"));
+  ck_assert_int_eq(blob_count(&f), 1);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_str_eq(r.data[0], "same");
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_marked_entries_count_as_absent_and_removal_resumes) {
+  fixture f;
+  hfix h;
+  res r;
+  json_t *cm, *data;
+  char *marked;
+  char **keys;
+  size_t n;
+
+  setup(&f);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  /* A crash after marking: the entry carries the marker, its blob still exists. */
+  cm = get_cm(&f, JOB_PATH);
+  data = json_object_get(cm, "data");
+  marked = malloc(strlen(data_of(cm, "checkpointID-1")) + 16);
+  sprintf(marked, K8SHA__DELETING_MARKER "%s", data_of(cm, "checkpointID-1"));
+  json_object_set_new(data, "checkpointID-1", json_string(marked));
+  free(marked);
+  put_cm(&f, JOB_PATH, cm);
+  json_decref(cm);
+
+  /* our cached state is stale: the next operation meets a conflict, re-reads, and sees it */
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "two", &r), 0);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), K8SHA_ENOTFOUND);
+  ck_assert_int_eq(k8sha__hstore_keys(h.h, "checkpointID-", &keys, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  k8sha__hstore_keys_free(h.h, keys, n);
+  ck_assert_int_eq(k8sha__hstore_marked_keys(h.h, "checkpointID-", &keys, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(keys[0], "checkpointID-1");
+  k8sha__hstore_keys_free(h.h, keys, n);
+  ck_assert_int_eq(blob_count(&f), 2);
+  /* removing it again finishes the job: blob deleted, key dropped */
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-1"));
+  json_decref(cm);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+/* ---- a storage backend the test controls ---- */
+
+typedef struct membackend {
+  int fail_remove, fail_write;
+  int blobs, removes;
+  char uris[32][256];
+  char data[32][64];
+  size_t len[32];
+} membackend;
+
+static int mem_find(membackend *m, const char *uri) {
+  int i;
+  for (i = 0; i < 32; i++)
+    if (strcmp(m->uris[i], uri) == 0)
+      return i;
+  return -1;
+}
+
+static int mem_write(void *self, const char *uri, const void *data, size_t len,
+                     k8sha_storage_op *op) {
+  membackend *m = self;
+  int i = mem_find(m, "");
+  if (m->fail_write) {
+    k8sha_storage_op_complete(op, K8SHA_ESTORAGE, "disk full (injected)", NULL, 0);
+    return 0;
+  }
+  ck_assert_int_ge(i, 0);
+  ck_assert_uint_lt(len, 64);
+  snprintf(m->uris[i], sizeof(m->uris[i]), "%s", uri);
+  memcpy(m->data[i], data, len);
+  m->len[i] = len;
+  m->blobs++;
+  k8sha_storage_op_complete(op, 0, NULL, NULL, 0);
+  return 0;
+}
+
+static int mem_read(void *self, const char *uri, k8sha_storage_op *op) {
+  membackend *m = self;
+  int i = mem_find(m, uri);
+  if (i < 0)
+    k8sha_storage_op_complete(op, K8SHA_ENOTFOUND, "no such blob", NULL, 0);
+  else
+    k8sha_storage_op_complete(op, 0, NULL, m->data[i], m->len[i]);
+  return 0;
+}
+
+static int mem_remove(void *self, const char *uri, k8sha_storage_op *op) {
+  membackend *m = self;
+  int i = mem_find(m, uri);
+  if (m->fail_remove) {
+    k8sha_storage_op_complete(op, K8SHA_ESTORAGE, "permission denied (injected)", NULL, 0);
+    return 0;
+  }
+  if (i >= 0) {
+    m->uris[i][0] = '\0';
+    m->blobs--;
+  }
+  m->removes++;
+  k8sha_storage_op_complete(op, 0, NULL, NULL, 0);
+  return 0;
+}
+
+static int mem_list(void *self, const char *prefix, k8sha_storage_op *op) {
+  membackend *m = self;
+  int i;
+  for (i = 0; i < 32; i++)
+    if (m->uris[i][0] && strncmp(m->uris[i], prefix, strlen(prefix)) == 0)
+      k8sha_storage_op_add_entry(op, m->uris[i]);
+  k8sha_storage_op_complete(op, 0, NULL, NULL, 0);
+  return 0;
+}
+
+static void setup_mem(fixture *f, membackend *m, const char *const *extra) {
+  static const k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, "mem", mem_write,
+                                           mem_read, mem_remove, mem_list, NULL};
+  const char *kv[16];
+  int n = 0;
+  kv[n++] = "high-availability.storageDir";
+  kv[n++] = "mem://bucket/ha";
+  kv[n++] = IT_STORAGE_SCHEME;
+  kv[n++] = "mem";
+  while (extra && *extra && n < 15)
+    kv[n++] = *extra++;
+  kv[n] = NULL;
+  memset(m, 0, sizeof(*m));
+  memset(f, 0, sizeof(*f));
+  it_start(&f->t, NULL, NULL);
+  f->ctx = it_ctx_with(&f->t, kubelite_kubeconfig(f->t.kl), kv);
+  ck_assert_int_eq(k8sha_storage_register(f->ctx, &vt, m), 0);
+  lead(f, K8SHA_LOCK_CONFIGMAP);
+}
+
+START_TEST(handles_failing_blob_delete_leaves_resumable_marker) {
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+  json_t *cm;
+
+  setup_mem(&f, &m, NULL);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+  ck_assert_int_eq(m.blobs, 1);
+  m.fail_remove = 1;
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), K8SHA_ESTORAGE);
+  ck_assert_ptr_nonnull(strstr(r.msg, "permission denied"));
+  ck_assert_ptr_nonnull(strstr(r.msg, "again"));
+  ck_assert_int_eq(m.blobs, 1);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_msg(strncmp(data_of(cm, "checkpointID-1"), K8SHA__DELETING_MARKER,
+                        strlen(K8SHA__DELETING_MARKER)) == 0,
+                "the entry is marked");
+  json_decref(cm);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  m.fail_remove = 0;
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_int_eq(m.blobs, 0);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-1"));
+  json_decref(cm);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_failed_blob_write_commits_nothing) {
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+  long updates;
+
+  setup_mem(&f, &m, NULL);
+  h_open(&f, &h);
+  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  m.fail_write = 1;
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_ESTORAGE);
+  ck_assert_ptr_nonnull(strstr(r.msg, "disk full"));
+  ck_assert_ptr_nonnull(strstr(r.msg, "mem://bucket/ha/it/completedCheckpoint"));
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_definite_failure_deletes_new_blob) {
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+
+  setup_mem(&f, &m, NULL);
+  h_open(&f, &h);
+  /* the server refuses the update: nothing committed, the new blob is deleted */
+  ck_assert_int_gt(
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"code\":403,\"count\":1}"),
+      0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_EFORBIDDEN);
+  ck_assert_int_eq(m.blobs, 0);
+  ck_assert_int_eq(m.removes, 1);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+typedef struct landing {
+  uv_loop_t *loop;
+  int landed;
+} landing;
+
+/* Notices when checkpointID-2 appears in the job ConfigMap. */
+static void on_landing(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
+  landing *l = ud;
+  (void)w;
+  if ((ev->type == K8SHA_WATCH_ADDED || ev->type == K8SHA_WATCH_MODIFIED) &&
+      strcmp(ev->name, JOB_CM) == 0 && strstr(ev->object_json, "\"checkpointID-2\"")) {
+    l->landed = 1;
+    uv_stop(l->loop);
+  }
+}
+
+START_TEST(handles_unknown_outcome_keeps_blob) {
+  static const char *const timing[] = {
+      "high-availability.kubernetes.leader-election.lease-duration", "6 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "3 s",
+      "high-availability.kubernetes.leader-election.retry-period", "1 s", NULL};
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+  landing seen;
+  k8sha_watch *w = NULL;
+
+  setup_mem(&f, &m, timing);
+  h_open(&f, &h);
+  memset(&seen, 0, sizeof(seen));
+  seen.loop = &f.t.loop;
+  ck_assert_int_eq(k8sha_watch_new(&w, f.ctx, NULL, on_landing, &seen), 0);
+  /* 5xx: the server may have applied it. The blob stays; the caller is told. */
+  ck_assert_int_gt(
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"code\":503,\"count\":1}"),
+      0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_EUNKNOWN_OUTCOME);
+  ck_assert_ptr_nonnull(strstr(r.msg, "kept"));
+  ck_assert_int_eq(m.blobs, 1);
+  ck_assert_int_eq(m.removes, 0);
+  /* it did not land here: a retry of the same content re-reads, adds, and reuses nothing */
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+
+  /* A slow answer: the update lands after our request timeout (1 s = renew/3). */
+  ck_assert_int_gt(
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"latencyMs\":2500,\"count\":1}"),
+      0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "two", &r), K8SHA_EUNKNOWN_OUTCOME);
+  ck_assert_int_eq(m.blobs, 3);
+  /* wait for the server to apply it (its watch event), then read back: there and readable */
+  it_run_until(&f.t, &seen.landed);
+  k8sha_watch_free(w);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-2", &r), 0);
+  ck_assert_str_eq(r.data[0], "two");
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_conflict_is_retried_and_steady_state_is_one_request) {
+  fixture f;
+  hfix h;
+  res r;
+  json_t *cm;
+  long gets, updates, conflicts;
+  int i;
+
+  /* a Lease lock: the election's renewals are not ConfigMap updates, so counts are ours */
+  setup_with(&f, NULL, NULL, K8SHA_LOCK_LEASE);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+  /* steady state: one update per add, no read */
+  gets = kubelite_count(f.t.kl, "get", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  for (i = 2; i < 7; i++) {
+    char key[32];
+    snprintf(key, sizeof(key), "checkpointID-%d", i);
+    ck_assert_int_eq(h_add(&f, &h, key, key, &r), 0);
+  }
+  ck_assert_int_eq(kubelite_count(f.t.kl, "get", "configmaps", 0), gets);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates + 5);
+
+  /* another writer changes an unrelated key: one 409, a re-read, and the add lands */
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_int_eq(json_object_set_new(k8sha__configmap_data(cm, 1), "unrelated", json_string("x")), 0);
+  put_cm(&f, JOB_PATH, cm);
+  json_decref(cm);
+  conflicts = kubelite_count(f.t.kl, "update", "configmaps", 409);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-7", "seven", &r), 0);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 409), conflicts + 1);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_str_eq(data_of(cm, "unrelated"), "x");
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-7"));
+  json_decref(cm);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_too_large_refused_before_the_server) {
+  fixture f;
+  hfix h;
+  res r;
+  json_t *cm;
+  char *big;
+  long updates;
+
+  /* a Lease lock: the election's renewals are not ConfigMap updates, so counts are ours */
+  setup_with(&f, NULL, NULL, K8SHA_LOCK_LEASE);
+  h_open(&f, &h);
+  /* fill the ConfigMap to 100 bytes under the limit */
+  cm = get_cm(&f, JOB_PATH);
+  big = malloc(K8SHA__CONFIGMAP_MAX);
+  memset(big, 'x', K8SHA__CONFIGMAP_MAX - 100 - strlen("filler"));
+  big[K8SHA__CONFIGMAP_MAX - 100 - strlen("filler")] = '\0';
+  ck_assert_int_eq(json_object_set_new(k8sha__configmap_data(cm, 1), "filler", json_string(big)), 0);
+  free(big);
+  put_cm(&f, JOB_PATH, cm);
+  json_decref(cm);
+  /* a store opened now reads the new state when it claims the ConfigMap */
+  h_close(&h);
+  h_open(&f, &h);
+  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_ETOOLARGE);
+  ck_assert_ptr_nonnull(strstr(r.msg, "1048576"));
+  ck_assert_ptr_nonnull(strstr(r.msg, JOB_CM));
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(blob_count(&f), 0);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(handles_opaque_pointers) {
+  fixture f;
+  hfix h;
+  res r;
+  static const unsigned char java[] = {0xac, 0xed, 0x00, 0x05, 's', 'r', 0x00, 0x01, 'x'};
+
+  setup(&f);
+  h_open(&f, &h);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", "K8Pxx", 5, on_h, &r),
+                   K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", java, sizeof(java), on_h, &r),
+                   0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 0);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_int_eq((int)r.value, 1); /* handed back as a pointer */
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+/* ---- fencing ---- */
+
+START_TEST(fencing_newer_claim_refuses_old_leader) {
+  fixture f;
+  hfix h;
+  res r;
+  json_t *cm;
+  char newer[32], *before;
+  int blobs;
+
+  setup(&f);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+  /* a newer leader claims the job ConfigMap (what a takeover does first) */
+  cm = get_cm(&f, JOB_PATH);
+  snprintf(newer, sizeof(newer), "%" PRIu64, f.term + 1);
+  json_object_set_new(json_object_get(json_object_get(cm, "metadata"), "annotations"),
+                      K8SHA__TERM_ANNOTATION, json_string(newer));
+  put_cm(&f, JOB_PATH, cm);
+  json_decref(cm);
+  cm = get_cm(&f, JOB_PATH);
+  before = json_dumps(json_object_get(cm, "data"), JSON_SORT_KEYS);
+  json_decref(cm);
+  blobs = blob_count(&f);
+
+  /* the old leader (still leading the lock as far as it knows) is refused, changes nothing */
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "two", &r), K8SHA_ENOTLEADER);
+  ck_assert_ptr_nonnull(strstr(r.msg, "newer leader"));
+  ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), K8SHA_ENOTLEADER);
+  ck_assert_int_eq(blob_count(&f), blobs);
+  cm = get_cm(&f, JOB_PATH);
+  {
+    char *after = json_dumps(json_object_get(cm, "data"), JSON_SORT_KEYS);
+    ck_assert_str_eq(after, before);
+    free(after);
+  }
+  json_decref(cm);
+  free(before);
+  h_close(&h);
+
+  /* and it cannot claim it back with its older term */
+  ck_assert_int_eq(k8sha__fcm_new(f.e, JOB_CM, &h.fcm), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha__fcm_claim(h.fcm, 1, on_h, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  k8sha__fcm_free(h.fcm);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(fencing_not_leader_writes_nothing) {
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  json_t *cm;
+  int turns = 0;
+
+  setup(&f);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  /* the lock is handed to someone else: the election is revoked */
+  cm = get_cm(&f, CLUSTER_PATH);
+  json_object_set_new(json_object_get(json_object_get(cm, "metadata"), "annotations"),
+                      "control-plane.alpha.kubernetes.io/leader",
+                      json_string("{\"holderIdentity\":\"jm-b\",\"leaseDuration\":15.0,"
+                                  "\"acquireTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"renewTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"leaderTransitions\":99}"));
+  put_cm(&f, CLUSTER_PATH, cm);
+  json_decref(cm);
+  while (!f.revoked) {
+    ck_assert_msg(turns++ < 100000, "never revoked");
+    uv_run(&f.t.loop, UV_RUN_DEFAULT);
+  }
+  ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), K8SHA_ENOTLEADER);
+  ck_assert_int_eq(blob_count(&f), 1); /* no blob was written for the refused add */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_get_and_increment(s, on_count, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-0000000000000000002"));
+  ck_assert_ptr_null(data_of(cm, "counter"));
+  json_decref(cm);
+  k8sha_checkpoint_store_free(s);
+  /* a store cannot be opened by a non-leader */
+  ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB, on_cp, &r), K8SHA_ENOTLEADER);
+  teardown(&f);
+}
+END_TEST
+
+/* ---- checkpoint store and counter ---- */
+
+START_TEST(checkpoints_retained_and_recovered) {
+  static const char *const keep2[] = {"execution.checkpointing.num-retained", "2", NULL};
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  json_t *cm;
+
+  setup_with(&f, NULL, keep2, K8SHA_LOCK_CONFIGMAP);
+  s = open_store(&f);
+  ck_assert_str_eq(k8sha_checkpoint_store_configmap(s), JOB_CM);
+  ck_assert_int_eq(cp_add(&f, s, 1, "s1", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 2, "s2", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 3, "s3", &r), 0);
+  ck_assert_int_eq(blob_count(&f), 2); /* checkpoint 1's blob is gone with its entry */
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-0000000000000000001"));
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-0000000000000000002"));
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-0000000000000000003"));
+  json_decref(cm);
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 2);
+  ck_assert_uint_eq(r.ids[0], 2);
+  ck_assert_str_eq(r.data[0], "s2");
+  ck_assert_uint_eq(r.ids[1], 3);
+  ck_assert_str_eq(r.data[1], "s3");
+  /* the same id again with the same state: success; different state: exists */
+  ck_assert_int_eq(cp_add(&f, s, 3, "s3", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 3, "other", &r), K8SHA_EEXISTS);
+  ck_assert_int_eq(blob_count(&f), 2);
+  k8sha_checkpoint_store_free(s);
+
+  /* a new store (a new leader process would do the same) recovers the same */
+  s = open_store(&f);
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 2);
+  ck_assert_uint_eq(r.ids[1], 3);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(checkpoints_corrupted_and_missing_blobs_reported_by_id) {
+  static const char *const keep3[] = {"execution.checkpointing.num-retained", "3", NULL};
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  char path[4096];
+  FILE *fp;
+  DIR *d;
+  struct dirent *de;
+  int i = 0;
+  char paths[2][4096];
+
+  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 10, "aaaa", &r), 0);
+  only_blob(&f, "completedCheckpoint", paths[0], sizeof(paths[0]));
+  ck_assert_int_eq(cp_add(&f, s, 11, "bbbb", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 12, "cccc", &r), 0);
+  /* damage checkpoint 10's blob (same size, other bytes) and delete another one */
+  fp = fopen(paths[0], "r+");
+  ck_assert_ptr_nonnull(fp);
+  fputs("aaab", fp);
+  fclose(fp);
+  d = opendir(f.blobs);
+  while ((de = readdir(d)))
+    if (de->d_name[0] != '.') {
+      snprintf(path, sizeof(path), "%s/%s", f.blobs, de->d_name);
+      if (strcmp(path, paths[0]) != 0 && i < 1) {
+        snprintf(paths[1], sizeof(paths[1]), "%s", path);
+        i++;
+      }
+    }
+  closedir(d);
+  ck_assert_int_eq(unlink(paths[1]), 0);
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 3);
+  ck_assert_uint_eq(r.ids[0], 10);
+  ck_assert_int_eq(r.status[0], K8SHA_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(r.data[0], "completedCheckpoint"));
+  /* exactly one of 11 and 12 is missing; the other is intact */
+  ck_assert_msg((r.status[1] == K8SHA_ENOTFOUND && r.status[2] == 0) ||
+                    (r.status[1] == 0 && r.status[2] == K8SHA_ENOTFOUND),
+                "statuses %d %d", r.status[1], r.status[2]);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(counter_get_increment_set_shutdown) {
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  json_t *cm;
+
+  setup(&f);
+  s = open_store(&f);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_get(s, on_count, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_uint_eq(r.value, 1); /* the NEXT id, starting at 1 */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_get_and_increment(s, on_count, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_uint_eq(r.value, 1);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_get_and_increment(s, on_count, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_uint_eq(r.value, 2);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_str_eq(data_of(cm, "counter"), "3");
+  json_decref(cm);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_set(s, 0, on_cp, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_checkpoint_counter_set(s, 42, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_get(s, on_count, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_uint_eq(r.value, 42);
+  ck_assert_int_eq(cp_add(&f, s, 41, "s41", &r), 0);
+
+  /* suspended: everything stays */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_shutdown(s, K8SHA_JOB_SUSPENDED, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(k8sha_checkpoint_add(s, 42, "x", 1, on_cp, &r), K8SHA_ECLOSED);
+  k8sha_checkpoint_store_free(s);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_str_eq(data_of(cm, "counter"), "42");
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-0000000000000000041"));
+  json_decref(cm);
+  ck_assert_int_eq(blob_count(&f), 1);
+
+  /* globally terminal: checkpoints (and their blobs) and the counter go */
+  s = open_store(&f);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_shutdown(s, K8SHA_JOB_GLOBALLY_TERMINAL, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  k8sha_checkpoint_store_free(s);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "counter"));
+  ck_assert_ptr_null(data_of(cm, "checkpointID-0000000000000000041"));
+  json_decref(cm);
+  ck_assert_int_eq(blob_count(&f), 0);
+  teardown(&f);
+}
+END_TEST
+
+/* ---- job graphs ---- */
+
+static void on_jg(k8sha_jobgraph_store *s, int status, void *ud) {
+  finish_res(ud, status, k8sha_jobgraph_store_last_error(s));
+}
+
+static void on_jg_got(k8sha_jobgraph_store *s, int status, const void *graph, size_t len,
+                      void *ud) {
+  res *r = ud;
+  if (!status)
+    snprintf(r->data[0], sizeof(r->data[0]), "%.*s", (int)len, (const char *)graph);
+  finish_res(r, status, k8sha_jobgraph_store_last_error(s));
+}
+
+static void jobgraphs(k8sha_lock_kind kind) {
+  fixture f;
+  k8sha_jobgraph_store *s = NULL;
+  res r;
+  json_t *cm;
+  char **ids;
+  size_t n;
+
+  setup_with(&f, NULL, NULL, kind);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&s, f.e, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(s, "not-a-job-id", "g", 1, on_jg, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_jobgraph_put(s, JOB, "graph-1", 7, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  cm = get_cm(&f, CLUSTER_PATH);
+  ck_assert_ptr_nonnull(data_of(cm, "jobGraph-" JOB));
+  json_decref(cm);
+  ck_assert_int_eq(k8sha_jobgraph_ids(s, &ids, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(ids[0], JOB);
+  k8sha_jobgraph_ids_free(s, ids, n);
+  /* put again: replaced, the old blob deleted */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(s, JOB, "graph-2", 7, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 1);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_str_eq(r.data[0], "graph-2");
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_remove(s, JOB, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTFOUND);
+  /* the election keeps renewing around the store's writes */
+  ck_assert_int_eq(k8sha_election_is_leader(f.e), 1);
+  k8sha_jobgraph_store_free(s);
+  teardown(&f);
+}
+
+START_TEST(jobgraphs_in_lock_configmap) {
+  jobgraphs(K8SHA_LOCK_CONFIGMAP);
+}
+END_TEST
+
+START_TEST(jobgraphs_with_lease_lock) {
+  jobgraphs(K8SHA_LOCK_LEASE);
+}
+END_TEST
+
+START_TEST(jobgraph_write_fenced_by_holder_in_same_object) {
+  fixture f;
+  k8sha_jobgraph_store *s = NULL;
+  res r;
+  json_t *cm;
+  int blobs;
+
+  setup(&f);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&s, f.e, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  /* Someone else takes the lock while our loop does not run: when the put is built, the
+   * election still believes it leads, but the write is conditional on the lock object's version
+   * and is refused; the re-read shows the new holder. */
+  cm = get_cm(&f, CLUSTER_PATH);
+  json_object_set_new(json_object_get(json_object_get(cm, "metadata"), "annotations"),
+                      "control-plane.alpha.kubernetes.io/leader",
+                      json_string("{\"holderIdentity\":\"jm-b\",\"leaseDuration\":15.0,"
+                                  "\"acquireTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"renewTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"leaderTransitions\":99}"));
+  blocking_put(&f, CLUSTER_PATH, cm);
+  json_decref(cm);
+  blobs = blob_count(&f);
+  ck_assert_int_eq(k8sha_election_is_leader(f.e), 1);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(s, JOB, "graph", 5, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  ck_assert_int_eq(blob_count(&f), blobs);
+  cm = get_cm(&f, CLUSTER_PATH);
+  ck_assert_ptr_null(data_of(cm, "jobGraph-" JOB));
+  json_decref(cm);
+  k8sha_jobgraph_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("store");
+  TCase *tc = tcase_create("store");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, handles_add_get_replace_remove);
+  tcase_add_test(tc, handles_identical_readd_and_different_entry);
+  tcase_add_test(tc, handles_marked_entries_count_as_absent_and_removal_resumes);
+  tcase_add_test(tc, handles_failing_blob_delete_leaves_resumable_marker);
+  tcase_add_test(tc, handles_failed_blob_write_commits_nothing);
+  tcase_add_test(tc, handles_definite_failure_deletes_new_blob);
+  tcase_add_test(tc, handles_unknown_outcome_keeps_blob);
+  tcase_add_test(tc, handles_conflict_is_retried_and_steady_state_is_one_request);
+  tcase_add_test(tc, handles_too_large_refused_before_the_server);
+  tcase_add_test(tc, handles_opaque_pointers);
+  tcase_add_test(tc, fencing_newer_claim_refuses_old_leader);
+  tcase_add_test(tc, fencing_not_leader_writes_nothing);
+  tcase_add_test(tc, checkpoints_retained_and_recovered);
+  tcase_add_test(tc, checkpoints_corrupted_and_missing_blobs_reported_by_id);
+  tcase_add_test(tc, counter_get_increment_set_shutdown);
+  tcase_add_test(tc, jobgraphs_in_lock_configmap);
+  tcase_add_test(tc, jobgraphs_with_lease_lock);
+  tcase_add_test(tc, jobgraph_write_fenced_by_holder_in_same_object);
+  suite_add_tcase(s, tc);
+  return it_run_suite(s);
+}
