@@ -18,5 +18,6 @@
 #include "k8sha/storage.h"
 #include "k8sha/checkpoint.h"
 #include "k8sha/jobgraph.h"
+#include "k8sha/cleanup.h"
 
 #endif /* K8SHA_H */

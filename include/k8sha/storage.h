@@ -14,6 +14,9 @@
 #ifndef K8SHA_STORAGE_H
 #define K8SHA_STORAGE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "k8sha/common.h"
 #include "k8sha/context.h"
 
@@ -61,6 +64,24 @@ K8SHA_EXPORT void k8sha_storage_op_complete(k8sha_storage_op *op, int status, co
 /** Adds one URI to a list operation's result, before completing it. Thread-safe for one op.
  *  Returns 0 or K8SHA_ENOMEM. Since 0.1. */
 K8SHA_EXPORT int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri);
+
+/** What a pointer value in a ConfigMap says. Since 0.1. */
+typedef struct k8sha_pointer_info {
+  int marked;        /* the entry is marked for deletion (a removal under way or interrupted) */
+  int compact;       /* 1: libk8sha's compact pointer (size and crc32c are set); 0: bytes a host
+                        encoded itself (Flink's Java serialization on the JNI path) */
+  char uri[4097];    /* the blob's URI; for host bytes, the first URI found inside them, or "" */
+  uint64_t size;           /* the blob's size (compact only) */
+  uint32_t crc32c;         /* the blob's CRC-32C (compact only) */
+  size_t pointer_len;      /* bytes of the pointer itself, decoded */
+} k8sha_pointer_info;
+
+/**
+ * Describes a ConfigMap value written by a state-handle store (a checkpoint, a job graph).
+ * Returns 0, K8SHA_EINVAL, K8SHA_ECORRUPT (not base64, or a compact pointer that fails its
+ * checksum) or K8SHA_ENOMEM. Thread-safe. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out);
 
 K8SHA_END_DECLS
 

@@ -2,6 +2,8 @@
  * dependencies exposes it (zlib's crc32 is another polynomial and not a declared dependency). */
 #include "store/pointer.h"
 
+#include "k8sha/storage.h"
+
 #include <string.h>
 
 #include "core/alloc.h"
@@ -100,5 +102,71 @@ int k8sha__pointer_decode(const k8sha_allocator *a, const char *text, k8sha__poi
     rc = 0;
   }
   k8sha__free(a, buf);
+  return rc;
+}
+
+/* ---- k8sha_pointer_describe ---- */
+
+static int uri_char(unsigned char c) {
+  return c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\';
+}
+
+/* The first "scheme:/..." run inside host-encoded bytes (Java serialization keeps a handle's
+ * path as a plain string). */
+static void find_uri(const unsigned char *b, size_t n, char *out, size_t size) {
+  size_t i, start, end;
+  out[0] = '\0';
+  for (i = 1; i + 1 < n; i++) {
+    if (b[i] != ':' || b[i + 1] != '/')
+      continue;
+    start = i;
+    while (start > 0 && ((b[start - 1] >= 'a' && b[start - 1] <= 'z') ||
+                         (b[start - 1] >= 'A' && b[start - 1] <= 'Z') ||
+                         (b[start - 1] >= '0' && b[start - 1] <= '9') || b[start - 1] == '+' ||
+                         b[start - 1] == '.' || b[start - 1] == '-'))
+      start--;
+    if (start == i || !((b[start] >= 'a' && b[start] <= 'z') || (b[start] >= 'A' && b[start] <= 'Z')))
+      continue;
+    for (end = i; end < n && uri_char(b[end]); end++)
+      ;
+    if (end - start >= size)
+      end = start + size - 1;
+    memcpy(out, b + start, end - start);
+    out[end - start] = '\0';
+    return;
+  }
+}
+
+int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out) {
+  const k8sha_allocator *a = k8sha__default_allocator();
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  k8sha__pointer p;
+  const char *why;
+  int rc, marked;
+
+  if (!value || !out)
+    return K8SHA_EINVAL;
+  memset(out, 0, sizeof(*out));
+  marked = strncmp(value, "deleting:", 9) == 0;
+  if (marked)
+    value += 9;
+  rc = k8sha__base64_decode(a, value, strlen(value), &raw, &n);
+  if (rc)
+    return rc;
+  out->marked = marked;
+  out->pointer_len = n;
+  if (n >= 3 && memcmp(raw, magic, 3) == 0) {
+    rc = k8sha__pointer_decode(a, value, &p, &why);
+    if (rc == 0) {
+      out->compact = 1;
+      memcpy(out->uri, p.uri, sizeof(out->uri));
+      out->size = p.size;
+      out->crc32c = p.crc;
+    }
+  } else {
+    find_uri(raw, n, out->uri, sizeof(out->uri));
+  }
+  k8sha__free(a, raw);
   return rc;
 }

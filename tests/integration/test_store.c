@@ -16,6 +16,7 @@
 
 #include "itest.h"
 #include "k8sha/checkpoint.h"
+#include "k8sha/cleanup.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
 #include "k8sha/jobgraph.h"
@@ -1143,6 +1144,215 @@ START_TEST(jobgraph_write_fenced_by_holder_in_same_object) {
 }
 END_TEST
 
+/* ---- cleanup and orphans ---- */
+
+typedef struct found_log {
+  uv_loop_t *loop;
+  int done, err;
+  char msg[1024];
+  char seen[8192];
+  int count;
+} found_log;
+
+static void on_found(const char *kind, const char *name, void *ud) {
+  found_log *l = ud;
+  size_t n = strlen(l->seen);
+  snprintf(l->seen + n, sizeof(l->seen) - n, "%s %s\n", kind, name);
+  l->count++;
+}
+
+static void on_cleaned(int status, const char *message, void *ud) {
+  found_log *l = ud;
+  l->done = 1;
+  l->err = status;
+  snprintf(l->msg, sizeof(l->msg), "%s", message ? message : "");
+  uv_stop(l->loop);
+}
+
+static void log_init(fixture *f, found_log *l) {
+  memset(l, 0, sizeof(*l));
+  l->loop = &f->t.loop;
+}
+
+static void put_graph(fixture *f, const char *job) {
+  k8sha_jobgraph_store *g = NULL;
+  res r;
+  res_init(f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&g, f->e, on_jg, &r), 0);
+  it_run_until(&f->t, &r.done);
+  res_init(f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(g, job, "graph", 5, on_jg, &r), 0);
+  it_run_until(&f->t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  k8sha_jobgraph_store_free(g);
+}
+
+static const char *const keep3[] = {"execution.checkpointing.num-retained", "3", NULL};
+
+/* Two checkpoints, a counter and a job graph: three blobs (with num-retained 3). */
+static void fill_job(fixture *f) {
+  k8sha_checkpoint_store *s;
+  res r;
+  s = open_store(f);
+  ck_assert_int_eq(cp_add(f, s, 1, "one", &r), 0);
+  ck_assert_int_eq(cp_add(f, s, 2, "two", &r), 0);
+  res_init(f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_counter_set(s, 3, on_cp, &r), 0);
+  it_run_until(&f->t, &r.done);
+  k8sha_checkpoint_store_free(s);
+  put_graph(f, JOB);
+}
+
+START_TEST(cleanup_job_dry_run_then_real_then_again) {
+  fixture f;
+  found_log l;
+  json_t *cm;
+
+  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  fill_job(&f);
+  ck_assert_int_eq(blob_count(&f), 3);
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, NULL, JOB, K8SHA_CLEANUP_DRY_RUN, on_found,
+                                     on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_int_eq(l.err, 0);
+  ck_assert_ptr_nonnull(strstr(l.seen, "entry " JOB_CM "/checkpointID-0000000000000000001"));
+  ck_assert_ptr_nonnull(strstr(l.seen, "entry " JOB_CM "/counter"));
+  ck_assert_ptr_nonnull(strstr(l.seen, "configmap " JOB_CM));
+  ck_assert_ptr_nonnull(strstr(l.seen, "entry it-cluster-config-map/jobGraph-" JOB));
+  ck_assert_ptr_nonnull(strstr(l.seen, "blob file://"));
+  ck_assert_int_eq(blob_count(&f), 3); /* a dry run deletes nothing */
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_nonnull(cm);
+  json_decref(cm);
+
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, NULL, JOB, 0, on_found, on_cleaned, &l), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_eq(blob_count(&f), 0);
+  ck_assert_ptr_null(get_cm(&f, JOB_PATH));
+  cm = get_cm(&f, CLUSTER_PATH);
+  ck_assert_ptr_null(data_of(cm, "jobGraph-" JOB));
+  json_decref(cm);
+
+  /* idempotent: again, nothing left to do, success */
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_eq(l.count, 0);
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(cleanup_job_resumes_after_failed_blob_delete) {
+  fixture f;
+  membackend m;
+  found_log l;
+  k8sha_checkpoint_store *s;
+  res r;
+
+  setup_mem(&f, &m, NULL);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  k8sha_checkpoint_store_free(s);
+  m.fail_remove = 1;
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_int_eq(l.err, K8SHA_ESTORAGE);
+  ck_assert_int_eq(m.blobs, 1);
+  ck_assert_ptr_nonnull(get_cm(&f, JOB_PATH) ? (void *)1 : NULL);
+  m.fail_remove = 0;
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_eq(m.blobs, 0);
+  ck_assert_ptr_null(get_cm(&f, JOB_PATH));
+  teardown(&f);
+}
+END_TEST
+
+#define JOB2 "fedcba9876543210fedcba9876543210"
+
+START_TEST(orphans_found_and_deleted_by_leader) {
+  fixture f;
+  found_log l;
+  k8sha_checkpoint_store *s = NULL;
+  res r;
+  char stray[2048];
+  FILE *fp;
+
+  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  fill_job(&f); /* JOB has a graph */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB2, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  k8sha_checkpoint_store_free(s); /* JOB2's ConfigMap exists, its graph does not */
+  snprintf(stray, sizeof(stray), "%s/completedCheckpoint00000000abcd", f.blobs);
+  fp = fopen(stray, "w");
+  ck_assert_ptr_nonnull(fp);
+  fputs("left by a crash between blob and pointer", fp);
+  fclose(fp);
+
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_orphans_scan(f.ctx, NULL, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_eq(l.count, 2);
+  ck_assert_ptr_nonnull(strstr(l.seen, "orphan-blob file://"));
+  ck_assert_ptr_nonnull(strstr(l.seen, "completedCheckpoint00000000abcd"));
+  ck_assert_ptr_nonnull(strstr(l.seen, "orphan-configmap it-" JOB2 "-config-map"));
+  ck_assert_int_eq(access(stray, F_OK), 0); /* a scan without a leader deletes nothing */
+
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_orphans_scan(f.ctx, f.e, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_ne(access(stray, F_OK), 0);
+  ck_assert_int_eq(blob_count(&f), 3); /* the referenced ones stay */
+  teardown(&f);
+}
+END_TEST
+
+START_TEST(cleanup_cluster_removes_everything) {
+  fixture f;
+  found_log l;
+  it_result lr;
+
+  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  fill_job(&f);
+  k8sha_election_free(f.e); /* a stopped cluster */
+  f.e = NULL;
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_cluster(f.ctx, K8SHA_CLEANUP_DRY_RUN, on_found, on_cleaned, &l),
+                   0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_int_eq(l.err, 0);
+  ck_assert_int_eq(l.count, 2 + 3); /* two ConfigMaps, three blobs */
+  ck_assert_int_eq(blob_count(&f), 3);
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_cluster(f.ctx, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_eq(blob_count(&f), 0);
+  it_request(&f.t, f.ctx, K8SHA__LIST,
+             "/api/v1/namespaces/flink/configmaps?labelSelector=app%3Dit", NULL, NULL, 5000, 1,
+             &lr);
+  ck_assert_ptr_null(strstr(lr.body, "config-map"));
+  /* again: nothing left, success */
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_cluster(f.ctx, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_int_eq(l.err, 0);
+  ck_assert_int_eq(l.count, 0);
+  teardown(&f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -1165,6 +1375,10 @@ int main(void) {
   tcase_add_test(tc, jobgraphs_in_lock_configmap);
   tcase_add_test(tc, jobgraphs_with_lease_lock);
   tcase_add_test(tc, jobgraph_write_fenced_by_holder_in_same_object);
+  tcase_add_test(tc, cleanup_job_dry_run_then_real_then_again);
+  tcase_add_test(tc, cleanup_job_resumes_after_failed_blob_delete);
+  tcase_add_test(tc, orphans_found_and_deleted_by_leader);
+  tcase_add_test(tc, cleanup_cluster_removes_everything);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

@@ -1,0 +1,67 @@
+/*
+ * libk8sha — k8sha/cleanup.h: removing a job's or a cluster's HA data, and finding orphans.
+ * Copyright the libk8sha authors. Licensed under the Apache License, Version 2.0.
+ *
+ * Every step leaves a state the next run completes, so both cleanups are idempotent and
+ * resumable: a job's checkpoints are removed entry by entry (mark, delete the blob, drop the key)
+ * before its ConfigMap goes; a cluster's ConfigMaps go before its blobs (a crash in between leaves
+ * only unreferenced blobs, which the next run deletes). No step ever leaves a pointer to a
+ * deleted blob.
+ *
+ * What is (or, with K8SHA_CLEANUP_DRY_RUN, would be) deleted is reported through `found` as
+ * (kind, name): kind "configmap" (a ConfigMap name), "entry" ("<configmap>/<key>"), "blob" (a
+ * URI). An orphan scan reports "orphan-blob" (a blob under <storageDir>/<ha-cluster-id>/ that no
+ * pointer references) and "orphan-configmap" (a job ConfigMap whose job has no job graph).
+ *
+ * Threading: loop thread; callbacks run there, never from inside the starting call.
+ */
+#ifndef K8SHA_CLEANUP_H
+#define K8SHA_CLEANUP_H
+
+#include "k8sha/common.h"
+#include "k8sha/context.h"
+#include "k8sha/election.h"
+
+K8SHA_BEGIN_DECLS
+
+/** Report what would be deleted, delete nothing. Since 0.1. */
+#define K8SHA_CLEANUP_DRY_RUN 1u
+
+/** One thing deleted (or found). Both strings are valid during the call. Since 0.1. */
+typedef void (*k8sha_found_cb)(const char *kind, const char *name, void *user_data);
+/** The end: 0, or the first error with a message naming what failed. Since 0.1. */
+typedef void (*k8sha_cleanup_done_cb)(int status, const char *message, void *user_data);
+
+/**
+ * Deletes the HA data of one job: its checkpoints (pointers, then blobs), its counter, its
+ * ConfigMap `<cluster-id>-<jobid>-config-map`, its job graph (pointer, then blob) and the leader
+ * entry `org.apache.flink.k8s.leader.job-<jobid>` of the cluster ConfigMap. Every write is fenced
+ * by `leader`'s current term (K8SHA_ENOTLEADER otherwise). With K8SHA_CLEANUP_DRY_RUN, `leader`
+ * may be NULL and `ctx` is read only. Data already gone is success.
+ * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER or K8SHA_ENOMEM. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id,
+                                   unsigned int flags, k8sha_found_cb found,
+                                   k8sha_cleanup_done_cb done, void *user_data);
+
+/**
+ * Deletes everything of the context's cluster: every ConfigMap labelled
+ * app=<cluster-id>,configmap-type=high-availability (the lock included), then every blob under
+ * <storageDir>/<ha-cluster-id>/. Meant for a stopped cluster: a running leader would recreate its
+ * lock. Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb found,
+                                       k8sha_cleanup_done_cb done, void *user_data);
+
+/**
+ * Finds orphans (see above). With `leader` not NULL, also deletes the orphan blobs, fenced by its
+ * term: an add in flight writes its blob before its pointer, so deleting unreferenced blobs is
+ * only safe while no other process can be adding, which holding the lock guarantees.
+ * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER or K8SHA_ENOMEM. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
+                                    k8sha_cleanup_done_cb done, void *user_data);
+
+K8SHA_END_DECLS
+
+#endif /* K8SHA_CLEANUP_H */

@@ -1,0 +1,555 @@
+/* Job and cluster cleanup, and the orphan scan: short state machines over the stores. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/timer.h"
+#include "election/elector.h"
+#include "election/lock.h"
+#include "election/record.h"
+#include "k8sha/cleanup.h"
+#include "k8sha/errors.h"
+#include "k8sha/storage.h"
+#include "kube/client.h"
+#include "storage/storage.h"
+#include "store/fenced.h"
+#include "store/handles.h"
+#include "store/jobs.h"
+#include "store/layout.h"
+
+typedef enum task_kind { T_JOB, T_JOB_DRY, T_CLUSTER, T_ORPHANS } task_kind;
+
+typedef enum step {
+  S_START,
+  S_JOB_CLAIMED,   /* job ConfigMap claimed (or absent) */
+  S_JOB_ENTRY,     /* removing checkpoint entries one by one */
+  S_JOB_COUNTER,   /* counter dropped */
+  S_JOB_DELETED,   /* job ConfigMap deleted */
+  S_GRAPH_CLAIMED, /* cluster ConfigMap checked */
+  S_GRAPH_REMOVED, /* job graph removed */
+  S_LEADER_ENTRY,  /* leader entry of the job dropped */
+  S_LISTED,        /* HA ConfigMaps listed */
+  S_CM_DELETE,     /* deleting ConfigMaps one by one */
+  S_BLOBS_LISTED,  /* blobs listed */
+  S_BLOB_DELETE    /* deleting blobs one by one */
+} step;
+
+typedef struct task {
+  k8sha_ctx *ctx;
+  k8sha_election *leader;
+  uint64_t term;
+  task_kind kind;
+  unsigned int flags;
+  char job_id[K8SHA__JOB_ID_LEN + 1];
+  k8sha_found_cb found;
+  k8sha_cleanup_done_cb done;
+  void *user_data;
+  step step;
+  json_t *items;      /* listed HA ConfigMaps */
+  json_t *work;       /* array of strings: the names or URIs being worked through */
+  size_t i;
+  json_t *referenced; /* orphan scan: URI -> true */
+  k8sha__fcm *jf, *cf;
+  k8sha__hstore *jh, *ch;
+  k8sha__timer *kick;
+  char *cm_name, *cluster_cm;
+  char leader_key[128];
+} task;
+
+static void run(task *t, int err, const char *message);
+
+static void task_free(task *t) {
+  const k8sha_allocator *a = &t->ctx->alloc;
+  k8sha__fcm_free(t->jf);
+  k8sha__fcm_free(t->cf);
+  k8sha__hstore_free(t->jh);
+  k8sha__hstore_free(t->ch);
+  k8sha__timer_free(t->kick);
+  json_decref(t->items);
+  json_decref(t->work);
+  json_decref(t->referenced);
+  k8sha__free(a, t->cm_name);
+  k8sha__free(a, t->cluster_cm);
+  k8sha__free(a, t);
+}
+
+static void end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void end(task *t, int err, const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  msg[0] = '\0';
+  if (fmt) {
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+  }
+  if (t->done)
+    t->done(err, err ? msg : NULL, t->user_data);
+  task_free(t);
+}
+
+static void report(task *t, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report(task *t, const char *kind, const char *fmt, ...) {
+  char name[4400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(name, sizeof(name), fmt, ap);
+  va_end(ap);
+  if (t->found)
+    t->found(kind, name, t->user_data);
+}
+
+static void on_fcm(int err, const char *message, void *ud) {
+  run(ud, err, message);
+}
+
+static void on_blob(const k8sha__blob_result *r, void *ud) {
+  task *t = ud;
+  size_t i;
+  if (t->step == S_BLOBS_LISTED && r->err == 0) {
+    json_decref(t->work);
+    t->work = json_array();
+    for (i = 0; t->work && i < r->n_entries; i++)
+      json_array_append_new(t->work, json_string(r->entries[i]));
+  }
+  run(t, r->err, r->message);
+}
+
+static void on_resp(const k8sha__resp *resp, void *ud) {
+  task *t = ud;
+  if (t->step == S_LISTED && resp->err == 0) {
+    json_t *items = json_object_get(resp->json, "items");
+    t->items = json_is_array(items) ? json_incref(items) : json_array();
+  }
+  run(t, resp->err == K8SHA_ENOTFOUND && t->step == S_CM_DELETE ? 0 : resp->err, resp->message);
+}
+
+static void on_kick(void *ud) {
+  run(ud, 0, NULL);
+}
+
+/* ---- pieces ---- */
+
+static const char *item_name(json_t *item) {
+  return json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+}
+
+static json_t *item_named(task *t, const char *name) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(t->items, i, item) {
+    if (item_name(item) && strcmp(item_name(item), name) == 0)
+      return item;
+  }
+  return NULL;
+}
+
+static int list_configmaps(task *t) {
+  k8sha__req_opts o;
+  char *selector, *escaped, *path;
+  int rc;
+  selector = k8sha__asprintf(&t->ctx->alloc, K8SHA__HA_SELECTOR_FMT, t->ctx->ha.cluster_id);
+  escaped = selector ? k8sha__query_escape(t->ctx->kube, selector) : NULL;
+  path = escaped ? k8sha__asprintf(&t->ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT "?labelSelector=%s",
+                                   t->ctx->ha.namespace_, escaped)
+                 : NULL;
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__LIST;
+  o.path = path;
+  t->step = S_LISTED;
+  rc = path ? k8sha__req_start(t->ctx->kube, &o, on_resp, t, NULL) : K8SHA_ENOMEM;
+  k8sha__free(&t->ctx->alloc, selector);
+  free(escaped);
+  k8sha__free(&t->ctx->alloc, path);
+  return rc;
+}
+
+static int delete_configmap(task *t, json_t *item) {
+  k8sha__req_opts o;
+  const char *rv = json_string_value(
+      json_object_get(json_object_get(item, "metadata"), "resourceVersion"));
+  json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
+                           "preconditions", "resourceVersion", rv ? rv : "");
+  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  char *path = k8sha__asprintf(&t->ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
+                               t->ctx->ha.namespace_, item_name(item));
+  int rc;
+  json_decref(body);
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__DELETE;
+  o.path = path;
+  o.body = text;
+  o.body_len = text ? strlen(text) : 0;
+  rc = text && path ? k8sha__req_start(t->ctx->kube, &o, on_resp, t, NULL) : K8SHA_ENOMEM;
+  free(text);
+  k8sha__free(&t->ctx->alloc, path);
+  return rc;
+}
+
+static char *blob_prefix(task *t) {
+  return k8sha__asprintf(&t->ctx->alloc, "%s/%s/", t->ctx->ha.storage_dir,
+                         t->ctx->ha.ha_cluster_id);
+}
+
+static int list_blobs(task *t) {
+  char *prefix = blob_prefix(t);
+  int rc;
+  t->step = S_BLOBS_LISTED;
+  rc = prefix ? k8sha__blob_list(t->ctx, prefix, on_blob, t) : K8SHA_ENOMEM;
+  k8sha__free(&t->ctx->alloc, prefix);
+  return rc;
+}
+
+/* Reports the entries of `obj` whose key starts with `prefix` and the blobs they point to. */
+static void report_entries(task *t, json_t *obj, const char *cm, const char *prefix) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(json_object_get(obj, "data"), key, v) {
+    k8sha_pointer_info info;
+    if (strncmp(key, prefix, strlen(prefix)) != 0)
+      continue;
+    report(t, "entry", "%s/%s", cm, key);
+    if (json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
+        info.compact)
+      report(t, "blob", "%s", info.uri);
+  }
+}
+
+/* The keys (live and marked) of a store starting with `prefix`, as the work list. */
+static int keys_to_work(task *t, k8sha__hstore *h, const char *prefix) {
+  char **live = NULL, **marked = NULL;
+  size_t nl = 0, nm = 0, i;
+  int rc = k8sha__hstore_keys(h, prefix, &live, &nl);
+  if (rc == 0)
+    rc = k8sha__hstore_marked_keys(h, prefix, &marked, &nm);
+  json_decref(t->work);
+  t->work = json_array();
+  for (i = 0; rc == 0 && i < nm; i++)
+    json_array_append_new(t->work, json_string(marked[i]));
+  for (i = 0; rc == 0 && i < nl; i++)
+    json_array_append_new(t->work, json_string(live[i]));
+  k8sha__hstore_keys_free(h, live, nl);
+  k8sha__hstore_keys_free(h, marked, nm);
+  t->i = 0;
+  return rc;
+}
+
+static int edit_drop_key(json_t *obj, void *ud, char *msg, size_t n) {
+  const char *key = ud;
+  json_t *data = k8sha__configmap_data(obj, 0);
+  (void)msg;
+  (void)n;
+  if (!json_object_get(data, key))
+    return K8SHA__UNCHANGED;
+  json_object_del(data, key);
+  return 0;
+}
+
+/* ---- the job cleanup ---- */
+
+static void run_job(task *t, int err, const char *message) {
+  const char *key;
+  json_t *obj;
+  int rc = 0;
+
+  switch (t->step) {
+  case S_START:
+    t->step = S_JOB_CLAIMED;
+    rc = k8sha__fcm_new(t->leader, t->cm_name, &t->jf);
+    if (rc == 0)
+      rc = k8sha__hstore_new(t->jf, "completedCheckpoint", &t->jh);
+    if (rc == 0)
+      rc = k8sha__fcm_claim(t->jf, 0, on_fcm, t);
+    break;
+  case S_JOB_CLAIMED:
+    if (err == K8SHA_ENOTFOUND) { /* no job ConfigMap (any more) */
+      t->step = S_JOB_DELETED;
+      run_job(t, 0, NULL);
+      return;
+    }
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    rc = keys_to_work(t, t->jh, "checkpointID-");
+    t->step = S_JOB_ENTRY;
+    if (rc == 0) {
+      run_job(t, 0, NULL);
+      return;
+    }
+    break;
+  case S_JOB_ENTRY:
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    if (t->i < json_array_size(t->work)) {
+      key = json_string_value(json_array_get(t->work, t->i++));
+      obj = k8sha__fcm_object(t->jf);
+      report_entries(t, obj, t->cm_name, key);
+      rc = k8sha__hstore_remove(t->jh, key, on_fcm, t);
+      break;
+    }
+    t->step = S_JOB_COUNTER;
+    if (json_object_get(json_object_get(k8sha__fcm_object(t->jf), "data"), "counter"))
+      report(t, "entry", "%s/counter", t->cm_name);
+    rc = k8sha__fcm_update(t->jf, edit_drop_key, "counter", on_fcm, t);
+    break;
+  case S_JOB_COUNTER:
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    t->step = S_JOB_DELETED;
+    report(t, "configmap", "%s", t->cm_name);
+    rc = k8sha__fcm_delete(t->jf, on_fcm, t);
+    break;
+  case S_JOB_DELETED:
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    t->step = S_GRAPH_CLAIMED;
+    rc = k8sha__fcm_new(t->leader, t->cluster_cm, &t->cf);
+    if (rc == 0)
+      rc = k8sha__hstore_new(t->cf, "submittedJobGraph", &t->ch);
+    if (rc == 0)
+      rc = k8sha__fcm_claim(t->cf, 0, on_fcm, t);
+    break;
+  case S_GRAPH_CLAIMED:
+    if (err == K8SHA_ENOTFOUND) {
+      end(t, 0, NULL);
+      return;
+    }
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    {
+      char gkey[64];
+      snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", t->job_id);
+      report_entries(t, k8sha__fcm_object(t->cf), t->cluster_cm, gkey);
+      t->step = S_GRAPH_REMOVED;
+      rc = k8sha__hstore_remove(t->ch, gkey, on_fcm, t);
+    }
+    break;
+  case S_GRAPH_REMOVED:
+    if (err) {
+      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      return;
+    }
+    t->step = S_LEADER_ENTRY;
+    snprintf(t->leader_key, sizeof(t->leader_key), K8SHA__LEADER_KEY_PREFIX "job-%s",
+             t->job_id);
+    if (json_object_get(json_object_get(k8sha__fcm_object(t->cf), "data"), t->leader_key))
+      report(t, "entry", "%s/%s", t->cluster_cm, t->leader_key);
+    rc = k8sha__fcm_update(t->cf, edit_drop_key, t->leader_key, on_fcm, t);
+    break;
+  case S_LEADER_ENTRY:
+    end(t, err, "%s", message ? message : "");
+    return;
+  default:
+    end(t, K8SHA_EINVAL, "internal: unexpected step");
+    return;
+  }
+  if (rc)
+    end(t, rc, "job cleanup of %s: %s", t->job_id, k8sha_strerror(rc));
+}
+
+/* ---- dry-run job cleanup, cluster cleanup, orphan scan: list, then work ---- */
+
+static void collect_references(task *t) {
+  size_t i;
+  json_t *item, *v;
+  const char *key;
+  t->referenced = json_object();
+  json_array_foreach(t->items, i, item) {
+    json_object_foreach(json_object_get(item, "data"), key, v) {
+      k8sha_pointer_info info;
+      if (json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
+          info.uri[0])
+        json_object_set_new(t->referenced, info.uri, json_true());
+    }
+  }
+}
+
+static void report_orphan_configmaps(task *t) {
+  json_t *cluster = item_named(t, t->cluster_cm), *item;
+  size_t i, clen = strlen(t->ctx->ha.cluster_id);
+  json_array_foreach(t->items, i, item) {
+    const char *name = item_name(item);
+    char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
+    if (!name || strlen(name) != clen + 1 + K8SHA__JOB_ID_LEN + strlen("-config-map") ||
+        strncmp(name, t->ctx->ha.cluster_id, clen) != 0 || name[clen] != '-' ||
+        strcmp(name + clen + 1 + K8SHA__JOB_ID_LEN, "-config-map") != 0)
+      continue;
+    memcpy(id, name + clen + 1, K8SHA__JOB_ID_LEN);
+    id[K8SHA__JOB_ID_LEN] = '\0';
+    if (!k8sha__job_id_valid(id))
+      continue;
+    snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", id);
+    if (!json_object_get(json_object_get(cluster, "data"), gkey))
+      report(t, "orphan-configmap", "%s", name);
+  }
+}
+
+static void run_listed(task *t, int err, const char *message) {
+  json_t *item;
+  const char *uri;
+  int rc = 0;
+
+  if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND)) {
+    end(t, err, "%s", message ? message : k8sha_strerror(err));
+    return;
+  }
+  switch (t->step) {
+  case S_START:
+    rc = list_configmaps(t);
+    break;
+  case S_LISTED:
+    if (t->kind == T_JOB_DRY) {
+      json_t *job = item_named(t, t->cm_name);
+      char gkey[64];
+      snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", t->job_id);
+      if (job) {
+        report_entries(t, job, t->cm_name, "checkpointID-");
+        if (json_object_get(json_object_get(job, "data"), "counter"))
+          report(t, "entry", "%s/counter", t->cm_name);
+        report(t, "configmap", "%s", t->cm_name);
+      }
+      report_entries(t, item_named(t, t->cluster_cm), t->cluster_cm, gkey);
+      end(t, 0, NULL);
+      return;
+    }
+    if (t->kind == T_ORPHANS) {
+      collect_references(t);
+      report_orphan_configmaps(t);
+      rc = list_blobs(t);
+      break;
+    }
+    t->step = S_CM_DELETE;
+    t->i = 0;
+    run_listed(t, 0, NULL);
+    return;
+  case S_CM_DELETE:
+    if (t->i < json_array_size(t->items)) {
+      item = json_array_get(t->items, t->i++);
+      report(t, "configmap", "%s", item_name(item));
+      if (t->flags & K8SHA_CLEANUP_DRY_RUN) {
+        run_listed(t, 0, NULL);
+        return;
+      }
+      rc = delete_configmap(t, item);
+      break;
+    }
+    rc = list_blobs(t);
+    break;
+  case S_BLOBS_LISTED:
+    t->step = S_BLOB_DELETE;
+    t->i = 0;
+    run_listed(t, 0, NULL);
+    return;
+  case S_BLOB_DELETE:
+    while (t->i < json_array_size(t->work)) {
+      uri = json_string_value(json_array_get(t->work, t->i++));
+      if (t->kind == T_ORPHANS) {
+        if (json_object_get(t->referenced, uri))
+          continue;
+        report(t, "orphan-blob", "%s", uri);
+        if (!t->leader)
+          continue;
+        if (!k8sha__election_leads(t->leader, t->term)) {
+          end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
+          return;
+        }
+      } else {
+        report(t, "blob", "%s", uri);
+        if (t->flags & K8SHA_CLEANUP_DRY_RUN)
+          continue;
+      }
+      rc = k8sha__blob_remove(t->ctx, uri, on_blob, t);
+      if (rc == 0)
+        return;
+      break;
+    }
+    if (rc == 0) {
+      end(t, 0, NULL);
+      return;
+    }
+    break;
+  default:
+    end(t, K8SHA_EINVAL, "internal: unexpected step");
+    return;
+  }
+  if (rc)
+    end(t, rc, "cleanup: %s", k8sha_strerror(rc));
+}
+
+static void run(task *t, int err, const char *message) {
+  if (t->kind == T_JOB)
+    run_job(t, err, message);
+  else
+    run_listed(t, err, message);
+}
+
+/* ---- entry points ---- */
+
+static int task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
+                      unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
+                      void *user_data) {
+  task *t = k8sha__calloc(&ctx->alloc, 1, sizeof(*t));
+  if (!t)
+    return K8SHA_ENOMEM;
+  t->ctx = ctx;
+  t->leader = leader;
+  t->term = leader ? k8sha__election_term(leader) : 0;
+  t->kind = kind;
+  t->flags = flags;
+  t->found = found;
+  t->done = done;
+  t->user_data = user_data;
+  if (job_id)
+    snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
+  t->cm_name = job_id ? k8sha__job_configmap_name(ctx, job_id) : NULL;
+  t->cluster_cm = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
+  t->kick = k8sha__timer_new(ctx, on_kick, t);
+  if (!t->cluster_cm || !t->kick || (job_id && !t->cm_name)) {
+    task_free(t);
+    return K8SHA_ENOMEM;
+  }
+  k8sha__timer_start(t->kick, 0); /* the first step runs on the loop, not in this call */
+  return 0;
+}
+
+int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id,
+                      unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
+                      void *user_data) {
+  int dry = (flags & K8SHA_CLEANUP_DRY_RUN) != 0;
+  if (!ctx || !k8sha__job_id_valid(job_id) || (flags & ~K8SHA_CLEANUP_DRY_RUN) ||
+      (!leader && !dry) || (leader && k8sha__election_ctx(leader) != ctx))
+    return K8SHA_EINVAL;
+  if (!dry && !k8sha_election_is_leader(leader))
+    return K8SHA_ENOTLEADER;
+  return task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found, done,
+                    user_data);
+}
+
+int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb found,
+                          k8sha_cleanup_done_cb done, void *user_data) {
+  if (!ctx || (flags & ~K8SHA_CLEANUP_DRY_RUN))
+    return K8SHA_EINVAL;
+  return task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
+}
+
+int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
+                       k8sha_cleanup_done_cb done, void *user_data) {
+  if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
+    return K8SHA_EINVAL;
+  if (leader && !k8sha_election_is_leader(leader))
+    return K8SHA_ENOTLEADER;
+  return task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);
+}
