@@ -175,8 +175,16 @@ static void do_list(file_work *w) {
   }
   while ((de = readdir(d)) != NULL) {
     char uri[4400];
-    if (de->d_name[0] == '.' || strncmp(de->d_name, w->name_prefix, plen) != 0)
-      continue; /* also skips temporary files of writes in progress */
+    /* Temporary files of unfinished writes (".<blob>.tmp-<pid>-<n>") are listed too: one left
+     * by a crashed writer is garbage that only an orphan scan or a cleanup can find. */
+    const char *name = de->d_name;
+    if (name[0] == '.') {
+      if (!strstr(name, ".tmp-"))
+        continue;
+      name++;
+    }
+    if (strncmp(name, w->name_prefix, plen) != 0)
+      continue;
     snprintf(uri, sizeof(uri), "%s%s", w->uri_base, de->d_name);
     if (k8sha_storage_op_add_entry(w->op, uri) != 0) {
       w->status = K8SHA_ENOMEM;

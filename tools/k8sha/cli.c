@@ -1,3 +1,6 @@
+#include <jansson.h>
+#include <uv.h>
+
 #include "cli.h"
 
 #include <stdio.h>
@@ -111,6 +114,8 @@ int cli_load_config(const cli_config_opts *o, k8sha_config **out) {
   return 0;
 }
 
+static uint64_t lease_ms = 15000; /* of the configuration cli_open() read last */
+
 int cli_open(const cli_config_opts *o, uv_loop_t *loop, k8sha_ctx **ctx, char *cluster_id,
              size_t size) {
   k8sha_config *cfg = NULL;
@@ -126,6 +131,7 @@ int cli_open(const cli_config_opts *o, uv_loop_t *loop, k8sha_ctx **ctx, char *c
   }
   if (cluster_id)
     snprintf(cluster_id, size, "%s", k8sha_config_cluster_id(cfg));
+  lease_ms = k8sha_config_lease_duration_ms(cfg);
   uv_loop_init(loop);
   k8sha_ctx_options_init(&copts, K8SHA_CTX_OPTIONS_VERSION);
   copts.loop = loop;
@@ -144,4 +150,150 @@ void cli_close(k8sha_ctx *ctx, uv_loop_t *loop) {
   while (uv_run(loop, UV_RUN_DEFAULT))
     ;
   uv_loop_close(loop);
+}
+
+/* ---- reading the HA ConfigMaps once ---- */
+
+typedef struct snap {
+  json_t *objs;
+  int done, err;
+  char message[512];
+} snap;
+
+static void on_snap_event(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
+  snap *s = ud;
+  (void)w;
+  if (ev->type == K8SHA_WATCH_ADDED || ev->type == K8SHA_WATCH_MODIFIED) {
+    json_t *obj = json_loads(ev->object_json, 0, NULL);
+    if (obj)
+      json_object_set_new(s->objs, ev->name, obj);
+  } else if (ev->type == K8SHA_WATCH_DELETED) {
+    json_object_del(s->objs, ev->name);
+  } else if (ev->type == K8SHA_WATCH_SYNCED) {
+    s->done = 1;
+  } else if (ev->type == K8SHA_WATCH_ERROR) {
+    /* One read is all a command needs: report the first failure instead of retrying. */
+    s->done = 1;
+    s->err = ev->err;
+    snprintf(s->message, sizeof(s->message), "%s", ev->message);
+  }
+}
+
+int cli_snapshot(const cli_config_opts *o, char *cluster_id, size_t size, json_t **objs,
+                 char *message, size_t msize) {
+  k8sha_ctx *ctx = NULL;
+  k8sha_watch *w = NULL;
+  uv_loop_t loop;
+  snap s;
+  int rc = cli_open(o, &loop, &ctx, cluster_id, size);
+  if (rc)
+    return rc;
+  memset(&s, 0, sizeof(s));
+  s.objs = json_object();
+  rc = k8sha_watch_new(&w, ctx, NULL, on_snap_event, &s);
+  while (rc == 0 && !s.done && uv_run(&loop, UV_RUN_ONCE))
+    ;
+  k8sha_watch_free(w);
+  cli_close(ctx, &loop);
+  if (rc || s.err) {
+    snprintf(message, msize, "%s", rc ? k8sha_strerror(rc) : s.message);
+    fprintf(stderr, "k8sha: reading the HA ConfigMaps failed: %s\n", message);
+    json_decref(s.objs);
+    return CLI_FAILED;
+  }
+  *objs = s.objs;
+  return 0;
+}
+
+/* ---- taking the lock for a maintenance command ---- */
+
+typedef struct taker {
+  uv_loop_t *loop;
+  uv_timer_t timer; /* lives as long as the loop may close it: the taker is static */
+  int granted, stopped, timed_out;
+  char holder[256];
+} taker;
+
+static void on_take_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  taker *t = ud;
+  (void)e;
+  (void)session;
+  (void)term;
+  t->granted = 1;
+  uv_stop(t->loop);
+}
+
+static void on_take_changed(k8sha_election *e, const char *identity, void *ud) {
+  taker *t = ud;
+  (void)e;
+  snprintf(t->holder, sizeof(t->holder), "%s", identity ? identity : "");
+}
+
+static void on_take_timeout(uv_timer_t *h) {
+  taker *t = h->data;
+  t->timed_out = 1;
+  uv_stop(t->loop);
+}
+
+int cli_take_lock(k8sha_ctx *ctx, uv_loop_t *loop, const char *identity, k8sha_election **out,
+                  char *message, size_t size) {
+  static taker t; /* static: the timer's memory must outlive its closing */
+  k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election_callbacks cbs;
+  k8sha_election *e = NULL;
+  uv_timer_t *timer = &t.timer;
+  int rc;
+
+  memset(&t, 0, sizeof(t));
+  t.loop = loop;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_take_granted;
+  cbs.leader_changed = on_take_changed;
+  cbs.user_data = &t;
+  eo.identity = identity;
+  rc = k8sha_election_new(&e, ctx, &eo, &cbs);
+  if (rc == 0)
+    rc = k8sha_election_start(e);
+  if (rc) {
+    snprintf(message, size, "cannot join the election: %s", k8sha_strerror(rc));
+    k8sha_election_free(e);
+    return CLI_FAILED;
+  }
+  /* A dead holder's lease expires one lease duration after we first see it unchanged; a live
+   * one keeps renewing. Give up a little after that. */
+  uv_timer_init(loop, timer);
+  timer->data = &t;
+  uv_timer_start(timer, on_take_timeout, lease_ms + 3000, 0);
+  while (!t.granted && !t.timed_out)
+    uv_run(loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)timer, NULL);
+  if (!t.granted) {
+    snprintf(message, size,
+             "the lock is held by %s, which keeps renewing it: a leader is running (stop the "
+             "cluster first, or let that leader clean up)",
+             t.holder[0] ? t.holder : "another process");
+    k8sha_election_free(e);
+    return CLI_FAILED;
+  }
+  *out = e;
+  return 0;
+}
+
+static void on_take_stopped(k8sha_election *e, int status, void *ud) {
+  taker *t = ud;
+  (void)e;
+  (void)status;
+  t->stopped = 1;
+  uv_stop(t->loop);
+}
+
+void cli_release_lock(k8sha_election *e, uv_loop_t *loop) {
+  taker t;
+  memset(&t, 0, sizeof(t));
+  t.loop = loop;
+  if (k8sha_election_stop(e, on_take_stopped, &t) == 0)
+    while (!t.stopped)
+      uv_run(loop, UV_RUN_DEFAULT);
+  k8sha_election_free(e);
 }

@@ -36,6 +36,22 @@ int cli_open(const cli_config_opts *o, struct uv_loop_s *loop, k8sha_ctx **ctx, 
 /* Frees the context (NULL: none) and closes the loop once its handles have finished. */
 void cli_close(k8sha_ctx *ctx, struct uv_loop_s *loop);
 
+/* Reads the cluster's HA ConfigMaps once: *objs maps name -> object (json_t *, to decref).
+ * Prints what failed and returns CLI_FAILED / CLI_INVALID, or 0. */
+typedef struct json_t json_t;
+int cli_snapshot(const cli_config_opts *o, char *cluster_id, size_t size, json_t **objs,
+                 char *message, size_t msize);
+/* The jobs the HA ConfigMaps know, with their checkpoint counts and ConfigMap sizes (a JSON
+ * array to decref). */
+json_t *cli_jobs_summary(json_t *objs, const char *cluster_id);
+
+/* Joins the election as `identity` and waits until granted, or until a lease duration (plus a
+ * margin) shows that a live leader holds the lock (message says so). 0 or CLI_FAILED. */
+int cli_take_lock(k8sha_ctx *ctx, struct uv_loop_s *loop, const char *identity,
+                  k8sha_election **out, char *message, size_t size);
+/* Releases the lock (so a real leader takes over at once) and frees the election. */
+void cli_release_lock(k8sha_election *e, struct uv_loop_s *loop);
+
 /* Prints every error diagnostic to stderr; returns how many there were. */
 int cli_print_errors(const k8sha_config *cfg);
 
@@ -43,5 +59,9 @@ int cmd_config_check(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_elect(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_jobs(int argc, char **argv);
+int cmd_checkpoints(int argc, char **argv);
+int cmd_cleanup(int argc, char **argv);
+int cmd_orphans(int argc, char **argv);
 
 #endif

@@ -18,31 +18,6 @@ static const char usage[] =
     "Shows the holder of the cluster's lock, its lease (renewTime and its age by this machine's\n"
     "clock), the leader transitions, and the components the leader published.\n";
 
-typedef struct status_state {
-  char lock[300];
-  json_t *lock_obj; /* the cluster ConfigMap, or NULL */
-  int done, err;
-  char message[512];
-} status_state;
-
-static void on_event(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
-  status_state *st = ud;
-  json_error_t e;
-  (void)w;
-  if ((ev->type == K8SHA_WATCH_ADDED || ev->type == K8SHA_WATCH_MODIFIED) &&
-      strcmp(ev->name, st->lock) == 0) {
-    json_decref(st->lock_obj);
-    st->lock_obj = json_loads(ev->object_json, 0, &e);
-  } else if (ev->type == K8SHA_WATCH_SYNCED) {
-    st->done = 1;
-  } else if (ev->type == K8SHA_WATCH_ERROR) {
-    /* One read is all this command needs: report the first failure instead of retrying. */
-    st->done = 1;
-    st->err = ev->err;
-    snprintf(st->message, sizeof(st->message), "%s", ev->message);
-  }
-}
-
 /* Seconds between a record time ("2020-10-20T04:06:31.431000Z") and now, by this clock. */
 static double age_of(const char *t) {
   struct tm tm;
@@ -63,44 +38,30 @@ static double age_of(const char *t) {
 
 int cmd_status(int argc, char **argv) {
   cli_config_opts o = {0};
-  k8sha_ctx *ctx = NULL;
-  k8sha_watch *w = NULL;
-  status_state st;
-  uv_loop_t loop;
-  json_t *rec = NULL, *data, *v, *out;
+  json_t *objs = NULL, *lock_obj, *rec = NULL, *data, *v, *out, *sizes, *jobs, *obj;
   json_error_t je;
-  const char *key, *ann;
+  const char *key, *ann, *name;
+  char cluster_id[128], lock[300], message[512];
+  size_t i;
   int rc;
-
-  char cluster_id[128];
 
   if ((rc = cli_parse_config_opts(argc, argv, &o, usage)) != 0)
     return rc;
-  rc = cli_open(&o, &loop, &ctx, cluster_id, sizeof(cluster_id));
+  rc = cli_snapshot(&o, cluster_id, sizeof(cluster_id), &objs, message, sizeof(message));
   free(o.defs);
   if (rc)
     return rc;
-  memset(&st, 0, sizeof(st));
-  snprintf(st.lock, sizeof(st.lock), "%s-cluster-config-map", cluster_id);
-  rc = k8sha_watch_new(&w, ctx, NULL, on_event, &st);
-  while (rc == 0 && !st.done && uv_run(&loop, UV_RUN_ONCE))
-    ;
-  k8sha_watch_free(w);
-  cli_close(ctx, &loop);
-  if (rc || st.err) {
-    fprintf(stderr, "k8sha status: %s\n", rc ? k8sha_strerror(rc) : st.message);
-    json_decref(st.lock_obj);
-    return CLI_FAILED;
-  }
+  snprintf(lock, sizeof(lock), "%s-cluster-config-map", cluster_id);
+  lock_obj = json_object_get(objs, lock);
 
   ann = json_string_value(json_object_get(
-      json_object_get(json_object_get(st.lock_obj, "metadata"), "annotations"), LEADER_ANNOTATION));
+      json_object_get(json_object_get(lock_obj, "metadata"), "annotations"), LEADER_ANNOTATION));
   if (ann)
     rec = json_loads(ann, 0, &je);
-  data = json_object_get(st.lock_obj, "data");
+  data = json_object_get(lock_obj, "data");
   out = json_object();
-  json_object_set_new(out, "lock", json_string(st.lock));
-  json_object_set_new(out, "exists", json_boolean(st.lock_obj != NULL));
+  json_object_set_new(out, "lock", json_string(lock));
+  json_object_set_new(out, "exists", json_boolean(lock_obj != NULL));
   if (rec) {
     const char *holder = json_string_value(json_object_get(rec, "holderIdentity"));
     const char *renew = json_string_value(json_object_get(rec, "renewTime"));
@@ -118,15 +79,29 @@ int cmd_status(int argc, char **argv) {
     }
     json_object_set_new(out, "components", components);
   }
+  /* Each HA ConfigMap's size against Kubernetes' limit, and the jobs with their checkpoints. */
+  sizes = json_array();
+  json_object_foreach(objs, name, obj) {
+    size_t n = 0;
+    json_object_foreach(json_object_get(obj, "data"), key, v) {
+      n += strlen(key) + json_string_length(v);
+    }
+    json_array_append_new(sizes, json_pack("{s:s, s:I, s:f}", "name", name, "bytes",
+                                           (json_int_t)n, "percentOfLimit",
+                                           100.0 * (double)n / 1048576.0));
+  }
+  json_object_set_new(out, "configMaps", sizes);
+  jobs = cli_jobs_summary(objs, cluster_id);
+  json_object_set_new(out, "jobs", jobs);
   if (o.json) {
     json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputc('\n', stdout);
-  } else if (!st.lock_obj) {
-    printf("lock %s: does not exist (no leader has been elected yet)\n", st.lock);
+  } else if (!lock_obj) {
+    printf("lock %s: does not exist (no leader has been elected yet)\n", lock);
   } else {
     json_t *c = json_object_get(out, "components");
     const char *holder = json_string_value(json_object_get(out, "holder"));
-    printf("lock %s\n", st.lock);
+    printf("lock %s\n", lock);
     printf("  holder             %s\n", holder && *holder ? holder : "(none: released)");
     if (rec) {
       printf("  lease duration     %.3f s\n", json_number_value(json_object_get(rec, "leaseDuration")));
@@ -139,8 +114,23 @@ int cmd_status(int argc, char **argv) {
     printf("  components         %s\n", json_object_size(c) ? "" : "(none published)");
     json_object_foreach(c, key, v) printf("    %-18s %s\n", key, json_string_value(v));
   }
+  if (!o.json) {
+    printf("HA ConfigMaps (data bytes of the 1,048,576 Kubernetes allows)\n");
+    json_array_foreach(sizes, i, v) {
+      printf("  %-60s %8lld B  %6.2f%%\n", json_string_value(json_object_get(v, "name")),
+             (long long)json_integer_value(json_object_get(v, "bytes")),
+             json_real_value(json_object_get(v, "percentOfLimit")));
+    }
+    printf("jobs %s\n", json_array_size(jobs) ? "" : "(none)");
+    json_array_foreach(jobs, i, v) {
+      printf("  %s  %lld checkpoint(s)%s%s\n", json_string_value(json_object_get(v, "job")),
+             (long long)json_integer_value(json_object_get(v, "checkpoints")),
+             json_integer_value(json_object_get(v, "markedForDeletion")) ? ", some being deleted" : "",
+             json_is_true(json_object_get(v, "jobGraph")) ? ", job graph stored" : ", no job graph");
+    }
+  }
   json_decref(out);
   json_decref(rec);
-  json_decref(st.lock_obj);
+  json_decref(objs);
   return CLI_OK;
 }

@@ -16,6 +16,14 @@ static const char usage[] =
     "      join the leader election; one line per event; SIGTERM releases the lock\n"
     "  status [-c FILE] [-D key=value]... [--json]\n"
     "      the lock holder, its lease, transitions and published components\n"
+    "  jobs [-c FILE] [-D key=value]... [--json]\n"
+    "      the jobs in the HA data: job graph, checkpoint counts, ConfigMap sizes\n"
+    "  checkpoints JOBID [-c FILE] [-D key=value]... [--json]\n"
+    "      the checkpoints a job's ConfigMap holds and the blobs they point to\n"
+    "  cleanup (--job JOBID | --cluster) [--dry-run] [--yes] [-c FILE] [-D key=value]... [--json]\n"
+    "      delete a job's or the whole cluster's HA data (idempotent, resumable)\n"
+    "  orphans [--delete] [-c FILE] [-D key=value]... [--json]\n"
+    "      blobs no pointer references and job ConfigMaps without a job graph\n"
     "  version\n"
     "      show the library version\n";
 
@@ -26,6 +34,14 @@ int main(int argc, char **argv) {
     return cmd_elect(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "status") == 0)
     return cmd_status(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "jobs") == 0)
+    return cmd_jobs(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "checkpoints") == 0)
+    return cmd_checkpoints(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "cleanup") == 0)
+    return cmd_cleanup(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "orphans") == 0)
+    return cmd_orphans(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "watch") == 0)
     return cmd_watch(argc - 2, argv + 2);
   if (argc == 2 && strcmp(argv[1], "version") == 0) {
