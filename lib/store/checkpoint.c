@@ -184,62 +184,8 @@ const char *k8sha_checkpoint_store_configmap(const k8sha_checkpoint_store *s) {
 
 /* ---- add, with retention ---- */
 
-static void retain_next(cop *c);
-
-static void on_retained(int err, const char *message, void *ud) {
-  cop *c = ud;
-  if (err)
-    k8sha__log(c->s->ctx, K8SHA_LOG_WARN, "checkpoint",
-               "removing subsumed checkpoint %s of job %s failed (retried by the next add): %s",
-               c->keys[c->i], c->s->job_id, message ? message : k8sha_strerror(err));
-  c->i++;
-  retain_next(c);
-}
-
-static void retain_next(cop *c) {
-  while (c->i < c->n) {
-    if (k8sha__hstore_remove(c->s->h, c->keys[c->i], on_retained, c) == 0)
-      return;
-    c->i++;
-  }
-  complete(c, c->status, NULL);
-}
-
 static void on_added(int err, const char *message, void *ud) {
-  cop *c = ud;
-  k8sha_checkpoint_store *s = c->s;
-  unsigned int keep = s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1;
-  char **live = NULL, **marked = NULL;
-  size_t nl = 0, nm = 0, i;
-
-  if (err) {
-    complete(c, err, message);
-    return;
-  }
-  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &live, &nl) != 0 ||
-      k8sha__hstore_marked_keys(s->h, CHECKPOINT_PREFIX, &marked, &nm) != 0) {
-    k8sha__hstore_keys_free(s->h, live, nl);
-    complete(c, 0, NULL); /* committed; the removals wait for the next add */
-    return;
-  }
-  /* Marked first (interrupted removals), then the oldest live ones beyond `keep`. */
-  c->keys = k8sha__calloc(&s->ctx->alloc, nm + nl + 1, sizeof(*c->keys));
-  if (c->keys) {
-    for (i = 0; i < nm; i++)
-      c->keys[c->n++] = marked[i];
-    for (i = 0; i + keep < nl; i++)
-      c->keys[c->n++] = live[i];
-    for (; i < nl; i++)
-      k8sha__free(&s->ctx->alloc, live[i]);
-    k8sha__free(&s->ctx->alloc, live);
-    k8sha__free(&s->ctx->alloc, marked);
-  } else {
-    k8sha__hstore_keys_free(s->h, live, nl);
-    k8sha__hstore_keys_free(s->h, marked, nm);
-  }
-  c->status = 0;
-  c->i = 0;
-  retain_next(c);
+  complete(ud, err, message);
 }
 
 static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, size_t len,
@@ -254,8 +200,9 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   if (!c)
     return K8SHA_ENOMEM;
   c->done = done;
-  rc = is_pointer ? k8sha__hstore_add_pointer(s->h, key, data, len, on_added, c)
-                  : k8sha__hstore_add(s->h, key, data, len, on_added, c);
+  rc = k8sha__hstore_add_retaining(s->h, key, data, len, is_pointer, CHECKPOINT_PREFIX,
+                                   s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1, on_added,
+                                   c);
   if (rc)
     cop_free(c);
   return rc;

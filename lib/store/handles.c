@@ -22,6 +22,7 @@ typedef enum phase {
   P_COMMIT,      /* the fenced update */
   P_DISCARD_NEW, /* deleting the new blob after a definite failure */
   P_DELETE_OLD,  /* deleting the blob an update replaced */
+  P_SUBSUME,     /* deleting the blobs of entries an add marked (retention) */
   P_MARK,        /* remove: marking the entry */
   P_BLOB_REMOVE, /* remove: deleting its blob */
   P_DROP,        /* remove: dropping the key */
@@ -42,6 +43,10 @@ typedef struct hop {
   char *value;     /* the new value text */
   char *old_value; /* the value replaced or removed (without the marker) */
   int identical, absent, result;
+  const char *retain_prefix; /* add with retention: entries with this prefix ... */
+  unsigned int keep;         /* ... beyond this many live ones are marked in the same update */
+  json_t *subsumed;          /* key -> value (unmarked) of the entries marked after the edit */
+  void *sub_iter;
   char msg[1024];
   k8sha__hstore_done done;
   k8sha__hstore_got got;
@@ -52,10 +57,16 @@ struct k8sha__hstore {
   k8sha__fcm *f;
   k8sha_ctx *ctx;
   char *blob_kind;
-  hop *ops; /* everything started and not finished */
+  hop *ops;        /* everything started and not finished */
+  json_t *deleted; /* key -> marked value whose blob this store deleted: dropped by a later add */
 };
 
 static void advance(hop *o, int err, const char *message);
+static void subsume_next(hop *o);
+static int retain(hop *o, json_t *data);
+static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+                       const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
+                       void *user_data);
 
 static void set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(hop *o, const char *fmt, ...) {
@@ -166,6 +177,8 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
   }
   if (json_object_set_new(data, o->key, json_string(o->value)) != 0)
     return K8SHA_ENOMEM;
+  if (o->retain_prefix && retain(o, data) != 0)
+    return K8SHA_ENOMEM;
   if (o->phase == P_CHECK) {
     size = k8sha__configmap_data_size(obj);
     if (size > K8SHA__CONFIGMAP_MAX) {
@@ -178,6 +191,58 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
     return K8SHA__UNCHANGED;
   }
   return 0;
+}
+
+static int cmp_str(const void *a, const void *b);
+
+/* Retention, in the add's own update: marks the oldest live entries beyond `keep`, drops marked
+ * ones whose blobs this store has deleted, and notes every entry left marked (their blobs are
+ * deleted after the commit). */
+static int retain(hop *o, json_t *data) {
+  k8sha__hstore *s = o->s;
+  size_t plen = strlen(o->retain_prefix), n = 0, cap = 0, i;
+  const char *key, **live = NULL;
+  json_t *v;
+  void *it;
+  int rc = 0;
+
+  json_decref(o->subsumed);
+  o->subsumed = json_object();
+  if (!o->subsumed)
+    return K8SHA_ENOMEM;
+  json_object_foreach_safe(data, it, key, v) {
+    const char *text = json_string_value(v);
+    if (!text || strncmp(key, o->retain_prefix, plen) != 0)
+      continue;
+    if (is_marked(text)) {
+      const char *gone = json_string_value(json_object_get(s->deleted, key));
+      if (gone && strcmp(gone, text) == 0)
+        json_object_del(data, key); /* its blob is gone already: the key goes now */
+      else
+        json_object_set_new(o->subsumed, key, json_string(text + MARKER_LEN));
+    } else {
+      if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
+        k8sha__free(&o->ctx->alloc, live);
+        return K8SHA_ENOMEM;
+      }
+      live[n++] = key;
+    }
+  }
+  if (n)
+    qsort(live, n, sizeof(live[0]), cmp_str);
+  for (i = 0; rc == 0 && i + o->keep < n; i++) {
+    const char *text = json_string_value(json_object_get(data, live[i]));
+    char *marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s", text);
+    if (!marked) {
+      rc = K8SHA_ENOMEM;
+      break;
+    }
+    json_object_set_new(o->subsumed, live[i], json_string(text));
+    json_object_set_new(data, live[i], json_string(marked)); /* the key stays: no dangling */
+    k8sha__free(&o->ctx->alloc, marked);
+  }
+  k8sha__free(&o->ctx->alloc, live);
+  return rc;
 }
 
 static int edit_mark(json_t *obj, void *ud, char *msg, size_t n) {
@@ -246,6 +311,7 @@ static void op_free(k8sha_ctx *ctx, hop *o) {
   k8sha__free(a, o->uri);
   k8sha__free(a, o->value);
   k8sha__free(a, o->old_value);
+  json_decref(o->subsumed);
   k8sha__free(a, o);
 }
 
@@ -302,6 +368,27 @@ static int start_blob(hop *o, phase ph, const char *uri) {
 static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
   o->phase = ph;
   return k8sha__fcm_update(o->s->f, edit, o, on_fcm, o);
+}
+
+/* Deletes the blob of the next entry the commit left marked; finishes after the last. */
+static void subsume_next(hop *o) {
+  while (o->sub_iter) {
+    char *uri = blob_of(o->ctx, json_string_value(json_object_iter_value(o->sub_iter)));
+    int rc = uri ? start_blob(o, P_SUBSUME, uri) : -1;
+    k8sha__free(&o->ctx->alloc, uri);
+    if (rc == 0)
+      return;
+    if (!uri) { /* a host pointer: its blob is the host's; the key can go with the next add */
+      const char *key = json_object_iter_key(o->sub_iter);
+      char *marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s",
+                                     json_string_value(json_object_iter_value(o->sub_iter)));
+      if (marked)
+        json_object_set_new(o->s->deleted, key, json_string(marked));
+      k8sha__free(&o->ctx->alloc, marked);
+    }
+    o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
+  }
+  finish(o, 0, NULL);
 }
 
 /* Deletes the blob of a definitely failed write, then reports the failure. */
@@ -387,7 +474,8 @@ static void advance(hop *o, int err, const char *message) {
       if (rc == 0)
         return;
     }
-    finish(o, 0, NULL);
+    o->sub_iter = json_object_iter(o->subsumed);
+    subsume_next(o);
     return;
   case P_DISCARD_NEW:
     if (err)
@@ -400,8 +488,24 @@ static void advance(hop *o, int err, const char *message) {
       k8sha__log(ctx, K8SHA_LOG_WARN, "store",
                  "deleting blob of the replaced entry %s failed (an orphan now): %s", o->key,
                  message ? message : k8sha_strerror(err));
-    finish(o, 0, NULL);
+    o->sub_iter = json_object_iter(o->subsumed);
+    subsume_next(o);
     return;
+  case P_SUBSUME: {
+    const char *key = json_object_iter_key(o->sub_iter);
+    const char *value = json_string_value(json_object_iter_value(o->sub_iter));
+    char *marked = k8sha__asprintf(&ctx->alloc, K8SHA__DELETING_MARKER "%s", value);
+    if (err)
+      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+                 "deleting the blob of subsumed entry %s failed (the next add retries): %s", key,
+                 message ? message : k8sha_strerror(err));
+    else if (marked)
+      json_object_set_new(o->s->deleted, key, json_string(marked));
+    k8sha__free(&ctx->alloc, marked);
+    o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
+    subsume_next(o);
+    return;
+  }
   case P_MARK:
     if (err || o->absent) {
       finish(o, err, message);
@@ -503,7 +607,8 @@ static int new_blob_uri(k8sha__hstore *s, char **out) {
 }
 
 static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data, size_t len,
-                    k8sha__hstore_done done, void *user_data) {
+                    const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
+                    void *user_data) {
   hop *o;
   int rc;
   if (!s || !valid_key(key) || (!data && len))
@@ -513,6 +618,8 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
     return K8SHA_ENOMEM;
   o->done = done;
   o->user_data = user_data;
+  o->retain_prefix = retain_prefix;
+  o->keep = keep;
   o->len = len;
   o->data = k8sha__malloc(&s->ctx->alloc, len ? len : 1);
   rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
@@ -533,21 +640,36 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
 
 int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_ADD, key, data, len, done, user_data);
+  return put_blob(s, H_ADD, key, data, len, NULL, 0, done, user_data);
+}
+
+int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *data, size_t len,
+                                int is_pointer, const char *prefix, unsigned int keep,
+                                k8sha__hstore_done done, void *user_data) {
+  if (!prefix || keep == 0)
+    return K8SHA_EINVAL;
+  return is_pointer ? add_pointer(s, key, data, len, prefix, keep, done, user_data)
+                    : put_blob(s, H_ADD, key, data, len, prefix, keep, done, user_data);
 }
 
 int k8sha__hstore_replace(k8sha__hstore *s, const char *key, const void *data, size_t len,
                           k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_REPLACE, key, data, len, done, user_data);
+  return put_blob(s, H_REPLACE, key, data, len, NULL, 0, done, user_data);
 }
 
 int k8sha__hstore_put(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_PUT, key, data, len, done, user_data);
+  return put_blob(s, H_PUT, key, data, len, NULL, 0, done, user_data);
 }
 
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
                               k8sha__hstore_done done, void *user_data) {
+  return add_pointer(s, key, ptr, len, NULL, 0, done, user_data);
+}
+
+static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+                       const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
+                       void *user_data) {
   hop *o;
   int rc;
   if (!s || !valid_key(key) || !ptr || len == 0 || (len >= 3 && memcmp(ptr, "K8P", 3) == 0))
@@ -557,6 +679,8 @@ int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr
     return K8SHA_ENOMEM;
   o->done = done;
   o->user_data = user_data;
+  o->retain_prefix = retain_prefix;
+  o->keep = keep;
   rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
   if (rc) {
     op_free(s->ctx, o);
@@ -656,7 +780,10 @@ int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out)
   s->f = f;
   s->ctx = ctx;
   s->blob_kind = k8sha__strdup(&ctx->alloc, blob_kind);
-  if (!s->blob_kind) {
+  s->deleted = json_object();
+  if (!s->blob_kind || !s->deleted) {
+    json_decref(s->deleted);
+    k8sha__free(&ctx->alloc, s->blob_kind);
     k8sha__free(&ctx->alloc, s);
     return K8SHA_ENOMEM;
   }
@@ -671,6 +798,7 @@ void k8sha__hstore_free(k8sha__hstore *s) {
   for (o = s->ops; o; o = next) {
     next = o->next;
     if (o->phase == P_BLOB_WRITE || o->phase == P_DISCARD_NEW || o->phase == P_DELETE_OLD ||
+        o->phase == P_SUBSUME ||
         o->phase == P_BLOB_REMOVE || o->phase == P_READ) {
       /* The backend still holds it: freed when its completion arrives. */
       o->s = NULL;
@@ -678,6 +806,7 @@ void k8sha__hstore_free(k8sha__hstore *s) {
       op_free(s->ctx, o);
     }
   }
+  json_decref(s->deleted);
   k8sha__free(&s->ctx->alloc, s->blob_kind);
   k8sha__free(&s->ctx->alloc, s);
 }

@@ -36,6 +36,14 @@ void k8sha__hstore_free(k8sha__hstore *s);
  * succeeds; a different entry under `key` gives K8SHA_EEXISTS. */
 int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data);
+/* An add with retention, all in the add's one update: the oldest live entries starting with
+ * `prefix` beyond `keep` are marked for deletion, and marked ones whose blobs this store has
+ * already deleted are dropped. After the commit, the blobs of the entries left marked are deleted
+ * (failures are logged; the next add retries), then `done` runs with the add's outcome. In
+ * steady state one update per add. The retained `prefix` keys must sort by age. */
+int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *data, size_t len,
+                                int is_pointer, const char *prefix, unsigned int keep,
+                                k8sha__hstore_done done, void *user_data);
 /* Adds `key` with opaque pointer bytes (not starting with "K8P"). */
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
                               k8sha__hstore_done done, void *user_data);
