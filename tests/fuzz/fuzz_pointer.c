@@ -1,9 +1,11 @@
-/* Fuzz target: pointer text as found in a ConfigMap (base64 or anything else). */
+/* Fuzz target: pointer text as found in a ConfigMap (base64 or anything else), through the
+ * compact pointer decoder and k8sha_pointer_describe(). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "k8sha/storage.h"
 #include "store/pointer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,6 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   memcpy(text, data, size);
   text[size] = '\0';
+  {
+    /* Any ConfigMap value (marked, host bytes, garbage): described or refused, never more. */
+    k8sha_pointer_info info;
+    if (k8sha_pointer_describe(text, &info) == 0 && strlen(info.uri) >= sizeof(info.uri))
+      abort();
+  }
   if (k8sha__pointer_decode(a, text, &p, &why) == 0) {
     /* What decodes must encode back to the same pointer. */
     char *again = NULL;

@@ -1261,6 +1261,7 @@ END_TEST
 START_TEST(cleanup_job_resumes_after_failed_blob_delete) {
   fixture f;
   membackend m;
+  json_t *cm;
   found_log l;
   k8sha_checkpoint_store *s;
   res r;
@@ -1275,7 +1276,9 @@ START_TEST(cleanup_job_resumes_after_failed_blob_delete) {
   it_run_until(&f.t, &l.done);
   ck_assert_int_eq(l.err, K8SHA_ESTORAGE);
   ck_assert_int_eq(m.blobs, 1);
-  ck_assert_ptr_nonnull(get_cm(&f, JOB_PATH) ? (void *)1 : NULL);
+  cm = get_cm(&f, JOB_PATH); /* the ConfigMap stays until its entries are gone */
+  ck_assert_ptr_nonnull(cm);
+  json_decref(cm);
   m.fail_remove = 0;
   log_init(&f, &l);
   ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
@@ -1364,6 +1367,108 @@ START_TEST(cleanup_cluster_removes_everything) {
 }
 END_TEST
 
+/* ---- a fault on every kind of request the stores make ---- */
+
+/* Every live entry of the job ConfigMap points to an existing blob of the recorded size. */
+static void assert_no_dangling(fixture *f) {
+  json_t *cm = get_cm(f, JOB_PATH), *v;
+  const char *key;
+  json_object_foreach(json_object_get(cm, "data"), key, v) {
+    k8sha_pointer_info info;
+    struct stat st;
+    if (strncmp(key, "checkpointID-", 13) != 0)
+      continue;
+    ck_assert_int_eq(k8sha_pointer_describe(json_string_value(v), &info), 0);
+    if (info.marked)
+      continue;
+    ck_assert_msg(stat(info.uri + strlen("file://"), &st) == 0, "%s points to a missing blob",
+                  key);
+    ck_assert_uint_eq((uint64_t)st.st_size, info.size);
+  }
+  json_decref(cm);
+}
+
+static void fault_once(fixture *f, const char *verb, int code) {
+  char rule[256];
+  /* a create names no object in its path: it matches on the verb (the lock exists already) */
+  snprintf(rule, sizeof(rule),
+           "{\"verbs\":[\"%s\"],\"resources\":[\"configmaps\"]%s,\"code\":%d,\"count\":1}",
+           verb, strcmp(verb, "create") ? ",\"name\":\"" JOB_CM "\"" : "", code);
+  ck_assert_int_gt(kubelite_add_fault(f->t.kl, rule), 0);
+}
+
+START_TEST(faults_on_every_store_request) {
+  static const int codes[] = {403, 500};
+  size_t c;
+  for (c = 0; c < 2; c++) {
+    int code = codes[c];
+    fixture f;
+    k8sha_checkpoint_store *s = NULL;
+    found_log l;
+    res r;
+    int want_write = code == 403 ? K8SHA_EFORBIDDEN : K8SHA_EUNKNOWN_OUTCOME;
+
+    setup(&f);
+    /* create (the claim of a new job ConfigMap) */
+    fault_once(&f, "create", code);
+    res_init(&f, &r);
+    ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB, on_cp, &r), 0);
+    it_run_until(&f.t, &r.done);
+    ck_assert_int_eq(r.err, want_write);
+    ck_assert_ptr_nonnull(strstr(r.msg, JOB_CM));
+    k8sha_checkpoint_store_free(s);
+    s = open_store(&f);
+    ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+
+    /* update (a commit): refused -> blob deleted; no answer -> blob kept, outcome unknown */
+    fault_once(&f, "update", code);
+    ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), want_write);
+    ck_assert_int_eq(blob_count(&f), code == 403 ? 1 : 2);
+    assert_no_dangling(&f);
+    ck_assert_int_eq(cp_add(&f, s, 3, "three", &r), 0);
+
+    /* get (a re-read after the unknown outcome, or of a new store's claim): reads are retried
+     * on 5xx within the request timeout, so only 403 reaches the caller */
+    k8sha_checkpoint_store_free(s);
+    fault_once(&f, "get", code);
+    res_init(&f, &r);
+    ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB, on_cp, &r), 0);
+    it_run_until(&f.t, &r.done);
+    ck_assert_int_eq(r.err, code == 403 ? K8SHA_EFORBIDDEN : 0);
+    k8sha_checkpoint_store_free(s);
+    s = open_store(&f);
+    recover(&f, s, &r);
+    ck_assert_uint_ge(r.n, 1);
+    ck_assert_int_eq(r.status[r.n - 1], 0);
+    ck_assert_uint_eq(r.ids[r.n - 1], 3);
+    k8sha_checkpoint_store_free(s);
+
+    /* delete (of the job ConfigMap, by a job cleanup): the cleanup stops, a rerun finishes */
+    fault_once(&f, "delete", code);
+    log_init(&f, &l);
+    ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+    it_run_until(&f.t, &l.done);
+    ck_assert_int_eq(l.err, code == 403 ? K8SHA_EFORBIDDEN : K8SHA_EUNKNOWN_OUTCOME);
+    ck_assert_ptr_nonnull(strstr(l.msg, JOB_CM));
+    assert_no_dangling(&f);
+    log_init(&f, &l);
+    ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+    it_run_until(&f.t, &l.done);
+    ck_assert_msg(l.err == 0, "%s", l.msg);
+    ck_assert_ptr_null(get_cm(&f, JOB_PATH));
+    /* the blob kept for the unanswered update (it did not land) is an orphan, found and
+     * deleted by the scan */
+    ck_assert_int_eq(blob_count(&f), code == 403 ? 0 : 1);
+    log_init(&f, &l);
+    ck_assert_int_eq(k8sha_orphans_scan(f.ctx, f.e, on_found, on_cleaned, &l), 0);
+    it_run_until(&f.t, &l.done);
+    ck_assert_int_eq(l.count, code == 403 ? 0 : 1);
+    ck_assert_int_eq(blob_count(&f), 0);
+    teardown(&f);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -1390,6 +1495,7 @@ int main(void) {
   tcase_add_test(tc, cleanup_job_resumes_after_failed_blob_delete);
   tcase_add_test(tc, orphans_found_and_deleted_by_leader);
   tcase_add_test(tc, cleanup_cluster_removes_everything);
+  tcase_add_test(tc, faults_on_every_store_request);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

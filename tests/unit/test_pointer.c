@@ -4,6 +4,8 @@
 
 #include "core/alloc.h"
 #include "core/base64.h"
+#include "k8sha/errors.h"
+#include "k8sha/storage.h"
 #include "store/pointer.h"
 #include "testutil.h"
 
@@ -91,12 +93,58 @@ START_TEST(damage_is_detected) {
 }
 END_TEST
 
+START_TEST(describe_values) {
+  const k8sha_allocator *a = k8sha__default_allocator();
+  k8sha__pointer p;
+  k8sha_pointer_info info;
+  char *text, *marked, *host;
+  /* a Java-serialized handle keeps its path as a plain string among binary bytes */
+  static const unsigned char java[] = {0xac, 0xed, 0x00, 0x05, 0x74, 0x00, 0x2a, 's', '3', ':',
+                                       '/', '/', 'b', '/', 'h', 'a', '/', 'c', 'o', 'm', 'p',
+                                       'l', 'e', 't', 'e', 'd', 'C', 'h', 'e', 'c', 'k', 'p',
+                                       'o', 'i', 'n', 't', 0x00, 0x01};
+
+  memset(&p, 0, sizeof(p));
+  snprintf(p.uri, sizeof(p.uri), "file:///ha/c1/completedCheckpoint0123456789ab");
+  p.size = 42;
+  p.crc = 0xdeadbeef;
+  ck_assert_int_eq(k8sha__pointer_encode(a, &p, &text), 0);
+  ck_assert_int_eq(k8sha_pointer_describe(text, &info), 0);
+  ck_assert_int_eq(info.compact, 1);
+  ck_assert_int_eq(info.marked, 0);
+  ck_assert_str_eq(info.uri, p.uri);
+  ck_assert_uint_eq(info.size, 42);
+  ck_assert_uint_eq(info.crc32c, 0xdeadbeef);
+
+  marked = malloc(strlen(text) + 16);
+  sprintf(marked, "deleting:%s", text);
+  ck_assert_int_eq(k8sha_pointer_describe(marked, &info), 0);
+  ck_assert_int_eq(info.marked, 1);
+  ck_assert_str_eq(info.uri, p.uri);
+  marked[20] = marked[20] == 'A' ? 'B' : 'A'; /* damaged: refused, never a wrong blob */
+  ck_assert_int_eq(k8sha_pointer_describe(marked, &info), K8SHA_ECORRUPT);
+
+  ck_assert_int_eq(k8sha__base64_encode(a, java, sizeof(java), &host), 0);
+  ck_assert_int_eq(k8sha_pointer_describe(host, &info), 0);
+  ck_assert_int_eq(info.compact, 0);
+  ck_assert_str_eq(info.uri, "s3://b/ha/completedCheckpoint");
+  ck_assert_uint_eq(info.pointer_len, sizeof(java));
+
+  ck_assert_int_eq(k8sha_pointer_describe("not base64!", &info), K8SHA_ECORRUPT);
+  ck_assert_int_eq(k8sha_pointer_describe(NULL, &info), K8SHA_EINVAL);
+  k8sha__free(a, text);
+  k8sha__free(a, host);
+  free(marked);
+}
+END_TEST
+
 int main(void) {
-  Suite *s = suite_create("pointer");
+Suite *s = suite_create("pointer");
   TCase *tc = tcase_create("pointer");
   tcase_add_test(tc, crc32c_known_values);
   tcase_add_test(tc, round_trip_and_size);
   tcase_add_test(tc, damage_is_detected);
+  tcase_add_test(tc, describe_values);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
