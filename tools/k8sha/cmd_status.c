@@ -123,9 +123,10 @@ int cmd_status(int argc, char **argv) {
     }
     printf("jobs %s\n", json_array_size(jobs) ? "" : "(none)");
     json_array_foreach(jobs, i, v) {
-      printf("  %s  %lld checkpoint(s)%s%s\n", json_string_value(json_object_get(v, "job")),
+      printf("  %s  %lld checkpoint(s) retained, %lld being removed%s\n",
+             json_string_value(json_object_get(v, "job")),
              (long long)json_integer_value(json_object_get(v, "checkpoints")),
-             json_integer_value(json_object_get(v, "markedForDeletion")) ? ", some being deleted" : "",
+             (long long)json_integer_value(json_object_get(v, "markedForDeletion")),
              json_is_true(json_object_get(v, "jobGraph")) ? ", job graph stored" : ", no job graph");
     }
   }
