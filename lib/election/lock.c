@@ -35,6 +35,8 @@ typedef struct write_op {
   k8sha__lock *lock;
   k8sha__lock_write_cb cb;
   void *user_data;
+  int completing; /* its answer is being delivered (subscribers first, then cb) */
+  int cancelled;  /* cancelled meanwhile by a subscriber: cb must not run */
 } write_op;
 
 static const char *rv_of(json_t *obj) {
@@ -215,10 +217,11 @@ static void remember_own(k8sha__lock *l, const char *rv) {
 static void on_written(const k8sha__resp *resp, void *user_data) {
   write_op *op = user_data;
   k8sha__lock *l = op->lock;
+  k8sha_ctx *ctx = l->ctx; /* outlives the lock, which a subscriber may free below */
   k8sha__lock_write_cb cb = op->cb;
   void *ud = op->user_data;
+  int cancelled;
 
-  k8sha__free(&l->ctx->alloc, op);
   if (resp->err == 0 && json_is_object(resp->json)) {
     remember_own(l, rv_of(resp->json));
     set_latest(l, resp->json);
@@ -226,10 +229,16 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
     set_latest(l, NULL);
   }
   /* Subscribers first: the writer's callback may free the last subscriber, and the lock with
-   * it. (The writer is a subscriber, so the lock is alive here.) */
+   * it. (The writer is a subscriber, so the lock is alive here.) A subscriber's host callback
+   * may in turn cancel this very write (stopping or freeing the writer): then the writer is not
+   * told, and the op is freed here rather than by the cancel. */
+  op->completing = 1;
   if (resp->err == 0)
     notify(l);
-  cb(resp->err, resp->message, ud);
+  cancelled = op->cancelled;
+  k8sha__free(&ctx->alloc, op);
+  if (!cancelled)
+    cb(resp->err, resp->message, ud);
 }
 
 static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj,
@@ -271,9 +280,15 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
 }
 
 void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r) {
+  write_op *op;
   if (!r)
     return;
-  k8sha__free(&l->ctx->alloc, k8sha__req_user_data(r));
+  op = k8sha__req_user_data(r);
+  if (op->completing) { /* inside on_written: it frees the op and skips the callback */
+    op->cancelled = 1;
+    return;
+  }
+  k8sha__free(&l->ctx->alloc, op);
   k8sha__req_cancel(r);
 }
 

@@ -144,17 +144,13 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
   s->ctx = ctx;
   snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
   name = k8sha__job_configmap_name(ctx, job_id);
-  rc = name ? k8sha__fcm_new(leader, name, &s->f) : K8SHA_ENOMEM;
-  k8sha__free(&ctx->alloc, name);
-  if (rc == 0)
-    rc = k8sha__hstore_new(s->f, "completedCheckpoint", &s->h);
-  c = rc == 0 ? cop_new(s, C_OPEN, user_data) : NULL;
-  if (rc == 0 && !c)
-    rc = K8SHA_ENOMEM;
+  c = name ? cop_new(s, C_OPEN, user_data) : NULL;
+  rc = c ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     c->done = opened;
-    rc = k8sha__fcm_claim(s->f, 1, on_fcm_done, c);
+    rc = k8sha__store_open(leader, name, "completedCheckpoint", 1, on_fcm_done, c, &s->f, &s->h);
   }
+  k8sha__free(&ctx->alloc, name);
   if (rc) {
     k8sha_checkpoint_store_free(s);
     return rc;

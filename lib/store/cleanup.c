@@ -259,11 +259,8 @@ static void run_job(task *t, int err, const char *message) {
   switch (t->step) {
   case S_START:
     t->step = S_JOB_CLAIMED;
-    rc = k8sha__fcm_new(t->leader, t->cm_name, &t->jf);
-    if (rc == 0)
-      rc = k8sha__hstore_new(t->jf, "completedCheckpoint", &t->jh);
-    if (rc == 0)
-      rc = k8sha__fcm_claim(t->jf, 0, on_fcm, t);
+    rc = k8sha__store_open(t->leader, t->cm_name, "completedCheckpoint", 0, on_fcm, t, &t->jf,
+                           &t->jh);
     break;
   case S_JOB_CLAIMED:
     if (err == K8SHA_ENOTFOUND) { /* no job ConfigMap (any more) */
@@ -314,11 +311,8 @@ static void run_job(task *t, int err, const char *message) {
       return;
     }
     t->step = S_GRAPH_CLAIMED;
-    rc = k8sha__fcm_new(t->leader, t->cluster_cm, &t->cf);
-    if (rc == 0)
-      rc = k8sha__hstore_new(t->cf, "submittedJobGraph", &t->ch);
-    if (rc == 0)
-      rc = k8sha__fcm_claim(t->cf, 0, on_fcm, t);
+    rc = k8sha__store_open(t->leader, t->cluster_cm, "submittedJobGraph", 0, on_fcm, t, &t->cf,
+                           &t->ch);
     break;
   case S_GRAPH_CLAIMED:
     if (err == K8SHA_ENOTFOUND) {

@@ -567,10 +567,14 @@ static int valid_key(const char *key) {
   return 1;
 }
 
-static hop *op_new(k8sha__hstore *s, kind k, const char *key) {
+static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done done,
+                   k8sha__hstore_got got, void *user_data) {
   hop *o = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*o));
   if (!o)
     return NULL;
+  o->done = done;
+  o->got = got;
+  o->user_data = user_data;
   o->s = s;
   o->ctx = s->ctx;
   o->kind = k;
@@ -613,11 +617,9 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
   int rc;
   if (!s || !valid_key(key) || (!data && len))
     return K8SHA_EINVAL;
-  o = op_new(s, k, key);
+  o = op_new(s, k, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->done = done;
-  o->user_data = user_data;
   o->retain_prefix = retain_prefix;
   o->keep = keep;
   o->len = len;
@@ -674,11 +676,9 @@ static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_
   int rc;
   if (!s || !valid_key(key) || !ptr || len == 0 || (len >= 3 && memcmp(ptr, "K8P", 3) == 0))
     return K8SHA_EINVAL;
-  o = op_new(s, H_ADD_POINTER, key);
+  o = op_new(s, H_ADD_POINTER, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->done = done;
-  o->user_data = user_data;
   o->retain_prefix = retain_prefix;
   o->keep = keep;
   rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
@@ -694,11 +694,9 @@ int k8sha__hstore_remove(k8sha__hstore *s, const char *key, k8sha__hstore_done d
   hop *o;
   if (!s || !valid_key(key))
     return K8SHA_EINVAL;
-  o = op_new(s, H_REMOVE, key);
+  o = op_new(s, H_REMOVE, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->done = done;
-  o->user_data = user_data;
   return launch(o, P_MARK, edit_mark);
 }
 
@@ -706,11 +704,9 @@ int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, 
   hop *o;
   if (!s || !valid_key(key) || !got)
     return K8SHA_EINVAL;
-  o = op_new(s, H_GET, key);
+  o = op_new(s, H_GET, key, NULL, got, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->got = got;
-  o->user_data = user_data;
   return launch(o, P_CHECK, edit_read);
 }
 
@@ -767,6 +763,17 @@ void k8sha__hstore_keys_free(const k8sha__hstore *s, char **keys, size_t n) {
 }
 
 /* ---- the store ---- */
+
+int k8sha__store_open(k8sha_election *e, const char *configmap, const char *blob_kind, int create,
+                      k8sha__fcm_done claimed, void *user_data, k8sha__fcm **f,
+                      k8sha__hstore **h) {
+  int rc = k8sha__fcm_new(e, configmap, f);
+  if (rc == 0)
+    rc = k8sha__hstore_new(*f, blob_kind, h);
+  if (rc == 0)
+    rc = k8sha__fcm_claim(*f, create, claimed, user_data);
+  return rc;
+}
 
 int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out) {
   k8sha_ctx *ctx;

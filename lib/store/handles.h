@@ -28,6 +28,12 @@ typedef void (*k8sha__hstore_got)(int err, const char *message, const void *data
 /* A store on `f` (borrowed; it must outlive the store). Blobs are named
  * <storageDir>/<ha-cluster-id>/<blob_kind><12 hex>. */
 int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out);
+/* The fenced ConfigMap `configmap` of `e`'s leadership with a store on it, claimed (created when
+ * `create` and missing): `claimed` runs when the claim is done. On error, *f and *h may be set and
+ * are the caller's to free (the ConfigMap first). */
+int k8sha__store_open(k8sha_election *e, const char *configmap, const char *blob_kind, int create,
+                      k8sha__fcm_done claimed, void *user_data, k8sha__fcm **f,
+                      k8sha__hstore **h);
 /* Abandons pending operations (their callbacks do not run; a blob written for an unfinished add
  * stays in storage, where an orphan scan finds it). NULL is a no-op. */
 void k8sha__hstore_free(k8sha__hstore *s);

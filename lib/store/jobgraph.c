@@ -104,16 +104,13 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
     return K8SHA_ENOMEM;
   s->ctx = ctx;
   name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
-  rc = name ? k8sha__fcm_new(leader, name, &s->f) : K8SHA_ENOMEM;
-  k8sha__free(&ctx->alloc, name);
-  if (rc == 0)
-    rc = k8sha__hstore_new(s->f, "submittedJobGraph", &s->h);
-  if (rc == 0 && !(g = gop_new(s, user_data)))
-    rc = K8SHA_ENOMEM;
+  g = name ? gop_new(s, user_data) : NULL;
+  rc = g ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     g->done = opened;
-    rc = k8sha__fcm_claim(s->f, 1, on_done, g);
+    rc = k8sha__store_open(leader, name, "submittedJobGraph", 1, on_done, g, &s->f, &s->h);
   }
+  k8sha__free(&ctx->alloc, name);
   if (rc) {
     k8sha_jobgraph_store_free(s);
     return rc;

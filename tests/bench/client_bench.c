@@ -15,6 +15,7 @@
 #include "k8sha/errors.h"
 #include "k8sha/watch.h"
 #include "kube/client.h"
+#include "bench_clock.h"
 #include "kubelite_harness.h"
 
 #define NS "/api/v1/namespaces/flink/configmaps"
@@ -22,17 +23,6 @@
 
 static uv_loop_t loop;
 static k8sha_ctx *ctx;
-
-static double cpu_ms(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
-         ru.ru_stime.tv_usec / 1e3;
-}
-
-static double now_ms(void) {
-  return (double)uv_hrtime() / 1e6;
-}
 
 static void die(const char *what, const char *message) {
   fprintf(stderr, "client_bench: %s: %s\n", what, message ? message : "");

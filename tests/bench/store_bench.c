@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <k8sha.h>
 
+#include "bench_clock.h"
 #include "kubelite_harness.h"
 
 #define JOBS 100
@@ -30,17 +31,6 @@
 
 static uv_loop_t loop;
 static kubelite *kl;
-
-static double cpu_ms(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 + ru.ru_stime.tv_sec * 1e3 +
-         ru.ru_stime.tv_usec / 1e3;
-}
-
-static double now_ms(void) {
-  return (double)uv_hrtime() / 1e6;
-}
 
 static long rss_kib(void) {
   FILE *f = fopen("/proc/self/status", "r");
