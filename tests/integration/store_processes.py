@@ -113,9 +113,23 @@ def job_cm():
 
 
 def fault(rule):
-    code, _ = api("POST", "/kube-lite/v1/faults", rule)
+    code, body = api("POST", "/kube-lite/v1/faults", rule)
     if code not in (200, 201):
         fail("fault not accepted: %s" % code)
+    return body["id"] if isinstance(body, dict) and "id" in body else None
+
+
+def wait_fault_hit(rule_id):
+    """Until the server has received a request the rule holds (its hit count, or the rule gone)."""
+    deadline = time.monotonic() + WAIT_S
+    while True:
+        _, listing = api("GET", "/kube-lite/v1/faults")
+        rule = [r for r in (listing or {}).get("faults", []) if r.get("id") == rule_id]
+        if not rule or rule[0].get("hits", 0) >= 1:
+            return
+        if time.monotonic() > deadline:
+            fail("the held request never reached the server")
+        time.sleep(0.005)
 
 
 def clear_faults():
@@ -257,7 +271,7 @@ def held_update(code=None):
             "count": 1}
     if code:
         rule["code"] = code
-    fault(rule)
+    return fault(rule)
 
 
 # ---- 1. crashes ----
@@ -282,13 +296,11 @@ next_id = 3
 for variant in (None, 503):
     # the server holds the next update of the job ConfigMap: the commit of this add
     before = set(blobs())
-    held_update(variant)
+    rule_id = held_update(variant)
     w.send("add %d" % next_id)
-    deadline = time.monotonic() + WAIT_S
-    while not (set(blobs()) - before):  # its blob is durable; its pointer update is held
-        if time.monotonic() > deadline:
-            fail("no new blob while the update was held")
-        time.sleep(0.005)
+    wait_fault_hit(rule_id)  # the pointer update has reached the server, which holds it
+    if not (set(blobs()) - before):
+        fail("an update was sent before its blob was durable")
     last = max(w.committed())
     w.kill()
     if variant is None:  # the held update lands after the crash
