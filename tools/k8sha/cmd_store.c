@@ -182,8 +182,11 @@ int cmd_checkpoints(int argc, char **argv) {
   }
   if ((rc = cli_parse_config_opts(n_rest, (char **)rest, &o, checkpoints_usage)) != 0)
     return rc;
-  if (!job) {
-    fprintf(stderr, "k8sha checkpoints: which job? (a 32-digit job id)\n%s", checkpoints_usage);
+  if (!job || strlen(job) != 32 || strspn(job, "0123456789abcdef") != 32) {
+    if (job)
+      fprintf(stderr, "k8sha checkpoints: '%s' is not a job id (32 lowercase hex digits)\n", job);
+    else
+      fprintf(stderr, "k8sha checkpoints: which job? (a 32-digit job id)\n%s", checkpoints_usage);
     free(o.defs);
     return CLI_INVALID;
   }
