@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every example against a fresh k8sha-kube-lite and checks what each one reports.
+# Runs every example against a fresh k8sha-kube-lite (or, with K8SHA_EXAMPLES_KUBECONFIG, the
+# real API server it names, namespace flink) and checks what each one reports.
 #   examples.sh KUBE_LITE EXAMPLES_DIR K8SHA
 set -euo pipefail
 kubelite=$1 dir=$2 k8sha=$3
@@ -7,13 +8,17 @@ work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-"$kubelite" --port 0 --namespace flink --write-kubeconfig "$work/kc" > "$work/kl.out" 2>&1 &
-server=$!
-for _ in $(seq 1 600); do grep -q "listening on" "$work/kl.out" && break; sleep 0.05; done
-grep -q "listening on" "$work/kl.out" || { echo "kube-lite did not start"; exit 1; }
+kc=${K8SHA_EXAMPLES_KUBECONFIG:-}
+if [ -z "$kc" ]; then
+  kc=$work/kc
+  "$kubelite" --port 0 --namespace flink --write-kubeconfig "$kc" > "$work/kl.out" 2>&1 &
+  server=$!
+  for _ in $(seq 1 600); do grep -q "listening on" "$work/kl.out" && break; sleep 0.05; done
+  grep -q "listening on" "$work/kl.out" || { echo "kube-lite did not start"; exit 1; }
+fi
 
 conf() { # conf CLUSTER_ID: the options every example gets
-  echo "-D kubernetes.config.file=$work/kc -D kubernetes.cluster-id=$1 -D kubernetes.namespace=flink" \
+  echo "-D kubernetes.config.file=$kc -D kubernetes.cluster-id=$1 -D kubernetes.namespace=flink" \
        "-D high-availability.type=kubernetes -D high-availability.storageDir=$work/ha"
 }
 expect() { # expect FILE TEXT

@@ -48,7 +48,74 @@ struct kubelite {
     char *extra[ARGS_MAX];
     size_t nextra;
     CURL *curl;
+    bool external; /* a real API server named by the environment (tests/realkube) */
+    char admin_token[128];
 };
+
+static void fail(const char *what);
+
+/* ---- a real API server instead of kube-lite ---- */
+
+bool kubelite_external_mode(void)
+{
+    const char *kc = getenv("K8SHA_TEST_KUBECONFIG");
+    return kc && *kc;
+}
+
+bool kubelite_is_external(const kubelite *k) { return k->external; }
+
+/* A request to the real server as its admin (the reset between tests). */
+static long admin_request(kubelite *k, const char *method, const char *path)
+{
+    CURL *c = curl_easy_init();
+    char url[512], auth[200], *body = NULL;
+    long code = -1;
+    struct curl_slist *h;
+    if (!c)
+        return -1;
+    snprintf(url, sizeof url, "%s%s", k->url, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", k->admin_token);
+    h = curl_slist_append(NULL, auth);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_CAINFO, k->ca);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kubelite_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    if (code < 200 || code >= 300)
+        fprintf(stderr, "kubelite harness: %s %s -> %ld %s\n", method, path, code,
+                body ? body : "");
+    free(body);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return code;
+}
+
+/* Points `k` at the real server and empties the test namespace, so each test starts from a
+ * clean slate as it does with a fresh kube-lite. */
+static int start_external(kubelite *k)
+{
+    const char *server = getenv("K8SHA_TEST_SERVER"), *ca = getenv("K8SHA_TEST_CA"),
+               *token = getenv("K8SHA_TEST_ADMIN_TOKEN");
+    if (!server || !ca || !token) {
+        fail("K8SHA_TEST_KUBECONFIG needs K8SHA_TEST_SERVER, K8SHA_TEST_CA and "
+             "K8SHA_TEST_ADMIN_TOKEN");
+        return -1;
+    }
+    k->external = true;
+    snprintf(k->url, sizeof k->url, "%s", server);
+    snprintf(k->ca, sizeof k->ca, "%s", ca);
+    snprintf(k->kubeconfig, sizeof k->kubeconfig, "%s", getenv("K8SHA_TEST_KUBECONFIG"));
+    snprintf(k->admin_token, sizeof k->admin_token, "%s", token);
+    if (admin_request(k, "DELETE", "/api/v1/namespaces/flink/configmaps") != 200 ||
+        admin_request(k, "DELETE", "/apis/coordination.k8s.io/v1/namespaces/flink/leases") != 200)
+        return -1;
+    return 0;
+}
 
 static void fail(const char *what)
 {
@@ -247,6 +314,18 @@ kubelite *kubelite_start(const kubelite_options *opts)
     k->persist = opts->persist;
     for (size_t i = 0; opts->args && opts->args[i] && k->nextra < ARGS_MAX; i++)
         k->extra[k->nextra++] = strdup(opts->args[i]);
+    if (kubelite_external_mode()) {
+        if (opts->tls || opts->tokens || opts->persist || opts->args) {
+            fail("this test needs kube-lite itself (options), not a real server");
+            kubelite_free(k);
+            return NULL;
+        }
+        if (start_external(k) != 0) {
+            kubelite_free(k);
+            return NULL;
+        }
+        return k;
+    }
     if (k->auth && write_text(k->tokens_path, opts->tokens) != 0) {
         fail("cannot write the token file");
         kubelite_free(k);
@@ -351,6 +430,11 @@ int kubelite_control(kubelite *k, const char *method, const char *path, const ch
 {
     if (response)
         *response = NULL;
+    if (k->external) {
+        fprintf(stderr, "kubelite harness: %s %s needs kube-lite, not a real server\n", method,
+                path);
+        return -1;
+    }
     if (!k->curl && !(k->curl = curl_easy_init()))
         return -1;
     CURL *c = k->curl;

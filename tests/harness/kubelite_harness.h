@@ -54,6 +54,15 @@ typedef struct kubelite_options {
  * opts may be NULL.  Returns NULL (after printing why) on failure. */
 kubelite *kubelite_start(const kubelite_options *opts);
 
+/* With K8SHA_TEST_KUBECONFIG set (and K8SHA_TEST_SERVER, K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN,
+ * see tests/realkube), kubelite_start() starts nothing: it points at that real API server, whose
+ * namespace "flink" it empties first (ConfigMaps and Leases), and kubelite_kubeconfig() is the
+ * given kubeconfig (a user with the documented Role). Server control (faults, restarts,
+ * counters, compaction, ...) is kube-lite's only: those calls fail (-1) there, and tests that
+ * need them are not registered in that mode (it_add). */
+bool kubelite_external_mode(void);
+bool kubelite_is_external(const kubelite *k);
+
 /* Stops the server if it runs and removes the temporary directory. */
 void kubelite_free(kubelite *k);
 

@@ -272,11 +272,11 @@ int main(void) {
   Suite *s = suite_create("kube_client");
   TCase *tc = tcase_create("kube_client");
   tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, crud_and_status_mapping);
-  tcase_add_test(tc, reads_retry_5xx_and_429_writes_do_not_guess);
-  tcase_add_test(tc, request_timeouts);
-  tcase_add_test(tc, unauthorized_forbidden_and_token_rotation);
-  tcase_add_test(tc, tls_verification);
+  it_add(tc, crud_and_status_mapping, IT_ANY);
+  it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_KUBELITE);
+  it_add(tc, request_timeouts, IT_KUBELITE);
+  it_add(tc, unauthorized_forbidden_and_token_rotation, IT_KUBELITE);
+  it_add(tc, tls_verification, IT_KUBELITE);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

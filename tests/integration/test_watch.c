@@ -172,7 +172,7 @@ int main(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
   tcase_set_timeout(tc, 180);
-  tcase_add_test(tc, nothing_is_missed_across_expiry_and_restarts);
+  it_add(tc, nothing_is_missed_across_expiry_and_restarts, IT_KUBELITE);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

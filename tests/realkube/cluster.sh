@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Starts or stops a real etcd + kube-apiserver on loopback, the way envtest does, with RBAC.
+#
+#   cluster.sh start BIN_DIR WORK_DIR    # writes WORK_DIR/env and the kubeconfigs below
+#   cluster.sh stop WORK_DIR
+#
+# etcd on a temporary data dir; kube-apiserver with a self-signed serving certificate
+# (--cert-dir), a service-account key pair made with openssl, --authorization-mode=RBAC and a
+# static token file with:
+#   admin      (group system:masters)        -> WORK_DIR/admin.kubeconfig
+#   libk8sha   the Role of docs/operations.md -> WORK_DIR/user.kubeconfig
+#   nowatch    the same Role without watch   -> WORK_DIR/nowatch.kubeconfig
+#   noupdate   the same Role without update  -> WORK_DIR/noupdate.kubeconfig
+# all in namespace "flink".
+set -euo pipefail
+cmd=$1
+log() { echo "realkube: $*" >&2; }
+
+if [ "$cmd" = stop ]; then
+  w=$2
+  [ -f "$w/env" ] || exit 0
+  # shellcheck disable=SC1091
+  . "$w/env"
+  kill "$APISERVER_PID" "$ETCD_PID" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$APISERVER_PID" 2>/dev/null || kill -0 "$ETCD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$APISERVER_PID" "$ETCD_PID" 2>/dev/null || true
+  exit 0
+fi
+
+bin=$2 w=$3
+mkdir -p "$w/etcd-data" "$w/certs"
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+etcd_port=$(freeport) peer_port=$(freeport) api_port=$(freeport)
+openssl genrsa -out "$w/sa.key" 2048 2>/dev/null
+openssl rsa -in "$w/sa.key" -pubout -out "$w/sa.pub" 2>/dev/null
+tok() { openssl rand -hex 16; }
+admin=$(tok) user=$(tok) nowatch=$(tok) noupdate=$(tok)
+cat > "$w/tokens.csv" <<EOT
+$admin,admin,admin-uid,"system:masters"
+$user,libk8sha,libk8sha-uid
+$nowatch,nowatch,nowatch-uid
+$noupdate,noupdate,noupdate-uid
+EOT
+
+t0=$(date +%s%3N)
+# (no ETCD_* variables in the environment: etcd reads them as settings)
+env -u ETCD_VERSION "$bin/etcd" --name=realkube --data-dir="$w/etcd-data" \
+  --listen-client-urls="http://127.0.0.1:$etcd_port" \
+  --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls="http://127.0.0.1:$peer_port" \
+  --initial-advertise-peer-urls="http://127.0.0.1:$peer_port" \
+  --initial-cluster="realkube=http://127.0.0.1:$peer_port" \
+  --unsafe-no-fsync --log-level=warn > "$w/etcd.log" 2>&1 &
+etcd_pid=$!
+"$bin/kube-apiserver" \
+  --etcd-servers="http://127.0.0.1:$etcd_port" \
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
+  --secure-port="$api_port" --cert-dir="$w/certs" \
+  --service-cluster-ip-range=10.0.0.0/24 \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$w/sa.pub" --service-account-signing-key-file="$w/sa.key" \
+  --token-auth-file="$w/tokens.csv" --authorization-mode=RBAC --anonymous-auth=false \
+  --endpoint-reconciler-type=none > "$w/apiserver.log" 2>&1 &
+api_pid=$!
+url=https://127.0.0.1:$api_port
+cat > "$w/env" <<EOT
+APISERVER_URL=$url
+APISERVER_CA=$w/certs/apiserver.crt
+ADMIN_TOKEN=$admin
+ETCD_ENDPOINT=http://127.0.0.1:$etcd_port
+ETCD_PID=$etcd_pid
+APISERVER_PID=$api_pid
+EOT
+# A bound on readiness, not a pause: the loop ends as soon as /readyz answers.
+for _ in $(seq 1200); do
+  curl -fsS --cacert "$w/certs/apiserver.crt" -H "Authorization: Bearer $admin" "$url/readyz" \
+    >/dev/null 2>&1 && break
+  kill -0 "$api_pid" 2>/dev/null || { log "kube-apiserver exited:"; tail -20 "$w/apiserver.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS --cacert "$w/certs/apiserver.crt" -H "Authorization: Bearer $admin" "$url/readyz" \
+  >/dev/null || { log "kube-apiserver not ready"; tail -20 "$w/apiserver.log" >&2; exit 1; }
+log "etcd and kube-apiserver ready in $(( $(date +%s%3N) - t0 )) ms at $url"
+
+api() { # api METHOD PATH JSON
+  curl -fsS --cacert "$w/certs/apiserver.crt" -H "Authorization: Bearer $admin" \
+    -H "Content-Type: application/json" -X "$1" "$url$2" -d "$3" > /dev/null
+}
+api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"flink"}}'
+role() { # role NAME CONFIGMAP_VERBS LEASE_VERBS
+  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/flink/roles \
+    "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"$1\"},
+      \"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],\"verbs\":$2},
+                 {\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":$3}]}"
+  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/flink/rolebindings \
+    "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":{\"name\":\"$1\"},
+      \"subjects\":[{\"kind\":\"User\",\"name\":\"$1\",\"apiGroup\":\"rbac.authorization.k8s.io\"}],
+      \"roleRef\":{\"kind\":\"Role\",\"name\":\"$1\",\"apiGroup\":\"rbac.authorization.k8s.io\"}}"
+}
+# exactly the Role of docs/operations.md (the leases rule is the Lease lock's)
+role libk8sha '["get","list","watch","create","update","delete"]' '["get","list","watch","create","update"]'
+role nowatch '["get","list","create","update","delete"]' '["get","list","create","update"]'
+role noupdate '["get","list","watch","create","delete"]' '["get","list","watch","create"]'
+
+kubeconfig() { # kubeconfig NAME TOKEN
+  cat > "$w/$1.kubeconfig" <<EOT
+apiVersion: v1
+kind: Config
+clusters:
+- name: realkube
+  cluster:
+    server: $url
+    certificate-authority: $w/certs/apiserver.crt
+users:
+- name: $1
+  user:
+    token: $2
+contexts:
+- name: $1
+  context: {cluster: realkube, user: $1, namespace: flink}
+current-context: $1
+EOT
+}
+kubeconfig admin "$admin"
+kubeconfig user "$user"
+kubeconfig nowatch "$nowatch"
+kubeconfig noupdate "$noupdate"

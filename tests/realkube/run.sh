@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The realkube tier: libk8sha against a real kube-apiserver and etcd, with RBAC as documented.
+#
+#   run.sh BUILD_DIR
+#
+# Builds (or reuses) the binaries (build.sh), starts them (cluster.sh), then, as the user bound
+# to the documented Role: the integration suite (every test that does not need kube-lite's own
+# controls), the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
+# one without `update` must give a clear forbidden error naming the verb and resource, and never
+# a leadership the contender cannot hold.
+set -uo pipefail
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+k8sha=$build/tools/k8sha/k8sha
+failures=0
+step() { echo; echo "== realkube: $*"; }
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+t0=$(date +%s)
+bin=$("$here/build.sh") || { echo "FAIL: building kube-apiserver and etcd failed (see above)"; exit 1; }
+echo "realkube: binaries ready in $(( $(date +%s) - t0 )) s: $bin"
+"$bin/kube-apiserver" --version 2>/dev/null | sed 's/^/realkube: /'
+
+w=$(mktemp -d)
+cleanup() {
+  "$here/cluster.sh" stop "$w"
+  [ -n "${keep:-}" ] || rm -rf "$w"
+}
+trap cleanup EXIT
+"$here/cluster.sh" start "$bin" "$w" || { echo "FAIL: the cluster did not start"; keep=1; exit 1; }
+# shellcheck disable=SC1091
+. "$w/env"
+export K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL
+export K8SHA_TEST_CA=$APISERVER_CA K8SHA_TEST_ADMIN_TOKEN=$ADMIN_TOKEN
+
+step "integration tests as user libk8sha (Role of docs/operations.md)"
+# (test_kube_client checks the HTTP client's status mapping with verbs the library itself never
+# uses, such as PATCH: it runs as the admin)
+for t in kube_client election store; do
+  kc=$w/user.kubeconfig
+  [ "$t" = kube_client ] && kc=$w/admin.kubeconfig
+  if K8SHA_TEST_KUBECONFIG=$kc "$build/tests/integration/test_$t" > "$w/$t.out" 2>&1; then
+    grep -E "^[0-9]+%: Checks" "$w/$t.out" | sed "s/^/  test_$t: /"
+    grep "^not run" "$w/$t.out" | sed 's/^/  /'
+  else
+    bad "test_$t against the real server:"; grep -vE "^\[" "$w/$t.out" | tail -30
+  fi
+done
+
+step "examples and the minijm demo"
+if K8SHA_EXAMPLES_KUBECONFIG=$w/user.kubeconfig bash "$src/tests/examples/examples.sh" \
+     none "$build/examples" "$k8sha" > "$w/examples.out" 2>&1; then
+  tail -1 "$w/examples.out" | sed 's/^/  /'
+else
+  bad "examples:"; cat "$w/examples.out"
+fi
+if bash "$src/examples/minijm/run-demo.sh" "$build/examples/minijm" "$k8sha" none \
+     --against "$w/user.kubeconfig" --namespace flink > "$w/demo.out" 2>&1; then
+  grep -E "failover after|handover after|checkpoints lost" "$w/demo.out" | sed 's/^ *//; s/^/  /'
+else
+  bad "minijm demo:"; tail -30 "$w/demo.out"
+fi
+
+step "forbidden: a Role without watch, a Role without update"
+conf=(-D kubernetes.namespace=flink -D kubernetes.cluster-id=rbac -D high-availability.type=kubernetes
+      -D "high-availability.storageDir=$w/ha"
+      -D high-availability.kubernetes.leader-election.lease-duration=2s
+      -D high-availability.kubernetes.leader-election.renew-deadline=1500ms
+      -D high-availability.kubernetes.leader-election.retry-period=500ms)
+# elect_until USER TEXT: runs `k8sha elect` as USER until TEXT shows in its stderr (bounded)
+elect_until() {
+  "$k8sha" elect --identity "$1-jm" --address "http://$1:8081" \
+    -D "kubernetes.config.file=$w/$1.kubeconfig" "${conf[@]}" > "$w/$1.elect" 2> "$w/$1.err" &
+  local pid=$! i
+  for i in $(seq 300); do grep -qF -- "$2" "$w/$1.err" && break; sleep 0.05; done
+  # as long again, to see whether it leads anyway; if it does, until the server has seen three
+  # renewals of its record (bounded)
+  for i in $(seq 60); do grep -q granted "$w/$1.elect" && break; sleep 0.05; done
+  if grep -q granted "$w/$1.elect"; then
+    local last="" now
+    for i in $(seq 200); do
+      now=$(lock_renew_time)
+      if [ -n "$now" ] && [ "$now" != "$last" ]; then echo "renewed-by-server $now" >> "$w/$1.renewals"; last=$now; fi
+      [ "$(grep -c renewed-by-server "$w/$1.renewals")" -ge 4 ] && break
+      sleep 0.05
+    done
+  fi
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  curl -fsS --cacert "$APISERVER_CA" -H "Authorization: Bearer $ADMIN_TOKEN" -X DELETE \
+    "$APISERVER_URL/api/v1/namespaces/flink/configmaps/rbac-cluster-config-map" >/dev/null 2>&1 || true
+}
+lock_renew_time() { # the renewTime of the rbac lock record, as the server holds it
+  curl -fsS --cacert "$APISERVER_CA" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    "$APISERVER_URL/api/v1/namespaces/flink/configmaps/rbac-cluster-config-map" 2>/dev/null |
+    python3 -c 'import json,sys; a=json.load(sys.stdin)["metadata"]["annotations"]; print(json.loads(a["control-plane.alpha.kubernetes.io/leader"])["renewTime"])' 2>/dev/null
+}
+# Without watch the lock cannot be followed: every watch attempt must say so clearly. Acquiring
+# and renewing need only get/create/update, so such a contender may lead; if it does, it must
+# really hold the lock: its renewals land (three new renewTimes on the server) and it is not
+# revoked.
+elect_until nowatch "forbidden"
+if grep -qF "K8SHA_EFORBIDDEN" "$w/nowatch.err" && grep -qiF "watch" "$w/nowatch.err" &&
+   grep -qF "configmaps" "$w/nowatch.err"; then
+  echo "  nowatch: $(grep -m1 -F K8SHA_EFORBIDDEN "$w/nowatch.err")"
+else
+  bad "no clear forbidden error naming watch and configmaps for the Role without watch:"; cat "$w/nowatch.err"
+fi
+if grep -q granted "$w/nowatch.elect"; then
+  renews=$(grep -c "renewed-by-server" "$w/nowatch.renewals" 2>/dev/null || echo 0)
+  [ "$renews" -ge 3 ] || bad "the contender without watch was granted but its renewals did not land ($renews)"
+  grep "revoked" "$w/nowatch.elect" | grep -qv K8SHA_ECANCELED &&
+    bad "the contender without watch was granted, then revoked: $(grep revoked "$w/nowatch.elect")"
+  echo "  nowatch: leads and holds the lock ($renews renewals seen on the server)"
+fi
+# without update: the lock exists (a cluster has been running), so taking it needs update
+curl -fsS --cacert "$APISERVER_CA" -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" \
+  -X POST "$APISERVER_URL/api/v1/namespaces/flink/configmaps" \
+  -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"rbac-cluster-config-map","labels":{"app":"rbac","type":"flink-native-kubernetes","configmap-type":"high-availability"}}}' \
+  > /dev/null || bad "creating the lock as admin failed"
+elect_until noupdate "forbidden"
+if grep -qF "K8SHA_EFORBIDDEN" "$w/noupdate.err" && grep -qF "update" "$w/noupdate.err" &&
+   grep -qF "configmaps" "$w/noupdate.err"; then
+  echo "  noupdate: $(grep -m1 -F K8SHA_EFORBIDDEN "$w/noupdate.err")"
+else
+  bad "no clear forbidden error naming update and configmaps for the Role without update:"; cat "$w/noupdate.err"
+fi
+grep -q granted "$w/noupdate.elect" && bad "a contender that cannot update the lock was granted leadership"
+
+echo
+if [ "$failures" = 0 ]; then
+  echo "realkube: all passed ($(( $(date +%s) - t0 )) s including the build)"
+else
+  echo "realkube: $failures failure(s)"; keep=1
+  echo "realkube: logs kept in $w"
+  exit 1
+fi
