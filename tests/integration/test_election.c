@@ -182,10 +182,17 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   ck_assert(k8sha_election_is_leader(e1));
   ck_assert_str_eq(k8sha_election_session(e1), p1.session);
 
-  /* A second contender follows. */
+  /* A second contender follows. (Its context's watch may not have delivered the lock yet when
+   * it first looks, as with a real API server's watch cache: it may first report no holder,
+   * and must then learn "one" without ever leading.) */
   e2 = contender(c2, "two", &p2, &t.loop);
-  await_count(&t, &p2.changes, 1);
-  ck_assert_str_eq(p2.holder, "one");
+  {
+    int turns = 0;
+    while (strcmp(p2.holder, "one") != 0) {
+      ck_assert_msg(turns++ < 100000, "the follower never saw the leader (sees '%s')", p2.holder);
+      uv_run(&t.loop, UV_RUN_DEFAULT);
+    }
+  }
   ck_assert_int_eq(p2.granted, 0);
 
   /* Publish; the retriever (another context) sees it. */
