@@ -84,24 +84,35 @@ def decode_pointer(value):
     return marked, uri, size, crc
 
 
-# ---- the server ----
-server = subprocess.Popen([KUBELITE, "--port", "0", "--namespace", "flink", "--write-kubeconfig",
-                           os.path.join(tmp, "kc")], stdout=subprocess.PIPE,
-                          stderr=subprocess.DEVNULL, text=True)
-procs.append(server)
-line = server.stdout.readline()
-if "listening on" not in line:
-    fail("kube-lite did not start: %r" % line)
-URL = line.strip().rsplit(" ", 1)[1]
-threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
+# ---- the server: kube-lite, or the real API server of tests/realkube (K8SHA_TEST_KUBECONFIG,
+# K8SHA_TEST_SERVER, K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN; the parts that need kube-lite's
+# fault injection are left out there) ----
+EXTERNAL = bool(os.environ.get("K8SHA_TEST_KUBECONFIG"))
+server, KUBECONFIG, HEADERS, SSL = None, os.path.join(tmp, "kc"), {}, None
+if EXTERNAL:
+    import ssl
+    URL = os.environ["K8SHA_TEST_SERVER"]
+    KUBECONFIG = os.environ["K8SHA_TEST_KUBECONFIG"]
+    HEADERS = {"Authorization": "Bearer " + os.environ["K8SHA_TEST_ADMIN_TOKEN"]}
+    SSL = ssl.create_default_context(cafile=os.environ["K8SHA_TEST_CA"])
+else:
+    server = subprocess.Popen([KUBELITE, "--port", "0", "--namespace", "flink",
+                               "--write-kubeconfig", KUBECONFIG], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    procs.append(server)
+    line = server.stdout.readline()
+    if "listening on" not in line:
+        fail("kube-lite did not start: %r" % line)
+    URL = line.strip().rsplit(" ", 1)[1]
+    threading.Thread(target=lambda: server.stdout.read(), daemon=True).start()
 
 
 def api(method, path, body=None):
     req = urllib.request.Request(URL + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Content-Type": "application/json"})
+                                 headers=dict(HEADERS, **{"Content-Type": "application/json"}))
     try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10, context=SSL) as r:
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read() or b"null")
@@ -136,7 +147,9 @@ def clear_faults():
     api("DELETE", "/kube-lite/v1/faults")
 
 
-CONF = ["-D", "kubernetes.config.file=" + os.path.join(tmp, "kc"), "-D", "kubernetes.cluster-id=" + CID,
+if EXTERNAL:  # a clean namespace, as a fresh kube-lite would be
+    api("DELETE", "/api/v1/namespaces/flink/configmaps")
+CONF = ["-D", "kubernetes.config.file=" + KUBECONFIG, "-D", "kubernetes.cluster-id=" + CID,
         "-D", "kubernetes.namespace=flink", "-D", "high-availability.type=kubernetes",
         "-D", "high-availability.storageDir=file://" + STORAGE,
         "-D", "high-availability.kubernetes.leader-election.lease-duration=2 s",
@@ -293,7 +306,7 @@ w = manual_worker("jm-1")
 add(w, 1)
 add(w, 2)
 next_id = 3
-for variant in (None, 503):
+for variant in (() if EXTERNAL else (None, 503)):  # held updates are kube-lite's fault injection
     # the server holds the next update of the job ConfigMap: the commit of this add
     before = set(blobs())
     rule_id = held_update(variant)
@@ -408,7 +421,8 @@ out = subprocess.run([K8SHA, "cleanup", "--job", JOB, "--yes"] + CONF, capture_o
 if out.returncode != 0 or job_cm() is not None or blobs():
     fail("cleanup --job: %s %s; blobs left %s" % (out.stdout, out.stderr, blobs()))
 print("  cleaned up:\n" + out.stdout, flush=True)
-server.terminate()
-server.wait()
+if server:
+    server.terminate()
+    server.wait()
 shutil.rmtree(tmp, ignore_errors=True)
 print("PASS", flush=True)

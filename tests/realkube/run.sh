@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The realkube tier: libk8sha against a real kube-apiserver and etcd, with RBAC as documented.
+# (All output of a failing part is shown; the work dir is kept then.)
 #
 #   run.sh BUILD_DIR
 #
@@ -47,6 +48,14 @@ for t in kube_client election store; do
     bad "test_$t against the real server:"; grep -vE "^\[" "$w/$t.out" | tail -30
   fi
 done
+
+step "processes: kill -9 at random moments while adding, a frozen deposed leader, the CLI"
+if /usr/bin/python3 "$src/tests/integration/store_processes.py" "$k8sha" none \
+     "$build/tests/integration/store_worker" > "$w/processes.out" 2>&1; then
+  grep -E "^  (retained|A refused)" "$w/processes.out" | sed 's/^ *//; s/^/  /'
+else
+  bad "store processes:"; tail -30 "$w/processes.out"
+fi
 
 step "examples and the minijm demo"
 if K8SHA_EXAMPLES_KUBECONFIG=$w/user.kubeconfig bash "$src/tests/examples/examples.sh" \
