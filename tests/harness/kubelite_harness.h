@@ -58,8 +58,9 @@ kubelite *kubelite_start(const kubelite_options *opts);
  * see tests/realkube), kubelite_start() starts nothing: it points at that real API server, whose
  * namespace "flink" it empties first (ConfigMaps and Leases), and kubelite_kubeconfig() is the
  * given kubeconfig (a user with the documented Role). Server control (faults, restarts,
- * counters, compaction, ...) is kube-lite's only: those calls fail (-1) there, and tests that
- * need them are not registered in that mode (it_add). */
+ * counters, ...) is kube-lite's only: those calls fail (-1) there, and tests that need them are
+ * not registered in that mode (it_add). kubelite_compact() compacts the real server's etcd
+ * (with K8SHA_TEST_ETCDCTL and K8SHA_TEST_ETCD_ENDPOINT). */
 bool kubelite_external_mode(void);
 bool kubelite_is_external(const kubelite *k);
 

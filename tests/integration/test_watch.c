@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "itest.h"
+#include "kube/informer.h"
 #include "k8sha/errors.h"
 #include "k8sha/watch.h"
 
@@ -168,11 +169,102 @@ START_TEST(nothing_is_missed_across_expiry_and_restarts) {
 }
 END_TEST
 
+/* An informer whose watch (ended by the server after its timeoutSeconds) resumes from a
+ * resourceVersion that has been compacted away in the meantime: the server answers 410 and the
+ * informer lists again, missing nothing. Runs against kube-lite (history dropped) and against a
+ * real kube-apiserver (etcd compacted; its configmaps watch cache off, see tests/realkube). */
+typedef struct relisting {
+  uv_loop_t *loop;
+  int synced, modified;
+} relisting;
+
+static void on_rl_change(k8sha__change change, json_t *obj, json_t *old, void *ud) {
+  relisting *r = ud;
+  const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), "k"));
+  (void)old;
+  if (change == K8SHA__MODIFIED && v && strcmp(v, "after") == 0) {
+    r->modified = 1;
+    uv_stop(r->loop);
+  }
+}
+
+static void on_rl_synced(void *ud) {
+  relisting *r = ud;
+  r->synced++;
+  uv_stop(r->loop);
+}
+
+static void on_rl_error(int err, const char *message, void *ud) {
+  (void)err;
+  (void)message;
+  (void)ud;
+}
+
+START_TEST(resuming_from_a_compacted_version_relists) {
+  itest t;
+  it_result r;
+  relisting rl;
+  k8sha__informer *inf = NULL;
+  k8sha__informer_cbs cbs = {on_rl_change, on_rl_synced, on_rl_error};
+  k8sha__informer_opts o;
+  k8sha_stats st;
+  char body[512];
+  int i, turns = 0;
+
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS,
+             "{\"metadata\":{\"name\":\"w1\",\"labels\":{\"app\":\"relist\"}},\"data\":{\"k\":\"before\"}}",
+             NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  memset(&rl, 0, sizeof(rl));
+  rl.loop = &t.loop;
+  memset(&o, 0, sizeof(o));
+  o.collection = NS;
+  o.label_selector = "app=relist";
+  o.watch_timeout_s = 1; /* the server ends each watch after 1-2 s */
+  ck_assert_int_eq(k8sha__informer_new(t.ctx->kube, &o, &cbs, &rl, &inf), 0);
+  ck_assert_int_eq(k8sha__informer_start(inf), 0);
+  it_run_until(&t, &rl.synced);
+  /* Objects the informer does not watch move the revision on; then history is compacted. Its
+   * own resourceVersion is now older than anything the server can resume from. */
+  for (i = 0; i < 5; i++) {
+    snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"other%d\"},\"data\":{\"k\":\"v\"}}", i);
+    it_request(&t, t.ctx, K8SHA__CREATE, NS, body, NULL, 0, 0, &r);
+    ck_assert_int_eq(r.err, 0);
+  }
+  ck_assert_int_eq(kubelite_compact(t.kl), 0);
+  /* the watch ends, resumes from the compacted version, gets 410, lists again */
+  while (rl.synced < 2) {
+    ck_assert_msg(turns++ < 100000, "the informer never listed again");
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  }
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(t.ctx, &st), 0);
+  ck_assert_uint_ge(st.relists, 1);
+  /* and it keeps following */
+  it_request(&t, t.ctx, K8SHA__GET, NS "/w1", NULL, NULL, 0, 0, &r);
+  {
+    json_t *obj = json_loads(r.body, 0, NULL);
+    char *text;
+    json_object_set_new(json_object_get(obj, "data"), "k", json_string("after"));
+    text = json_dumps(obj, JSON_COMPACT);
+    it_request(&t, t.ctx, K8SHA__UPDATE, NS "/w1", text, NULL, 0, 0, &r);
+    free(text);
+    json_decref(obj);
+  }
+  ck_assert_int_eq(r.err, 0);
+  it_run_until(&t, &rl.modified);
+  k8sha__informer_free(inf);
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
   tcase_set_timeout(tc, 180);
   it_add(tc, nothing_is_missed_across_expiry_and_restarts, IT_KUBELITE);
+  it_add(tc, resuming_from_a_compacted_version_relists, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

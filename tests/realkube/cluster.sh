@@ -5,8 +5,10 @@
 #   cluster.sh stop WORK_DIR
 #
 # etcd on a temporary data dir; kube-apiserver with a self-signed serving certificate
-# (--cert-dir), a service-account key pair made with openssl, --authorization-mode=RBAC and a
-# static token file with:
+# (--cert-dir), a service-account key pair made with openssl, --authorization-mode=RBAC, the
+# watch cache off for configmaps (so that a watch resuming from a compacted resourceVersion gets
+# 410 from etcd, as the compaction test needs; with the cache on, recent versions are served
+# from memory) and a static token file with:
 #   admin      (group system:masters)        -> WORK_DIR/admin.kubeconfig
 #   libk8sha   the Role of docs/operations.md -> WORK_DIR/user.kubeconfig
 #   nowatch    the same Role without watch   -> WORK_DIR/nowatch.kubeconfig
@@ -63,7 +65,8 @@ etcd_pid=$!
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$w/sa.pub" --service-account-signing-key-file="$w/sa.key" \
   --token-auth-file="$w/tokens.csv" --authorization-mode=RBAC --anonymous-auth=false \
-  --endpoint-reconciler-type=none > "$w/apiserver.log" 2>&1 &
+  --endpoint-reconciler-type=none \
+  --watch-cache-sizes=configmaps#0 > "$w/apiserver.log" 2>&1 &
 api_pid=$!
 url=https://127.0.0.1:$api_port
 cat > "$w/env" <<EOT

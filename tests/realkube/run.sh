@@ -34,11 +34,12 @@ trap cleanup EXIT
 . "$w/env"
 export K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL
 export K8SHA_TEST_CA=$APISERVER_CA K8SHA_TEST_ADMIN_TOKEN=$ADMIN_TOKEN
+export K8SHA_TEST_ETCDCTL=$bin/etcdctl K8SHA_TEST_ETCD_ENDPOINT=$ETCD_ENDPOINT
 
 step "integration tests as user libk8sha (Role of docs/operations.md)"
 # (test_kube_client checks the HTTP client's status mapping with verbs the library itself never
 # uses, such as PATCH: it runs as the admin)
-for t in kube_client election store; do
+for t in kube_client watch election store; do
   kc=$w/user.kubeconfig
   [ "$t" = kube_client ] && kc=$w/admin.kubeconfig
   if K8SHA_TEST_KUBECONFIG=$kc "$build/tests/integration/test_$t" > "$w/$t.out" 2>&1; then
