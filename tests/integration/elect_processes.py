@@ -73,14 +73,34 @@ def start_server(port=0):
     return int(line.strip().rsplit(":", 1)[1])
 
 
-def watch_lock(port):
+# Against the real API server of tests/realkube (K8SHA_TEST_KUBECONFIG, K8SHA_TEST_SERVER,
+# K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN) no kube-lite is started, the watch goes there as its
+# admin, and step 3 (the API server killed and restarted) is left out.
+EXTERNAL = bool(os.environ.get("K8SHA_TEST_KUBECONFIG"))
+KUBECONFIG = os.environ.get("K8SHA_TEST_KUBECONFIG") or os.path.join(tmp, "kc")
+
+
+def server_request(path, timeout):
+    if not EXTERNAL:
+        return urllib.request.urlopen("http://127.0.0.1:%d%s" % (server_port, path), timeout=timeout)
+    import ssl
+    req = urllib.request.Request(os.environ["K8SHA_TEST_SERVER"] + path, headers={
+        "Authorization": "Bearer " + os.environ["K8SHA_TEST_ADMIN_TOKEN"]})
+    return urllib.request.urlopen(req, timeout=timeout, context=ssl.create_default_context(
+        cafile=os.environ["K8SHA_TEST_CA"]))
+
+
+server_port = 0
+
+
+def watch_lock():
     """Records every state of the lock ConfigMap, across server restarts."""
     rv = "0"
     while watching:
-        url = ("http://127.0.0.1:%d/api/v1/namespaces/flink/configmaps?watch=1&resourceVersion=%s"
-               "&fieldSelector=metadata.name%%3D%s" % (port, rv, LOCK))
+        path = ("/api/v1/namespaces/flink/configmaps?watch=1&resourceVersion=%s"
+                "&fieldSelector=metadata.name%%3D%s" % (rv, LOCK))
         try:
-            with urllib.request.urlopen(url, timeout=5) as stream:
+            with server_request(path, 5) as stream:
                 for line in stream:
                     ev = json.loads(line)
                     obj = ev["object"]
@@ -104,7 +124,7 @@ def watch_lock(port):
 def start(name):
     cmd = [K8SHA, "elect", "--identity", name, "--address", "http://%s:8081" % name, "--timestamps",
            "-c", os.path.join(SRC, "examples/config/flink-conf.yaml"),
-           "-D", "kubernetes.config.file=" + os.path.join(tmp, "kc"),
+           "-D", "kubernetes.config.file=" + KUBECONFIG,
            "-D", "kubernetes.namespace=flink",
            "-D", "high-availability.kubernetes.leader-election.lease-duration=" + LEASE,
            "-D", "high-availability.kubernetes.leader-election.renew-deadline=" + RENEW,
@@ -144,8 +164,19 @@ def published_by(name, session):
 
 
 def main():
-    port = start_server()
-    threading.Thread(target=watch_lock, args=(port,), daemon=True).start()
+    global server_port
+    if EXTERNAL:  # a clean namespace, as a fresh kube-lite would be
+        import ssl
+        req = urllib.request.Request(os.environ["K8SHA_TEST_SERVER"] +
+                                     "/api/v1/namespaces/flink/configmaps", method="DELETE",
+                                     headers={"Authorization": "Bearer " +
+                                              os.environ["K8SHA_TEST_ADMIN_TOKEN"]})
+        urllib.request.urlopen(req, timeout=10, context=ssl.create_default_context(
+            cafile=os.environ["K8SHA_TEST_CA"])).read()
+    else:
+        server_port = start_server()
+    port = server_port
+    threading.Thread(target=watch_lock, daemon=True).start()
     for n in ("jm1", "jm2", "jm3"):
         start(n)
     first = leader_after(1)
@@ -166,23 +197,26 @@ def main():
 
     # 3. the API server is down for longer than the renew deadline, then restarts (same port and
     # data): the leader steps down while it is down, and someone leads again after.
-    with lock:
-        current = events("granted")[-1][1]
-    revokes = sum(1 for _, w in logs.get(current, []) if w[0] == "revoked")
-    server.send_signal(signal.SIGKILL)
-    server.wait()
-    wait_until(lambda: sum(1 for _, w in logs.get(current, []) if w[0] == "revoked") > revokes,
-               "the leader's step-down while the API server is down")
     grants_before = len(events("granted"))
-    start_server(port)
-    leader_after(grants_before + 1)
+    if not EXTERNAL:
+        with lock:
+            current = events("granted")[-1][1]
+        revokes = sum(1 for _, w in logs.get(current, []) if w[0] == "revoked")
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        wait_until(lambda: sum(1 for _, w in logs.get(current, []) if w[0] == "revoked") > revokes,
+                   "the leader's step-down while the API server is down")
+        grants_before = len(events("granted"))
+        start_server(port)
+        leader_after(grants_before + 1)
 
     # k8sha status names the current holder and its published address
     with lock:
         holder, session = events("granted")[-1][1], events("granted")[-1][2][1]
     wait_until(lambda: published_by(holder, session), "the last leader's publish")
     status = subprocess.run([K8SHA, "status", "--json", "-c", os.path.join(SRC, "examples/config/flink-conf.yaml"),
-                             "-D", "kubernetes.config.file=" + os.path.join(tmp, "kc")],
+                             "-D", "kubernetes.config.file=" + KUBECONFIG,
+                             "-D", "kubernetes.namespace=flink"],
                             capture_output=True, text=True, timeout=WAIT_S)
     st = json.loads(status.stdout)
     if st.get("holder") != holder or not st["components"].get("restserver", "").startswith(session):

@@ -50,7 +50,15 @@ for t in kube_client watch election store; do
   fi
 done
 
-step "processes: kill -9 at random moments while adding, a frozen deposed leader, the CLI"
+step "processes: election (kill -9, SIGSTOP past the lease; invariants on every server state)"
+if /usr/bin/python3 "$src/tests/integration/elect_processes.py" "$k8sha" none "$src" \
+     > "$w/elect-processes.out" 2>&1; then
+  grep -E "^(grants|server states|invariants)" "$w/elect-processes.out" | sed 's/^/  /'
+else
+  bad "election processes:"; tail -40 "$w/elect-processes.out"
+fi
+
+step "processes: stores (kill -9 at random moments while adding, a frozen deposed leader, the CLI)"
 if /usr/bin/python3 "$src/tests/integration/store_processes.py" "$k8sha" none \
      "$build/tests/integration/store_worker" > "$w/processes.out" 2>&1; then
   grep -E "^  (retained|A refused)" "$w/processes.out" | sed 's/^ *//; s/^/  /'
