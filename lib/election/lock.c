@@ -7,6 +7,7 @@
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/errors.h"
+#include "kube/names.h"
 #include "kube/informer.h"
 #include "store/layout.h"
 
@@ -305,15 +306,6 @@ int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_c
 
 /* ---- layout ---- */
 
-static json_t *annotations(json_t *obj, int create) {
-  json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
-  if (!json_is_object(ann) && create && json_is_object(meta)) {
-    ann = json_object();
-    json_object_set_new(meta, "annotations", ann);
-  }
-  return json_is_object(ann) ? ann : NULL;
-}
-
 static void copy_time(json_t *v, char *dst, size_t size) {
   const char *s = json_string_value(v);
   snprintf(dst, size, "%s", s ? s : "");
@@ -349,7 +341,8 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
     *rec = r;
     return 1;
   } else {
-    const char *ann = json_string_value(json_object_get(annotations(obj, 0), K8SHA__LEADER_ANNOTATION));
+    const char *ann =
+        json_string_value(json_object_get(k8sha__annotations(obj, 0), K8SHA__LEADER_ANNOTATION));
     if (!ann)
       return 0;
     if (text) {
@@ -375,7 +368,7 @@ int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__recor
       return K8SHA_ENOMEM;
     return 0;
   } else {
-    json_t *ann = annotations(obj, 1);
+    json_t *ann = k8sha__annotations(obj, 1);
     char *text = k8sha__record_format(rec);
     int rc = ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
     free(text);
@@ -386,7 +379,7 @@ int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__recor
 json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
   json_t *data;
   if (l->kind == K8SHA_LOCK_LEASE)
-    return annotations(obj, create);
+    return k8sha__annotations(obj, create);
   data = json_object_get(obj, "data");
   if (!json_is_object(data) && create) {
     data = json_object();

@@ -1,7 +1,9 @@
-/* Internal: Kubernetes naming rules (apimachinery's validation), as plain predicates. */
+/* Internal: Kubernetes naming rules (apimachinery's validation), as plain predicates; and an
+ * object metadata helper. */
 #ifndef K8SHA_KUBE_NAMES_H
 #define K8SHA_KUBE_NAMES_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #define K8SHA__DNS_SUBDOMAIN_MAX 253 /* object names: RFC 1123 subdomain */
@@ -16,5 +18,8 @@ int k8sha__is_dns_subdomain(const char *s);
 int k8sha__is_dns_label(const char *s);
 /* ConfigMap data keys: [-._a-zA-Z0-9]+, not "." or "..", at most 253 characters. */
 int k8sha__is_configmap_key(const char *s);
+
+/* metadata.annotations of an object (borrowed; created when `create` and missing), or NULL. */
+json_t *k8sha__annotations(json_t *obj, int create);
 
 #endif

@@ -12,6 +12,7 @@
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/errors.h"
+#include "kube/names.h"
 #include "kube/client.h"
 #include "store/fenced.h"
 #include "store/layout.h"
@@ -73,22 +74,14 @@ size_t k8sha__configmap_data_size(json_t *obj) {
   return n;
 }
 
-static json_t *annotations(json_t *obj, int create) {
-  json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
-  if (!json_is_object(ann) && create && json_is_object(meta)) {
-    ann = json_object();
-    json_object_set_new(meta, "annotations", ann);
-  }
-  return json_is_object(ann) ? ann : NULL;
-}
-
 static const char *rv_of(json_t *obj) {
   return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
 }
 
 /* The term an object was claimed with: 1 and *term, 0 when unclaimed, -1 when unreadable. */
 static int term_of(json_t *obj, uint64_t *term) {
-  const char *s = json_string_value(json_object_get(annotations(obj, 0), K8SHA__TERM_ANNOTATION));
+  const char *s =
+      json_string_value(json_object_get(k8sha__annotations(obj, 0), K8SHA__TERM_ANNOTATION));
   char *end;
   if (!s)
     return 0;
@@ -97,7 +90,7 @@ static int term_of(json_t *obj, uint64_t *term) {
 }
 
 static void stamp(k8sha__fcm *f, json_t *obj) {
-  json_t *ann = annotations(obj, 1);
+  json_t *ann = k8sha__annotations(obj, 1);
   char t[24];
   snprintf(t, sizeof(t), "%" PRIu64, f->term);
   json_object_set_new(ann, K8SHA__TERM_ANNOTATION, json_string(t));
@@ -120,6 +113,17 @@ static void set_obj(k8sha__fcm *f, json_t *obj) {
   f->obj = obj ? json_incref(obj) : NULL;
   f->known = 1;
   json_decref(old);
+}
+
+/* K8SHA_ETOOLARGE (with msg) when `obj` would pass Kubernetes' limit, else 0: refused before
+ * the server would answer 422. */
+static int size_check(const k8sha__fcm *f, json_t *obj, char *msg, size_t n) {
+  size_t size = k8sha__configmap_data_size(obj);
+  if (size <= K8SHA__CONFIGMAP_MAX_BYTES)
+    return 0;
+  snprintf(msg, n, "ConfigMap %s would hold %zu bytes of data, more than the %d that Kubernetes allows",
+           f->name, size, K8SHA__CONFIGMAP_MAX_BYTES);
+  return K8SHA_ETOOLARGE;
 }
 
 /* ---- finishing an operation ---- */
@@ -231,11 +235,8 @@ static void step_lock(k8sha__fcm *f) {
   json_object_del(json_object_get(copy, "metadata"), "managedFields");
   msg[0] = '\0';
   rc = o->edit(copy, o->edit_data, msg, sizeof(msg));
-  if (rc == 0 && k8sha__configmap_data_size(copy) > K8SHA__CONFIGMAP_MAX) {
-    snprintf(msg, sizeof(msg), "ConfigMap %s would hold %zu bytes of data, more than the %u that Kubernetes allows",
-             f->name, k8sha__configmap_data_size(copy), K8SHA__CONFIGMAP_MAX);
-    rc = K8SHA_ETOOLARGE;
-  }
+  if (rc == 0)
+    rc = size_check(f, copy, msg, sizeof(msg));
   if (rc == 0)
     rc = k8sha__lock_write(f->lock, copy, 0, f->ctx->ha.request_timeout_ms, on_lock_written, f,
                            &f->req);
@@ -368,11 +369,8 @@ static void step_term(k8sha__fcm *f) {
   stamp(f, copy);
   msg[0] = '\0';
   rc = o->kind == OP_UPDATE ? o->edit(copy, o->edit_data, msg, sizeof(msg)) : 0;
-  if (rc == 0 && k8sha__configmap_data_size(copy) > K8SHA__CONFIGMAP_MAX) {
-    snprintf(msg, sizeof(msg), "ConfigMap %s would hold %zu bytes of data, more than the %u that Kubernetes allows",
-             f->name, k8sha__configmap_data_size(copy), K8SHA__CONFIGMAP_MAX);
-    rc = K8SHA_ETOOLARGE;
-  }
+  if (rc == 0)
+    rc = size_check(f, copy, msg, sizeof(msg));
   if (rc == 0)
     rc = send_req(f, K8SHA__UPDATE, f->path, copy);
   json_decref(copy);

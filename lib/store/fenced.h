@@ -22,11 +22,10 @@
 #include <stdint.h>
 
 #include "k8sha/election.h"
+#include "kube/names.h" /* K8SHA__CONFIGMAP_MAX_BYTES */
 
 #define K8SHA__TERM_ANNOTATION "libk8sha/term"
 #define K8SHA__HOLDER_ANNOTATION "libk8sha/holder"
-/* Kubernetes refuses a ConfigMap whose data (keys and values) passes this many bytes. */
-#define K8SHA__CONFIGMAP_MAX 1048576u
 
 typedef struct k8sha__fcm k8sha__fcm;
 
@@ -61,7 +60,7 @@ uint64_t k8sha__fcm_term(const k8sha__fcm *f);
 /* Frees; queued and running updates end with K8SHA_ECANCELED, their callbacks run first. */
 void k8sha__fcm_free(k8sha__fcm *f);
 
-/* Bytes a ConfigMap's data and binaryData count against K8SHA__CONFIGMAP_MAX. */
+/* Bytes a ConfigMap's data and binaryData count against K8SHA__CONFIGMAP_MAX_BYTES. */
 size_t k8sha__configmap_data_size(json_t *obj);
 /* The data object of a ConfigMap (created when asked and missing). */
 json_t *k8sha__configmap_data(json_t *obj, int create);

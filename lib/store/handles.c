@@ -9,6 +9,7 @@
 #include "core/base64.h"
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
+#include "kube/names.h"
 #include "storage/storage.h"
 #include "store/handles.h"
 #include "store/pointer.h"
@@ -181,11 +182,11 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
     return K8SHA_ENOMEM;
   if (o->phase == P_CHECK) {
     size = k8sha__configmap_data_size(obj);
-    if (size > K8SHA__CONFIGMAP_MAX) {
+    if (size > K8SHA__CONFIGMAP_MAX_BYTES) {
       snprintf(msg, n,
-               "adding %s would grow ConfigMap %s to %zu bytes of data, more than the %u that "
+               "adding %s would grow ConfigMap %s to %zu bytes of data, more than the %d that "
                "Kubernetes allows",
-               o->key, name, size, K8SHA__CONFIGMAP_MAX);
+               o->key, name, size, K8SHA__CONFIGMAP_MAX_BYTES);
       return K8SHA_ETOOLARGE;
     }
     return K8SHA__UNCHANGED;
@@ -557,14 +558,7 @@ static void advance(hop *o, int err, const char *message) {
 /* ---- starting operations ---- */
 
 static int valid_key(const char *key) {
-  const char *p;
-  if (!key || !*key || strlen(key) > 253)
-    return 0;
-  for (p = key; *p; p++)
-    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-          *p == '-' || *p == '_' || *p == '.'))
-      return 0;
-  return 1;
+  return key && k8sha__is_configmap_key(key);
 }
 
 static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done done,

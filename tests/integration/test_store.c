@@ -739,9 +739,9 @@ START_TEST(handles_too_large_refused_before_the_server) {
   h_open(&f, &h);
   /* fill the ConfigMap to 100 bytes under the limit */
   cm = get_cm(&f, JOB_PATH);
-  big = malloc(K8SHA__CONFIGMAP_MAX);
-  memset(big, 'x', K8SHA__CONFIGMAP_MAX - 100 - strlen("filler"));
-  big[K8SHA__CONFIGMAP_MAX - 100 - strlen("filler")] = '\0';
+  big = malloc(K8SHA__CONFIGMAP_MAX_BYTES);
+  memset(big, 'x', K8SHA__CONFIGMAP_MAX_BYTES - 100 - strlen("filler"));
+  big[K8SHA__CONFIGMAP_MAX_BYTES - 100 - strlen("filler")] = '\0';
   ck_assert_int_eq(json_object_set_new(k8sha__configmap_data(cm, 1), "filler", json_string(big)), 0);
   free(big);
   put_cm(&f, JOB_PATH, cm);
