@@ -75,7 +75,8 @@ def start_server(port=0):
 
 # Against the real API server of tests/realkube (K8SHA_TEST_KUBECONFIG, K8SHA_TEST_SERVER,
 # K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN) no kube-lite is started, the watch goes there as its
-# admin, and step 3 (the API server killed and restarted) is left out.
+# admin; step 3 kills and restarts it with the commands in K8SHA_TEST_APISERVER_DOWN and
+# K8SHA_TEST_APISERVER_UP (left out without them).
 EXTERNAL = bool(os.environ.get("K8SHA_TEST_KUBECONFIG"))
 KUBECONFIG = os.environ.get("K8SHA_TEST_KUBECONFIG") or os.path.join(tmp, "kc")
 
@@ -198,16 +199,23 @@ def main():
     # 3. the API server is down for longer than the renew deadline, then restarts (same port and
     # data): the leader steps down while it is down, and someone leads again after.
     grants_before = len(events("granted"))
-    if not EXTERNAL:
+    down, up = os.environ.get("K8SHA_TEST_APISERVER_DOWN"), os.environ.get("K8SHA_TEST_APISERVER_UP")
+    if not EXTERNAL or (down and up):
         with lock:
             current = events("granted")[-1][1]
         revokes = sum(1 for _, w in logs.get(current, []) if w[0] == "revoked")
-        server.send_signal(signal.SIGKILL)
-        server.wait()
+        if EXTERNAL:
+            subprocess.run(down, shell=True, check=True, timeout=WAIT_S)
+        else:
+            server.send_signal(signal.SIGKILL)
+            server.wait()
         wait_until(lambda: sum(1 for _, w in logs.get(current, []) if w[0] == "revoked") > revokes,
                    "the leader's step-down while the API server is down")
         grants_before = len(events("granted"))
-        start_server(port)
+        if EXTERNAL:
+            subprocess.run(up, shell=True, check=True, timeout=120)
+        else:
+            start_server(port)
         leader_after(grants_before + 1)
 
     # k8sha status names the current holder and its published address

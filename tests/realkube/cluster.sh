@@ -3,6 +3,8 @@
 #
 #   cluster.sh start BIN_DIR WORK_DIR    # writes WORK_DIR/env and the kubeconfigs below
 #   cluster.sh stop WORK_DIR
+#   cluster.sh apiserver-down WORK_DIR   # kill -9 kube-apiserver (etcd keeps the data)
+#   cluster.sh apiserver-up WORK_DIR     # start it again, same flags and port; until ready
 #
 # etcd on a temporary data dir; kube-apiserver with a self-signed serving certificate
 # (--cert-dir), a service-account key pair made with openssl, --authorization-mode=RBAC, the
@@ -18,6 +20,30 @@ set -euo pipefail
 cmd=$1
 log() { echo "realkube: $*" >&2; }
 
+ready() { # ready W: until /readyz answers (bounded)
+  local i
+  for i in $(seq 1200); do
+    curl -fsS --cacert "$1/certs/apiserver.crt" -H "Authorization: Bearer $ADMIN_TOKEN" \
+      "$APISERVER_URL/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  return 1
+}
+if [ "$cmd" = apiserver-down ] || [ "$cmd" = apiserver-up ]; then
+  w=$2
+  # shellcheck disable=SC1091
+  . "$w/env"
+  if [ "$cmd" = apiserver-down ]; then
+    kill -9 "$APISERVER_PID" 2>/dev/null
+    while kill -0 "$APISERVER_PID" 2>/dev/null; do sleep 0.05; done
+    exit 0
+  fi
+  mapfile -t args < "$w/apiserver.args"
+  "${args[@]}" >> "$w/apiserver.log" 2>&1 &
+  sed -i "s/^APISERVER_PID=.*/APISERVER_PID=$!/" "$w/env"
+  ready "$w" || { log "kube-apiserver did not come back"; exit 1; }
+  exit 0
+fi
 if [ "$cmd" = stop ]; then
   w=$2
   [ -f "$w/env" ] || exit 0
@@ -57,16 +83,18 @@ env -u ETCD_VERSION "$bin/etcd" --name=realkube --data-dir="$w/etcd-data" \
   --initial-cluster="realkube=http://127.0.0.1:$peer_port" \
   --unsafe-no-fsync --log-level=warn > "$w/etcd.log" 2>&1 &
 etcd_pid=$!
-"$bin/kube-apiserver" \
-  --etcd-servers="http://127.0.0.1:$etcd_port" \
-  --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
-  --secure-port="$api_port" --cert-dir="$w/certs" \
-  --service-cluster-ip-range=10.0.0.0/24 \
-  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file="$w/sa.pub" --service-account-signing-key-file="$w/sa.key" \
-  --token-auth-file="$w/tokens.csv" --authorization-mode=RBAC --anonymous-auth=false \
-  --endpoint-reconciler-type=none \
-  --watch-cache-sizes=configmaps#0 > "$w/apiserver.log" 2>&1 &
+api_args=("$bin/kube-apiserver"
+  --etcd-servers="http://127.0.0.1:$etcd_port"
+  --bind-address=127.0.0.1 --advertise-address=127.0.0.1
+  --secure-port="$api_port" --cert-dir="$w/certs"
+  --service-cluster-ip-range=10.0.0.0/24
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local
+  --service-account-key-file="$w/sa.pub" --service-account-signing-key-file="$w/sa.key"
+  --token-auth-file="$w/tokens.csv" --authorization-mode=RBAC --anonymous-auth=false
+  --endpoint-reconciler-type=none
+  --watch-cache-sizes=configmaps#0)
+printf '%s\n' "${api_args[@]}" > "$w/apiserver.args" # for apiserver-up
+"${api_args[@]}" > "$w/apiserver.log" 2>&1 &
 api_pid=$!
 url=https://127.0.0.1:$api_port
 cat > "$w/env" <<EOT

@@ -50,8 +50,9 @@ for t in kube_client watch election store; do
   fi
 done
 
-step "processes: election (kill -9, SIGSTOP past the lease; invariants on every server state)"
-if /usr/bin/python3 "$src/tests/integration/elect_processes.py" "$k8sha" none "$src" \
+step "processes: election (kill -9, SIGSTOP past the lease, API server killed and restarted; invariants on every server state)"
+if K8SHA_TEST_APISERVER_DOWN="bash '$here/cluster.sh' apiserver-down '$w'" \
+   K8SHA_TEST_APISERVER_UP="bash '$here/cluster.sh' apiserver-up '$w'" /usr/bin/python3 "$src/tests/integration/elect_processes.py" "$k8sha" none "$src" \
      > "$w/elect-processes.out" 2>&1; then
   grep -E "^(grants|server states|invariants)" "$w/elect-processes.out" | sed 's/^/  /'
 else
