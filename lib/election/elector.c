@@ -52,6 +52,8 @@ struct k8sha_election {
   uint64_t inflight_sent;
   int write_again;         /* something changed while a write was in flight */
   int await_update;        /* after a lost race: wait for the watch before trying again */
+  int created;             /* the acquiring write creates the lock object */
+  int confirming;          /* the in-flight write renews a lock we have just created */
   k8sha__timer *timer;     /* follower: expiry; leader: next renew */
   k8sha__timer *deadline;  /* leader: step down when this fires */
   void (*stopped)(k8sha_election *, int, void *);
@@ -217,34 +219,72 @@ static void record_now(k8sha__record *r, const char *holder, uint64_t lease_ms,
 
 /* ---- acquiring ---- */
 
+static void on_acquired(int err, const char *message, void *ud);
+
+/* Leadership starts when a write naming us in a new term landed within the renew deadline of its
+ * sending (`sent`). */
+static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
+  uint64_t elapsed = now_ms(e) - sent;
+  if (elapsed >= e->ctx->ha.renew_effective_ms) {
+    /* Too late to lead safely on this write: take the lock again (a new term) at once. */
+    k8sha__timer_start(e->timer, 0);
+    return;
+  }
+  e->st = E_LEADER;
+  e->term = rec->transitions;
+  e->renewed_at = sent;
+  e->writing_maybe_landed = 0;
+  new_uuid(e->session);
+  json_object_clear(e->entries);
+  k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
+  k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+  k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
+             e->identity, (unsigned long long)e->term, e->session);
+  if (e->cbs.granted)
+    GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
+}
+
+/* A lock we have just created is renewed once before we lead on it: creating needs the `create`
+ * permission, holding needs `update`, and a contender that may create but not update must not
+ * lead until its first renewal is refused (one request more, only when the lock is new). */
+static void confirm_created(k8sha_election *e, const k8sha__record *created) {
+  k8sha__record rec;
+  json_t *obj;
+  int rc;
+  record_now(&rec, e->identity, e->ctx->ha.lease_ms, created->transitions, created->acquire_time);
+  obj = compose(e, &rec, 0);
+  if (!obj) {
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    return;
+  }
+  e->confirming = 1;
+  e->inflight_sent = now_ms(e);
+  rc = k8sha__lock_write(e->lock, obj, 0, e->ctx->ha.request_timeout_ms, on_acquired, e,
+                         &e->inflight);
+  json_decref(obj);
+  if (rc) {
+    e->inflight = NULL;
+    e->confirming = 0;
+    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+  }
+}
+
 static void on_acquired(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
   uint64_t sent = e->inflight_sent;
+  int confirming = e->confirming;
   e->inflight = NULL;
+  e->confirming = 0;
   if (e->st != E_FOLLOWER) /* stopped meanwhile */
     return;
   if (err == 0) {
     k8sha__record rec;
-    uint64_t elapsed = now_ms(e) - sent;
     if (!record_of(e, k8sha__lock_object(e->lock), &rec) || strcmp(rec.holder, e->identity) != 0)
       return; /* cannot happen: we just wrote it */
-    if (elapsed >= e->ctx->ha.renew_effective_ms) {
-      /* Too late to lead safely on this write: take the lock again (a new term) at once. */
-      k8sha__timer_start(e->timer, 0);
-      return;
-    }
-    e->st = E_LEADER;
-    e->term = rec.transitions;
-    e->renewed_at = sent;
-    e->writing_maybe_landed = 0;
-    new_uuid(e->session);
-    json_object_clear(e->entries);
-    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
-    k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
-               e->identity, (unsigned long long)e->term, e->session);
-    if (e->cbs.granted)
-      GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
+    if (e->created && !confirming)
+      confirm_created(e, &rec);
+    else
+      lead(e, &rec, sent);
     return;
   }
   if (err == K8SHA_ECONFLICT || err == K8SHA_EEXISTS) {
@@ -257,8 +297,13 @@ static void on_acquired(int err, const char *message, void *ud) {
       e->inflight = NULL;
     return;
   }
-  GUARD(e, report_error(e, err, "acquiring the lock %s failed: %s", e->lock_name,
-                        message ? message : k8sha_strerror(err)));
+  if (confirming)
+    GUARD(e, report_error(e, err,
+                          "created the lock %s, but renewing it failed, so not leading on it: %s",
+                          e->lock_name, message ? message : k8sha_strerror(err)));
+  else
+    GUARD(e, report_error(e, err, "acquiring the lock %s failed: %s", e->lock_name,
+                          message ? message : k8sha_strerror(err)));
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
 }
 
@@ -306,6 +351,8 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
     return;
   }
   e->inflight_sent = now_ms(e);
+  e->created = create;
+  e->confirming = 0;
   rc = k8sha__lock_write(e->lock, obj, create, e->ctx->ha.request_timeout_ms, on_acquired, e,
                          &e->inflight);
   json_decref(obj);

@@ -120,6 +120,9 @@ int kubelite_set_bookmark_interval(kubelite *k, double seconds);
  * nonresource), resource (configmaps, leases, namespaces, "") and HTTP
  * code.  NULL / 0 match anything.  Returns -1 on failure. */
 long kubelite_count(kubelite *k, const char *verb, const char *resource, int code);
+/* Against a real server (kubelite_is_external), kubelite_count reads kube-apiserver's own
+ * counters (apiserver_request_total in /metrics, as its admin): all clients since the server
+ * started, so tests compare counts before and after; the other stats calls fail there. */
 /* The full counters document; free() it. */
 char *kubelite_stats_json(kubelite *k);
 int kubelite_reset_stats(kubelite *k);

@@ -430,6 +430,40 @@ START_TEST(forbidden_update_is_reported_and_never_leads) {
 }
 END_TEST
 
+/* Without the lock, a contender that may create it but not update it creates it, and its first
+ * renewal is refused: it must never lead on the lock it cannot hold. */
+START_TEST(create_without_update_never_leads) {
+  kubelite_options ko;
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  char kc[1024];
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "ro,viewer,configmaps:get|list|watch|create\n";
+  it_start(&t, &ko, NULL);
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s'}}]\nusers: [{name: u, user: {token: ro}}]\n",
+           kubelite_url(t.kl));
+  c = it_ctx_with(&t, it_file(&t, "kc-ro", kc), timing);
+  e = contender(c, "weak", &p, &t.loop);
+  await_count(&t, &p.errors, 1);
+  ck_assert_int_eq(p.last_error, K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(p.error_msg, "created the lock") != NULL, "%s", p.error_msg);
+  ck_assert_msg(strstr(p.error_msg, "cannot update resource \"configmaps\"") != NULL, "%s",
+                p.error_msg);
+  ck_assert_int_eq(kubelite_count(t.kl, "create", "configmaps", 201), 1);
+  await_count(&t, &p.errors, 2); /* it keeps trying, and keeps failing the same way */
+  ck_assert_int_eq(p.granted, 0);
+  ck_assert(!k8sha_election_is_leader(e));
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
 START_TEST(contenders_in_one_process_share_one_watch) {
   itest t;
   probe p[3];
@@ -619,6 +653,7 @@ int main(void) {
   it_add(tc, expiry_is_judged_on_the_local_clock, IT_ANY);
   it_add(tc, failing_renewals_step_down_before_the_lease_ends, IT_KUBELITE);
   it_add(tc, forbidden_update_is_reported_and_never_leads, IT_KUBELITE);
+  it_add(tc, create_without_update_never_leads, IT_KUBELITE);
   it_add(tc, contenders_in_one_process_share_one_watch, IT_ANY);
   it_add(tc, freeing_from_inside_callbacks, IT_ANY);
   it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_KUBELITE);

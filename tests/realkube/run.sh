@@ -132,19 +132,27 @@ if grep -q granted "$w/nowatch.elect"; then
     bad "the contender without watch was granted, then revoked: $(grep revoked "$w/nowatch.elect")"
   echo "  nowatch: leads and holds the lock ($renews renewals seen on the server)"
 fi
-# without update: the lock exists (a cluster has been running), so taking it needs update
+# without update: never leads. check_noupdate WHAT runs it and checks its errors.
+check_noupdate() {
+  elect_until noupdate "forbidden"
+  if grep -qF "K8SHA_EFORBIDDEN" "$w/noupdate.err" && grep -qF "update" "$w/noupdate.err" &&
+     grep -qF "configmaps" "$w/noupdate.err"; then
+    echo "  noupdate, $1: $(grep -m1 -F K8SHA_EFORBIDDEN "$w/noupdate.err")"
+  else
+    bad "no clear forbidden error naming update and configmaps for the Role without update ($1):"
+    cat "$w/noupdate.err"
+  fi
+  grep -q granted "$w/noupdate.elect" &&
+    bad "a contender that cannot update the lock was granted leadership ($1)"
+}
+# no lock yet: it may create the lock, but it is refused the renewal that precedes leading on it
+check_noupdate "lock absent"
+# the lock exists (a cluster has been running): taking it needs update
 curl -fsS --cacert "$APISERVER_CA" -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json" \
   -X POST "$APISERVER_URL/api/v1/namespaces/flink/configmaps" \
   -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"rbac-cluster-config-map","labels":{"app":"rbac","type":"flink-native-kubernetes","configmap-type":"high-availability"}}}' \
   > /dev/null || bad "creating the lock as admin failed"
-elect_until noupdate "forbidden"
-if grep -qF "K8SHA_EFORBIDDEN" "$w/noupdate.err" && grep -qF "update" "$w/noupdate.err" &&
-   grep -qF "configmaps" "$w/noupdate.err"; then
-  echo "  noupdate: $(grep -m1 -F K8SHA_EFORBIDDEN "$w/noupdate.err")"
-else
-  bad "no clear forbidden error naming update and configmaps for the Role without update:"; cat "$w/noupdate.err"
-fi
-grep -q granted "$w/noupdate.elect" && bad "a contender that cannot update the lock was granted leadership"
+check_noupdate "lock present"
 
 echo
 if [ "$failures" = 0 ]; then
