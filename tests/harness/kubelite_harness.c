@@ -50,9 +50,12 @@ struct kubelite {
     CURL *curl;
     bool external; /* a real API server named by the environment (tests/realkube) */
     char admin_token[128];
+    char control[128]; /* external: the fault proxy's control endpoint base, or "" */
 };
 
 static void fail(const char *what);
+static int simple(kubelite *k, const char *method, const char *path, const char *body,
+                  const char *field);
 
 /* ---- a real API server instead of kube-lite ---- */
 
@@ -63,6 +66,12 @@ bool kubelite_external_mode(void)
 }
 
 bool kubelite_is_external(const kubelite *k) { return k->external; }
+
+const char *kubelite_control_url(void)
+{
+    const char *u = getenv("K8SHA_TEST_CONTROL_URL");
+    return kubelite_external_mode() && u && *u ? u : NULL;
+}
 
 /* A request to the real server as its admin (the reset between tests); the body in *out when
  * `out` is not NULL (free() it). */
@@ -115,6 +124,7 @@ static int start_external(kubelite *k)
     snprintf(k->ca, sizeof k->ca, "%s", ca);
     snprintf(k->kubeconfig, sizeof k->kubeconfig, "%s", getenv("K8SHA_TEST_KUBECONFIG"));
     snprintf(k->admin_token, sizeof k->admin_token, "%s", token);
+    snprintf(k->control, sizeof k->control, "%s", kubelite_control_url() ? kubelite_control_url() : "");
     if (strrchr(server, ':'))
         k->port = atoi(strrchr(server, ':') + 1);
     if (admin_request(k, "DELETE", "/api/v1/namespaces/flink/configmaps", NULL) != 200 ||
@@ -321,8 +331,8 @@ kubelite *kubelite_start(const kubelite_options *opts)
     for (size_t i = 0; opts->args && opts->args[i] && k->nextra < ARGS_MAX; i++)
         k->extra[k->nextra++] = strdup(opts->args[i]);
     if (kubelite_external_mode()) {
-        /* (a real server always speaks TLS) */
-        if (opts->tokens || opts->persist || opts->args) {
+        /* (a real server always speaks TLS and keeps its data) */
+        if (opts->tokens || opts->args) {
             fail("this test needs kube-lite itself (options), not a real server");
             kubelite_free(k);
             return NULL;
@@ -403,11 +413,19 @@ static int terminate(kubelite *k, int sig)
     return r < 0 ? -1 : exit_code(status);
 }
 
-int kubelite_stop(kubelite *k) { return terminate(k, SIGTERM); }
-int kubelite_kill(kubelite *k) { return terminate(k, SIGKILL); }
+/* Through the fault proxy, the server "goes away" when the proxy stops listening and drops every
+ * connection, and "comes back" when it listens again: the real server keeps its data in etcd. */
+int kubelite_stop(kubelite *k)
+{
+    return k->external && k->control[0] ? simple(k, "POST", "stop", "{}", NULL)
+                                        : terminate(k, SIGTERM);
+}
+int kubelite_kill(kubelite *k) { return k->external ? kubelite_stop(k) : terminate(k, SIGKILL); }
 
 int kubelite_restart(kubelite *k)
 {
+    if (k->external && k->control[0])
+        return simple(k, "POST", "start", "{}", NULL);
     if (k->pid)
         kubelite_stop(k);
     return spawn(k, k->port);
@@ -415,6 +433,8 @@ int kubelite_restart(kubelite *k)
 
 int kubelite_wait_listening(kubelite *k, int timeout_ms)
 {
+    if (k->external && k->control[0]) /* the proxy answers once it listens again */
+        return simple(k, "GET", "listening", NULL, NULL);
     if (!k->pid || k->out_fd < 0)
         return -1;
     return read_ready(k, timeout_ms);
@@ -440,7 +460,7 @@ int kubelite_control(kubelite *k, const char *method, const char *path, const ch
 {
     if (response)
         *response = NULL;
-    if (k->external) {
+    if (k->external && !k->control[0]) {
         fprintf(stderr, "kubelite harness: %s %s needs kube-lite, not a real server\n", method,
                 path);
         return -1;
@@ -450,7 +470,7 @@ int kubelite_control(kubelite *k, const char *method, const char *path, const ch
     CURL *c = k->curl;
     curl_easy_reset(c);
     char url[512];
-    snprintf(url, sizeof url, "%s/kube-lite/v1/%s", k->url, path);
+    snprintf(url, sizeof url, "%s/kube-lite/v1/%s", k->control[0] ? k->control : k->url, path);
     char *body = NULL;
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     char auth[160];
@@ -669,7 +689,7 @@ static long external_count(kubelite *k, const char *verb, const char *resource, 
 
 long kubelite_count(kubelite *k, const char *verb, const char *resource, int code)
 {
-    if (k->external)
+    if (k->external && !k->control[0])
         return external_count(k, verb, resource, code);
     char *s = kubelite_stats_json(k);
     if (!s)

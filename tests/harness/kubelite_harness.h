@@ -63,6 +63,10 @@ kubelite *kubelite_start(const kubelite_options *opts);
  * (with K8SHA_TEST_ETCDCTL and K8SHA_TEST_ETCD_ENDPOINT). */
 bool kubelite_external_mode(void);
 bool kubelite_is_external(const kubelite *k);
+/* External mode with K8SHA_TEST_CONTROL_URL set: a fault proxy (tests/realkube/faultproxy) stands
+ * between the tests and the real server and offers kube-lite's faults, stats and watches/close
+ * there; K8SHA_TEST_SERVER is then the proxy's URL. NULL otherwise. */
+const char *kubelite_control_url(void);
 
 /* Stops the server if it runs and removes the temporary directory. */
 void kubelite_free(kubelite *k);
@@ -120,9 +124,10 @@ int kubelite_set_bookmark_interval(kubelite *k, double seconds);
  * nonresource), resource (configmaps, leases, namespaces, "") and HTTP
  * code.  NULL / 0 match anything.  Returns -1 on failure. */
 long kubelite_count(kubelite *k, const char *verb, const char *resource, int code);
-/* Against a real server (kubelite_is_external), kubelite_count reads kube-apiserver's own
- * counters (apiserver_request_total in /metrics, as its admin): all clients since the server
- * started, so tests compare counts before and after; the other stats calls fail there. */
+/* Against a real server (kubelite_is_external) without a fault proxy, kubelite_count reads
+ * kube-apiserver's own counters (apiserver_request_total in /metrics, as its admin): all clients
+ * since the server started, so tests compare counts before and after; the other stats calls
+ * fail there. */
 /* The full counters document; free() it. */
 char *kubelite_stats_json(kubelite *k);
 int kubelite_reset_stats(kubelite *k);

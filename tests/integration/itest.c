@@ -112,9 +112,18 @@ const char *it_file(itest *t, const char *name, const char *text) {
 }
 
 void it_add(TCase *tc, const TTest *test, int needs) {
-  if (needs == IT_KUBELITE && kubelite_external_mode()) {
-    printf("not run against a real API server (needs kube-lite's controls): %s\n", test->name);
-    return;
+  if (kubelite_external_mode()) {
+    const char *why = NULL;
+    if (needs == IT_KUBELITE)
+      why = "not run against a real API server (needs kube-lite itself)";
+    else if (needs == IT_FAULTS && !kubelite_control_url())
+      why = "run through the fault proxy only";
+    else if (needs != IT_FAULTS && kubelite_control_url())
+      why = "run directly only, not through the fault proxy";
+    if (why) {
+      printf("%s: %s\n", why, test->name);
+      return;
+    }
   }
   tcase_add_test(tc, test);
 }

@@ -42,11 +42,14 @@ void it_on_resp(const k8sha__resp *resp, void *ud);
 /* Makes a request and waits for it. */
 void it_request(itest *t, k8sha_ctx *ctx, k8sha__verb verb, const char *path, const char *body,
                 const char *content_type, uint64_t timeout_ms, unsigned attempts, it_result *out);
-/* Registers a test. Tests that need kube-lite itself (fault injection, restarts, request
- * counters, its TLS/token options) pass IT_KUBELITE: against a real API server
- * (K8SHA_TEST_KUBECONFIG, see tests/realkube) they are left out, and said so on stdout. */
+/* Registers a test. Against a real API server (K8SHA_TEST_KUBECONFIG, see tests/realkube):
+ * IT_ANY tests run directly against it; IT_FAULTS tests (fault injection, watches ended on
+ * demand) run only through the fault proxy (K8SHA_TEST_CONTROL_URL), and then only they run;
+ * IT_KUBELITE tests (restarts, kube-lite's token and persistence options) never. What is left
+ * out is said on stdout. With kube-lite, all run. */
 #define IT_ANY 0
 #define IT_KUBELITE 1
+#define IT_FAULTS 2
 void it_add(TCase *tc, const TTest *test, int needs);
 /* Runs a suite; returns the process exit status. */
 int it_run_suite(Suite *s);

@@ -86,11 +86,13 @@ def decode_pointer(value):
 
 # ---- the server: kube-lite, or the real API server of tests/realkube (K8SHA_TEST_KUBECONFIG,
 # K8SHA_TEST_SERVER, K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN; the parts that need kube-lite's
-# fault injection are left out there) ----
+# fault injection run there only through the fault proxy, K8SHA_TEST_CONTROL_URL) ----
 EXTERNAL = bool(os.environ.get("K8SHA_TEST_KUBECONFIG"))
 server, KUBECONFIG, HEADERS, SSL = None, os.path.join(tmp, "kc"), {}, None
+CONTROL = None  # where /kube-lite/v1/ is served when it is not URL
 if EXTERNAL:
     import ssl
+    CONTROL = os.environ.get("K8SHA_TEST_CONTROL_URL") or None
     URL = os.environ["K8SHA_TEST_SERVER"]
     KUBECONFIG = os.environ["K8SHA_TEST_KUBECONFIG"]
     HEADERS = {"Authorization": "Bearer " + os.environ["K8SHA_TEST_ADMIN_TOKEN"]}
@@ -108,7 +110,8 @@ else:
 
 
 def api(method, path, body=None):
-    req = urllib.request.Request(URL + path, method=method,
+    base = CONTROL if CONTROL and path.startswith("/kube-lite/") else URL
+    req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None,
                                  headers=dict(HEADERS, **{"Content-Type": "application/json"}))
     try:
@@ -306,7 +309,8 @@ w = manual_worker("jm-1")
 add(w, 1)
 add(w, 2)
 next_id = 3
-for variant in (() if EXTERNAL else (None, 503)):  # held updates are kube-lite's fault injection
+# (held updates are kube-lite's fault injection, or the fault proxy's)
+for variant in (() if EXTERNAL and not CONTROL else (None, 503)):
     # the server holds the next update of the job ConfigMap: the commit of this add
     before = set(blobs())
     rule_id = held_update(variant)

@@ -651,12 +651,12 @@ int main(void) {
   it_add(tc, lease_lock_grant_publish_retrieve_and_release, IT_ANY);
   it_add(tc, external_takeover_and_deletion_revoke, IT_ANY);
   it_add(tc, expiry_is_judged_on_the_local_clock, IT_ANY);
-  it_add(tc, failing_renewals_step_down_before_the_lease_ends, IT_KUBELITE);
+  it_add(tc, failing_renewals_step_down_before_the_lease_ends, IT_FAULTS);
   it_add(tc, forbidden_update_is_reported_and_never_leads, IT_KUBELITE);
   it_add(tc, create_without_update_never_leads, IT_KUBELITE);
   it_add(tc, contenders_in_one_process_share_one_watch, IT_ANY);
   it_add(tc, freeing_from_inside_callbacks, IT_ANY);
-  it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_KUBELITE);
+  it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);

@@ -280,8 +280,8 @@ int main(void) {
   TCase *tc = tcase_create("kube_client");
   tcase_set_timeout(tc, 120);
   it_add(tc, crud_and_status_mapping, IT_ANY);
-  it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_KUBELITE);
-  it_add(tc, request_timeouts, IT_KUBELITE);
+  it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_FAULTS);
+  it_add(tc, request_timeouts, IT_FAULTS);
   it_add(tc, unauthorized_forbidden_and_token_rotation, IT_KUBELITE);
   it_add(tc, tls_verification, IT_ANY);
   suite_add_tcase(s, tc);

@@ -1490,8 +1490,8 @@ int main(void) {
   it_add(tc, handles_marked_entries_count_as_absent_and_removal_resumes, IT_ANY);
   it_add(tc, handles_failing_blob_delete_leaves_resumable_marker, IT_ANY);
   it_add(tc, handles_failed_blob_write_commits_nothing, IT_ANY);
-  it_add(tc, handles_definite_failure_deletes_new_blob, IT_KUBELITE);
-  it_add(tc, handles_unknown_outcome_keeps_blob, IT_KUBELITE);
+  it_add(tc, handles_definite_failure_deletes_new_blob, IT_FAULTS);
+  it_add(tc, handles_unknown_outcome_keeps_blob, IT_FAULTS);
   it_add(tc, handles_conflict_is_retried_and_steady_state_is_one_request, IT_ANY);
   it_add(tc, handles_too_large_refused_before_the_server, IT_ANY);
   it_add(tc, handles_opaque_pointers, IT_ANY);
@@ -1507,7 +1507,7 @@ int main(void) {
   it_add(tc, cleanup_job_resumes_after_failed_blob_delete, IT_ANY);
   it_add(tc, orphans_found_and_deleted_by_leader, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
-  it_add(tc, faults_on_every_store_request, IT_KUBELITE);
+  it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }

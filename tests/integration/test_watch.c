@@ -263,7 +263,7 @@ int main(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
   tcase_set_timeout(tc, 180);
-  it_add(tc, nothing_is_missed_across_expiry_and_restarts, IT_KUBELITE);
+  it_add(tc, nothing_is_missed_across_expiry_and_restarts, IT_FAULTS);
   it_add(tc, resuming_from_a_compacted_version_relists, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);

@@ -5,8 +5,8 @@
 #   run.sh BUILD_DIR
 #
 # Builds (or reuses) the binaries (build.sh), starts them (cluster.sh), then, as the user bound
-# to the documented Role: the integration suite (every test that does not need kube-lite's own
-# controls), the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
+# to the documented Role: the integration suite (directly; the tests that inject faults through
+# the fault proxy), the process scenarios, the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
 # one without `update` must give a clear forbidden error naming the verb and resource, and never
 # a leadership the contender cannot hold.
 set -uo pipefail
@@ -25,6 +25,7 @@ echo "realkube: binaries ready in $(( $(date +%s) - t0 )) s: $bin"
 
 w=$(mktemp -d)
 cleanup() {
+  [ -z "${proxy_pid:-}" ] || kill "$proxy_pid" 2>/dev/null
   "$here/cluster.sh" stop "$w"
   [ -n "${keep:-}" ] || rm -rf "$w"
 }
@@ -44,11 +45,39 @@ for t in kube_client watch election store; do
   [ "$t" = kube_client ] && kc=$w/admin.kubeconfig
   if K8SHA_TEST_KUBECONFIG=$kc "$build/tests/integration/test_$t" > "$w/$t.out" 2>&1; then
     grep -E "^[0-9]+%: Checks" "$w/$t.out" | sed "s/^/  test_$t: /"
-    grep "^not run" "$w/$t.out" | sed 's/^/  /'
+    grep -E "^(not run|run through)" "$w/$t.out" | sed 's/^/  /'
   else
     bad "test_$t against the real server:"; grep -vE "^\[" "$w/$t.out" | tail -30
   fi
 done
+
+step "integration tests with faults, through the fault proxy (tests/realkube/faultproxy), as user libk8sha"
+# The tests that inject faults, end watches or take the server away run with kube-lite's fault
+# rules applied by a small proxy in front of the real server: every other request goes through.
+if (cd "$here/faultproxy" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$w/faultproxy" .) > "$w/faultproxy-build.out" 2>&1; then
+  "$w/faultproxy" -upstream "$APISERVER_URL" -ca "$APISERVER_CA" > "$w/faultproxy.out" 2> "$w/faultproxy.err" &
+  proxy_pid=$!
+  for i in $(seq 200); do grep -q "listening on" "$w/faultproxy.out" && break; sleep 0.05; done
+  proxy=$(sed -n 's/^faultproxy: listening on \([^ ]*\) control .*/\1/p' "$w/faultproxy.out")
+  control=$(sed -n 's/^faultproxy: listening on .* control //p' "$w/faultproxy.out")
+  if [ -z "$proxy" ]; then
+    bad "the fault proxy did not start:"; cat "$w/faultproxy.err"
+  else
+    sed -e "s|server: .*|server: $proxy|" -e '/certificate-authority/d' "$w/user.kubeconfig" > "$w/proxy.kubeconfig"
+    for t in kube_client watch election store; do
+      if K8SHA_TEST_KUBECONFIG=$w/proxy.kubeconfig K8SHA_TEST_SERVER=$proxy K8SHA_TEST_CONTROL_URL=$control \
+           "$build/tests/integration/test_$t" > "$w/$t-faults.out" 2>&1; then
+        grep -E "^[0-9]+%: Checks" "$w/$t-faults.out" | sed "s/^/  test_$t: /"
+        grep "^not run" "$w/$t-faults.out" | sed 's/^/  /'
+      else
+        bad "test_$t through the fault proxy:"; grep -vE "^\[" "$w/$t-faults.out" | tail -30
+      fi
+    done
+  fi
+  kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null
+else
+  bad "building the fault proxy failed:"; cat "$w/faultproxy-build.out"
+fi
 
 step "processes: election (kill -9, SIGSTOP past the lease, API server killed and restarted; invariants on every server state)"
 if K8SHA_TEST_APISERVER_DOWN="bash '$here/cluster.sh' apiserver-down '$w'" \
