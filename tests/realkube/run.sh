@@ -74,7 +74,6 @@ if (cd "$here/faultproxy" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$w/faul
       fi
     done
   fi
-  kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null
 else
   bad "building the fault proxy failed:"; cat "$w/faultproxy-build.out"
 fi
@@ -95,6 +94,17 @@ if /usr/bin/python3 "$src/tests/integration/store_processes.py" "$k8sha" none \
 else
   bad "store processes:"; tail -30 "$w/processes.out"
 fi
+
+step "processes: stores again, through the fault proxy (first a pointer update held in the server while its writer is killed: it lands after the crash, or is refused)"
+if [ -n "${proxy:-}" ] &&
+   K8SHA_TEST_KUBECONFIG=$w/proxy.kubeconfig K8SHA_TEST_SERVER=$proxy K8SHA_TEST_CONTROL_URL=$control \
+     /usr/bin/python3 "$src/tests/integration/store_processes.py" "$k8sha" none \
+     "$build/tests/integration/store_worker" > "$w/processes-faults.out" 2>&1; then
+  grep -E "^  (held update|retained|A refused)" "$w/processes-faults.out" | sed 's/^ *//; s/^/  /'
+else
+  bad "store processes through the fault proxy:"; tail -30 "$w/processes-faults.out"
+fi
+[ -z "${proxy_pid:-}" ] || { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; proxy_pid=; }
 
 step "examples and the minijm demo"
 if K8SHA_EXAMPLES_KUBECONFIG=$w/user.kubeconfig bash "$src/tests/examples/examples.sh" \
