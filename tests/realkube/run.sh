@@ -36,6 +36,8 @@ trap cleanup EXIT
 export K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL
 export K8SHA_TEST_CA=$APISERVER_CA K8SHA_TEST_ADMIN_TOKEN=$ADMIN_TOKEN
 export K8SHA_TEST_ETCDCTL=$bin/etcdctl K8SHA_TEST_ETCD_ENDPOINT=$ETCD_ENDPOINT
+# (the election tests of a contender that may not update ConfigMaps run as user noupdate)
+export K8SHA_TEST_NOUPDATE_KUBECONFIG=$w/noupdate.kubeconfig
 
 step "integration tests as user libk8sha (Role of docs/operations.md)"
 # (test_kube_client checks the HTTP client's status mapping with verbs the library itself never
