@@ -1,5 +1,5 @@
-/* The Kubernetes client against kube-lite: status mapping, conflicts, retries, timeouts,
- * authentication, token rotation and TLS. */
+/* The Kubernetes client against kube-lite (or a real server, tests/realkube): status mapping,
+ * conflicts, retries, timeouts, authentication, token rotation and TLS. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,44 +147,67 @@ START_TEST(request_timeouts) {
 }
 END_TEST
 
-START_TEST(unauthorized_forbidden_and_token_rotation) {
+/* An unknown token gives 401; a verb the user's Role lacks gives 403 naming the verb and the
+ * resource. On kube-lite, users come from its token rules; on a real server, the user bound to
+ * the documented Role without update (K8SHA_TEST_NOUPDATE_KUBECONFIG, see tests/realkube). */
+START_TEST(unauthorized_and_forbidden) {
   kubelite_options ko;
   itest t;
   it_result r;
-  k8sha_ctx *reader, *rotating;
-  const char *tf;
+  k8sha_ctx *c;
+  const char *external = getenv("K8SHA_TEST_NOUPDATE_KUBECONFIG");
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "reader-token,reader,configmaps:get|list\n";
+  it_start(&t, kubelite_external_mode() ? NULL : &ko, NULL);
+
+  /* An unknown token: 401. */
+  c = it_ctx(&t, it_file(&t, "kc-bad",
+                         kubeconfig_text(&t, "token: no-such-token", kubelite_external_mode())));
+  it_request(&t, c, K8SHA__GET, NS "/a", NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EUNAUTHORIZED);
+  ck_assert_int_eq(r.status, 401);
+  k8sha_ctx_free(c);
+
+  /* A Role without update: reading works, updating gives 403 naming the verb and resource. */
+  if (kubelite_external_mode()) {
+    ck_assert_msg(external && *external, "K8SHA_TEST_NOUPDATE_KUBECONFIG is needed here");
+    c = it_ctx(&t, external);
+  } else {
+    c = it_ctx(&t, it_file(&t, "kc-reader", kubeconfig_text(&t, "token: reader-token", 0)));
+  }
+  it_request(&t, c, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  it_request(&t, c, K8SHA__UPDATE, NS "/a", CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, K8SHA_EFORBIDDEN);
+  ck_assert_int_eq(r.status, 403);
+  ck_assert_msg(strstr(r.message, "cannot update resource \"configmaps\"") != NULL, "%s",
+                r.message);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+/* A token file that rotates: after the server switches tokens, the first 401 makes the client
+ * re-read the file and repeat the request, which then succeeds. (kube-lite only: a real server's
+ * static tokens cannot change while it runs.) */
+START_TEST(token_file_rotation) {
+  kubelite_options ko;
+  itest t;
+  it_result r;
+  k8sha_ctx *rotating;
   k8sha_stats st;
 
   memset(&ko, 0, sizeof(ko));
-  ko.tokens = "reader-token,reader,configmaps:get|list\n"
-              "writer-old,writer,configmaps:*\n";
+  ko.tokens = "writer-old,writer,configmaps:*\n";
   it_start(&t, &ko, NULL);
-
-  /* An unknown token: 401. */
-  reader = it_ctx(&t, it_file(&t, "kc-bad", kubeconfig_text(&t, "token: no-such-token", 0)));
-  it_request(&t, reader, K8SHA__GET, NS "/a", NULL, NULL, 0, 0, &r);
-  ck_assert_int_eq(r.err, K8SHA_EUNAUTHORIZED);
-  k8sha_ctx_free(reader);
-
-  /* A role without create: 403 naming the verb and the resource. */
-  reader = it_ctx(&t, it_file(&t, "kc-reader", kubeconfig_text(&t, "token: reader-token", 0)));
-  it_request(&t, reader, K8SHA__LIST, NS, NULL, NULL, 0, 0, &r);
-  ck_assert_int_eq(r.err, 0);
-  it_request(&t, reader, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
-  ck_assert_int_eq(r.err, K8SHA_EFORBIDDEN);
-  ck_assert_ptr_nonnull(strstr(r.message, "cannot create resource \"configmaps\""));
-  k8sha_ctx_free(reader);
-
-  /* A token file that rotates: after the server switches tokens, the first 401 makes the client
-   * re-read the file and repeat the request, which then succeeds. */
-  tf = it_file(&t, "token", "writer-old\n");
+  it_file(&t, "token", "writer-old\n");
   rotating = it_ctx(&t, it_file(&t, "kc-rot", kubeconfig_text(&t, "tokenFile: token", 0)));
   it_request(&t, rotating, K8SHA__CREATE, NS, CM("r", ""), NULL, 0, 0, &r);
   ck_assert_int_eq(r.err, 0);
   ck_assert_int_eq(kubelite_rotate_token(t.kl, "writer-old", "writer-new"), 0);
   ck_assert_int_eq(kubelite_reset_stats(t.kl), 0);
   it_file(&t, "token", "writer-new\n");
-  (void)tf;
   it_request(&t, rotating, K8SHA__GET, NS "/r", NULL, NULL, 0, 0, &r);
   ck_assert_int_eq(r.err, 0);
   ck_assert_int_eq(kubelite_count(t.kl, "get", "configmaps", 401), 1);
@@ -282,7 +305,8 @@ int main(void) {
   it_add(tc, crud_and_status_mapping, IT_ANY);
   it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_FAULTS);
   it_add(tc, request_timeouts, IT_FAULTS);
-  it_add(tc, unauthorized_forbidden_and_token_rotation, IT_KUBELITE);
+  it_add(tc, unauthorized_and_forbidden, IT_ANY);
+  it_add(tc, token_file_rotation, IT_KUBELITE);
   it_add(tc, tls_verification, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
