@@ -12,10 +12,11 @@
 # 410 from etcd, as the compaction test needs; with the cache on, recent versions are served
 # from memory) and a static token file with:
 #   admin      (group system:masters)        -> WORK_DIR/admin.kubeconfig
-#   libk8sha   the Role of docs/operations.md -> WORK_DIR/user.kubeconfig
-#   nowatch    the same Role without watch   -> WORK_DIR/nowatch.kubeconfig
-#   noupdate   the same Role without update  -> WORK_DIR/noupdate.kubeconfig
-# all in namespace "flink".
+#   service account flink: the Role and RoleBinding of docs/operations.md, applied as written there
+#                                             -> WORK_DIR/user.kubeconfig
+#   service account nowatch: that Role without watch   -> WORK_DIR/nowatch.kubeconfig
+#   service account noupdate: that Role without update -> WORK_DIR/noupdate.kubeconfig
+# all in namespace "flink" (static tokens named as service-account users).
 set -euo pipefail
 cmd=$1
 log() { echo "realkube: $*" >&2; }
@@ -68,9 +69,9 @@ tok() { openssl rand -hex 16; }
 admin=$(tok) user=$(tok) nowatch=$(tok) noupdate=$(tok)
 cat > "$w/tokens.csv" <<EOT
 $admin,admin,admin-uid,"system:masters"
-$user,libk8sha,libk8sha-uid
-$nowatch,nowatch,nowatch-uid
-$noupdate,noupdate,noupdate-uid
+$user,system:serviceaccount:flink:flink,flink-uid,"system:serviceaccounts,system:serviceaccounts:flink"
+$nowatch,system:serviceaccount:flink:nowatch,nowatch-uid,"system:serviceaccounts,system:serviceaccounts:flink"
+$noupdate,system:serviceaccount:flink:noupdate,noupdate-uid,"system:serviceaccounts,system:serviceaccounts:flink"
 EOT
 
 t0=$(date +%s%3N)
@@ -121,20 +122,36 @@ api() { # api METHOD PATH JSON
     -H "Content-Type: application/json" -X "$1" "$url$2" -d "$3" > /dev/null
 }
 api POST /api/v1/namespaces '{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"flink"}}'
-role() { # role NAME CONFIGMAP_VERBS LEASE_VERBS
-  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/flink/roles \
-    "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\",\"metadata\":{\"name\":\"$1\"},
-      \"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],\"verbs\":$2},
-                 {\"apiGroups\":[\"coordination.k8s.io\"],\"resources\":[\"leases\"],\"verbs\":$3}]}"
-  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/flink/rolebindings \
-    "{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"RoleBinding\",\"metadata\":{\"name\":\"$1\"},
-      \"subjects\":[{\"kind\":\"User\",\"name\":\"$1\",\"apiGroup\":\"rbac.authorization.k8s.io\"}],
-      \"roleRef\":{\"kind\":\"Role\",\"name\":\"$1\",\"apiGroup\":\"rbac.authorization.k8s.io\"}}"
+# The Role and RoleBinding exactly as docs/operations.md gives them (its first yaml block, bound to
+# service account flink in namespace flink: the user of the token above); for the variants, the
+# same with one verb taken out, bound to another service account.
+doc=$(cd "$(dirname "$0")/../.." && pwd)/docs/operations.md
+awk '/^```yaml$/ { inside = 1; next } /^```$/ && inside { exit } inside' "$doc" > "$w/rbac.yaml"
+grep -q "kind: Role$" "$w/rbac.yaml" && grep -q "kind: RoleBinding" "$w/rbac.yaml" ||
+  { log "no Role and RoleBinding in the first yaml block of $doc"; exit 1; }
+apply_rbac() { # apply_rbac FILE: each document to roles or rolebindings
+  local part
+  awk -v dir="$w" '/^---$/ { n++; next } { print > (dir "/rbac-part-" n+0 ".yaml") }' "$1"
+  for part in "$w"/rbac-part-*.yaml; do
+    local kind; kind=$(sed -n 's/^kind: //p' "$part")
+    local coll=roles; [ "$kind" = RoleBinding ] && coll=rolebindings
+    curl -fsS --cacert "$w/certs/apiserver.crt" -H "Authorization: Bearer $admin" \
+      -H "Content-Type: application/yaml" -X POST --data-binary @"$part" \
+      "$url/apis/rbac.authorization.k8s.io/v1/namespaces/flink/$coll" > /dev/null ||
+      { log "applying $part failed"; cat "$part" >&2; exit 1; }
+    rm -f "$part"
+  done
 }
-# exactly the Role of docs/operations.md (the leases rule is the Lease lock's)
-role libk8sha '["get","list","watch","create","update","delete"]' '["get","list","watch","create","update"]'
-role nowatch '["get","list","create","update","delete"]' '["get","list","create","update"]'
-role noupdate '["get","list","watch","create","delete"]' '["get","list","watch","create"]'
+apply_rbac "$w/rbac.yaml"
+# variant NAME VERB: the documented Role without VERB, bound to service account NAME
+variant() {
+  sed -e "s/name: libk8sha-ha/name: $1-ha/" -e "s/^    name: flink .*/    name: $1/" \
+      -e "s/\"$2\", //; s/, \"$2\"//" "$w/rbac.yaml" > "$w/rbac-$1.yaml"
+  ! grep -q "\"$2\"" "$w/rbac-$1.yaml" || { log "could not take $2 out of the Role"; exit 1; }
+  apply_rbac "$w/rbac-$1.yaml"
+}
+variant nowatch watch
+variant noupdate update
 
 kubeconfig() { # kubeconfig NAME TOKEN
   cat > "$w/$1.kubeconfig" <<EOT

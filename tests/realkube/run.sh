@@ -39,7 +39,7 @@ export K8SHA_TEST_ETCDCTL=$bin/etcdctl K8SHA_TEST_ETCD_ENDPOINT=$ETCD_ENDPOINT
 # (the election tests of a contender that may not update ConfigMaps run as user noupdate)
 export K8SHA_TEST_NOUPDATE_KUBECONFIG=$w/noupdate.kubeconfig
 
-step "integration tests as user libk8sha (Role of docs/operations.md)"
+step "integration tests as service account flink (RBAC of docs/operations.md)"
 # (test_kube_client checks the HTTP client's status mapping with verbs the library itself never
 # uses, such as PATCH: it runs as the admin)
 for t in kube_client watch election store; do
@@ -53,7 +53,7 @@ for t in kube_client watch election store; do
   fi
 done
 
-step "integration tests with faults, through the fault proxy (tests/realkube/faultproxy), as user libk8sha"
+step "integration tests with faults, through the fault proxy (tests/realkube/faultproxy), as service account flink"
 # The tests that inject faults, end watches or take the server away run with kube-lite's fault
 # rules applied by a small proxy in front of the real server: every other request goes through.
 if (cd "$here/faultproxy" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$w/faultproxy" .) > "$w/faultproxy-build.out" 2>&1; then
