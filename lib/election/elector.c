@@ -217,6 +217,19 @@ static void record_now(k8sha__record *r, const char *holder, uint64_t lease_ms,
   snprintf(r->renew_time, sizeof(r->renew_time), "%s", now);
 }
 
+/* Sends `obj` (consumed) as the one write in flight, noting when it was sent. Returns 0, or an
+ * error after which nothing is in flight. */
+static int send_write(k8sha_election *e, json_t *obj, int create, k8sha__lock_write_cb cb) {
+  int rc;
+  e->inflight_sent = now_ms(e);
+  rc = k8sha__lock_write(e->lock, obj, create, e->ctx->ha.request_timeout_ms, cb, e,
+                         &e->inflight);
+  json_decref(obj);
+  if (rc)
+    e->inflight = NULL;
+  return rc;
+}
+
 /* ---- acquiring ---- */
 
 static void on_acquired(int err, const char *message, void *ud);
@@ -245,12 +258,11 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
 }
 
 /* A lock we have just created is renewed once before we lead on it: creating needs the `create`
- * permission, holding needs `update`, and a contender that may create but not update must not
- * lead until its first renewal is refused (one request more, only when the lock is new). */
+ * permission, holding needs `update`, and a contender that may create but not update must never
+ * lead on a lock it cannot renew (one request more, only when the lock object is new). */
 static void confirm_created(k8sha_election *e, const k8sha__record *created) {
   k8sha__record rec;
   json_t *obj;
-  int rc;
   record_now(&rec, e->identity, e->ctx->ha.lease_ms, created->transitions, created->acquire_time);
   obj = compose(e, &rec, 0);
   if (!obj) {
@@ -258,12 +270,7 @@ static void confirm_created(k8sha_election *e, const k8sha__record *created) {
     return;
   }
   e->confirming = 1;
-  e->inflight_sent = now_ms(e);
-  rc = k8sha__lock_write(e->lock, obj, 0, e->ctx->ha.request_timeout_ms, on_acquired, e,
-                         &e->inflight);
-  json_decref(obj);
-  if (rc) {
-    e->inflight = NULL;
+  if (send_write(e, obj, 0, on_acquired) != 0) {
     e->confirming = 0;
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
   }
@@ -321,7 +328,7 @@ static void on_follower_refreshed(int err, const char *message, void *ud) {
 static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
   k8sha__record rec;
   json_t *obj;
-  int create = k8sha__lock_object(e->lock) == NULL, rc;
+  int create = k8sha__lock_object(e->lock) == NULL;
   uint64_t transitions = 0, max_seen;
   /* Every new term gets a higher transitions count, also when we held the lock before (a restart
    * with the same identity) and when the lock object was deleted and created again: the count is
@@ -350,16 +357,10 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
     return;
   }
-  e->inflight_sent = now_ms(e);
   e->created = create;
   e->confirming = 0;
-  rc = k8sha__lock_write(e->lock, obj, create, e->ctx->ha.request_timeout_ms, on_acquired, e,
-                         &e->inflight);
-  json_decref(obj);
-  if (rc) {
-    e->inflight = NULL;
+  if (send_write(e, obj, create, on_acquired) != 0)
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
-  }
 }
 
 /* ---- what the lock says ---- */
@@ -528,7 +529,6 @@ static void on_leader_written(int err, const char *message, void *ud) {
 static void leader_write(k8sha_election *e) {
   k8sha__record rec, seen;
   json_t *obj;
-  int rc;
 
   if (e->inflight) {
     e->write_again = 1;
@@ -548,14 +548,8 @@ static void leader_write(k8sha_election *e) {
   obj = compose(e, &rec, 1);
   if (!obj)
     return;
-  e->inflight_sent = now_ms(e);
-  rc = k8sha__lock_write(e->lock, obj, 0, e->ctx->ha.request_timeout_ms, on_leader_written, e,
-                         &e->inflight);
-  json_decref(obj);
-  if (rc) {
-    e->inflight = NULL;
+  if (send_write(e, obj, 0, on_leader_written) != 0)
     return;
-  }
   /* This write carries every entry published so far: its success completes their callbacks. */
   {
     pending_done **tail = &e->writing;
@@ -627,7 +621,6 @@ static int release_write(k8sha_election *e) {
   json_t *obj = k8sha__lock_object(e->lock), *rel, *data, *v;
   const char *key;
   k8sha__record rec, seen;
-  int rc;
 
   if (!record_of(e, obj, &seen) || strcmp(seen.holder, e->identity) != 0)
     return 0; /* not ours (any more): nothing to release */
@@ -642,12 +635,7 @@ static int release_write(k8sha_election *e) {
     if (json_equal(json_object_get(data, k), v))
       json_object_del(data, k);
   }
-  rc = k8sha__lock_write(e->lock, rel, 0, e->ctx->ha.request_timeout_ms, on_released, e,
-                         &e->inflight);
-  json_decref(rel);
-  if (rc)
-    e->inflight = NULL;
-  return rc == 0;
+  return send_write(e, rel, 0, on_released) == 0;
 }
 
 static void on_released(int err, const char *message, void *ud) {
