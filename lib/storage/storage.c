@@ -8,6 +8,7 @@
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
+#include "storage/uri.h"
 
 typedef struct backend {
   struct backend *next;
@@ -200,29 +201,34 @@ static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data
   k8sha_storage_op *op;
   int rc;
 
+  char *routed;
+  size_t cap;
+
   if (!ctx || !uri || !cb)
     return K8SHA_EINVAL;
   reg = get_registry(ctx);
   if (!reg)
     return K8SHA_ENOMEM;
-  b = find(reg, uri);
-  if (!b)
-    return K8SHA_ENOTSUP;
-  op = calloc(1, sizeof(*op));
-  if (!op)
+  /* Flink's "file:/x" goes to the file backend as "file:///x", the form it serves. */
+  cap = strlen(uri) + 8;
+  routed = malloc(cap);
+  if (!routed)
     return K8SHA_ENOMEM;
-  if (uv_mutex_init(&op->entries_mu) != 0) {
+  if (k8sha__uri_routable(uri, routed, cap) != 0) {
+    free(routed);
+    return K8SHA_EINVAL;
+  }
+  b = find(reg, routed);
+  op = b ? calloc(1, sizeof(*op)) : NULL;
+  if (!op || uv_mutex_init(&op->entries_mu) != 0) {
     free(op);
-    return K8SHA_ENOMEM;
+    free(routed);
+    return b ? K8SHA_ENOMEM : K8SHA_ENOTSUP;
   }
   op->reg = reg;
   op->cb = cb;
   op->user_data = user_data;
-  op->uri = strdup(uri);
-  if (!op->uri) {
-    op_free(op);
-    return K8SHA_ENOMEM;
-  }
+  op->uri = routed;
   reg->pending++;
   switch (kind) {
   case OP_WRITE: rc = b->vt.write_new(b->self, op->uri, data, len, op); break;

@@ -107,20 +107,20 @@ static const char *entry_of(json_t *obj, const char *key) {
   return json_string_value(json_object_get(json_object_get(obj, "data"), key));
 }
 
-static int is_marked(const char *v) {
-  return strncmp(v, K8SHA__DELETING_MARKER, MARKER_LEN) == 0;
+static int is_marked(k8sha_ctx *ctx, const char *v) {
+  return k8sha__value_is_marked(&ctx->alloc, v);
 }
 
-/* The blob a value points to, when it is a compact pointer (allocated), else NULL. */
+/* The blob a value (marked or not) points to, allocated: for libk8sha's compact pointer and for
+ * Flink's handle, whose blob the store owns as Flink's own store does; NULL for bytes a host
+ * encoded itself (their blob is the host's) and for a value that cannot be read. */
 static char *blob_of(k8sha_ctx *ctx, const char *value) {
-  k8sha__pointer p;
-  unsigned char *bytes = NULL;
-  size_t len;
-  const char *why;
-  int marked;
-  int rc = k8sha__value_decode(&ctx->alloc, value, &marked, &p, &bytes, &len, &why);
-  k8sha__free(&ctx->alloc, bytes);
-  return rc == 1 ? k8sha__strdup(&ctx->alloc, p.uri) : NULL;
+  k8sha__value_info info;
+  char why[8];
+  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0 ||
+      info.form == K8SHA__VALUE_OPAQUE)
+    return NULL;
+  return k8sha__strdup(&ctx->alloc, info.uri);
 }
 
 static int same_entry(hop *o, const char *v) {
@@ -139,7 +139,7 @@ static int same_entry(hop *o, const char *v) {
 
 static void set_old(hop *o, const char *v) {
   k8sha__free(&o->ctx->alloc, o->old_value);
-  o->old_value = k8sha__strdup(&o->ctx->alloc, is_marked(v) ? v + MARKER_LEN : v);
+  o->old_value = k8sha__strdup(&o->ctx->alloc, v);
 }
 
 /* ---- edits, run by the fenced ConfigMap on its current state ---- */
@@ -155,18 +155,18 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
     return K8SHA_ENOMEM;
   o->identical = 0;
   if (o->kind == H_REPLACE) {
-    if (!v || is_marked(v)) {
+    if (!v || is_marked(o->ctx, v)) {
       snprintf(msg, n, "ConfigMap %s has no entry %s to replace", name, o->key);
       return K8SHA_ENOTFOUND;
     }
     set_old(o, v);
   } else if (o->kind == H_PUT && v) {
-    if (!is_marked(v) && same_entry(o, v)) {
+    if (!is_marked(o->ctx, v) && same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
     }
     set_old(o, v);
-  } else if (v && !is_marked(v)) {
+  } else if (v && !is_marked(o->ctx, v)) {
     if (same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
@@ -215,12 +215,12 @@ static int retain(hop *o, json_t *data) {
     const char *text = json_string_value(v);
     if (!text || strncmp(key, o->retain_prefix, plen) != 0)
       continue;
-    if (is_marked(text)) {
+    if (is_marked(o->ctx, text)) {
       const char *gone = json_string_value(json_object_get(s->deleted, key));
       if (gone && strcmp(gone, text) == 0)
         json_object_del(data, key); /* its blob is gone already: the key goes now */
       else
-        json_object_set_new(o->subsumed, key, json_string(text + MARKER_LEN));
+        json_object_set_new(o->subsumed, key, json_string(text));
     } else {
       if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
         k8sha__free(&o->ctx->alloc, live);
@@ -233,12 +233,12 @@ static int retain(hop *o, json_t *data) {
     qsort(live, n, sizeof(live[0]), cmp_str);
   for (i = 0; rc == 0 && i + o->keep < n; i++) {
     const char *text = json_string_value(json_object_get(data, live[i]));
-    char *marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s", text);
+    char *marked = k8sha__value_mark(&o->ctx->alloc, text);
     if (!marked) {
       rc = K8SHA_ENOMEM;
       break;
     }
-    json_object_set_new(o->subsumed, live[i], json_string(text));
+    json_object_set_new(o->subsumed, live[i], json_string(marked));
     json_object_set_new(data, live[i], json_string(marked)); /* the key stays: no dangling */
     k8sha__free(&o->ctx->alloc, marked);
   }
@@ -258,9 +258,9 @@ static int edit_mark(json_t *obj, void *ud, char *msg, size_t n) {
   if (!v)
     return K8SHA__UNCHANGED;
   set_old(o, v);
-  if (is_marked(v))
+  if (is_marked(o->ctx, v))
     return K8SHA__UNCHANGED;
-  marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s", v);
+  marked = k8sha__value_mark(&o->ctx->alloc, v);
   if (!marked || !o->old_value) {
     k8sha__free(&o->ctx->alloc, marked);
     return K8SHA_ENOMEM;
@@ -276,8 +276,17 @@ static int edit_drop(json_t *obj, void *ud, char *msg, size_t n) {
   const char *v = json_string_value(json_object_get(data, o->key));
   (void)msg;
   (void)n;
+  char *marked;
+  int same;
   /* Only our marked entry goes; anything else there now was written since, and stays. */
-  if (!v || !is_marked(v) || strcmp(v + MARKER_LEN, o->old_value) != 0)
+  if (!v || !is_marked(o->ctx, v))
+    return K8SHA__UNCHANGED;
+  marked = k8sha__value_mark(&o->ctx->alloc, o->old_value);
+  if (!marked)
+    return K8SHA_ENOMEM;
+  same = strcmp(v, marked) == 0;
+  k8sha__free(&o->ctx->alloc, marked);
+  if (!same)
     return K8SHA__UNCHANGED;
   json_object_del(data, o->key);
   return 0;
@@ -286,7 +295,7 @@ static int edit_drop(json_t *obj, void *ud, char *msg, size_t n) {
 static int edit_read(json_t *obj, void *ud, char *msg, size_t n) {
   hop *o = ud;
   const char *v = entry_of(obj, o->key);
-  if (!v || is_marked(v)) {
+  if (!v || is_marked(o->ctx, v)) {
     snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);
     return K8SHA_ENOTFOUND;
   }
@@ -381,8 +390,8 @@ static void subsume_next(hop *o) {
       return;
     if (!uri) { /* a host pointer: its blob is the host's; the key can go with the next add */
       const char *key = json_object_iter_key(o->sub_iter);
-      char *marked = k8sha__asprintf(&o->ctx->alloc, K8SHA__DELETING_MARKER "%s",
-                                     json_string_value(json_object_iter_value(o->sub_iter)));
+      char *marked = k8sha__value_mark(&o->ctx->alloc,
+                                       json_string_value(json_object_iter_value(o->sub_iter)));
       if (marked)
         json_object_set_new(o->s->deleted, key, json_string(marked));
       k8sha__free(&o->ctx->alloc, marked);
@@ -495,7 +504,7 @@ static void advance(hop *o, int err, const char *message) {
   case P_SUBSUME: {
     const char *key = json_object_iter_key(o->sub_iter);
     const char *value = json_string_value(json_object_iter_value(o->sub_iter));
-    char *marked = k8sha__asprintf(&ctx->alloc, K8SHA__DELETING_MARKER "%s", value);
+    char *marked = k8sha__value_mark(&ctx->alloc, value);
     if (err)
       k8sha__log(ctx, K8SHA_LOG_WARN, "store",
                  "deleting the blob of subsumed entry %s failed (the next add retries): %s", key,
@@ -708,7 +717,7 @@ int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, 
 
 int k8sha__hstore_exists(const k8sha__hstore *s, const char *key) {
   const char *v = entry_of(k8sha__fcm_object(s->f), key);
-  return v && !is_marked(v);
+  return v && !is_marked(s->ctx, v);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -724,7 +733,7 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
 
   json_object_foreach(data, key, v) {
     const char *text = json_string_value(v);
-    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || is_marked(text) != marked)
+    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || is_marked(s->ctx, text) != marked)
       continue;
     if (k8sha__grow(&s->ctx->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
         !(out[count] = k8sha__strdup(&s->ctx->alloc, key))) {

@@ -4,11 +4,13 @@
 
 #include "k8sha/storage.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/base64.h"
 #include "k8sha/errors.h"
+#include "layout/flink_handle.h"
 
 static const char magic[3] = {'K', '8', 'P'};
 #define HEADER_LEN (3 + 1 + 8 + 4 + 2)
@@ -105,68 +107,116 @@ int k8sha__pointer_decode(const k8sha_allocator *a, const char *text, k8sha__poi
   return rc;
 }
 
-/* ---- k8sha_pointer_describe ---- */
+/* ---- stored values: any form, either marker ---- */
 
-static int uri_char(unsigned char c) {
-  return c > 0x20 && c < 0x7f && c != '"' && c != '<' && c != '>' && c != '\\';
-}
+#define MARKER "deleting:"
+#define MARKER_LEN (sizeof(MARKER) - 1)
+/* base64 of a Java serialization stream's first bytes 0xACED 0x0005: "rO0AB" */
+#define JAVA_B64_PREFIX "rO0AB"
 
-/* The first "scheme:/..." run inside host-encoded bytes (Java serialization keeps a handle's
- * path as a plain string). */
-static void find_uri(const unsigned char *b, size_t n, char *out, size_t size) {
-  size_t i, start, end;
-  out[0] = '\0';
-  for (i = 1; i + 1 < n; i++) {
-    if (b[i] != ':' || b[i + 1] != '/')
-      continue;
-    start = i;
-    while (start > 0 && ((b[start - 1] >= 'a' && b[start - 1] <= 'z') ||
-                         (b[start - 1] >= 'A' && b[start - 1] <= 'Z') ||
-                         (b[start - 1] >= '0' && b[start - 1] <= '9') || b[start - 1] == '+' ||
-                         b[start - 1] == '.' || b[start - 1] == '-'))
-      start--;
-    if (start == i || !((b[start] >= 'a' && b[start] <= 'z') || (b[start] >= 'A' && b[start] <= 'Z')))
-      continue;
-    for (end = i; end < n && uri_char(b[end]); end++)
-      ;
-    if (end - start >= size)
-      end = start + size - 1;
-    memcpy(out, b + start, end - start);
-    out[end - start] = '\0';
-    return;
-  }
-}
-
-int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out) {
-  const k8sha_allocator *a = k8sha__default_allocator();
+int k8sha__value_describe(const k8sha_allocator *a, const char *value, k8sha__value_info *out,
+                          char *why, size_t why_len) {
   unsigned char *raw = NULL;
   size_t n = 0;
   k8sha__pointer p;
-  const char *why;
-  int rc, marked;
+  k8sha__flink_handle fh;
+  const char *reason = NULL;
+  int rc;
+
+  memset(out, 0, sizeof(*out));
+  out->marker_at = (size_t)-1;
+  out->marked = strncmp(value, MARKER, MARKER_LEN) == 0;
+  if (out->marked)
+    value += MARKER_LEN;
+  rc = k8sha__base64_decode(a, value, strlen(value), &raw, &n);
+  if (rc) {
+    snprintf(why, why_len, rc == K8SHA_ENOMEM ? "out of memory" : "the value is not base64");
+    return rc;
+  }
+  out->pointer_len = n;
+  if (n >= 3 && memcmp(raw, magic, 3) == 0) {
+    rc = k8sha__pointer_decode(a, value, &p, &reason);
+    if (rc == 0) {
+      out->form = K8SHA__VALUE_COMPACT;
+      memcpy(out->uri, p.uri, sizeof(out->uri));
+      out->size = p.size;
+      out->crc = p.crc;
+    } else {
+      snprintf(why, why_len, "%s", reason ? reason : "not a libk8sha pointer");
+    }
+  } else if (k8sha__flink_handle_looks_java(raw, n)) {
+    rc = k8sha__flink_handle_parse(a, raw, n, &fh, why, why_len);
+    if (rc == 0) {
+      out->form = K8SHA__VALUE_FLINK;
+      memcpy(out->uri, fh.uri, strlen(fh.uri) + 1);
+      out->size = fh.size;
+      out->marked |= fh.marked;
+      out->marker_at = fh.marker_at;
+    }
+  } else {
+    out->form = K8SHA__VALUE_OPAQUE;
+  }
+  k8sha__free(a, raw);
+  return rc;
+}
+
+int k8sha__value_is_marked(const k8sha_allocator *a, const char *value) {
+  k8sha__value_info info;
+  char why[8];
+  if (strncmp(value, MARKER, MARKER_LEN) == 0)
+    return 1;
+  if (strncmp(value, JAVA_B64_PREFIX, strlen(JAVA_B64_PREFIX)) != 0)
+    return 0; /* libk8sha's own values carry the prefix marker only */
+  return k8sha__value_describe(a, value, &info, why, sizeof(why)) == 0 && info.marked;
+}
+
+char *k8sha__value_mark(const k8sha_allocator *a, const char *value) {
+  k8sha__value_info info;
+  unsigned char *raw = NULL;
+  size_t n = 0;
+  char why[8], *out = NULL;
+
+  if (strncmp(value, MARKER, MARKER_LEN) == 0)
+    return k8sha__strdup(a, value);
+  if (strncmp(value, JAVA_B64_PREFIX, strlen(JAVA_B64_PREFIX)) == 0 &&
+      k8sha__value_describe(a, value, &info, why, sizeof(why)) == 0 &&
+      info.form == K8SHA__VALUE_FLINK && info.marker_at != (size_t)-1) {
+    /* Flink's own marker: the same handle with markedForDeletion set, byte for byte what Flink
+     * writes, so that Flink reading the entry back sees a removal under way. */
+    if (info.marked)
+      return k8sha__strdup(a, value);
+    if (k8sha__base64_decode(a, value, strlen(value), &raw, &n) != 0)
+      return NULL;
+    raw[info.marker_at] = 1;
+    if (k8sha__base64_encode(a, raw, n, &out) != 0)
+      out = NULL;
+    k8sha__free(a, raw);
+    return out;
+  }
+  return k8sha__asprintf(a, MARKER "%s", value);
+}
+
+/* ---- k8sha_pointer_describe ---- */
+
+int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out) {
+  k8sha__value_info info;
+  char why[256];
+  int rc;
 
   if (!value || !out)
     return K8SHA_EINVAL;
   memset(out, 0, sizeof(*out));
-  marked = strncmp(value, "deleting:", 9) == 0;
-  if (marked)
-    value += 9;
-  rc = k8sha__base64_decode(a, value, strlen(value), &raw, &n);
-  if (rc)
+  rc = k8sha__value_describe(k8sha__default_allocator(), value, &info, why, sizeof(why));
+  if (rc) {
+    snprintf(out->error, sizeof(out->error), "%s", why);
     return rc;
-  out->marked = marked;
-  out->pointer_len = n;
-  if (n >= 3 && memcmp(raw, magic, 3) == 0) {
-    rc = k8sha__pointer_decode(a, value, &p, &why);
-    if (rc == 0) {
-      out->compact = 1;
-      memcpy(out->uri, p.uri, sizeof(out->uri));
-      out->size = p.size;
-      out->crc32c = p.crc;
-    }
-  } else {
-    find_uri(raw, n, out->uri, sizeof(out->uri));
   }
-  k8sha__free(a, raw);
-  return rc;
+  out->marked = info.marked;
+  out->format = info.form;
+  out->compact = info.form == K8SHA__VALUE_COMPACT;
+  memcpy(out->uri, info.uri, sizeof(out->uri));
+  out->size = info.size;
+  out->crc32c = info.crc;
+  out->pointer_len = info.pointer_len;
+  return 0;
 }

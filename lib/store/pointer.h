@@ -33,4 +33,32 @@ int k8sha__pointer_encode(const k8sha_allocator *a, const k8sha__pointer *p, cha
 int k8sha__pointer_decode(const k8sha_allocator *a, const char *text, k8sha__pointer *out,
                           const char **why);
 
+/* A value as stored in a ConfigMap: an optional "deleting:" marker, then base64 of libk8sha's
+ * compact pointer, of Flink's Java-serialized handle (layout/flink_handle.h), or of bytes a host
+ * encoded itself (opaque: no blob libk8sha knows of). */
+#define K8SHA__VALUE_OPAQUE 0
+#define K8SHA__VALUE_COMPACT 1
+#define K8SHA__VALUE_FLINK 2
+
+typedef struct k8sha__value_info {
+  int form;   /* K8SHA__VALUE_* */
+  int marked; /* "deleting:" prefix, or Flink's markedForDeletion */
+  char uri[K8SHA__POINTER_URI_MAX + 1]; /* compact and Flink: the blob, as written */
+  uint64_t size;
+  uint32_t crc;       /* compact only */
+  size_t pointer_len; /* decoded bytes */
+  size_t marker_at;   /* Flink: offset of the markedForDeletion byte; (size_t)-1 when none */
+} k8sha__value_info;
+
+/* 0 and *out; K8SHA_ECORRUPT with `why` (not base64, a damaged compact pointer, a Java stream
+ * that is not a Flink handle); K8SHA_ENOMEM. */
+int k8sha__value_describe(const k8sha_allocator *a, const char *value, k8sha__value_info *out,
+                          char *why, size_t why_len);
+/* 1 when the value is marked for deletion by either marker (a value that cannot be read counts
+ * as not marked: it stays visible, and every operation on it reports the damage). */
+int k8sha__value_is_marked(const k8sha_allocator *a, const char *value);
+/* The value marked for deletion (allocated; NULL on ENOMEM): Flink's handles get Flink's own
+ * flag set, everything else the "deleting:" prefix. A marked value is returned as it is. */
+char *k8sha__value_mark(const k8sha_allocator *a, const char *value);
+
 #endif
