@@ -47,7 +47,9 @@ typedef void (*k8sha_watch_cb)(k8sha_watch *w, const k8sha_watch_event *event, v
 
 /**
  * Starts watching the ConfigMaps in the context's namespace that match `label_selector`; NULL
- * selects the cluster's HA ConfigMaps (`app=<cluster-id>,configmap-type=high-availability`).
+ * selects the cluster's HA ConfigMaps: those labelled `app=<cluster-id>` that are labelled
+ * `configmap-type=high-availability` (Flink 1.x) or named `<cluster-id>-cluster-config-map` or
+ * `<cluster-id>-<jobid>-config-map` (every Flink version: 2.0 dropped that label).
  * The callback may call k8sha_watch_free() on this watch. Loop thread only.
  * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
  */

@@ -34,6 +34,8 @@ typedef struct k8sha__ha {
   char *cluster_id, *ha_cluster_id, *namespace_, *storage_dir;
   uint64_t lease_ms, renew_ms, renew_effective_ms, retry_ms, request_timeout_ms;
   unsigned int max_retries, num_retained;
+  unsigned int flink_layout;   /* K8SHA__LAYOUT_FLINK1 or K8SHA__LAYOUT_FLINK2: what writers write */
+  int ha_cluster_id_explicit;  /* high-availability.cluster-id was set (not derived) */
 } k8sha__ha;
 
 struct k8sha_config {

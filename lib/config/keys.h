@@ -17,6 +17,10 @@
 #define K8SHA__KEY_MAX_RETRIES "kubernetes.transactional-operation.max-retries"
 #define K8SHA__KEY_RETAINED "execution.checkpointing.num-retained"
 #define K8SHA__KEY_RETAINED_LEGACY "state.checkpoints.num-retained"
+/* libk8sha's own key: the Flink layout its writers use (every layout is read). */
+#define K8SHA__KEY_FLINK_LAYOUT "libk8sha.flink-layout"
+#define K8SHA__LAYOUT_FLINK1 1u /* "1.x": jobGraph-<id>, configmap-type label (Flink 1.15-1.20) */
+#define K8SHA__LAYOUT_FLINK2 2u /* "2.x": executionPlan-<id>, no configmap-type label (2.0+) */
 
 #define K8SHA__HA_TYPE_NAME "kubernetes"
 #define K8SHA__HA_FACTORY_CLASS \

@@ -172,6 +172,21 @@ static void check_ha_cluster_id(vctx *v) {
     }
   }
   v->ha.ha_cluster_id = dup_or_fail(v, id);
+  v->ha.ha_cluster_id_explicit = 1;
+}
+
+static void check_flink_layout(vctx *v) {
+  const k8sha__entry *e = k8sha__config_find(v->cfg, K8SHA__KEY_FLINK_LAYOUT);
+  v->ha.flink_layout = K8SHA__LAYOUT_FLINK1;
+  if (!e || strcmp(e->value, "1.x") == 0)
+    return;
+  if (strcmp(e->value, "2.x") == 0)
+    v->ha.flink_layout = K8SHA__LAYOUT_FLINK2;
+  else
+    errorf(v, e, K8SHA__KEY_FLINK_LAYOUT,
+           "'%s' is not a Flink layout (1.x: Flink 1.15 to 1.20, job graphs as jobGraph-<id>; "
+           "2.x: Flink 2.0 and later, execution plans as executionPlan-<id>)",
+           e->value);
 }
 
 static void check_namespace(vctx *v) {
@@ -423,6 +438,7 @@ int k8sha_config_validate(k8sha_config *cfg) {
   check_namespace(&v);
   check_storage_dir(&v);
   check_timing(&v);
+  check_flink_layout(&v);
   v.ha.max_retries = uint_key(&v, K8SHA__KEY_MAX_RETRIES, NULL, 0, 1000, K8SHA__DEFAULT_MAX_RETRIES);
   v.ha.num_retained = uint_key(&v, K8SHA__KEY_RETAINED, K8SHA__KEY_RETAINED_LEGACY, 1, 1000000,
                                K8SHA__DEFAULT_RETAINED);

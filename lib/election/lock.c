@@ -389,13 +389,12 @@ json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
 }
 
 json_t *k8sha__lock_new_object(const k8sha__lock *l) {
-  const char *cid = l->ctx->ha.cluster_id;
+  json_t *labels = k8sha__ha_labels(l->ctx);
+  if (!labels)
+    return NULL;
   if (l->kind == K8SHA_LOCK_LEASE)
-    return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "coordination.k8s.io/v1",
-                     "kind", "Lease", "metadata", "name", l->name, "labels", K8SHA__LABEL_APP, cid,
-                     K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE,
-                     K8SHA__LABEL_CM_TYPE_HA);
-  return json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s}}}", "apiVersion", "v1", "kind", "ConfigMap",
-                   "metadata", "name", l->name, "labels", K8SHA__LABEL_APP, cid, K8SHA__LABEL_TYPE,
-                   K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE, K8SHA__LABEL_CM_TYPE_HA);
+    return json_pack("{s:s,s:s,s:{s:s,s:o}}", "apiVersion", "coordination.k8s.io/v1", "kind",
+                     "Lease", "metadata", "name", l->name, "labels", labels);
+  return json_pack("{s:s,s:s,s:{s:s,s:o}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata",
+                   "name", l->name, "labels", labels);
 }

@@ -28,6 +28,11 @@ struct k8sha__storage {
   int async_closed;
   backend *backends;
   k8sha_allocator alloc;
+  /* Loop thread only: canonical URIs of blobs written whose pointers are not committed yet, and
+   * every URI pinned since the oldest running orphan scan began. */
+  char **pins, **seen;
+  size_t n_pins, cap_pins, n_seen, cap_seen;
+  unsigned int watchers;
 };
 
 struct k8sha_storage_op {
@@ -315,12 +320,103 @@ int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri) {
   return rc;
 }
 
+/* ---- pins ---- */
+
+static void strings_free(char **v, size_t *n) {
+  size_t i;
+  for (i = 0; i < *n; i++)
+    free(v[i]);
+  free(v);
+  *n = 0;
+}
+
+static int strings_add(char ***v, size_t *n, size_t *cap, const char *s) {
+  char *copy;
+  if (*n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 8;
+    char **p = realloc(*v, ncap * sizeof(*p));
+    if (!p)
+      return K8SHA_ENOMEM;
+    *v = p;
+    *cap = ncap;
+  }
+  copy = strdup(s);
+  if (!copy)
+    return K8SHA_ENOMEM;
+  (*v)[(*n)++] = copy;
+  return 0;
+}
+
+static int strings_index(char **v, size_t n, const char *s) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    if (strcmp(v[i], s) == 0)
+      return (int)i;
+  return -1;
+}
+
+int k8sha__blob_pin(k8sha_ctx *ctx, const char *uri) {
+  registry *reg = get_registry(ctx);
+  char c[K8SHA__URI_MAX];
+  if (!reg)
+    return K8SHA_ENOMEM;
+  if (k8sha__uri_canonical(uri, c, sizeof(c)) != 0)
+    return K8SHA_EINVAL;
+  if (reg->watchers && strings_index(reg->seen, reg->n_seen, c) < 0 &&
+      strings_add(&reg->seen, &reg->n_seen, &reg->cap_seen, c) != 0)
+    return K8SHA_ENOMEM;
+  return strings_add(&reg->pins, &reg->n_pins, &reg->cap_pins, c);
+}
+
+void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri) {
+  registry *reg = ctx->storage;
+  char c[K8SHA__URI_MAX];
+  int i;
+  if (!reg || k8sha__uri_canonical(uri, c, sizeof(c)) != 0)
+    return;
+  i = strings_index(reg->pins, reg->n_pins, c);
+  if (i < 0)
+    return;
+  free(reg->pins[i]);
+  reg->pins[i] = reg->pins[--reg->n_pins];
+}
+
+int k8sha__pins_watch(k8sha_ctx *ctx, int on) {
+  registry *reg = get_registry(ctx);
+  size_t i;
+  if (!reg)
+    return K8SHA_ENOMEM;
+  if (!on) {
+    if (reg->watchers && --reg->watchers == 0) {
+      strings_free(reg->seen, &reg->n_seen);
+      reg->seen = NULL;
+      reg->cap_seen = 0;
+    }
+    return 0;
+  }
+  reg->watchers++;
+  for (i = 0; i < reg->n_pins; i++)
+    if (strings_index(reg->seen, reg->n_seen, reg->pins[i]) < 0 &&
+        strings_add(&reg->seen, &reg->n_seen, &reg->cap_seen, reg->pins[i]) != 0)
+      return K8SHA_ENOMEM;
+  return 0;
+}
+
+int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical) {
+  registry *reg = ctx->storage;
+  return reg && (strings_index(reg->pins, reg->n_pins, canonical) >= 0 ||
+                 strings_index(reg->seen, reg->n_seen, canonical) >= 0);
+}
+
 void k8sha__storage_close(k8sha_ctx *ctx) {
   registry *reg = ctx->storage;
   backend *b;
   if (!reg)
     return;
   ctx->storage = NULL;
+  strings_free(reg->pins, &reg->n_pins);
+  strings_free(reg->seen, &reg->n_seen);
+  reg->pins = reg->seen = NULL;
   reg->closing = 1;
   while ((b = reg->backends) != NULL) {
     reg->backends = b->next;

@@ -26,6 +26,17 @@ int k8sha__blob_read(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *u
 int k8sha__blob_remove(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *user_data);
 int k8sha__blob_list(k8sha_ctx *ctx, const char *prefix, k8sha__blob_cb cb, void *user_data);
 
+/* Pins: blobs a store writes whose pointers are not committed yet. An orphan scan never deletes
+ * a blob pinned now, nor one pinned at any moment since it began watching (a pointer committed
+ * meanwhile may be missing from what it read). Loop thread only. */
+int k8sha__blob_pin(k8sha_ctx *ctx, const char *uri);
+void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri);
+/* Begins (on) or ends (off) a scan's watch: pins from now on are remembered until the last
+ * watching scan ends. */
+int k8sha__pins_watch(k8sha_ctx *ctx, int on);
+/* 1 when the canonical URI is pinned now or was since the oldest running watch began. */
+int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical);
+
 /* Tears the registry down with the context: pending operations finish without callbacks. */
 void k8sha__storage_close(k8sha_ctx *ctx);
 

@@ -14,6 +14,9 @@
 
 #include "k8sha/common.h"
 
+/* Room for any blob URI libk8sha handles (4096 bytes of URI, a scheme and some escapes). */
+#define K8SHA__URI_MAX 4400
+
 /* Writes the canonical form of `uri` into `out` (`size` bytes). 0, or K8SHA_EINVAL when `uri`
  * has no scheme and is not an absolute path, or when the result does not fit. */
 int k8sha__uri_canonical(const char *uri, char *out, size_t size);

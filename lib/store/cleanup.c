@@ -19,6 +19,8 @@
 #include "store/handles.h"
 #include "store/jobs.h"
 #include "store/layout.h"
+#include "store/pointer.h"
+#include "storage/uri.h"
 
 typedef enum task_kind { T_JOB, T_JOB_DRY, T_CLUSTER, T_ORPHANS } task_kind;
 
@@ -29,11 +31,14 @@ typedef enum step {
   S_JOB_COUNTER,   /* counter dropped */
   S_JOB_DELETED,   /* job ConfigMap deleted */
   S_GRAPH_CLAIMED, /* cluster ConfigMap checked */
-  S_GRAPH_REMOVED, /* job graph removed */
   S_LEADER_ENTRY,  /* leader entry of the job dropped */
   S_LISTED,        /* HA ConfigMaps listed */
   S_CM_DELETE,     /* deleting ConfigMaps one by one */
   S_BLOBS_LISTED,  /* blobs listed */
+  S_AGED,          /* orphan scan: the candidates are old enough */
+  S_CLAIMED,       /* orphan scan: claiming the HA ConfigMaps one by one */
+  S_SIBLINGS,      /* orphan scan: Flink's default folder beside ours listed */
+  S_GRAPH_ENTRY,   /* job cleanup: removing graph entries one by one */
   S_BLOB_DELETE    /* deleting blobs one by one */
 } step;
 
@@ -57,12 +62,18 @@ typedef struct task {
   k8sha__timer *kick;
   char *cm_name, *cluster_cm;
   char leader_key[128];
+  char folder[K8SHA__URI_MAX];  /* canonical <storageDir>/<ha-cluster-id>/ */
+  char sibling[K8SHA__URI_MAX]; /* orphan scan: Flink's default folder beside it */
+  int watching;                 /* orphan scan: watching pins */
+  size_t sibling_blobs;
 } task;
 
 static void run(task *t, int err, const char *message);
 
 static void task_free(task *t) {
   const k8sha_allocator *a = &t->ctx->alloc;
+  if (t->watching)
+    k8sha__pins_watch(t->ctx, 0);
   k8sha__fcm_free(t->jf);
   k8sha__fcm_free(t->cf);
   k8sha__hstore_free(t->jh);
@@ -110,7 +121,12 @@ static void on_fcm(int err, const char *message, void *ud) {
 static void on_blob(const k8sha__blob_result *r, void *ud) {
   task *t = ud;
   size_t i;
-  if (t->step == S_BLOBS_LISTED && r->err == 0) {
+  if (t->step == S_SIBLINGS && r->err == 0) {
+    for (i = 0; i < r->n_entries; i++) {
+      const char *base = strrchr(r->entries[i], '/');
+      t->sibling_blobs += base && k8sha__is_blob_name(base + 1);
+    }
+  } else if (t->step == S_BLOBS_LISTED && r->err == 0) {
     json_decref(t->work);
     t->work = json_array();
     for (i = 0; t->work && i < r->n_entries; i++)
@@ -204,18 +220,60 @@ static int list_blobs(task *t) {
   return rc;
 }
 
-/* Reports the entries of `obj` whose key starts with `prefix` and the blobs they point to. */
+/* Lists Flink's default folder beside ours when high-availability.cluster-id was not given (the
+ * scan must not guess which folder is this cluster's); otherwise goes on at once. */
+static int list_siblings(task *t) {
+  t->step = S_SIBLINGS;
+  if (t->ctx->ha.ha_cluster_id_explicit || strcmp(t->ctx->ha.ha_cluster_id, "default") == 0) {
+    k8sha__timer_start(t->kick, 0);
+    return 0;
+  }
+  snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
+  return k8sha__blob_list(t->ctx, t->sibling, on_blob, t);
+}
+
+/* Reports the entries of `obj` whose key starts with `prefix` and the blobs they point to (both
+ * pointer forms); an entry that cannot be read is reported as such. */
 static void report_entries(task *t, json_t *obj, const char *cm, const char *prefix) {
   const char *key;
   json_t *v;
   json_object_foreach(json_object_get(obj, "data"), key, v) {
-    k8sha_pointer_info info;
-    if (strncmp(key, prefix, strlen(prefix)) != 0)
+    k8sha__value_info info;
+    char why[300];
+    if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
     report(t, "entry", "%s/%s", cm, key);
-    if (json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
-        info.compact)
+    if (k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
+      report(t, "unreadable", "%s/%s: %s", cm, key, why);
+    else if (info.uri[0])
       report(t, "blob", "%s", info.uri);
+  }
+}
+
+/* The graph entries of the job (every Flink layout) in the cluster ConfigMap. */
+static void report_graph_entries(task *t, json_t *cluster) {
+  const k8sha__graph_kind *g;
+  char gkey[64];
+  for (g = k8sha__graph_kinds; g->key_prefix; g++) {
+    if (!g->is_job)
+      continue;
+    snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, t->job_id);
+    report_entries(t, cluster, t->cluster_cm, gkey);
+  }
+}
+
+/* The job's graph keys (every Flink layout) present in the cluster ConfigMap, as the work list. */
+static void graph_keys_to_work(task *t) {
+  const k8sha__graph_kind *g;
+  char gkey[64];
+  json_t *data = json_object_get(k8sha__fcm_object(t->cf), "data");
+  json_decref(t->work);
+  t->work = json_array();
+  t->i = 0;
+  for (g = k8sha__graph_kinds; g->key_prefix; g++) {
+    snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, t->job_id);
+    if (g->is_job && json_object_get(data, gkey))
+      json_array_append_new(t->work, json_string(gkey));
   }
 }
 
@@ -311,8 +369,8 @@ static void run_job(task *t, int err, const char *message) {
       return;
     }
     t->step = S_GRAPH_CLAIMED;
-    rc = k8sha__store_open(t->leader, t->cluster_cm, "submittedJobGraph", 0, on_fcm, t, &t->cf,
-                           &t->ch);
+    rc = k8sha__store_open(t->leader, t->cluster_cm, k8sha__graph_kind_written(t->ctx)->blob_kind,
+                           0, on_fcm, t, &t->cf, &t->ch);
     break;
   case S_GRAPH_CLAIMED:
     if (err == K8SHA_ENOTFOUND) {
@@ -323,18 +381,20 @@ static void run_job(task *t, int err, const char *message) {
       end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
-    {
-      char gkey[64];
-      snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", t->job_id);
-      report_entries(t, k8sha__fcm_object(t->cf), t->cluster_cm, gkey);
-      t->step = S_GRAPH_REMOVED;
-      rc = k8sha__hstore_remove(t->ch, gkey, on_fcm, t);
-    }
-    break;
-  case S_GRAPH_REMOVED:
+    graph_keys_to_work(t);
+    t->step = S_GRAPH_ENTRY;
+    run_job(t, 0, NULL);
+    return;
+  case S_GRAPH_ENTRY:
     if (err) {
       end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
+    }
+    if (t->i < json_array_size(t->work)) {
+      key = json_string_value(json_array_get(t->work, t->i++));
+      report_entries(t, k8sha__fcm_object(t->cf), t->cluster_cm, key);
+      rc = k8sha__hstore_remove(t->ch, key, on_fcm, t);
+      break;
     }
     t->step = S_LEADER_ENTRY;
     snprintf(t->leader_key, sizeof(t->leader_key), K8SHA__LEADER_KEY_PREFIX "job-%s",
@@ -356,41 +416,235 @@ static void run_job(task *t, int err, const char *message) {
 
 /* ---- dry-run job cleanup, cluster cleanup, orphan scan: list, then work ---- */
 
-static void collect_references(task *t) {
+/* 1 for the data keys that are not pointers: leader entries and the checkpoint counter. */
+static int not_a_pointer(const char *key) {
+  return strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) == 0 ||
+         strcmp(key, K8SHA__COUNTER_KEY) == 0;
+}
+
+/* Adds the blobs the pointers of `obj` reference to t->referenced (canonical URIs). With
+ * `strict` (the orphan scan) any value it cannot read, or a host's opaque pointer, ends the task:
+ * nothing can be deleted on a guess. Returns 0 or ends the task and returns -1. */
+static int collect_references(task *t, json_t *obj, int strict) {
+  const char *key, *name = item_name(obj);
+  json_t *v;
+  json_object_foreach(json_object_get(obj, "data"), key, v) {
+    k8sha__value_info info;
+    char why[300], canon[K8SHA__URI_MAX];
+    int rc;
+    if (not_a_pointer(key) || !json_string_value(v))
+      continue;
+    rc = k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why));
+    if (rc == 0 && info.form == K8SHA__VALUE_OPAQUE) {
+      rc = K8SHA_ECORRUPT;
+      snprintf(why, sizeof(why), "a pointer in a form libk8sha does not read (a host's own)");
+    }
+    if (rc == 0 && k8sha__uri_canonical(info.uri, canon, sizeof(canon)) != 0) {
+      rc = K8SHA_ECORRUPT;
+      snprintf(why, sizeof(why), "its blob URI '%.200s' is not usable", info.uri);
+    }
+    if (rc) {
+      if (!strict) {
+        report(t, "unreadable", "%s/%s: %s", name, key, why);
+        continue;
+      }
+      end(t, rc == K8SHA_ENOMEM ? rc : K8SHA_ECORRUPT,
+          "orphan scan: entry %s of ConfigMap %s cannot be read (%s), so what it references is "
+          "unknown; nothing was deleted",
+          key, name, why);
+      return -1;
+    }
+    if (strict && strncmp(canon, t->folder, strlen(t->folder)) != 0) {
+      end(t, K8SHA_EINVAL,
+          "orphan scan: entry %s of ConfigMap %s references %s, outside the scanned folder %s: "
+          "the writer used another high-availability.cluster-id (Flink's default is /default); "
+          "set it to the writer's; nothing was deleted",
+          key, name, info.uri, t->folder);
+      return -1;
+    }
+    json_object_set_new(t->referenced, canon, json_true());
+  }
+  return 0;
+}
+
+/* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
+static void report_orphan_configmaps(task *t) {
+  json_t *cluster = item_named(t, t->cluster_cm), *item;
   size_t i;
-  json_t *item, *v;
-  const char *key;
-  t->referenced = json_object();
   json_array_foreach(t->items, i, item) {
-    json_object_foreach(json_object_get(item, "data"), key, v) {
-      k8sha_pointer_info info;
-      if (json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
-          info.uri[0])
-        json_object_set_new(t->referenced, info.uri, json_true());
+    char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
+    const k8sha__graph_kind *g;
+    int has = 0;
+    if (k8sha__ha_configmap(item_name(item), t->ctx->ha.cluster_id, id) != 2)
+      continue;
+    for (g = k8sha__graph_kinds; g->key_prefix; g++) {
+      snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, id);
+      has |= g->is_job && json_object_get(json_object_get(cluster, "data"), gkey) != NULL;
+    }
+    if (!has)
+      report(t, "orphan-configmap", "%s", item_name(item));
+  }
+}
+
+/* Keeps only the HA ConfigMaps among the cluster's (Flink labels its other ConfigMaps alike). */
+static void keep_ha_items(task *t) {
+  size_t i = 0;
+  while (i < json_array_size(t->items)) {
+    if (item_name(json_array_get(t->items, i)) &&
+        k8sha__is_ha_object(json_array_get(t->items, i), t->ctx->ha.cluster_id))
+      i++;
+    else
+      json_array_remove(t->items, i);
+  }
+}
+
+/* The blob candidates of a listing: names a store writes, canonical, sorted as listed. */
+static void keep_blob_names(task *t) {
+  size_t i = 0;
+  char canon[K8SHA__URI_MAX];
+  while (i < json_array_size(t->work)) {
+    const char *uri = json_string_value(json_array_get(t->work, i));
+    const char *base = uri ? strrchr(uri, '/') : NULL;
+    if (base && k8sha__is_blob_name(base + 1) &&
+        k8sha__uri_canonical(uri, canon, sizeof(canon)) == 0) {
+      json_array_set_new(t->work, i, json_string(canon));
+      i++;
+    } else {
+      json_array_remove(t->work, i); /* Flink's BlobStore folder, the job result store, ... */
     }
   }
 }
 
-static void report_orphan_configmaps(task *t) {
-  json_t *cluster = item_named(t, t->cluster_cm), *item;
-  size_t i, clen = strlen(t->ctx->ha.cluster_id);
-  json_array_foreach(t->items, i, item) {
-    const char *name = item_name(item);
-    char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
-    if (!name || strlen(name) != clen + 1 + K8SHA__JOB_ID_LEN + strlen("-config-map") ||
-        strncmp(name, t->ctx->ha.cluster_id, clen) != 0 || name[clen] != '-' ||
-        strcmp(name + clen + 1 + K8SHA__JOB_ID_LEN, "-config-map") != 0)
-      continue;
-    memcpy(id, name + clen + 1, K8SHA__JOB_ID_LEN);
-    id[K8SHA__JOB_ID_LEN] = '\0';
-    if (!k8sha__job_id_valid(id))
-      continue;
-    snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", id);
-    if (!json_object_get(json_object_get(cluster, "data"), gkey))
-      report(t, "orphan-configmap", "%s", name);
+/* A temporary file ".<blob>.tmp-..." is pinned when its blob is. */
+static int pinned(task *t, const char *canon) {
+  char final[K8SHA__URI_MAX];
+  const char *base = strrchr(canon, '/') + 1, *tmp;
+  if (base[0] == '.' && (tmp = strstr(base, ".tmp-")) != NULL) {
+    snprintf(final, sizeof(final), "%.*s%.*s", (int)(base - canon), canon, (int)(tmp - base - 1),
+             base + 1);
+    return k8sha__blob_pinned(t->ctx, final);
   }
+  return k8sha__blob_pinned(t->ctx, canon);
 }
 
+/* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
+ * then, deleting, a wait until each candidate is older than lease + request timeout (a writer
+ * that could still commit a pointer to it has lost its lease by then), then every HA ConfigMap
+ * claimed with our term (an update an older leader left in flight gets a conflict and never
+ * lands), then the pointers read from the claimed state, each of which must be understood. */
+static void run_orphans(task *t, int err, const char *message) {
+  json_t *item;
+  const char *uri;
+  int rc = 0;
+  char id[K8SHA__JOB_ID_LEN + 1];
+
+  if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND) &&
+      !(t->step == S_CLAIMED && err == K8SHA_ENOTFOUND)) {
+    end(t, err, "%s", message ? message : k8sha_strerror(err));
+    return;
+  }
+  switch (t->step) {
+  case S_START:
+    if (k8sha__pins_watch(t->ctx, 1) != 0) {
+      end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
+      return;
+    }
+    t->watching = 1;
+    rc = list_blobs(t);
+    break;
+  case S_BLOBS_LISTED:
+    keep_blob_names(t);
+    t->step = S_AGED;
+    if (t->leader) {
+      k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
+      return;
+    }
+    run_orphans(t, 0, NULL);
+    return;
+  case S_AGED:
+    rc = list_configmaps(t);
+    break;
+  case S_LISTED:
+    keep_ha_items(t);
+    t->referenced = json_object();
+    t->i = 0;
+    t->step = S_CLAIMED;
+    if (!t->leader) {
+      json_array_foreach(t->items, t->i, item) {
+        if (collect_references(t, item, 1) != 0)
+          return;
+      }
+      t->step = S_SIBLINGS;
+      rc = list_siblings(t);
+      break;
+    }
+    run_orphans(t, K8SHA_ENOTFOUND, NULL);
+    return;
+  case S_CLAIMED:
+    /* The ConfigMap t->i - 1 is claimed (or gone): its pointers, read from the claimed state. */
+    if (t->jf && err == 0 && collect_references(t, k8sha__fcm_object(t->jf), 1) != 0)
+      return;
+    k8sha__hstore_free(t->jh);
+    k8sha__fcm_free(t->jf);
+    t->jh = NULL;
+    t->jf = NULL;
+    if (t->i < json_array_size(t->items)) {
+      item = json_array_get(t->items, t->i++);
+      rc = k8sha__store_open(t->leader, item_name(item),
+                             k8sha__ha_configmap(item_name(item), t->ctx->ha.cluster_id, id) == 2
+                                 ? K8SHA__CHECKPOINT_BLOB
+                                 : k8sha__graph_kind_written(t->ctx)->blob_kind,
+                             0, on_fcm, t, &t->jf, &t->jh);
+      break;
+    }
+    t->step = S_SIBLINGS;
+    rc = list_siblings(t);
+    break;
+  case S_SIBLINGS:
+    if (err == 0 && t->sibling_blobs) {
+      end(t, K8SHA_EINVAL,
+          "orphan scan: %s holds Flink HA blobs (Flink's default high-availability.cluster-id "
+          "is /default) and high-availability.cluster-id is not set, so which folder is this "
+          "cluster's is a guess; set it; nothing was deleted",
+          t->sibling);
+      return;
+    }
+    report_orphan_configmaps(t);
+    t->step = S_BLOB_DELETE;
+    t->i = 0;
+    run_orphans(t, 0, NULL);
+    return;
+  case S_BLOB_DELETE:
+    while (t->i < json_array_size(t->work)) {
+      uri = json_string_value(json_array_get(t->work, t->i++));
+      if (json_object_get(t->referenced, uri) || pinned(t, uri))
+        continue;
+      report(t, "orphan-blob", "%s", uri);
+      if (!t->leader)
+        continue;
+      if (!k8sha__election_leads(t->leader, t->term)) {
+        end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
+        return;
+      }
+      rc = k8sha__blob_remove(t->ctx, uri, on_blob, t);
+      if (rc == 0)
+        return;
+      break;
+    }
+    if (rc == 0) {
+      end(t, 0, NULL);
+      return;
+    }
+    break;
+  default:
+    end(t, K8SHA_EINVAL, "internal: unexpected step");
+    return;
+  }
+  if (rc)
+    end(t, rc, "orphan scan: %s", k8sha_strerror(rc));
+}
+
+/* Dry-run job cleanup and cluster cleanup. */
 static void run_listed(task *t, int err, const char *message) {
   json_t *item;
   const char *uri;
@@ -405,25 +659,23 @@ static void run_listed(task *t, int err, const char *message) {
     rc = list_configmaps(t);
     break;
   case S_LISTED:
+    keep_ha_items(t);
     if (t->kind == T_JOB_DRY) {
       json_t *job = item_named(t, t->cm_name);
-      char gkey[64];
-      snprintf(gkey, sizeof(gkey), K8SHA__JOBGRAPH_PREFIX "%s", t->job_id);
       if (job) {
-        report_entries(t, job, t->cm_name, "checkpointID-");
-        if (json_object_get(json_object_get(job, "data"), "counter"))
-          report(t, "entry", "%s/counter", t->cm_name);
+        report_entries(t, job, t->cm_name, K8SHA__CHECKPOINT_PREFIX);
+        if (json_object_get(json_object_get(job, "data"), K8SHA__COUNTER_KEY))
+          report(t, "entry", "%s/" K8SHA__COUNTER_KEY, t->cm_name);
         report(t, "configmap", "%s", t->cm_name);
       }
-      report_entries(t, item_named(t, t->cluster_cm), t->cluster_cm, gkey);
+      report_graph_entries(t, item_named(t, t->cluster_cm));
       end(t, 0, NULL);
       return;
     }
-    if (t->kind == T_ORPHANS) {
-      collect_references(t);
-      report_orphan_configmaps(t);
-      rc = list_blobs(t);
-      break;
+    /* Cluster: the blobs every pointer references go too, wherever they are. */
+    t->referenced = json_object();
+    json_array_foreach(t->items, t->i, item) {
+      collect_references(t, item, 0);
     }
     t->step = S_CM_DELETE;
     t->i = 0;
@@ -443,6 +695,20 @@ static void run_listed(task *t, int err, const char *message) {
     rc = list_blobs(t);
     break;
   case S_BLOBS_LISTED:
+    keep_blob_names(t);
+    {
+      const char *key;
+      json_t *v;
+      json_object_foreach(t->referenced, key, v) {
+        size_t i;
+        int listed = 0;
+        json_array_foreach(t->work, i, v) {
+          listed |= strcmp(json_string_value(v), key) == 0;
+        }
+        if (!listed)
+          json_array_append_new(t->work, json_string(key));
+      }
+    }
     t->step = S_BLOB_DELETE;
     t->i = 0;
     run_listed(t, 0, NULL);
@@ -450,21 +716,9 @@ static void run_listed(task *t, int err, const char *message) {
   case S_BLOB_DELETE:
     while (t->i < json_array_size(t->work)) {
       uri = json_string_value(json_array_get(t->work, t->i++));
-      if (t->kind == T_ORPHANS) {
-        if (json_object_get(t->referenced, uri))
-          continue;
-        report(t, "orphan-blob", "%s", uri);
-        if (!t->leader)
-          continue;
-        if (!k8sha__election_leads(t->leader, t->term)) {
-          end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
-          return;
-        }
-      } else {
-        report(t, "blob", "%s", uri);
-        if (t->flags & K8SHA_CLEANUP_DRY_RUN)
-          continue;
-      }
+      report(t, "blob", "%s", uri);
+      if (t->flags & K8SHA_CLEANUP_DRY_RUN)
+        continue;
       rc = k8sha__blob_remove(t->ctx, uri, on_blob, t);
       if (rc == 0)
         return;
@@ -486,6 +740,8 @@ static void run_listed(task *t, int err, const char *message) {
 static void run(task *t, int err, const char *message) {
   if (t->kind == T_JOB)
     run_job(t, err, message);
+  else if (t->kind == T_ORPHANS)
+    run_orphans(t, err, message);
   else
     run_listed(t, err, message);
 }
@@ -511,6 +767,12 @@ static int task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
   t->cm_name = job_id ? k8sha__job_configmap_name(ctx, job_id) : NULL;
   t->cluster_cm = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
   t->kick = k8sha__timer_new(ctx, on_kick, t);
+  {
+    char folder[K8SHA__URI_MAX];
+    snprintf(folder, sizeof(folder), "%s/%s/", ctx->ha.storage_dir, ctx->ha.ha_cluster_id);
+    if (k8sha__uri_canonical(folder, t->folder, sizeof(t->folder)) != 0)
+      snprintf(t->folder, sizeof(t->folder), "%s", folder);
+  }
   if (!t->cluster_cm || !t->kick || (job_id && !t->cm_name)) {
     task_free(t);
     return K8SHA_ENOMEM;

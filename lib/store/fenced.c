@@ -98,11 +98,11 @@ static void stamp(k8sha__fcm *f, json_t *obj) {
 }
 
 static json_t *new_object(k8sha__fcm *f) {
-  json_t *obj = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s, s:s, s:s}}, s:{}}", "apiVersion", "v1",
-                          "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
-                          f->ctx->ha.namespace_, "labels", K8SHA__LABEL_APP, f->ctx->ha.cluster_id,
-                          K8SHA__LABEL_TYPE, K8SHA__LABEL_TYPE_VALUE, K8SHA__LABEL_CM_TYPE,
-                          K8SHA__LABEL_CM_TYPE_HA, "data");
+  json_t *labels = k8sha__ha_labels(f->ctx);
+  json_t *obj = labels ? json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{}}", "apiVersion", "v1",
+                                   "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
+                                   f->ctx->ha.namespace_, "labels", labels, "data")
+                       : NULL;
   if (obj)
     stamp(f, obj);
   return obj;

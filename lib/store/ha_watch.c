@@ -6,6 +6,7 @@
 #include "k8sha/errors.h"
 #include "k8sha/watch.h"
 #include "kube/informer.h"
+#include "store/jobs.h"
 #include "store/layout.h"
 
 struct k8sha_watch {
@@ -13,6 +14,7 @@ struct k8sha_watch {
   k8sha__informer *inf;
   k8sha_watch_cb cb;
   void *user_data;
+  int ha_only; /* the default selector: only the HA ConfigMaps among the cluster's */
 };
 
 static const char *meta(json_t *obj, const char *field) {
@@ -22,8 +24,12 @@ static const char *meta(json_t *obj, const char *field) {
 static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user_data) {
   k8sha_watch *w = user_data;
   k8sha_watch_event ev;
-  char *json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-  char *old_json = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  char *json, *old_json;
+
+  if (w->ha_only && !k8sha__is_ha_object(obj, w->ctx->ha.cluster_id))
+    return; /* Flink's other ConfigMaps of the cluster (its configuration, pod templates) */
+  json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+  old_json = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 
   memset(&ev, 0, sizeof(ev));
   ev.type = change == K8SHA__ADDED      ? K8SHA_WATCH_ADDED
@@ -72,6 +78,7 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
   w->ctx = ctx;
   w->cb = cb;
   w->user_data = user_data;
+  w->ha_only = !label_selector;
   selector = label_selector ? k8sha__strdup(&ctx->alloc, label_selector)
                             : k8sha__asprintf(&ctx->alloc, K8SHA__HA_SELECTOR_FMT,
                                               ctx->ha.cluster_id);

@@ -44,6 +44,7 @@ typedef struct hop {
   char *value;     /* the new value text */
   char *old_value; /* the value replaced or removed (without the marker) */
   int identical, absent, result;
+  int pinned; /* o->uri is pinned against orphan scans until the outcome is known */
   const char *retain_prefix; /* add with retention: entries with this prefix ... */
   unsigned int keep;         /* ... beyond this many live ones are marked in the same update */
   json_t *subsumed;          /* key -> value (unmarked) of the entries marked after the edit */
@@ -316,6 +317,8 @@ static void unlink_op(hop *o) {
 
 static void op_free(k8sha_ctx *ctx, hop *o) {
   const k8sha_allocator *a = &ctx->alloc;
+  if (o->pinned)
+    k8sha__blob_unpin(ctx, o->uri);
   k8sha__free(a, o->key);
   k8sha__free(a, o->data);
   k8sha__free(a, o->uri);
@@ -328,6 +331,9 @@ static void op_free(k8sha_ctx *ctx, hop *o) {
 static void finish(hop *o, int err, const char *msg) {
   k8sha_ctx *ctx = o->ctx;
   unlink_op(o);
+  if (err == K8SHA_EUNKNOWN_OUTCOME)
+    o->pinned = 0; /* the pointer may still land (an update held in the API server): the blob
+                      stays pinned in this context for good */
   if (o->got)
     o->got(err, err ? msg : NULL, NULL, 0, 0, o->user_data);
   else if (o->done)
@@ -636,6 +642,8 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
     o->p.crc = k8sha__crc32c(0, data, len);
     rc = k8sha__pointer_encode(&s->ctx->alloc, &o->p, &o->value);
   }
+  if (rc == 0 && (rc = k8sha__blob_pin(s->ctx, o->uri)) == 0)
+    o->pinned = 1;
   if (rc) {
     op_free(s->ctx, o);
     return rc;

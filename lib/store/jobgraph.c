@@ -11,6 +11,7 @@
 #include "store/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
+#include "store/layout.h"
 
 int k8sha__job_id_valid(const char *id) {
   size_t i;
@@ -108,7 +109,8 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
   rc = g ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     g->done = opened;
-    rc = k8sha__store_open(leader, name, "submittedJobGraph", 1, on_done, g, &s->f, &s->h);
+    rc = k8sha__store_open(leader, name, k8sha__graph_kind_written(ctx)->blob_kind, 1, on_done,
+                           g, &s->f, &s->h);
   }
   k8sha__free(&ctx->alloc, name);
   if (rc) {
@@ -141,7 +143,7 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
   int rc;
   if (!s || !k8sha__job_id_valid(job_id) || (what == 2 && !got))
     return K8SHA_EINVAL;
-  snprintf(key, sizeof(key), K8SHA__JOBGRAPH_PREFIX "%s", job_id);
+  snprintf(key, sizeof(key), "%s%s", k8sha__graph_kind_written(s->ctx)->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
     return K8SHA_ENOMEM;
@@ -171,11 +173,14 @@ int k8sha_jobgraph_get(k8sha_jobgraph_store *s, const char *job_id, k8sha_jobgra
 }
 
 int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
-  size_t i, plen = strlen(K8SHA__JOBGRAPH_PREFIX);
+  const char *prefix;
+  size_t i, plen;
   int rc;
   if (!s || !ids || !n)
     return K8SHA_EINVAL;
-  rc = k8sha__hstore_keys(s->h, K8SHA__JOBGRAPH_PREFIX, ids, n);
+  prefix = k8sha__graph_kind_written(s->ctx)->key_prefix;
+  plen = strlen(prefix);
+  rc = k8sha__hstore_keys(s->h, prefix, ids, n);
   for (i = 0; rc == 0 && i < *n; i++)
     memmove((*ids)[i], (*ids)[i] + plen, strlen((*ids)[i] + plen) + 1);
   return rc;

@@ -5,7 +5,6 @@
 #include "k8sha/context.h"
 
 #define K8SHA__JOB_ID_LEN 32
-#define K8SHA__JOBGRAPH_PREFIX "jobGraph-"
 
 /* 1 when `id` is 32 lowercase hex digits (Flink's JobID), else 0. */
 int k8sha__job_id_valid(const char *id);

@@ -1,18 +1,54 @@
-/* Internal: Flink's names and labels for its high-availability objects (Flink 1.15+), in one
- * place so that another layout can be added beside it. */
+/* Internal: Flink's names and labels for its high-availability objects (Flink 1.15 to 2.3), in
+ * one place. Every layout is read; writers use the one configured (libk8sha.flink-layout). */
 #ifndef K8SHA_STORE_LAYOUT_H
 #define K8SHA_STORE_LAYOUT_H
+
+#include <jansson.h>
+
+#include "k8sha/context.h"
 
 #define K8SHA__LABEL_APP "app"
 #define K8SHA__LABEL_TYPE "type"
 #define K8SHA__LABEL_TYPE_VALUE "flink-native-kubernetes"
-#define K8SHA__LABEL_CM_TYPE "configmap-type"
+#define K8SHA__LABEL_CM_TYPE "configmap-type" /* written by Flink 1.x only */
 #define K8SHA__LABEL_CM_TYPE_HA "high-availability"
 
-/* The HA ConfigMaps of one cluster. */
-#define K8SHA__HA_SELECTOR_FMT \
-  K8SHA__LABEL_APP "=%s," K8SHA__LABEL_CM_TYPE "=" K8SHA__LABEL_CM_TYPE_HA
+/* The ConfigMaps of one cluster, HA or not (Flink 2.0 dropped the configmap-type label, so HA
+ * ConfigMaps are told apart by k8sha__is_ha_object). */
+#define K8SHA__HA_SELECTOR_FMT K8SHA__LABEL_APP "=%s"
 
 #define K8SHA__CONFIGMAPS_PATH_FMT "/api/v1/namespaces/%s/configmaps"
+
+#define K8SHA__CHECKPOINT_PREFIX "checkpointID-"
+#define K8SHA__CHECKPOINT_BLOB "completedCheckpoint"
+#define K8SHA__COUNTER_KEY "counter"
+
+/* One kind of entry in the cluster ConfigMap that points to a blob. */
+typedef struct k8sha__graph_kind {
+  const char *key_prefix; /* followed by the 32-hex id */
+  const char *blob_kind;  /* the blob's name before its 12 hex digits */
+  int is_job;             /* the id is a job id */
+} k8sha__graph_kind;
+
+/* Flink 1.x job graphs, 2.0+ execution plans, 2.3+ applications; terminated by a NULL prefix. */
+extern const k8sha__graph_kind k8sha__graph_kinds[];
+
+/* The job-graph entry prefix and blob kind writers use for the context's layout. */
+const k8sha__graph_kind *k8sha__graph_kind_written(const k8sha_ctx *ctx);
+
+/* The labels of an HA object the context creates (allocated; NULL on ENOMEM). */
+json_t *k8sha__ha_labels(const k8sha_ctx *ctx);
+
+/* What a ConfigMap of cluster `cluster_id` named `name` is: 1 the cluster ConfigMap (leader
+ * entries, job graphs), 2 a job's ConfigMap (*job_id filled, 33 bytes), 0 not an HA ConfigMap. */
+int k8sha__ha_configmap(const char *name, const char *cluster_id, char *job_id);
+
+/* 1 when a listed object of the cluster is an HA ConfigMap: labelled configmap-type=
+ * high-availability (Flink 1.x, libk8sha) or named as Flink names them (every version). */
+int k8sha__is_ha_object(json_t *obj, const char *cluster_id);
+
+/* 1 when `base` (a file name, no folder) is a blob name a store writes: a known blob kind and 12
+ * lowercase hex digits, or the temporary file of one (".<name>.tmp-..."). */
+int k8sha__is_blob_name(const char *base);
 
 #endif

@@ -1,11 +1,13 @@
 /* Fuzz target: pointer text as found in a ConfigMap (base64 or anything else), through the
- * compact pointer decoder and k8sha_pointer_describe(). */
+ * compact pointer decoder and k8sha_pointer_describe(); and the raw bytes through the Java
+ * serialization reader of Flink's handle. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "k8sha/storage.h"
+#include "layout/flink_handle.h"
 #include "store/pointer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,6 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *why = NULL;
   if (!text)
     return 0;
+  {
+    /* The same bytes as a decoded Java serialization stream (Flink's handle). */
+    k8sha__flink_handle h;
+    char reason[256];
+    if (k8sha__flink_handle_parse(a, data, size, &h, reason, sizeof(reason)) == 0 &&
+        (strlen(h.uri) == 0 || strlen(h.uri) > K8SHA__FLINK_URI_MAX))
+      abort();
+  }
   memcpy(text, data, size);
   text[size] = '\0';
   {
