@@ -10,7 +10,16 @@
 
 #define CONFIGMAP_MAX 1048576.0
 #define CHECKPOINT_PREFIX "checkpointID-"
-#define JOBGRAPH_PREFIX "jobGraph-"
+/* Flink's job graph entries: 1.x jobGraph-<id>, 2.0+ executionPlan-<id>. */
+static const char *const graph_prefixes[] = {"jobGraph-", "executionPlan-"};
+#define N_GRAPH_PREFIXES (sizeof(graph_prefixes) / sizeof(graph_prefixes[0]))
+
+/* 1 when a stored value is marked for deletion: libk8sha's prefix or Flink's own flag. */
+static int value_marked(json_t *v) {
+  k8sha_pointer_info info;
+  return json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
+         info.marked;
+}
 
 /* ---- reading ---- */
 
@@ -47,14 +56,19 @@ static json_t *job_summary(const char *job_id, json_t *job_cm, json_t *cluster_c
   char gkey[64];
   long live = 0, marked = 0;
   const char *latest = NULL;
-  snprintf(gkey, sizeof(gkey), JOBGRAPH_PREFIX "%s", job_id);
+  size_t g;
+  int graph = 0;
   json_object_set_new(j, "job", json_string(job_id));
-  v = json_object_get(json_object_get(cluster_cm, "data"), gkey);
-  json_object_set_new(j, "jobGraph", json_boolean(v && strncmp(json_string_value(v), "deleting:", 9) != 0));
+  for (g = 0; g < N_GRAPH_PREFIXES; g++) {
+    snprintf(gkey, sizeof(gkey), "%s%s", graph_prefixes[g], job_id);
+    v = json_object_get(json_object_get(cluster_cm, "data"), gkey);
+    graph |= v && !value_marked(v);
+  }
+  json_object_set_new(j, "jobGraph", json_boolean(graph));
   json_object_foreach(json_object_get(job_cm, "data"), key, v) {
     if (strncmp(key, CHECKPOINT_PREFIX, strlen(CHECKPOINT_PREFIX)) != 0)
       continue;
-    if (strncmp(json_string_value(v) ? json_string_value(v) : "", "deleting:", 9) == 0) {
+    if (value_marked(v)) {
       marked++;
     } else {
       live++;
@@ -90,8 +104,11 @@ static json_t *jobs_of(json_t *objs, const char *cluster_id) {
       json_object_set_new(ids, job_id, json_true());
   }
   json_object_foreach(json_object_get(cluster, "data"), key, v) {
-    if (strncmp(key, JOBGRAPH_PREFIX, strlen(JOBGRAPH_PREFIX)) == 0)
-      json_object_set_new(ids, key + strlen(JOBGRAPH_PREFIX), json_true());
+    size_t g;
+    for (g = 0; g < N_GRAPH_PREFIXES; g++)
+      if (strncmp(key, graph_prefixes[g], strlen(graph_prefixes[g])) == 0 &&
+          strlen(key + strlen(graph_prefixes[g])) == 32)
+        json_object_set_new(ids, key + strlen(graph_prefixes[g]), json_true());
   }
   json_object_foreach(ids, key, v) {
     char cm[400];
@@ -208,15 +225,19 @@ int cmd_checkpoints(int argc, char **argv) {
     json_object_set_new(e, "key", json_string(key));
     if (prc) {
       json_object_set_new(e, "state", json_string("unreadable"));
-      json_object_set_new(e, "error", json_string(k8sha_strerror(prc)));
+      json_object_set_new(e, "error", json_string(info.error[0] ? info.error : k8sha_strerror(prc)));
     } else {
       json_object_set_new(e, "state", json_string(info.marked ? "deleting" : "retained"));
-      json_object_set_new(e, "pointer", json_string(info.compact ? "libk8sha" : "host"));
+      json_object_set_new(e, "pointer",
+                          json_string(info.format == K8SHA_POINTER_COMPACT ? "libk8sha"
+                                      : info.format == K8SHA_POINTER_FLINK ? "flink"
+                                                                           : "host"));
       json_object_set_new(e, "uri", json_string(info.uri));
+      if (info.format != K8SHA_POINTER_OPAQUE)
+        json_object_set_new(e, "size", json_integer((json_int_t)info.size));
       if (info.compact) {
         char crc[16];
         snprintf(crc, sizeof(crc), "%08x", (unsigned)info.crc32c);
-        json_object_set_new(e, "size", json_integer((json_int_t)info.size));
         json_object_set_new(e, "crc32c", json_string(crc));
       }
     }
@@ -258,9 +279,12 @@ int cmd_checkpoints(int argc, char **argv) {
              json_string_value(json_object_get(e, "state")),
              json_string_value(json_object_get(e, "uri")) ? json_string_value(json_object_get(e, "uri"))
                                                           : json_string_value(json_object_get(e, "error")));
-      if (json_object_get(e, "size"))
+      if (json_object_get(e, "crc32c"))
         printf("  %lld B crc32c %s", (long long)json_integer_value(json_object_get(e, "size")),
                json_string_value(json_object_get(e, "crc32c")));
+      else if (json_object_get(e, "size"))
+        printf("  %lld B (Flink's pointer)",
+               (long long)json_integer_value(json_object_get(e, "size")));
       printf("\n");
     }
     v = json_object_get(json_object_get(cm, "data"), "counter");

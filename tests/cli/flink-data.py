@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""k8sha on HA data written by Flink's own classes (tests/fixtures/flink-<version>/): the
+ConfigMaps are loaded into kube-lite and the blobs put back where Flink wrote them; then
+`checkpoints`, `jobs`, `orphans` and `cleanup --dry-run` must show exactly what Flink's reader
+saw (expected.json), `orphans --delete` must delete no blob a pointer references, `cleanup --job`
+must delete that job's Flink blobs and nothing else, and `orphans` must refuse to guess the HA
+folder when Flink's default one holds blobs and high-availability.cluster-id is not set."""
+import json, os, shutil, subprocess, sys, tempfile, time, urllib.request
+
+k8sha, kubelite, src = sys.argv[1:4]
+FIXTURE_ROOT = "/tmp/libk8sha-flink-fixture"  # where the generator let Flink write the blobs
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def run(args, want=0):
+    p = subprocess.run([k8sha] + args, capture_output=True, text=True, timeout=120)
+    if p.returncode != want:
+        fail("k8sha %s exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s"
+             % (" ".join(args), p.returncode, want, p.stdout, p.stderr))
+    return p
+
+
+def blobs_under(root):
+    out = set()
+    for d, _, files in os.walk(root):
+        for f in files:
+            out.add(os.path.join(d, f))
+    return out
+
+
+def check_version(version, tmp):
+    fix = os.path.join(src, "tests/fixtures/flink-" + version)
+    exp = json.load(open(os.path.join(fix, "expected.json")))
+    cms = json.load(open(os.path.join(fix, "configmaps.json")))
+    kc = os.path.join(tmp, "kc-" + version)
+    kl = subprocess.Popen([kubelite, "--port", "0", "--namespace", "flink", "--write-kubeconfig", kc],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = kl.stdout.readline()
+        if "listening on" not in line:
+            fail("kube-lite did not start: %r" % line)
+        url = line.split("listening on ")[1].split()[0]
+        for cm in cms:
+            body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                k: cm["metadata"][k] for k in ("name", "labels", "annotations") if k in cm["metadata"]},
+                "data": cm.get("data", {})}
+            req = urllib.request.Request(url + "/api/v1/namespaces/flink/configmaps",
+                                         data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            urllib.request.urlopen(req).read()
+        store = os.path.join(FIXTURE_ROOT, "flink-" + version)
+        shutil.rmtree(store, ignore_errors=True)
+        shutil.copytree(os.path.join(fix, "storage"), store)
+        before = blobs_under(store)
+        conf = ["-D", "kubernetes.config.file=" + kc, "-D", "kubernetes.cluster-id=" + exp["clusterId"],
+                "-D", "kubernetes.namespace=flink", "-D", "high-availability.type=kubernetes",
+                "-D", "high-availability.storageDir=file://" + store,
+                "-D", "high-availability.cluster-id=" + exp["clusterId"],
+                "-D", "high-availability.kubernetes.leader-election.lease-duration=2 s",
+                "-D", "high-availability.kubernetes.leader-election.renew-deadline=1500 ms",
+                "-D", "high-availability.kubernetes.leader-election.retry-period=200 ms"]
+
+        # checkpoints: every entry as Flink's reader saw it
+        for job in exp["jobs"]:
+            got = json.loads(run(["checkpoints", job["jobId"], "--json"] + conf).stdout)
+            want = sorted(job["checkpoints"], key=lambda c: c["checkpointId"])
+            if len(got["checkpoints"]) != len(want):
+                fail("%s: %d checkpoints listed, Flink has %d" % (version, len(got["checkpoints"]), len(want)))
+            for g, w in zip(got["checkpoints"], want):
+                if (g["id"], g["uri"], g["size"], g["state"], g["pointer"]) != (
+                        w["checkpointId"], w["path"], w["stateSize"],
+                        "deleting" if w["markedForDeletion"] else "retained", "flink"):
+                    fail("%s: checkpoint %s shown as %s, Flink wrote %s" % (version, w["key"], g, w))
+            if got["nextCheckpointId"] != job["counter"]:
+                fail("%s: counter %s, Flink wrote %s" % (version, got["nextCheckpointId"], job["counter"]))
+
+        # jobs: both jobs, each with its job graph / execution plan
+        jobs = json.loads(run(["jobs", "--json"] + conf).stdout)
+        if sorted(j["job"] for j in jobs) != sorted(j["jobId"] for j in exp["jobs"]) or \
+                not all(j["jobGraph"] for j in jobs):
+            fail("%s: jobs shows %s" % (version, jobs))
+        live = {j["jobId"]: sum(1 for c in j["checkpoints"] if not c["markedForDeletion"]) for j in exp["jobs"]}
+        for j in jobs:
+            if j["checkpoints"] != live[j["job"]]:
+                fail("%s: job %s shows %d retained checkpoints, Flink has %d" % (version, j["job"], j["checkpoints"], live[j["job"]]))
+
+        # orphans: nothing Flink references is an orphan, and --delete deletes none of it
+        found = json.loads(run(["orphans", "--json"] + conf).stdout)["found"]
+        if [f for f in found if f["kind"] == "orphan-blob"]:
+            fail("%s: orphans lists referenced blobs: %s" % (version, found))
+        run(["orphans", "--delete", "--json"] + conf)
+        if blobs_under(store) != before:
+            fail("%s: orphans --delete deleted %s" % (version, before - blobs_under(store)))
+
+        # cleanup --job: the dry run names the job's Flink blobs; the real run deletes exactly them
+        job = exp["jobs"][0]
+        plan = [p for p in exp["cluster"]["plans"] if p["key"].endswith(job["jobId"])][0]
+        paths = {c["path"] for c in job["checkpoints"]} | {plan["path"]}
+        local = {p.replace("file:", "", 1) for p in paths}
+        found = json.loads(run(["cleanup", "--job", job["jobId"], "--dry-run", "--json"] + conf).stdout)["found"]
+        shown = {f["name"] for f in found if f["kind"] == "blob"}
+        if shown != paths:
+            fail("%s: cleanup --dry-run lists blobs %s, the job's are %s" % (version, shown, paths))
+        run(["cleanup", "--job", job["jobId"], "--yes"] + conf)
+        after = blobs_under(store)
+        if after & local:
+            fail("%s: cleanup left %s" % (version, after & local))
+        if (before - after) != local:
+            fail("%s: cleanup deleted %s, the job's blobs are %s" % (version, before - after, local))
+
+        # high-availability.cluster-id not given, and Flink's default folder holds a blob: refuse
+        os.makedirs(os.path.join(store, "default"), exist_ok=True)
+        stray = os.path.join(store, "default", "completedCheckpoint0123456789ab")
+        open(stray, "w").write("x")
+        guess = []
+        for i in range(0, len(conf), 2):
+            if not conf[i + 1].startswith("high-availability.cluster-id"):
+                guess += conf[i:i + 2]
+        p = run(["orphans", "--delete"] + guess, want=1)
+        if "is a guess" not in p.stderr:
+            fail("%s: orphans without high-availability.cluster-id: %s" % (version, p.stderr))
+        if not os.path.exists(stray) or blobs_under(store) != after | {stray}:
+            fail("%s: the refused scan deleted something" % version)
+        print("flink %s data: OK" % version)
+    finally:
+        kl.terminate()
+        kl.wait()
+
+
+tmp = tempfile.mkdtemp()
+try:
+    for v in ("1.20.1", "2.3.0"):
+        check_version(v, tmp)
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+    for v in ("1.20.1", "2.3.0"):
+        shutil.rmtree(os.path.join(FIXTURE_ROOT, "flink-" + v), ignore_errors=True)
