@@ -14,7 +14,33 @@ void k8sha__format_micro_time(uint64_t now_us, char *buf, unsigned long size) {
            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(now_us % 1000000));
 }
 
-/* Seconds as a number or a string ("15", "15.5", "15s") -> ms; 0 when unusable. */
+/* Java's Duration.toString() form, which Flink 2.x (fabric8 7) writes: "PT15S", "PT0.5S",
+ * "PT1M30S", "PT2H". Seconds, or -1 when the text is not of that grammar. */
+static double iso_seconds(const char *s) {
+  static const struct { char unit; double factor; } units[] = {{'H', 3600}, {'M', 60}, {'S', 1}};
+  double total = 0;
+  size_t u = 0;
+  if (strncmp(s, "PT", 2) != 0 || !s[2])
+    return -1;
+  s += 2;
+  while (*s) {
+    char *end;
+    double n;
+    if (!(*s >= '0' && *s <= '9'))
+      return -1;
+    n = strtod(s, &end);
+    while (u < 3 && units[u].unit != *end)
+      u++;
+    if (u == 3 || end == s)
+      return -1; /* an unknown unit, or units out of order */
+    total += n * units[u++].factor;
+    s = end + 1;
+  }
+  return total;
+}
+
+/* Seconds as a number or a string ("15", "15.5", "15s", "PT15S") -> ms; 0 when unusable (not a
+ * finite positive number of at most 1e9 s). */
 static uint64_t seconds_ms(json_t *v) {
   double d = -1;
   if (json_is_integer(v))
@@ -23,11 +49,16 @@ static uint64_t seconds_ms(json_t *v) {
     d = json_real_value(v);
   else if (json_is_string(v)) {
     char *end;
-    d = strtod(json_string_value(v), &end);
-    if (end == json_string_value(v) || (*end && strcmp(end, "s") != 0))
-      d = -1;
+    const char *text = json_string_value(v);
+    if (text[0] == 'P') {
+      d = iso_seconds(text);
+    } else if (text[0] >= '0' && text[0] <= '9') {
+      d = strtod(text, &end);
+      if (*end && strcmp(end, "s") != 0)
+        d = -1;
+    }
   }
-  if (d <= 0 || d > 1e9)
+  if (!(d > 0 && d <= 1e9)) /* also NaN */
     return 0;
   return (uint64_t)(d * 1000.0 + 0.5);
 }

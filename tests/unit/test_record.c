@@ -54,6 +54,27 @@ START_TEST(reads_client_go_and_python_records) {
   /* an unusable duration leaves lease_ms 0: the configured lease applies */
   ck_assert_int_eq(k8sha__record_parse("{\"holderIdentity\":\"x\",\"leaseDuration\":\"soon\"}", &r, &why), 0);
   ck_assert_uint_eq(r.lease_ms, 0);
+  /* Flink 2.x (fabric8 7) writes Java's Duration form; this record is from Flink 2.3.0 */
+  ck_assert_int_eq(k8sha__record_parse(
+                       "{\"holderIdentity\":\"76fa4f28-d884-4a0d-a7f4-b1659f8f81e6\",\"leaseDuration\":"
+                       "\"PT3S\",\"acquireTime\":\"2026-12-06T12:26:20.416656Z\",\"renewTime\":"
+                       "\"2026-12-06T12:26:21.002676Z\",\"leaderTransitions\":0}",
+                       &r, &why), 0);
+  ck_assert_uint_eq(r.lease_ms, 3000);
+  {
+    static const struct { const char *text; uint64_t ms; } iso[] = {
+        {"\"PT15S\"", 15000}, {"\"PT0.5S\"", 500}, {"\"PT1M30S\"", 90000}, {"\"PT2H\"", 7200000},
+        {"\"PT\"", 0}, {"\"PT5X\"", 0}, {"\"PT30S1M\"", 0}, {"\"PTS\"", 0}, {"\"nan\"", 0},
+        {"\"-5\"", 0}, {"\"inf\"", 0}, {"\"1e30\"", 0}};
+    size_t i;
+    char json[128];
+    for (i = 0; i < sizeof(iso) / sizeof(iso[0]); i++) {
+      snprintf(json, sizeof(json), "{\"holderIdentity\":\"x\",\"leaseDuration\":%s}", iso[i].text);
+      ck_assert_int_eq(k8sha__record_parse(json, &r, &why), 0);
+      ck_assert_msg(r.lease_ms == iso[i].ms, "%s: %llu ms", iso[i].text,
+                    (unsigned long long)r.lease_ms);
+    }
+  }
 }
 END_TEST
 
