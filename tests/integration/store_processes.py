@@ -370,6 +370,53 @@ if not set(blobs()) <= referenced_blobs():
     fail("after orphans --delete, blobs %s are not all referenced (%s)" % (blobs(), referenced_blobs()))
 check_no_dangling(None)
 
+
+def count_of(verb, code):
+    _, stats = api("GET", "/kube-lite/v1/stats")
+    return sum(r["count"] for r in stats["requests"]
+               if r["verb"] == verb and r["resource"] == "configmaps" and r["code"] == code)
+
+
+# The race of an orphan scan with a dead writer's update still held in the API server: the scan
+# deletes that add's blob (no pointer names it yet); it must make sure the update never lands
+# afterwards (its claim of the ConfigMap with a new term turns the held update into a conflict).
+if not EXTERNAL or CONTROL:
+    print("  orphans --delete while a dead writer's pointer update is held", flush=True)
+    nid = max(check_no_dangling(None)) + 1
+    w = manual_worker("jm-held")
+    before = set(blobs())
+    conflicts = count_of("update", 409)
+    rule_id = fault({"verbs": ["update"], "resources": ["configmaps"], "name": CM,
+                     "latencyMs": 15000, "count": 1})
+    w.send("add %d" % nid)
+    wait_fault_hit(rule_id)
+    held_blob = set(blobs()) - before
+    if len(held_blob) != 1:
+        fail("expected the held add's one blob, found %s" % sorted(held_blob))
+    w.kill()
+    out = subprocess.run([K8SHA, "orphans", "--delete", "--json"] + CONF, capture_output=True,
+                         text=True, timeout=60)
+    if out.returncode != 0:
+        fail("k8sha orphans --delete failed: %s %s" % (out.stdout, out.stderr))
+    deleted = {os.path.basename(f["name"]) for f in json.loads(out.stdout)["found"]
+               if f["kind"] == "orphan-blob"}
+    if not held_blob <= deleted or set(blobs()) & held_blob:
+        fail("the held add's blob %s was not found and deleted as an orphan: %s" % (held_blob, out.stdout))
+    # the held update reaches the store now: refused (409), never a pointer to the deleted blob
+    deadline = time.monotonic() + WAIT_S
+    while count_of("update", 409) == conflicts:
+        if "checkpointID-%019d" % nid in ((job_cm() or {}).get("data") or {}):
+            fail("the held update landed after the scan deleted its blob: a dangling pointer")
+        if time.monotonic() > deadline:
+            fail("the held update was never answered")
+        time.sleep(0.05)
+    if "checkpointID-%019d" % nid in ((job_cm() or {}).get("data") or {}):
+        fail("the held update landed after the scan deleted its blob: a dangling pointer")
+    clear_faults()
+    check_no_dangling(None)
+    print("  held update refused after the scan claimed the ConfigMap; no dangling pointer",
+          flush=True)
+
 # ---- 2. a frozen leader ----
 print("2. deposed leader", flush=True)
 base = max(check_no_dangling(None)) + 1  # checkpoint ids keep growing, as a counter makes them

@@ -466,6 +466,8 @@ END_TEST
 
 typedef struct membackend {
   int fail_remove, fail_write;
+  int hold_write;          /* a write is visible at once but completes only when the test says */
+  k8sha_storage_op *held;
   int blobs, removes;
   char uris[32][256];
   char data[32][64];
@@ -494,6 +496,10 @@ static int mem_write(void *self, const char *uri, const void *data, size_t len,
   memcpy(m->data[i], data, len);
   m->len[i] = len;
   m->blobs++;
+  if (m->hold_write) {
+    m->held = op;
+    return 0;
+  }
   k8sha_storage_op_complete(op, 0, NULL, NULL, 0);
   return 0;
 }
@@ -1344,6 +1350,88 @@ START_TEST(orphans_found_and_deleted_by_leader) {
 }
 END_TEST
 
+/* A leader's own scan while one of its adds is in flight (its blob written and listed, the
+ * write not yet complete for longer than the scan's minimum age, so no pointer names it): the
+ * scan must not delete that blob, and the add then commits a pointer to an intact blob. */
+START_TEST(orphans_spare_an_add_in_flight) {
+  static const char *const timing[] = {
+      "high-availability.kubernetes.leader-election.lease-duration", "2 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "1500 ms",
+      "high-availability.kubernetes.leader-election.retry-period", "300 ms", NULL};
+  fixture f;
+  membackend m;
+  found_log l;
+  k8sha_checkpoint_store *s;
+  res r, rec;
+  int turns = 0;
+
+  setup_mem(&f, &m, timing);
+  s = open_store(&f);
+  m.hold_write = 1;
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_add(s, 1, "one", 3, on_cp, &r), 0); /* not waited on */
+  while (!m.held) {
+    ck_assert_msg(turns++ < 100000, "the blob write never started");
+    uv_run(&f.t.loop, UV_RUN_ONCE);
+  }
+  ck_assert_int_eq(m.blobs, 1);
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_orphans_scan(f.ctx, f.e, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_msg(strstr(l.seen, "orphan-blob") == NULL, "%s", l.seen);
+  ck_assert_int_eq(m.blobs, 1);
+  ck_assert_int_eq(m.removes, 0);
+  k8sha_storage_op_complete(m.held, 0, NULL, NULL, 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  recover(&f, s, &rec);
+  ck_assert_int_eq(rec.err, 0);
+  ck_assert_uint_eq(rec.n, 1);
+  ck_assert_str_eq(rec.data[0], "one");
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
+/* A pointer the scan cannot read (damaged, or bytes in a host's own form) may name any blob:
+ * the scan deletes nothing and names the entry. */
+START_TEST(orphans_fail_closed_on_unreadable_pointers) {
+  static const char *const values[] = {"rO0ABXQAA2FiYw==", "bm90LWEtcG9pbnRlcg==", "%%%"};
+  size_t v;
+  for (v = 0; v < sizeof(values) / sizeof(values[0]); v++) {
+    fixture f;
+    found_log l;
+    json_t *cm;
+    char stray[2048];
+    FILE *fp;
+
+    setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+    fill_job(&f);
+    cm = get_cm(&f, JOB_PATH);
+    json_object_set_new(json_object_get(cm, "data"), "checkpointID-0000000000000000009",
+                        json_string(values[v]));
+    put_cm(&f, JOB_PATH, cm);
+    json_decref(cm);
+    snprintf(stray, sizeof(stray), "%s/completedCheckpoint00000000abcd", f.blobs);
+    fp = fopen(stray, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("unreferenced", fp);
+    fclose(fp);
+    log_init(&f, &l);
+    ck_assert_int_eq(k8sha_orphans_scan(f.ctx, NULL, on_found, on_cleaned, &l), 0);
+    it_run_until(&f.t, &l.done);
+    ck_assert_int_eq(l.err, K8SHA_ECORRUPT);
+    ck_assert_msg(strstr(l.msg, "checkpointID-0000000000000000009") && strstr(l.msg, JOB_CM) &&
+                      strstr(l.msg, "nothing was deleted"),
+                  "%s", l.msg);
+    ck_assert_int_eq(access(stray, F_OK), 0);
+    ck_assert_int_eq(blob_count(&f), 4);
+    teardown(&f);
+  }
+}
+END_TEST
+
 START_TEST(cleanup_cluster_removes_everything) {
   fixture f;
   found_log l;
@@ -1508,6 +1596,8 @@ int main(void) {
   it_add(tc, cleanup_job_dry_run_then_real_then_again, IT_ANY);
   it_add(tc, cleanup_job_resumes_after_failed_blob_delete, IT_ANY);
   it_add(tc, orphans_found_and_deleted_by_leader, IT_ANY);
+  it_add(tc, orphans_spare_an_add_in_flight, IT_ANY);
+  it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
