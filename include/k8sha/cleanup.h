@@ -10,8 +10,16 @@
  *
  * What is (or, with K8SHA_CLEANUP_DRY_RUN, would be) deleted is reported through `found` as
  * (kind, name): kind "configmap" (a ConfigMap name), "entry" ("<configmap>/<key>"), "blob" (a
- * URI). An orphan scan reports "orphan-blob" (a blob under <storageDir>/<ha-cluster-id>/ that no
- * pointer references) and "orphan-configmap" (a job ConfigMap whose job has no job graph).
+ * URI), "unreadable" ("<configmap>/<key>: why": a value that is neither pointer form; its blob, if
+ * any, is not deleted). An orphan scan reports "orphan-blob" (a blob under
+ * <storageDir>/<ha-cluster-id>/ that no pointer references, as a canonical URI) and
+ * "orphan-configmap" (a job ConfigMap whose job has no job graph).
+ *
+ * Pointers are read in both forms (libk8sha's compact pointer and Flink's Java-serialized state
+ * handle, Flink 1.15 to 2.3) with both delete markers; job graphs in every Flink layout
+ * (jobGraph-, executionPlan-, application-). Only blobs named as stores name them
+ * (completedCheckpoint, submittedJobGraph, submittedExecutionPlan, submittedApplication and 12 hex
+ * digits, or their temporary files) are ever candidates for deletion.
  *
  * Threading: loop thread; callbacks run there, never from inside the starting call.
  */
@@ -45,18 +53,28 @@ K8SHA_EXPORT int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const
                                    k8sha_cleanup_done_cb done, void *user_data);
 
 /**
- * Deletes everything of the context's cluster: every ConfigMap labelled
- * app=<cluster-id>,configmap-type=high-availability (the lock included), then every blob under
- * <storageDir>/<ha-cluster-id>/. Meant for a stopped cluster: a running leader would recreate its
- * lock. Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ * Deletes everything of the context's cluster: every HA ConfigMap (labelled app=<cluster-id> and
+ * configmap-type=high-availability, or named as Flink names them; the lock included), then the
+ * blobs their pointers named and every store blob under <storageDir>/<ha-cluster-id>/. Meant for
+ * a stopped cluster: a running leader would recreate its lock.
+ * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb found,
                                        k8sha_cleanup_done_cb done, void *user_data);
 
 /**
  * Finds orphans (see above). With `leader` not NULL, also deletes the orphan blobs, fenced by its
- * term: an add in flight writes its blob before its pointer, so deleting unreferenced blobs is
- * only safe while no other process can be adding, which holding the lock guarantees.
+ * term. It fails closed: it deletes nothing, and ends with K8SHA_ECORRUPT naming the ConfigMap
+ * and key, when any pointer cannot be read (damaged, or bytes in a host's own form); and with
+ * K8SHA_EINVAL when a pointer names a blob outside <storageDir>/<ha-cluster-id>/, or when
+ * high-availability.cluster-id is not set and Flink's default folder <storageDir>/default/ holds
+ * store blobs (which folder is this cluster's would be a guess).
+ * Deleting, it lists the blobs first and waits until they are older than lease-duration plus the
+ * request timeout (a writer that could still commit a pointer to one has lost its lease by then),
+ * then claims every HA ConfigMap with the leader's term (an update an older leader left in
+ * flight gets a conflict and never lands), then reads the pointers from the claimed state. It
+ * never deletes the blob of an add in flight in this context, nor of one whose outcome was
+ * unknown (its update may still land), nor any blob pinned while it ran.
  * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER or K8SHA_ENOMEM. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
