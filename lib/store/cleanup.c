@@ -527,6 +527,33 @@ static int pinned(task *t, const char *canon) {
   return k8sha__blob_pinned(t->ctx, canon);
 }
 
+/* Reports and deletes the next blob of the work list that goes (an orphan scan: unreferenced
+ * and not pinned, deleted only with a leader that still leads); ends the task after the last.
+ * 0 while a deletion runs or once the task ended, else the error that stopped it. */
+static int next_blob(task *t) {
+  while (t->i < json_array_size(t->work)) {
+    const char *uri = json_string_value(json_array_get(t->work, t->i++));
+    if (t->kind == T_ORPHANS) {
+      if (json_object_get(t->referenced, uri) || pinned(t, uri))
+        continue;
+      report(t, "orphan-blob", "%s", uri);
+      if (!t->leader)
+        continue;
+      if (!k8sha__election_leads(t->leader, t->term)) {
+        end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
+        return 0;
+      }
+    } else {
+      report(t, "blob", "%s", uri);
+      if (t->flags & K8SHA_CLEANUP_DRY_RUN)
+        continue;
+    }
+    return k8sha__blob_remove(t->ctx, uri, on_blob, t);
+  }
+  end(t, 0, NULL);
+  return 0;
+}
+
 /* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
  * then, deleting, a wait until each candidate is older than lease + request timeout (a writer
  * that could still commit a pointer to it has lost its lease by then), then every HA ConfigMap
@@ -534,7 +561,6 @@ static int pinned(task *t, const char *canon) {
  * lands), then the pointers read from the claimed state, each of which must be understood. */
 static void run_orphans(task *t, int err, const char *message) {
   json_t *item;
-  const char *uri;
   int rc = 0;
   char id[K8SHA__JOB_ID_LEN + 1];
 
@@ -615,26 +641,9 @@ static void run_orphans(task *t, int err, const char *message) {
     run_orphans(t, 0, NULL);
     return;
   case S_BLOB_DELETE:
-    while (t->i < json_array_size(t->work)) {
-      uri = json_string_value(json_array_get(t->work, t->i++));
-      if (json_object_get(t->referenced, uri) || pinned(t, uri))
-        continue;
-      report(t, "orphan-blob", "%s", uri);
-      if (!t->leader)
-        continue;
-      if (!k8sha__election_leads(t->leader, t->term)) {
-        end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
-        return;
-      }
-      rc = k8sha__blob_remove(t->ctx, uri, on_blob, t);
-      if (rc == 0)
-        return;
-      break;
-    }
-    if (rc == 0) {
-      end(t, 0, NULL);
+    rc = next_blob(t);
+    if (rc == 0)
       return;
-    }
     break;
   default:
     end(t, K8SHA_EINVAL, "internal: unexpected step");
@@ -647,7 +656,6 @@ static void run_orphans(task *t, int err, const char *message) {
 /* Dry-run job cleanup and cluster cleanup. */
 static void run_listed(task *t, int err, const char *message) {
   json_t *item;
-  const char *uri;
   int rc = 0;
 
   if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND)) {
@@ -714,20 +722,9 @@ static void run_listed(task *t, int err, const char *message) {
     run_listed(t, 0, NULL);
     return;
   case S_BLOB_DELETE:
-    while (t->i < json_array_size(t->work)) {
-      uri = json_string_value(json_array_get(t->work, t->i++));
-      report(t, "blob", "%s", uri);
-      if (t->flags & K8SHA_CLEANUP_DRY_RUN)
-        continue;
-      rc = k8sha__blob_remove(t->ctx, uri, on_blob, t);
-      if (rc == 0)
-        return;
-      break;
-    }
-    if (rc == 0) {
-      end(t, 0, NULL);
+    rc = next_blob(t);
+    if (rc == 0)
       return;
-    }
     break;
   default:
     end(t, K8SHA_EINVAL, "internal: unexpected step");
