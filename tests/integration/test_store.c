@@ -1217,6 +1217,12 @@ static void put_graph(fixture *f, const char *job) {
 }
 
 static const char *const keep3[] = {"execution.checkpointing.num-retained", "3", NULL};
+/* The same with a 6 s lease: an orphan scan that deletes waits lease + request timeout. */
+static const char *const keep3_short_lease[] = {
+    "execution.checkpointing.num-retained", "3",
+    "high-availability.kubernetes.leader-election.lease-duration", "6 s",
+    "high-availability.kubernetes.leader-election.renew-deadline", "3 s",
+    "high-availability.kubernetes.leader-election.retry-period", "1 s", NULL};
 
 /* Two checkpoints, a counter and a job graph: three blobs (with num-retained 3). */
 static void fill_job(fixture *f) {
@@ -1318,7 +1324,7 @@ START_TEST(orphans_found_and_deleted_by_leader) {
   char stray[2048];
   FILE *fp;
 
-  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  setup_with(&f, NULL, keep3_short_lease, K8SHA_LOCK_CONFIGMAP);
   fill_job(&f); /* JOB has a graph */
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB2, on_cp, &r), 0);
@@ -1508,7 +1514,7 @@ START_TEST(faults_on_every_store_request) {
     res r;
     int want_write = code == 403 ? K8SHA_EFORBIDDEN : K8SHA_EUNKNOWN_OUTCOME;
 
-    setup(&f);
+    setup_with(&f, NULL, keep3_short_lease + 2, K8SHA_LOCK_CONFIGMAP);
     /* create (the claim of a new job ConfigMap) */
     fault_once(&f, "create", code);
     res_init(&f, &r);
