@@ -9,7 +9,7 @@ graph), `cleanup --job` must delete that job's Flink blobs and nothing else, and
 refuse to guess the HA folder when Flink's default one holds blobs and
 high-availability.cluster-id is not set.
 usage: flink-data.py K8SHA KUBE_LITE SOURCE_ROOT [--live]"""
-import json, os, shutil, subprocess, sys, tempfile, time, urllib.request
+import fcntl, json, os, shutil, subprocess, sys, tempfile, time, urllib.request
 
 k8sha, kubelite, src = sys.argv[1:4]
 LIVE = "--live" in sys.argv[4:]
@@ -161,6 +161,15 @@ def check_version(version, tmp):
             fail("%s: orphans without high-availability.cluster-id: %s" % (version, p.stderr))
         if not os.path.exists(stray) or blobs_under(store) != after | {stray}:
             fail("%s: the refused scan deleted something" % version)
+        # cleanup --cluster: every HA ConfigMap and every HA blob goes; Flink's checkpoint data
+        # (state.checkpoints.dir) and the blob beside the HA folder stay
+        run(["cleanup", "--cluster", "--yes"] + conf)
+        left = blobs_under(store)
+        ha = {b for b in after if "/%s/" % exp["clusterId"] in b}
+        if left & ha or left != (after - ha) | {stray}:
+            fail("%s: cleanup --cluster left %s, deleted %s" % (version, left & ha, (after | {stray}) - left - ha))
+        if json.loads(run(["jobs", "--json"] + conf).stdout):
+            fail("%s: jobs remain after cleanup --cluster" % version)
         print("flink %s data: OK" % version)
     finally:
         kl.terminate()
@@ -168,6 +177,10 @@ def check_version(version, tmp):
 
 
 tmp = tempfile.mkdtemp()
+if not LIVE:  # the fixtures' blobs live at fixed paths: one such run on the machine at a time
+    os.makedirs(FIXTURE_ROOT, exist_ok=True)
+    lock = open(os.path.join(FIXTURE_ROOT, ".lock"), "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
 try:
     for v in ("1.20.1", "2.3.0"):
         check_version(v, tmp)
