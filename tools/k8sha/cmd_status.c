@@ -104,7 +104,11 @@ int cmd_status(int argc, char **argv) {
     printf("lock %s\n", lock);
     printf("  holder             %s\n", holder && *holder ? holder : "(none: released)");
     if (rec) {
-      printf("  lease duration     %.3f s\n", json_number_value(json_object_get(rec, "leaseDuration")));
+      json_t *d = json_object_get(rec, "leaseDuration");
+      if (json_is_string(d)) /* the Python client's "15", Flink 2.x's Java Duration "PT15S" */
+        printf("  lease duration     %s\n", json_string_value(d));
+      else
+        printf("  lease duration     %.3f s\n", json_number_value(d));
       printf("  renewed            %s (%.1f s ago by this machine's clock)\n",
              json_string_value(json_object_get(rec, "renewTime")),
              json_real_value(json_object_get(out, "renewAgeSeconds")));
