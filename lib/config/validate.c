@@ -230,6 +230,29 @@ static size_t scheme_length(const char *s) {
   return 0;
 }
 
+/* 1 when the path of a normalised storage URI ("scheme://authority/path") has no empty, "." or
+ * ".." segment and no control character. */
+static int path_usable(const char *uri) {
+  const char *p = strstr(uri, "://"), *seg;
+  if (!p)
+    return 0;
+  p = strchr(p + 3, '/'); /* the path, after the authority (empty for file:) */
+  if (!p || strcmp(p, "/") == 0)
+    return 1;
+  for (seg = p + 1;; ) {
+    const char *end = strchr(seg, '/');
+    size_t len = end ? (size_t)(end - seg) : strlen(seg), i;
+    if (len == 0 || (len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+      return 0;
+    for (i = 0; i < len; i++)
+      if ((unsigned char)seg[i] < 0x20 || seg[i] == 0x7f)
+        return 0;
+    if (!end)
+      return 1;
+    seg = end + 1;
+  }
+}
+
 static void check_storage_dir(vctx *v) {
   const k8sha__entry *e = required(v, K8SHA__KEY_STORAGE_DIR);
   const k8sha_allocator *a = &v->cfg->alloc;
@@ -309,6 +332,14 @@ static void check_storage_dir(vctx *v) {
   n = strlen(uri);
   while (n > 0 && uri[n - 1] == '/' && uri[n - 2] != '/')
     uri[--n] = '\0';
+  if (!path_usable(uri)) {
+    errorf(v, e, K8SHA__KEY_STORAGE_DIR,
+           "'%s' has an empty, '.' or '..' path segment or a control character: blobs under it "
+           "could not be named",
+           dir);
+    k8sha__free(a, uri);
+    return;
+  }
   v->ha.storage_dir = uri;
 }
 

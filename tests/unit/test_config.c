@@ -295,6 +295,12 @@ START_TEST(storage_dir_rules) {
   expect_rejected(key, "s3:bucket", "must have the form s3://bucket/path");
   expect_rejected(key, "file://server/share", "names a remote host");
   expect_rejected(key, "file:relative", "is not an absolute path");
+  /* every add under these would fail: refused here, naming the key */
+  expect_rejected(key, "file:///var/ha//", "empty, '.' or '..' path segment");
+  expect_rejected(key, "/var//ha", "empty, '.' or '..' path segment");
+  expect_rejected(key, "s3://bucket/ha/./x", "empty, '.' or '..' path segment");
+  expect_rejected(key, "hdfs://nn/ha/..", "empty, '.' or '..' path segment");
+  expect_rejected(key, "file:///var/h\001a", "control character");
   /* A host that registers its own backend makes its scheme valid. */
   cfg = seed_with(key, "mystore://vault/ha", K8SHA_ECONFIG);
   ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, "MyStore"), 0);
