@@ -102,7 +102,9 @@ K8SHA_EXPORT const char *k8sha_checkpoint_store_configmap(const k8sha_checkpoint
  * Writes `state` to a new blob, then adds checkpoint `id` pointing to it; then removes the
  * oldest checkpoints beyond `execution.checkpointing.num-retained` (pointer first, then blob) and
  * finishes removals an earlier run left marked. `state` is copied. `done` gets the add's outcome
- * (a failed removal of an older checkpoint is logged and retried by the next add).
+ * (a failed removal of an older checkpoint is logged and retried by the next add); an `id` older
+ * than the num-retained newest retained checkpoints would be removed by its own add, so it
+ * completes with K8SHA_EINVAL and nothing is written.
  * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_checkpoint_add(k8sha_checkpoint_store *s, uint64_t id, const void *state,

@@ -179,8 +179,15 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
   }
   if (json_object_set_new(data, o->key, json_string(o->value)) != 0)
     return K8SHA_ENOMEM;
-  if (o->retain_prefix && retain(o, data) != 0)
-    return K8SHA_ENOMEM;
+  if (o->retain_prefix && (size = (size_t)retain(o, data)) != 0) {
+    if ((int)size != K8SHA_EINVAL)
+      return K8SHA_ENOMEM;
+    snprintf(msg, n,
+             "%s is older than the %u newest entries ConfigMap %s retains: it would be removed "
+             "in the same update that adds it, so it is not added",
+             o->key, o->keep, name);
+    return K8SHA_EINVAL;
+  }
   if (o->phase == P_CHECK) {
     size = k8sha__configmap_data_size(obj);
     if (size > K8SHA__CONFIGMAP_MAX_BYTES) {
@@ -234,6 +241,10 @@ static int retain(hop *o, json_t *data) {
     qsort(live, n, sizeof(live[0]), cmp_str);
   for (i = 0; rc == 0 && i + o->keep < n; i++) {
     const char *text = json_string_value(json_object_get(data, live[i]));
+    if (strcmp(live[i], o->key) == 0) {
+      rc = K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
+      break;
+    }
     char *marked = k8sha__value_mark(&o->ctx->alloc, text);
     if (!marked) {
       rc = K8SHA_ENOMEM;

@@ -936,6 +936,12 @@ START_TEST(checkpoints_retained_and_recovered) {
                                K8SHA__DELETING_MARKER));
   json_decref(cm);
   ck_assert_int_eq(blob_count(&f), 2);
+  /* an id older than every retained one would be subsumed by its own update: refused, never
+   * reported as added (nothing written) */
+  ck_assert_int_eq(cp_add(&f, s, 1, "late", &r), K8SHA_EINVAL);
+  ck_assert_msg(strstr(r.msg, "checkpointID-0000000000000000001 is older than the 2 newest") !=
+                    NULL, "%s", r.msg);
+  ck_assert_int_eq(blob_count(&f), 2);
   k8sha_checkpoint_store_free(s);
 
   /* a new store (a new leader process would do the same) recovers the same */
