@@ -110,7 +110,9 @@ K8SHA_EXPORT const char *k8sha_election_session(const k8sha_election *e);
  * Publishes `address` for `component` ("resourcemanager", "dispatcher", "restserver",
  * "job-<jobid>", ...) with the current session, in one fenced write together with every
  * component published before. The leader restores its entries if someone else changes them.
- * `done` (may be NULL) gets 0, K8SHA_ENOTLEADER or an API error.
+ * `done` (may be NULL) gets 0, K8SHA_ENOTLEADER or an API error. K8SHA_EINVAL when
+ * "org.apache.flink.k8s.leader.<component>" is not a valid ConfigMap key (letters, digits, '-',
+ * '_', '.', at most 253 characters) or the address is longer than about 1000 bytes.
  * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER (not leading now) or K8SHA_ENOMEM. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_election_publish(k8sha_election *e, const char *component,

@@ -12,6 +12,7 @@
 #include "election/elector.h"
 #include "election/lock.h"
 #include "election/record.h"
+#include "kube/names.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
 #include "store/layout.h"
@@ -574,9 +575,14 @@ static void on_timer(void *ud) {
 int k8sha_election_publish(k8sha_election *e, const char *component, const char *address,
                            void (*done)(k8sha_election *, int, void *), void *ud) {
   pending_done *p, **tail;
-  char value[1024];
+  char value[1024], key[300];
 
   if (!e || !component || !*component || !address)
+    return K8SHA_EINVAL;
+  /* The entry's key must be a valid ConfigMap key, or every renewal would be refused (422). */
+  if (snprintf(key, sizeof(key), K8SHA__LEADER_KEY_PREFIX "%s", component) >= (int)sizeof(key) ||
+      !k8sha__is_configmap_key(key) ||
+      strlen(e->session) + 1 + strlen(address) >= sizeof(value))
     return K8SHA_EINVAL;
   if (!lease_valid(e))
     return K8SHA_ENOTLEADER;

@@ -195,6 +195,19 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   }
   ck_assert_int_eq(p2.granted, 0);
 
+  /* A component that would make an invalid ConfigMap key, or an address too long to store,
+   * is refused before anything is written (every renewal would fail otherwise). */
+  ck_assert_int_eq(k8sha_election_publish(e1, "job/x", "http://one:8081", NULL, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_election_publish(e1, "rest server", "http://one:8081", NULL, NULL),
+                   K8SHA_EINVAL);
+  {
+    char longer[2000];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    ck_assert_int_eq(k8sha_election_publish(e1, "restserver", longer, NULL, NULL), K8SHA_EINVAL);
+    ck_assert_int_eq(k8sha_election_publish(e1, longer + 1000, "http://one:8081", NULL, NULL),
+                     K8SHA_EINVAL);
+  }
   /* Publish; the retriever (another context) sees it. */
   ck_assert_int_eq(k8sha_election_publish(e1, "restserver", "http://one:8081", on_done, &published), 0);
   while (published == 0)
