@@ -110,7 +110,13 @@ static void do_write(file_work *w) {
     p += n;
     left -= (size_t)n;
   }
-  if (fsync(fd) != 0 || close(fd) != 0) {
+  if (fsync(fd) != 0) {
+    err = errno;
+    close(fd); /* the descriptor goes whatever fsync said */
+    unlink(tmp);
+    return fail(w, K8SHA_ESTORAGE, "cannot make durable", err);
+  }
+  if (close(fd) != 0) {
     err = errno;
     unlink(tmp);
     return fail(w, K8SHA_ESTORAGE, "cannot make durable", err);

@@ -54,8 +54,9 @@ static json_t *data_diff(json_t *now, json_t *before) {
 static json_t *annotation_diff(json_t *now, json_t *before) {
   json_t *a = json_object_get(json_object_get(now, "metadata"), "annotations");
   json_t *b = json_object_get(json_object_get(before, "metadata"), "annotations");
-  json_t *wrap_a = json_pack("{s:O}", "data", a ? a : json_object());
-  json_t *wrap_b = json_pack("{s:O}", "data", b ? b : json_object());
+  /* "O" takes a reference of its own: an object made here goes in with "{}" instead */
+  json_t *wrap_a = a ? json_pack("{s:O}", "data", a) : json_pack("{s:{}}", "data");
+  json_t *wrap_b = b ? json_pack("{s:O}", "data", b) : json_pack("{s:{}}", "data");
   json_t *diff = data_diff(wrap_a, wrap_b);
   json_decref(wrap_a);
   json_decref(wrap_b);
