@@ -1,4 +1,4 @@
-/* Job and cluster cleanup, and the orphan scan: short state machines over the stores. */
+/* Job and cluster cleanup, and the task machinery the orphan scan (orphans.c) shares. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,52 +21,7 @@
 #include "store/layout.h"
 #include "store/pointer.h"
 #include "storage/uri.h"
-
-typedef enum task_kind { T_JOB, T_JOB_DRY, T_CLUSTER, T_ORPHANS } task_kind;
-
-typedef enum step {
-  S_START,
-  S_JOB_CLAIMED,   /* job ConfigMap claimed (or absent) */
-  S_JOB_ENTRY,     /* removing checkpoint entries one by one */
-  S_JOB_COUNTER,   /* counter dropped */
-  S_JOB_DELETED,   /* job ConfigMap deleted */
-  S_GRAPH_CLAIMED, /* cluster ConfigMap checked */
-  S_LEADER_ENTRY,  /* leader entry of the job dropped */
-  S_LISTED,        /* HA ConfigMaps listed */
-  S_CM_DELETE,     /* deleting ConfigMaps one by one */
-  S_BLOBS_LISTED,  /* blobs listed */
-  S_AGED,          /* orphan scan: the candidates are old enough */
-  S_CLAIMED,       /* orphan scan: claiming the HA ConfigMaps one by one */
-  S_SIBLINGS,      /* orphan scan: Flink's default folder beside ours listed */
-  S_GRAPH_ENTRY,   /* job cleanup: removing graph entries one by one */
-  S_BLOB_DELETE    /* deleting blobs one by one */
-} step;
-
-typedef struct task {
-  k8sha_ctx *ctx;
-  k8sha_election *leader;
-  uint64_t term;
-  task_kind kind;
-  unsigned int flags;
-  char job_id[K8SHA__JOB_ID_LEN + 1];
-  k8sha_found_cb found;
-  k8sha_cleanup_done_cb done;
-  void *user_data;
-  step step;
-  json_t *items;      /* listed HA ConfigMaps */
-  json_t *work;       /* array of strings: the names or URIs being worked through */
-  size_t i;
-  json_t *referenced; /* orphan scan: URI -> true */
-  k8sha__fcm *jf, *cf;
-  k8sha__hstore *jh, *ch;
-  k8sha__timer *kick;
-  char *cm_name, *cluster_cm;
-  char leader_key[128];
-  char folder[K8SHA__URI_MAX];  /* canonical <storageDir>/<ha-cluster-id>/ */
-  char sibling[K8SHA__URI_MAX]; /* orphan scan: Flink's default folder beside it */
-  int watching;                 /* orphan scan: watching pins */
-  size_t sibling_blobs;
-} task;
+#include "store/cleanup_task.h"
 
 static void run(task *t, int err, const char *message);
 
@@ -87,8 +42,7 @@ static void task_free(task *t) {
   k8sha__free(a, t);
 }
 
-static void end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void end(task *t, int err, const char *fmt, ...) {
+void k8sha__task_end(task *t, int err, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
   msg[0] = '\0';
@@ -102,9 +56,7 @@ static void end(task *t, int err, const char *fmt, ...) {
   task_free(t);
 }
 
-static void report(task *t, const char *kind, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void report(task *t, const char *kind, const char *fmt, ...) {
+void k8sha__task_report(task *t, const char *kind, const char *fmt, ...) {
   char name[4400];
   va_list ap;
   va_start(ap, fmt);
@@ -114,11 +66,11 @@ static void report(task *t, const char *kind, const char *fmt, ...) {
     t->found(kind, name, t->user_data);
 }
 
-static void on_fcm(int err, const char *message, void *ud) {
+void k8sha__task_on_fcm(int err, const char *message, void *ud) {
   run(ud, err, message);
 }
 
-static void on_blob(const k8sha__blob_result *r, void *ud) {
+void k8sha__task_on_blob(const k8sha__blob_result *r, void *ud) {
   task *t = ud;
   size_t i;
   if (t->step == S_SIBLINGS && r->err == 0) {
@@ -150,21 +102,21 @@ static void on_kick(void *ud) {
 
 /* ---- pieces ---- */
 
-static const char *item_name(json_t *item) {
+const char *k8sha__task_item_name(json_t *item) {
   return json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
 }
 
-static json_t *item_named(task *t, const char *name) {
+json_t *k8sha__task_item_named(task *t, const char *name) {
   size_t i;
   json_t *item;
   json_array_foreach(t->items, i, item) {
-    if (item_name(item) && strcmp(item_name(item), name) == 0)
+    if (k8sha__task_item_name(item) && strcmp(k8sha__task_item_name(item), name) == 0)
       return item;
   }
   return NULL;
 }
 
-static int list_configmaps(task *t) {
+int k8sha__task_list_configmaps(task *t) {
   k8sha__req_opts o;
   char *selector, *escaped, *path;
   int rc;
@@ -192,7 +144,7 @@ static int delete_configmap(task *t, json_t *item) {
                            "preconditions", "resourceVersion", rv ? rv : "");
   char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   char *path = k8sha__asprintf(&t->ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
-                               t->ctx->ha.namespace_, item_name(item));
+                               t->ctx->ha.namespace_, k8sha__task_item_name(item));
   int rc;
   json_decref(body);
   memset(&o, 0, sizeof(o));
@@ -211,25 +163,13 @@ static char *blob_prefix(task *t) {
                          t->ctx->ha.ha_cluster_id);
 }
 
-static int list_blobs(task *t) {
+int k8sha__task_list_blobs(task *t) {
   char *prefix = blob_prefix(t);
   int rc;
   t->step = S_BLOBS_LISTED;
-  rc = prefix ? k8sha__blob_list(t->ctx, prefix, on_blob, t) : K8SHA_ENOMEM;
+  rc = prefix ? k8sha__blob_list(t->ctx, prefix, k8sha__task_on_blob, t) : K8SHA_ENOMEM;
   k8sha__free(&t->ctx->alloc, prefix);
   return rc;
-}
-
-/* Lists Flink's default folder beside ours when high-availability.cluster-id was not given (the
- * scan must not guess which folder is this cluster's); otherwise goes on at once. */
-static int list_siblings(task *t) {
-  t->step = S_SIBLINGS;
-  if (t->ctx->ha.ha_cluster_id_explicit || strcmp(t->ctx->ha.ha_cluster_id, "default") == 0) {
-    k8sha__timer_start(t->kick, 0);
-    return 0;
-  }
-  snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
-  return k8sha__blob_list(t->ctx, t->sibling, on_blob, t);
 }
 
 /* Reports the entries of `obj` whose key starts with `prefix` and the blobs they point to (both
@@ -242,11 +182,11 @@ static void report_entries(task *t, json_t *obj, const char *cm, const char *pre
     char why[300];
     if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
-    report(t, "entry", "%s/%s", cm, key);
+    k8sha__task_report(t, "entry", "%s/%s", cm, key);
     if (k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
-      report(t, "unreadable", "%s/%s: %s", cm, key, why);
+      k8sha__task_report(t, "unreadable", "%s/%s: %s", cm, key, why);
     else if (info.uri[0])
-      report(t, "blob", "%s", info.uri);
+      k8sha__task_report(t, "blob", "%s", info.uri);
   }
 }
 
@@ -317,7 +257,7 @@ static void run_job(task *t, int err, const char *message) {
   switch (t->step) {
   case S_START:
     t->step = S_JOB_CLAIMED;
-    rc = k8sha__store_open(t->leader, t->cm_name, "completedCheckpoint", 0, on_fcm, t, &t->jf,
+    rc = k8sha__store_open(t->leader, t->cm_name, "completedCheckpoint", 0, k8sha__task_on_fcm, t, &t->jf,
                            &t->jh);
     break;
   case S_JOB_CLAIMED:
@@ -327,7 +267,7 @@ static void run_job(task *t, int err, const char *message) {
       return;
     }
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     rc = keys_to_work(t, t->jh, "checkpointID-");
@@ -339,46 +279,46 @@ static void run_job(task *t, int err, const char *message) {
     break;
   case S_JOB_ENTRY:
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     if (t->i < json_array_size(t->work)) {
       key = json_string_value(json_array_get(t->work, t->i++));
       obj = k8sha__fcm_object(t->jf);
       report_entries(t, obj, t->cm_name, key);
-      rc = k8sha__hstore_remove(t->jh, key, on_fcm, t);
+      rc = k8sha__hstore_remove(t->jh, key, k8sha__task_on_fcm, t);
       break;
     }
     t->step = S_JOB_COUNTER;
     if (json_object_get(json_object_get(k8sha__fcm_object(t->jf), "data"), "counter"))
-      report(t, "entry", "%s/counter", t->cm_name);
-    rc = k8sha__fcm_update(t->jf, edit_drop_key, "counter", on_fcm, t);
+      k8sha__task_report(t, "entry", "%s/counter", t->cm_name);
+    rc = k8sha__fcm_update(t->jf, edit_drop_key, "counter", k8sha__task_on_fcm, t);
     break;
   case S_JOB_COUNTER:
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     t->step = S_JOB_DELETED;
-    report(t, "configmap", "%s", t->cm_name);
-    rc = k8sha__fcm_delete(t->jf, on_fcm, t);
+    k8sha__task_report(t, "configmap", "%s", t->cm_name);
+    rc = k8sha__fcm_delete(t->jf, k8sha__task_on_fcm, t);
     break;
   case S_JOB_DELETED:
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     t->step = S_GRAPH_CLAIMED;
     rc = k8sha__store_open(t->leader, t->cluster_cm, k8sha__graph_kind_written(t->ctx)->blob_kind,
-                           0, on_fcm, t, &t->cf, &t->ch);
+                           0, k8sha__task_on_fcm, t, &t->cf, &t->ch);
     break;
   case S_GRAPH_CLAIMED:
     if (err == K8SHA_ENOTFOUND) {
-      end(t, 0, NULL);
+      k8sha__task_end(t, 0, NULL);
       return;
     }
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     graph_keys_to_work(t);
@@ -387,31 +327,31 @@ static void run_job(task *t, int err, const char *message) {
     return;
   case S_GRAPH_ENTRY:
     if (err) {
-      end(t, err, "%s", message ? message : k8sha_strerror(err));
+      k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
     if (t->i < json_array_size(t->work)) {
       key = json_string_value(json_array_get(t->work, t->i++));
       report_entries(t, k8sha__fcm_object(t->cf), t->cluster_cm, key);
-      rc = k8sha__hstore_remove(t->ch, key, on_fcm, t);
+      rc = k8sha__hstore_remove(t->ch, key, k8sha__task_on_fcm, t);
       break;
     }
     t->step = S_LEADER_ENTRY;
     snprintf(t->leader_key, sizeof(t->leader_key), K8SHA__LEADER_KEY_PREFIX "job-%s",
              t->job_id);
     if (json_object_get(json_object_get(k8sha__fcm_object(t->cf), "data"), t->leader_key))
-      report(t, "entry", "%s/%s", t->cluster_cm, t->leader_key);
-    rc = k8sha__fcm_update(t->cf, edit_drop_key, t->leader_key, on_fcm, t);
+      k8sha__task_report(t, "entry", "%s/%s", t->cluster_cm, t->leader_key);
+    rc = k8sha__fcm_update(t->cf, edit_drop_key, t->leader_key, k8sha__task_on_fcm, t);
     break;
   case S_LEADER_ENTRY:
-    end(t, err, "%s", message ? message : "");
+    k8sha__task_end(t, err, "%s", message ? message : "");
     return;
   default:
-    end(t, K8SHA_EINVAL, "internal: unexpected step");
+    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
     return;
   }
   if (rc)
-    end(t, rc, "job cleanup of %s: %s", t->job_id, k8sha_strerror(rc));
+    k8sha__task_end(t, rc, "job cleanup of %s: %s", t->job_id, k8sha_strerror(rc));
 }
 
 /* ---- dry-run job cleanup, cluster cleanup, orphan scan: list, then work ---- */
@@ -425,8 +365,8 @@ static int not_a_pointer(const char *key) {
 /* Adds the blobs the pointers of `obj` reference to t->referenced (canonical URIs). With
  * `strict` (the orphan scan) any value it cannot read, or a host's opaque pointer, ends the task:
  * nothing can be deleted on a guess. Returns 0 or ends the task and returns -1. */
-static int collect_references(task *t, json_t *obj, int strict) {
-  const char *key, *name = item_name(obj);
+int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
+  const char *key, *name = k8sha__task_item_name(obj);
   json_t *v;
   json_object_foreach(json_object_get(obj, "data"), key, v) {
     k8sha__value_info info;
@@ -445,17 +385,17 @@ static int collect_references(task *t, json_t *obj, int strict) {
     }
     if (rc) {
       if (!strict) {
-        report(t, "unreadable", "%s/%s: %s", name, key, why);
+        k8sha__task_report(t, "unreadable", "%s/%s: %s", name, key, why);
         continue;
       }
-      end(t, rc == K8SHA_ENOMEM ? rc : K8SHA_ECORRUPT,
+      k8sha__task_end(t, rc == K8SHA_ENOMEM ? rc : K8SHA_ECORRUPT,
           "orphan scan: entry %s of ConfigMap %s cannot be read (%s), so what it references is "
           "unknown; nothing was deleted",
           key, name, why);
       return -1;
     }
     if (strict && strncmp(canon, t->folder, strlen(t->folder)) != 0) {
-      end(t, K8SHA_EINVAL,
+      k8sha__task_end(t, K8SHA_EINVAL,
           "orphan scan: entry %s of ConfigMap %s references %s, outside the scanned folder %s: "
           "the writer used another high-availability.cluster-id (Flink's default is /default); "
           "set it to the writer's; nothing was deleted",
@@ -467,30 +407,11 @@ static int collect_references(task *t, json_t *obj, int strict) {
   return 0;
 }
 
-/* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
-static void report_orphan_configmaps(task *t) {
-  json_t *cluster = item_named(t, t->cluster_cm), *item;
-  size_t i;
-  json_array_foreach(t->items, i, item) {
-    char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
-    const k8sha__graph_kind *g;
-    int has = 0;
-    if (k8sha__ha_configmap(item_name(item), t->ctx->ha.cluster_id, id) != 2)
-      continue;
-    for (g = k8sha__graph_kinds; g->key_prefix; g++) {
-      snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, id);
-      has |= g->is_job && json_object_get(json_object_get(cluster, "data"), gkey) != NULL;
-    }
-    if (!has)
-      report(t, "orphan-configmap", "%s", item_name(item));
-  }
-}
-
 /* Keeps only the HA ConfigMaps among the cluster's (Flink labels its other ConfigMaps alike). */
-static void keep_ha_items(task *t) {
+void k8sha__task_keep_ha_items(task *t) {
   size_t i = 0;
   while (i < json_array_size(t->items)) {
-    if (item_name(json_array_get(t->items, i)) &&
+    if (k8sha__task_item_name(json_array_get(t->items, i)) &&
         k8sha__is_ha_object(json_array_get(t->items, i), t->ctx->ha.cluster_id))
       i++;
     else
@@ -499,7 +420,7 @@ static void keep_ha_items(task *t) {
 }
 
 /* The blob candidates of a listing: names a store writes, canonical, sorted as listed. */
-static void keep_blob_names(task *t) {
+void k8sha__task_keep_blob_names(task *t) {
   size_t i = 0;
   char canon[K8SHA__URI_MAX];
   while (i < json_array_size(t->work)) {
@@ -515,142 +436,31 @@ static void keep_blob_names(task *t) {
   }
 }
 
-/* A temporary file ".<blob>.tmp-..." is pinned when its blob is. */
-static int pinned(task *t, const char *canon) {
-  char final[K8SHA__URI_MAX];
-  const char *base = strrchr(canon, '/') + 1, *tmp;
-  if (base[0] == '.' && (tmp = strstr(base, ".tmp-")) != NULL) {
-    snprintf(final, sizeof(final), "%.*s%.*s", (int)(base - canon), canon, (int)(tmp - base - 1),
-             base + 1);
-    return k8sha__blob_pinned(t->ctx, final);
-  }
-  return k8sha__blob_pinned(t->ctx, canon);
-}
-
 /* Reports and deletes the next blob of the work list that goes (an orphan scan: unreferenced
  * and not pinned, deleted only with a leader that still leads); ends the task after the last.
  * 0 while a deletion runs or once the task ended, else the error that stopped it. */
-static int next_blob(task *t) {
+int k8sha__task_next_blob(task *t) {
   while (t->i < json_array_size(t->work)) {
     const char *uri = json_string_value(json_array_get(t->work, t->i++));
     if (t->kind == T_ORPHANS) {
-      if (json_object_get(t->referenced, uri) || pinned(t, uri))
+      if (json_object_get(t->referenced, uri) || k8sha__orphans_pinned(t, uri))
         continue;
-      report(t, "orphan-blob", "%s", uri);
+      k8sha__task_report(t, "orphan-blob", "%s", uri);
       if (!t->leader)
         continue;
       if (!k8sha__election_leads(t->leader, t->term)) {
-        end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
+        k8sha__task_end(t, K8SHA_ENOTLEADER, "orphan scan: not the leader any more; %s kept", uri);
         return 0;
       }
     } else {
-      report(t, "blob", "%s", uri);
+      k8sha__task_report(t, "blob", "%s", uri);
       if (t->flags & K8SHA_CLEANUP_DRY_RUN)
         continue;
     }
-    return k8sha__blob_remove(t->ctx, uri, on_blob, t);
+    return k8sha__blob_remove(t->ctx, uri, k8sha__task_on_blob, t);
   }
-  end(t, 0, NULL);
+  k8sha__task_end(t, 0, NULL);
   return 0;
-}
-
-/* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
- * then, deleting, a wait until each candidate is older than lease + request timeout (a writer
- * that could still commit a pointer to it has lost its lease by then), then every HA ConfigMap
- * claimed with our term (an update an older leader left in flight gets a conflict and never
- * lands), then the pointers read from the claimed state, each of which must be understood. */
-static void run_orphans(task *t, int err, const char *message) {
-  json_t *item;
-  int rc = 0;
-  char id[K8SHA__JOB_ID_LEN + 1];
-
-  if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND) &&
-      !(t->step == S_CLAIMED && err == K8SHA_ENOTFOUND)) {
-    end(t, err, "%s", message ? message : k8sha_strerror(err));
-    return;
-  }
-  switch (t->step) {
-  case S_START:
-    if (k8sha__pins_watch(t->ctx, 1) != 0) {
-      end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
-      return;
-    }
-    t->watching = 1;
-    rc = list_blobs(t);
-    break;
-  case S_BLOBS_LISTED:
-    keep_blob_names(t);
-    t->step = S_AGED;
-    if (t->leader) {
-      k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
-      return;
-    }
-    run_orphans(t, 0, NULL);
-    return;
-  case S_AGED:
-    rc = list_configmaps(t);
-    break;
-  case S_LISTED:
-    keep_ha_items(t);
-    t->referenced = json_object();
-    t->i = 0;
-    t->step = S_CLAIMED;
-    if (!t->leader) {
-      json_array_foreach(t->items, t->i, item) {
-        if (collect_references(t, item, 1) != 0)
-          return;
-      }
-      t->step = S_SIBLINGS;
-      rc = list_siblings(t);
-      break;
-    }
-    run_orphans(t, K8SHA_ENOTFOUND, NULL);
-    return;
-  case S_CLAIMED:
-    /* The ConfigMap t->i - 1 is claimed (or gone): its pointers, read from the claimed state. */
-    if (t->jf && err == 0 && collect_references(t, k8sha__fcm_object(t->jf), 1) != 0)
-      return;
-    k8sha__hstore_free(t->jh);
-    k8sha__fcm_free(t->jf);
-    t->jh = NULL;
-    t->jf = NULL;
-    if (t->i < json_array_size(t->items)) {
-      item = json_array_get(t->items, t->i++);
-      rc = k8sha__store_open(t->leader, item_name(item),
-                             k8sha__ha_configmap(item_name(item), t->ctx->ha.cluster_id, id) == 2
-                                 ? K8SHA__CHECKPOINT_BLOB
-                                 : k8sha__graph_kind_written(t->ctx)->blob_kind,
-                             0, on_fcm, t, &t->jf, &t->jh);
-      break;
-    }
-    t->step = S_SIBLINGS;
-    rc = list_siblings(t);
-    break;
-  case S_SIBLINGS:
-    if (err == 0 && t->sibling_blobs) {
-      end(t, K8SHA_EINVAL,
-          "orphan scan: %s holds Flink HA blobs (Flink's default high-availability.cluster-id "
-          "is /default) and high-availability.cluster-id is not set, so which folder is this "
-          "cluster's is a guess; set it; nothing was deleted",
-          t->sibling);
-      return;
-    }
-    report_orphan_configmaps(t);
-    t->step = S_BLOB_DELETE;
-    t->i = 0;
-    run_orphans(t, 0, NULL);
-    return;
-  case S_BLOB_DELETE:
-    rc = next_blob(t);
-    if (rc == 0)
-      return;
-    break;
-  default:
-    end(t, K8SHA_EINVAL, "internal: unexpected step");
-    return;
-  }
-  if (rc)
-    end(t, rc, "orphan scan: %s", k8sha_strerror(rc));
 }
 
 /* Dry-run job cleanup and cluster cleanup. */
@@ -659,31 +469,31 @@ static void run_listed(task *t, int err, const char *message) {
   int rc = 0;
 
   if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND)) {
-    end(t, err, "%s", message ? message : k8sha_strerror(err));
+    k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
     return;
   }
   switch (t->step) {
   case S_START:
-    rc = list_configmaps(t);
+    rc = k8sha__task_list_configmaps(t);
     break;
   case S_LISTED:
-    keep_ha_items(t);
+    k8sha__task_keep_ha_items(t);
     if (t->kind == T_JOB_DRY) {
-      json_t *job = item_named(t, t->cm_name);
+      json_t *job = k8sha__task_item_named(t, t->cm_name);
       if (job) {
         report_entries(t, job, t->cm_name, K8SHA__CHECKPOINT_PREFIX);
         if (json_object_get(json_object_get(job, "data"), K8SHA__COUNTER_KEY))
-          report(t, "entry", "%s/" K8SHA__COUNTER_KEY, t->cm_name);
-        report(t, "configmap", "%s", t->cm_name);
+          k8sha__task_report(t, "entry", "%s/" K8SHA__COUNTER_KEY, t->cm_name);
+        k8sha__task_report(t, "configmap", "%s", t->cm_name);
       }
-      report_graph_entries(t, item_named(t, t->cluster_cm));
-      end(t, 0, NULL);
+      report_graph_entries(t, k8sha__task_item_named(t, t->cluster_cm));
+      k8sha__task_end(t, 0, NULL);
       return;
     }
     /* Cluster: the blobs every pointer references go too, wherever they are. */
     t->referenced = json_object();
     json_array_foreach(t->items, t->i, item) {
-      collect_references(t, item, 0);
+      k8sha__task_collect_references(t, item, 0);
     }
     t->step = S_CM_DELETE;
     t->i = 0;
@@ -692,7 +502,7 @@ static void run_listed(task *t, int err, const char *message) {
   case S_CM_DELETE:
     if (t->i < json_array_size(t->items)) {
       item = json_array_get(t->items, t->i++);
-      report(t, "configmap", "%s", item_name(item));
+      k8sha__task_report(t, "configmap", "%s", k8sha__task_item_name(item));
       if (t->flags & K8SHA_CLEANUP_DRY_RUN) {
         run_listed(t, 0, NULL);
         return;
@@ -700,10 +510,10 @@ static void run_listed(task *t, int err, const char *message) {
       rc = delete_configmap(t, item);
       break;
     }
-    rc = list_blobs(t);
+    rc = k8sha__task_list_blobs(t);
     break;
   case S_BLOBS_LISTED:
-    keep_blob_names(t);
+    k8sha__task_keep_blob_names(t);
     {
       const char *key;
       json_t *v;
@@ -722,30 +532,30 @@ static void run_listed(task *t, int err, const char *message) {
     run_listed(t, 0, NULL);
     return;
   case S_BLOB_DELETE:
-    rc = next_blob(t);
+    rc = k8sha__task_next_blob(t);
     if (rc == 0)
       return;
     break;
   default:
-    end(t, K8SHA_EINVAL, "internal: unexpected step");
+    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
     return;
   }
   if (rc)
-    end(t, rc, "cleanup: %s", k8sha_strerror(rc));
+    k8sha__task_end(t, rc, "cleanup: %s", k8sha_strerror(rc));
 }
 
 static void run(task *t, int err, const char *message) {
   if (t->kind == T_JOB)
     run_job(t, err, message);
   else if (t->kind == T_ORPHANS)
-    run_orphans(t, err, message);
+    k8sha__orphans_run(t, err, message);
   else
     run_listed(t, err, message);
 }
 
 /* ---- entry points ---- */
 
-static int task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
+int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data) {
   task *t = k8sha__calloc(&ctx->alloc, 1, sizeof(*t));
@@ -787,7 +597,7 @@ int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id
     return K8SHA_EINVAL;
   if (!dry && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
-  return task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found, done,
+  return k8sha__task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found, done,
                     user_data);
 }
 
@@ -795,14 +605,5 @@ int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb fou
                           k8sha_cleanup_done_cb done, void *user_data) {
   if (!ctx || (flags & ~K8SHA_CLEANUP_DRY_RUN))
     return K8SHA_EINVAL;
-  return task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
-}
-
-int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
-                       k8sha_cleanup_done_cb done, void *user_data) {
-  if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
-    return K8SHA_EINVAL;
-  if (leader && !k8sha_election_is_leader(leader))
-    return K8SHA_ENOTLEADER;
-  return task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);
+  return k8sha__task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
 }

@@ -342,6 +342,9 @@ for variant in (() if EXTERNAL and not CONTROL else (None, 503)):
     next_id += 1
     add(w, next_id)
     next_id += 1
+# the automatic workers take ids from the counter, as a JobManager does: past the manual ones
+w.send("counter %d" % next_id)
+w.wait(lambda l: l[:2] == ["counter", "set"], "the counter set")
 w.kill()
 w = Worker("jm-auto", auto=True)
 w.wait(lambda l: l[0] == "committed", "a commit of an automatic worker")

@@ -110,9 +110,20 @@ static void on_revoked(k8sha_election *e, int reason, void *ud) {
   /* keep the store: a resumed, deposed process must be refused by fencing, not by us */
 }
 
+static void on_counter_set(k8sha_checkpoint_store *s, int status, void *ud) {
+  (void)ud;
+  if (status)
+    out("failed counter %s %s", k8sha_err_name(status), k8sha_checkpoint_store_last_error(s));
+  else
+    out("counter set");
+}
+
 static void command(worker *w, const char *cmd) {
   unsigned long long id;
-  if (sscanf(cmd, "add %llu", &id) == 1) {
+  if (sscanf(cmd, "counter %llu", &id) == 1) {
+    if (!w->s || k8sha_checkpoint_counter_set(w->s, id, on_counter_set, w) != 0)
+      out("failed counter (not started)");
+  } else if (sscanf(cmd, "add %llu", &id) == 1) {
     char state[64];
     int rc;
     snprintf(state, sizeof(state), "state of checkpoint %llu", id);

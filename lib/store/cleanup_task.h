@@ -1,0 +1,91 @@
+/* Internal: the task behind the job and cluster cleanups (cleanup.c) and the orphan scan
+ * (orphans.c): a short state machine over listings of ConfigMaps and blobs. */
+#ifndef K8SHA_STORE_CLEANUP_TASK_H
+#define K8SHA_STORE_CLEANUP_TASK_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/timer.h"
+#include "k8sha/cleanup.h"
+#include "storage/storage.h"
+#include "storage/uri.h"
+#include "store/fenced.h"
+#include "store/handles.h"
+#include "store/jobs.h"
+
+typedef enum task_kind { T_JOB, T_JOB_DRY, T_CLUSTER, T_ORPHANS } task_kind;
+
+typedef enum step {
+  S_START,
+  S_JOB_CLAIMED,   /* job ConfigMap claimed (or absent) */
+  S_JOB_ENTRY,     /* removing checkpoint entries one by one */
+  S_JOB_COUNTER,   /* counter dropped */
+  S_JOB_DELETED,   /* job ConfigMap deleted */
+  S_GRAPH_CLAIMED, /* cluster ConfigMap checked */
+  S_LEADER_ENTRY,  /* leader entry of the job dropped */
+  S_LISTED,        /* HA ConfigMaps listed */
+  S_CM_DELETE,     /* deleting ConfigMaps one by one */
+  S_BLOBS_LISTED,  /* blobs listed */
+  S_AGED,          /* orphan scan: the candidates are old enough */
+  S_CLAIMED,       /* orphan scan: claiming the HA ConfigMaps one by one */
+  S_SIBLINGS,      /* orphan scan: Flink's default folder beside ours listed */
+  S_GRAPH_ENTRY,   /* job cleanup: removing graph entries one by one */
+  S_BLOB_DELETE    /* deleting blobs one by one */
+} step;
+
+typedef struct task {
+  k8sha_ctx *ctx;
+  k8sha_election *leader;
+  uint64_t term;
+  task_kind kind;
+  unsigned int flags;
+  char job_id[K8SHA__JOB_ID_LEN + 1];
+  k8sha_found_cb found;
+  k8sha_cleanup_done_cb done;
+  void *user_data;
+  step step;
+  json_t *items;      /* listed HA ConfigMaps */
+  json_t *work;       /* array of strings: the names or URIs being worked through */
+  size_t i;
+  json_t *referenced; /* orphan scan: URI -> true */
+  k8sha__fcm *jf, *cf;
+  k8sha__hstore *jh, *ch;
+  k8sha__timer *kick;
+  char *cm_name, *cluster_cm;
+  char leader_key[128];
+  char folder[K8SHA__URI_MAX];  /* canonical <storageDir>/<ha-cluster-id>/ */
+  char sibling[K8SHA__URI_MAX]; /* orphan scan: Flink's default folder beside it */
+  int watching;                 /* orphan scan: watching pins */
+  size_t sibling_blobs;
+} task;
+
+void k8sha__task_end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void k8sha__task_report(task *t, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Callbacks that advance the task. */
+void k8sha__task_on_fcm(int err, const char *message, void *ud);
+void k8sha__task_on_blob(const k8sha__blob_result *r, void *ud);
+const char *k8sha__task_item_name(json_t *item);
+json_t *k8sha__task_item_named(task *t, const char *name);
+/* Lists the cluster's ConfigMaps (step S_LISTED) / the blobs of its HA folder (S_BLOBS_LISTED). */
+int k8sha__task_list_configmaps(task *t);
+int k8sha__task_list_blobs(task *t);
+/* Adds the blobs the pointers of `obj` name to t->referenced (canonical). With `strict` any value
+ * it cannot read, or one outside the HA folder, ends the task (returns -1): nothing is deleted on
+ * a guess; without, such a value is reported "unreadable". */
+int k8sha__task_collect_references(task *t, json_t *obj, int strict);
+/* Filters t->items to the HA ConfigMaps, t->work to blob names a store writes (canonical). */
+void k8sha__task_keep_ha_items(task *t);
+void k8sha__task_keep_blob_names(task *t);
+/* Reports and deletes the next blob of t->work that goes; ends the task after the last. */
+int k8sha__task_next_blob(task *t);
+int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
+                      unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
+                      void *user_data);
+
+/* orphans.c: the scan's own steps. */
+void k8sha__orphans_run(task *t, int err, const char *message);
+int k8sha__orphans_pinned(task *t, const char *canon);
+
+#endif

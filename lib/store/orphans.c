@@ -1,0 +1,162 @@
+/* The orphan scan: blobs under the HA folder that no pointer references, deleted only on what it
+ * knows (see k8sha/cleanup.h and docs/operations.md for its rules). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/ctx_priv.h"
+#include "election/elector.h"
+#include "k8sha/errors.h"
+#include "storage/storage.h"
+#include "store/cleanup_task.h"
+#include "store/layout.h"
+
+/* Lists Flink's default folder beside ours when high-availability.cluster-id was not given (the
+ * scan must not guess which folder is this cluster's); otherwise goes on at once. */
+static int list_siblings(task *t) {
+  t->step = S_SIBLINGS;
+  if (t->ctx->ha.ha_cluster_id_explicit || strcmp(t->ctx->ha.ha_cluster_id, "default") == 0) {
+    k8sha__timer_start(t->kick, 0);
+    return 0;
+  }
+  snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
+  return k8sha__blob_list(t->ctx, t->sibling, k8sha__task_on_blob, t);
+}
+
+/* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
+static void report_orphan_configmaps(task *t) {
+  json_t *cluster = k8sha__task_item_named(t, t->cluster_cm), *item;
+  size_t i;
+  json_array_foreach(t->items, i, item) {
+    char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
+    const k8sha__graph_kind *g;
+    int has = 0;
+    if (k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) != 2)
+      continue;
+    for (g = k8sha__graph_kinds; g->key_prefix; g++) {
+      snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, id);
+      has |= g->is_job && json_object_get(json_object_get(cluster, "data"), gkey) != NULL;
+    }
+    if (!has)
+      k8sha__task_report(t, "orphan-configmap", "%s", k8sha__task_item_name(item));
+  }
+}
+
+/* A temporary file ".<blob>.tmp-..." is pinned when its blob is. */
+int k8sha__orphans_pinned(task *t, const char *canon) {
+  char final[K8SHA__URI_MAX];
+  const char *base = strrchr(canon, '/') + 1, *tmp;
+  if (base[0] == '.' && (tmp = strstr(base, ".tmp-")) != NULL) {
+    snprintf(final, sizeof(final), "%.*s%.*s", (int)(base - canon), canon, (int)(tmp - base - 1),
+             base + 1);
+    return k8sha__blob_pinned(t->ctx, final);
+  }
+  return k8sha__blob_pinned(t->ctx, canon);
+}
+
+/* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
+ * then, deleting, a wait until each candidate is older than lease + request timeout (a writer
+ * that could still commit a pointer to it has lost its lease by then), then every HA ConfigMap
+ * claimed with our term (an update an older leader left in flight gets a conflict and never
+ * lands), then the pointers read from the claimed state, each of which must be understood. */
+void k8sha__orphans_run(task *t, int err, const char *message) {
+  json_t *item;
+  int rc = 0;
+  char id[K8SHA__JOB_ID_LEN + 1];
+
+  if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND) &&
+      !(t->step == S_CLAIMED && err == K8SHA_ENOTFOUND)) {
+    k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
+    return;
+  }
+  switch (t->step) {
+  case S_START:
+    if (k8sha__pins_watch(t->ctx, 1) != 0) {
+      k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
+      return;
+    }
+    t->watching = 1;
+    rc = k8sha__task_list_blobs(t);
+    break;
+  case S_BLOBS_LISTED:
+    k8sha__task_keep_blob_names(t);
+    t->step = S_AGED;
+    if (t->leader) {
+      k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
+      return;
+    }
+    k8sha__orphans_run(t, 0, NULL);
+    return;
+  case S_AGED:
+    rc = k8sha__task_list_configmaps(t);
+    break;
+  case S_LISTED:
+    k8sha__task_keep_ha_items(t);
+    t->referenced = json_object();
+    t->i = 0;
+    t->step = S_CLAIMED;
+    if (!t->leader) {
+      json_array_foreach(t->items, t->i, item) {
+        if (k8sha__task_collect_references(t, item, 1) != 0)
+          return;
+      }
+      t->step = S_SIBLINGS;
+      rc = list_siblings(t);
+      break;
+    }
+    k8sha__orphans_run(t, K8SHA_ENOTFOUND, NULL);
+    return;
+  case S_CLAIMED:
+    /* The ConfigMap t->i - 1 is claimed (or gone): its pointers, read from the claimed state. */
+    if (t->jf && err == 0 && k8sha__task_collect_references(t, k8sha__fcm_object(t->jf), 1) != 0)
+      return;
+    k8sha__hstore_free(t->jh);
+    k8sha__fcm_free(t->jf);
+    t->jh = NULL;
+    t->jf = NULL;
+    if (t->i < json_array_size(t->items)) {
+      item = json_array_get(t->items, t->i++);
+      rc = k8sha__store_open(t->leader, k8sha__task_item_name(item),
+                             k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) == 2
+                                 ? K8SHA__CHECKPOINT_BLOB
+                                 : k8sha__graph_kind_written(t->ctx)->blob_kind,
+                             0, k8sha__task_on_fcm, t, &t->jf, &t->jh);
+      break;
+    }
+    t->step = S_SIBLINGS;
+    rc = list_siblings(t);
+    break;
+  case S_SIBLINGS:
+    if (err == 0 && t->sibling_blobs) {
+      k8sha__task_end(t, K8SHA_EINVAL,
+          "orphan scan: %s holds Flink HA blobs (Flink's default high-availability.cluster-id "
+          "is /default) and high-availability.cluster-id is not set, so which folder is this "
+          "cluster's is a guess; set it; nothing was deleted",
+          t->sibling);
+      return;
+    }
+    report_orphan_configmaps(t);
+    t->step = S_BLOB_DELETE;
+    t->i = 0;
+    k8sha__orphans_run(t, 0, NULL);
+    return;
+  case S_BLOB_DELETE:
+    rc = k8sha__task_next_blob(t);
+    if (rc == 0)
+      return;
+    break;
+  default:
+    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
+    return;
+  }
+  if (rc)
+    k8sha__task_end(t, rc, "orphan scan: %s", k8sha_strerror(rc));
+}
+
+int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
+                       k8sha_cleanup_done_cb done, void *user_data) {
+  if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
+    return K8SHA_EINVAL;
+  if (leader && !k8sha_election_is_leader(leader))
+    return K8SHA_ENOTLEADER;
+  return k8sha__task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);
+}
