@@ -245,13 +245,30 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
   return n;
 }
 
+/* A server's requested wait, capped: no answer may park a request (and what waits on it) for
+ * longer than K8SHA__RETRY_AFTER_MAX_S; the request's own deadline still decides whether to wait. */
+#define K8SHA__RETRY_AFTER_MAX_S 60u
+static uint64_t retry_after_ms(uint64_t secs) {
+  return (secs > K8SHA__RETRY_AFTER_MAX_S ? K8SHA__RETRY_AFTER_MAX_S : secs) * 1000;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) {
   k8sha__req *r = user_data;
   size_t n = size * nmemb;
-  /* Retry-After in seconds (Kubernetes never sends the HTTP-date form). */
+  /* Retry-After in whole seconds (Kubernetes never sends the HTTP-date form); anything else (a
+   * sign, a fraction, garbage) is ignored and the client's own backoff applies. */
   if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-    unsigned long secs = strtoul(data + 12, NULL, 10);
-    r->retry_after_ms = (uint64_t)secs * 1000;
+    const char *p = data + 12, *end = data + n;
+    uint64_t secs = 0;
+    int digits = 0;
+    while (p < end && (*p == ' ' || *p == '\t'))
+      p++;
+    for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+      if (secs <= K8SHA__RETRY_AFTER_MAX_S) /* saturates: a huge value waits the cap */
+        secs = secs * 10 + (uint64_t)(*p - '0');
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+      p++;
+    r->retry_after_ms = digits && p == end ? retry_after_ms(secs) : 0;
   }
   return n;
 }
@@ -466,8 +483,8 @@ static int retry_later(k8sha__req *r, uint64_t delay_ms) {
   k8sha__kube *k = r->k;
   uint64_t now = k8sha__now_ms(k->ctx);
 
-  if (r->attempts >= r->max_attempts || now + delay_ms >= r->deadline_at)
-    return 0;
+  if (r->attempts >= r->max_attempts || now >= r->deadline_at || delay_ms >= r->deadline_at - now)
+    return 0; /* (compared without a sum that could wrap) */
   if (!r->retry_timer && !(r->retry_timer = k8sha__timer_new(k->ctx, on_retry_timer, r)))
     return 0;
   r->state = REQ_WAITING;
@@ -536,7 +553,7 @@ static void read_status(k8sha__resp *resp, json_t *json) {
   /* The API server states the delay in the body too; use it when the header was lost. */
   retry = json_object_get(json_object_get(json, "details"), "retryAfterSeconds");
   if (!resp->retry_after_ms && json_is_integer(retry) && json_integer_value(retry) > 0)
-    resp->retry_after_ms = (uint64_t)json_integer_value(retry) * 1000;
+    resp->retry_after_ms = retry_after_ms((uint64_t)json_integer_value(retry));
 }
 
 void k8sha__req_finished(k8sha__req *r) {

@@ -85,11 +85,15 @@ static void finish(fake_conn *c) {
 }
 
 void fake_reply(fake_conn *c, int status, const char *body) {
-  char head[256];
+  fake_reply_headers(c, status, "", body);
+}
+
+void fake_reply_headers(fake_conn *c, int status, const char *headers, const char *body) {
+  char head[1024];
   int n = snprintf(head, sizeof(head),
                    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-                   "Connection: close\r\n\r\n",
-                   status, strlen(body));
+                   "%sConnection: close\r\n\r\n",
+                   status, strlen(body), headers);
   write_raw(c, head, (size_t)n);
   write_raw(c, body, strlen(body));
   finish(c);

@@ -18,6 +18,8 @@ fakeapi *fake_start(uv_loop_t *loop, fake_handler h, void *user_data);
 int fake_port(const fakeapi *api);
 /* A complete response with a body, then close. */
 void fake_reply(fake_conn *c, int status, const char *body);
+/* The same with extra header lines (each ending "\r\n"). */
+void fake_reply_headers(fake_conn *c, int status, const char *headers, const char *body);
 /* Starts a chunked 200 response; then send chunks; end closes (cleanly, or mid-chunk). */
 void fake_stream_begin(fake_conn *c);
 void fake_send(fake_conn *c, const char *data);

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "core/ctx_priv.h"
+#include "fakeapi.h"
 #include "kube/client.h"
 #include "testutil.h"
 
@@ -207,6 +208,91 @@ START_TEST(refused_connections_are_retried_then_reported) {
 }
 END_TEST
 
+/* A 429 whose Retry-After is negative, astronomically large, or not a number: the request must
+ * still complete (retried after the client's own backoff, or after at most the cap), never park
+ * forever on a wrapped delay. */
+typedef struct retry_script {
+  const char *header;
+  int requests;
+} retry_script;
+
+static void answer_429_then_200(fakeapi *api, fake_conn *c, const char *method, const char *path,
+                                void *ud) {
+  retry_script *rs = ud;
+  (void)api;
+  (void)method;
+  (void)path;
+  if (rs->requests++ == 0)
+    fake_reply_headers(c, 429, rs->header,
+                       "{\"kind\":\"Status\",\"status\":\"Failure\",\"reason\":\"TooManyRequests\","
+                       "\"code\":429}");
+  else
+    fake_reply(c, 200, "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}");
+}
+
+static void on_guard(uv_timer_t *t) {
+  *(int *)t->data = 1;
+  uv_stop(t->loop);
+}
+
+START_TEST(hostile_retry_after_never_stalls_a_request) {
+  /* Unusable values: ignored, the client's backoff applies and the retry succeeds. Huge values:
+   * capped at 60 s, longer than this request's 10 s deadline, so it ends at once with the 429. */
+  static const struct {
+    const char *header;
+    int requests, err;
+  } cases[] = {{"Retry-After: -1\r\n", 2, 0},
+               {"Retry-After: soon\r\n", 2, 0},
+               {"Retry-After: 1.5\r\n", 2, 0},
+               {"Retry-After: 18446744073709551617\r\n", 1, K8SHA_ETOOMANYREQUESTS},
+               {"Retry-After: 99999999999999999999999\r\n", 1, K8SHA_ETOOMANYREQUESTS}};
+  size_t i;
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    retry_script rs = {cases[i].header, 0};
+    uv_loop_t loop;
+    uv_timer_t guard;
+    fakeapi *api;
+    k8sha_config *cfg;
+    k8sha_ctx_options o;
+    k8sha_ctx *ctx = NULL;
+    k8sha__req_opts ro;
+    result get;
+    int turns = 0, expired = 0;
+
+    uv_loop_init(&loop);
+    api = fake_start(&loop, answer_429_then_200, &rs);
+    cfg = config_for_port(fake_port(api));
+    k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+    o.loop = &loop;
+    ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+    memset(&get, 0, sizeof(get));
+    get.loop = &loop;
+    memset(&ro, 0, sizeof(ro));
+    ro.verb = K8SHA__GET;
+    ro.path = "/api/v1/namespaces/default/configmaps/x";
+    ro.timeout_ms = 5000;
+    ro.deadline_ms = 10000;
+    ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &get, NULL), 0);
+    /* failure bound: without it a wrapped delay would keep this loop waiting forever */
+    uv_timer_init(&loop, &guard);
+    guard.data = &expired;
+    uv_timer_start(&guard, on_guard, 30000, 0);
+    while (!get.done && !expired && turns++ < 1000)
+      uv_run(&loop, UV_RUN_ONCE);
+    ck_assert_msg(get.done, "%s: the request never completed", cases[i].header);
+    ck_assert_msg(get.err == cases[i].err, "%s: %d %s", cases[i].header, get.err, get.message);
+    ck_assert_int_eq(rs.requests, cases[i].requests);
+    uv_close((uv_handle_t *)&guard, NULL);
+    k8sha_ctx_free(ctx);
+    fake_stop(api);
+    while (uv_run(&loop, UV_RUN_DEFAULT))
+      ;
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    k8sha_config_free(cfg);
+  }
+}
+END_TEST
+
 START_TEST(freeing_the_context_cancels_pending_requests) {
   k8sha_config *cfg = config_for_port(dead_port());
   k8sha_ctx_options o;
@@ -263,6 +349,7 @@ int main(void) {
   tcase_add_test(tc, refused_connections_are_retried_then_reported);
   tcase_add_test(tc, freeing_the_context_cancels_pending_requests);
   tcase_add_test(tc, status_codes_map_to_distinct_errors);
+  tcase_add_test(tc, hostile_retry_after_never_stalls_a_request);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
