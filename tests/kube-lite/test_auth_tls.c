@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CM "/api/v1/namespaces/flink/configmaps"
 #define LEASES "/apis/coordination.k8s.io/v1/namespaces/flink/leases"
@@ -60,6 +61,10 @@ START_TEST(authentication)
     char want[128];
     snprintf(want, sizeof want, "token: %s\n", kubelite_admin_token(k));
     ck_assert_ptr_nonnull(strstr(buf, want));
+    /* ... so only its owner may read it */
+    struct stat st;
+    ck_assert_int_eq(stat(kubelite_kubeconfig(k), &st), 0);
+    ck_assert_msg((st.st_mode & 077) == 0, "kubeconfig mode %o", (unsigned)(st.st_mode & 0777));
 
     ck_assert_int_eq(kubelite_rotate_token(k, "alice-token", "alice-2"), 0);
     expect_code("GET", CM, NULL, "alice-token", 401);

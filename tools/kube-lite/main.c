@@ -52,12 +52,18 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* Written to an unpredictable temporary name created exclusively with mode 0600 (mkstemp: the
+ * kubeconfig holds the admin token; a file or link planted at the name is never written
+ * through), then renamed into place. */
 static bool write_atomically(const char *path, const char *data)
 {
     kl_buf tmp = {0};
-    kl_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp.data, "w");
+    kl_buf_printf(&tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp.data);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
     bool ok = f != NULL;
+    if (fd >= 0 && !f)
+        close(fd);
     if (f) {
         ok = fputs(data, f) >= 0;
         ok = fclose(f) == 0 && ok;
