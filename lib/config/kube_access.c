@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config/config_priv.h"
@@ -135,6 +136,24 @@ static int kubeconfig_env_paths(const k8sha_allocator *a, const char *env, char 
   return 0;
 }
 
+/* Access that works but exposes the credentials: said as warnings (`k8sha config check` shows
+ * them; a context logs them). 0 or K8SHA_ENOMEM. */
+static int warn_transport(k8sha_config *cfg, const k8sha__kube_access *k) {
+  const unsigned int bearer = K8SHA_AUTH_TOKEN | K8SHA_AUTH_TOKEN_FILE | K8SHA_AUTH_SERVICE_ACCOUNT;
+  int rc = 0;
+  if ((k->auth & bearer) && k->server && strncasecmp(k->server, "http://", 7) == 0)
+    rc = k8sha__config_diag(cfg, K8SHA__PHASE_RESOLVE, K8SHA_DIAG_WARNING, NULL, 0,
+                            K8SHA__KEY_KUBECONFIG,
+                            "the bearer token is sent in clear text: the server %s is plain http",
+                            k->server);
+  if (rc == 0 && k->insecure)
+    rc = k8sha__config_diag(cfg, K8SHA__PHASE_RESOLVE, K8SHA_DIAG_WARNING, NULL, 0,
+                            K8SHA__KEY_KUBECONFIG,
+                            "insecure-skip-tls-verify: the server's certificate is not checked, so "
+                            "anyone in the path can read the credentials and forge answers");
+  return rc;
+}
+
 int k8sha_config_resolve_kube(k8sha_config *cfg) {
   const k8sha_allocator *a;
   const k8sha__entry *file_e, *ctx_e;
@@ -205,6 +224,11 @@ out:
     k8sha__kube_access_clear(a, &k);
     cfg->resolved = 0;
     k8sha__config_set_last_error(cfg, from, rc);
+    return rc;
+  }
+  rc = warn_transport(cfg, &k);
+  if (rc) {
+    k8sha__kube_access_clear(a, &k);
     return rc;
   }
   k8sha__kube_access_clear(a, &cfg->kube);

@@ -1,6 +1,7 @@
 /* The context: loop ownership, k8sha_ctx_post(), teardown, counters. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
@@ -177,6 +178,18 @@ static void ctx_release(k8sha_ctx *ctx) {
   k8sha__free(&a, ctx);
 }
 
+/* Said once per context, as `k8sha config check` says it: access that exposes the credentials. */
+static void warn_transport(k8sha_ctx *ctx) {
+  const unsigned int bearer = K8SHA_AUTH_TOKEN | K8SHA_AUTH_TOKEN_FILE | K8SHA_AUTH_SERVICE_ACCOUNT;
+  if ((ctx->access.auth & bearer) && ctx->access.server &&
+      strncasecmp(ctx->access.server, "http://", 7) == 0)
+    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "the bearer token is sent in clear text to %s",
+               ctx->access.server);
+  if (ctx->access.insecure)
+    k8sha__log(ctx, K8SHA_LOG_WARN, "kube",
+               "insecure-skip-tls-verify: the API server's certificate is not checked");
+}
+
 int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_options *opts) {
   static const k8sha_ctx_options defaults = K8SHA_CTX_OPTIONS_INIT;
   const k8sha_allocator *a;
@@ -204,6 +217,7 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
   rc = k8sha__config_copy_runtime(cfg, a, &ctx->ha, &ctx->access);
   if (rc)
     goto fail;
+  warn_transport(ctx);
   if (opts->loop) {
     ctx->loop = opts->loop;
   } else {

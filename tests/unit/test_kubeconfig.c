@@ -133,6 +133,14 @@ START_TEST(insecure_flag) {
   cfg = resolved(KC_HEAD KC_CTX KC_CLUSTER("    server: https://h:1\n    insecure-skip-tls-verify: true\n")
                      KC_USER("    token: x\n"));
   ck_assert_int_eq(k8sha_config_kube_insecure(cfg), 1);
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "kubernetes.config.file", "certificate is not checked");
+  k8sha_config_free(cfg);
+  /* a bearer token to a plain-http server works, with a warning; a verified https one has none */
+  cfg = resolved(KC_HEAD KC_CTX KC_CLUSTER("    server: http://h:1\n") KC_USER("    token: x\n"));
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "kubernetes.config.file", "sent in clear text");
+  k8sha_config_free(cfg);
+  cfg = resolved(KC_HEAD KC_CTX KC_CLUSTER("    server: https://h:1\n") KC_USER("    token: x\n"));
+  ck_assert_int_eq(tu_has_diag(cfg, K8SHA_DIAG_WARNING, "kubernetes.config.file", "clear text"), 0);
   k8sha_config_free(cfg);
   expect_kube_error(KC_HEAD KC_CTX KC_CLUSTER("    server: https://h:1\n    insecure-skip-tls-verify: yes please\n")
                         KC_USER("    token: x\n"),
