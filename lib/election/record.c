@@ -109,20 +109,23 @@ int k8sha__record_parse(const char *json_text, k8sha__record *out, const char **
 char *k8sha__record_format(const k8sha__record *r) {
   /* By hand rather than through jansson: Flink writes leaseDuration with nine decimals
    * ("15.000000000"), which jansson's real formatting does not reproduce. */
+  static const char fmt[] =
+      "{\"holderIdentity\":%s,\"leaseDuration\":%llu.%03u000000,\"acquireTime\":\"%s\","
+      "\"renewTime\":\"%s\",\"leaderTransitions\":%llu}";
   json_t *holder = json_string(r->holder);
-  char *h = json_dumps(holder, JSON_ENCODE_ANY);
-  char buf[768], *out;
+  char *h = json_dumps(holder, JSON_ENCODE_ANY), *out = NULL;
+  int n;
   json_decref(holder);
   if (!h)
     return NULL;
-  snprintf(buf, sizeof(buf),
-           "{\"holderIdentity\":%s,\"leaseDuration\":%llu.%03u000000,\"acquireTime\":\"%s\","
-           "\"renewTime\":\"%s\",\"leaderTransitions\":%llu}",
-           h, (unsigned long long)(r->lease_ms / 1000), (unsigned)(r->lease_ms % 1000),
-           r->acquire_time, r->renew_time, (unsigned long long)r->transitions);
+  /* Sized to fit: an identity of control characters escapes to six bytes each. */
+  n = snprintf(NULL, 0, fmt, h, (unsigned long long)(r->lease_ms / 1000),
+               (unsigned)(r->lease_ms % 1000), r->acquire_time, r->renew_time,
+               (unsigned long long)r->transitions);
+  if (n > 0 && (out = malloc((size_t)n + 1)) != NULL)
+    snprintf(out, (size_t)n + 1, fmt, h, (unsigned long long)(r->lease_ms / 1000),
+             (unsigned)(r->lease_ms % 1000), r->acquire_time, r->renew_time,
+             (unsigned long long)r->transitions);
   free(h);
-  out = malloc(strlen(buf) + 1);
-  if (out)
-    strcpy(out, buf);
   return out;
 }

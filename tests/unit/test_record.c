@@ -114,6 +114,16 @@ START_TEST(writes_flink_records) {
   text = k8sha__record_format(&r);
   ck_assert_ptr_nonnull(strstr(text, "\"leaseDuration\":1.500000000"));
   free(text);
+  /* the longest identity an election takes (127 bytes), all control characters: each escapes
+   * to six bytes; the record must still be whole and read back the same */
+  memset(r.holder, 0x01, 127);
+  r.holder[127] = '\0';
+  text = k8sha__record_format(&r);
+  ck_assert_ptr_nonnull(text);
+  ck_assert_int_eq(k8sha__record_parse(text, &back, &why), 0);
+  ck_assert_str_eq(back.holder, r.holder);
+  ck_assert_uint_eq(back.transitions, 4);
+  free(text);
 }
 END_TEST
 
