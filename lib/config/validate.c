@@ -175,6 +175,22 @@ static void check_ha_cluster_id(vctx *v) {
   v->ha.ha_cluster_id_explicit = 1;
 }
 
+/* Blob URIs are <storageDir>/<ha-cluster-id>/<kind><12 hex>, at most 4096 bytes in a pointer:
+ * a configuration that makes them longer is refused here, not at the first checkpoint. */
+#define K8SHA__BLOB_URI_MAX 4096
+#define K8SHA__BLOB_NAME_MAX 34 /* "submittedExecutionPlan" + 12 hex digits */
+static void check_blob_uri_length(vctx *v) {
+  size_t n;
+  if (!v->ha.storage_dir || !v->ha.ha_cluster_id)
+    return;
+  n = strlen(v->ha.storage_dir) + 1 + strlen(v->ha.ha_cluster_id) + 1 + K8SHA__BLOB_NAME_MAX;
+  if (n > K8SHA__BLOB_URI_MAX)
+    errorf(v, k8sha__config_find(v->cfg, K8SHA__KEY_STORAGE_DIR), K8SHA__KEY_STORAGE_DIR,
+           "with high-availability.cluster-id it makes blob URIs of %zu bytes, more than the %d "
+           "a pointer holds",
+           n, K8SHA__BLOB_URI_MAX);
+}
+
 static void check_flink_layout(vctx *v) {
   const k8sha__entry *e = k8sha__config_find(v->cfg, K8SHA__KEY_FLINK_LAYOUT);
   v->ha.flink_layout = K8SHA__LAYOUT_FLINK1;
@@ -470,6 +486,7 @@ int k8sha_config_validate(k8sha_config *cfg) {
   check_storage_dir(&v);
   check_timing(&v);
   check_flink_layout(&v);
+  check_blob_uri_length(&v);
   v.ha.max_retries = uint_key(&v, K8SHA__KEY_MAX_RETRIES, NULL, 0, 1000, K8SHA__DEFAULT_MAX_RETRIES);
   v.ha.num_retained = uint_key(&v, K8SHA__KEY_RETAINED, K8SHA__KEY_RETAINED_LEGACY, 1, 1000000,
                                K8SHA__DEFAULT_RETAINED);

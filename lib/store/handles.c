@@ -645,6 +645,8 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
   o->len = len;
   o->data = k8sha__malloc(&s->ctx->alloc, len ? len : 1);
   rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
+  if (rc == 0 && strlen(o->uri) > K8SHA__POINTER_URI_MAX)
+    rc = K8SHA_EINVAL; /* never a pointer to a truncated name (the configuration refuses this) */
   if (rc == 0) {
     if (len)
       memcpy(o->data, data, len);

@@ -301,6 +301,16 @@ START_TEST(storage_dir_rules) {
   expect_rejected(key, "s3://bucket/ha/./x", "empty, '.' or '..' path segment");
   expect_rejected(key, "hdfs://nn/ha/..", "empty, '.' or '..' path segment");
   expect_rejected(key, "file:///var/h\001a", "control character");
+  {
+    /* blob URIs longer than a pointer holds: refused before the first checkpoint, not truncated */
+    char longdir[4200];
+    memcpy(longdir, "s3://bucket/", 12);
+    memset(longdir + 12, 'd', 4060);
+    longdir[4072] = '\0';
+    expect_rejected(key, longdir, "more than the 4096 a pointer holds");
+    longdir[3900] = '\0';
+    expect_storage(longdir, longdir);
+  }
   /* A host that registers its own backend makes its scheme valid. */
   cfg = seed_with(key, "mystore://vault/ha", K8SHA_ECONFIG);
   ck_assert_int_eq(k8sha_config_add_storage_scheme(cfg, "MyStore"), 0);
