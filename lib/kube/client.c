@@ -50,6 +50,13 @@ void k8sha__kube_reload_token(k8sha__kube *k) {
   }
   while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
     text[--len] = '\0';
+  if (len == 0) {
+    /* A rotation that truncates the file before writing the new token: keep the old one. */
+    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "the token file %s is empty; the token in use is kept",
+               ctx->access.token_file);
+    k8sha__free(&ctx->alloc, text);
+    return;
+  }
   ctx->stats.token_reloads++;
   if (k->token) {
     memset(k->token, 0, strlen(k->token));

@@ -12,6 +12,7 @@
 #include "core/ctx_priv.h"
 #include "fakeapi.h"
 #include "kube/client.h"
+#include "kube/client_priv.h"
 #include "testutil.h"
 
 /* A loopback port where nothing listens: bound once, then closed. */
@@ -293,6 +294,48 @@ START_TEST(hostile_retry_after_never_stalls_a_request) {
 }
 END_TEST
 
+/* A token file caught empty in the middle of a rotation never replaces the token in use. */
+START_TEST(an_empty_token_file_keeps_the_token) {
+  char kc[512];
+  const char *token_path = tu_write("ctx-token", "first-token\n");
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  uv_loop_t loop;
+
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\n"
+           "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
+           "users: [{name: u, user: {tokenFile: '%s'}}]\n",
+           dead_port(), token_path);
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.config.file", tu_write("ctx-kc2.yaml", kc)), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "kubernetes.cluster-id", "c1"), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability.type", "kubernetes"), 0);
+  ck_assert_int_eq(k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  uv_loop_init(&loop);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  k8sha__kube_reload_token(ctx->kube);
+  ck_assert_str_eq(ctx->kube->token, "first-token");
+  tu_write("ctx-token", "\n");
+  k8sha__kube_reload_token(ctx->kube);
+  ck_assert_str_eq(ctx->kube->token, "first-token");
+  tu_write("ctx-token", "second-token");
+  k8sha__kube_reload_token(ctx->kube);
+  ck_assert_str_eq(ctx->kube->token, "second-token");
+  k8sha_ctx_free(ctx);
+  while (uv_run(&loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
 START_TEST(freeing_the_context_cancels_pending_requests) {
   k8sha_config *cfg = config_for_port(dead_port());
   k8sha_ctx_options o;
@@ -350,6 +393,7 @@ int main(void) {
   tcase_add_test(tc, freeing_the_context_cancels_pending_requests);
   tcase_add_test(tc, status_codes_map_to_distinct_errors);
   tcase_add_test(tc, hostile_retry_after_never_stalls_a_request);
+  tcase_add_test(tc, an_empty_token_file_keeps_the_token);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
