@@ -24,6 +24,8 @@ void k8sha__kube_access_clear(const k8sha_allocator *a, k8sha__kube_access *k) {
   k8sha__free(a, k->cert_file);
   k8sha__free(a, k->key_file);
   k8sha__free(a, k->cert_pem);
+  if (k->key_pem) /* the client's private key: a secret too */
+    memset(k->key_pem, 0, k->key_pem_len);
   k8sha__free(a, k->key_pem);
   if (k->token) /* a secret: do not leave it in freed memory */
     memset(k->token, 0, strlen(k->token));

@@ -45,10 +45,14 @@ static void fail(file_work *w, int status, const char *what, int err) {
   snprintf(w->message, sizeof(w->message), "%s %s: %s", what, w->path, strerror(err));
 }
 
-/* mkdir -p of the folder holding `path`. */
+static int fsync_dir_of(const char *path);
+
+/* mkdir -p of the folder holding `path`; a folder made here is made durable in its parent (or a
+ * crash could lose the folder, and every blob in it, after their writes were reported durable). */
 static int make_parents(file_work *w, const char *path) {
   char buf[4096];
   size_t i, n = strlen(path);
+  int err;
   if (n >= sizeof(buf))
     return ENAMETOOLONG;
   memcpy(buf, path, n + 1);
@@ -56,8 +60,12 @@ static int make_parents(file_work *w, const char *path) {
     if (buf[i] != '/')
       continue;
     buf[i] = '\0';
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+    if (mkdir(buf, 0755) == 0) {
+      if ((err = fsync_dir_of(buf)) != 0)
+        return err;
+    } else if (errno != EEXIST) {
       return errno;
+    }
     buf[i] = '/';
   }
   (void)w;
