@@ -407,8 +407,12 @@ int k8sha__req_prepare(k8sha__req *r) {
   }
   if (k->connect_to)
     curl_easy_setopt(e, CURLOPT_CONNECT_TO, k->connect_to);
-  if (acc->ca_file)
+  /* A configured CA replaces the system's trust, as in client-go: neither libcurl's default
+   * bundle nor its default CA directory may vouch for the API server. */
+  if (acc->ca_file || acc->ca_pem) {
+    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
     curl_easy_setopt(e, CURLOPT_CAINFO, acc->ca_file);
+  }
   if (acc->ca_pem) {
     struct curl_blob blob = {acc->ca_pem, acc->ca_pem_len, CURL_BLOB_COPY};
     curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
