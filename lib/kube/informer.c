@@ -152,7 +152,6 @@ static int on_line(const char *line, size_t len, void *user_data) {
   int alive = 1;
 
   inf->ctx->stats.watch_events++;
-  inf->watch_events++;
   if (k8sha__watch_event_parse(line, len, &root, &type, &obj, &why) != 0) {
     inf->alive = &alive;
     report(inf, K8SHA_ECORRUPT, "malformed watch event (%s): %.120s%s", why, line,
@@ -176,8 +175,10 @@ static int on_line(const char *line, size_t len, void *user_data) {
       inf->alive = NULL;
       return K8SHA_ENOMEM;
     }
+    inf->watch_events++; /* only good events prove the watch healthy, not errors or garbage */
     apply(inf, c, obj);
   } else if (strcmp(type, "BOOKMARK") == 0) {
+    inf->watch_events++;
     set_rv(inf, obj_rv(obj));
   } else if (strcmp(type, "ERROR") == 0) {
     json_t *code = json_object_get(obj, "code");
@@ -221,7 +222,9 @@ static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
   if (err == K8SHA_EEXPIRED) {
     GUARDED(inf, report(inf, err, "watch of %s: resource version %s is too old; listing again",
                         inf->collection, inf->rv ? inf->rv : "?"));
-    schedule(inf, 1, 0);
+    /* After a healthy watch, at once; a watch that expired before any event (a server whose
+     * history is gone each time) lists again only after a growing delay, never in a loop. */
+    schedule(inf, 1, !healthy);
     return;
   }
   if (!inf->error_reported)
@@ -316,8 +319,7 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
       return;
     inf->alive = NULL;
   }
-  inf->synced = 1;
-  inf->backoff_ms = 0;
+  inf->synced = 1; /* (the backoff is reset by a healthy watch, not by a list) */
   if (inf->cbs.on_synced)
     GUARDED(inf, inf->cbs.on_synced(inf->user_data));
   start_watch(inf);

@@ -233,12 +233,103 @@ START_TEST(watch_error_bodies_are_errors_not_events) {
 }
 END_TEST
 
+/* A server whose every watch fails at once, before any event: with an in-band 410 (its history
+ * is gone each time), or with a line that is not an event. The informer must back off, growing,
+ * not relist or rewatch in a tight loop. */
+typedef struct failing {
+  uv_loop_t *loop;
+  int mode; /* 0: in-band 410 ERROR; 1: a malformed line */
+  int lists, watches;
+  uint64_t at[16]; /* when each retried request (list for 410, watch for garbage) arrived */
+  int n;
+} failing;
+
+static void failing_handler(fakeapi *api, fake_conn *c, const char *method, const char *path,
+                            void *ud) {
+  failing *f = ud;
+  (void)api;
+  (void)method;
+  if (!strstr(path, "watch=1")) {
+    if (f->mode == 0 && f->n < 16)
+      f->at[f->n++] = uv_now(f->loop);
+    f->lists++;
+    fake_reply(c, 200, "{\"kind\":\"ConfigMapList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":[]}");
+    return;
+  }
+  if (f->mode == 1 && f->n < 16)
+    f->at[f->n++] = uv_now(f->loop);
+  f->watches++;
+  fake_stream_begin(c);
+  if (f->mode == 0)
+    fake_send(c, EV("ERROR", "{\"kind\":\"Status\",\"code\":410,\"reason\":\"Expired\","
+                             "\"message\":\"too old resource version: 10 (20)\"}"));
+  else
+    fake_send(c, "{\"type\":\"ADDED\",\"object\":[\n");
+  fake_end(c, 1);
+}
+
+static void ignore_change(k8sha__change change, json_t *obj, json_t *old, void *ud) {
+  (void)change;
+  (void)obj;
+  (void)old;
+  (void)ud;
+}
+
+static void ignore_error(int err, const char *message, void *ud) {
+  (void)err;
+  (void)message;
+  (void)ud;
+}
+
+START_TEST(failing_watches_back_off) {
+  int mode;
+  for (mode = 0; mode < 2; mode++) {
+    k8sha__informer_cbs cbs = {ignore_change, NULL, ignore_error};
+    k8sha__informer_opts io;
+    k8sha__informer *inf = NULL;
+    k8sha_ctx *ctx = NULL;
+    fakeapi *api;
+    uv_loop_t loop;
+    failing f;
+    int turns = 0;
+
+    memset(&f, 0, sizeof(f));
+    uv_loop_init(&loop);
+    f.loop = &loop;
+    f.mode = mode;
+    api = fake_start(&loop, failing_handler, &f);
+    ctx = ctx_for(&loop, fake_port(api));
+    memset(&io, 0, sizeof(io));
+    io.collection = COLL;
+    ck_assert_int_eq(k8sha__informer_new(ctx->kube, &io, &cbs, &f, &inf), 0);
+    ck_assert_int_eq(k8sha__informer_start(inf), 0);
+    while (f.n < 4 && turns++ < 100000)
+      uv_run(&loop, UV_RUN_ONCE);
+    ck_assert_int_ge(f.n, 4);
+    /* the waits between attempts grow: at least 80% of 0.8 s, 1.6 s and 3.2 s (jitter) */
+    ck_assert_msg(f.at[1] - f.at[0] >= 640, "mode %d: first retry after %llu ms", mode,
+                  (unsigned long long)(f.at[1] - f.at[0]));
+    ck_assert_msg(f.at[2] - f.at[1] >= 1280, "mode %d: second retry after %llu ms", mode,
+                  (unsigned long long)(f.at[2] - f.at[1]));
+    ck_assert_msg(f.at[3] - f.at[2] >= 2560, "mode %d: third retry after %llu ms", mode,
+                  (unsigned long long)(f.at[3] - f.at[2]));
+    k8sha__informer_free(inf);
+    k8sha_ctx_free(ctx);
+    fake_stop(api);
+    while (uv_run(&loop, UV_RUN_DEFAULT))
+      ;
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+  }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("watch_stream");
   TCase *tc = tcase_create("watch_stream");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, informer_recovers_from_every_stream_failure);
   tcase_add_test(tc, watch_error_bodies_are_errors_not_events);
+  tcase_add_test(tc, failing_watches_back_off);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
