@@ -61,6 +61,11 @@ struct k8sha_election {
   void *stopped_ud;
   int busy;                /* inside host callbacks */
   int freed;               /* k8sha_election_free() was called inside one */
+  /* The records this contender wrote last (whatever their outcome): a record naming our
+   * identity is ours only if it is one of these. Another live process with the same identity
+   * (a restarted pod whose old instance still runs) writes records of its own. */
+  k8sha__record own[4];
+  unsigned int own_next;
 };
 
 static void evaluate(k8sha_election *e);
@@ -220,6 +225,24 @@ static void record_now(k8sha__record *r, const char *holder, uint64_t lease_ms,
 
 /* Sends `obj` (consumed) as the one write in flight, noting when it was sent. Returns 0, or an
  * error after which nothing is in flight. */
+static void note_own(k8sha_election *e, const k8sha__record *r) {
+  e->own[e->own_next++ % (sizeof(e->own) / sizeof(e->own[0]))] = *r;
+}
+
+/* 1 when `r` is a record this contender wrote: our identity, and the same acquire and renew
+ * times and transitions as one of our last writes. */
+static int is_ours(const k8sha_election *e, const k8sha__record *r) {
+  size_t i, n = sizeof(e->own) / sizeof(e->own[0]);
+  if (strcmp(r->holder, e->identity) != 0)
+    return 0;
+  for (i = 0; i < n && i < e->own_next; i++)
+    if (e->own[i].transitions == r->transitions &&
+        strcmp(e->own[i].acquire_time, r->acquire_time) == 0 &&
+        strcmp(e->own[i].renew_time, r->renew_time) == 0)
+      return 1;
+  return 0;
+}
+
 static int send_write(k8sha_election *e, json_t *obj, int create, k8sha__lock_write_cb cb) {
   int rc;
   e->inflight_sent = now_ms(e);
@@ -265,6 +288,7 @@ static void confirm_created(k8sha_election *e, const k8sha__record *created) {
   k8sha__record rec;
   json_t *obj;
   record_now(&rec, e->identity, e->ctx->ha.lease_ms, created->transitions, created->acquire_time);
+  note_own(e, &rec);
   obj = compose(e, &rec, 0);
   if (!obj) {
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
@@ -287,7 +311,7 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   if (err == 0) {
     k8sha__record rec;
-    if (!record_of(e, k8sha__lock_object(e->lock), &rec) || strcmp(rec.holder, e->identity) != 0)
+    if (!record_of(e, k8sha__lock_object(e->lock), &rec) || !is_ours(e, &rec))
       return; /* cannot happen: we just wrote it */
     if (e->created && !confirming)
       confirm_created(e, &rec);
@@ -342,6 +366,7 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
   if (e->inflight)
     return;
   record_now(&rec, e->identity, e->ctx->ha.lease_ms, transitions, NULL);
+  note_own(e, &rec);
   obj = compose(e, &rec, 0);
   if (obj) {
     /* The previous leader's published addresses go with its term: retrievers see "no leader"
@@ -401,7 +426,9 @@ static void evaluate(k8sha_election *e) {
       GUARD(e, report_error(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
                             e->lock_name));
       GUARD(e, step_down(e, K8SHA_ENOTFOUND));
-    } else if (!have || strcmp(rec.holder, e->identity) != 0) {
+    } else if (!have || !is_ours(e, &rec)) {
+      /* another holder, or our identity in a record we did not write (a second live process
+       * with our identity): not ours */
       GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     } else {
       /* Still ours: put back any published entry someone else changed. */
@@ -422,7 +449,7 @@ static void evaluate(k8sha_election *e) {
     return;
   if (e->await_update)
     return; /* lost a race: the watch (or the retry timer) brings the next look */
-  if (!obj || r == 0 || (have && (rec.holder[0] == '\0' || strcmp(rec.holder, e->identity) == 0))) {
+  if (!obj || r == 0 || (have && (rec.holder[0] == '\0' || is_ours(e, &rec)))) {
     k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
                !obj ? "absent" : r == 0 ? "without a record" : rec.holder[0] ? "ours" : "released");
     try_acquire(e, have ? &rec : NULL);
@@ -540,12 +567,13 @@ static void leader_write(k8sha_election *e) {
     evaluate(e);
     return;
   }
-  if (!record_of(e, k8sha__lock_object(e->lock), &seen) || strcmp(seen.holder, e->identity) != 0) {
+  if (!record_of(e, k8sha__lock_object(e->lock), &seen) || !is_ours(e, &seen)) {
     GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     evaluate(e);
     return;
   }
   record_now(&rec, e->identity, e->ctx->ha.lease_ms, seen.transitions, seen.acquire_time);
+  note_own(e, &rec);
   obj = compose(e, &rec, 1);
   if (!obj)
     return;
@@ -628,7 +656,7 @@ static int release_write(k8sha_election *e) {
   const char *key;
   k8sha__record rec, seen;
 
-  if (!record_of(e, obj, &seen) || strcmp(seen.holder, e->identity) != 0)
+  if (!record_of(e, obj, &seen) || !is_ours(e, &seen))
     return 0; /* not ours (any more): nothing to release */
   record_now(&rec, "", K8SHA__RELEASE_LEASE_MS, seen.transitions, seen.acquire_time);
   rel = compose(e, &rec, 0);

@@ -10,6 +10,7 @@
 #include "itest.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
+#include "k8sha/watch.h"
 
 #define LOCK "it-cluster-config-map"
 #define LOCK_PATH "/api/v1/namespaces/flink/configmaps/" LOCK
@@ -582,6 +583,69 @@ START_TEST(a_lone_contender_recovers_after_a_late_renew) {
 }
 END_TEST
 
+/* Two live contenders with one identity (a restarted pod whose old instance still runs): the
+ * second must see a record it did not write as someone else's, never take it, and the first
+ * must keep leading. Watched over ten of the leader's renewals (events, not time); then a clean
+ * stop of the first hands over to the second as to anyone. */
+typedef struct renewals {
+  uv_loop_t *loop;
+  int modified;
+} renewals;
+
+static void on_lock_event(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
+  renewals *rn = ud;
+  (void)w;
+  if (ev->type == K8SHA_WATCH_MODIFIED && ev->name && strcmp(ev->name, LOCK) == 0) {
+    rn->modified++;
+    uv_stop(rn->loop);
+  }
+}
+
+START_TEST(one_identity_in_two_processes_never_leads_twice) {
+  itest t;
+  probe pa, pb;
+  k8sha_ctx *ca, *cb;
+  k8sha_election *a, *b;
+  k8sha_watch *w = NULL;
+  renewals rn;
+  int stopped = 0, start;
+
+  it_start(&t, NULL, NULL);
+  ca = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  cb = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  a = contender(ca, "jm-same", &pa, &t.loop);
+  await_count(&t, &pa.granted, 1);
+  memset(&rn, 0, sizeof(rn));
+  rn.loop = &t.loop;
+  ck_assert_int_eq(k8sha_watch_new(&w, cb, NULL, on_lock_event, &rn), 0);
+  b = contender(cb, "jm-same", &pb, &t.loop);
+  start = rn.modified;
+  while (rn.modified < start + 10) {
+    ck_assert_int_eq(pb.granted, 0);
+    ck_assert_int_eq(pa.revoked, 0);
+    uv_run(&t.loop, UV_RUN_ONCE);
+  }
+  ck_assert_int_eq(pb.granted, 0);
+  ck_assert_int_eq(pa.revoked, 0);
+  ck_assert(k8sha_election_is_leader(a));
+  ck_assert(!k8sha_election_is_leader(b));
+  ck_assert_uint_le(rn.modified - start, 12); /* renewals only: no fight over the lock */
+  /* a clean stop hands over */
+  done_loop = &t.loop;
+  ck_assert_int_eq(k8sha_election_stop(a, on_done, &stopped), 0);
+  await_count(&t, &pb.granted, 1);
+  ck_assert_int_eq(pb.term, pa.term + 1);
+  while (!stopped)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  k8sha_watch_free(w);
+  k8sha_election_free(a);
+  k8sha_election_free(b);
+  k8sha_ctx_free(ca);
+  k8sha_ctx_free(cb);
+  it_stop(&t);
+}
+END_TEST
+
 /* A host that stops its election from a retriever callback the moment it sees its own address:
  * the address can arrive through the answer to the publish write itself, whose completion then
  * cancels that very write. (Which path delivers it first varies: repeated; without the fix
@@ -666,6 +730,7 @@ int main(void) {
   it_add(tc, freeing_from_inside_callbacks, IT_ANY);
   it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
+  it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }
