@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jansson.h>
 #include <string.h>
 
 #include "config/config_priv.h"
@@ -150,13 +151,23 @@ static int load_buffer(k8sha_config *cfg, const char *name, const char *yaml, si
   k8sha__entry *entries = NULL;
   size_t n = 0, i, from = cfg->n_diags, fresh = 0;
   char *name_copy;
+  json_t *index = NULL, *at;
   int rc;
 
   rc = k8sha__yaml_flatten(cfg, name, yaml, len, &entries, &n);
   if (rc == 0) {
+    /* The keys already set, hashed once: merging a large file stays linear. */
+    index = json_object();
+    for (i = 0; index && i < cfg->n_entries; i++)
+      if (json_object_set_new_nocheck(index, cfg->entries[i].key, json_integer((json_int_t)i)))
+        rc = K8SHA_ENOMEM;
+    if (!index)
+      rc = K8SHA_ENOMEM;
+  }
+  if (rc == 0) {
     /* Reserve room for every key up front so that merging cannot fail halfway. */
     for (i = 0; i < n; i++)
-      fresh += find_index(cfg, entries[i].key) == SIZE_MAX;
+      fresh += json_object_get(index, entries[i].key) == NULL;
     rc = k8sha__grow(&cfg->alloc, (void **)&cfg->entries, &cfg->cap_entries,
                      cfg->n_entries + fresh, sizeof(*cfg->entries));
   }
@@ -165,11 +176,20 @@ static int load_buffer(k8sha_config *cfg, const char *name, const char *yaml, si
     rc = K8SHA_ENOMEM;
   if (rc == 0) {
     invalidate(cfg);
-    for (i = 0; i < n; i++)
-      put_entry(cfg, &entries[i]);
+    for (i = 0; i < n; i++) { /* the file's keys are unique (the flattening merged repeats) */
+      at = json_object_get(index, entries[i].key);
+      if (at) {
+        k8sha__entry_clear(&cfg->alloc, &cfg->entries[json_integer_value(at)]);
+        cfg->entries[json_integer_value(at)] = entries[i];
+      } else {
+        cfg->entries[cfg->n_entries++] = entries[i];
+      }
+      memset(&entries[i], 0, sizeof(entries[i]));
+    }
     k8sha__free(&cfg->alloc, cfg->last_file);
     cfg->last_file = name_copy;
   }
+  json_decref(index);
   for (i = 0; i < n; i++)
     k8sha__entry_clear(&cfg->alloc, &entries[i]);
   k8sha__free(&cfg->alloc, entries);

@@ -1,5 +1,6 @@
 /* Flink configuration YAML -> flat "a.b.c" keys. Handles the flat flink-conf.yaml form, the
  * nested config.yaml form and mixes of both, since a nested mapping is flattened by joining keys. */
+#include <jansson.h>
 #include <string.h>
 #include <yaml.h>
 
@@ -7,12 +8,19 @@
 #include "core/alloc.h"
 #include "k8sha/errors.h"
 
+/* Bounds on what one file may expand to. Aliases let a few hundred bytes name an exponential
+ * number of entries ("billion laughs"); no Flink configuration comes near these. */
+#define FLATTEN_MAX_ENTRIES 200000
+#define FLATTEN_MAX_VISITS 1000000 /* key/value pairs walked, aliases expanded */
+
 typedef struct flatten_ctx {
   k8sha_config *cfg;
   const char *name;
   yaml_document_t *doc;
   k8sha__entry *entries;
   size_t n, cap;
+  json_t *index; /* key -> its entry's position: repeated keys found in O(1), not by a scan */
+  size_t visits;
   int failed; /* a problem was recorded; keep walking to report the others */
 } flatten_ctx;
 
@@ -56,25 +64,35 @@ static char *join_sequence(flatten_ctx *c, yaml_node_t *seq, const char *key, in
 
 static int add_entry(flatten_ctx *c, char *key, char *value, unsigned int line) {
   const k8sha_allocator *a = &c->cfg->alloc;
+  json_t *at = json_object_get(c->index, key);
   size_t i;
   int rc;
 
-  for (i = 0; i < c->n; i++) {
-    if (strcmp(c->entries[i].key, key) == 0) {
-      /* Flink takes the last occurrence too; say so, since it is usually an editing slip. */
-      rc = k8sha__config_diag(c->cfg, K8SHA__PHASE_LOAD, K8SHA_DIAG_WARNING, c->name, line, key,
-                              "repeated (first at line %u); this later value is used",
-                              c->entries[i].line);
-      k8sha__free(a, c->entries[i].value);
-      c->entries[i].value = value;
-      c->entries[i].line = line;
-      k8sha__free(a, key);
-      return rc;
-    }
+  if (at) {
+    /* Flink takes the last occurrence too; say so, since it is usually an editing slip. */
+    i = (size_t)json_integer_value(at);
+    rc = k8sha__config_diag(c->cfg, K8SHA__PHASE_LOAD, K8SHA_DIAG_WARNING, c->name, line, key,
+                            "repeated (first at line %u); this later value is used",
+                            c->entries[i].line);
+    k8sha__free(a, c->entries[i].value);
+    c->entries[i].value = value;
+    c->entries[i].line = line;
+    k8sha__free(a, key);
+    return rc;
+  }
+  if (c->n >= FLATTEN_MAX_ENTRIES) {
+    k8sha__free(a, key);
+    k8sha__free(a, value);
+    return problem(c, NULL, NULL, "more than 200000 keys");
   }
   rc = k8sha__grow(a, (void **)&c->entries, &c->cap, c->n + 1, sizeof(*c->entries));
   if (rc == 0)
     c->entries[c->n].file = k8sha__strdup(a, c->name);
+  if (rc == 0 && c->entries[c->n].file &&
+      json_object_set_new_nocheck(c->index, key, json_integer((json_int_t)c->n)) != 0) {
+    k8sha__free(a, c->entries[c->n].file);
+    c->entries[c->n].file = NULL;
+  }
   if (rc || !c->entries[c->n].file) {
     k8sha__free(a, key);
     k8sha__free(a, value);
@@ -99,6 +117,11 @@ static int walk_mapping(flatten_ctx *c, yaml_node_t *map, const char *prefix, in
     yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
     char *key, *value;
     int rc = 0;
+
+    if (++c->visits > FLATTEN_MAX_VISITS)
+      return problem(c, k, NULL,
+                     "the document expands to more than 1000000 entries (aliases referring to "
+                     "aliases?); refused");
 
     if (!k || !v)
       continue;
@@ -177,12 +200,18 @@ int k8sha__yaml_flatten(k8sha_config *cfg, const char *name, const char *yaml, s
   c.cfg = cfg;
   c.name = name;
   c.doc = &doc;
-  if (!yaml_parser_initialize(&parser))
+  c.index = json_object();
+  if (!c.index)
     return K8SHA_ENOMEM;
+  if (!yaml_parser_initialize(&parser)) {
+    json_decref(c.index);
+    return K8SHA_ENOMEM;
+  }
   yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
   if (!yaml_parser_load(&parser, &doc)) {
     rc = parser_problem(&c, &parser);
     yaml_parser_delete(&parser);
+    json_decref(c.index);
     return rc ? rc : K8SHA_ECONFIG;
   }
   root = yaml_document_get_root_node(&doc);
@@ -204,6 +233,7 @@ int k8sha__yaml_flatten(k8sha_config *cfg, const char *name, const char *yaml, s
   }
   yaml_document_delete(&doc);
   yaml_parser_delete(&parser);
+  json_decref(c.index);
   if (rc == 0 && c.failed)
     rc = K8SHA_ECONFIG;
   if (rc) {

@@ -535,6 +535,59 @@ START_TEST(arguments_are_checked) {
 }
 END_TEST
 
+/* Aliases that refer to aliases expand exponentially (9 levels of 9: 387 million entries from
+ * about 800 bytes): refused with a message, promptly, instead of hanging. */
+START_TEST(alias_expansion_is_bounded) {
+  char yaml[4096];
+  size_t n = 0;
+  int level, i;
+  k8sha_config *cfg = NULL;
+  n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "l0: &l0 {v: 1}\n");
+  for (level = 1; level <= 9; level++) {
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "l%d: &l%d {", level, level);
+    for (i = 0; i < 9; i++)
+      n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%sk%d: *l%d", i ? ", " : "", i, level - 1);
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "}\n");
+  }
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "bomb.yaml", yaml, n), K8SHA_ECONFIG);
+  ck_assert_msg(tu_has_diag(cfg, K8SHA_DIAG_ERROR, NULL, "more than"), "%s",
+                k8sha_config_last_error(cfg));
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* A large flat file (50,000 keys, one repeated) loads whole; the repeat is found and said. */
+START_TEST(large_flat_files_load) {
+  size_t cap = 50000 * 40, n = 0;
+  char *yaml = malloc(cap);
+  int i;
+  const char *v;
+  k8sha_config *cfg = NULL;
+  ck_assert_ptr_nonnull(yaml);
+  for (i = 0; i < 50000; i++)
+    n += (size_t)snprintf(yaml + n, cap - n, "key.number.%d: value-%d\n", i, i);
+  n += (size_t)snprintf(yaml + n, cap - n, "key.number.17: again\n");
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "big.yaml", yaml, n), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "key.number.49999", &v), 0);
+  ck_assert_str_eq(v, "value-49999");
+  ck_assert_int_eq(k8sha_config_get(cfg, "key.number.17", &v), 0);
+  ck_assert_str_eq(v, "again");
+  ck_assert(tu_has_diag(cfg, K8SHA_DIAG_WARNING, "key.number.17", "repeated (first at line 18)"));
+  /* a second file over the first merges key by key */
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "more.yaml", "key.number.3: three\nnew.key: x\n",
+                                            strlen("key.number.3: three\nnew.key: x\n")), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "key.number.3", &v), 0);
+  ck_assert_str_eq(v, "three");
+  ck_assert_int_eq(k8sha_config_get(cfg, "new.key", &v), 0);
+  ck_assert_int_eq(k8sha_config_get(cfg, "key.number.4", &v), 0);
+  ck_assert_str_eq(v, "value-4");
+  k8sha_config_free(cfg);
+  free(yaml);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("config");
   TCase *load_tc = tcase_create("load");
@@ -560,6 +613,8 @@ int main(void) {
   tcase_add_test(rules, ha_cluster_id_rules);
   tcase_add_test(rules, namespace_rules);
   tcase_add_test(rules, storage_dir_rules);
+  tcase_add_test(rules, alias_expansion_is_bounded);
+  tcase_add_test(rules, large_flat_files_load);
   tcase_add_test(rules, duration_syntax);
   tcase_add_test(rules, timing_rules);
   tcase_add_test(rules, integer_rules);
