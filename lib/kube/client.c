@@ -231,8 +231,10 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
   k8sha__req *r = user_data;
   size_t n = size * nmemb;
 
-  if (r->rlen + n + 1 > RESPONSE_MAX)
+  if (r->rlen + n + 1 > RESPONSE_MAX) {
+    r->too_large = 1;
     return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
+  }
   if (k8sha__grow(&r->k->ctx->alloc, (void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1) != 0)
     return 0;
   memcpy(r->rbuf + r->rlen, data, n);
@@ -370,6 +372,7 @@ int k8sha__req_prepare(k8sha__req *r) {
   curl_slist_free_all(r->headers);
   r->headers = NULL;
   r->rlen = 0;
+  r->too_large = 0;
   r->scan = 0;
   r->lines_ok = 0;
   r->retry_after_ms = 0;
@@ -590,6 +593,17 @@ void k8sha__req_finished(k8sha__req *r) {
   resp.body_len = r->rlen;
   resp.retry_after_ms = r->retry_after_ms;
 
+  if (r->too_large) {
+    /* Never a success with a cut body: a read is refused; a write's answer is lost, so its
+     * outcome is unknown. */
+    snprintf(message, sizeof(message), "%s %s: the response is larger than %u MiB; refused",
+             verb_method[r->verb], r->url, RESPONSE_MAX / (1024u * 1024u));
+    resp.err = is_read(r->verb) ? K8SHA_ETOOLARGE : K8SHA_EUNKNOWN_OUTCOME;
+    resp.http_status = status;
+    resp.message = message;
+    complete_resp(r, &resp);
+    return;
+  }
   if (r->curl_result != CURLE_OK && (status == 0 || r->curl_result != CURLE_WRITE_ERROR)) {
     int err = transport_err(r->curl_result);
     int sent = !not_sent(r->curl_result);

@@ -31,6 +31,7 @@ struct k8sha__req {
   req_state state;
   int cancelled;       /* while FINISHING: do not call back, just free */
   int auth_retried;
+  int too_large; /* the body passed RESPONSE_MAX: the transfer was stopped */
   k8sha__timer *retry_timer;
   /* response */
   char *rbuf;
