@@ -35,5 +35,27 @@ expect 0 '"found": []' "$k8sha" orphans --json "${conf[@]}"
 expect 0 '"dryRun": true' "$k8sha" cleanup --cluster --dry-run --json "${conf[@]}"
 
 kill "$kl_pid"; wait "$kl_pid" 2>/dev/null; kl_pid=""
-expect 1 "reading the HA ConfigMaps failed" "$k8sha" jobs "${conf[@]}" -D kubernetes.request-timeout=2s
+expect 1 "reading the HA ConfigMaps failed" "$k8sha" jobs "${conf[@]}"
+
+# An API server that accepts connections and never answers: every command is bounded by its
+# --timeout and says so (it hung for 40 s and more).
+python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+' > "$tmp/hang.port" &
+hang_pid=$!
+trap '[ -n "$kl_pid" ] && kill "$kl_pid" 2>/dev/null; kill "$hang_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 600); do [ -s "$tmp/hang.port" ] && break; sleep 0.05; done
+printf 'apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\nclusters: [{name: k, cluster: {server: "http://127.0.0.1:%s"}}]\nusers: [{name: u, user: {token: t}}]\n' \
+  "$(cat "$tmp/hang.port")" > "$tmp/kc-hang"
+hang=(-D "kubernetes.config.file=$tmp/kc-hang" -D kubernetes.cluster-id=empty -D kubernetes.namespace=flink
+      -D high-availability.type=kubernetes -D "high-availability.storageDir=$tmp/ha")
+expect 1 "no answer within 2000 ms (--timeout)" "$k8sha" jobs "${hang[@]}" --timeout 2s
+expect 1 "no answer within 1500 ms (--timeout)" "$k8sha" status "${hang[@]}" --timeout 1500ms
+expect 1 "no answer within 2000 ms (--timeout)" "$k8sha" orphans "${hang[@]}" --timeout 2s
+expect 2 "--timeout needs a duration" "$k8sha" jobs "${hang[@]}" --timeout soon
 echo "store commands: OK"

@@ -8,9 +8,56 @@
 #include <string.h>
 #include <uv.h>
 
+/* "30s", "500ms", "2m", "30" (seconds), "0" (no bound). */
+static int parse_timeout(const char *s, unsigned long *ms) {
+  char *end;
+  unsigned long v;
+  if (!*s || *s < '0' || *s > '9')
+    return -1;
+  v = strtoul(s, &end, 10);
+  if (v > 86400000ul)
+    return -1;
+  if (*end == '\0' || strcmp(end, "s") == 0)
+    *ms = v * 1000;
+  else if (strcmp(end, "ms") == 0)
+    *ms = v;
+  else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+    *ms = v * 60000;
+  else
+    return -1;
+  return 0;
+}
+
+/* One per process: the command's own bound. */
+static struct {
+  uv_timer_t timer;
+  uv_loop_t *loop;
+  const char *what;
+  unsigned long ms;
+} bound;
+
+static void on_cli_timeout(uv_timer_t *t) {
+  (void)t;
+  fprintf(stderr, "k8sha: %s: no answer within %lu ms (--timeout); giving up\n", bound.what,
+          bound.ms);
+  exit(CLI_FAILED);
+}
+
+void cli_arm_timeout(uv_loop_t *loop, unsigned long ms, const char *what) {
+  if (!ms || bound.loop)
+    return;
+  bound.loop = loop;
+  bound.what = what;
+  bound.ms = ms;
+  uv_timer_init(loop, &bound.timer);
+  uv_timer_start(&bound.timer, on_cli_timeout, ms, 0);
+  uv_unref((uv_handle_t *)&bound.timer); /* it never keeps the loop alive by itself */
+}
+
 int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char *usage) {
   int i;
 
+  o->timeout_ms = CLI_DEFAULT_TIMEOUT_MS;
   o->defs = calloc((size_t)argc + 1, sizeof(*o->defs));
   if (!o->defs) {
     fprintf(stderr, "k8sha: out of memory\n");
@@ -30,6 +77,12 @@ int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char 
       o->defs[o->n_defs++] = arg + 2;
     } else if (strcmp(arg, "--json") == 0) {
       o->json = 1;
+    } else if (strcmp(arg, "--timeout") == 0) {
+      if (i + 1 >= argc || parse_timeout(argv[++i], &o->timeout_ms) != 0) {
+        fprintf(stderr, "k8sha: --timeout needs a duration such as 30s, 500ms, 2m or 0 (none)\n");
+        goto usage_error;
+      }
+      o->timeout_given = 1;
     } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
       printf("%s", usage);
       exit(CLI_OK);
@@ -146,6 +199,10 @@ int cli_open(const cli_config_opts *o, uv_loop_t *loop, k8sha_ctx **ctx, char *c
 }
 
 void cli_close(k8sha_ctx *ctx, uv_loop_t *loop) {
+  if (bound.loop == loop) {
+    uv_close((uv_handle_t *)&bound.timer, NULL);
+    bound.loop = NULL;
+  }
   k8sha_ctx_free(ctx);
   while (uv_run(loop, UV_RUN_DEFAULT))
     ;
@@ -188,6 +245,7 @@ int cli_snapshot(const cli_config_opts *o, char *cluster_id, size_t size, json_t
   int rc = cli_open(o, &loop, &ctx, cluster_id, size);
   if (rc)
     return rc;
+  cli_arm_timeout(&loop, o->timeout_ms, "reading the HA ConfigMaps");
   memset(&s, 0, sizeof(s));
   s.objs = json_object();
   rc = k8sha_watch_new(&w, ctx, NULL, on_snap_event, &s);

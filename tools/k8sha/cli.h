@@ -15,11 +15,23 @@ typedef struct cli_config_opts {
   const char **defs;  /* -D key=value, in order */
   int n_defs;
   int json;           /* --json */
+  unsigned long timeout_ms; /* --timeout DURATION: the whole command's bound (0: none) */
+  int timeout_given;
 } cli_config_opts;
+
+/* The default of --timeout: an API server that accepts connections and never answers must not
+ * hang a command. (Commands that take the lock wait a lease for it on top.) */
+#define CLI_DEFAULT_TIMEOUT_MS 60000ul
+/* ... and of the commands that take the lock (a lease) and scan (a lease and more) first. */
+#define CLI_DEFAULT_LOCKING_TIMEOUT_MS 300000ul
 
 /* Parses -c/-D/--json from argv (starting after the command words); leaves other arguments in
  * `rest`. Returns 0, or prints a usage error and returns CLI_INVALID. */
 int cli_parse_config_opts(int argc, char **argv, cli_config_opts *o, const char *usage);
+
+/* Bounds the command: when `ms` (the --timeout, 0: none) passes on `loop`, says that the API
+ * server did not answer in time, naming `what`, and exits with CLI_FAILED. */
+void cli_arm_timeout(struct uv_loop_s *loop, unsigned long ms, const char *what);
 
 /* Loads the configuration the options name (or $FLINK_CONF_DIR/config.yaml / flink-conf.yaml
  * when no -c is given) and applies -D overrides. Prints what failed and returns CLI_INVALID on

@@ -397,6 +397,7 @@ static int store_command(int argc, char **argv, int orphans) {
   free(o.defs);
   if (rc)
     return rc;
+  cli_arm_timeout(&loop, o.timeout_given ? o.timeout_ms : CLI_DEFAULT_LOCKING_TIMEOUT_MS, what);
   memset(&a, 0, sizeof(a));
   a.loop = &loop;
   a.json = o.json;

@@ -25,7 +25,11 @@ static const char usage[] =
     "  orphans [--delete] [-c FILE] [-D key=value]... [--json]\n"
     "      blobs no pointer references and job ConfigMaps without a job graph\n"
     "  version\n"
-    "      show the library version\n";
+    "      show the library version\n"
+    "\n"
+    "status, jobs, checkpoints, cleanup and orphans also take --timeout DURATION (30s, 500ms, 2m;\n"
+    "0: none): the bound of the whole command, 60 s by default (300 s for cleanup and orphans,\n"
+    "which take the lock first); past it they say so and exit with status 1.\n";
 
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "config") == 0 && strcmp(argv[2], "check") == 0)
