@@ -609,7 +609,10 @@ void k8sha__req_finished(k8sha__req *r) {
     int sent = !not_sent(r->curl_result);
     snprintf(message, sizeof(message), "%s %s: %s", verb_method[r->verb], r->url,
              r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
-    k8sha__log(k->ctx, K8SHA_LOG_DEBUG, "kube", "%s (attempt %u)", message, r->attempts);
+    /* The first failed attempt of a request is said at WARN (a server that accepts and never
+     * answers must not stay invisible through every retry); later ones at DEBUG. */
+    k8sha__log(k->ctx, r->attempts <= 1 ? K8SHA_LOG_WARN : K8SHA_LOG_DEBUG, "kube",
+               "%s (attempt %u of %u)", message, r->attempts, r->max_attempts);
     if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_ETOOLARGE &&
         (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r)))
       return;
