@@ -27,6 +27,8 @@ struct k8sha__informer {
   char *collection, *selector_query; /* selector_query: "labelSelector=..&fieldSelector=.." */
   unsigned int watch_timeout_s;
   json_t *cache;       /* name -> object */
+  json_t *pages;       /* a paginated list in progress: the items of its pages so far */
+  char *next_page;     /* its continue token */
   char *rv;            /* resume point: last list/event/bookmark resourceVersion */
   inf_state state;
   int synced;
@@ -144,6 +146,13 @@ static void apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
     inf->cbs.on_change(change, obj, old, inf->user_data);
   json_decref(old);
 }
+
+/* Objects per page of a LIST: a namespace with more than fits one response is still listed. */
+#ifndef K8SHA__LIST_PAGE
+#define K8SHA__LIST_PAGE 500u
+#endif
+
+static void start_list(k8sha__informer *inf);
 
 static int on_line(const char *line, size_t len, void *user_data) {
   k8sha__informer *inf = user_data;
@@ -273,7 +282,12 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
   void *tmp;
 
   inf->list_req = NULL;
+  k8sha__free(&inf->ctx->alloc, inf->next_page);
+  inf->next_page = NULL;
   if (resp->err) {
+    /* (an expired continue token, 410, starts the list over like any failure) */
+    json_decref(inf->pages);
+    inf->pages = NULL;
     GUARDED(inf, report(inf, resp->err, "list of %s failed: %s", inf->collection,
                         resp->message ? resp->message : k8sha_strerror(resp->err)));
     schedule(inf, 1, 1);
@@ -283,10 +297,40 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
   if (!json_is_array(items) ||
       set_rv(inf, json_string_value(json_object_get(json_object_get(resp->json, "metadata"),
                                                     "resourceVersion"))) != 0) {
+    json_decref(inf->pages);
+    inf->pages = NULL;
     GUARDED(inf, report(inf, K8SHA_ECORRUPT, "list of %s: the response is not a list",
                         inf->collection));
     schedule(inf, 1, 1);
     return;
+  }
+  {
+    /* Paginated (limit/continue): gather every page, then apply them as one list. All pages are
+     * one snapshot, at the resourceVersion each of them carries. */
+    const char *next = json_string_value(
+        json_object_get(json_object_get(resp->json, "metadata"), "continue"));
+    if (inf->pages || (next && *next)) {
+      if (!inf->pages)
+        inf->pages = json_array();
+      if (!inf->pages || json_array_extend(inf->pages, items) != 0) {
+        json_decref(inf->pages);
+        inf->pages = NULL;
+        schedule(inf, 1, 1);
+        return;
+      }
+      if (next && *next) {
+        inf->next_page = k8sha__strdup(&inf->ctx->alloc, next);
+        if (inf->next_page) {
+          start_list(inf);
+          return;
+        }
+        json_decref(inf->pages);
+        inf->pages = NULL;
+        schedule(inf, 1, 1);
+        return;
+      }
+      items = inf->pages; /* the last page: the whole list (freed below) */
+    }
   }
   /* Bring the cache to the listed state: deletions for what vanished, then the rest. A callback
    * may free the informer; `alive` tells. */
@@ -319,6 +363,8 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
       return;
     inf->alive = NULL;
   }
+  json_decref(inf->pages);
+  inf->pages = NULL;
   inf->synced = 1; /* (the backoff is reset by a healthy watch, not by a list) */
   if (inf->cbs.on_synced)
     GUARDED(inf, inf->cbs.on_synced(inf->user_data));
@@ -331,9 +377,19 @@ static void start_list(k8sha__informer *inf) {
   int rc;
 
   memset(&o, 0, sizeof(o));
-  path = k8sha__asprintf(&inf->ctx->alloc, "%s%s%s", inf->collection,
-                         inf->selector_query ? "?" : "",
-                         inf->selector_query ? inf->selector_query : "");
+  if (inf->next_page) {
+    char *token = k8sha__query_escape(inf->k, inf->next_page);
+    path = token ? k8sha__asprintf(&inf->ctx->alloc, "%s?limit=%u&continue=%s%s%s",
+                                   inf->collection, K8SHA__LIST_PAGE, token,
+                                   inf->selector_query ? "&" : "",
+                                   inf->selector_query ? inf->selector_query : "")
+                 : NULL;
+    free(token);
+  } else {
+    path = k8sha__asprintf(&inf->ctx->alloc, "%s?limit=%u%s%s", inf->collection,
+                           K8SHA__LIST_PAGE, inf->selector_query ? "&" : "",
+                           inf->selector_query ? inf->selector_query : "");
+  }
   if (!path) {
     schedule(inf, 1, 1);
     return;
@@ -465,6 +521,8 @@ void k8sha__informer_free(k8sha__informer *inf) {
   k8sha__stream_close(inf->stream);
   k8sha__timer_free(inf->timer);
   json_decref(inf->cache);
+  json_decref(inf->pages);
+  k8sha__free(&inf->ctx->alloc, inf->next_page);
   k8sha__free(a, inf->collection);
   k8sha__free(a, inf->selector_query);
   k8sha__free(a, inf->rv);

@@ -259,12 +259,77 @@ START_TEST(resuming_from_a_compacted_version_relists) {
 }
 END_TEST
 
+/* More objects than one page of a LIST (500): the informer follows the continue tokens and
+ * sees every one at its sync, then keeps following. */
+typedef struct counting {
+  uv_loop_t *loop;
+  int synced, added, added_at_sync;
+} counting;
+
+static void on_cnt_change(k8sha__change change, json_t *obj, json_t *old, void *ud) {
+  counting *c = ud;
+  (void)obj;
+  (void)old;
+  if (change == K8SHA__ADDED)
+    c->added++;
+}
+
+static void on_cnt_synced(void *ud) {
+  counting *c = ud;
+  c->synced++;
+  c->added_at_sync = c->added;
+  uv_stop(c->loop);
+}
+
+START_TEST(lists_of_many_pages_are_followed) {
+  itest t;
+  it_result r;
+  counting c;
+  k8sha__informer *inf = NULL;
+  k8sha__informer_cbs cbs = {on_cnt_change, on_cnt_synced, on_rl_error};
+  k8sha__informer_opts o;
+  k8sha_stats st;
+  uint64_t lists_before;
+  char body[256];
+  int i;
+
+  it_start(&t, NULL, NULL);
+  for (i = 0; i < 1234; i++) {
+    snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"page-%04d\",\"labels\":{\"app\":\"paged\"}},"
+                                 "\"data\":{\"k\":\"v\"}}", i);
+    it_request(&t, t.ctx, K8SHA__CREATE, NS, body, NULL, 0, 0, &r);
+    ck_assert_int_eq(r.err, 0);
+  }
+  memset(&c, 0, sizeof(c));
+  c.loop = &t.loop;
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(t.ctx, &st), 0);
+  lists_before = st.requests_list;
+  memset(&o, 0, sizeof(o));
+  o.collection = NS;
+  o.label_selector = "app=paged";
+  ck_assert_int_eq(k8sha__informer_new(t.ctx->kube, &o, &cbs, &c, &inf), 0);
+  ck_assert_int_eq(k8sha__informer_start(inf), 0);
+  it_run_until(&t, &c.synced);
+  ck_assert_int_eq(c.added_at_sync, 1234);
+  ck_assert_ptr_nonnull(k8sha__informer_get(inf, "page-0000"));
+  ck_assert_ptr_nonnull(k8sha__informer_get(inf, "page-1233"));
+  /* in pages: three LISTs (500 + 500 + 234), not one response of everything */
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(t.ctx, &st), 0);
+  ck_assert_uint_eq(st.requests_list - lists_before, 3);
+  k8sha__informer_free(inf);
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("watch");
   TCase *tc = tcase_create("watch");
   tcase_set_timeout(tc, 180);
   it_add(tc, nothing_is_missed_across_expiry_and_restarts, IT_FAULTS);
   it_add(tc, resuming_from_a_compacted_version_relists, IT_ANY);
+  it_add(tc, lists_of_many_pages_are_followed, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }
