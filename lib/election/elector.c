@@ -64,7 +64,7 @@ struct k8sha_election {
   /* The records this contender wrote last (whatever their outcome): a record naming our
    * identity is ours only if it is one of these. Another live process with the same identity
    * (a restarted pod whose old instance still runs) writes records of its own. */
-  k8sha__record own[4];
+  k8sha__record own[16];
   unsigned int own_next;
 };
 
