@@ -210,6 +210,34 @@ START_TEST(refused_connections_are_retried_then_reported) {
 }
 END_TEST
 
+/* A context on its own loop, pointed at a scripted server answering with `h`. */
+typedef struct scripted {
+  uv_loop_t loop;
+  fakeapi *api;
+  k8sha_config *cfg;
+  k8sha_ctx *ctx;
+} scripted;
+
+static void scripted_start(scripted *sc, fake_handler h, void *ud) {
+  k8sha_ctx_options o;
+  uv_loop_init(&sc->loop);
+  sc->api = fake_start(&sc->loop, h, ud);
+  sc->cfg = config_for_port(fake_port(sc->api));
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &sc->loop;
+  sc->ctx = NULL;
+  ck_assert_int_eq(k8sha_ctx_new(&sc->ctx, sc->cfg, &o), 0);
+}
+
+static void scripted_stop(scripted *sc) {
+  k8sha_ctx_free(sc->ctx);
+  fake_stop(sc->api);
+  while (uv_run(&sc->loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(&sc->loop), 0);
+  k8sha_config_free(sc->cfg);
+}
+
 /* A 429 whose Retry-After is negative, astronomically large, or not a number: the request must
  * still complete (retried after the client's own backoff, or after at most the cap), never park
  * forever on a wrapped delay. */
@@ -251,46 +279,32 @@ START_TEST(hostile_retry_after_never_stalls_a_request) {
   size_t i;
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     retry_script rs = {cases[i].header, 0};
-    uv_loop_t loop;
+    scripted sc;
     uv_timer_t guard;
-    fakeapi *api;
-    k8sha_config *cfg;
-    k8sha_ctx_options o;
-    k8sha_ctx *ctx = NULL;
     k8sha__req_opts ro;
     result get;
     int turns = 0, expired = 0;
 
-    uv_loop_init(&loop);
-    api = fake_start(&loop, answer_429_then_200, &rs);
-    cfg = config_for_port(fake_port(api));
-    k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-    o.loop = &loop;
-    ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+    scripted_start(&sc, answer_429_then_200, &rs);
     memset(&get, 0, sizeof(get));
-    get.loop = &loop;
+    get.loop = &sc.loop;
     memset(&ro, 0, sizeof(ro));
     ro.verb = K8SHA__GET;
     ro.path = "/api/v1/namespaces/default/configmaps/x";
     ro.timeout_ms = 5000;
     ro.deadline_ms = 10000;
-    ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &get, NULL), 0);
+    ck_assert_int_eq(k8sha__req_start(sc.ctx->kube, &ro, on_resp, &get, NULL), 0);
     /* failure bound: without it a wrapped delay would keep this loop waiting forever */
-    uv_timer_init(&loop, &guard);
+    uv_timer_init(&sc.loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, 30000, 0);
     while (!get.done && !expired && turns++ < 1000)
-      uv_run(&loop, UV_RUN_ONCE);
+      uv_run(&sc.loop, UV_RUN_ONCE);
     ck_assert_msg(get.done, "%s: the request never completed", cases[i].header);
     ck_assert_msg(get.err == cases[i].err, "%s: %d %s", cases[i].header, get.err, get.message);
     ck_assert_int_eq(rs.requests, cases[i].requests);
     uv_close((uv_handle_t *)&guard, NULL);
-    k8sha_ctx_free(ctx);
-    fake_stop(api);
-    while (uv_run(&loop, UV_RUN_DEFAULT))
-      ;
-    ck_assert_int_eq(uv_loop_close(&loop), 0);
-    k8sha_config_free(cfg);
+    scripted_stop(&sc);
   }
 }
 END_TEST
@@ -310,11 +324,7 @@ static void answer_huge(fakeapi *api, fake_conn *c, const char *method, const ch
 
 START_TEST(oversized_responses_are_refused) {
   size_t size = 65u * 1024u * 1024u;
-  uv_loop_t loop;
-  fakeapi *api;
-  k8sha_config *cfg;
-  k8sha_ctx_options o;
-  k8sha_ctx *ctx = NULL;
+  scripted sc;
   k8sha__req_opts ro;
   result get;
 
@@ -326,29 +336,19 @@ START_TEST(oversized_responses_are_refused) {
   huge_body[0] = '{';
   memcpy(huge_body + size - 2, "}\n", 2);
   huge_body[size] = '\0';
-  uv_loop_init(&loop);
-  api = fake_start(&loop, answer_huge, NULL);
-  cfg = config_for_port(fake_port(api));
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = &loop;
-  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  scripted_start(&sc, answer_huge, NULL);
   memset(&get, 0, sizeof(get));
-  get.loop = &loop;
+  get.loop = &sc.loop;
   memset(&ro, 0, sizeof(ro));
   ro.verb = K8SHA__LIST;
   ro.path = "/api/v1/namespaces/default/configmaps";
   ro.max_attempts = 1;
   ro.timeout_ms = 60000;
-  ck_assert_int_eq(k8sha__req_start(ctx->kube, &ro, on_resp, &get, NULL), 0);
-  run_until(&loop, &get.done);
+  ck_assert_int_eq(k8sha__req_start(sc.ctx->kube, &ro, on_resp, &get, NULL), 0);
+  run_until(&sc.loop, &get.done);
   ck_assert_int_eq(get.err, K8SHA_ETOOLARGE);
   ck_assert_ptr_nonnull(strstr(get.message, "larger than 64 MiB"));
-  k8sha_ctx_free(ctx);
-  fake_stop(api);
-  while (uv_run(&loop, UV_RUN_DEFAULT))
-    ;
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
-  k8sha_config_free(cfg);
+  scripted_stop(&sc);
   free(huge_body);
 }
 END_TEST
