@@ -36,6 +36,31 @@ static void expect_code(const char *method, const char *path, const char *body, 
     kt_resp_free(&r);
 }
 
+/* A fault rule with "users" meets only those clients: one client cut off while the others still
+ * reach the server (a partition), its requests read and never answered. */
+START_TEST(faults_per_user)
+{
+    kubelite *k = kt_server;
+    int id = kubelite_add_fault(k, "{\"users\":[\"bob\"],\"drop\":true}");
+    ck_assert_int_gt(id, 0);
+    kt_resp r = kt_req(k, "GET", CM, NULL, NULL, "all-token");
+    ck_assert_int_eq(r.curl, CURLE_GOT_NOTHING);
+    ck_assert_int_eq(r.code, 0);
+    kt_resp_free(&r);
+    expect_code("GET", CM, NULL, "reader-token", 200);
+    expect_code("GET", CM, NULL, NULL, 200);
+    ck_assert_int_eq(kubelite_clear_faults(k), 0);
+    expect_code("GET", CM, NULL, "all-token", 200);
+
+    ck_assert_int_gt(kubelite_add_fault(k, "{\"users\":[\"reader\",\"alice\"],\"code\":503}"), 0);
+    expect_code("GET", CM, NULL, "reader-token", 503);
+    expect_code("GET", CM, NULL, "alice-token", 503);
+    expect_code("GET", CM, NULL, "all-token", 200);
+    ck_assert_int_lt(kubelite_add_fault(k, "{\"users\":[],\"code\":503}"), 0);
+    ck_assert_int_lt(kubelite_add_fault(k, "{\"users\":[\"bob\"],\"code\":503,\"drop\":true}"), 0);
+}
+END_TEST
+
 START_TEST(authentication)
 {
     kubelite *k = kt_server;
@@ -184,6 +209,7 @@ int main(void)
     tcase_set_timeout(ta, 120);
     tcase_add_test(ta, authentication);
     tcase_add_test(ta, authorization_per_verb);
+    tcase_add_test(ta, faults_per_user);
     suite_add_tcase(s, ta);
     TCase *tt = tcase_create("tls");
     tcase_add_checked_fixture(tt, start_tls, kt_stop);

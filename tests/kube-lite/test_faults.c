@@ -147,6 +147,26 @@ START_TEST(status_codes)
     ck_assert_int_eq(r.code, 503);
     kt_resp_free(&r);
     ck_assert_int_lt(kubelite_add_fault(k, "{\"verbs\":[\"fly\"],\"code\":500}"), 0);
+
+    /* A Retry-After header a client must survive, sent as given. */
+    ck_assert_int_gt(kubelite_add_fault(k, "{\"code\":429,\"retryAfterHeader\":\"-1\",\"count\":1}"), 0);
+    r = kt_get(k, CM "/s");
+    ck_assert_int_eq(r.code, 429);
+    ck_assert_str_eq(r.retry_after, "-1");
+    kt_resp_free(&r);
+    ck_assert_int_lt(kubelite_add_fault(k, "{\"code\":429,\"retryAfterHeader\":\"1\\r\\nX: y\"}"), 0);
+
+    /* drop: the request is read and the connection closed without an answer (libcurl itself
+     * retries once on a fresh connection when a reused one dies like this). */
+    ck_assert_int_gt(kubelite_add_fault(k, "{\"verbs\":[\"get\"],\"drop\":true}"), 0);
+    r = kt_req(k, "GET", CM "/s", NULL, NULL, NULL);
+    ck_assert_int_eq(r.curl, CURLE_GOT_NOTHING);
+    ck_assert_int_eq(r.code, 0);
+    kt_resp_free(&r);
+    ck_assert_int_eq(kubelite_clear_faults(k), 0);
+    r = kt_get(k, CM "/s");
+    ck_assert_int_eq(r.code, 200);
+    kt_resp_free(&r);
 }
 END_TEST
 

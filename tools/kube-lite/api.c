@@ -242,6 +242,11 @@ static void reply_method_not_allowed(kl_ctx *ctx)
 
 void kl_execute(kl_ctx *ctx)
 {
+    if (ctx->fault_drop) {
+        /* A partition or a crashed server: the request is read, nothing is answered. */
+        kl_conn_close(ctx->conn);
+        return;
+    }
     if (ctx->fault_code) {
         kl_fault_reply(ctx);
         return;
@@ -314,6 +319,8 @@ void kl_dispatch(kl_conn *c, kl_req *req)
      * depend on how delayed requests interleave. */
     ctx->fault_code = d.code;
     ctx->fault_retry_after = d.retry_after;
+    ctx->fault_drop = d.drop;
+    ctx->fault_retry_header = d.retry_header ? kl_strdup(d.retry_header) : NULL;
     if (d.latency_ms > 0) {
         kl_conn_delay(c, ctx, d.latency_ms);
         done = false;
@@ -325,6 +332,7 @@ out:
         kl_req_free(ctx->req);
         free(ctx->ns);
         free(ctx->name);
+        free(ctx->fault_retry_header);
         free(ctx);
     }
 }

@@ -17,6 +17,9 @@ typedef struct rule {
     unsigned verbs;     /* bit per kl_verb; 0 matches every request */
     unsigned resources; /* bit per kl_res_id; 0 matches every request */
     char *ns, *name;
+    char **users; /* NULL-terminated; NULL matches every client */
+    char *retry_header;
+    bool drop;
     uint64_t latency_ms;
     int code;
     double rate;
@@ -52,6 +55,10 @@ static void rule_free(rule *r)
 {
     free(r->ns);
     free(r->name);
+    for (char **u = r->users; u && *u; u++)
+        free(*u);
+    free(r->users);
+    free(r->retry_header);
     free(r);
 }
 
@@ -82,6 +89,13 @@ static bool rule_matches(const rule *r, const kl_ctx *ctx)
         return false;
     if (r->name && (!ctx->name || strcmp(r->name, ctx->name) != 0))
         return false;
+    if (r->users) {
+        bool found = false;
+        for (char **u = r->users; *u && !found; u++)
+            found = ctx->token && strcmp(*u, ctx->token->user) == 0;
+        if (!found)
+            return false;
+    }
     return true;
 }
 
@@ -92,15 +106,17 @@ void kl_faults_decide(kl_faults *f, const kl_ctx *ctx, kl_fault_decision *out)
         if (!rule_matches(r, ctx))
             continue;
         bool applied = false;
-        if (r->code && !out->code) {
+        if ((r->code || r->drop) && !out->code && !out->drop) {
             bool fire = r->rate >= 1.0 || (r->rate > 0 && kl_rng_unit(&f->rng) < r->rate);
             if (fire) {
                 out->code = r->code;
+                out->drop = r->drop;
                 out->retry_after = r->retry_after;
+                out->retry_header = r->retry_header;
                 applied = true;
             }
         }
-        if (r->latency_ms && (!r->code || applied)) {
+        if (r->latency_ms && (!(r->code || r->drop) || applied)) {
             out->latency_ms += r->latency_ms;
             applied = true;
         }
@@ -159,6 +175,28 @@ int kl_faults_add(kl_faults *f, json_t *spec, char **err)
         ok = json_is_string(v) && (r->ns = kl_strdup(json_string_value(v)));
     if (ok && (v = json_object_get(spec, "name")))
         ok = json_is_string(v) && (r->name = kl_strdup(json_string_value(v)));
+    if (ok && (v = json_object_get(spec, "users"))) {
+        ok = json_is_array(v) && json_array_size(v) > 0;
+        if (ok) {
+            size_t i, n = json_array_size(v);
+            json_t *u;
+            r->users = kl_xcalloc(n + 1, sizeof *r->users);
+            json_array_foreach(v, i, u) {
+                if (!json_is_string(u)) {
+                    ok = false;
+                    break;
+                }
+                r->users[i] = kl_strdup(json_string_value(u));
+            }
+        }
+    }
+    if (ok && (v = json_object_get(spec, "drop")))
+        ok = json_is_boolean(v) && (r->drop = json_is_true(v), true);
+    if (ok && (v = json_object_get(spec, "retryAfterHeader"))) {
+        /* Sent verbatim (a client must survive "-1" or "99999999999"); one header line only. */
+        const char *h = json_string_value(v);
+        ok = h && strlen(h) < 40 && !strpbrk(h, "\r\n") && (r->retry_header = kl_strdup(h));
+    }
     if (ok && (v = json_object_get(spec, "latencyMs")))
         ok = json_is_integer(v) && json_integer_value(v) >= 0 &&
              (r->latency_ms = (uint64_t)json_integer_value(v), true);
@@ -175,14 +213,17 @@ int kl_faults_add(kl_faults *f, json_t *spec, char **err)
     if (ok && (v = json_object_get(spec, "count")))
         ok = json_is_integer(v) && json_integer_value(v) >= 0 &&
              (r->remaining = json_integer_value(v), true);
-    if (ok && !r->code && !r->latency_ms) {
-        *err = kl_strdup("a fault needs latencyMs and/or code");
+    if (ok && r->code && r->drop)
+        ok = false;
+    if (ok && !r->code && !r->latency_ms && !r->drop) {
+        *err = kl_strdup("a fault needs latencyMs, code or drop");
         rule_free(r);
         return -1;
     }
     if (!ok) {
         *err = kl_strdup("bad fault rule: fields are verbs[], resources[], namespace, name, "
-                         "latencyMs, code (400-599), rate (0..1), retryAfterSeconds, count");
+                         "users[], latencyMs, code (400-599) or drop (true), rate (0..1), "
+                         "retryAfterSeconds, retryAfterHeader (up to 39 characters), count");
         rule_free(r);
         return -1;
     }
@@ -214,6 +255,16 @@ json_t *kl_faults_list(const kl_faults *f)
             json_object_set_new(o, "namespace", json_string(r->ns));
         if (r->name)
             json_object_set_new(o, "name", json_string(r->name));
+        if (r->users) {
+            json_t *users = json_array();
+            for (char **u = r->users; *u; u++)
+                json_array_append_new(users, json_string(*u));
+            json_object_set_new(o, "users", users);
+        }
+        if (r->drop)
+            json_object_set_new(o, "drop", json_true());
+        if (r->retry_header)
+            json_object_set_new(o, "retryAfterHeader", json_string(r->retry_header));
         json_array_append_new(arr, o);
     }
     return json_pack("{s:o,s:I}", "faults", arr, "seed", (json_int_t)f->seed);

@@ -165,6 +165,7 @@ static void free_ctx(kl_ctx *ctx)
     kl_req_free(ctx->req);
     free(ctx->ns);
     free(ctx->name);
+    free(ctx->fault_retry_header);
     free(ctx);
 }
 

@@ -245,6 +245,8 @@ typedef struct kl_ctx {
     const char *sub;       /* path below /kube-lite/v1/ for control calls */
     int fault_code;        /* injected failure decided on arrival, or 0 */
     unsigned fault_retry_after;
+    char *fault_retry_header; /* Retry-After value sent as given, or NULL; owned */
+    bool fault_drop;       /* close the connection instead of answering */
 } kl_ctx;
 
 void kl_dispatch(kl_conn *c, kl_req *req);
@@ -402,6 +404,8 @@ typedef struct kl_fault_decision {
     uint64_t latency_ms;
     int code; /* 0: serve normally */
     unsigned retry_after;
+    const char *retry_header; /* owned by the rule: copy it */
+    bool drop;
 } kl_fault_decision;
 
 kl_faults *kl_faults_new(uint64_t seed);

@@ -69,7 +69,9 @@ void kl_reply_status(kl_ctx *ctx, int code, const char *reason, const char *mess
 {
     char extra[64] = "";
     json_t *retry = details ? json_object_get(details, "retryAfterSeconds") : NULL;
-    if (retry && (code == 429 || code == 503 || code == 504))
+    if (ctx->fault_retry_header && (code == 429 || code == 503 || code == 504))
+        snprintf(extra, sizeof extra, "Retry-After: %s\r\n", ctx->fault_retry_header);
+    else if (retry && (code == 429 || code == 503 || code == 504))
         snprintf(extra, sizeof extra, "Retry-After: %lld\r\n", (long long)json_integer_value(retry));
     json_t *st = kl_status_new(code, reason, message, details);
     size_t len;
