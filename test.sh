@@ -7,6 +7,8 @@
 #   realkube      (a suite of both builds) against a real kube-apiserver and etcd, built first
 #   flink         (the -Werror build only) Flink's own HA classes, from Maven, write HA data that
 #                 the k8sha commands then read, scan and clean, and Flink reads back
+#   chaos         (the -Werror build only) 60 s of seeded faults against checkpointing contenders,
+#                 then a check of every recorded ConfigMap version (tests/chaos/chaos.py)
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -73,7 +75,7 @@ if setup build/asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=fals
    ninja -C build/asan >/dev/null; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  run "tests (ASan + UBSan build)" build/asan --no-suite flink
+  run "tests (ASan + UBSan build)" build/asan --no-suite flink --no-suite chaos
 else
   ninja -C build/asan
   status=1
