@@ -49,7 +49,9 @@ import urllib.error
 import urllib.request
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--kube-lite", required=True)
+ap.add_argument("--kube-lite", help="the kube-lite binary (unless K8SHA_TEST_KUBECONFIG names "
+                "a real server)")
+ap.add_argument("--faultproxy", help="tests/realkube/faultproxy, for a real server")
 ap.add_argument("--worker", required=True)
 ap.add_argument("--faultfs", required=True)
 ap.add_argument("--seconds", type=float, default=60)
@@ -66,7 +68,6 @@ print("chaos: seed %d (rerun with --seed %d), %d workers, %d jobs, %.0f s"
 rng = random.Random(SEED)
 
 CID = "chaos"
-NS = "chaos"
 LOCK = CID + "-cluster-config-map"
 JOBS = ["%032x" % (0xC0FFEE00 + i) for i in range(A.jobs)]
 LEASE_S = 1.0
@@ -74,9 +75,7 @@ ADMIN = "kube-lite-admin"
 WAIT_S = 60
 tmp = tempfile.mkdtemp(prefix="k8sha-chaos-")
 STORAGE = os.path.join(tmp, "ha")
-DATA = os.path.join(tmp, "server")
 FS_CONTROL = os.path.join(tmp, "fsfault")
-JOURNALS = []  # saved journal segments
 
 
 def log(msg):
@@ -118,7 +117,8 @@ def decode_pointer(value):
     return marked, raw[18:18 + ulen].decode(), size, crc
 
 
-# ---- the server ----
+# ---- the server: kube-lite, or the real API server of tests/realkube through one fault proxy
+# per worker (K8SHA_TEST_KUBECONFIG, K8SHA_TEST_SERVER, K8SHA_TEST_CA, K8SHA_TEST_ADMIN_TOKEN) ----
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -127,77 +127,324 @@ def free_port():
     return port
 
 
-PORT = free_port()
-URL = "http://127.0.0.1:%d" % PORT
-KUBECONFIG = os.path.join(tmp, "kubeconfig")
-TOKENS = os.path.join(tmp, "tokens")
-with open(TOKENS, "w") as f:
-    f.write("# token,user,rules\n")
-    for i in range(A.workers):
-        f.write("tok-w%d,w%d,*\n" % (i, i))
+def http(url, method, body=None, token=ADMIN, ctx=None, timeout=10, retry_refused=5.0):
+    """A JSON call. While the target refuses connections (a refusal window, at most 2 s) it is
+    tried again for up to retry_refused seconds. None on any failure."""
+    data = json.dumps(body).encode() if body is not None else None
+    deadline = time.monotonic() + retry_refused
+    while True:
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Authorization": "Bearer " + token,
+                                              "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout, context=ctx) as r:
+                return json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            log("%s %s: %s" % (method, url, e))
+            return None
+        except (urllib.error.URLError, OSError) as e:
+            if time.monotonic() < deadline:
+                time.sleep(0.05)  # polling a closed port: there is no event to wait on
+                continue
+            log("%s %s: %s" % (method, url, e))
+            return None
 
 
-class Server:
+class KubeLite:
+    """kube-lite with a data folder: its journal holds every version it stored; a restart
+    rewrites it, so it is saved first. Workers have their own tokens (users w0, w1, ...), so a
+    fault rule can meet one of them only."""
+    name = "kube-lite"
+    namespace = "chaos"
+
     def __init__(self):
         self.p = None
         self.generation = 0
+        self.journals = []
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.kubeconfig = os.path.join(tmp, "kubeconfig")
+        self.tokens = os.path.join(tmp, "tokens")
+        self.data = os.path.join(tmp, "server")
+        with open(self.tokens, "w") as f:
+            f.write("# token,user,rules\n")
+            for i in range(A.workers):
+                f.write("tok-w%d,w%d,*\n" % (i, i))
 
     def start(self):
         self.generation += 1
         self.p = subprocess.Popen(
-            [A.kube_lite, "--port", str(PORT), "--namespace", NS, "--data-dir", DATA,
-             "--token-file", TOKENS, "--admin-token", ADMIN, "--write-kubeconfig", KUBECONFIG,
-             "--seed", str(SEED + self.generation), "--history", "100000"],
+            [A.kube_lite, "--port", str(self.port), "--namespace", self.namespace,
+             "--data-dir", self.data, "--token-file", self.tokens, "--admin-token", ADMIN,
+             "--write-kubeconfig", self.kubeconfig, "--seed", str(SEED + self.generation),
+             "--history", "100000"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.p.stdout.readline()
         if "listening on" not in line:
             raise Fatal("kube-lite did not start: %r" % line)
         threading.Thread(target=self.p.stdout.read, daemon=True).start()
 
-    def crash(self):
-        """kill -9, keep what its journal holds (the next start rewrites it)."""
+    def _save_journal(self):
+        seg = os.path.join(tmp, "journal-%03d.jsonl" % self.generation)
+        shutil.copyfile(os.path.join(self.data, "journal.jsonl"), seg)
+        self.journals.append(seg)
+
+    def kubeconfig_for(self, w):
+        path = os.path.join(tmp, "kubeconfig-" + w.name)
+        with open(self.kubeconfig) as f:
+            text = f.read()
+        if "token: " + ADMIN not in text:
+            raise Fatal("kube-lite's kubeconfig has no admin token line")
+        with open(path, "w") as f:
+            f.write(text.replace("token: " + ADMIN, "token: tok-" + w.name))
+        os.chmod(path, 0o600)
+        return path
+
+    def control(self, method, what, body=None):
+        return http(self.url + "/kube-lite/v1/" + what, method, body)
+
+    def fault(self, rule, only=None):
+        """Adds a rule for every worker, or for worker `only`; returns a handle for heal()."""
+        if only is not None:
+            rule = dict(rule, users=[only.name])
+        r = self.control("POST", "faults", rule)
+        return (self.generation, r["id"]) if r else None
+
+    def heal(self, handle):
+        gen, rid = handle
+        if gen == self.generation:  # a restarted server has no rules left
+            http(self.url + "/kube-lite/v1/faults/%d" % rid, "DELETE")
+
+    def clear_faults(self):
+        self.control("DELETE", "faults")
+
+    def restart(self):
+        """kill -9, away for up to a second, then started again on its data."""
         self.p.kill()
         self.p.wait()
-        seg = os.path.join(tmp, "journal-%03d.jsonl" % self.generation)
-        shutil.copyfile(os.path.join(DATA, "journal.jsonl"), seg)
-        JOURNALS.append(seg)
+        self._save_journal()
+        time.sleep(rng.uniform(0, 1.0))  # the schedule: how long the server is away
+        self.start()
+
+    def refuse(self, seconds):
+        self.control("POST", "refuse", {"seconds": seconds})
+
+    def expire_watches(self):
+        self.control("POST", "compact", {})
+        self.control("POST", "watches/close", {"abort": False})
+
+    def drop_watches(self):
+        self.control("POST", "watches/close", {"abort": True})
 
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
         self.p.wait(timeout=WAIT_S)
-        seg = os.path.join(tmp, "journal-%03d.jsonl" % self.generation)
-        shutil.copyfile(os.path.join(DATA, "journal.jsonl"), seg)
-        JOURNALS.append(seg)
+        self._save_journal()
+
+    def kill(self):
+        if self.p and self.p.poll() is None:
+            self.p.kill()
+
+    def history(self):
+        """Every version of every ConfigMap: ({name: [(rv, object or None)]}, count, problem)."""
+        seen = {}
+        for path in self.journals:
+            with open(path) as f:
+                for line in f:
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue  # a torn last line of a killed server
+                    if e.get("resource") != "configmaps":
+                        continue
+                    if e["op"] == "put":
+                        seen[int(e["rv"])] = (e["object"]["metadata"]["name"], e["object"])
+                    else:
+                        seen[int(e["rv"])] = (e["name"], None)
+        if not seen:
+            return {}, 0, "the server recorded no ConfigMap version"
+        rvs = sorted(seen)
+        # kube-lite counts every change: the versions must form one unbroken sequence.
+        missing = [rv for rv in range(rvs[0], rvs[-1] + 1) if rv not in seen]
+        history = collections.defaultdict(list)
+        for rv in rvs:
+            history[seen[rv][0]].append((rv, seen[rv][1]))
+        problem = None
+        if missing:
+            problem = "the history misses %d resourceVersions (first %d)" % (len(missing),
+                                                                            missing[0])
+        return history, len(rvs), problem
 
 
-def api(method, path, body=None, quiet=False):
-    """A control call; while the server refuses connections (a refusal window, at most 2 s) it is
-    tried again for up to 5 s."""
-    data = json.dumps(body).encode() if body is not None else None
-    deadline = time.monotonic() + 5
-    while True:
-        req = urllib.request.Request(URL + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + ADMIN,
-                                              "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            if not quiet:
-                log("control %s %s: %s" % (method, path, e))
-            return None
-        except (urllib.error.URLError, OSError) as e:
-            if time.monotonic() < deadline:
-                time.sleep(0.05)  # polling a closed port: there is no event to wait on
-                continue
-            if not quiet:
-                log("control %s %s: %s" % (method, path, e))
-            return None
+class RealServer:
+    """The real kube-apiserver. Faults are injected by one fault proxy per worker (so a partition
+    cuts one worker off); a recorder watches the campaign's ConfigMaps directly, never through a
+    proxy, from the resourceVersion of a first LIST: one unbroken watch (or watches resumed
+    where the last ended) sees every version; a 410 there would make the history incomplete."""
+    name = "the real kube-apiserver"
+    namespace = "flink"
 
+    def __init__(self):
+        import ssl
+        self.url = os.environ["K8SHA_TEST_SERVER"]
+        self.ssl = ssl.create_default_context(cafile=os.environ["K8SHA_TEST_CA"])
+        self.admin = os.environ["K8SHA_TEST_ADMIN_TOKEN"]
+        self.user_kubeconfig = os.environ["K8SHA_TEST_KUBECONFIG"]
+        self.proxies = {}  # worker name -> (process, api url, control url)
+        self.generation = 1
+        self.versions = []  # (rv, name, object or None)
+        self.problem = None
+        self.stopping = False
+        self.recorder = None
+        self.rv = None
+        self.cond = threading.Condition()
 
-def fault(rule):
-    r = api("POST", "/kube-lite/v1/faults", rule)
-    return r.get("id") if r else None
+    def api(self, method, path, body=None, timeout=10):
+        return http(self.url + path, method, body, token=self.admin, ctx=self.ssl,
+                    timeout=timeout, retry_refused=0)
+
+    def start(self):
+        base = "/api/v1/namespaces/%s/configmaps" % self.namespace
+        self.api("DELETE", base + "?labelSelector=app%3D" + CID)  # a clean slate
+        lst = self.api("GET", base + "?labelSelector=app%3D" + CID)
+        if lst is None or lst.get("items"):
+            raise Fatal("cannot start from an empty namespace: %s" % lst)
+        self.rv = lst["metadata"]["resourceVersion"]
+        self.recorder = threading.Thread(target=self._record, daemon=True)
+        self.recorder.start()
+
+    def _record(self):
+        path = ("/api/v1/namespaces/%s/configmaps?labelSelector=app%%3D%s&watch=1"
+                "&allowWatchBookmarks=true" % (self.namespace, CID))
+        while not self.stopping:
+            req = urllib.request.Request(self.url + path + "&resourceVersion=" + self.rv,
+                                         headers={"Authorization": "Bearer " + self.admin})
+            try:
+                with urllib.request.urlopen(req, timeout=30, context=self.ssl) as r:
+                    for line in r:
+                        ev = json.loads(line)
+                        obj = ev.get("object") or {}
+                        if ev.get("type") == "ERROR":
+                            with self.cond:
+                                self.problem = "the recorder's watch failed: %s" % obj
+                                self.cond.notify_all()
+                            return
+                        rv = obj.get("metadata", {}).get("resourceVersion")
+                        with self.cond:
+                            if ev.get("type") in ("ADDED", "MODIFIED", "DELETED"):
+                                self.versions.append((int(rv), obj["metadata"]["name"],
+                                                      None if ev["type"] == "DELETED" else obj))
+                            if rv:
+                                self.rv = rv
+                            self.cond.notify_all()
+            except urllib.error.HTTPError as e:
+                with self.cond:
+                    self.problem = "the recorder's watch failed: HTTP %d" % e.code
+                    self.cond.notify_all()
+                return
+            except (OSError, ValueError):
+                pass  # the watch ended (timeout, server side close): resumed where it was
+
+    def _proxy(self, w):
+        if w.name in self.proxies:
+            return self.proxies[w.name]
+        p = subprocess.Popen([A.faultproxy, "-upstream", self.url, "-ca",
+                              os.environ["K8SHA_TEST_CA"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = p.stdout.readline().split()
+        if line[:3] != ["faultproxy:", "listening", "on"] or len(line) < 6:
+            raise Fatal("the fault proxy did not start: %r" % line)
+        threading.Thread(target=p.stdout.read, daemon=True).start()
+        self.proxies[w.name] = (p, line[3], line[5])
+        return self.proxies[w.name]
+
+    def kubeconfig_for(self, w):
+        _, api_url, _ = self._proxy(w)
+        path = os.path.join(tmp, "kubeconfig-" + w.name)
+        with open(self.user_kubeconfig) as f:
+            lines = f.read().splitlines()
+        out = []
+        for ln in lines:
+            if ln.strip().startswith("server:"):
+                ln = ln[:ln.index("server:")] + "server: " + api_url
+            elif "certificate-authority" in ln:
+                continue  # the proxy speaks plain HTTP on loopback
+            out.append(ln)
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def _controls(self, only=None):
+        return [c for n, (_, _, c) in sorted(self.proxies.items())
+                if only is None or n == only.name]
+
+    def control(self, method, what, body=None, only=None):
+        for c in self._controls(only):
+            http(c + "/kube-lite/v1/" + what, method, body)
+
+    def fault(self, rule, only=None):
+        rule = {k: v for k, v in rule.items() if k != "rate"}  # the proxy draws nothing
+        rule.setdefault("count", 20)
+        self.control("POST", "faults", rule, only)
+        return only
+
+    def heal(self, handle):
+        self.control("DELETE", "faults", only=handle)
+
+    def clear_faults(self):
+        self.control("DELETE", "faults")
+
+    def restart(self):
+        """The server goes away for every worker and comes back with its data."""
+        self.control("POST", "stop", {})
+        time.sleep(rng.uniform(0, 1.0))  # the schedule: how long the server is away
+        self.control("POST", "start", {})
+
+    def refuse(self, seconds):
+        self.control("POST", "refuse", {"seconds": seconds})
+
+    def expire_watches(self):
+        self.control("POST", "faults", {"verbs": ["watch"], "code": 410, "count": 1})
+        self.control("POST", "watches/close", {"abort": False})
+
+    def drop_watches(self):
+        self.control("POST", "watches/close", {"abort": True})
+
+    def stop(self):
+        """Waits until the recorder has seen the state a LIST shows now, then stops it."""
+        lst = self.api("GET", "/api/v1/namespaces/%s/configmaps?labelSelector=app%%3D%s"
+                       % (self.namespace, CID))
+        if lst is None:
+            raise Fatal("the final LIST failed")
+        want = {o["metadata"]["name"]: int(o["metadata"]["resourceVersion"])
+                for o in lst["items"]}
+        deadline = time.monotonic() + WAIT_S
+        with self.cond:
+            while self.problem is None:
+                last = {}
+                for rv, name, _ in self.versions:
+                    last[name] = rv
+                if all(last.get(n) == rv for n, rv in want.items()):
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Fatal("the recorder never caught up with the final state")
+                self.cond.wait(left)
+            self.stopping = True
+        self.kill()
+
+    def kill(self):
+        for p, _, _ in self.proxies.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+    def history(self):
+        history = collections.defaultdict(list)
+        for rv, name, obj in sorted(self.versions, key=lambda v: v[0]):
+            history[name].append((rv, obj))
+        return history, len(self.versions), self.problem
 
 
 # ---- the workers ----
@@ -213,21 +460,11 @@ class Worker:
         self.state = "down"  # down | up | stopped (SIGSTOP)
         self.starts = 0
 
-    def kubeconfig(self):
-        path = os.path.join(tmp, "kubeconfig-" + self.name)
-        with open(KUBECONFIG) as f:
-            text = f.read()
-        if "token: " + ADMIN not in text:
-            raise Fatal("kube-lite's kubeconfig has no admin token line")
-        with open(path, "w") as f:
-            f.write(text.replace("token: " + ADMIN, "token: tok-" + self.name))
-        os.chmod(path, 0o600)
-        return path
-
     def start(self):
         self.starts += 1
-        conf = ["-D", "kubernetes.config.file=" + self.kubeconfig(),
-                "-D", "kubernetes.cluster-id=" + CID, "-D", "kubernetes.namespace=" + NS,
+        conf = ["-D", "kubernetes.config.file=" + server.kubeconfig_for(self),
+                "-D", "kubernetes.cluster-id=" + CID,
+                "-D", "kubernetes.namespace=" + server.namespace,
                 "-D", "high-availability.type=kubernetes",
                 "-D", "high-availability.storageDir=file://" + STORAGE,
                 "-D", "high-availability.kubernetes.leader-election.lease-duration=1 s",
@@ -240,6 +477,9 @@ class Worker:
             args += ["--job", j]
         env = dict(os.environ, LD_PRELOAD=A.faultfs, CHAOS_FS_CONTROL=FS_CONTROL,
                    CHAOS_FS_ROOT=STORAGE)
+        # In a sanitizer build the preloaded faultfs comes before the sanitizer's runtime.
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
+                                                      "verify_asan_link_order=0"]))
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=open(os.path.join(tmp, self.name + ".err"), "a"),
                                   text=True, env=env)
@@ -251,6 +491,16 @@ class Worker:
             with EV_LOCK:
                 EVENTS.append((time.monotonic(), self.name, ln.split()))
                 EV_LOCK.notify_all()
+
+    def stderr_tail(self):
+        with open(os.path.join(tmp, self.name + ".err"), errors="replace") as f:
+            return " | ".join(f.read().splitlines()[-15:])
+
+    def check_alive(self):
+        """A worker only ends when the campaign ends it: anything else is a crash."""
+        if self.state != "down" and self.p.poll() is not None:
+            raise Fatal("%s died by itself (status %d): %s" % (self.name, self.p.returncode,
+                                                               self.stderr_tail()))
 
     def signal(self, sig):
         if self.p and self.p.poll() is None:
@@ -319,55 +569,62 @@ def act_pause():
 def act_clean_stop():
     w = pick("up")
     if w:
-        w.signal(signal.SIGTERM)
-        try:
-            w.p.wait(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            raise Fatal("%s did not stop after SIGTERM" % w.name)
-        w.state = "down"
+        act_clean_stop_of(w)
         after(rng.uniform(0.1, 2.0), "restart " + w.name, w.start)
         return w.name
 
 
+def act_clean_stop_of(w):
+    """SIGTERM: the worker releases the lock and must exit 0 (in a sanitizer build, also clean
+    of leaks and errors)."""
+    w.signal(signal.SIGTERM)
+    try:
+        rc = w.p.wait(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        raise Fatal("%s did not stop after SIGTERM" % w.name)
+    if rc != 0:
+        raise Fatal("%s exited with %d after SIGTERM: %s" % (w.name, rc, w.stderr_tail()))
+    w.state = "down"
+
+
 def act_server_restart():
-    server.crash()
-    time.sleep(rng.uniform(0, 1.0))  # the server is away for this long
-    server.start()
+    server.restart()
 
 
 def act_refuse():
-    api("POST", "/kube-lite/v1/refuse", {"seconds": round(rng.uniform(0.3, 2.0), 2)})
+    server.refuse(round(rng.uniform(0.3, 2.0), 2))
 
 
 def act_410():
-    api("POST", "/kube-lite/v1/compact", {})
-    api("POST", "/kube-lite/v1/watches/close", {"abort": False})
+    server.expire_watches()
 
 
 def act_429():
     hdr = rng.choice(["-1", "99999999999", "1e9", "soon", "0", "2"])
-    fault({"code": 429, "rate": 0.5, "count": rng.randrange(5, 40), "retryAfterHeader": hdr})
+    server.fault({"code": 429, "rate": 0.5, "count": rng.randrange(5, 40),
+                  "retryAfterHeader": hdr})
     return hdr
 
 
 def act_5xx():
     code = rng.choice([500, 503, 504])
-    fault({"code": code, "rate": 0.3, "count": rng.randrange(5, 40)})
+    server.fault({"code": code, "rate": 0.3, "count": rng.randrange(5, 40)})
     return code
 
 
 def act_latency():
     ms = rng.randrange(100, 2500)
-    fault({"verbs": rng.choice([["update", "patch"], ["get", "list", "update", "patch", "create"]]),
-           "latencyMs": ms, "count": rng.randrange(1, 10)})
+    server.fault({"verbs": rng.choice([["update", "patch"],
+                                       ["get", "list", "update", "patch", "create"]]),
+                  "latencyMs": ms, "count": rng.randrange(1, 10)})
     return ms
 
 
 def act_drop():
     if rng.random() < 0.5:
-        api("POST", "/kube-lite/v1/watches/close", {"abort": True})
+        server.drop_watches()
         return "watches"
-    fault({"drop": True, "rate": 0.3, "count": rng.randrange(1, 10)})
+    server.fault({"drop": True, "rate": 0.3, "count": rng.randrange(1, 10)})
     return "requests"
 
 
@@ -387,15 +644,10 @@ def act_storage():
 
 def act_partition():
     w = rng.choice(workers)
-    rule = {"users": [w.name]}
-    rule.update({"drop": True} if rng.random() < 0.6 else {"code": 503})
-    rid = fault(rule)
-    gen = server.generation
-    if rid is not None:
-        def heal(rid=rid, gen=gen):
-            if server.generation == gen:  # a restarted server has no rules left
-                api("DELETE", "/kube-lite/v1/faults/%d" % rid, quiet=True)
-        after(rng.uniform(0.3, 4.0), "partition of %s heals" % w.name, heal)
+    handle = server.fault({"drop": True} if rng.random() < 0.6 else {"code": 503}, only=w)
+    if handle is not None:
+        after(rng.uniform(0.3, 4.0), "partition of %s heals" % w.name,
+              lambda: server.heal(handle))
     return w.name
 
 
@@ -422,6 +674,8 @@ def campaign():
     total = sum(k[2] for k in KINDS)
     next_action = time.monotonic() + rng.uniform(0.5, 1.5)
     while time.monotonic() < end:
+        for w in workers:
+            w.check_alive()
         run_due()
         now = time.monotonic()
         if now >= next_action:
@@ -446,7 +700,7 @@ def heal_everything():
         if what.startswith("restart") or what.startswith("resume"):
             fn()
     timers.clear()
-    api("DELETE", "/kube-lite/v1/faults")
+    server.clear_faults()
     for w in workers:
         if w.state == "stopped":
             w.signal(signal.SIGCONT)
@@ -462,36 +716,6 @@ VIOLATIONS = []
 def violation(msg):
     if len(VIOLATIONS) < 200:
         VIOLATIONS.append(msg)
-
-
-def load_history():
-    """Every version of every ConfigMap: {name: [(rv, object or None for a delete)]}."""
-    seen = {}
-    for path in JOURNALS:
-        with open(path) as f:
-            for line in f:
-                try:
-                    e = json.loads(line)
-                except ValueError:
-                    continue  # a torn last line of a killed server
-                if e.get("resource") != "configmaps":
-                    continue
-                rv = int(e["rv"])
-                if e["op"] == "put":
-                    obj = e["object"]
-                    name = obj["metadata"]["name"]
-                else:
-                    obj, name = None, e["name"]
-                seen[rv] = (name, obj)
-    if not seen:
-        raise Fatal("the server recorded no ConfigMap version")
-    rvs = sorted(seen)
-    missing = [rv for rv in range(rvs[0], rvs[-1] + 1) if rv not in seen]
-    history = collections.defaultdict(list)
-    for rv in rvs:
-        name, obj = seen[rv]
-        history[name].append((rv, obj))
-    return history, len(rvs), missing
 
 
 def lock_record(obj):
@@ -727,10 +951,9 @@ def self_test():
 
 
 def main():
-    global server, workers, T0
+    global workers, T0
     T0 = time.monotonic()
     self_test()
-    server = Server()
     server.start()
     workers = [Worker(i) for i in range(A.workers)]
     for w in workers:
@@ -747,13 +970,17 @@ def main():
                     "a commit of %s after the faults stopped" % job)
     recovery = time.monotonic() - healed
     for w in workers:
+        w.check_alive()
+    for w in workers:  # the last stop is a clean one: it must release and exit 0
+        if w.state == "up":
+            act_clean_stop_of(w)
+    for w in workers:
         w.kill()
     server.stop()
 
-    history, versions, missing = load_history()
-    if missing:
-        raise Fatal("the history misses %d resourceVersions (first %d): the check would be "
-                    "incomplete" % (len(missing), missing[0]))
+    history, versions, problem = server.history()
+    if problem:
+        raise Fatal(problem + ": the check would be incomplete")
     holders, last_term = check(history)
 
     n = collections.Counter(e[2][0] for e in EVENTS if e[2])
@@ -773,15 +1000,23 @@ def main():
                              n["recovered"]))
     print("chaos: failures reported: " + (", ".join("%s %d" % kv for kv in sorted(errors.items()))
                                           or "none"))
-    print("chaos: worker restarts %d, server restarts %d"
-          % (sum(w.starts for w in workers) - len(workers), server.generation - 1))
+    print("chaos: against %s; worker restarts %d"
+          % (server.name, sum(w.starts for w in workers) - len(workers)))
     print("chaos: violations: %d" % len(VIOLATIONS))
     for v in VIOLATIONS:
         print("VIOLATION: " + v)
     return 1 if VIOLATIONS else 0
 
 
-server, workers, T0 = None, [], time.monotonic()
+workers, T0 = [], time.monotonic()
+if os.environ.get("K8SHA_TEST_KUBECONFIG"):
+    if not A.faultproxy:
+        ap.error("a real server needs --faultproxy")
+    server = RealServer()
+else:
+    if not A.kube_lite:
+        ap.error("--kube-lite is needed (or K8SHA_TEST_KUBECONFIG for a real server)")
+    server = KubeLite()
 try:
     rc = main()
 except Fatal as e:
@@ -794,8 +1029,8 @@ finally:
             w.kill()
         except OSError:
             pass
-    if server and server.p and server.p.poll() is None:
-        server.p.kill()
+    if server:
+        server.kill()
 if rc == 0 and not A.keep:
     shutil.rmtree(tmp, ignore_errors=True)
 elif rc:

@@ -6,7 +6,7 @@
 #
 # Builds (or reuses) the binaries (build.sh), starts them (cluster.sh), then, as the user bound
 # to the documented Role: the integration suite (directly; the tests that inject faults through
-# the fault proxy), the process scenarios, the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
+# the fault proxy), the process scenarios, the chaos campaign, the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
 # one without `update` must give a clear forbidden error naming the verb and resource, and never
 # a leadership the contender cannot hold.
 set -uo pipefail
@@ -107,6 +107,17 @@ else
   bad "store processes through the fault proxy:"; tail -30 "$w/processes-faults.out"
 fi
 [ -z "${proxy_pid:-}" ] || { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; proxy_pid=; }
+
+step "chaos: checkpointing contenders, each through its own fault proxy, under seeded faults (tests/chaos)"
+if [ -f "$w/faultproxy" ] &&
+   K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL \
+     /usr/bin/python3 "$src/tests/chaos/chaos.py" --faultproxy "$w/faultproxy" \
+     --worker "$build/tests/chaos/chaos_worker" --faultfs "$build/tests/chaos/faultfs.so" \
+     --seconds 30 > "$w/chaos.out" 2>&1; then
+  grep -E "^chaos: (seed|actions|[0-9]+ ConfigMap|violations)" "$w/chaos.out" | sed 's/^/  /'
+else
+  bad "chaos against the real server:"; tail -30 "$w/chaos.out"
+fi
 
 step "examples and the minijm demo"
 if K8SHA_EXAMPLES_KUBECONFIG=$w/user.kubeconfig bash "$src/tests/examples/examples.sh" \

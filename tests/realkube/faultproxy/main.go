@@ -7,8 +7,9 @@
 // client's own credentials) and serves a subset of kube-lite's control endpoint under
 // /kube-lite/v1/, with kube-lite's semantics (docs/kube-lite.md):
 //
-//	POST/GET/DELETE faults         rules: verbs, resources, namespace, name, latencyMs, code,
-//	                               retryAfterSeconds, count (rate must be 1: no random draws)
+//	POST/GET/DELETE faults         rules: verbs, resources, namespace, name, latencyMs, code or
+//	                               drop, retryAfterSeconds, retryAfterHeader, count (rate must
+//	                               be 1: no random draws; no users: run one proxy per client)
 //	GET stats, POST stats/reset    requests by verb, resource and status code (a watch counts
 //	                               once, when it starts)
 //	POST watches/close             end every open watch ({"abort":true}: drop the connections)
@@ -51,6 +52,8 @@ type rule struct {
 	Code         int      `json:"code,omitempty"`
 	Rate         *float64 `json:"rate,omitempty"`
 	RetryAfter   *int     `json:"retryAfterSeconds,omitempty"`
+	RetryHeader  string   `json:"retryAfterHeader,omitempty"`
+	Drop         bool     `json:"drop,omitempty"`
 	Count        *int     `json:"count,omitempty"`
 	Hits         int      `json:"hits"`
 	limited      bool
@@ -159,8 +162,17 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// decide applies the rules in order: delays add up, the first error wins.
-func (p *proxy) decide(q request) (delay time.Duration, code, retryAfter int) {
+// verdict is what the rules decided for one request.
+type verdict struct {
+	delay       time.Duration
+	code        int
+	retryAfter  int    // -1: none
+	retryHeader string // sent verbatim when set
+	drop        bool   // close the connection without an answer
+}
+
+// decide applies the rules in order: delays add up, the first error (or drop) wins.
+func (p *proxy) decide(q request) (v verdict) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range p.rules {
@@ -176,12 +188,12 @@ func (p *proxy) decide(q request) (delay time.Duration, code, retryAfter int) {
 		if r.limited {
 			r.remainingVal--
 		}
-		delay += time.Duration(r.LatencyMs) * time.Millisecond
-		if r.Code != 0 && code == 0 {
-			code = r.Code
-			retryAfter = -1
+		v.delay += time.Duration(r.LatencyMs) * time.Millisecond
+		if (r.Code != 0 || r.Drop) && v.code == 0 && !v.drop {
+			v.code, v.drop, v.retryHeader = r.Code, r.Drop, r.RetryHeader
+			v.retryAfter = -1
 			if r.RetryAfter != nil {
-				retryAfter = *r.RetryAfter
+				v.retryAfter = *r.RetryAfter
 			}
 		}
 	}
@@ -202,7 +214,8 @@ func writeJSON(w http.ResponseWriter, code int, v interface{}) {
 }
 
 // injected answers with an upstream-shaped Status, as kube-lite does.
-func injected(w http.ResponseWriter, r *http.Request, q request, code, retryAfter int) {
+func injected(w http.ResponseWriter, r *http.Request, q request, code, retryAfter int,
+	retryHeader string) {
 	reason, message := "BadRequest", "kube-lite injected fault"
 	details := map[string]interface{}{}
 	switch code {
@@ -257,6 +270,9 @@ func injected(w http.ResponseWriter, r *http.Request, q request, code, retryAfte
 			w.Header().Set("Retry-After", fmt.Sprint(retryAfter))
 		}
 	}
+	if retryHeader != "" && (code == 429 || code == 503 || code == 504) {
+		w.Header().Set("Retry-After", retryHeader)
+	}
 	st := map[string]interface{}{"kind": "Status", "apiVersion": "v1", "metadata": map[string]string{},
 		"status": "Failure", "message": message, "reason": reason, "code": code}
 	if len(details) > 0 {
@@ -273,15 +289,18 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, q request) {
 	if err != nil {
 		return
 	}
-	delay, code, retryAfter := p.decide(q)
-	if delay > 0 {
+	v := p.decide(q)
+	if v.delay > 0 {
 		// served after the delay even if the client has gone, as kube-lite does
-		time.Sleep(delay)
+		time.Sleep(v.delay)
 	}
-	if code != 0 {
-		p.count(q, code)
+	if v.drop {
+		panic(http.ErrAbortHandler) // the request was read; nothing is answered
+	}
+	if v.code != 0 {
+		p.count(q, v.code)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		injected(w, r, q, code, retryAfter)
+		injected(w, r, q, v.code, v.retryAfter, v.retryHeader)
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -376,6 +395,14 @@ func (p *proxy) control(w http.ResponseWriter, r *http.Request, what string) {
 		}
 		if ru.Code != 0 && (ru.Code < 400 || ru.Code > 599) {
 			writeJSON(w, 400, map[string]string{"error": "code must be 400..599"})
+			return
+		}
+		if ru.Drop && ru.Code != 0 {
+			writeJSON(w, 400, map[string]string{"error": "a rule has code or drop, not both"})
+			return
+		}
+		if len(ru.RetryHeader) > 39 || strings.ContainsAny(ru.RetryHeader, "\r\n") {
+			writeJSON(w, 400, map[string]string{"error": "retryAfterHeader: up to 39 characters, one line"})
 			return
 		}
 		if ru.Count != nil {
