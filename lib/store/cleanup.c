@@ -23,6 +23,11 @@
 #include "storage/uri.h"
 #include "store/cleanup_task.h"
 
+/* HA ConfigMaps per page of a LIST: a page of the largest ConfigMaps stays far below the client's
+ * 64 MiB response limit. */
+#define LIST_PAGE 32
+#define LIST_RESTARTS 3
+
 static void run(task *t, int err, const char *message);
 
 static void task_free(task *t) {
@@ -35,6 +40,7 @@ static void task_free(task *t) {
   k8sha__hstore_free(t->ch);
   k8sha__timer_free(t->kick);
   json_decref(t->items);
+  k8sha__free(a, t->next_page);
   json_decref(t->work);
   json_decref(t->referenced);
   k8sha__free(a, t->cm_name);
@@ -87,11 +93,44 @@ void k8sha__task_on_blob(const k8sha__blob_result *r, void *ud) {
   run(t, r->err, r->message);
 }
 
+static int list_page(task *t);
+
+/* A page of the LIST: gathered into t->items; the next page is asked for while the server hands
+ * out a continue token. An expired token (410: the namespace changed too much meanwhile) starts
+ * the LIST over, a few times. */
+static int on_listed(task *t, const k8sha__resp *resp) {
+  json_t *items = json_object_get(resp->json, "items");
+  const char *cont =
+      json_string_value(json_object_get(json_object_get(resp->json, "metadata"), "continue"));
+  if (resp->err == K8SHA_EEXPIRED && t->next_page && t->list_restarts < LIST_RESTARTS) {
+    t->list_restarts++;
+    json_array_clear(t->items);
+    k8sha__free(&t->ctx->alloc, t->next_page);
+    t->next_page = NULL;
+    return list_page(t);
+  }
+  if (resp->err)
+    return resp->err;
+  if (json_is_array(items) && json_array_extend(t->items, items) != 0)
+    return K8SHA_ENOMEM;
+  k8sha__free(&t->ctx->alloc, t->next_page);
+  t->next_page = NULL;
+  if (cont && *cont) {
+    if (!(t->next_page = k8sha__strdup(&t->ctx->alloc, cont)))
+      return K8SHA_ENOMEM;
+    return list_page(t);
+  }
+  return -1; /* complete */
+}
+
 static void on_resp(const k8sha__resp *resp, void *ud) {
   task *t = ud;
-  if (t->step == S_LISTED && resp->err == 0) {
-    json_t *items = json_object_get(resp->json, "items");
-    t->items = json_is_array(items) ? json_incref(items) : json_array();
+  if (t->step == S_LISTED) {
+    int rc = on_listed(t, resp);
+    if (rc == 0)
+      return; /* the next page is on its way */
+    run(t, rc < 0 ? 0 : rc, rc == resp->err ? resp->message : NULL);
+    return;
   }
   run(t, resp->err == K8SHA_ENOTFOUND && t->step == S_CM_DELETE ? 0 : resp->err, resp->message);
 }
@@ -116,15 +155,19 @@ json_t *k8sha__task_item_named(task *t, const char *name) {
   return NULL;
 }
 
-int k8sha__task_list_configmaps(task *t) {
+static int list_page(task *t) {
   k8sha__req_opts o;
-  char *selector, *escaped, *path;
+  char *selector, *escaped, *token = NULL, *path = NULL;
   int rc;
   selector = k8sha__asprintf(&t->ctx->alloc, K8SHA__HA_SELECTOR_FMT, t->ctx->ha.cluster_id);
   escaped = selector ? k8sha__query_escape(t->ctx->kube, selector) : NULL;
-  path = escaped ? k8sha__asprintf(&t->ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT "?labelSelector=%s",
-                                   t->ctx->ha.namespace_, escaped)
-                 : NULL;
+  if (t->next_page)
+    token = k8sha__query_escape(t->ctx->kube, t->next_page);
+  if (escaped && (!t->next_page || token))
+    path = k8sha__asprintf(&t->ctx->alloc,
+                           K8SHA__CONFIGMAPS_PATH_FMT "?labelSelector=%s&limit=%d%s%s",
+                           t->ctx->ha.namespace_, escaped, LIST_PAGE, token ? "&continue=" : "",
+                           token ? token : "");
   memset(&o, 0, sizeof(o));
   o.verb = K8SHA__LIST;
   o.path = path;
@@ -132,8 +175,20 @@ int k8sha__task_list_configmaps(task *t) {
   rc = path ? k8sha__req_start(t->ctx->kube, &o, on_resp, t, NULL) : K8SHA_ENOMEM;
   k8sha__free(&t->ctx->alloc, selector);
   free(escaped);
+  free(token);
   k8sha__free(&t->ctx->alloc, path);
   return rc;
+}
+
+/* Lists the cluster's labelled ConfigMaps into t->items, page by page. */
+int k8sha__task_list_configmaps(task *t) {
+  json_decref(t->items);
+  k8sha__free(&t->ctx->alloc, t->next_page);
+  t->next_page = NULL;
+  t->list_restarts = 0;
+  if (!(t->items = json_array()))
+    return K8SHA_ENOMEM;
+  return list_page(t);
 }
 
 static int delete_configmap(task *t, json_t *item) {

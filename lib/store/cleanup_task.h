@@ -46,6 +46,8 @@ typedef struct task {
   void *user_data;
   step step;
   json_t *items;      /* listed HA ConfigMaps */
+  char *next_page;    /* the continue token of the LIST in progress, or NULL */
+  int list_restarts;  /* LISTs started over after an expired continue token */
   json_t *work;       /* array of strings: the names or URIs being worked through */
   size_t i;
   json_t *referenced; /* orphan scan: URI -> true */

@@ -1479,6 +1479,43 @@ START_TEST(cleanup_cluster_removes_everything) {
 }
 END_TEST
 
+/* A cluster with more HA ConfigMaps than one page of a LIST: cleanup lists them page by page
+ * (limit/continue), so no response carries them all, and finds every one. */
+START_TEST(cleanup_lists_many_configmaps_in_pages) {
+  fixture f;
+  found_log l;
+  it_result r;
+  int i;
+  long lists;
+  char path[128], body[512];
+
+  setup_with(&f, NULL, NULL, K8SHA_LOCK_CONFIGMAP);
+  k8sha_election_free(f.e);
+  f.e = NULL;
+  for (i = 0; i < 70; i++) {
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+             "\"it-%032x-config-map\",\"labels\":{\"app\":\"it\",\"type\":"
+             "\"flink-native-kubernetes\",\"configmap-type\":\"high-availability\"}}}",
+             i + 1);
+    snprintf(path, sizeof(path), "/api/v1/namespaces/flink/configmaps");
+    it_request(&f.t, f.ctx, K8SHA__CREATE, path, body, NULL, 5000, 1, &r);
+    ck_assert_msg(r.err == 0, "creating ConfigMap %d: %s", i, r.message);
+  }
+  lists = kubelite_count(f.t.kl, "list", "configmaps", 200);
+  ck_assert_int_ge(lists, 0);
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_cluster(f.ctx, K8SHA_CLEANUP_DRY_RUN, on_found, on_cleaned, &l),
+                   0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  ck_assert_int_ge(l.count, 70);
+  /* 70 ConfigMaps and the lock, 32 per page: three pages */
+  ck_assert_int_ge(kubelite_count(f.t.kl, "list", "configmaps", 200) - lists, 3);
+  teardown(&f);
+}
+END_TEST
+
 /* ---- a fault on every kind of request the stores make ---- */
 
 /* Every live entry of the job ConfigMap points to an existing blob of the recorded size. */
@@ -1611,6 +1648,7 @@ int main(void) {
   it_add(tc, orphans_spare_an_add_in_flight, IT_ANY);
   it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
+  it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
