@@ -480,11 +480,16 @@ class Worker:
         # In a sanitizer build the preloaded faultfs comes before the sanitizer's runtime.
         env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
                                                       "verify_asan_link_order=0"]))
+        with EV_LOCK:
+            mark = len(EVENTS)
         self.p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=open(os.path.join(tmp, self.name + ".err"), "a"),
                                   text=True, env=env)
-        self.state = "up"
         threading.Thread(target=self._read, args=(self.p,), daemon=True).start()
+        # Up once it says so: from then on SIGTERM is a clean stop, not the default action.
+        wait_events(lambda e: e[1] == self.name and e[2][:1] == ["started"],
+                    "the start of " + self.name, since=mark)
+        self.state = "up"
 
     def _read(self, p):
         for ln in p.stdout:
@@ -515,10 +520,10 @@ class Worker:
         self.state = "down"
 
 
-def wait_events(pred, what, timeout=WAIT_S):
+def wait_events(pred, what, timeout=WAIT_S, since=0):
     deadline = time.monotonic() + timeout
     with EV_LOCK:
-        seen = 0
+        seen = since
         while True:
             for i in range(seen, len(EVENTS)):
                 if pred(EVENTS[i]):

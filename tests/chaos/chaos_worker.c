@@ -7,7 +7,7 @@
  *
  * One line per event on stdout, flushed at once, so the harness knows what it was told even when
  * the process is killed with SIGKILL:
- *   leading TERM SESSION | revoked ERR | error ERR MESSAGE | published TERM ERR
+ *   started ID | leading TERM SESSION | revoked ERR | error ERR MESSAGE | published TERM ERR
  *   opened JOB TERM ERR [MESSAGE] | recovered JOB TERM N | intact JOB ID | broken JOB ID ERR MESSAGE
  *   adding JOB ID TERM | committed JOB ID TERM | failed JOB ID TERM ERR MESSAGE
  *   counter JOB TERM ERR MESSAGE (a failed get-and-increment)
@@ -304,6 +304,7 @@ int main(int argc, char **argv) {
   uv_signal_init(&w.loop, &w.sigterm);
   w.sigterm.data = &w;
   uv_signal_start(&w.sigterm, on_sigterm, SIGTERM);
+  out("started %s", w.identity); /* from here on SIGTERM is a clean stop */
   if (k8sha_election_start(w.e) != 0)
     return 1;
   uv_run(&w.loop, UV_RUN_DEFAULT);
