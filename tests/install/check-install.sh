@@ -11,8 +11,11 @@ pc=$(find "$dest" -name libk8sha.pc | head -n 1)
 [ -n "$pc" ] || { echo "libk8sha.pc was not installed"; exit 1; }
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR=$dest
 pkg-config --validate libk8sha
+# libuv is in the public API (a host passes its uv_loop_t): Requires; the others are private.
+reqs=$(pkg-config --print-requires libk8sha | tr '\n' ' ')
+case " $reqs" in *" libuv"*) ;; *) echo "Requires lacks libuv (has: $reqs)"; exit 1 ;; esac
 reqs=$(pkg-config --print-requires-private libk8sha | tr '\n' ' ')
-for r in libuv libcurl jansson yaml-0.1; do
+for r in libcurl jansson yaml-0.1; do
   case " $reqs" in *" $r"*) ;; *) echo "Requires.private lacks $r (has: $reqs)"; exit 1 ;; esac
 done
 
@@ -21,6 +24,9 @@ lib=$(find "$dest" -name 'libk8sha.so.1' | head -n 1)
 soname=$(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\].*/\1/p')
 [ "$soname" = libk8sha.so.1 ] || { echo "SONAME is '$soname', expected libk8sha.so.1"; exit 1; }
 [ -e "$(dirname "$lib")/libk8sha.so" ] || { echo "the libk8sha.so development link is missing"; exit 1; }
+# the file behind the soname link carries the soname's major: libk8sha.so.1.<minor>.<patch>
+real=$(basename "$(readlink -f "$lib")")
+case "$real" in libk8sha.so.1.*.*) ;; *) echo "the library file is $real, expected libk8sha.so.1.<minor>.<patch>"; exit 1 ;; esac
 for h in k8sha.h k8sha/version.h k8sha/errors.h k8sha/config.h k8sha/common.h; do
   [ -n "$(find "$dest" -path "*/include/$h")" ] || { echo "$h was not installed"; exit 1; }
 done
