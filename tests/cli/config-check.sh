@@ -70,7 +70,30 @@ expect 2 "kubernetes.namespace: 'Flink' is not a valid namespace" -- "${b[@]}" -
 expect 2 "/nonexistent.yaml: cannot read the configuration file" -- -c /nonexistent.yaml
 printf 'a: [1,\n' > "$tmp/broken.yaml"
 expect 2 "$tmp/broken.yaml:2: not valid YAML" -- -c "$tmp/broken.yaml"
-expect 2 "kubernetes.config.file: cannot read '/nonexistent/kc'" -- -c "$ex/flink-conf.yaml" -D kubernetes.config.file=/nonexistent/kc
+# Kubernetes access is reported on its own line; it decides the exit code only with --kube.
+expect 0 "kubernetes API: not resolved here: override: kubernetes.config.file: cannot read '/nonexistent/kc'" -- \
+  -c "$ex/flink-conf.yaml" -D kubernetes.config.file=/nonexistent/kc
+expect 2 "kubernetes.config.file: cannot read '/nonexistent/kc'" -- -c "$ex/flink-conf.yaml" -D kubernetes.config.file=/nonexistent/kc --kube
+expect 0 "kubernetes API: http://127.0.0.1:6443" -- "${ok_args[@]}" --kube
+# Offline (no kubeconfig anywhere, not in a pod): the example configuration still validates.
+checks=$((checks + 1))
+out=$(env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$tmp/nohome" "$k8sha" config check -c "$ex/flink-conf.yaml" 2>&1)
+rc=$?
+if [ "$rc" -ne 0 ] || ! grep -q "^kubernetes API: not resolved here: " <<<"$out" ||
+   ! grep -q "cluster id          cluster1337" <<<"$out"; then
+  fail "offline, the example configuration: exit $rc"; echo "$out" | sed 's/^/    /'
+fi
+checks=$((checks + 1))
+env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$tmp/nohome" "$k8sha" config check -c "$ex/flink-conf.yaml" --kube > /dev/null 2>&1
+[ $? -eq 2 ] || fail "offline with --kube: expected exit 2"
+checks=$((checks + 1))
+env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME="$tmp/nohome" "$k8sha" config check -c "$ex/flink-conf.yaml" --json > "$tmp/offline.json"
+[ $? -eq 0 ] || fail "offline --json: expected exit 0"
+/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["valid"] is True and d["kubernetes"]["resolved"] is False and d["kubernetes"]["error"], d
+' "$tmp/offline.json" || fail "offline --json is not what was expected"
 expect 2 "-D expects key=value" -- -c "$ex/flink-conf.yaml" -D novalue
 expect 2 "unknown argument '--frobnicate'" -- --frobnicate
 

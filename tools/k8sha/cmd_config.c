@@ -8,11 +8,13 @@
 #include "cli.h"
 
 static const char usage[] =
-    "usage: k8sha config check [-c FILE] [-D key=value]... [--json]\n"
+    "usage: k8sha config check [-c FILE] [-D key=value]... [--kube] [--json]\n"
     "\n"
     "Reads FILE (default: $FLINK_CONF_DIR/config.yaml or flink-conf.yaml), applies the -D\n"
-    "overrides, checks the high-availability keys, resolves the Kubernetes endpoint, and prints\n"
-    "the effective values. Exits 2 with FILE:LINE: key: problem when something is wrong.\n";
+    "overrides, checks the high-availability keys, and prints the effective values. Exits 2 with\n"
+    "FILE:LINE: key: problem when something is wrong. The Kubernetes access (kubeconfig or\n"
+    "in-cluster service account) is resolved too and reported on its own line; a machine without\n"
+    "it still validates a file (exit 0). --kube: Kubernetes access must resolve as well.\n";
 
 static const char *severity_name(k8sha_diag_severity s) {
   return s == K8SHA_DIAG_ERROR ? "error" : s == K8SHA_DIAG_WARNING ? "warning" : "note";
@@ -40,7 +42,18 @@ static void auth_text(unsigned int auth, char *buf, size_t size) {
     snprintf(buf, size, "none (anonymous)");
 }
 
-static void print_text(k8sha_config *cfg, int valid, int resolved) {
+/* The diagnostics from `from` on are the Kubernetes access's (resolve runs after validate). */
+static void kube_problem(const k8sha_config *cfg, size_t from, char *buf, size_t size) {
+  size_t i, n = 0;
+  buf[0] = '\0';
+  for (i = from; i < k8sha_config_diag_count(cfg) && n < size; i++) {
+    const k8sha_diag *d = k8sha_config_diag_at(cfg, i);
+    if (d->severity == K8SHA_DIAG_ERROR)
+      n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? "; " : "", d->text);
+  }
+}
+
+static void print_text(k8sha_config *cfg, int valid, int resolved, size_t kube_diags) {
   char a[32], b[32], c[32], d[32], e[32], auth[128];
   size_t i;
 
@@ -62,7 +75,11 @@ static void print_text(k8sha_config *cfg, int valid, int resolved) {
     printf("  max retries         %u\n", k8sha_config_max_retries(cfg));
     printf("  retained checkpoints %u\n", k8sha_config_num_retained(cfg));
   }
-  if (resolved) {
+  if (!resolved) {
+    char why[1024];
+    kube_problem(cfg, kube_diags, why, sizeof(why));
+    printf("kubernetes API: not resolved here: %s\n", why);
+  } else {
     auth_text(k8sha_config_kube_auth(cfg), auth, sizeof(auth));
     printf("kubernetes API: %s\n", k8sha_config_kube_server(cfg));
     printf("  from                %s\n", k8sha_config_kube_source(cfg));
@@ -80,15 +97,27 @@ static void print_text(k8sha_config *cfg, int valid, int resolved) {
   }
 }
 
+/* The errors on stderr: the configuration's, and the Kubernetes access's when it is required. */
+static void print_errors(const k8sha_config *cfg, size_t kube_diags, int require_kube) {
+  size_t i;
+  for (i = 0; i < k8sha_config_diag_count(cfg); i++) {
+    const k8sha_diag *d = k8sha_config_diag_at(cfg, i);
+    if (d->severity == K8SHA_DIAG_ERROR && (i < kube_diags || require_kube))
+      fprintf(stderr, "%s\n", d->text);
+  }
+}
+
 static json_t *json_str_or_null(const char *s) {
   return s ? json_string(s) : json_null();
 }
 
-static void print_json(k8sha_config *cfg, int valid, int resolved) {
+static void print_json(k8sha_config *cfg, int valid, int resolved, size_t kube_diags,
+                       int require_kube) {
   json_t *root = json_object(), *diags = json_array();
   size_t i;
 
-  json_object_set_new(root, "valid", json_boolean(valid && resolved));
+  /* "valid": what the exit code says (the file; and the Kubernetes access with --kube) */
+  json_object_set_new(root, "valid", json_boolean(valid && (resolved || !require_kube)));
   if (valid) {
     json_t *ha = json_object();
     json_object_set_new(ha, "cluster_id", json_string(k8sha_config_cluster_id(cfg)));
@@ -119,7 +148,13 @@ static void print_json(k8sha_config *cfg, int valid, int resolved) {
     json_object_set_new(kube, "source", json_string(k8sha_config_kube_source(cfg)));
     json_object_set_new(kube, "auth", auth);
     json_object_set_new(kube, "insecure", json_boolean(k8sha_config_kube_insecure(cfg)));
+    json_object_set_new(kube, "resolved", json_true());
     json_object_set_new(root, "kubernetes", kube);
+  } else {
+    char why[1024];
+    kube_problem(cfg, kube_diags, why, sizeof(why));
+    json_object_set_new(root, "kubernetes",
+                        json_pack("{s:b,s:s}", "resolved", 0, "error", why));
   }
   for (i = 0; i < k8sha_config_diag_count(cfg); i++) {
     const k8sha_diag *d = k8sha_config_diag_at(cfg, i);
@@ -138,24 +173,39 @@ static void print_json(k8sha_config *cfg, int valid, int resolved) {
 int cmd_config_check(int argc, char **argv) {
   cli_config_opts o = {0};
   k8sha_config *cfg = NULL;
-  int rc, valid, resolved;
+  int rc, valid, resolved, require_kube = 0, i, n = 0;
+  size_t kube_diags;
+  char **args = calloc((size_t)argc + 1, sizeof(*args));
 
-  if ((rc = cli_parse_config_opts(argc, argv, &o, usage)) != 0)
-    return rc;
-  if ((rc = cli_load_config(&o, &cfg)) != 0) {
+  if (!args) {
+    fprintf(stderr, "k8sha: out of memory\n");
+    return CLI_FAILED;
+  }
+  for (i = 0; i < argc; i++) { /* --kube is this command's own; the rest are the common ones */
+    if (strcmp(argv[i], "--kube") == 0)
+      require_kube = 1;
+    else
+      args[n++] = argv[i];
+  }
+  rc = cli_parse_config_opts(n, args, &o, usage);
+  if (rc == 0 && (rc = cli_load_config(&o, &cfg)) != 0)
     free(o.defs);
+  if (rc != 0) {
+    free(args);
     return rc;
   }
   /* Both steps run even when the first fails, so one run shows every problem. */
   valid = k8sha_config_validate(cfg) == 0;
+  kube_diags = k8sha_config_diag_count(cfg);
   resolved = k8sha_config_resolve_kube(cfg) == 0;
   if (o.json)
-    print_json(cfg, valid, resolved);
-  else if (valid && resolved)
-    print_text(cfg, valid, resolved);
+    print_json(cfg, valid, resolved, kube_diags, require_kube);
+  else if (valid)
+    print_text(cfg, valid, resolved, kube_diags);
   if (!o.json)
-    cli_print_errors(cfg);
+    print_errors(cfg, kube_diags, require_kube);
   k8sha_config_free(cfg);
   free(o.defs);
-  return valid && resolved ? CLI_OK : CLI_INVALID;
+  free(args);
+  return valid && (resolved || !require_kube) ? CLI_OK : CLI_INVALID;
 }

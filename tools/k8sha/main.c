@@ -8,7 +8,7 @@ static const char usage[] =
     "usage: k8sha <command> [options]\n"
     "\n"
     "commands:\n"
-    "  config check [-c FILE] [-D key=value]... [--json]\n"
+    "  config check [-c FILE] [-D key=value]... [--kube] [--json]\n"
     "      show the effective high-availability configuration, or what is wrong with it\n"
     "  watch [-c FILE] [-D key=value]... [--json]\n"
     "      print every change to the cluster's HA ConfigMaps as it happens\n"
