@@ -35,6 +35,17 @@ TOKEN = re.compile(r"/\*.*?\*/|K8SHA_EXPORT[^;]*;"
                    r"|typedef\s[^;{]*;", re.S)
 
 
+ERRNO_ROW = re.compile(r"/\* (.*?) \*/\s*\\\s*XX\((\w+), (-?\d+), \"([^\"]*)\"\)")
+
+
+def errno_table(src):
+    """The rows of K8SHA_ERRNO_MAP (errors.h), as a Markdown table."""
+    rows = ["| code | value | k8sha_strerror() | returned when |", "|---|---|---|---|"]
+    for when, name, value, text in ERRNO_ROW.findall(src):
+        rows.append("| `K8SHA_%s` | %s | %s | %s |" % (name, value, text, when))
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def parse(path):
     src = open(path).read()
     src_no_macros = re.sub(r"^#\s*define[^\n]*(\\\n[^\n]*)*", lambda m: " " * len(m.group(0)),
@@ -60,6 +71,8 @@ def parse(path):
                 group_doc = doc
             else:
                 name = re.search(r"(\w+)\s*;$", decl)
+                if name and name.group(1) == "k8sha_errno" and errno_table(src):
+                    doc = (doc or "") + "\n\n" + errno_table(src)
                 items.append(("type", name.group(1) if name else decl,
                               decl if len(decl) < 160 else decl.split("{")[0] + "{ ... } " +
                               (name.group(1) if name else "") + ";", doc))

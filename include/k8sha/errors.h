@@ -17,64 +17,69 @@
 
 K8SHA_BEGIN_DECLS
 
-/* X-macro so the list, k8sha_strerror() and k8sha_err_name() cannot drift apart.
- * Columns: name, value, description. */
-#define K8SHA_ERRNO_MAP(XX)                                                                       \
-  XX(EINVAL, -1, "invalid argument")                                                              \
-  XX(ENOMEM, -2, "out of memory")                                                                 \
-  XX(ECONFIG, -3, "invalid configuration")                                                        \
-  XX(EIO, -4, "input/output error")                                                               \
-  XX(EAPI, -5, "Kubernetes API error")                                                            \
-  XX(ENOTFOUND, -6, "object not found")                                                           \
-  XX(EEXISTS, -7, "object already exists")                                                        \
-  XX(ECONFLICT, -8, "conflicting concurrent update")                                              \
-  XX(ENOTLEADER, -9, "not the leader (write fenced)")                                             \
-  XX(ETOOLARGE, -10, "object would exceed the Kubernetes size limit")                             \
-  XX(EUNAUTHORIZED, -11, "not authenticated to the Kubernetes API")                               \
-  XX(EFORBIDDEN, -12, "forbidden by Kubernetes RBAC")                                             \
-  XX(ETIMEDOUT, -13, "timed out")                                                                 \
-  XX(ECANCELED, -14, "operation cancelled")                                                       \
-  XX(ESTORAGE, -15, "storage backend error")                                                      \
-  XX(ECORRUPT, -16, "corrupt data")                                                               \
-  XX(EUNKNOWN_OUTCOME, -17, "outcome of the write is unknown")                                    \
-  XX(EINVALID_OBJECT, -18, "object rejected as invalid by the Kubernetes API")                    \
-  XX(EEXPIRED, -19, "resource version too old (expired)")                                         \
-  XX(ETOOMANYREQUESTS, -20, "too many requests (throttled by the Kubernetes API)")                \
-  XX(EUNAVAILABLE, -21, "Kubernetes API unavailable")                                             \
-  XX(ETLS, -22, "TLS error")                                                                      \
-  XX(ENOTSUP, -23, "operation not supported")                                                     \
-  XX(EBUSY, -24, "resource busy")                                                                 \
+/* The error codes, one row each: name, value, what k8sha_strerror() says; the comment above a
+ * row says when the code is returned. The enum below, k8sha_strerror() and k8sha_err_name()
+ * are all generated from this list, so they cannot drift apart. */
+#define K8SHA_ERRNO_MAP(XX)                                                                        \
+  /* a public argument was invalid (NULL, out of range...) */                                      \
+  XX(EINVAL, -1, "invalid argument")                                                               \
+  /* an allocation failed; nothing was changed */                                                  \
+  XX(ENOMEM, -2, "out of memory")                                                                  \
+  /* configuration or kubeconfig rejected; see the message */                                      \
+  XX(ECONFIG, -3, "invalid configuration")                                                         \
+  /* reading or writing a local file failed */                                                     \
+  XX(EIO, -4, "input/output error")                                                                \
+  /* the API server answered with an error not listed below */                                     \
+  XX(EAPI, -5, "Kubernetes API error")                                                             \
+  /* 404 NotFound, or no such entry in a store */                                                  \
+  XX(ENOTFOUND, -6, "object not found")                                                            \
+  /* 409 AlreadyExists, or a different entry under that key */                                     \
+  XX(EEXISTS, -7, "object already exists")                                                         \
+  /* 409 Conflict: the object changed under us */                                                  \
+  XX(ECONFLICT, -8, "conflicting concurrent update")                                               \
+  /* this process does not hold leadership for the write */                                        \
+  XX(ENOTLEADER, -9, "not the leader (write fenced)")                                              \
+  /* the ConfigMap would pass 1,048,576 bytes */                                                   \
+  XX(ETOOLARGE, -10, "object would exceed the Kubernetes size limit")                              \
+  /* 401 */                                                                                        \
+  XX(EUNAUTHORIZED, -11, "not authenticated to the Kubernetes API")                                \
+  /* 403: RBAC lacks a verb on a resource */                                                       \
+  XX(EFORBIDDEN, -12, "forbidden by Kubernetes RBAC")                                              \
+  /* a request or wait passed its deadline */                                                      \
+  XX(ETIMEDOUT, -13, "timed out")                                                                  \
+  /* the operation was cancelled by the host or by a stop */                                       \
+  XX(ECANCELED, -14, "operation cancelled")                                                        \
+  /* a storage backend failed (blob write, read or delete) */                                      \
+  XX(ESTORAGE, -15, "storage backend error")                                                       \
+  /* a pointer, record or blob failed to decode or verify */                                       \
+  XX(ECORRUPT, -16, "corrupt data")                                                                \
+  /* the write may or may not have been committed */                                               \
+  XX(EUNKNOWN_OUTCOME, -17, "outcome of the write is unknown")                                     \
+  /* 422 Invalid */                                                                                \
+  XX(EINVALID_OBJECT, -18, "object rejected as invalid by the Kubernetes API")                     \
+  /* 410 Expired/Gone */                                                                           \
+  XX(EEXPIRED, -19, "resource version too old (expired)")                                          \
+  /* 429 after retries */                                                                          \
+  XX(ETOOMANYREQUESTS, -20, "too many requests (throttled by the Kubernetes API)")                 \
+  /* 5xx or connection refused, after retries */                                                   \
+  XX(EUNAVAILABLE, -21, "Kubernetes API unavailable")                                              \
+  /* certificate verification or TLS handshake failed */                                           \
+  XX(ETLS, -22, "TLS error")                                                                       \
+  /* the feature or scheme is not supported */                                                     \
+  XX(ENOTSUP, -23, "operation not supported")                                                      \
+  /* the object is in use (for example already started) */                                         \
+  XX(EBUSY, -24, "resource busy")                                                                  \
+  /* the object was stopped or freed while the call was pending */                                 \
   XX(ECLOSED, -25, "object closed or stopped")
 
-/** The error codes. 0 is success; every error is negative. Since 0.1. */
+#define K8SHA__ERRNO_ENUM(name, value, text) , K8SHA_##name = value
+/** The error codes, generated from K8SHA_ERRNO_MAP. 0 is success; every error is negative.
+ *  Since 0.1. */
 typedef enum k8sha_errno {
-  K8SHA_OK = 0,
-  K8SHA_EINVAL = -1,            /* a public argument was invalid (NULL, out of range...) */
-  K8SHA_ENOMEM = -2,            /* an allocation failed; nothing was changed */
-  K8SHA_ECONFIG = -3,           /* configuration or kubeconfig rejected; see the message */
-  K8SHA_EIO = -4,               /* reading or writing a local file failed */
-  K8SHA_EAPI = -5,              /* the API server answered with an error not listed below */
-  K8SHA_ENOTFOUND = -6,         /* 404 NotFound, or no such entry in a store */
-  K8SHA_EEXISTS = -7,           /* 409 AlreadyExists, or a different entry under that key */
-  K8SHA_ECONFLICT = -8,         /* 409 Conflict: the object changed under us */
-  K8SHA_ENOTLEADER = -9,        /* this process does not hold leadership for the write */
-  K8SHA_ETOOLARGE = -10,        /* the ConfigMap would pass 1,048,576 bytes */
-  K8SHA_EUNAUTHORIZED = -11,    /* 401 */
-  K8SHA_EFORBIDDEN = -12,       /* 403: RBAC lacks a verb on a resource */
-  K8SHA_ETIMEDOUT = -13,        /* a request or wait passed its deadline */
-  K8SHA_ECANCELED = -14,        /* the operation was cancelled by the host or by a stop */
-  K8SHA_ESTORAGE = -15,         /* a storage backend failed (blob write, read or delete) */
-  K8SHA_ECORRUPT = -16,         /* a pointer, record or blob failed to decode or verify */
-  K8SHA_EUNKNOWN_OUTCOME = -17, /* the write may or may not have been committed */
-  K8SHA_EINVALID_OBJECT = -18,  /* 422 Invalid */
-  K8SHA_EEXPIRED = -19,         /* 410 Expired/Gone */
-  K8SHA_ETOOMANYREQUESTS = -20, /* 429 after retries */
-  K8SHA_EUNAVAILABLE = -21,     /* 5xx or connection refused, after retries */
-  K8SHA_ETLS = -22,             /* certificate verification or TLS handshake failed */
-  K8SHA_ENOTSUP = -23,          /* the feature or scheme is not supported */
-  K8SHA_EBUSY = -24,            /* the object is in use (for example already started) */
-  K8SHA_ECLOSED = -25           /* the object was stopped or freed while the call was pending */
+  K8SHA_OK = 0 /* (each generated entry brings its comma: no trailing one, for C89) */
+  K8SHA_ERRNO_MAP(K8SHA__ERRNO_ENUM)
 } k8sha_errno;
+#undef K8SHA__ERRNO_ENUM
 
 /**
  * A static, human-readable description of an error code, e.g. "not the leader (write fenced)".
