@@ -110,6 +110,9 @@ def main():
                 found.add(ident)
             if kind == "function" and not doc:
                 missing.append("%s: %s" % (name, ident))
+            elif kind == "function" and not re.search(r"\bSince \d+\.\d+", doc):
+                missing.append("%s: %s says nothing of the release it came in (Since X.Y)"
+                               % (name, ident))
             out += ["### `%s`" % ident, "", "```c", decl, "```", ""]
             if doc:
                 out += [doc, ""]

@@ -127,7 +127,7 @@ K8SHA_EXPORT int k8sha_checkpoint_recover(k8sha_checkpoint_store *s,
 /** The next checkpoint id (1 when never set). Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_counter_get(k8sha_checkpoint_store *s, k8sha_counter_cb done,
                                               void *user_data);
-/** Returns the next id through `done` and stores it plus one, in one fenced update. */
+/** Returns the next id through `done` and stores it plus one, in one fenced update. Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_counter_get_and_increment(k8sha_checkpoint_store *s,
                                                             k8sha_counter_cb done,
                                                             void *user_data);

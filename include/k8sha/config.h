@@ -142,36 +142,48 @@ K8SHA_EXPORT const char *k8sha_config_last_error(const k8sha_config *cfg);
  * Effective values, valid after k8sha_config_validate() returned 0 (NULL or 0 before).
  * Durations are in milliseconds.
  */
+/** kubernetes.cluster-id. Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_cluster_id(const k8sha_config *cfg);
+/** high-availability.cluster-id (the storage folder's name); the cluster id when unset.
+ *  Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_ha_cluster_id(const k8sha_config *cfg);
+/** kubernetes.namespace. Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_namespace(const k8sha_config *cfg);
-/** The storage directory as a normalised URI (a scheme-less absolute path becomes file://). */
+/** The storage directory as a normalised URI (a scheme-less absolute path becomes file://).
+ *  Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_storage_dir(const k8sha_config *cfg);
+/** lease-duration. Since 0.1. */
 K8SHA_EXPORT uint64_t k8sha_config_lease_duration_ms(const k8sha_config *cfg);
-/** renew-deadline as configured. */
+/** renew-deadline as configured. Since 0.1. */
 K8SHA_EXPORT uint64_t k8sha_config_renew_deadline_ms(const k8sha_config *cfg);
 /**
  * The renew deadline the elector uses: min(renew-deadline, lease-duration - request timeout), so
  * that a leader which cannot renew steps down, and its last request has timed out, before the
- * lease can expire for anyone else.
+ * lease can expire for anyone else. Since 0.1.
  */
 K8SHA_EXPORT uint64_t k8sha_config_effective_renew_deadline_ms(const k8sha_config *cfg);
+/** retry-period. Since 0.1. */
 K8SHA_EXPORT uint64_t k8sha_config_retry_period_ms(const k8sha_config *cfg);
-/** Timeout of each request made for the lock: renew-deadline / 3 (see docs/configuration.md). */
+/** Timeout of each request made for the lock: renew-deadline / 3 (see docs/configuration.md).
+ *  Since 0.1. */
 K8SHA_EXPORT uint64_t k8sha_config_request_timeout_ms(const k8sha_config *cfg);
+/** kubernetes.transactional-operation.max-retries. Since 0.1. */
 K8SHA_EXPORT unsigned int k8sha_config_max_retries(const k8sha_config *cfg);
+/** execution.checkpointing.num-retained (or its older name). Since 0.1. */
 K8SHA_EXPORT unsigned int k8sha_config_num_retained(const k8sha_config *cfg);
 
 /*
  * Kubernetes access, valid after k8sha_config_resolve_kube() returned 0 (NULL or 0 before).
  */
-/** The API server URL, e.g. "https://10.0.0.1:443" or "https://[fd00::1]:6443". */
+/** The API server URL, e.g. "https://10.0.0.1:443" or "https://[fd00::1]:6443". Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_kube_server(const k8sha_config *cfg);
-/** Where the access came from, e.g. "kubeconfig /home/u/.kube/config, context prod". */
+/** Where the access came from, e.g. "kubeconfig /home/u/.kube/config, context prod".
+ *  Since 0.1. */
 K8SHA_EXPORT const char *k8sha_config_kube_source(const k8sha_config *cfg);
-/** K8SHA_AUTH_* flags of the credentials in use. */
+/** K8SHA_AUTH_* flags of the credentials in use. Since 0.1. */
 K8SHA_EXPORT unsigned int k8sha_config_kube_auth(const k8sha_config *cfg);
-/** Whether server certificate verification is switched off (insecure-skip-tls-verify). */
+/** Whether server certificate verification is switched off (insecure-skip-tls-verify).
+ *  Since 0.1. */
 K8SHA_EXPORT int k8sha_config_kube_insecure(const k8sha_config *cfg);
 
 K8SHA_END_DECLS

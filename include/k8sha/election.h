@@ -83,7 +83,8 @@ K8SHA_EXPORT int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx,
                                     const k8sha_election_options *opts,
                                     const k8sha_election_callbacks *cbs);
 
-/** Joins the election. 0, K8SHA_EINVAL, K8SHA_EBUSY (already started) or K8SHA_ENOMEM. */
+/** Joins the election. 0, K8SHA_EINVAL, K8SHA_EBUSY (already started) or K8SHA_ENOMEM.
+ *  Since 0.1. */
 K8SHA_EXPORT int k8sha_election_start(k8sha_election *e);
 
 /**
