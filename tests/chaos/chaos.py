@@ -61,6 +61,8 @@ ap.add_argument("--jobs", type=int, default=2)
 ap.add_argument("--keep", action="store_true", help="keep the work folder")
 ap.add_argument("--verbose", action="store_true")
 A = ap.parse_args()
+# LD_PRELOAD and the programs are used from other working folders: absolute paths
+A.faultfs, A.worker = os.path.abspath(A.faultfs), os.path.abspath(A.worker)
 
 SEED = A.seed if A.seed is not None else int.from_bytes(os.urandom(4), "big")
 print("chaos: seed %d (rerun with --seed %d), %d workers, %d jobs, %.0f s"
