@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds libk8sha three ways and runs the whole test suite:
+# Installs what is missing, then builds libk8sha four ways and runs the whole test suite:
 #   build/werror  -Wall -Wextra -Werror, every suite
 #   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer, every suite
 #   valgrind      the unit and integration suites of build/werror under valgrind (memcheck,
@@ -9,6 +9,7 @@
 #                 the k8sha commands then read, scan and clean, and Flink reads back
 #   chaos         (the -Werror build only) 60 s of seeded faults against checkpointing contenders,
 #                 then a check of every recorded ConfigMap version (tests/chaos/chaos.py)
+#   build/tsan    ThreadSanitizer: the tests where the library runs on several threads
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -44,9 +45,11 @@ run() { # run TITLE DIR [meson test options...]
   done
   echo "== $title"
   rm -f "$dir/meson-logs/$log"
+  local t0=$(date +%s)
   if ! meson test -C "$dir" --print-errorlogs "$@"; then
     status=1
   fi
+  echo "== $title: $(( $(date +%s) - t0 )) s"
   count "$dir/meson-logs/$log"
 }
 
@@ -78,6 +81,16 @@ if setup build/asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=fals
   run "tests (ASan + UBSan build)" build/asan --no-suite flink --no-suite chaos
 else
   ninja -C build/asan
+  status=1
+fi
+
+echo "== build: ThreadSanitizer"
+# The tests where the library's code runs on several threads (tests/tsan.sh says which).
+if setup build/tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false && ninja -C build/tsan >/dev/null; then
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stop=1:suppressions=$PWD/tests/tsan.supp"
+  run "threaded tests (TSan build)" build/tsan context storage storage_faults examples
+else
+  ninja -C build/tsan
   status=1
 fi
 

@@ -39,6 +39,12 @@ struct k8sha_config;
 int k8sha__kubeconfig_resolve(struct k8sha_config *cfg, const char *const *paths, size_t n_paths,
                               const char *context, k8sha__kube_access *out);
 
+/* The same for one kubeconfig whose contents are `text` (`len` bytes, a NUL not needed) rather
+ * than read from `path`; `path` names it in messages, and relative paths in it are relative to
+ * its directory. Exposed for the fuzzer. */
+int k8sha__kubeconfig_resolve_text(struct k8sha_config *cfg, const char *path, const char *text,
+                                   size_t len, const char *context, k8sha__kube_access *out);
+
 /* Resolves in-cluster access from KUBERNETES_SERVICE_HOST/PORT values and the service-account
  * directory `sa_dir`. 0, K8SHA_ECONFIG or K8SHA_ENOMEM. */
 int k8sha__incluster_resolve(struct k8sha_config *cfg, const char *host, const char *port,

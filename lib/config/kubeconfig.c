@@ -83,37 +83,31 @@ static const char *str_field(kc_ctx *c, kc_file *f, yaml_node_t *map, const char
   if (n->data.scalar.length == 0 || strcmp((const char *)n->data.scalar.value, "~") == 0 ||
       strcmp((const char *)n->data.scalar.value, "null") == 0)
     return NULL;
+  if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length) {
+    /* ("\0" in a quoted value): the value would be cut short there, silently */
+    fail(c, f, n, "%s.%s contains a NUL character", where, key);
+    return NULL;
+  }
   return (const char *)n->data.scalar.value;
 }
 
-static int load_file(kc_ctx *c, kc_file *f) {
+/* Parses `text` (the contents of f->path) into f->doc. 0, or K8SHA_ENOMEM; a malformed document
+ * is a diagnostic. */
+static int load_text(kc_ctx *c, kc_file *f, const char *text, size_t len) {
   const k8sha_allocator *a = &c->cfg->alloc;
   yaml_parser_t parser;
-  char *text = NULL, *slash;
-  size_t len;
-  int rc;
+  char *slash;
 
-  rc = k8sha__read_file(a, f->path, K8SHA__KUBECONFIG_FILE_MAX, &text, &len);
-  if (rc == K8SHA_EIO) {
-    fail(c, f, NULL, "cannot read the kubeconfig: %s", strerror(errno));
-    return 0;
-  }
-  if (rc)
-    return rc;
   f->dir = k8sha__strdup(a, f->path);
-  if (!f->dir) {
-    k8sha__free(a, text);
+  if (!f->dir)
     return K8SHA_ENOMEM;
-  }
   slash = strrchr(f->dir, '/');
   if (slash)
     slash[slash == f->dir ? 1 : 0] = '\0';
   else
     strcpy(f->dir, ".");
-  if (!yaml_parser_initialize(&parser)) {
-    k8sha__free(a, text);
+  if (!yaml_parser_initialize(&parser))
     return K8SHA_ENOMEM;
-  }
   yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
   if (!yaml_parser_load(&parser, &f->doc)) {
     fail(c, f, NULL, "not valid YAML: %s at line %u", parser.problem ? parser.problem : "?",
@@ -125,8 +119,25 @@ static int load_file(kc_ctx *c, kc_file *f) {
       fail(c, f, root, "a kubeconfig must be a mapping (apiVersion, clusters, users, ...)");
   }
   yaml_parser_delete(&parser);
-  k8sha__free(a, text);
   return 0;
+}
+
+static int load_file(kc_ctx *c, kc_file *f) {
+  const k8sha_allocator *a = &c->cfg->alloc;
+  char *text = NULL;
+  size_t len;
+  int rc;
+
+  rc = k8sha__read_file(a, f->path, K8SHA__KUBECONFIG_FILE_MAX, &text, &len);
+  if (rc == K8SHA_EIO) {
+    fail(c, f, NULL, "cannot read the kubeconfig: %s", strerror(errno));
+    return 0;
+  }
+  if (rc)
+    return rc;
+  rc = load_text(c, f, text, len);
+  k8sha__free(a, text);
+  return rc;
 }
 
 /* Finds `name` in the list `list` ("clusters", "users", "contexts") of the first file having it;
@@ -312,8 +323,9 @@ static void read_user(kc_ctx *c, const kc_item *it, const char *name, k8sha__kub
   }
 }
 
-int k8sha__kubeconfig_resolve(k8sha_config *cfg, const char *const *paths, size_t n_paths,
-                              const char *context, k8sha__kube_access *k) {
+/* The first file's contents are `text` when it is not NULL, else every file is read. */
+static int resolve(k8sha_config *cfg, const char *const *paths, size_t n_paths, const char *text,
+                   size_t text_len, const char *context, k8sha__kube_access *k) {
   const k8sha_allocator *a = &cfg->alloc;
   kc_ctx c;
   kc_item ctx_it, cl_it, us_it;
@@ -330,7 +342,7 @@ int k8sha__kubeconfig_resolve(k8sha_config *cfg, const char *const *paths, size_
   c.n_files = n_paths;
   for (i = 0; i < n_paths && rc == 0; i++) {
     c.files[i].path = paths[i];
-    rc = load_file(&c, &c.files[i]);
+    rc = i == 0 && text ? load_text(&c, &c.files[i], text, text_len) : load_file(&c, &c.files[i]);
   }
   if (rc || c.errors)
     goto out;
@@ -390,4 +402,16 @@ out:
   if (c.rc)
     return c.rc;
   return c.errors ? K8SHA_ECONFIG : 0;
+}
+
+int k8sha__kubeconfig_resolve(k8sha_config *cfg, const char *const *paths, size_t n_paths,
+                              const char *context, k8sha__kube_access *k) {
+  return resolve(cfg, paths, n_paths, NULL, 0, context, k);
+}
+
+int k8sha__kubeconfig_resolve_text(k8sha_config *cfg, const char *path, const char *text,
+                                   size_t len, const char *context, k8sha__kube_access *k) {
+  if (!text)
+    return K8SHA_EINVAL;
+  return resolve(cfg, &path, 1, text, len, context, k);
 }

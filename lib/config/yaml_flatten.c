@@ -12,6 +12,8 @@
  * number of entries ("billion laughs"); no Flink configuration comes near these. */
 #define FLATTEN_MAX_ENTRIES 200000
 #define FLATTEN_MAX_VISITS 1000000 /* key/value pairs walked, aliases expanded */
+/* Repeated keys each get a warning up to this many; aliases can repeat one key endlessly. */
+#define FLATTEN_MAX_REPEAT_WARNINGS 100
 
 typedef struct flatten_ctx {
   k8sha_config *cfg;
@@ -21,6 +23,7 @@ typedef struct flatten_ctx {
   size_t n, cap;
   json_t *index; /* key -> its entry's position: repeated keys found in O(1), not by a scan */
   size_t visits;
+  size_t repeats;
   int failed; /* a problem was recorded; keep walking to report the others */
 } flatten_ctx;
 
@@ -33,6 +36,13 @@ static int problem(flatten_ctx *c, const yaml_node_t *node, const char *key, con
                               node ? line_of(node) : 0, key, "%s", what);
   c->failed = 1;
   return rc;
+}
+
+/* A bound was passed: said once, and the walk stops (the file is refused anyway; going on would
+ * say it again for every remaining entry, which an alias can make hundreds of thousands). */
+static int limit(flatten_ctx *c, const yaml_node_t *node, const char *key, const char *what) {
+  int rc = problem(c, node, key, what);
+  return rc ? rc : K8SHA_ECONFIG;
 }
 
 static const char *scalar(const yaml_node_t *node) {
@@ -71,9 +81,15 @@ static int add_entry(flatten_ctx *c, char *key, char *value, unsigned int line) 
   if (at) {
     /* Flink takes the last occurrence too; say so, since it is usually an editing slip. */
     i = (size_t)json_integer_value(at);
-    rc = k8sha__config_diag(c->cfg, K8SHA__PHASE_LOAD, K8SHA_DIAG_WARNING, c->name, line, key,
-                            "repeated (first at line %u); this later value is used",
-                            c->entries[i].line);
+    rc = 0;
+    if (++c->repeats <= FLATTEN_MAX_REPEAT_WARNINGS)
+      rc = k8sha__config_diag(c->cfg, K8SHA__PHASE_LOAD, K8SHA_DIAG_WARNING, c->name, line, key,
+                              "repeated (first at line %u); this later value is used",
+                              c->entries[i].line);
+    else if (c->repeats == FLATTEN_MAX_REPEAT_WARNINGS + 1)
+      rc = k8sha__config_diag(c->cfg, K8SHA__PHASE_LOAD, K8SHA_DIAG_WARNING, c->name, line, NULL,
+                              "more than %d keys are repeated; the others are not listed",
+                              FLATTEN_MAX_REPEAT_WARNINGS);
     k8sha__free(a, c->entries[i].value);
     c->entries[i].value = value;
     c->entries[i].line = line;
@@ -83,7 +99,7 @@ static int add_entry(flatten_ctx *c, char *key, char *value, unsigned int line) 
   if (c->n >= FLATTEN_MAX_ENTRIES) {
     k8sha__free(a, key);
     k8sha__free(a, value);
-    return problem(c, NULL, NULL, "more than 200000 keys");
+    return limit(c, NULL, NULL, "more than 200000 keys");
   }
   rc = k8sha__grow(a, (void **)&c->entries, &c->cap, c->n + 1, sizeof(*c->entries));
   if (rc == 0)
@@ -111,7 +127,7 @@ static int walk_mapping(flatten_ctx *c, yaml_node_t *map, const char *prefix, in
 
   /* Aliases can make a document refer to itself; no real configuration nests this deep. */
   if (depth > 32)
-    return problem(c, map, prefix, "nested too deeply (more than 32 levels)");
+    return limit(c, map, prefix, "nested too deeply (more than 32 levels)");
   for (pair = map->data.mapping.pairs.start; pair < map->data.mapping.pairs.top; pair++) {
     yaml_node_t *k = yaml_document_get_node(c->doc, pair->key);
     yaml_node_t *v = yaml_document_get_node(c->doc, pair->value);
@@ -119,9 +135,9 @@ static int walk_mapping(flatten_ctx *c, yaml_node_t *map, const char *prefix, in
     int rc = 0;
 
     if (++c->visits > FLATTEN_MAX_VISITS)
-      return problem(c, k, NULL,
-                     "the document expands to more than 1000000 entries (aliases referring to "
-                     "aliases?); refused");
+      return limit(c, k, NULL,
+                   "the document expands to more than 1000000 entries (aliases referring to "
+                   "aliases?); refused");
 
     if (!k || !v)
       continue;

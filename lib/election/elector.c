@@ -55,10 +55,12 @@ struct k8sha_election {
   int await_update;        /* after a lost race: wait for the watch before trying again */
   int created;             /* the acquiring write creates the lock object */
   int confirming;          /* the in-flight write renews a lock we have just created */
-  k8sha__timer *timer;     /* follower: expiry; leader: next renew */
+  k8sha__timer *timer;     /* follower: expiry; leader: next renew; stopping: the report */
   k8sha__timer *deadline;  /* leader: step down when this fires */
   void (*stopped)(k8sha_election *, int, void *);
   void *stopped_ud;
+  int stop_due;            /* stopping, nothing written: the timer reports the end ... */
+  int stop_status;         /* ... with this status */
   int busy;                /* inside host callbacks */
   int freed;               /* k8sha_election_free() was called inside one */
   /* The records this contender wrote last (whatever their outcome): a record naming our
@@ -72,6 +74,7 @@ static void evaluate(k8sha_election *e);
 static void leader_write(k8sha_election *e);
 static void on_leader_refreshed(int err, const char *message, void *ud);
 static void on_follower_refreshed(int err, const char *message, void *ud);
+static void release_done(k8sha_election *e, int err, const char *message);
 
 static uint64_t now_ms(k8sha_election *e) {
   return k8sha__now_ms(e->ctx);
@@ -341,12 +344,14 @@ static void on_acquired(int err, const char *message, void *ud) {
 
 static void on_follower_refreshed(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
-  (void)message;
   e->inflight = NULL;
   if (e->st != E_FOLLOWER)
     return;
   if (err == 0)
     e->await_update = 0; /* the read is the news we waited for */
+  else if (err != K8SHA_ENOTFOUND) /* (a lock gone is news, not a failure) */
+    GUARD(e, report_error(e, err, "reading the lock %s failed: %s", e->lock_name,
+                          message ? message : k8sha_strerror(err)));
   evaluate(e);
 }
 
@@ -591,6 +596,13 @@ static void leader_write(k8sha_election *e) {
 
 static void on_timer(void *ud) {
   k8sha_election *e = ud;
+  if (e->st == E_STOPPING) {
+    if (e->stop_due) {
+      e->stop_due = 0;
+      release_done(e, e->stop_status, e->stop_status ? "the release could not be sent" : NULL);
+    }
+    return;
+  }
   if (e->st == E_LEADER) {
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
     leader_write(e);
@@ -650,18 +662,20 @@ static void on_released(int err, const char *message, void *ud);
 static void on_release_refreshed(int err, const char *message, void *ud);
 
 /* Writes the release (empty holder, short lease, our entries removed) on the latest state, if
- * the lock is still ours. Returns 1 when a write is under way. */
+ * the lock is still ours. Returns 1 when a write is under way, 0 when there is nothing to release,
+ * or the error that kept the release from being sent (K8SHA_ENOMEM, ...). */
 static int release_write(k8sha_election *e) {
   json_t *obj = k8sha__lock_object(e->lock), *rel, *data, *v;
   const char *key;
   k8sha__record rec, seen;
+  int rc;
 
   if (!record_of(e, obj, &seen) || !is_ours(e, &seen))
     return 0; /* not ours (any more): nothing to release */
   record_now(&rec, "", K8SHA__RELEASE_LEASE_MS, seen.transitions, seen.acquire_time);
   rel = compose(e, &rec, 0);
   if (!rel)
-    return 0;
+    return K8SHA_ENOMEM;
   data = k8sha__lock_entries(e->lock, rel, 0);
   json_object_foreach(e->entries, key, v) {
     char k[512];
@@ -669,7 +683,8 @@ static int release_write(k8sha_election *e) {
     if (json_equal(json_object_get(data, k), v))
       json_object_del(data, k);
   }
-  return send_write(e, rel, 0, on_released) == 0;
+  rc = send_write(e, rel, 0, on_released);
+  return rc ? rc : 1;
 }
 
 static void on_released(int err, const char *message, void *ud) {
@@ -677,30 +692,37 @@ static void on_released(int err, const char *message, void *ud) {
   e->inflight = NULL;
   if (err == K8SHA_ECONFLICT && !e->write_again) {
     /* Changed since we last saw it: read it and release once more if it is still ours. */
+    int rc;
     e->write_again = 1;
-    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_release_refreshed, e,
-                            &e->inflight) == 0)
+    rc = k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_release_refreshed, e,
+                             &e->inflight);
+    if (rc == 0)
       return;
     e->inflight = NULL;
+    /* (the read that would have settled the conflict is what failed) */
+    release_done(e, rc, "the lock could not be read again to release it");
+    return;
   }
   release_done(e, err, message);
 }
 
 static void on_release_refreshed(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
+  int rc;
   e->inflight = NULL;
-  if (err == 0 && release_write(e))
+  if (err) {
+    release_done(e, err, message);
     return;
-  release_done(e, err, message);
-}
-
-static void on_stop_timer(void *ud) {
-  k8sha_election *e = ud;
-  release_done(e, 0, NULL);
+  }
+  rc = release_write(e);
+  if (rc == 1)
+    return;
+  release_done(e, rc, rc ? "the release could not be sent" : NULL);
 }
 
 int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int, void *),
                         void *ud) {
+  int rc;
   if (!e)
     return K8SHA_EINVAL;
   if (e->st == E_IDLE || e->st == E_STOPPING || e->st == E_STOPPED)
@@ -729,13 +751,14 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
     return 0;
   }
   e->write_again = 0;
-  if (release_write(e))
+  rc = release_write(e);
+  if (rc == 1)
     return 0;
-  /* Nothing to release: report on the next loop turn, never from inside this call. */
-  k8sha__timer_free(e->timer);
-  e->timer = k8sha__timer_new(e->ctx, on_stop_timer, e);
-  if (!e->timer)
-    return K8SHA_ENOMEM;
+  /* Nothing to release, or the release could not be sent (the lease then runs out by itself):
+   * said on the next loop turn, never from inside this call, by the election's own timer (no
+   * allocation here, so a stop cannot fail half-way). */
+  e->stop_due = 1;
+  e->stop_status = rc;
   k8sha__timer_start(e->timer, 0);
   return 0;
 }
@@ -781,13 +804,6 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   return 0;
 }
 
-static void on_first_look(void *ud) {
-  k8sha_election *e = ud;
-  k8sha__timer_free(e->timer);
-  e->timer = k8sha__timer_new(e->ctx, on_timer, e);
-  evaluate(e);
-}
-
 int k8sha_election_start(k8sha_election *e) {
   int rc;
   if (!e)
@@ -798,13 +814,10 @@ int k8sha_election_start(k8sha_election *e) {
   if (rc)
     return rc;
   e->st = E_FOLLOWER;
-  /* A lock already watched by another contender here: look at it on the next turn. */
-  if (k8sha__lock_synced(e->lock)) {
-    k8sha__timer_free(e->timer);
-    e->timer = k8sha__timer_new(e->ctx, on_first_look, e);
-    if (e->timer)
-      k8sha__timer_start(e->timer, 0);
-  }
+  /* A lock already watched by another contender here: look at it on the next turn (the timer's
+   * follower turn; no new timer, which could not be had out of memory). */
+  if (k8sha__lock_synced(e->lock))
+    k8sha__timer_start(e->timer, 0);
   return 0;
 }
 

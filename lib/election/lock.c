@@ -383,7 +383,8 @@ json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
   data = json_object_get(obj, "data");
   if (!json_is_object(data) && create) {
     data = json_object();
-    json_object_set_new(obj, "data", data);
+    if (json_object_set_new(obj, "data", data) != 0)
+      return NULL; /* (out of memory: set_new has released data) */
   }
   return json_is_object(data) ? data : NULL;
 }

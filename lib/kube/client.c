@@ -23,6 +23,18 @@ k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k) {
   return k->ctx;
 }
 
+void k8sha__kube_set_default_timeout(k8sha__kube *k, uint64_t ms) {
+  k->default_timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
+}
+
+void k8sha__kube_set_informer_backoff(k8sha__kube *k, uint64_t ms) {
+  k->informer_backoff_ms = ms;
+}
+
+uint64_t k8sha__kube_informer_backoff(const k8sha__kube *k) {
+  return k->informer_backoff_ms;
+}
+
 uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n) {
   /* xorshift64*: jitter only needs to be spread out, not unpredictable. */
   k->rng ^= k->rng >> 12;
@@ -114,16 +126,21 @@ static int apply_tls_server_name(k8sha__kube *k, const char *server, const char 
   return k->connect_to ? 0 : K8SHA_ENOMEM;
 }
 
+/* curl_global_init is not thread-safe before 7.84, and contexts may be made on several threads
+ * at once: libk8sha calls it once, on first use, under uv_once. */
+static uv_once_t curl_once = UV_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init(void) {
+  curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
   k8sha__kube *k;
-  static int curl_ready;
 
-  /* curl_global_init is not thread-safe before 7.84; libk8sha calls it on first use. */
-  if (!curl_ready) {
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return K8SHA_EIO;
-    curl_ready = 1;
-  }
+  uv_once(&curl_once, curl_init);
+  if (curl_init_result != CURLE_OK)
+    return K8SHA_EIO;
   k = k8sha__calloc(&ctx->alloc, 1, sizeof(*k));
   if (!k)
     return K8SHA_ENOMEM;
@@ -235,8 +252,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
     r->too_large = 1;
     return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
   }
-  if (k8sha__grow(&r->k->ctx->alloc, (void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1) != 0)
+  if (k8sha__grow(&r->k->ctx->alloc, (void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1) != 0) {
+    /* Not a cut body delivered as the answer: the attempt fails as out of memory. */
+    r->oom = 1;
     return 0;
+  }
   memcpy(r->rbuf + r->rlen, data, n);
   r->rlen += n;
   r->rbuf[r->rlen] = '\0';
@@ -264,6 +284,11 @@ static uint64_t retry_after_ms(uint64_t secs) {
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) {
   k8sha__req *r = user_data;
   size_t n = size * nmemb;
+  if (!r->responded) {
+    r->responded = 1;
+    if (r->is_stream)
+      k8sha__timer_stop(r->retry_timer); /* the watch has begun: its start is no longer bounded */
+  }
   /* Retry-After in whole seconds (Kubernetes never sends the HTTP-date form); anything else (a
    * sign, a fraction, garbage) is ignored and the client's own backoff applies. */
   if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
@@ -375,6 +400,7 @@ int k8sha__req_prepare(k8sha__req *r) {
   r->too_large = 0;
   r->scan = 0;
   r->lines_ok = 0;
+  r->responded = 0;
   r->retry_after_ms = 0;
   r->errbuf[0] = '\0';
   curl_easy_reset(e);
@@ -401,7 +427,7 @@ int k8sha__req_prepare(k8sha__req *r) {
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->timeout_ms / 1000);
   } else {
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->attempt_timeout_ms);
   }
   /* TLS */
   if (acc->insecure) {
@@ -472,11 +498,23 @@ static void count_request(k8sha__kube *k, k8sha__verb verb) {
   }
 }
 
-/* Hands the request to curl for its next attempt. 0 or an error (nothing started). */
+/* Hands the request to curl for its next attempt. 0 or an error (nothing started);
+ * K8SHA_ETIMEDOUT when the request's deadline has passed. */
 static int launch(k8sha__req *r) {
-  int rc = k8sha__req_prepare(r);
+  int rc;
+  if (!r->is_stream) {
+    /* No attempt outlives the request's deadline: the deadline bounds the request's total time,
+     * not only when its last attempt may start. */
+    uint64_t now = k8sha__now_ms(r->k->ctx);
+    if (now >= r->deadline_at)
+      return K8SHA_ETIMEDOUT;
+    r->attempt_timeout_ms = r->deadline_at - now < r->timeout_ms ? r->deadline_at - now
+                                                                  : r->timeout_ms;
+  }
+  rc = k8sha__req_prepare(r);
   if (rc)
     return rc;
+  r->oom = r->unwatched = 0;
   if (curl_multi_add_handle(r->k->multi, r->easy) != CURLM_OK)
     return K8SHA_ENOMEM;
   r->attempts++;
@@ -488,8 +526,14 @@ static int launch(k8sha__req *r) {
 static void on_retry_timer(void *user_data) {
   k8sha__req *r = user_data;
   int rc = launch(r);
-  if (rc)
+  if (rc == K8SHA_ETIMEDOUT) {
+    char message[512];
+    snprintf(message, sizeof(message), "%s %s: the request's deadline passed before attempt %u",
+             verb_method[r->verb], r->url, r->attempts + 1);
+    complete(r, rc, message);
+  } else if (rc) {
     complete(r, rc, "cannot restart the request");
+  }
 }
 
 /* Schedules another attempt after `delay_ms`, if the deadline allows. 1 if scheduled. */
@@ -581,6 +625,8 @@ void k8sha__req_finished(k8sha__req *r) {
     k8sha__req_destroy(r);
     return;
   }
+  if (r->oom)
+    r->curl_result = CURLE_OUT_OF_MEMORY; /* (curl says a write error: ours, on_body's) */
   if (r->is_stream) {
     r->stream_ended = 1;
     k8sha__stream_mark_pending(r);
@@ -614,8 +660,20 @@ void k8sha__req_finished(k8sha__req *r) {
     k8sha__log(k->ctx, r->attempts <= 1 ? K8SHA_LOG_WARN : K8SHA_LOG_DEBUG, "kube",
                "%s (attempt %u of %u)", message, r->attempts, r->max_attempts);
     if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_ETOOLARGE &&
-        (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r)))
+        (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r))) {
+      /* A timed-out attempt is news for the owner now, not after the last attempt (up to the
+       * deadline later): tell it while the request goes on. It may cancel the request; nothing
+       * below touches it. */
+      if (err == K8SHA_ETIMEDOUT && r->on_attempt_timeout) {
+        size_t len = strlen(message);
+        snprintf(message + len, sizeof(message) - len, " (attempt %u of %u; trying again)",
+                 r->attempts, r->max_attempts);
+        resp.err = err;
+        resp.message = message;
+        r->on_attempt_timeout(&resp, r->user_data);
+      }
       return;
+    }
     /* A write that may have reached the server has an unknown outcome. */
     if (!is_read(r->verb) && sent && err != K8SHA_ETLS)
       err = K8SHA_EUNKNOWN_OUTCOME;
@@ -700,6 +758,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
     return K8SHA_ENOMEM;
   r->cb = cb;
   r->user_data = user_data;
+  r->on_attempt_timeout = o->on_attempt_timeout;
   r->timeout_ms = o->timeout_ms ? o->timeout_ms : k->default_timeout_ms;
   r->max_attempts = o->max_attempts ? o->max_attempts : READ_ATTEMPTS;
   r->deadline_at = k8sha__now_ms(k->ctx) +
@@ -761,6 +820,26 @@ void k8sha__stream_mark_pending(k8sha__req *r) {
   k->pending = r;
 }
 
+/* A watch whose response has not begun within the client's timeout (a server that accepts the
+ * connection and never answers): ended as a timed-out transfer, so that its owner reports it and
+ * tries again, instead of waiting for the low-speed limit (minutes). */
+static void on_stream_silent(void *user_data) {
+  k8sha__req *r = user_data;
+  k8sha__kube *k = r->k;
+  if (r->state != REQ_ACTIVE || r->responded || r->cancelled)
+    return;
+  curl_multi_remove_handle(k->multi, r->easy);
+  r->state = REQ_FINISHING;
+  r->curl_result = CURLE_OPERATION_TIMEDOUT;
+  snprintf(r->errbuf, sizeof(r->errbuf), "no response within %llu ms",
+           (unsigned long long)r->attempt_timeout_ms);
+  r->stream_ended = 1;
+  k8sha__stream_mark_pending(r);
+  k->busy++;
+  k8sha__streams_dispatch(k);
+  k->busy--;
+}
+
 int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit_s,
                        const k8sha__stream_cbs *cbs, void *user_data, k8sha__stream **out) {
   k8sha__req *r;
@@ -778,11 +857,14 @@ int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit
   r->user_data = user_data;
   r->timeout_ms = (uint64_t)(idle_limit_s ? idle_limit_s : 60) * 1000;
   r->max_attempts = 1;
-  rc = launch(r);
+  r->attempt_timeout_ms = k->default_timeout_ms; /* (for the start of the response) */
+  r->retry_timer = k8sha__timer_new(k->ctx, on_stream_silent, r);
+  rc = r->retry_timer ? launch(r) : K8SHA_ENOMEM;
   if (rc) {
     k8sha__req_destroy(r);
     return rc;
   }
+  k8sha__timer_start(r->retry_timer, r->attempt_timeout_ms);
   *out = (k8sha__stream *)r;
   return 0;
 }

@@ -44,8 +44,14 @@ typedef struct k8sha__req_opts {
   size_t body_len;
   const char *content_type; /* default application/json when body is set */
   uint64_t timeout_ms;      /* per attempt; 0: the client's default */
-  uint64_t deadline_ms;     /* total time for all attempts; 0: timeout_ms * attempts */
+  uint64_t deadline_ms;     /* total time for all attempts, backoff included (each attempt's
+                               timeout is cut to what is left); 0: timeout_ms * attempts */
   unsigned int max_attempts; /* 0: the default (5 for reads; writes are never resent once sent) */
+  /* Called on the loop when an attempt timed out and the request goes on with another one
+   * (resp->err K8SHA_ETIMEDOUT, resp->message naming the attempt), so that its owner can say so
+   * at once rather than when every attempt has failed. The request's outcome still comes to its
+   * callback. May cancel the request. NULL: the log alone says it. */
+  void (*on_attempt_timeout)(const k8sha__resp *resp, void *user_data);
 } k8sha__req_opts;
 
 /* Creates the client of a context (on its loop). 0, K8SHA_ENOMEM, K8SHA_EIO. */
@@ -85,8 +91,10 @@ typedef struct k8sha__stream_cbs {
   void (*on_end)(int err, const k8sha__resp *resp, void *user_data);
 } k8sha__stream_cbs;
 
-/* Opens a streaming GET of `path`. No client-side total timeout: the server's timeoutSeconds
- * bounds it, and a stream silent for longer than `idle_limit_s` is cut (low-speed limit). */
+/* Opens a streaming GET of `path`. Its response must begin within the client's default timeout
+ * (connection, TLS and the response headers), or the stream ends with K8SHA_ETIMEDOUT. After
+ * that no client-side total timeout: the server's timeoutSeconds bounds it, and a stream silent
+ * for longer than `idle_limit_s` is cut (low-speed limit). */
 int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit_s,
                        const k8sha__stream_cbs *cbs, void *user_data, k8sha__stream **out);
 /* Closes a stream; its callbacks will not run any more. */
@@ -104,5 +112,12 @@ k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k);
 uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n);
 /* Re-reads the token file now (also done every minute and after a 401). */
 void k8sha__kube_reload_token(k8sha__kube *k);
+/* The per-attempt timeout of requests that name none, which also bounds the start of a watch's
+ * response (default 10 s). For tests that cannot wait that long. */
+void k8sha__kube_set_default_timeout(k8sha__kube *k, uint64_t ms);
+/* The first step of the informers' backoff after a failure (0: their default, 800 ms). For tests
+ * that make many failures in a row. */
+void k8sha__kube_set_informer_backoff(k8sha__kube *k, uint64_t ms);
+uint64_t k8sha__kube_informer_backoff(const k8sha__kube *k);
 
 #endif

@@ -25,14 +25,19 @@ struct k8sha__req {
   size_t body_len;
   char *content_type;
   uint64_t timeout_ms, deadline_at;
+  uint64_t attempt_timeout_ms; /* this attempt's: timeout_ms, or less when the deadline is near
+                                  (streams: the bound on the start of the response) */
   unsigned int attempts, max_attempts;
   k8sha__req_cb cb;
+  void (*on_attempt_timeout)(const k8sha__resp *resp, void *user_data);
   void *user_data;
   req_state state;
   int cancelled;       /* while FINISHING: do not call back, just free */
   int auth_retried;
   int too_large; /* the body passed RESPONSE_MAX: the transfer was stopped */
-  k8sha__timer *retry_timer;
+  int oom;       /* an allocation for this attempt failed: it ends with K8SHA_ENOMEM */
+  int unwatched; /* ... the one to watch its socket: ended from the next socket action */
+  k8sha__timer *retry_timer; /* streams: the bound on the start of the response instead */
   /* response */
   char *rbuf;
   size_t rlen, rcap;
@@ -46,6 +51,7 @@ struct k8sha__req {
   int stream_pending;  /* data or end waiting for dispatch */
   int stream_ended;
   int lines_ok;        /* a 2xx response: the body is a stream of lines */
+  int responded;       /* the response has begun (its first header line arrived) */
   int in_dispatch;     /* its callbacks are running: closing must be deferred */
   int closed;          /* closed during dispatch */
   int queued_done;     /* in process()'s list of finished transfers */
@@ -69,7 +75,9 @@ struct k8sha__kube {
   struct k8sha__req *pending; /* streams with data or an end to dispatch */
   int busy;                /* inside process(): the client must not be freed now */
   int closing;             /* being freed: no new requests */
+  int unwatched;           /* some request's socket could not be watched (see glue.c) */
   uint64_t default_timeout_ms;
+  uint64_t informer_backoff_ms; /* 0: the informers' default */
   uint64_t rng;
 };
 

@@ -50,8 +50,18 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
   }
   if (!s) {
     s = k8sha__calloc(&k->ctx->alloc, 1, sizeof(*s));
-    if (!s)
-      return -1; /* curl fails this transfer */
+    if (!s) {
+      /* Not -1: curl would then abort every transfer of the multi handle, watches included, and
+       * refuse new ones while any is left. This transfer alone fails, as out of memory, taken
+       * out of curl as soon as curl has returned (process_finished). */
+      k8sha__req *r = NULL;
+      curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+      if (!r)
+        return -1; /* not one of ours (curl's own, closing a connection) */
+      r->oom = r->unwatched = 1;
+      k->unwatched = 1;
+      return 0;
+    }
     if (uv_poll_init_socket(k->ctx->loop, &s->poll, fd) != 0) {
       k8sha__free(&k->ctx->alloc, s);
       return -1;
@@ -121,6 +131,21 @@ static void process_finished(k8sha__kube *k) {
     r->finish_next = NULL;
     *tail = r;
     tail = &r->finish_next;
+  }
+  if (k->unwatched) {
+    /* Transfers whose socket on_socket could not watch: nothing would ever wake them. */
+    k->unwatched = 0;
+    for (r = k->reqs; r; r = r->next) {
+      if (!r->unwatched || r->state != REQ_ACTIVE)
+        continue;
+      curl_multi_remove_handle(k->multi, r->easy);
+      r->curl_result = CURLE_OUT_OF_MEMORY;
+      r->state = REQ_FINISHING;
+      r->queued_done = 1;
+      r->finish_next = NULL;
+      *tail = r;
+      tail = &r->finish_next;
+    }
   }
   while (done) {
     r = done;

@@ -118,33 +118,38 @@ int k8sha__watch_event_parse(const char *line, size_t len, json_t **root, const 
 /* ---- events into the cache ---- */
 
 /* Applies one object to the cache and reports the change. Returns after the callback; the caller
- * must check that the informer is still alive (see GUARDED). */
-static void apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
+ * must check that the informer is still alive (see GUARDED). K8SHA_ENOMEM when the cache could
+ * not take the object: then nothing was reported and the cache holds what it held. */
+static int apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
   const char *name = obj_name(obj);
   json_t *old;
 
   if (!name)
-    return;
+    return 0;
   old = json_object_get(inf->cache, name);
   if (old)
     json_incref(old);
   if (change == K8SHA__DELETED) {
     if (!old)
-      return;
+      return 0;
     json_object_del(inf->cache, name);
   } else {
     const char *rv = obj_rv(obj), *old_rv = old ? obj_rv(old) : NULL;
     /* An event for a state we already hold (a re-list, or our own echo): nothing changed. */
     if (old && rv && old_rv && strcmp(rv, old_rv) == 0) {
       json_decref(old);
-      return;
+      return 0;
     }
-    json_object_set(inf->cache, name, obj);
+    if (json_object_set(inf->cache, name, obj) != 0) {
+      json_decref(old);
+      return K8SHA_ENOMEM;
+    }
     change = old ? K8SHA__MODIFIED : K8SHA__ADDED;
   }
   if (inf->cbs.on_change)
     inf->cbs.on_change(change, obj, old, inf->user_data);
   json_decref(old);
+  return 0;
 }
 
 /* Objects per page of a LIST: a namespace with more than fits one response is still listed. */
@@ -179,13 +184,14 @@ static int on_line(const char *line, size_t len, void *user_data) {
     k8sha__change c = type[0] == 'A' ? K8SHA__ADDED
                       : type[0] == 'M' ? K8SHA__MODIFIED
                                        : K8SHA__DELETED;
-    if (set_rv(inf, obj_rv(obj)) != 0) {
+    inf->watch_events++; /* only good events prove the watch healthy, not errors or garbage */
+    /* The resume point moves past an event only once the cache has taken it: out of memory,
+     * the stream stops and the watch resumes from before it (the cache skips a state it holds). */
+    if (apply(inf, c, obj) != 0 || (alive && set_rv(inf, obj_rv(obj)) != 0)) {
       json_decref(root);
       inf->alive = NULL;
       return K8SHA_ENOMEM;
     }
-    inf->watch_events++; /* only good events prove the watch healthy, not errors or garbage */
-    apply(inf, c, obj);
   } else if (strcmp(type, "BOOKMARK") == 0) {
     inf->watch_events++;
     set_rv(inf, obj_rv(obj));
@@ -274,12 +280,22 @@ static void start_watch(k8sha__informer *inf) {
 
 /* ---- listing ---- */
 
+/* A list that could not be taken for want of memory: said, and listed again (with backoff). */
+static void list_oom(k8sha__informer *inf) {
+  json_decref(inf->pages);
+  inf->pages = NULL;
+  GUARDED(inf, report(inf, K8SHA_ENOMEM, "list of %s: out of memory taking the list",
+                      inf->collection));
+  schedule(inf, 1, 1);
+}
+
 static void on_list(const k8sha__resp *resp, void *user_data) {
   k8sha__informer *inf = user_data;
   json_t *items, *item, *seen, *value;
   const char *name;
   size_t i;
   void *tmp;
+  int failed;
 
   inf->list_req = NULL;
   k8sha__free(&inf->ctx->alloc, inf->next_page);
@@ -294,14 +310,17 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
     return;
   }
   items = json_object_get(resp->json, "items");
-  if (!json_is_array(items) ||
-      set_rv(inf, json_string_value(json_object_get(json_object_get(resp->json, "metadata"),
-                                                    "resourceVersion"))) != 0) {
+  if (!json_is_array(items)) {
     json_decref(inf->pages);
     inf->pages = NULL;
     GUARDED(inf, report(inf, K8SHA_ECORRUPT, "list of %s: the response is not a list",
                         inf->collection));
     schedule(inf, 1, 1);
+    return;
+  }
+  if (set_rv(inf, json_string_value(json_object_get(json_object_get(resp->json, "metadata"),
+                                                    "resourceVersion"))) != 0) {
+    list_oom(inf);
     return;
   }
   {
@@ -313,9 +332,7 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
       if (!inf->pages)
         inf->pages = json_array();
       if (!inf->pages || json_array_extend(inf->pages, items) != 0) {
-        json_decref(inf->pages);
-        inf->pages = NULL;
-        schedule(inf, 1, 1);
+        list_oom(inf);
         return;
       }
       if (next && *next) {
@@ -324,28 +341,34 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
           start_list(inf);
           return;
         }
-        json_decref(inf->pages);
-        inf->pages = NULL;
-        schedule(inf, 1, 1);
+        list_oom(inf);
         return;
       }
       items = inf->pages; /* the last page: the whole list (freed below) */
     }
   }
+  /* What the list holds, by name. Incomplete (out of memory), it would make cached objects look
+   * deleted: list again instead. */
+  seen = json_object();
+  failed = !seen;
+  json_array_foreach(items, i, item) {
+    if (!failed && (name = obj_name(item)) != NULL && json_object_set(seen, name, item) != 0)
+      failed = 1;
+  }
+  if (failed) {
+    json_decref(seen);
+    list_oom(inf);
+    return;
+  }
   /* Bring the cache to the listed state: deletions for what vanished, then the rest. A callback
    * may free the informer; `alive` tells. */
-  seen = json_object();
-  json_array_foreach(items, i, item) {
-    if ((name = obj_name(item)) != NULL)
-      json_object_set(seen, name, item);
-  }
   {
     int alive = 1;
     inf->alive = &alive;
     json_object_foreach_safe(inf->cache, tmp, name, value) {
       if (!json_object_get(seen, name)) {
         json_incref(value);
-        apply(inf, K8SHA__DELETED, value);
+        apply(inf, K8SHA__DELETED, value); /* (a deletion takes no memory) */
         json_decref(value);
         if (!alive)
           break;
@@ -353,7 +376,8 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
     }
     if (alive) {
       json_object_foreach_safe(seen, tmp, name, value) {
-        apply(inf, K8SHA__ADDED, value);
+        if (apply(inf, K8SHA__ADDED, value) != 0)
+          failed = 1; /* (the others still go in: the next list skips what the cache holds) */
         if (!alive)
           break;
       }
@@ -363,12 +387,25 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
       return;
     inf->alive = NULL;
   }
+  if (failed) {
+    list_oom(inf);
+    return;
+  }
   json_decref(inf->pages);
   inf->pages = NULL;
   inf->synced = 1; /* (the backoff is reset by a healthy watch, not by a list) */
   if (inf->cbs.on_synced)
     GUARDED(inf, inf->cbs.on_synced(inf->user_data));
   start_watch(inf);
+}
+
+/* A list attempt timed out and the client tries again (within the list's deadline): said now,
+ * not only once every attempt has failed, or a server that accepts connections and never answers
+ * would stay invisible to the owner for the whole deadline. */
+static void on_list_attempt_timeout(const k8sha__resp *resp, void *user_data) {
+  k8sha__informer *inf = user_data;
+  GUARDED(inf, report(inf, resp->err, "list of %s: %s", inf->collection,
+                      resp->message ? resp->message : k8sha_strerror(resp->err)));
 }
 
 static void start_list(k8sha__informer *inf) {
@@ -396,6 +433,7 @@ static void start_list(k8sha__informer *inf) {
   }
   o.verb = K8SHA__LIST;
   o.path = path;
+  o.on_attempt_timeout = on_list_attempt_timeout;
   inf->state = INF_LISTING;
   rc = k8sha__req_start(inf->k, &o, on_list, inf, &inf->list_req);
   k8sha__free(&inf->ctx->alloc, path);
@@ -420,16 +458,18 @@ static void on_timer(void *user_data) {
 
 /* The next attempt: at once after a healthy watch, else after a growing, jittered delay. */
 static void schedule(k8sha__informer *inf, int relist, int failed) {
-  uint64_t delay = 0;
+  uint64_t delay = 0, least = k8sha__kube_informer_backoff(inf->k);
+  if (!least)
+    least = BACKOFF_MIN_MS;
   inf->state = INF_WAITING;
   inf->relist_next = relist;
   if (failed) {
-    uint64_t b = inf->backoff_ms ? inf->backoff_ms * 2 : BACKOFF_MIN_MS;
+    uint64_t b = inf->backoff_ms ? inf->backoff_ms * 2 : least;
     inf->backoff_ms = b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
     /* between 80% and 100% of the step, never under the minimum */
     delay = inf->backoff_ms - k8sha__kube_random(inf->k, inf->backoff_ms / 5 + 1);
-    if (delay < BACKOFF_MIN_MS)
-      delay = BACKOFF_MIN_MS;
+    if (delay < least)
+      delay = least;
   } else {
     inf->backoff_ms = 0;
   }

@@ -61,7 +61,8 @@ json_t *k8sha__annotations(json_t *obj, int create) {
   json_t *meta = json_object_get(obj, "metadata"), *ann = json_object_get(meta, "annotations");
   if (!json_is_object(ann) && create && json_is_object(meta)) {
     ann = json_object();
-    json_object_set_new(meta, "annotations", ann);
+    if (json_object_set_new(meta, "annotations", ann) != 0)
+      return NULL; /* (out of memory: set_new has released ann) */
   }
   return json_is_object(ann) ? ann : NULL;
 }

@@ -47,6 +47,10 @@ struct k8sha_checkpoint_store {
   char last_error[1024];
 };
 
+/* The message of a recovered checkpoint whose own message could not be made: a failed
+ * checkpoint always comes with one. Static, never freed. */
+static const char no_memory[] = "out of memory reading this checkpoint";
+
 /* ---- finishing ---- */
 
 static void cop_free(cop *c) {
@@ -62,7 +66,8 @@ static void cop_free(cop *c) {
     k8sha__hstore_keys_free(s->h, c->keys, c->n);
   for (i = 0; c->list && i < c->n; i++) {
     k8sha__free(&s->ctx->alloc, (void *)c->list[i].data);
-    k8sha__free(&s->ctx->alloc, (void *)c->list[i].message);
+    if (c->list[i].message != no_memory)
+      k8sha__free(&s->ctx->alloc, (void *)c->list[i].message);
   }
   k8sha__free(&s->ctx->alloc, c->list);
   k8sha__timer_free(c->defer);
@@ -233,6 +238,8 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
   cp->is_pointer = is_pointer;
   if (err) {
     cp->message = k8sha__strdup(a, message ? message : k8sha_strerror(err));
+    if (!cp->message)
+      cp->message = no_memory;
   } else {
     void *copy = k8sha__malloc(a, len ? len : 1);
     if (copy) {
@@ -242,6 +249,7 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
       cp->len = len;
     } else {
       cp->status = K8SHA_ENOMEM;
+      cp->message = no_memory;
     }
   }
   if (--c->pending == 0)
@@ -279,6 +287,8 @@ static void on_recover_turn(int err, const char *message, void *ud) {
       cp->status = K8SHA_ECORRUPT;
       cp->message = k8sha__asprintf(a, "%s in ConfigMap %s is not a checkpoint id", c->keys[i],
                                     k8sha__fcm_name(s->f));
+      if (!cp->message)
+        cp->message = no_memory;
       continue;
     }
     sl = k8sha__malloc(a, sizeof(*sl));
@@ -289,6 +299,7 @@ static void on_recover_turn(int err, const char *message, void *ud) {
     if (!sl || k8sha__hstore_get(s->h, c->keys[i], on_got, sl) != 0) {
       k8sha__free(a, sl);
       cp->status = K8SHA_ENOMEM;
+      cp->message = no_memory;
       continue;
     }
     c->pending++;

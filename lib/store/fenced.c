@@ -55,7 +55,8 @@ json_t *k8sha__configmap_data(json_t *obj, int create) {
   json_t *data = json_object_get(obj, "data");
   if (!json_is_object(data) && create) {
     data = json_object();
-    json_object_set_new(obj, "data", data);
+    if (json_object_set_new(obj, "data", data) != 0)
+      return NULL; /* (out of memory: set_new has released data) */
   }
   return json_is_object(data) ? data : NULL;
 }
@@ -89,12 +90,17 @@ static int term_of(json_t *obj, uint64_t *term) {
   return *s >= '0' && *s <= '9' && *end == '\0' ? 1 : -1;
 }
 
-static void stamp(k8sha__fcm *f, json_t *obj) {
+/* Writes our term and identity into the object's annotations. 0 or K8SHA_ENOMEM: a write without
+ * them would leave the previous leader's term in place, and that leader fenced in. */
+static int stamp(k8sha__fcm *f, json_t *obj) {
   json_t *ann = k8sha__annotations(obj, 1);
   char t[24];
   snprintf(t, sizeof(t), "%" PRIu64, f->term);
-  json_object_set_new(ann, K8SHA__TERM_ANNOTATION, json_string(t));
-  json_object_set_new(ann, K8SHA__HOLDER_ANNOTATION, json_string(k8sha_election_identity(f->e)));
+  if (!ann || json_object_set_new(ann, K8SHA__TERM_ANNOTATION, json_string(t)) != 0 ||
+      json_object_set_new(ann, K8SHA__HOLDER_ANNOTATION,
+                          json_string(k8sha_election_identity(f->e))) != 0)
+    return K8SHA_ENOMEM;
+  return 0;
 }
 
 static json_t *new_object(k8sha__fcm *f) {
@@ -103,8 +109,10 @@ static json_t *new_object(k8sha__fcm *f) {
                                    "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
                                    f->ctx->ha.namespace_, "labels", labels, "data")
                        : NULL;
-  if (obj)
-    stamp(f, obj);
+  if (obj && stamp(f, obj) != 0) {
+    json_decref(obj);
+    return NULL;
+  }
   return obj;
 }
 
@@ -366,9 +374,10 @@ static void step_term(k8sha__fcm *f) {
     return;
   }
   json_object_del(json_object_get(copy, "metadata"), "managedFields");
-  stamp(f, copy);
   msg[0] = '\0';
-  rc = o->kind == OP_UPDATE ? o->edit(copy, o->edit_data, msg, sizeof(msg)) : 0;
+  rc = stamp(f, copy);
+  if (rc == 0 && o->kind == OP_UPDATE)
+    rc = o->edit(copy, o->edit_data, msg, sizeof(msg));
   if (rc == 0)
     rc = size_check(f, copy, msg, sizeof(msg));
   if (rc == 0)

@@ -227,8 +227,8 @@ static int retain(hop *o, json_t *data) {
       const char *gone = json_string_value(json_object_get(s->deleted, key));
       if (gone && strcmp(gone, text) == 0)
         json_object_del(data, key); /* its blob is gone already: the key goes now */
-      else
-        json_object_set_new(o->subsumed, key, json_string(text));
+      else if (json_object_set_new(o->subsumed, key, json_string(text)) != 0)
+        rc = K8SHA_ENOMEM;
     } else {
       if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
         k8sha__free(&o->ctx->alloc, live);
@@ -250,8 +250,12 @@ static int retain(hop *o, json_t *data) {
       rc = K8SHA_ENOMEM;
       break;
     }
-    json_object_set_new(o->subsumed, live[i], json_string(marked));
-    json_object_set_new(data, live[i], json_string(marked)); /* the key stays: no dangling */
+    /* Both or the update fails: an entry marked in the write but not in `subsumed` would keep
+     * its blob forever; one in `subsumed` but not marked would lose its blob while a key still
+     * points to it. */
+    if (json_object_set_new(o->subsumed, live[i], json_string(marked)) != 0 ||
+        json_object_set_new(data, live[i], json_string(marked)) != 0) /* the key stays */
+      rc = K8SHA_ENOMEM;
     k8sha__free(&o->ctx->alloc, marked);
   }
   k8sha__free(&o->ctx->alloc, live);

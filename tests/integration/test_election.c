@@ -583,6 +583,174 @@ START_TEST(a_lone_contender_recovers_after_a_late_renew) {
 }
 END_TEST
 
+/* Runs the loop until *counter reaches `want`, for at most `bound_ms` on the loop's clock (a
+ * failure bound: callbacks stop the loop, the bound only catches an event that never comes). */
+typedef struct bound {
+  uv_timer_t timer;
+  int hit;
+} bound;
+
+static void on_bound(uv_timer_t *h) {
+  ((bound *)h->data)->hit = 1;
+  uv_stop(h->loop);
+}
+
+static void free_bound(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void await_count_within(itest *t, const int *counter, int want, uint64_t bound_ms,
+                               const char *what) {
+  bound *b = calloc(1, sizeof(*b));
+  ck_assert_ptr_nonnull(b);
+  uv_timer_init(&t->loop, &b->timer);
+  b->timer.data = b;
+  uv_timer_start(&b->timer, on_bound, bound_ms, 0);
+  while (*counter < want && !b->hit)
+    uv_run(&t->loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&b->timer, free_bound);
+  ck_assert_msg(*counter >= want, "%s: not within %llu ms", what, (unsigned long long)bound_ms);
+}
+
+/* What the election's error callback had heard when it first ran. */
+typedef struct first_error {
+  probe p;
+  int errors, err;
+  uint64_t at, lists, granted_before;
+  char message[512];
+  /* the first error that is a request's outcome (not an attempt the client repeats) */
+  int outcomes, outcome_err;
+  uint64_t outcome_at;
+  char outcome_message[512];
+} first_error;
+
+static void on_first_error(k8sha_election *e, int err, const char *message, void *ud) {
+  first_error *f = ud;
+  k8sha_stats st;
+  on_error(e, err, message, &f->p);
+  if (!strstr(message, "trying again") && f->outcomes++ == 0) {
+    f->outcome_err = err;
+    f->outcome_at = k8sha__now_ms(f->p.ctx);
+    snprintf(f->outcome_message, sizeof(f->outcome_message), "%s", message);
+  }
+  if (f->errors++ > 0)
+    return;
+  f->err = err;
+  f->at = k8sha__now_ms(f->p.ctx);
+  f->granted_before = (uint64_t)f->p.granted;
+  snprintf(f->message, sizeof(f->message), "%s", message);
+  st.version = K8SHA_STATS_VERSION;
+  k8sha_ctx_stats(f->p.ctx, &st);
+  f->lists = st.requests_list;
+}
+
+static void relay_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  on_granted(e, session, term, &((first_error *)ud)->p);
+}
+
+static k8sha_election *watched_contender(k8sha_ctx *ctx, const char *id, first_error *f,
+                                         uv_loop_t *loop) {
+  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election_callbacks cbs;
+  k8sha_election *e = NULL;
+  memset(f, 0, sizeof(*f));
+  f->p.loop = loop;
+  f->p.ctx = ctx;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = relay_granted;
+  cbs.error = on_first_error;
+  cbs.user_data = f;
+  o.identity = id;
+  o.lock = g_kind;
+  ck_assert_int_eq(k8sha_election_new(&e, ctx, &o, &cbs), 0);
+  return e;
+}
+
+/* The lock's LIST meets a server that holds it for 5 s. Its first attempt times out (after the
+ * client's timeout, here 400 ms): the election's error callback hears K8SHA_ETIMEDOUT then, after
+ * one LIST, not once every attempt has failed; the second attempt succeeds and the contender
+ * leads. Then every LIST times out: the list as a whole fails within its documented deadline
+ * (5 attempts x the timeout, backoff included), and the contender leads once the server answers
+ * again. */
+START_TEST(a_list_timeout_reaches_the_error_callback_at_once) {
+  itest t;
+  first_error f;
+  k8sha_ctx *c, *c2;
+  k8sha_election *e, *e2;
+  uint64_t start;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  k8sha__kube_set_default_timeout(c->kube, 400);
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"list\"],\"latencyMs\":5000,\"count\":1}"), 0);
+  e = watched_contender(c, "slow-list", &f, &t.loop);
+  start = k8sha__now_ms(c);
+  ck_assert_int_eq(k8sha_election_start(e), 0);
+  await_count_within(&t, &f.errors, 1, 4500, "the error callback after the LIST's first timeout");
+  ck_assert_msg(f.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(f.err), f.message);
+  ck_assert_uint_eq(f.lists, 1);
+  ck_assert_uint_eq(f.granted_before, 0);
+  ck_assert_uint_ge(f.at - start, 400);
+  ck_assert_uint_lt(f.at - start, 5000); /* the client's timeout, not the server's answer */
+  ck_assert_msg(strstr(f.message, "attempt 1 of 5") != NULL, "%s", f.message);
+  await_count_within(&t, &f.p.granted, 1, 10000, "leading after the LIST's second attempt");
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+
+  /* Every LIST times out now: each attempt the client repeats is told as it times out, then the
+   * LIST fails (the last attempt, cut to what is left of the deadline, is the outcome) within
+   * its deadline of 5 x 400 ms, backoff included. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"list\"],\"latencyMs\":60000}"), 0);
+  c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  k8sha__kube_set_default_timeout(c2->kube, 400);
+  e2 = watched_contender(c2, "no-list", &f, &t.loop);
+  start = k8sha__now_ms(c2);
+  ck_assert_int_eq(k8sha_election_start(e2), 0);
+  await_count_within(&t, &f.outcomes, 1, 20000, "a failed LIST");
+  ck_assert_msg(f.outcome_err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(f.outcome_err),
+                f.outcome_message);
+  ck_assert_msg(strstr(f.outcome_message, "list of") && strstr(f.outcome_message, "failed"), "%s",
+                f.outcome_message);
+  ck_assert_int_ge(f.errors, 2); /* the first attempt's timeout was told before */
+  ck_assert_msg(f.outcome_at - start <= 5 * 400 + 1000, "the LIST failed after %llu ms",
+                (unsigned long long)(f.outcome_at - start));
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+  await_count_within(&t, &f.p.granted, 1, 30000, "leading once the server answers");
+  k8sha_election_free(e2);
+  k8sha_ctx_free(c2);
+  it_stop(&t);
+}
+END_TEST
+
+/* A contender loses the race to create the lock (409) and reads the lock; that read times out
+ * (the lock's requests have renew-deadline / 3 = 250 ms; the server would answer after 2 s). The
+ * error callback hears it, and the contender still leads afterwards. */
+START_TEST(a_timed_out_lock_read_reaches_the_error_callback) {
+  itest t;
+  first_error f;
+  k8sha_ctx *c;
+  k8sha_election *e;
+
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"create\"],\"code\":409,\"count\":1}"), 0);
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"latencyMs\":2000,\"count\":1}"), 0);
+  e = watched_contender(c, "lost-race", &f, &t.loop);
+  ck_assert_int_eq(k8sha_election_start(e), 0);
+  await_count_within(&t, &f.errors, 1, 10000, "the error callback after the lock read's timeout");
+  ck_assert_msg(f.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(f.err), f.message);
+  ck_assert_msg(strstr(f.message, "reading the lock") != NULL, "%s", f.message);
+  await_count_within(&t, &f.p.granted, 1, 10000, "leading after the lost race");
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
 /* Two live contenders with one identity (a restarted pod whose old instance still runs): the
  * second must see a record it did not write as someone else's, never take it, and the first
  * must keep leading. Watched over ten of the leader's renewals (events, not time); then a clean
@@ -729,6 +897,8 @@ int main(void) {
   it_add(tc, contenders_in_one_process_share_one_watch, IT_ANY);
   it_add(tc, freeing_from_inside_callbacks, IT_ANY);
   it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_FAULTS);
+  it_add(tc, a_list_timeout_reaches_the_error_callback_at_once, IT_FAULTS);
+  it_add(tc, a_timed_out_lock_read_reaches_the_error_callback, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
   it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);

@@ -147,6 +147,148 @@ START_TEST(request_timeouts) {
 }
 END_TEST
 
+/* A request and the attempts that timed out on its way, as its owner hears them. */
+typedef struct attempts_seen {
+  it_result r;
+  int timeouts, last_err;
+  char last_message[1024];
+} attempts_seen;
+
+static void on_attempt_timeout(const k8sha__resp *resp, void *ud) {
+  attempts_seen *a = ud;
+  a->timeouts++;
+  a->last_err = resp->err;
+  snprintf(a->last_message, sizeof(a->last_message), "%s", resp->message ? resp->message : "");
+}
+
+static void on_seen_resp(const k8sha__resp *resp, void *ud) {
+  it_on_resp(resp, &((attempts_seen *)ud)->r);
+}
+
+/* Starts a request with options `o` and waits for its end; returns its duration on the loop's
+ * clock. */
+static uint64_t request_with(itest *t, k8sha__req_opts *o, attempts_seen *a) {
+  uint64_t start;
+  memset(a, 0, sizeof(*a));
+  a->r.loop = &t->loop;
+  o->on_attempt_timeout = on_attempt_timeout;
+  start = k8sha__now_ms(t->ctx);
+  ck_assert_int_eq(k8sha__req_start(t->ctx->kube, o, on_seen_resp, a, NULL), 0);
+  it_run_until(t, &a->r.done);
+  return k8sha__now_ms(t->ctx) - start;
+}
+
+/* The deadline bounds a request's total time, not only when its last attempt may start: an
+ * attempt begun near the deadline is cut to what is left. Every GET here waits 1.5 s and then
+ * fails (503): the first attempt fails at 1.5 s, the second begins about 0.1 s later and must end
+ * at the 2 s deadline, not run its own 2 s timeout (it would end at about 3.1 s, when the server
+ * answers). A timed-out attempt that is repeated is told to the owner at once. */
+START_TEST(deadline_bounds_the_total_and_timeouts_are_told) {
+  itest t;
+  k8sha__req_opts o;
+  attempts_seen a;
+  uint64_t took;
+
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &a.r);
+  ck_assert_int_eq(a.r.err, 0);
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"latencyMs\":1500,\"code\":503}"), 0);
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__GET;
+  o.path = NS "/a";
+  o.timeout_ms = 2000;
+  o.deadline_ms = 2000;
+  o.max_attempts = 5;
+  took = request_with(&t, &o, &a);
+  ck_assert_msg(a.r.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(a.r.err), a.r.message);
+  ck_assert_uint_ge(took, 1500);
+  ck_assert_msg(took <= 2000 + 600, "a request with a 2 s deadline took %llu ms",
+                (unsigned long long)took);
+  ck_assert_int_eq(a.timeouts, 0); /* the last attempt timed out: that is the outcome itself */
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+
+  /* The first attempt of a read times out (300 ms; the server would answer after 5 s): its owner
+   * hears it then, while the second attempt goes on and succeeds. */
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"list\"],\"latencyMs\":5000,\"count\":1}"), 0);
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__LIST;
+  o.path = NS;
+  o.timeout_ms = 300;
+  o.max_attempts = 3;
+  took = request_with(&t, &o, &a);
+  ck_assert_msg(a.r.err == 0, "%s", a.r.message);
+  ck_assert_int_eq(a.timeouts, 1);
+  ck_assert_int_eq(a.last_err, K8SHA_ETIMEDOUT);
+  ck_assert_msg(strstr(a.last_message, "attempt 1 of 3") != NULL, "%s", a.last_message);
+  ck_assert_uint_lt(took, 5000);
+  it_stop(&t);
+}
+END_TEST
+
+/* A watch whose response never begins (the server holds it for a minute) ends after the client's
+ * timeout with K8SHA_ETIMEDOUT, not after the stream's idle limit (here 60 s). */
+typedef struct stream_end {
+  uv_loop_t *loop;
+  int ended, err;
+  char message[1024];
+} stream_end;
+
+static int on_stream_line(const char *line, size_t len, void *ud) {
+  (void)line;
+  (void)len;
+  (void)ud;
+  return 0;
+}
+
+static void on_stream_end(int err, const k8sha__resp *resp, void *ud) {
+  stream_end *s = ud;
+  s->ended = 1;
+  s->err = err;
+  snprintf(s->message, sizeof(s->message), "%s", resp && resp->message ? resp->message : "");
+  uv_stop(s->loop);
+}
+
+static void on_bound(uv_timer_t *h) {
+  *(int *)h->data = 1;
+  uv_stop(h->loop);
+}
+
+START_TEST(watch_start_is_bounded) {
+  k8sha__stream_cbs cbs = {on_stream_line, on_stream_end};
+  k8sha__stream *st = NULL;
+  itest t;
+  stream_end s;
+  uv_timer_t bound;
+  int bound_hit = 0;
+  uint64_t start, took;
+
+  it_start(&t, NULL, NULL);
+  k8sha__kube_set_default_timeout(t.ctx->kube, 300);
+  ck_assert_int_ge(
+      kubelite_add_fault(t.kl, "{\"verbs\":[\"watch\"],\"latencyMs\":60000,\"count\":1}"), 0);
+  memset(&s, 0, sizeof(s));
+  s.loop = &t.loop;
+  /* a failure bound only: the stream's own timeout ends it long before */
+  uv_timer_init(&t.loop, &bound);
+  bound.data = &bound_hit;
+  uv_timer_start(&bound, on_bound, 20000, 0);
+  start = k8sha__now_ms(t.ctx);
+  ck_assert_int_eq(k8sha__stream_open(t.ctx->kube, NS "?watch=1", 60, &cbs, &s, &st), 0);
+  while (!s.ended && !bound_hit)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  took = k8sha__now_ms(t.ctx) - start;
+  uv_close((uv_handle_t *)&bound, NULL);
+  ck_assert_msg(s.ended, "the watch was still waiting for its response after 20 s");
+  ck_assert_msg(s.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(s.err), s.message);
+  ck_assert_msg(strstr(s.message, "no response within 300 ms") != NULL, "%s", s.message);
+  ck_assert_uint_ge(took, 300);
+  ck_assert_uint_lt(took, 5000);
+  it_stop(&t);
+}
+END_TEST
+
 /* An unknown token gives 401; a verb the user's Role lacks gives 403 naming the verb and the
  * resource. On kube-lite, users come from its token rules; on a real server, the user bound to
  * the documented Role without update (K8SHA_TEST_NOUPDATE_KUBECONFIG, see tests/realkube). */
@@ -305,6 +447,8 @@ int main(void) {
   it_add(tc, crud_and_status_mapping, IT_ANY);
   it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_FAULTS);
   it_add(tc, request_timeouts, IT_FAULTS);
+  it_add(tc, deadline_bounds_the_total_and_timeouts_are_told, IT_FAULTS);
+  it_add(tc, watch_start_is_bounded, IT_FAULTS);
   it_add(tc, unauthorized_and_forbidden, IT_ANY);
   it_add(tc, token_file_rotation, IT_KUBELITE);
   it_add(tc, tls_verification, IT_ANY);

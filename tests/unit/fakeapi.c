@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct fakeapi {
   uv_tcp_t server;
@@ -17,9 +18,12 @@ struct fake_conn {
   uv_tcp_t tcp;
   fakeapi *api;
   fake_conn *next;
-  char buf[8192];
+  char buf[65536];
   size_t len;
+  const char *body; /* in buf, once the headers and the body have arrived */
   int answered, closing;
+  void (*on_close)(fake_conn *c, void *ud);
+  void *on_close_ud;
 };
 
 typedef struct wreq {
@@ -64,6 +68,8 @@ static void conn_close(fake_conn *c) {
   if (c->closing)
     return;
   c->closing = 1;
+  if (c->on_close)
+    c->on_close(c, c->on_close_ud);
   uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -125,9 +131,21 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b) {
   *b = uv_buf_init(c->buf + c->len, (unsigned int)(sizeof(c->buf) - c->len - 1));
 }
 
+/* The Content-Length of the request whose headers end at `end`, or 0. */
+static size_t content_length(const char *buf, const char *end) {
+  const char *p = strstr(buf, "\r\n"); /* past the request line */
+  while (p && p < end) {
+    p += 2;
+    if (strncasecmp(p, "Content-Length:", 15) == 0)
+      return (size_t)strtoul(p + 15, NULL, 10);
+    p = strstr(p, "\r\n");
+  }
+  return 0;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   fake_conn *c = s->data;
-  char method[16], path[4096];
+  char method[16], path[4096], *end;
   (void)b;
   if (n < 0) {
     conn_close(c);
@@ -135,8 +153,17 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
   c->len += (size_t)n;
   c->buf[c->len] = '\0';
-  if (c->answered || !strstr(c->buf, "\r\n\r\n"))
+  if (c->answered || !(end = strstr(c->buf, "\r\n\r\n")))
     return;
+  end += 4;
+  if ((size_t)(end - c->buf) + content_length(c->buf, end) > c->len) {
+    if (c->len + 1 < sizeof(c->buf))
+      return; /* more of the body to come */
+    c->answered = 1;
+    fake_reply(c, 413, "{}");
+    return;
+  }
+  c->body = end;
   c->answered = 1;
   if (sscanf(c->buf, "%15s %4095s", method, path) != 2) {
     fake_reply(c, 400, "{}");
@@ -176,6 +203,15 @@ fakeapi *fake_start(uv_loop_t *loop, fake_handler h, void *user_data) {
   uv_tcp_getsockname(&api->server, (struct sockaddr *)&sa, &len);
   api->port = ntohs(sa.sin_port);
   return api;
+}
+
+const char *fake_body(const fake_conn *c) {
+  return c->body ? c->body : "";
+}
+
+void fake_on_close(fake_conn *c, void (*cb)(fake_conn *c, void *ud), void *ud) {
+  c->on_close = cb;
+  c->on_close_ud = ud;
 }
 
 int fake_port(const fakeapi *api) {

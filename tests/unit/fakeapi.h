@@ -24,6 +24,12 @@ void fake_reply_headers(fake_conn *c, int status, const char *headers, const cha
 void fake_stream_begin(fake_conn *c);
 void fake_send(fake_conn *c, const char *data);
 void fake_end(fake_conn *c, int clean);
+/* The request's body (NUL-terminated; "" when it had none), valid during the handler and until
+ * the connection closes. The handler runs once the whole body (Content-Length) has arrived. */
+const char *fake_body(const fake_conn *c);
+/* Calls `cb` once when the connection closes (by either side, or fake_stop); for handlers that
+ * keep streaming connections in lists of their own. */
+void fake_on_close(fake_conn *c, void (*cb)(fake_conn *c, void *ud), void *ud);
 /* Stops listening and closes all connections (before uv_loop_close). */
 void fake_stop(fakeapi *api);
 

@@ -553,6 +553,43 @@ START_TEST(alias_expansion_is_bounded) {
   ck_assert_int_eq(k8sha_config_load_string(cfg, "bomb.yaml", yaml, n), K8SHA_ECONFIG);
   ck_assert_msg(tu_has_diag(cfg, K8SHA_DIAG_ERROR, NULL, "more than"), "%s",
                 k8sha_config_last_error(cfg));
+  ck_assert_uint_eq(k8sha_config_diag_count(cfg), 1); /* said once, not once per entry */
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* A bound passed is said once: a few bytes of aliases otherwise made one diagnostic per entry
+ * beyond it (hundreds of thousands, over 100 MB), and a key repeated through aliases one warning
+ * per repetition. */
+START_TEST(expansion_problems_are_said_once) {
+  static const char self[] = "a: &a\n  b: &b\n    c: *a\n    d: *b\n";
+  char yaml[4096];
+  size_t n = 0;
+  int level, i;
+  k8sha_config *cfg = NULL;
+
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "self.yaml", self, sizeof(self) - 1),
+                   K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "nested too deeply");
+  ck_assert_uint_eq(k8sha_config_diag_count(cfg), 1);
+  k8sha_config_free(cfg);
+
+  /* (the bomb of alias_expansion_is_bounded, with one key name at every level: one key repeated
+   * until the walk's bound) */
+  n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "l0: &l0 {v: 1}\n");
+  for (level = 1; level <= 9; level++) {
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "l%d: &l%d {", level, level);
+    for (i = 0; i < 9; i++)
+      n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "%sk: *l%d", i ? ", " : "", level - 1);
+    n += (size_t)snprintf(yaml + n, sizeof(yaml) - n, "}\n");
+  }
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_config_load_string(cfg, "repeats.yaml", yaml, n), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "more than 1000000 entries");
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, NULL, "the others are not listed");
+  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_ERROR), 1);
+  ck_assert_uint_le(tu_count(cfg, K8SHA_DIAG_WARNING), 101);
   k8sha_config_free(cfg);
 }
 END_TEST
@@ -614,6 +651,7 @@ int main(void) {
   tcase_add_test(rules, namespace_rules);
   tcase_add_test(rules, storage_dir_rules);
   tcase_add_test(rules, alias_expansion_is_bounded);
+  tcase_add_test(rules, expansion_problems_are_said_once);
   tcase_add_test(rules, large_flat_files_load);
   tcase_add_test(rules, duration_syntax);
   tcase_add_test(rules, timing_rules);

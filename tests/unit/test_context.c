@@ -119,6 +119,206 @@ START_TEST(post_runs_on_the_loop_thread) {
 }
 END_TEST
 
+/* Many threads post at once: every item runs, once, on the loop thread. (These tests are also
+ * the library-owned loop's tier under ThreadSanitizer: tests/tsan.sh.) */
+#define POSTERS 4
+#define POSTS_EACH 500
+
+typedef struct count_probe {
+  k8sha_waiter *all;
+  uv_thread_t loop_thread;
+  int count;    /* the loop thread's alone */
+  int off_loop; /* items that ran on another thread */
+} count_probe;
+
+typedef struct poster {
+  k8sha_ctx *ctx;
+  count_probe *p;
+  uv_barrier_t *start;
+  int failures;
+} poster;
+
+static void count_fn(k8sha_ctx *ctx, void *ud) {
+  count_probe *p = ud;
+  uv_thread_t self = uv_thread_self();
+  (void)ctx;
+  p->off_loop += !uv_thread_equal(&self, &p->loop_thread);
+  if (++p->count == POSTERS * POSTS_EACH)
+    k8sha_waiter_signal(p->all, p->count);
+}
+
+static void note_loop_thread(k8sha_ctx *ctx, void *ud) {
+  count_probe *p = ud;
+  (void)ctx;
+  p->loop_thread = uv_thread_self();
+  k8sha_waiter_signal(p->all, 0);
+}
+
+static void post_many(void *arg) {
+  poster *t = arg;
+  int i;
+  uv_barrier_wait(t->start);
+  for (i = 0; i < POSTS_EACH; i++)
+    t->failures += k8sha_ctx_post(t->ctx, count_fn, t->p) != 0;
+}
+
+START_TEST(posts_from_many_threads_all_run_on_the_loop) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  uv_thread_t threads[POSTERS];
+  poster posters[POSTERS];
+  uv_barrier_t start;
+  k8sha_ctx *ctx = NULL;
+  count_probe p;
+  int i, status = 0;
+
+  memset(&p, 0, sizeof(p));
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_waiter_new(&p.all), 0);
+  ck_assert_int_eq(k8sha_ctx_post(ctx, note_loop_thread, &p), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(p.all, 30000, &status), 0);
+  k8sha_waiter_free(p.all);
+  ck_assert_int_eq(k8sha_waiter_new(&p.all), 0);
+  ck_assert_int_eq(uv_barrier_init(&start, POSTERS), 0);
+  for (i = 0; i < POSTERS; i++) {
+    posters[i].ctx = ctx;
+    posters[i].p = &p;
+    posters[i].start = &start;
+    posters[i].failures = 0;
+    ck_assert_int_eq(uv_thread_create(&threads[i], post_many, &posters[i]), 0);
+  }
+  for (i = 0; i < POSTERS; i++) {
+    ck_assert_int_eq(uv_thread_join(&threads[i]), 0);
+    ck_assert_int_eq(posters[i].failures, 0);
+  }
+  ck_assert_int_eq(k8sha_waiter_wait(p.all, 30000, &status), 0);
+  ck_assert_int_eq(status, POSTERS * POSTS_EACH);
+  k8sha_ctx_free(ctx); /* joins the loop thread: what it wrote is ours to read now */
+  ck_assert_int_eq(p.count, POSTERS * POSTS_EACH);
+  ck_assert_int_eq(p.off_loop, 0);
+  uv_barrier_destroy(&start);
+  k8sha_waiter_free(p.all);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* Contexts made, used and freed on several threads at once, each with its own loop thread: the
+ * first use of libcurl among them too. */
+#define MAKERS 4
+
+typedef struct maker {
+  const char *kubeconfig;
+  uv_barrier_t *start;
+  int rc, status;
+} maker;
+
+static void signal_seven(k8sha_ctx *ctx, void *ud) {
+  (void)ctx;
+  k8sha_waiter_signal(ud, 7);
+}
+
+static void make_and_use(void *arg) {
+  maker *m = arg;
+  k8sha_config *cfg = NULL;
+  k8sha_ctx *ctx = NULL;
+  k8sha_waiter *w = NULL;
+
+  uv_barrier_wait(m->start);
+  m->rc = k8sha_config_new(&cfg, NULL);
+  if (m->rc == 0)
+    m->rc = k8sha_config_set(cfg, "kubernetes.config.file", m->kubeconfig);
+  if (m->rc == 0)
+    m->rc = k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  if (m->rc == 0)
+    m->rc = k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  if (m->rc == 0)
+    m->rc = k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
+  if (m->rc == 0)
+    m->rc = k8sha_config_validate(cfg);
+  if (m->rc == 0)
+    m->rc = k8sha_config_resolve_kube(cfg);
+  if (m->rc == 0)
+    m->rc = k8sha_ctx_new(&ctx, cfg, NULL);
+  if (m->rc == 0)
+    m->rc = k8sha_waiter_new(&w);
+  if (m->rc == 0)
+    m->rc = k8sha_ctx_post(ctx, signal_seven, w);
+  if (m->rc == 0)
+    m->rc = k8sha_waiter_wait(w, 30000, &m->status);
+  k8sha_ctx_free(ctx);
+  k8sha_waiter_free(w);
+  k8sha_config_free(cfg);
+}
+
+START_TEST(contexts_made_on_many_threads_at_once) {
+  k8sha_config *cfg = config_for_port(dead_port()); /* (writes the kubeconfig, from this thread) */
+  const char *kubeconfig = NULL;
+  uv_thread_t threads[MAKERS];
+  maker makers[MAKERS];
+  uv_barrier_t start;
+  int i;
+
+  ck_assert_int_eq(k8sha_config_get(cfg, "kubernetes.config.file", &kubeconfig), 0);
+  ck_assert_int_eq(uv_barrier_init(&start, MAKERS), 0);
+  for (i = 0; i < MAKERS; i++) {
+    memset(&makers[i], 0, sizeof(makers[i]));
+    makers[i].kubeconfig = kubeconfig;
+    makers[i].start = &start;
+    ck_assert_int_eq(uv_thread_create(&threads[i], make_and_use, &makers[i]), 0);
+  }
+  for (i = 0; i < MAKERS; i++) {
+    ck_assert_int_eq(uv_thread_join(&threads[i]), 0);
+    ck_assert_int_eq(makers[i].rc, 0);
+    ck_assert_int_eq(makers[i].status, 7);
+  }
+  uv_barrier_destroy(&start);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* Freed from the host's thread with a request pending on the loop thread: its callback runs
+ * there, with K8SHA_ECANCELED, before k8sha_ctx_free() returns. */
+typedef struct pending_probe {
+  k8sha_waiter *started;
+  int done, err; /* the loop thread's until the context is freed */
+} pending_probe;
+
+static void on_pending_resp(const k8sha__resp *resp, void *ud) {
+  pending_probe *p = ud;
+  p->done++;
+  p->err = resp->err;
+}
+
+static void start_pending(k8sha_ctx *ctx, void *ud) {
+  pending_probe *p = ud;
+  k8sha__req_opts ro;
+  memset(&ro, 0, sizeof(ro));
+  ro.verb = K8SHA__LIST;
+  ro.path = "/api/v1/namespaces/default/configmaps";
+  ro.max_attempts = 1000; /* refused, retried with backoff: pending until cancelled */
+  ro.deadline_ms = 600000;
+  k8sha_waiter_signal(p->started, k8sha__req_start(ctx->kube, &ro, on_pending_resp, p, NULL));
+}
+
+START_TEST(freeing_from_another_thread_cancels_on_the_loop) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx *ctx = NULL;
+  pending_probe p;
+  int status = -1;
+
+  memset(&p, 0, sizeof(p));
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), 0);
+  ck_assert_int_eq(k8sha_waiter_new(&p.started), 0);
+  ck_assert_int_eq(k8sha_ctx_post(ctx, start_pending, &p), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(p.started, 30000, &status), 0);
+  ck_assert_int_eq(status, 0);
+  k8sha_ctx_free(ctx);
+  ck_assert_int_eq(p.done, 1);
+  ck_assert_int_eq(p.err, K8SHA_ECANCELED);
+  k8sha_waiter_free(p.started);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
 START_TEST(waiter_times_out_and_keeps_the_first_signal) {
   k8sha_waiter *w = NULL;
   int status = -1;
@@ -447,6 +647,9 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, options_and_arguments);
   tcase_add_test(tc, post_runs_on_the_loop_thread);
+  tcase_add_test(tc, posts_from_many_threads_all_run_on_the_loop);
+  tcase_add_test(tc, contexts_made_on_many_threads_at_once);
+  tcase_add_test(tc, freeing_from_another_thread_cancels_on_the_loop);
   tcase_add_test(tc, waiter_times_out_and_keeps_the_first_signal);
   tcase_add_test(tc, refused_connections_are_retried_then_reported);
   tcase_add_test(tc, freeing_the_context_cancels_pending_requests);

@@ -199,6 +199,46 @@ START_TEST(unsupported_and_malformed) {
 }
 END_TEST
 
+/* A NUL inside a quoted value ("\0") would cut the value short there, silently: refused. */
+START_TEST(nul_in_a_value_is_refused) {
+  expect_kube_error(KC_HEAD KC_CTX KC_CLUSTER("    server: \"https://h:1\\0.evil\"\n")
+                        KC_USER("    token: t\n"),
+                    "clusters[k1].cluster.server contains a NUL character");
+  expect_kube_error(KC_HEAD KC_CTX KC_CLUSTER("    server: https://h:1\n")
+                        KC_USER("    token: \"abc\\0def\"\n"),
+                    "users[u1].user.token contains a NUL character");
+}
+END_TEST
+
+/* The text entry point (the fuzzer's) resolves a kubeconfig as the file path does, relative
+ * credential paths against the named file's directory included. */
+START_TEST(text_resolves_as_the_file_would) {
+  static const char text[] = KC_HEAD KC_CTX KC_CLUSTER("    server: https://h:1/\n")
+      KC_USER("    tokenFile: text-token\n");
+  const k8sha_allocator *a = k8sha__default_allocator();
+  char path[600];
+  k8sha_config *cfg = with_kubeconfig(NULL);
+  k8sha__kube_access k;
+
+  tu_write("text-token", SECRET "\n");
+  snprintf(path, sizeof(path), "%s/not-read.yaml", tu_tmpdir());
+  memset(&k, 0, sizeof(k));
+  ck_assert_int_eq(k8sha__kubeconfig_resolve_text(cfg, path, text, sizeof(text) - 1, NULL, &k), 0);
+  ck_assert_str_eq(k.server, "https://h:1");
+  ck_assert_uint_eq(k.auth, K8SHA_AUTH_TOKEN_FILE);
+  ck_assert_ptr_nonnull(strstr(k.source, "not-read.yaml, context c1"));
+  k8sha__kube_access_clear(a, &k);
+  /* not NUL-terminated: only `len` bytes count */
+  memset(&k, 0, sizeof(k));
+  ck_assert_int_eq(k8sha__kubeconfig_resolve_text(cfg, path, "current-context: c1\nXXXX", 20,
+                                                  NULL, &k),
+                   K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "context 'c1' is not defined");
+  k8sha__kube_access_clear(a, &k);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
 START_TEST(token_never_in_messages) {
   k8sha_config *cfg = with_kubeconfig(tu_write(
       "kc-secret.yaml", KC_HEAD KC_CTX KC_CLUSTER("    server: nonsense\n")
@@ -328,6 +368,8 @@ int main(void) {
   tcase_add_test(tc, insecure_flag);
   tcase_add_test(tc, contexts_clusters_users);
   tcase_add_test(tc, unsupported_and_malformed);
+  tcase_add_test(tc, nul_in_a_value_is_refused);
+  tcase_add_test(tc, text_resolves_as_the_file_would);
   tcase_add_test(tc, token_never_in_messages);
   tcase_add_test(tc, kubeconfig_search_order);
   tcase_add_test(tc, nothing_to_connect_with);
