@@ -9,6 +9,8 @@
 #                 the k8sha commands then read, scan and clean, and Flink reads back
 #   chaos         (the -Werror build only) 60 s of seeded faults against checkpointing contenders,
 #                 then a check of every recorded ConfigMap version (tests/chaos/chaos.py)
+#   model         (the -Werror build only) Spin checks the Promela model of election, claims, fenced
+#                 writes and retention, and that it catches each seeded bug (docs/model.md)
 #   build/tsan    ThreadSanitizer: the tests where the library runs on several threads
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
@@ -78,7 +80,7 @@ if setup build/asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=fals
    ninja -C build/asan >/dev/null; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  run "tests (ASan + UBSan build)" build/asan --no-suite flink --no-suite chaos
+  run "tests (ASan + UBSan build)" build/asan --no-suite flink --no-suite chaos --no-suite model
 else
   ninja -C build/asan
   status=1

@@ -9,6 +9,7 @@ packages=(
   check valgrind
   libgnutls28-dev openssl
   python3 python3-kubernetes
+  spin
 )
 
 missing=()
