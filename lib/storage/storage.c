@@ -17,6 +17,13 @@ typedef struct backend {
   void *self;
 } backend;
 
+/* See k8sha__storage_bury(). */
+typedef struct grave {
+  struct grave *next;
+  void (*release)(void *arg);
+  void *arg;
+} grave;
+
 /* Shared with backend threads: allocated with libc, freed when the last operation is gone. */
 typedef struct k8sha__storage registry;
 struct k8sha__storage {
@@ -33,6 +40,7 @@ struct k8sha__storage {
   char **pins, **seen;
   size_t n_pins, cap_pins, n_seen, cap_seen;
   unsigned int watchers;
+  grave *graves; /* loop thread only */
 };
 
 struct k8sha_storage_op {
@@ -69,8 +77,15 @@ static void registry_closed(uv_handle_t *h) {
 }
 
 static void maybe_close(registry *reg) {
-  /* The loop thread: once the context is gone and nothing is pending, the registry goes too. */
+  /* The loop thread: once the context is gone and nothing is pending, the registry goes too,
+   * and with it what freed objects left to the operations that have now all ended. */
   if (reg->closing && reg->pending == 0 && !reg->async_closed) {
+    grave *g;
+    while ((g = reg->graves) != NULL) {
+      reg->graves = g->next;
+      g->release(g->arg);
+      free(g);
+    }
     reg->async_closed = 1;
     uv_close((uv_handle_t *)&reg->async, registry_closed);
   }
@@ -406,6 +421,31 @@ int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical) {
   registry *reg = ctx->storage;
   return reg && (strings_index(reg->pins, reg->n_pins, canonical) >= 0 ||
                  strings_index(reg->seen, reg->n_seen, canonical) >= 0);
+}
+
+int k8sha__storage_bury(k8sha_ctx *ctx, void (*release)(void *arg), void *arg) {
+  registry *reg = ctx->storage;
+  grave *g;
+  if (!reg || !(g = malloc(sizeof(*g))))
+    return K8SHA_ENOMEM;
+  g->release = release;
+  g->arg = arg;
+  g->next = reg->graves;
+  reg->graves = g;
+  return 0;
+}
+
+void k8sha__storage_unbury(k8sha_ctx *ctx, void *arg) {
+  registry *reg = ctx->storage;
+  grave **pp;
+  for (pp = reg ? &reg->graves : NULL; pp && *pp; pp = &(*pp)->next) {
+    if ((*pp)->arg == arg) {
+      grave *g = *pp;
+      *pp = g->next;
+      free(g);
+      return;
+    }
+  }
 }
 
 void k8sha__storage_close(k8sha_ctx *ctx) {

@@ -40,6 +40,14 @@ int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical);
 /* Tears the registry down with the context: pending operations finish without callbacks. */
 void k8sha__storage_close(k8sha_ctx *ctx);
 
+/* Memory that a freed object leaves behind with a backend operation still in flight (the
+ * operation's user data): `release(arg)` runs on the loop once nothing is pending any more after
+ * the context was freed, since that operation's callback then never comes. When the callback
+ * does come first, the owner takes it back with k8sha__storage_unbury() and frees it itself.
+ * Loop thread only. 0 or K8SHA_ENOMEM. */
+int k8sha__storage_bury(k8sha_ctx *ctx, void (*release)(void *arg), void *arg);
+void k8sha__storage_unbury(k8sha_ctx *ctx, void *arg);
+
 /* The built-in file backend rooted at a file:// storage directory. */
 int k8sha__file_backend_register(k8sha_ctx *ctx);
 

@@ -34,6 +34,7 @@ typedef struct hop {
   struct hop *next;
   k8sha__hstore *s; /* NULL once the store is freed */
   k8sha_ctx *ctx;
+  k8sha_allocator alloc; /* a copy: a buried op is freed after its context */
   kind kind;
   phase phase;
   char *key;
@@ -330,9 +331,12 @@ static void unlink_op(hop *o) {
     }
 }
 
+/* ctx NULL: the context is gone (a buried operation): nothing to unpin; the op's own copy of
+ * the allocator frees it. */
 static void op_free(k8sha_ctx *ctx, hop *o) {
-  const k8sha_allocator *a = &ctx->alloc;
-  if (o->pinned)
+  const k8sha_allocator alloc = o->alloc;
+  const k8sha_allocator *a = &alloc;
+  if (o->pinned && ctx)
     k8sha__blob_unpin(ctx, o->uri);
   k8sha__free(a, o->key);
   k8sha__free(a, o->data);
@@ -363,6 +367,7 @@ static void on_fcm(int err, const char *message, void *ud) {
 static void on_blob(const k8sha__blob_result *r, void *ud) {
   hop *o = ud;
   if (!o->s) { /* the store was freed while the blob operation ran */
+    k8sha__storage_unbury(o->ctx, o);
     op_free(o->ctx, o);
     return;
   }
@@ -601,6 +606,7 @@ static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done
   o->user_data = user_data;
   o->s = s;
   o->ctx = s->ctx;
+  o->alloc = s->ctx->alloc;
   o->kind = k;
   o->key = k8sha__strdup(&s->ctx->alloc, key);
   if (!o->key) {
@@ -826,6 +832,10 @@ int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out)
   return 0;
 }
 
+static void release_buried(void *arg) {
+  op_free(NULL, arg);
+}
+
 void k8sha__hstore_free(k8sha__hstore *s) {
   hop *o, *next;
   if (!s)
@@ -835,8 +845,10 @@ void k8sha__hstore_free(k8sha__hstore *s) {
     if (o->phase == P_BLOB_WRITE || o->phase == P_DISCARD_NEW || o->phase == P_DELETE_OLD ||
         o->phase == P_SUBSUME ||
         o->phase == P_BLOB_REMOVE || o->phase == P_READ) {
-      /* The backend still holds it: freed when its completion arrives. */
+      /* The backend still holds it: freed when its completion arrives, or, when the context is
+       * freed before that, once the backends are done (the callback never comes then). */
       o->s = NULL;
+      (void)k8sha__storage_bury(s->ctx, release_buried, o);
     } else {
       op_free(s->ctx, o);
     }

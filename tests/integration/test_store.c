@@ -1406,6 +1406,36 @@ START_TEST(orphans_spare_an_add_in_flight) {
 }
 END_TEST
 
+/* A store freed while its blob write is in flight, then its context, before the backend
+ * completes: the write's callback never comes, and what the store left to it is released once
+ * the backend is done (ASan and valgrind, which run this suite, see any leak). */
+START_TEST(store_then_context_freed_with_a_blob_write_in_flight) {
+  fixture f;
+  membackend m;
+  k8sha_checkpoint_store *s;
+  res r;
+  int turns = 0;
+
+  setup_mem(&f, &m, NULL);
+  s = open_store(&f);
+  m.hold_write = 1;
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_add(s, 1, "one", 3, on_cp, &r), 0);
+  while (!m.held) {
+    ck_assert_msg(turns++ < 100000, "the blob write never started");
+    uv_run(&f.t.loop, UV_RUN_ONCE);
+  }
+  k8sha_checkpoint_store_free(s);
+  k8sha_election_free(f.e);
+  f.e = NULL;
+  k8sha_ctx_free(f.ctx);
+  f.ctx = NULL;
+  k8sha_storage_op_complete(m.held, 0, NULL, NULL, 0);
+  teardown(&f);
+  ck_assert_int_eq(r.done, 0); /* the add's callback never came */
+}
+END_TEST
+
 /* A pointer the scan cannot read (damaged, or bytes in a host's own form) may name any blob:
  * the scan deletes nothing and names the entry. */
 START_TEST(orphans_fail_closed_on_unreadable_pointers) {
@@ -1649,6 +1679,7 @@ int main(void) {
   it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
   it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
+  it_add(tc, store_then_context_freed_with_a_blob_write_in_flight, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
