@@ -11,8 +11,9 @@
  * base64) or bytes the host encoded itself (k8sha_checkpoint_add_pointer()).
  *
  * Fencing: a store belongs to one leadership (the term of its election when opened). Opening
- * claims the job's ConfigMap by writing that term into its annotation `libk8sha/term`; every
- * later write is conditional on the state this store last saw. A newer leader's claim makes
+ * claims the job's ConfigMap by writing that term (and the leadership's session) into its
+ * annotations `libk8sha/term` and `libk8sha/session`; every later write is conditional on the
+ * state this store last saw. A newer leader's claim makes
  * every write of an older one fail with K8SHA_ENOTLEADER, having changed nothing; so does any
  * write after this process lost leadership.
  *

@@ -39,7 +39,9 @@ typedef struct k8sha_election_callbacks {
   void (*granted)(k8sha_election *e, const char *session_id, uint64_t term, void *user_data);
   /** Leadership ended: K8SHA_ENOTLEADER (someone else holds the lock), K8SHA_ETIMEDOUT (no
    *  renewal within the renew deadline), K8SHA_ENOTFOUND (the lock object was deleted),
-   *  K8SHA_ECANCELED (stopped). Stop acting as leader before returning. */
+   *  K8SHA_ECANCELED (stopped), K8SHA_ECONFLICT (a store found our term already used by an
+   *  earlier incarnation of a recreated lock: `granted` follows at once with a higher term).
+   *  Stop acting as leader before returning. */
   void (*revoked)(k8sha_election *e, int reason, void *user_data);
   /** The holder of the lock changed (NULL or "" when nobody holds it). */
   void (*leader_changed)(k8sha_election *e, const char *identity, void *user_data);

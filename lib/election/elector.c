@@ -44,6 +44,8 @@ struct k8sha_election {
   char session[40];
   uint64_t term;
   uint64_t renewed_at;     /* loop time when the last successful renew was sent */
+  int retake;              /* a store found our term used by another leadership: take a new one */
+  char lead_uid[64];       /* metadata.uid of the lock object this leadership was granted on */
   json_t *entries;         /* component -> "session,address" published by this leader */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
   pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
@@ -107,6 +109,11 @@ static int record_of(k8sha_election *e, json_t *obj, k8sha__record *rec) {
   return obj && k8sha__lock_read_record(e->lock, obj, rec, &why, NULL) == 1;
 }
 
+static const char *uid_of(json_t *obj) {
+  const char *u = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+  return u ? u : "";
+}
+
 static void report_error(k8sha_election *e, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void report_error(k8sha_election *e, int err, const char *fmt, ...) {
@@ -154,6 +161,7 @@ static void step_down(k8sha_election *e, int reason) {
     return;
   e->st = E_FOLLOWER;
   e->session[0] = '\0';
+  e->retake = 0;
   k8sha__timer_stop(e->deadline);
   k8sha__timer_stop(e->timer);
   k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
@@ -275,6 +283,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   e->renewed_at = sent;
   e->writing_maybe_landed = 0;
   new_uuid(e->session);
+  snprintf(e->lead_uid, sizeof(e->lead_uid), "%s", uid_of(k8sha__lock_object(e->lock)));
   json_object_clear(e->entries);
   k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
@@ -396,6 +405,13 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
 
 /* ---- what the lock says ---- */
 
+/* 1 when `obj` (with its parsed record, NULL when it has none) names this leadership: a record
+ * we wrote, in our term, on the object incarnation we were granted on. */
+static int names_us(const k8sha_election *e, json_t *obj, const k8sha__record *rec) {
+  return e->st == E_LEADER && rec && is_ours(e, rec) && rec->transitions == e->term &&
+         strcmp(uid_of(obj), e->lead_uid) == 0;
+}
+
 static void evaluate(k8sha_election *e) {
   json_t *obj = k8sha__lock_object(e->lock);
   const char *why = NULL;
@@ -431,9 +447,10 @@ static void evaluate(k8sha_election *e) {
       GUARD(e, report_error(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
                             e->lock_name));
       GUARD(e, step_down(e, K8SHA_ENOTFOUND));
-    } else if (!have || !is_ours(e, &rec)) {
+    } else if (!names_us(e, obj, have ? &rec : NULL)) {
       /* another holder, or our identity in a record we did not write (a second live process
-       * with our identity): not ours */
+       * with our identity), or one of ours from another term or another incarnation of the lock
+       * object (a late write of ours landing on a lock created again): not this leadership */
       GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     } else {
       /* Still ours: put back any published entry someone else changed. */
@@ -603,7 +620,17 @@ static void on_timer(void *ud) {
     }
     return;
   }
-  if (e->st == E_LEADER) {
+  if (e->st == E_LEADER && e->retake) {
+    /* The lock names us, but a job ConfigMap holds our term (or a higher one) from an earlier
+     * incarnation of the lock. Take the lock anew: the acquisition starts above that term. */
+    e->retake = 0;
+    k8sha__log(e->ctx, K8SHA_LOG_WARN, "election",
+               "%s: term %llu was already used before the lock %s was created again; taking a "
+               "new term", e->identity, (unsigned long long)e->term, e->lock_name);
+    GUARD(e, step_down(e, K8SHA_ECONFLICT));
+    if (e->st == E_FOLLOWER)
+      evaluate(e);
+  } else if (e->st == E_LEADER) {
     k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
     leader_write(e);
   } else if (e->st == E_FOLLOWER) {
@@ -888,4 +915,25 @@ uint64_t k8sha__election_term(const k8sha_election *e) {
 
 int k8sha__election_leads(const k8sha_election *e, uint64_t term) {
   return lease_valid((k8sha_election *)e) && e->term == term;
+}
+
+const char *k8sha__election_session(const k8sha_election *e) {
+  return e->st == E_LEADER ? e->session : "";
+}
+
+int k8sha__election_names_us(k8sha_election *e, uint64_t term) {
+  json_t *obj = k8sha__lock_object(e->lock);
+  k8sha__record rec;
+  return e->term == term && record_of(e, obj, &rec) && names_us(e, obj, &rec);
+}
+
+void k8sha__election_term_used(k8sha_election *e, uint64_t term, uint64_t found) {
+  if (found < term)
+    return;
+  if (e->lock)
+    k8sha__lock_note_term(e->lock, found);
+  if (e->st == E_LEADER && e->term == term && !e->retake) {
+    e->retake = 1;
+    k8sha__timer_start(e->timer, 0);
+  }
 }

@@ -15,5 +15,18 @@ k8sha_lock_kind k8sha__election_kind(const k8sha_election *e);
 uint64_t k8sha__election_term(const k8sha_election *e);
 /* 1 when `e` leads now, in `term`, within its renew deadline; else 0. */
 int k8sha__election_leads(const k8sha_election *e, uint64_t term);
+/* The session of the current leadership ("" when not leading): with the term, what a store
+ * stamps on the ConfigMaps it claims. */
+const char *k8sha__election_session(const k8sha_election *e);
+/* 1 when the lock object as last read or watched names the leadership in `term`: a record this
+ * process wrote, in that term, on the object incarnation it was granted on. A store reads the
+ * lock afresh and asks this before it writes over a claim that is not its own. */
+int k8sha__election_names_us(k8sha_election *e, uint64_t term);
+/* A store of the leadership in `term` found a ConfigMap claimed with `found` >= term by another
+ * leadership: the lock was deleted and created again with a term already used. If `e` still
+ * leads in `term`, it takes the lock anew (it still names us) with a term above `found`: its
+ * host sees the leadership revoked and granted again, and stores opened again claim with the new
+ * term. Deferred to the election's own timer; safe to call from any store callback. */
+void k8sha__election_term_used(k8sha_election *e, uint64_t term, uint64_t found);
 
 #endif

@@ -208,6 +208,13 @@ int k8sha__lock_max_term(const k8sha__lock *l, uint64_t *term) {
   return l->term_seen;
 }
 
+void k8sha__lock_note_term(k8sha__lock *l, uint64_t term) {
+  if (!l->term_seen || term > l->max_term) {
+    l->max_term = term;
+    l->term_seen = 1;
+  }
+}
+
 static void remember_own(k8sha__lock *l, const char *rv) {
   if (!rv)
     return;

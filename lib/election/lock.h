@@ -53,6 +53,9 @@ const char *k8sha__lock_name(const k8sha__lock *l);
 /* The highest leaderTransitions seen in this lock's records since it has been watched here
  * (also across a deletion and re-creation of the object). 1 and *term set, or 0 when none. */
 int k8sha__lock_max_term(const k8sha__lock *l, uint64_t *term);
+/* Raises that highest term to `term` (a term seen elsewhere, e.g. on a job ConfigMap claimed
+ * under an earlier incarnation of the lock): the next acquisition here starts above it. */
+void k8sha__lock_note_term(k8sha__lock *l, uint64_t term);
 
 typedef void (*k8sha__lock_write_cb)(int err, const char *message, void *user_data);
 

@@ -33,15 +33,18 @@ struct k8sha__fcm {
   k8sha_ctx *ctx;
   k8sha_election *e;
   uint64_t term;
+  char session[40]; /* the leadership's session, stamped beside the term */
   char *name, *path, *collection;
   k8sha__lock *lock; /* set when this is the lock's own ConfigMap */
   json_t *obj;       /* other objects: the state as of our last read or write */
   int known;         /* obj reflects the server (NULL: absent) */
   int claimed;
+  int verified;      /* the lock, read after obj, named this leadership */
   op *head, *tail;
   int running;
   unsigned int conflicts;
   k8sha__req *req;
+  k8sha__lock *req_lock; /* req is this lock's read (needs_verify), else NULL */
   k8sha__timer *kick; /* starts the next step: at once, or after a conflict's backoff */
   int busy, freed;
 };
@@ -90,13 +93,27 @@ static int term_of(json_t *obj, uint64_t *term) {
   return *s >= '0' && *s <= '9' && *end == '\0' ? 1 : -1;
 }
 
-/* Writes our term and identity into the object's annotations. 0 or K8SHA_ENOMEM: a write without
+/* 1 when `obj` carries our leadership's session. */
+static int our_session(const k8sha__fcm *f, json_t *obj) {
+  const char *s =
+      json_string_value(json_object_get(k8sha__annotations(obj, 0), K8SHA__SESSION_ANNOTATION));
+  return s && strcmp(s, f->session) == 0;
+}
+
+/* 1 when `obj` carries our own claim: our term and our session. */
+static int ours(const k8sha__fcm *f, json_t *obj) {
+  uint64_t t = 0;
+  return term_of(obj, &t) == 1 && t == f->term && our_session(f, obj);
+}
+
+/* Writes our term, session and identity into the object's annotations. 0 or K8SHA_ENOMEM: a write without
  * them would leave the previous leader's term in place, and that leader fenced in. */
 static int stamp(k8sha__fcm *f, json_t *obj) {
   json_t *ann = k8sha__annotations(obj, 1);
   char t[24];
   snprintf(t, sizeof(t), "%" PRIu64, f->term);
   if (!ann || json_object_set_new(ann, K8SHA__TERM_ANNOTATION, json_string(t)) != 0 ||
+      json_object_set_new(ann, K8SHA__SESSION_ANNOTATION, json_string(f->session)) != 0 ||
       json_object_set_new(ann, K8SHA__HOLDER_ANNOTATION,
                           json_string(k8sha_election_identity(f->e))) != 0)
     return K8SHA_ENOMEM;
@@ -120,6 +137,7 @@ static void set_obj(k8sha__fcm *f, json_t *obj) {
   json_t *old = f->obj;
   f->obj = obj ? json_incref(obj) : NULL;
   f->known = 1;
+  f->verified = 0;
   json_decref(old);
 }
 
@@ -296,20 +314,78 @@ static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *b
   return rc;
 }
 
+/* Refuses (and finishes the operation) when the object was claimed by another leadership: a
+ * higher term, or our term with another session (a lock deleted and created again can hand out
+ * a term number twice). Either way, if we still lead, the election takes a term above it. */
 static int fenced_out(k8sha__fcm *f) {
   uint64_t t = 0;
   int r = term_of(f->obj, &t);
-  if (r == 1 && t > f->term) {
-    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s was claimed by a newer leader (term %" PRIu64 " > our %" PRIu64 ")",
-           f->name, t, f->term);
-    return 1;
-  }
+  const char *holder;
   if (r < 0) {
     finish(f, K8SHA_ECORRUPT, "ConfigMap %s: annotation " K8SHA__TERM_ANNOTATION " is not a number",
            f->name);
     return 1;
   }
-  return 0;
+  if (r == 0 || t < f->term || (t == f->term && our_session(f, f->obj)))
+    return 0;
+  k8sha__election_term_used(f->e, f->term, t);
+  if (t > f->term) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s was claimed by a newer leader (term %" PRIu64 " > our %" PRIu64 ")",
+           f->name, t, f->term);
+    return 1;
+  }
+  holder =
+      json_string_value(json_object_get(k8sha__annotations(f->obj, 0), K8SHA__HOLDER_ANNOTATION));
+  finish(f, K8SHA_ENOTLEADER,
+         "ConfigMap %s was claimed in our term %" PRIu64 " by another leadership (holder %s): the "
+         "lock was created again with a term already used; a new term follows",
+         f->name, t, holder ? holder : "unnamed");
+  return 1;
+}
+
+/* Before a write over a claim that is not ours (a lower term, or none): the lock read afresh
+ * must still name this leadership. The write stays conditional on the ConfigMap's version read
+ * before this, so a leader of an older incarnation of the lock (deleted and created again),
+ * whatever its term, cannot override a claim of the lock's current leader: either its read of
+ * the lock shows the new incarnation, or the claim came later and changed the version. */
+static void on_lock_verified(int err, const char *message, void *ud) {
+  k8sha__fcm *f = ud;
+  f->req = NULL;
+  f->req_lock = NULL;
+  if (err) {
+    finish(f, err == K8SHA_ENOTFOUND ? K8SHA_ENOTLEADER : err,
+           "ConfigMap %s: reading the lock %s to confirm the leadership of term %" PRIu64
+           " failed: %s", f->name, k8sha__lock_name(k8sha__election_lock(f->e)), f->term,
+           message ? message : k8sha_strerror(err));
+    return;
+  }
+  if (!k8sha__election_names_us(f->e, f->term)) {
+    finish(f, K8SHA_ENOTLEADER,
+           "ConfigMap %s: the lock %s no longer names the leadership of term %" PRIu64
+           "; nothing written", f->name, k8sha__lock_name(k8sha__election_lock(f->e)), f->term);
+    return;
+  }
+  f->verified = 1;
+  step(f);
+}
+
+/* 1 when a write must wait for verify_lock (started here, or finished with an error). */
+static int needs_verify(k8sha__fcm *f) {
+  k8sha__lock *lock;
+  if (!f->obj || f->verified || ours(f, f->obj))
+    return 0;
+  lock = k8sha__election_lock(f->e);
+  if (!lock) {
+    finish(f, K8SHA_ENOTLEADER, "ConfigMap %s: the election has no lock", f->name);
+    return 1;
+  }
+  f->req_lock = lock;
+  if (k8sha__lock_refresh(lock, f->ctx->ha.request_timeout_ms, on_lock_verified, f, &f->req) !=
+      0) {
+    f->req_lock = NULL;
+    finish(f, K8SHA_ENOMEM, "out of memory reading the lock for ConfigMap %s", f->name);
+  }
+  return 1;
 }
 
 static void step_term(k8sha__fcm *f) {
@@ -332,7 +408,7 @@ static void step_term(k8sha__fcm *f) {
       finish(f, 0, NULL);
       return;
     }
-    if (fenced_out(f))
+    if (fenced_out(f) || needs_verify(f))
       return;
     body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                      "preconditions", "resourceVersion", rv_of(f->obj) ? rv_of(f->obj) : "");
@@ -359,6 +435,7 @@ static void step_term(k8sha__fcm *f) {
   if (fenced_out(f))
     return;
   if (o->kind == OP_CLAIM && term_of(f->obj, &t) == 1 && t == f->term) {
+    /* (fenced_out let it pass: the session is ours too) */
     f->claimed = 1;
     finish(f, 0, NULL);
     return;
@@ -368,6 +445,8 @@ static void step_term(k8sha__fcm *f) {
            f->term);
     return;
   }
+  if (needs_verify(f))
+    return;
   copy = json_deep_copy(f->obj);
   if (!copy) {
     finish(f, K8SHA_ENOMEM, "out of memory updating ConfigMap %s", f->name);
@@ -478,6 +557,7 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
   f->ctx = ctx;
   f->e = e;
   f->term = k8sha__election_term(e);
+  snprintf(f->session, sizeof(f->session), "%s", k8sha__election_session(e));
   lock = k8sha__election_lock(e);
   if (k8sha__election_kind(e) == K8SHA_LOCK_CONFIGMAP && lock &&
       strcmp(k8sha__lock_name(lock), name) == 0) {
@@ -557,8 +637,8 @@ static void destroy(k8sha__fcm *f) {
   const k8sha_allocator *a = &f->ctx->alloc;
   op *o, *next;
   if (f->req) {
-    if (f->lock)
-      k8sha__lock_cancel(f->lock, f->req);
+    if (f->lock || f->req_lock)
+      k8sha__lock_cancel(f->lock ? f->lock : f->req_lock, f->req);
     else
       k8sha__req_cancel(f->req);
   }

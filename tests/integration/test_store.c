@@ -22,6 +22,7 @@
 #include "k8sha/jobgraph.h"
 #include "k8sha/storage.h"
 #include "k8sha/watch.h"
+#include "election/elector.h"
 #include "store/fenced.h"
 #include "store/handles.h"
 
@@ -36,7 +37,7 @@ typedef struct fixture {
   itest t;
   k8sha_ctx *ctx;
   k8sha_election *e;
-  int granted, revoked;
+  int granted, revoked, reason;
   uint64_t term;
   char blobs[1100]; /* <storageDir>/it */
 } fixture;
@@ -53,7 +54,7 @@ static void on_granted(k8sha_election *e, const char *session, uint64_t term, vo
 static void on_revoked(k8sha_election *e, int reason, void *ud) {
   fixture *f = ud;
   (void)e;
-  (void)reason;
+  f->reason = reason;
   f->revoked++;
   uv_stop(&f->t.loop);
 }
@@ -71,6 +72,15 @@ static void lead(fixture *f, k8sha_lock_kind kind) {
   ck_assert_int_eq(k8sha_election_new(&f->e, f->ctx, &o, &cbs), 0);
   ck_assert_int_eq(k8sha_election_start(f->e), 0);
   it_run_until(&f->t, &f->granted);
+}
+
+/* Runs the loop until the election leads in a term above `term` (it calls uv_stop then). */
+static void await_term_above(fixture *f, uint64_t term) {
+  int turns = 0;
+  while (!(f->granted && f->term > term)) {
+    ck_assert_msg(turns++ < 100000, "never granted a term above %" PRIu64, term);
+    uv_run(&f->t.loop, UV_RUN_DEFAULT);
+  }
 }
 
 static void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
@@ -840,16 +850,26 @@ START_TEST(fencing_newer_claim_refuses_old_leader) {
     free(after);
   }
   json_decref(cm);
-  free(before);
   h_close(&h);
 
-  /* and it cannot claim it back with its older term */
+  /* The lock still names it, so that claim came from an earlier incarnation of the lock: the
+   * election takes a term above it (revoked, then granted again), and only then claims. */
+  await_term_above(&f, strtoull(newer, NULL, 10));
+  ck_assert_int_eq(f.reason, K8SHA_ECONFLICT);
   ck_assert_int_eq(k8sha__fcm_new(f.e, JOB_CM, &h.fcm), 0);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha__fcm_claim(h.fcm, 1, on_h, &r), 0);
   it_run_until(&f.t, &r.done);
-  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  ck_assert_int_eq(r.err, 0);
   k8sha__fcm_free(h.fcm);
+  cm = get_cm(&f, JOB_PATH);
+  {
+    char *after = json_dumps(json_object_get(cm, "data"), JSON_SORT_KEYS);
+    ck_assert_str_eq(after, before);
+    free(after);
+  }
+  json_decref(cm);
+  free(before);
   teardown(&f);
 }
 END_TEST
@@ -891,6 +911,180 @@ START_TEST(fencing_not_leader_writes_nothing) {
   k8sha_checkpoint_store_free(s);
   /* a store cannot be opened by a non-leader */
   ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB, on_cp, &r), K8SHA_ENOTLEADER);
+  teardown(&f);
+}
+END_TEST
+
+/* A lock deleted and created again by a process that never saw it (a restart, a watch gap) starts
+ * its terms over: the new leadership can get the very term number the old one claimed the job
+ * ConfigMap with, even under the same identity. The term alone must not make the claim ours:
+ * the new leader is refused, takes a term above it, and its claim changes the resourceVersion,
+ * so a write the old leadership still had on the way cannot land after it. */
+START_TEST(fencing_recreated_lock_reusing_a_term) {
+  fixture f;
+  k8sha_checkpoint_store *s;
+  k8sha_ctx *old_ctx;
+  json_t *stale, *cm;
+  const char *kv[] = {"high-availability.storageDir", NULL, NULL};
+  char dir[1024], *body;
+  const char *session;
+  uint64_t old_term;
+  it_result put;
+  res r;
+
+  setup(&f);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  old_term = f.term;
+  /* what the old leadership's next update is built on */
+  stale = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_nonnull(stale);
+  k8sha_checkpoint_store_free(s);
+  /* the old process stalls (nothing of it runs any more); the lock is deleted */
+  k8sha_election_free(f.e);
+  f.e = NULL;
+  old_ctx = f.ctx;
+  it_request(&f.t, old_ctx, K8SHA__DELETE, CLUSTER_PATH, NULL, NULL, 5000, 1, &put);
+  ck_assert_int_eq(put.status, 200);
+
+  /* a fresh process with the same identity creates the lock again: the same term number */
+  snprintf(dir, sizeof(dir), "%s/ha", kubelite_dir(f.t.kl));
+  kv[1] = dir;
+  f.ctx = it_ctx_with(&f.t, kubelite_kubeconfig(f.t.kl), kv);
+  f.granted = 0;
+  lead(&f, K8SHA_LOCK_CONFIGMAP);
+  ck_assert_uint_eq(f.term, old_term); /* the situation this test is about */
+
+  /* its claim is refused (the ConfigMap holds that term with another session) ... */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_open(&s, f.e, JOB, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  ck_assert_msg(strstr(r.msg, "another leadership") != NULL, "%s", r.msg);
+  k8sha_checkpoint_store_free(s);
+  /* ... and the election takes the lock anew, above that term */
+  await_term_above(&f, old_term);
+  ck_assert_int_eq(f.reason, K8SHA_ECONFLICT);
+  ck_assert_uint_gt(f.term, old_term);
+  session = k8sha_election_session(f.e);
+  ck_assert_ptr_nonnull(session);
+
+  s = open_store(&f);
+  recover(&f, s, &r);
+  ck_assert_int_eq((int)r.n, 1);
+  ck_assert_str_eq(r.data[0], "one");
+
+  /* the old leadership's delayed update arrives now: it must not land */
+  json_object_set_new(json_object_get(stale, "data"), "checkpointID-0000000000000000002",
+                      json_string("from the deposed leadership"));
+  body = json_dumps(stale, JSON_COMPACT);
+  it_request(&f.t, f.ctx, K8SHA__UPDATE, JOB_PATH, body, NULL, 5000, 1, &put);
+  free(body);
+  ck_assert_int_eq(put.status, 409);
+
+  ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), 0);
+  cm = get_cm(&f, JOB_PATH);
+  {
+    json_t *ann = json_object_get(json_object_get(cm, "metadata"), "annotations");
+    char t[24];
+    snprintf(t, sizeof(t), "%" PRIu64, f.term);
+    ck_assert_str_eq(json_string_value(json_object_get(ann, K8SHA__TERM_ANNOTATION)), t);
+    ck_assert_str_eq(json_string_value(json_object_get(ann, K8SHA__SESSION_ANNOTATION)), session);
+  }
+  json_decref(cm);
+  json_decref(stale);
+  k8sha_checkpoint_store_free(s);
+  k8sha_ctx_free(old_ctx);
+  teardown(&f);
+}
+END_TEST
+
+/* A leader of a deleted lock that has not heard of the deletion yet, with a term higher than the
+ * one the lock was created again with: a job ConfigMap the new leader has claimed carries a lower
+ * term, which looks like a takeover to the old leader. Before writing over a claim that is not
+ * its own, a store reads the lock afresh, finds it no longer names its leadership, and writes
+ * nothing. (The old leader is cut off from its watch and its renewals by fault rules for its
+ * user only, and stays within its renew deadline.) */
+START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
+  const char *kv[] = {
+      "high-availability.storageDir", NULL,
+      "high-availability.kubernetes.leader-election.lease-duration", "120 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "100 s",
+      "high-availability.kubernetes.leader-election.retry-period", "250 ms", NULL};
+  kubelite_options ko;
+  fixture f;
+  k8sha_checkpoint_store *s, *old_s = NULL;
+  k8sha_election *old_e;
+  k8sha_ctx *old_ctx;
+  json_t *cm;
+  char dir[1024], kc[1024], *before, *after;
+  it_result r0;
+  res r;
+
+  memset(&f, 0, sizeof(f));
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "old-token,old,*:*\n";
+  it_start(&f.t, &ko, NULL);
+  snprintf(dir, sizeof(dir), "%s/ha", kubelite_dir(f.t.kl));
+  snprintf(f.blobs, sizeof(f.blobs), "%s/it", dir);
+  kv[1] = dir;
+  /* a released lock with 3 transitions: the old leader takes term 4 */
+  it_request(&f.t, f.t.ctx, K8SHA__CREATE, "/api/v1/namespaces/flink/configmaps",
+             "{\"metadata\":{\"name\":\"it-cluster-config-map\",\"annotations\":{"
+             "\"control-plane.alpha.kubernetes.io/leader\":\"{\\\"holderIdentity\\\":\\\"\\\","
+             "\\\"leaseDuration\\\":1.0,\\\"leaderTransitions\\\":3}\"}}}",
+             NULL, 0, 0, &r0);
+  ck_assert_msg(r0.err == 0, "%s", r0.message);
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, "
+           "namespace: flink}}]\nclusters: [{name: k, cluster: {server: '%s'}}]\n"
+           "users: [{name: u, user: {token: old-token}}]\n",
+           kubelite_url(f.t.kl));
+  f.ctx = old_ctx = it_ctx_with(&f.t, it_file(&f.t, "kc-old", kc), kv);
+  lead(&f, K8SHA_LOCK_CONFIGMAP);
+  ck_assert_uint_eq(f.term, 4);
+  old_e = f.e;
+
+  /* the old leader stops hearing about the lock and cannot renew it */
+  ck_assert_int_eq(kubelite_add_fault(f.t.kl, "{\"users\":[\"old\"],\"verbs\":[\"watch\",\"list\"],"
+                                              "\"code\":503}") >= 0, 1);
+  ck_assert_int_eq(kubelite_add_fault(f.t.kl, "{\"users\":[\"old\"],\"verbs\":[\"update\"],"
+                                              "\"name\":\"it-cluster-config-map\",\"code\":503}") >= 0, 1);
+  ck_assert_int_ge(kubelite_end_watches(f.t.kl), 1);
+  it_request(&f.t, f.t.ctx, K8SHA__DELETE, CLUSTER_PATH, NULL, NULL, 5000, 1, &r0);
+  ck_assert_int_eq(r0.status, 200);
+
+  /* a fresh process creates the lock again (term 0), claims the job and commits */
+  f.ctx = it_ctx_with(&f.t, kubelite_kubeconfig(f.t.kl), kv);
+  f.granted = 0;
+  lead(&f, K8SHA_LOCK_CONFIGMAP);
+  ck_assert_uint_eq(f.term, 0);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  cm = get_cm(&f, JOB_PATH);
+  before = json_dumps(cm, JSON_SORT_KEYS);
+  json_decref(cm);
+
+  /* the old leader, still within its deadline, opens the job's store: refused, nothing written */
+  ck_assert_int_eq(k8sha__election_term(old_e), 4);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_store_open(&old_s, old_e, JOB, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  ck_assert_msg(strstr(r.msg, "no longer names the leadership of term 4") != NULL, "%s", r.msg);
+  cm = get_cm(&f, JOB_PATH);
+  after = json_dumps(cm, JSON_SORT_KEYS);
+  json_decref(cm);
+  ck_assert_str_eq(after, before);
+  free(after);
+  free(before);
+
+  /* the new leader goes on undisturbed */
+  ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), 0);
+  k8sha_checkpoint_store_free(old_s);
+  k8sha_checkpoint_store_free(s);
+  k8sha_election_free(old_e);
+  k8sha_ctx_free(old_ctx);
   teardown(&f);
 }
 END_TEST
@@ -1665,6 +1859,8 @@ int main(void) {
   it_add(tc, handles_too_large_refused_before_the_server, IT_ANY);
   it_add(tc, handles_opaque_pointers, IT_ANY);
   it_add(tc, fencing_newer_claim_refuses_old_leader, IT_ANY);
+  it_add(tc, fencing_recreated_lock_reusing_a_term, IT_ANY);
+  it_add(tc, fencing_old_incarnation_cannot_override_a_lower_claim, IT_KUBELITE);
   it_add(tc, fencing_not_leader_writes_nothing, IT_ANY);
   it_add(tc, checkpoints_retained_and_recovered, IT_ANY);
   it_add(tc, checkpoints_corrupted_and_missing_blobs_reported_by_id, IT_ANY);

@@ -40,14 +40,16 @@
  *   BUG_DISCARD_UNKNOWN       an add whose outcome is unknown deletes its blob
  *   BUG_NO_FENCED_OUT         a store does not refuse a ConfigMap claimed with a higher term
  *   BUG_UNCONDITIONAL_LOCK    lock updates are sent without their resourceVersion
- * Environment:
- *   ANY_RECREATOR             lift assumption A1 (a recreated lock starts above every term
- *                             used before): the code as it stands then lets two leaderships
- *                             share a term number (docs/model.md, "Known issue")
- *   FIX_HOLDER                the remedy for that, as a store would implement it: a claim with
- *                             the same term counts as ours only when libk8sha/holder is us
+ *   BUG_NO_VERIFY             a store writes over a claim that is not its own (a lower term)
+ *                             without reading the lock first: an older incarnation's leader
+ *                             with a higher term overrides the claim of the lock's leader
+ *   BUG_TERM_ONLY             a ConfigMap carrying our term counts as ours whatever its session
+ *                             (the code before the session check): a lock created again with a
+ *                             term already used lets two leaderships write (docs/model.md)
+ * A recreated lock may start at any term its creator's max_term gives: a process that never saw
+ * the last term (a restart, a watch gap) reuses a term an earlier leadership claimed with.
  * Reachability probes (each must be reached, so that a clean run is not vacuous):
- *   REACH_FENCED, REACH_LATE, REACH_RECREATED, REACH_DROP (see REACHED below)
+ *   REACH_FENCED, REACH_LATE, REACH_RECREATED, REACH_DROP, REACH_REUSED (see REACHED below)
  * Reductions that can be switched off: NO_SYMMETRY (the first leadership may be any
  * contender's, not only c0's), and NO_DEADLINE removes the leader's own step-down.
  */
@@ -138,17 +140,16 @@ bool lk_ex;
 byte lk_holder;         /* holderIdentity: contender + 1; 0 = "" */
 byte lk_term;           /* leaderTransitions */
 byte lk_th[MAXT + 1];   /* ghost: holder + 1 each term had in this incarnation of the lock */
+byte lk_gen;            /* the leadership the record names: stands for what the code compares
+                         * (metadata.uid, a record this process wrote, and its term) */
 byte ggen;              /* ghost: leaderships so far (the last one's number) */
-byte gmaxterm = NONE;   /* ghost: highest term any lock record ever carried */
 byte ndel;
 byte ngu;               /* requests given up on so far */
 byte nrenew;            /* renewals landed so far */
 
 bool jb_ex[NJ];
 byte jb_term[NJ];       /* libk8sha/term + 1; 0: never claimed */
-#ifdef FIX_HOLDER
-byte jb_holder[NJ];     /* libk8sha/holder: contender + 1 (read only by FIX_HOLDER) */
-#endif
+byte jb_sess[NJ];       /* libk8sha/session: the leadership that stamped the claim */
 byte jb_ck[NJ];         /* 2 bits per checkpoint id */
 byte jb_ctr[NJ];        /* "counter": the next checkpoint id */
 byte jclaimg[NJ];       /* ghost: the newest leadership that has completed a claim */
@@ -184,9 +185,7 @@ bool jv_known[NC * NJ]; /* fcm: f->known, and f->obj below */
 bool jv_ex[NC * NJ];
 bool jv_fresh[NC * NJ];
 byte jv_term[NC * NJ];
-#ifdef FIX_HOLDER
-byte jv_holder[NC * NJ];
-#endif
+byte jv_sess[NC * NJ];
 byte jv_ck[NC * NJ];
 byte jv_ctr[NC * NJ];
 bool claimed[NC * NJ];  /* f->claimed (the store is open) */
@@ -206,12 +205,16 @@ byte sub[NC * NJ];      /* P_SUBSUME still to do: marked ids whose blobs go afte
 
 #ifdef BUG_NO_FENCED_OUT
 #define FENCED_OUT(me, j) (false)
-#elif defined(FIX_HOLDER)
-#define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1 || \
-          (jv_term[X(me, j)] == term[me] + 1 && jv_holder[X(me, j)] != (me) + 1))
+#elif defined(BUG_TERM_ONLY)
+#define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1)
 #else
-#define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1)   /* fenced_out() */
+/* fenced_out(): a higher term, or our term with another leadership's session */
+#define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1 || \
+          (jv_term[X(me, j)] == term[me] + 1 && jv_sess[X(me, j)] != gen[me]))
 #endif
+
+/* the cached ConfigMap carries our own claim: our term and our leadership's session */
+#define OURS(me, j) (jv_term[X(me, j)] == term[me] + 1 && jv_sess[X(me, j)] == gen[me])
 
 /* property (b): every live (unmarked) checkpoint pointer has its blob */
 #define RETAINED_OK(j) ((LIVEMASK(jb_ck[j]) & (7 - blob[j])) == 0)
@@ -299,8 +302,7 @@ inline lock_record(h, t, is_new) {
   lk_ex = true;
   stale_lock();
   lk_holder = h + 1;
-  lk_term = t;
-  gmaxterm = (gmaxterm == NONE -> t : MAX(gmaxterm, t))
+  lk_term = t
 }
 
 /* a write from contender w lands on job ConfigMap jj: properties (a) and (d) */
@@ -317,9 +319,7 @@ inline job_write(w, jj) {
   fi;
   jb_ex[jj] = true;
   jb_term[jj] = ht;
-#ifdef FIX_HOLDER
-  jb_holder[jj] = w + 1;
-#endif
+  jb_sess[jj] = hw;
   jb_ck[jj] = hck;
   jb_ctr[jj] = hctr;
   stale_job(jj)
@@ -344,16 +344,12 @@ inline apply(i) {
   :: hm == L_CREATE ->
      if
      :: lk_ex -> hst = CONFLICT                          /* AlreadyExists */
-#ifndef ANY_RECREATOR
-     /* assumption A1: a recreated lock starts above every term used before */
-     :: gmaxterm != NONE && ht <= gmaxterm -> hst = LOST
-#endif
      :: ggen >= MAXG -> hst = LOST                       /* bound */
 #ifndef NO_SYMMETRY
      /* the contenders are interchangeable: explore only runs whose first leadership is c0's */
      :: ggen == 0 && hc != 0 -> hst = LOST
 #endif
-     :: else -> lock_record(hc, ht, true); ggen++; hst = OK
+     :: else -> lock_record(hc, ht, true); ggen++; lk_gen = ggen; hst = OK
      fi
   :: hm == L_ACQUIRE ->
      if
@@ -362,7 +358,7 @@ inline apply(i) {
      :: !hfr -> hst = CONFLICT
 #endif
      :: ggen >= MAXG -> hst = LOST                       /* bound */
-     :: else -> lock_record(hc, ht, false); ggen++; hst = OK
+     :: else -> lock_record(hc, ht, false); ggen++; lk_gen = ggen; hst = OK
      fi
   :: hm == L_RENEW ->
      if
@@ -426,9 +422,7 @@ inline see(me) {
 inline forget(me, jj) {      /* fenced.c: f->known = 0 */
   jv_known[X(me, jj)] = false; jv_ex[X(me, jj)] = false; jv_fresh[X(me, jj)] = false;
   jv_term[X(me, jj)] = 0; jv_ck[X(me, jj)] = 0; jv_ctr[X(me, jj)] = 0;
-#ifdef FIX_HOLDER
-  jv_holder[X(me, jj)] = 0;
-#endif
+  jv_sess[X(me, jj)] = 0;
   skip
 }
 
@@ -455,9 +449,7 @@ inline jread(me, jj) {
   :: jb_ex[jj] ->
      jv_fresh[X(me, jj)] = true; jv_term[X(me, jj)] = jb_term[jj];
      jv_ck[X(me, jj)] = jb_ck[jj]; jv_ctr[X(me, jj)] = jb_ctr[jj];
-#ifdef FIX_HOLDER
-     jv_holder[X(me, jj)] = jb_holder[jj];
-#endif
+     jv_sess[X(me, jj)] = jb_sess[jj];
      skip
   :: else
   fi
@@ -600,6 +592,17 @@ inline jstep(me, jj, first) {
      :: else
      fi;
 #endif
+     /* k8sha__election_term_used(): the next acquisition starts above the term found (the
+      * retake itself is a step-down and an acquisition, both already in the model) */
+     maxseen[me] = (maxseen[me] == NONE -> jv_term[X(me, jj)] - 1
+                                         : MAX(maxseen[me], jv_term[X(me, jj)] - 1));
+#ifdef REACH_REUSED
+     if
+     :: jv_term[X(me, jj)] == term[me] + 1 ->
+        REACHED("a ConfigMap refused: our term, claimed by another leadership (a reused term)\n")
+     :: else
+     fi;
+#endif
      fail(me, jj, !first)                                       /* ENOTLEADER */
   :: jv_ex[X(me, jj)] && !FENCED_OUT(me, jj) && op[me] == OP_CLAIM &&
      jv_term[X(me, jj)] == term[me] + 1 ->
@@ -607,6 +610,14 @@ inline jstep(me, jj, first) {
 #ifdef BUG_NO_CLAIM
   :: jv_ex[X(me, jj)] && !FENCED_OUT(me, jj) && op[me] == OP_CLAIM ->
      claim_done(me, jj)                                         /* BUG: no claim written */
+#endif
+#ifndef BUG_NO_VERIFY
+  /* verify_lock(): before writing over a claim that is not ours (a lower term: a takeover, or
+   * an older incarnation's leader that claimed after us), a fresh read of the lock must name
+   * this leadership; the write stays conditional on the version of the ConfigMap read before */
+  :: jv_ex[X(me, jj)] && !FENCED_OUT(me, jj) && !OURS(me, jj) && !(lk_ex && lk_gen == gen[me]) ->
+     printf("c%d reads the lock: it does not name leadership %d\n", me, gen[me]);
+     fail(me, jj, !first)                                       /* ENOTLEADER */
 #endif
   :: else ->
      if
@@ -816,7 +827,7 @@ end_o:
   do
   :: d_step { lk_ex && ndel < NDEL ->
        printf("operator deletes the lock\n");
-       lk_ex = false; stale_lock(); lk_holder = 0; lk_term = 0; ndel++;
+       lk_ex = false; stale_lock(); lk_holder = 0; lk_term = 0; lk_gen = 0; ndel++;
        for (hk : 0 .. MAXT) { lk_th[hk] = 0 };
        hk = 0 }
   od
