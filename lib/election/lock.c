@@ -30,6 +30,11 @@ struct k8sha__lock {
   int term_seen;          /* a record was seen ... */
   uint64_t max_term;      /* ... and this is the highest leaderTransitions among them */
   k8sha__lock_sub *subs;
+  /* Telling the subscribers: the next one to tell (a subscriber leaving meanwhile moves it on),
+   * and whether the last one left (the lock is freed when the telling ends). */
+  int telling;
+  k8sha__lock_sub *cursor;
+  int orphaned;
 };
 
 typedef struct write_op {
@@ -55,14 +60,31 @@ static int is_own_stale(const k8sha__lock *l, const char *rv) {
   return 0;
 }
 
-static void notify(k8sha__lock *l) {
-  k8sha__lock_sub *s, *next;
-  if (!l->synced)
-    return;
-  for (s = l->subs; s; s = next) {
-    next = s->next;
-    s->on_update(l->latest, s->user_data);
+static void lock_free(k8sha__lock *l);
+
+/* Calls `tell` for each subscriber. A subscriber's callback may unsubscribe itself or any other
+ * (freeing an election from a retriever's callback), down to the last one: the lock is then
+ * freed when this returns, and the caller must not touch it. */
+static void tell_all(k8sha__lock *l, int err, const char *message) {
+  k8sha__lock_sub *s;
+  l->telling++;
+  for (s = l->subs; s && !l->orphaned; s = l->cursor) {
+    l->cursor = s->next;
+    if (!err)
+      s->on_update(l->latest, s->user_data);
+    else if (s->on_error)
+      s->on_error(err, message, s->user_data);
   }
+  if (--l->telling == 0) {
+    l->cursor = NULL;
+    if (l->orphaned)
+      lock_free(l);
+  }
+}
+
+static void notify(k8sha__lock *l) {
+  if (l->synced)
+    tell_all(l, 0, NULL);
 }
 
 static void set_latest(k8sha__lock *l, json_t *obj) {
@@ -100,13 +122,7 @@ static void on_synced(void *user_data) {
 }
 
 static void on_error(int err, const char *message, void *user_data) {
-  k8sha__lock *l = user_data;
-  k8sha__lock_sub *s, *next;
-  for (s = l->subs; s; s = next) {
-    next = s->next;
-    if (s->on_error)
-      s->on_error(err, message, s->user_data);
-  }
+  tell_all(user_data, err, message);
 }
 
 static void lock_free(k8sha__lock *l) {
@@ -172,6 +188,7 @@ int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name
   }
   sub->next = l->subs;
   l->subs = sub;
+  l->orphaned = 0; /* (all had left during a telling, and one came back) */
   *out = l;
   /* A late subscriber learns the current state on the next loop turn, from its own caller. */
   return 0;
@@ -186,8 +203,14 @@ void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub) {
       *p = sub->next;
       break;
     }
-  if (!l->subs)
-    lock_free(l);
+  if (l->cursor == sub)
+    l->cursor = sub->next;
+  if (!l->subs) {
+    if (l->telling)
+      l->orphaned = 1; /* freed when the subscribers have been told */
+    else
+      lock_free(l);
+  }
 }
 
 json_t *k8sha__lock_object(const k8sha__lock *l) {

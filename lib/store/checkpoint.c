@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
 #include "k8sha/checkpoint.h"
@@ -35,9 +36,11 @@ typedef struct cop {
   size_t n, i, pending;
   k8sha_checkpoint *list;
   k8sha__timer *defer;
+  int completing; /* its callback runs: freed by complete(), not by a free of the store */
 } cop;
 
 struct k8sha_checkpoint_store {
+  k8sha__life life;
   k8sha_ctx *ctx;
   k8sha__fcm *f;
   k8sha__hstore *h;
@@ -62,8 +65,9 @@ static void cop_free(cop *c) {
       *p = c->next;
       break;
     }
-  if (c->keys)
-    k8sha__hstore_keys_free(s->h, c->keys, c->n);
+  for (i = 0; c->keys && i < c->n; i++)
+    k8sha__free(&s->ctx->alloc, c->keys[i]);
+  k8sha__free(&s->ctx->alloc, c->keys);
   for (i = 0; c->list && i < c->n; i++) {
     k8sha__free(&s->ctx->alloc, (void *)c->list[i].data);
     if (c->list[i].message != no_memory)
@@ -80,9 +84,18 @@ static void note_error(k8sha_checkpoint_store *s, int err, const char *message) 
              message && *message ? message : k8sha_strerror(err));
 }
 
+static void destroy(k8sha_checkpoint_store *s) {
+  k8sha__free(&s->ctx->alloc, s);
+}
+
+/* Runs the operation's callback and frees it. The host may free the store from the callback:
+ * then the store goes when the callback returns (core/life.h). */
 static void complete(cop *c, int err, const char *message) {
   k8sha_checkpoint_store *s = c->s;
+  int gone;
   note_error(s, err, message);
+  c->completing = 1;
+  k8sha__life_enter(&s->life);
   if (c->kind == C_COUNTER) {
     if (c->counted)
       c->counted(s, err, err ? 0 : c->value, c->user_data);
@@ -93,6 +106,8 @@ static void complete(cop *c, int err, const char *message) {
     c->done(s, err, c->user_data);
   }
   cop_free(c);
+  if (k8sha__life_leave(&s->life, &gone) && gone)
+    destroy(s);
 }
 
 static cop *cop_new(k8sha_checkpoint_store *s, cop_kind kind, void *user_data) {
@@ -146,6 +161,7 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
   s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&s->life);
   s->ctx = ctx;
   snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
   name = k8sha__job_configmap_name(ctx, job_id);
@@ -165,14 +181,24 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
 }
 
 void k8sha_checkpoint_store_free(k8sha_checkpoint_store *s) {
-  if (!s)
+  cop **p;
+  if (!s || s->life.closed)
     return;
-  /* The ConfigMap first: its queued updates go without callbacks, then the store's steps. */
+  s->shut = 1; /* calls from a callback under way now get K8SHA_ECLOSED */
+  /* The ConfigMap first: its queued updates go without callbacks, then the store's steps (an
+   * operation whose callback is running is freed when it returns). */
   k8sha__fcm_free(s->f);
+  s->f = NULL;
   k8sha__hstore_free(s->h);
-  while (s->ops)
-    cop_free(s->ops);
-  k8sha__free(&s->ctx->alloc, s);
+  s->h = NULL;
+  for (p = &s->ops; *p;) {
+    if ((*p)->completing)
+      p = &(*p)->next;
+    else
+      cop_free(*p);
+  }
+  if (k8sha__life_close(&s->life))
+    destroy(s);
 }
 
 const char *k8sha_checkpoint_store_last_error(const k8sha_checkpoint_store *s) {
@@ -180,7 +206,7 @@ const char *k8sha_checkpoint_store_last_error(const k8sha_checkpoint_store *s) {
 }
 
 const char *k8sha_checkpoint_store_configmap(const k8sha_checkpoint_store *s) {
-  return s ? k8sha__fcm_name(s->f) : NULL;
+  return s && s->f ? k8sha__fcm_name(s->f) : NULL;
 }
 
 /* ---- add, with retention ---- */

@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/life.h"
 #include "election/elector.h"
 #include "election/lock.h"
 #include "k8sha/errors.h"
@@ -33,9 +34,11 @@ typedef struct gop {
   k8sha_jobgraph_got_cb got;
   void *user_data;
   struct gop *next;
+  int completing; /* its callback runs: freed by finish_gop(), not by a free of the store */
 } gop;
 
 struct k8sha_jobgraph_store {
+  k8sha__life life;
   k8sha_ctx *ctx;
   k8sha__fcm *f;
   k8sha__hstore *h;
@@ -70,21 +73,31 @@ static void note(k8sha_jobgraph_store *s, int err, const char *message) {
              message && *message ? message : k8sha_strerror(err));
 }
 
-static void on_done(int err, const char *message, void *ud) {
-  gop *g = ud;
-  note(g->s, err, message);
-  if (g->done)
-    g->done(g->s, err, g->user_data);
+/* Runs the operation's callback and frees it; a free of the store from the callback takes
+ * effect when it returns (core/life.h). */
+static void finish_gop(gop *g, int err, const char *message, const void *data, size_t len) {
+  k8sha_jobgraph_store *s = g->s;
+  int gone;
+  note(s, err, message);
+  g->completing = 1;
+  k8sha__life_enter(&s->life);
+  if (g->got)
+    g->got(s, err, err ? NULL : data, err ? 0 : len, g->user_data);
+  else if (g->done)
+    g->done(s, err, g->user_data);
   gop_free(g);
+  if (k8sha__life_leave(&s->life, &gone) && gone)
+    k8sha__free(&s->ctx->alloc, s);
+}
+
+static void on_done(int err, const char *message, void *ud) {
+  finish_gop(ud, err, message, NULL, 0);
 }
 
 static void on_got(int err, const char *message, const void *data, size_t len, int is_pointer,
                    void *ud) {
-  gop *g = ud;
   (void)is_pointer;
-  note(g->s, err, message);
-  g->got(g->s, err, err ? NULL : data, err ? 0 : len, g->user_data);
-  gop_free(g);
+  finish_gop(ud, err, message, data, len);
 }
 
 int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader,
@@ -103,6 +116,7 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
   s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&s->life);
   s->ctx = ctx;
   name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
   g = name ? gop_new(s, user_data) : NULL;
@@ -122,13 +136,21 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
 }
 
 void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s) {
-  if (!s)
+  gop **p;
+  if (!s || s->life.closed)
     return;
   k8sha__fcm_free(s->f);
+  s->f = NULL;
   k8sha__hstore_free(s->h);
-  while (s->ops)
-    gop_free(s->ops);
-  k8sha__free(&s->ctx->alloc, s);
+  s->h = NULL;
+  for (p = &s->ops; *p;) {
+    if ((*p)->completing)
+      p = &(*p)->next;
+    else
+      gop_free(*p);
+  }
+  if (k8sha__life_close(&s->life))
+    k8sha__free(&s->ctx->alloc, s);
 }
 
 const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_store *s) {
@@ -143,6 +165,8 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
   int rc;
   if (!s || !k8sha__job_id_valid(job_id) || (what == 2 && !got))
     return K8SHA_EINVAL;
+  if (s->life.closed)
+    return K8SHA_ECLOSED; /* (freed from a callback under way) */
   snprintf(key, sizeof(key), "%s%s", k8sha__graph_kind_written(s->ctx)->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
@@ -178,6 +202,8 @@ int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
   int rc;
   if (!s || !ids || !n)
     return K8SHA_EINVAL;
+  if (s->life.closed)
+    return K8SHA_ECLOSED;
   prefix = k8sha__graph_kind_written(s->ctx)->key_prefix;
   plen = strlen(prefix);
   rc = k8sha__hstore_keys(s->h, prefix, ids, n);
@@ -187,6 +213,10 @@ int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
 }
 
 void k8sha_jobgraph_ids_free(const k8sha_jobgraph_store *s, char **ids, size_t n) {
-  if (s)
-    k8sha__hstore_keys_free(s->h, ids, n);
+  size_t i;
+  if (!s)
+    return;
+  for (i = 0; ids && i < n; i++)
+    k8sha__free(&s->ctx->alloc, ids[i]);
+  k8sha__free(&s->ctx->alloc, ids);
 }

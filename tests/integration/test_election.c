@@ -883,6 +883,76 @@ START_TEST(stopping_from_a_retriever_callback) {
 }
 END_TEST
 
+/* A host that frees its election (and, in some rounds, the retriever too) from a retriever
+ * callback on the same lock: the lock's subscribers are being told of a change while one of
+ * them goes, down to the last one (which frees the lock). Both subscription orders. */
+typedef struct freer {
+  uv_loop_t *loop;
+  k8sha_election *e;
+  k8sha_retriever *r;
+  int free_retriever, done;
+} freer;
+
+static void on_freer_address(k8sha_retriever *r, const char *address, const char *session,
+                             void *ud) {
+  freer *fr = ud;
+  (void)session;
+  if (!address || fr->done)
+    return;
+  ck_assert_ptr_eq(r, fr->r);
+  k8sha_election_free(fr->e);
+  fr->e = NULL;
+  if (fr->free_retriever) {
+    k8sha_retriever_free(r);
+    fr->r = NULL;
+  }
+  fr->done = 1;
+  uv_stop(fr->loop);
+}
+
+static void on_freer_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  (void)session;
+  (void)term;
+  (void)ud;
+  ck_assert_int_eq(k8sha_election_publish(e, "restserver", "http://jm:8081", NULL, NULL), 0);
+}
+
+START_TEST(freeing_the_election_from_a_retriever_callback) {
+  itest t;
+  int round;
+  it_start(&t, NULL, NULL);
+  for (round = 0; round < 4; round++) {
+    char cid[32];
+    const char *kv[] = {"kubernetes.cluster-id", cid, NULL};
+    k8sha_election_callbacks cbs;
+    freer fr;
+    k8sha_ctx *ctx;
+    int retriever_first = round & 1;
+    snprintf(cid, sizeof(cid), "free%d", round);
+    ctx = it_ctx_with(&t, kubelite_kubeconfig(t.kl), kv);
+    memset(&fr, 0, sizeof(fr));
+    fr.loop = &t.loop;
+    fr.free_retriever = round >= 2;
+    memset(&cbs, 0, sizeof(cbs));
+    cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+    cbs.granted = on_freer_granted;
+    if (retriever_first)
+      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+                                           on_freer_address, &fr), 0);
+    ck_assert_int_eq(k8sha_election_new(&fr.e, ctx, NULL, &cbs), 0);
+    ck_assert_int_eq(k8sha_election_start(fr.e), 0); /* (it subscribes to the lock here) */
+    if (!retriever_first)
+      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+                                           on_freer_address, &fr), 0);
+    it_run_until(&t, &fr.done);
+    ck_assert_ptr_null(fr.e);
+    k8sha_retriever_free(fr.r);
+    k8sha_ctx_free(ctx);
+  }
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("election");
   TCase *tc = tcase_create("election");
@@ -900,6 +970,7 @@ int main(void) {
   it_add(tc, a_list_timeout_reaches_the_error_callback_at_once, IT_FAULTS);
   it_add(tc, a_timed_out_lock_read_reaches_the_error_callback, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
+  it_add(tc, freeing_the_election_from_a_retriever_callback, IT_ANY);
   it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);

@@ -1089,6 +1089,124 @@ START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
 }
 END_TEST
 
+/* ---- stores freed from their own callbacks ---- */
+
+/* The host frees the store inside the callback of one of its operations (the documented way to
+ * stop using it at once); other operations queued behind it never call back. Each step of a
+ * store's life is tried: opened, an add, a recovery, the counter; and the job-graph store's
+ * opened, put and get. */
+typedef struct freeing {
+  uv_loop_t *loop;
+  int when, step, done, later_calls;
+  k8sha_checkpoint_store *cs;
+  k8sha_jobgraph_store *gs;
+} freeing;
+
+static void freeing_step(freeing *fr) {
+  if (fr->step++ != fr->when)
+    return;
+  if (fr->cs) {
+    k8sha_checkpoint_store_free(fr->cs);
+    /* freed: a call made from the same callback is refused, not a crash */
+    ck_assert_int_eq(k8sha_checkpoint_add(fr->cs, 99, "x", 1, NULL, NULL), K8SHA_ECLOSED);
+  }
+  if (fr->gs) {
+    k8sha_jobgraph_store_free(fr->gs);
+    ck_assert_int_eq(k8sha_jobgraph_put(fr->gs, JOB, "x", 1, NULL, NULL), K8SHA_ECLOSED);
+  }
+  fr->done = 1;
+  uv_stop(fr->loop);
+}
+
+static void on_free_cp(k8sha_checkpoint_store *s, int status, void *ud) {
+  freeing *fr = ud;
+  if (fr->done) {
+    fr->later_calls++;
+    return;
+  }
+  ck_assert_msg(status == 0, "checkpoint step %d (freeing at %d): %s", fr->step, fr->when,
+                k8sha_checkpoint_store_last_error(s));
+  freeing_step(fr);
+}
+
+static void on_free_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *l,
+                              size_t n, void *ud) {
+  (void)l;
+  (void)n;
+  on_free_cp(s, status, ud);
+}
+
+static void on_free_count(k8sha_checkpoint_store *s, int status, uint64_t v, void *ud) {
+  (void)v;
+  on_free_cp(s, status, ud);
+}
+
+static void on_free_jg_got(k8sha_jobgraph_store *s, int status, const void *g, size_t len,
+                           void *ud);
+
+/* Job-graph operations are not queued behind each other: each callback starts the next one
+ * (put, get, remove) before the step that frees the store. */
+static void on_free_jg(k8sha_jobgraph_store *s, int status, void *ud) {
+  freeing *fr = ud;
+  if (fr->done) {
+    fr->later_calls++;
+    return;
+  }
+  ck_assert_msg(status == 0, "job graph step %d (freeing at %d): %s", fr->step, fr->when,
+                k8sha_jobgraph_store_last_error(s));
+  if (fr->step == 0)
+    ck_assert_int_eq(k8sha_jobgraph_put(s, JOB, "graph", 5, on_free_jg, fr), 0);
+  else if (fr->step == 1)
+    ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_free_jg_got, fr), 0);
+  else
+    ck_assert_int_eq(k8sha_jobgraph_remove(s, JOB, on_free_jg, fr), 0);
+  freeing_step(fr);
+}
+
+static void on_free_jg_got(k8sha_jobgraph_store *s, int status, const void *g, size_t len,
+                           void *ud) {
+  (void)g;
+  (void)len;
+  on_free_jg(s, status, ud);
+}
+
+START_TEST(stores_freed_from_their_own_callbacks) {
+  int when;
+  for (when = 0; when < 4; when++) {
+    fixture f;
+    freeing fr;
+    setup(&f);
+    memset(&fr, 0, sizeof(fr));
+    fr.loop = &f.t.loop;
+    fr.when = when;
+    /* open, then (queued at once, run in turn) add, recover, counter, and one more add that
+     * never calls back once the store is gone */
+    ck_assert_int_eq(k8sha_checkpoint_store_open(&fr.cs, f.e, JOB, on_free_cp, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_add(fr.cs, 1, "one", 3, on_free_cp, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_recover(fr.cs, on_free_recovered, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_counter_get_and_increment(fr.cs, on_free_count, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_add(fr.cs, 2, "two", 3, on_free_cp, &fr), 0);
+    it_run_until(&f.t, &fr.done);
+    ck_assert_int_eq(fr.step, when + 1);
+    teardown(&f);
+    ck_assert_int_eq(fr.later_calls, 0);
+  }
+  for (when = 0; when < 3; when++) {
+    fixture f;
+    freeing fr;
+    setup(&f);
+    memset(&fr, 0, sizeof(fr));
+    fr.loop = &f.t.loop;
+    fr.when = when;
+    ck_assert_int_eq(k8sha_jobgraph_store_open(&fr.gs, f.e, on_free_jg, &fr), 0);
+    it_run_until(&f.t, &fr.done);
+    ck_assert_int_eq(fr.step, when + 1);
+    teardown(&f);
+    ck_assert_int_eq(fr.later_calls, 0);
+  }
+}
+END_TEST
+
 /* ---- checkpoint store and counter ---- */
 
 START_TEST(checkpoints_retained_and_recovered) {
@@ -1875,6 +1993,7 @@ int main(void) {
   it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
   it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
+  it_add(tc, stores_freed_from_their_own_callbacks, IT_ANY);
   it_add(tc, store_then_context_freed_with_a_blob_write_in_flight, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
