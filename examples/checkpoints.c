@@ -37,7 +37,7 @@ static void on_shutdown(k8sha_checkpoint_store *s, int status, void *ud) {
   uv_stop(&a->loop);
 }
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *list,
                          size_t n, void *ud) {
   app *a = ud;
   size_t i;
@@ -49,11 +49,11 @@ static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_chec
   }
   /* Every retained checkpoint, oldest first, each checked against its pointer. */
   for (i = 0; i < n; i++) {
-    if (list[i].status)
-      printf("checkpoint %" PRIu64 ": unusable: %s\n", list[i].id, list[i].message);
+    if (list[i]->status)
+      printf("checkpoint %" PRIu64 ": unusable: %s\n", list[i]->id, list[i]->message);
     else
-      printf("checkpoint %" PRIu64 ": '%.*s'\n", list[i].id, (int)list[i].len,
-             (const char *)list[i].data);
+      printf("checkpoint %" PRIu64 ": '%.*s'\n", list[i]->id, (int)list[i]->len,
+             (const char *)list[i]->data);
   }
   k8sha_checkpoint_store_shutdown(s, K8SHA_JOB_GLOBALLY_TERMINAL, on_shutdown, a);
 }

@@ -160,7 +160,7 @@ static void fail(app *a, const char *what) {
   uv_stop(&a->loop);
 }
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *list,
                          size_t n, void *ud) {
   app *a = ud;
   size_t i;
@@ -168,8 +168,8 @@ static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_chec
   if (status)
     return fail(a, "recover");
   for (i = 0; i < n; i++)
-    printf("recovered checkpoint %" PRIu64 " from the vault: '%.*s'\n", list[i].id,
-           (int)list[i].len, list[i].status ? "" : (const char *)list[i].data);
+    printf("recovered checkpoint %" PRIu64 " from the vault: '%.*s'\n", list[i]->id,
+           (int)list[i]->len, list[i]->status ? "" : (const char *)list[i]->data);
   uv_stop(&a->loop);
 }
 

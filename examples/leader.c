@@ -109,7 +109,7 @@ int main(int argc, char **argv) {
   cbs.user_data = &a;
   /* Contenders and retrievers of one lock in one context share one watch. */
   if (k8sha_election_new(&a.election, ctx, &eo, &cbs) != 0 ||
-      k8sha_retriever_new(&a.retriever, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver", on_leader,
+      k8sha_retriever_new(&a.retriever, ctx, NULL, "restserver", on_leader,
                           &a) != 0 ||
       k8sha_election_start(a.election) != 0)
     return 1;

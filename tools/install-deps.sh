@@ -9,7 +9,7 @@ packages=(
   check valgrind
   libgnutls28-dev openssl
   python3 python3-kubernetes
-  spin
+  spin abigail-tools
 )
 
 missing=()

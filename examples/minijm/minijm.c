@@ -105,28 +105,24 @@ static void take_checkpoint(uv_timer_t *t) {
 
 /* ---- becoming leader: job graph, recovery, then checkpoints ---- */
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
-                         size_t n, void *ud) {
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *latest,
+                         size_t skipped, void *ud) {
   minijm *jm = ud;
-  size_t i;
   if (status) {
     say("recovery failed: %s", k8sha_checkpoint_store_last_error(s));
     return;
   }
   jm->sum = 0;
-  /* newest first: the latest intact checkpoint wins; damaged ones are reported, not skipped */
-  for (i = n; i-- > 0;) {
-    if (list[i].status) {
-      say("checkpoint %" PRIu64 " is unusable: %s", list[i].id, list[i].message);
-      continue;
-    }
-    sscanf((const char *)list[i].data, "sum=%" SCNu64, &jm->sum);
-    say("recovered job %s from checkpoint %" PRIu64 " (sum %" PRIu64 ")", jm->job, list[i].id,
+  /* the newest checkpoint that reads back intact; damaged newer ones are counted (and logged) */
+  if (skipped)
+    say("%zu newer checkpoint(s) unusable", skipped);
+  if (latest) {
+    sscanf((const char *)latest->data, "sum=%" SCNu64, &jm->sum);
+    say("recovered job %s from checkpoint %" PRIu64 " (sum %" PRIu64 ")", jm->job, latest->id,
         jm->sum);
-    break;
-  }
-  if (i == (size_t)-1)
+  } else {
     say("job %s starts from scratch (no checkpoint yet)", jm->job);
+  }
   uv_timer_start(&jm->tick, take_checkpoint, jm->interval_ms, jm->interval_ms);
 }
 
@@ -136,7 +132,7 @@ static void on_checkpoints_opened(k8sha_checkpoint_store *s, int status, void *u
     say("checkpoint store: %s", k8sha_checkpoint_store_last_error(s));
     return;
   }
-  k8sha_checkpoint_recover(s, on_recovered, jm);
+  k8sha_checkpoint_recover_latest(s, on_recovered, jm);
 }
 
 static void open_checkpoints(minijm *jm) {
@@ -297,7 +293,7 @@ int main(int argc, char **argv) {
   cbs.user_data = &jm;
   eo.identity = jm.identity;
   if (k8sha_election_new(&jm.election, jm.ctx, &eo, &cbs) != 0 ||
-      k8sha_retriever_new(&jm.retriever, jm.ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+      k8sha_retriever_new(&jm.retriever, jm.ctx, NULL, "restserver",
                           on_leader_address, &jm) != 0 ||
       k8sha_election_start(jm.election) != 0) {
     fprintf(stderr, "minijm: cannot join the election\n");

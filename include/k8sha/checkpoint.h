@@ -58,7 +58,8 @@ typedef enum k8sha_job_status {
 /** Completion of an open, add, set or shutdown. Since 0.1. */
 typedef void (*k8sha_checkpoint_done_cb)(k8sha_checkpoint_store *s, int status, void *user_data);
 
-/** One recovered checkpoint. Since 0.1. */
+/** One recovered checkpoint. Handed out by pointer only: fields may be added at the end. Since
+ *  0.1. */
 typedef struct k8sha_checkpoint {
   uint64_t id;
   int status;          /* 0, or why it cannot be used: K8SHA_ECORRUPT (damaged blob or pointer),
@@ -69,11 +70,23 @@ typedef struct k8sha_checkpoint {
   int is_pointer;      /* 1 when added with k8sha_checkpoint_add_pointer() */
 } k8sha_checkpoint;
 
-/** The result of a recovery: `list` holds `n` checkpoints in ascending id order, valid during
- *  the call. `status` is 0 when the list could be read (entries carry their own status). */
+/** The result of a recovery: `list` holds `n` pointers to checkpoints in ascending id order
+ *  (`list[i]->id`), valid during the call. `status` is 0 when the list could be read (entries
+ *  carry their own status). Since 0.1. */
 typedef void (*k8sha_checkpoint_recover_cb)(k8sha_checkpoint_store *s, int status,
-                                            const k8sha_checkpoint *list, size_t n,
+                                            const k8sha_checkpoint *const *list, size_t n,
                                             void *user_data);
+
+/** The newest intact checkpoint, or NULL when there is none (valid during the call); `skipped`
+ *  newer ones were unusable (each is logged with its id and fault). Since 0.1. */
+typedef void (*k8sha_checkpoint_latest_cb)(k8sha_checkpoint_store *s, int status,
+                                           const k8sha_checkpoint *latest, size_t skipped,
+                                           void *user_data);
+
+/** Completion of k8sha_checkpoint_commit(): the id the checkpoint was added under (0 when the
+ *  counter could not be read). Since 0.1. */
+typedef void (*k8sha_checkpoint_commit_cb)(k8sha_checkpoint_store *s, int status, uint64_t id,
+                                           void *user_data);
 
 /** A counter value. Since 0.1. */
 typedef void (*k8sha_counter_cb)(k8sha_checkpoint_store *s, int status, uint64_t value,
@@ -124,6 +137,25 @@ K8SHA_EXPORT int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_
  */
 K8SHA_EXPORT int k8sha_checkpoint_recover(k8sha_checkpoint_store *s,
                                           k8sha_checkpoint_recover_cb done, void *user_data);
+
+/**
+ * What a (re)starting leader needs: the newest retained checkpoint whose blob reads back intact,
+ * or none. The same reads and checks as k8sha_checkpoint_recover(). Returns 0, K8SHA_EINVAL,
+ * K8SHA_ECLOSED, K8SHA_ENOMEM or K8SHA_ETHREAD. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s,
+                                                 k8sha_checkpoint_latest_cb done,
+                                                 void *user_data);
+
+/**
+ * Commits `state` as the next checkpoint: takes the next id from the counter (stored plus one,
+ * one fenced update) and adds the checkpoint under it, as k8sha_checkpoint_add() does. `state`
+ * is copied. `done` gets the outcome and the id; an id taken is never handed out again, also
+ * when the add then fails. Returns 0, K8SHA_EINVAL, K8SHA_ECLOSED, K8SHA_ENOMEM or
+ * K8SHA_ETHREAD. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_checkpoint_commit(k8sha_checkpoint_store *s, const void *state, size_t len,
+                                         k8sha_checkpoint_commit_cb done, void *user_data);
 
 /** The next checkpoint id (1 when never set). Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_counter_get(k8sha_checkpoint_store *s, k8sha_counter_cb done,

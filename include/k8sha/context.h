@@ -72,15 +72,19 @@ K8SHA_EXPORT int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg,
 
 /**
  * Stops and frees the context: pending requests are cancelled (their callbacks run with
- * K8SHA_ECANCELED before this returns), watches end, handles are closed. Free the objects made
- * from the context (watches, elections, stores) first.
- * With a host loop, call it on the loop thread but not from inside a libk8sha callback (defer it
- * with a uv_idle/uv_timer if needed; doing it anyway aborts the process); then run the loop until
- * it has no more handles (`while (uv_run(loop, UV_RUN_DEFAULT));`) before closing it.
+ * K8SHA_ECANCELED before this returns), watches end, handles are closed.
+ * Returns 0, or refuses and leaves everything as it was (the log says why):
+ *  - K8SHA_EBUSY while an object made from the context (election, retriever, checkpoint or
+ *    job-graph store, watch) has not been freed: free those first;
+ *  - K8SHA_ETHREAD from inside a libk8sha callback, from a thread other than the loop's (host
+ *    loop), or from the library's own loop thread (library-owned loop).
+ * With a host loop, call it on the loop thread outside libk8sha callbacks (defer it with a
+ * uv_idle/uv_timer if needed); then run the loop until it has no more handles
+ * (`while (uv_run(loop, UV_RUN_DEFAULT));`) before closing it.
  * With a library-owned loop, call it from any thread but the loop thread; it joins the thread.
- * NULL is a no-op. Since 0.1.
+ * NULL is a no-op (0). Since 0.1.
  */
-K8SHA_EXPORT void k8sha_ctx_free(k8sha_ctx *ctx);
+K8SHA_EXPORT int k8sha_ctx_free(k8sha_ctx *ctx);
 
 /** The loop the context runs on (the host's, or the library's own). Since 0.1. */
 K8SHA_EXPORT struct uv_loop_s *k8sha_ctx_loop(const k8sha_ctx *ctx);
@@ -90,6 +94,26 @@ K8SHA_EXPORT struct uv_loop_s *k8sha_ctx_loop(const k8sha_ctx *ctx);
  * K8SHA_ENOMEM or K8SHA_ECLOSED (the context is being freed; `fn` will not run). Since 0.1.
  */
 K8SHA_EXPORT int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *ctx, void *user_data),
+                                void *user_data);
+
+/**
+ * Runs `fn(ctx, user_data)` on the loop thread `delay_ms` from now (a timer for hosts on the
+ * library-owned loop; 0: as soon as possible, after what is posted before). It never runs if the
+ * context is freed first. Thread-safe. Returns 0, K8SHA_EINVAL, K8SHA_ENOMEM or K8SHA_ECLOSED.
+ * Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_ctx_post_after(k8sha_ctx *ctx, uint64_t delay_ms,
+                                      void (*fn)(k8sha_ctx *ctx, void *user_data),
+                                      void *user_data);
+
+/**
+ * Runs `fn(ctx, user_data)` on the loop thread and returns what it returned: the blocking form
+ * of k8sha_ctx_post() for a thread that needs a result (start an election, open a store, read
+ * the counters). Called on the loop thread itself, it runs `fn` directly. Returns fn's result,
+ * or K8SHA_EINVAL, K8SHA_ENOMEM, or K8SHA_ECLOSED (the context is being freed: `fn` did not run).
+ * Thread-safe. Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_ctx_call(k8sha_ctx *ctx, int (*fn)(k8sha_ctx *ctx, void *user_data),
                                 void *user_data);
 
 /** Counters of what a context did, for monitoring and benchmarks. Since 0.1. */
@@ -118,7 +142,7 @@ typedef struct k8sha_stats {
 
 /**
  * Copies the counters into `*out`; set out->version = K8SHA_STATS_VERSION first. Call on the
- * loop thread. 0 or K8SHA_EINVAL. Since 0.1.
+ * loop thread (elsewhere: K8SHA_ETHREAD). 0 or K8SHA_EINVAL. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_ctx_stats(const k8sha_ctx *ctx, k8sha_stats *out);
 

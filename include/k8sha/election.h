@@ -130,15 +130,30 @@ typedef struct k8sha_retriever k8sha_retriever;
 typedef void (*k8sha_retriever_cb)(k8sha_retriever *r, const char *address, const char *session_id,
                                    void *user_data);
 
+/** Options of k8sha_retriever_new(). Fill with K8SHA_RETRIEVER_OPTIONS_INIT. Since 0.1. */
+typedef struct k8sha_retriever_options {
+  unsigned int version;  /* K8SHA_RETRIEVER_OPTIONS_VERSION */
+  k8sha_lock_kind lock;  /* the lock's kind; default K8SHA_LOCK_CONFIGMAP */
+  const char *lock_name; /* NULL: the cluster's lock */
+  /** Something failed that the retriever retries by itself (the lock cannot be read or
+   *  watched: forbidden, unavailable, ...): the address it last reported may be stale until the
+   *  next report. Routine recovery (a watch resumed or listed again) is not an error. May be
+   *  NULL. */
+  void (*error)(k8sha_retriever *r, int err, const char *message, void *user_data);
+} k8sha_retriever_options;
+
+#define K8SHA_RETRIEVER_OPTIONS_VERSION 1
+#define K8SHA_RETRIEVER_OPTIONS_INIT {K8SHA_RETRIEVER_OPTIONS_VERSION, K8SHA_LOCK_CONFIGMAP, NULL, NULL}
+
 /**
- * Follows the leader of `component` on the lock of kind `lock` named `lock_name` (NULL: the
- * cluster's). Reports the
- * current state once the lock has been read (an existing leader, or none), then every change.
+ * Follows the leader of `component` on the lock `opts` names (NULL: the cluster's ConfigMap
+ * lock, no error callback). Reports the current state once the lock has been read (an existing
+ * leader, or none), then every change; failures go to `opts->error`.
  * Contenders and retrievers of one lock in one context share one watch.
- * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ * Returns 0, K8SHA_EINVAL, K8SHA_ENOMEM or K8SHA_ETHREAD. Since 0.1.
  */
-K8SHA_EXPORT int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, k8sha_lock_kind lock,
-                                     const char *lock_name, const char *component,
+K8SHA_EXPORT int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
+                                     const k8sha_retriever_options *opts, const char *component,
                                      k8sha_retriever_cb cb, void *user_data);
 
 /** Stops following. NULL is a no-op. Since 0.1. */

@@ -70,7 +70,9 @@ K8SHA_BEGIN_DECLS
   /* the object is in use (for example already started) */                                         \
   XX(EBUSY, -24, "resource busy")                                                                  \
   /* the object was stopped or freed while the call was pending */                                 \
-  XX(ECLOSED, -25, "object closed or stopped")
+  XX(ECLOSED, -25, "object closed or stopped")                                                     \
+  /* called from a thread other than the context's loop thread, or from inside a callback */     \
+  XX(ETHREAD, -26, "called from the wrong thread or context")
 
 #define K8SHA__ERRNO_ENUM(name, value, text) , K8SHA_##name = value
 /** The error codes, generated from K8SHA_ERRNO_MAP. 0 is success; every error is negative.
@@ -92,6 +94,14 @@ K8SHA_EXPORT const char *k8sha_strerror(int err);
  * values. Never NULL. Thread-safe. Since 0.1.
  */
 K8SHA_EXPORT const char *k8sha_err_name(int err);
+
+/**
+ * What the last call on this thread that returned an error said about it, e.g. "job id
+ * 'my-job-1' is not 32 lowercase hex digits" (asynchronous failures come with their callback
+ * instead). Meaningful right after a call returned an error; "" when none has been said on this
+ * thread. Valid until the next libk8sha call on this thread. Never NULL. Thread-safe. Since 0.1.
+ */
+K8SHA_EXPORT const char *k8sha_last_error(void);
 
 K8SHA_END_DECLS
 

@@ -70,19 +70,20 @@ K8SHA_EXPORT int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *ur
 #define K8SHA_POINTER_COMPACT 1 /* libk8sha's compact pointer */
 #define K8SHA_POINTER_FLINK 2   /* Flink's Java-serialized state handle (Flink 1.15 to 2.x) */
 
-/** What a pointer value in a ConfigMap says. Since 0.1. */
+/** What a pointer value in a ConfigMap says. Made by k8sha_pointer_describe(), freed with
+ *  k8sha_pointer_info_free(); fields may be added at the end. Since 0.1. */
 typedef struct k8sha_pointer_info {
-  int marked;        /* the entry is marked for deletion: libk8sha's "deleting:" prefix, or the
-                        markedForDeletion flag of Flink's handle (a removal under way or
-                        interrupted) */
-  int compact;       /* 1 when format is K8SHA_POINTER_COMPACT, else 0 */
-  char uri[4097];    /* the blob's URI as the pointer names it (Flink writes "file:/x"); "" for
-                        opaque bytes */
-  uint64_t size;           /* the blob's size (compact and Flink) */
-  uint32_t crc32c;         /* the blob's CRC-32C (compact only) */
-  size_t pointer_len;      /* bytes of the pointer itself, decoded */
-  int format;              /* K8SHA_POINTER_* */
-  char error[256];         /* with K8SHA_ECORRUPT: what was not understood */
+  int marked;           /* the entry is marked for deletion: libk8sha's "deleting:" prefix, or the
+                           markedForDeletion flag of Flink's handle (a removal under way or
+                           interrupted) */
+  int compact;          /* 1 when format is K8SHA_POINTER_COMPACT, else 0 */
+  const char *uri;      /* the blob's URI as the pointer names it (Flink writes "file:/x"); ""
+                           for opaque bytes and unreadable values */
+  uint64_t size;        /* the blob's size (compact and Flink) */
+  uint32_t crc32c;      /* the blob's CRC-32C (compact only) */
+  size_t pointer_len;   /* bytes of the pointer itself, decoded */
+  int format;           /* K8SHA_POINTER_* */
+  const char *error;    /* with K8SHA_ECORRUPT: what was not understood; else "" */
 } k8sha_pointer_info;
 
 /**
@@ -90,11 +91,14 @@ typedef struct k8sha_pointer_info {
  * libk8sha or by Flink's own KubernetesStateHandleStore. Flink's handle is read through the Java
  * serialization grammar; a value that starts as a Java serialization stream but is not one of
  * the handles Flink writes there is K8SHA_ECORRUPT, never a guess.
- * Returns 0, K8SHA_EINVAL, K8SHA_ECORRUPT (not base64, a compact pointer that fails its checksum,
- * or a Java-serialized value that is not a Flink state handle; `error` says which) or
- * K8SHA_ENOMEM. Thread-safe. Since 0.1.
+ * Returns 0 or K8SHA_ECORRUPT (not base64, a compact pointer that fails its checksum, or a
+ * Java-serialized value that is not a Flink state handle; `(*out)->error` says which), with *out
+ * set either way; or K8SHA_EINVAL / K8SHA_ENOMEM with *out NULL. Thread-safe. Since 0.1.
  */
-K8SHA_EXPORT int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out);
+K8SHA_EXPORT int k8sha_pointer_describe(const char *value, k8sha_pointer_info **out);
+
+/** Frees what k8sha_pointer_describe() made. NULL is a no-op. Thread-safe. Since 0.1. */
+K8SHA_EXPORT void k8sha_pointer_info_free(k8sha_pointer_info *info);
 
 K8SHA_END_DECLS
 

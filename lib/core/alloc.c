@@ -33,7 +33,9 @@ const k8sha_allocator *k8sha__default_allocator(void) {
 int k8sha__allocator_check(const k8sha_allocator *a) {
   if (a == NULL)
     return 0;
-  if (a->version != K8SHA_ALLOCATOR_VERSION || !a->malloc || !a->realloc || !a->free)
+  /* (version 1 is the only one so far; a later one adds fields after `user_data`) */
+  if (a->version < 1 || a->version > K8SHA_ALLOCATOR_VERSION || !a->malloc || !a->realloc ||
+      !a->free)
     return K8SHA_EINVAL;
   return 0;
 }

@@ -5,6 +5,10 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/fail.h"
+#include "core/timer.h"
+#include "core/versioned.h"
+#include "election/elector.h"
 #include "k8sha/errors.h"
 #include "kube/client.h"
 #include "storage/storage.h"
@@ -13,6 +17,7 @@ typedef struct post_item {
   struct post_item *next;
   void (*fn)(k8sha_ctx *, void *);
   void *user_data;
+  void (*dropped)(void *user_data); /* when it will never run (the context went first) */
 } post_item;
 
 /* Lives until its uv_async_t is closed, which may be after the context is gone. Queue items are
@@ -37,6 +42,8 @@ static void poster_unref(struct k8sha__poster *p) {
     post_item *it = p->head, *next;
     for (; it; it = next) {
       next = it->next;
+      if (it->dropped)
+        it->dropped(it->user_data);
       free(it);
     }
     uv_mutex_destroy(&p->mu);
@@ -44,11 +51,17 @@ static void poster_unref(struct k8sha__poster *p) {
   }
 }
 
+/* The sizes of each version of the versioned structs (core/versioned.h). */
+static const size_t options_sizes[] = {0, sizeof(k8sha_ctx_options)};
+static const size_t stats_sizes[] = {0, sizeof(k8sha_stats)};
+static const size_t allocator_sizes[] = {0, sizeof(k8sha_allocator)};
+
 int k8sha_ctx_options_init(k8sha_ctx_options *opts, unsigned int version) {
   static const k8sha_ctx_options defaults = K8SHA_CTX_OPTIONS_INIT;
-  if (!opts || version != K8SHA_CTX_OPTIONS_VERSION)
+  if (!opts || !K8SHA__VERSION_OK(version, options_sizes))
     return K8SHA_EINVAL;
-  *opts = defaults;
+  k8sha__versioned_copy(opts, &defaults, version, options_sizes);
+  opts->version = version;
   return 0;
 }
 
@@ -77,6 +90,8 @@ static void on_async(uv_async_t *h) {
     next = it->next;
     if (p->ctx)
       it->fn(p->ctx, it->user_data);
+    else if (it->dropped)
+      it->dropped(it->user_data);
     free(it);
   }
   uv_mutex_lock(&p->mu);
@@ -110,7 +125,8 @@ static int poster_new(k8sha_ctx *ctx) {
   return 0;
 }
 
-int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_data) {
+static int post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_data,
+                void (*dropped)(void *)) {
   struct k8sha__poster *p;
   post_item *it;
 
@@ -122,6 +138,7 @@ int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_d
     return K8SHA_ENOMEM;
   it->fn = fn;
   it->user_data = user_data;
+  it->dropped = dropped;
   uv_mutex_lock(&p->mu);
   if (p->closed) {
     uv_mutex_unlock(&p->mu);
@@ -140,12 +157,124 @@ int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_d
   return 0;
 }
 
+int k8sha_ctx_post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_data) {
+  return post(ctx, fn, user_data, NULL);
+}
+
+/* ---- k8sha_ctx_call: run on the loop thread and wait ---- */
+
+typedef struct call {
+  int (*fn)(k8sha_ctx *, void *);
+  void *user_data;
+  k8sha_waiter *w;
+} call;
+
+static void call_on_loop(k8sha_ctx *ctx, void *ud) {
+  call *c = ud;
+  k8sha_waiter_signal(c->w, c->fn(ctx, c->user_data));
+}
+
+static void call_dropped(void *ud) {
+  call *c = ud;
+  k8sha_waiter_signal(c->w, K8SHA_ECLOSED);
+}
+
+int k8sha_ctx_call(k8sha_ctx *ctx, int (*fn)(k8sha_ctx *ctx, void *user_data), void *user_data) {
+  call c;
+  int rc, status = 0;
+  if (!ctx || !fn)
+    return K8SHA_EINVAL;
+  if (k8sha__ctx_on_loop(ctx))
+    return fn(ctx, user_data); /* (waiting for ourselves would never end) */
+  c.fn = fn;
+  c.user_data = user_data;
+  rc = k8sha_waiter_new(&c.w);
+  if (rc)
+    return rc;
+  rc = post(ctx, call_on_loop, &c, call_dropped);
+  if (rc == 0)
+    rc = k8sha_waiter_wait(c.w, 0, &status) == 0 ? status : K8SHA_EINVAL;
+  k8sha_waiter_free(c.w);
+  return rc;
+}
+
+/* ---- k8sha_ctx_post_after: a timer on the loop ---- */
+
+struct k8sha__delayed {
+  struct k8sha__delayed *next, **prev;
+  k8sha_ctx *ctx;
+  k8sha__timer *timer;
+  uint64_t delay_ms;
+  void (*fn)(k8sha_ctx *, void *);
+  void *user_data;
+};
+
+static void delayed_free(struct k8sha__delayed *d) {
+  if (d->next)
+    d->next->prev = d->prev;
+  *d->prev = d->next;
+  k8sha__timer_free(d->timer);
+  free(d);
+}
+
+static void delayed_fire(void *ud) {
+  struct k8sha__delayed *d = ud;
+  k8sha_ctx *ctx = d->ctx;
+  void (*fn)(k8sha_ctx *, void *) = d->fn;
+  void *user_data = d->user_data;
+  delayed_free(d);
+  fn(ctx, user_data);
+}
+
+static void delayed_start(k8sha_ctx *ctx, void *ud) {
+  struct k8sha__delayed *d = ud;
+  d->ctx = ctx;
+  d->timer = k8sha__timer_new(ctx, delayed_fire, d);
+  d->next = ctx->delayed;
+  d->prev = &ctx->delayed;
+  if (d->next)
+    d->next->prev = &d->next;
+  ctx->delayed = d;
+  if (!d->timer) {
+    k8sha__log(ctx, K8SHA_LOG_ERROR, "context",
+               "out of memory starting a timer: the delayed call runs now");
+    delayed_fire(d);
+    return;
+  }
+  k8sha__timer_start(d->timer, d->delay_ms);
+}
+
+static void delayed_dropped(void *ud) {
+  free(ud);
+}
+
+int k8sha_ctx_post_after(k8sha_ctx *ctx, uint64_t delay_ms,
+                         void (*fn)(k8sha_ctx *ctx, void *user_data), void *user_data) {
+  struct k8sha__delayed *d;
+  int rc;
+  if (!ctx || !fn)
+    return K8SHA_EINVAL;
+  d = calloc(1, sizeof(*d)); /* (libc: made on any thread) */
+  if (!d)
+    return K8SHA_ENOMEM;
+  d->delay_ms = delay_ms;
+  d->fn = fn;
+  d->user_data = user_data;
+  rc = post(ctx, delayed_start, d, delayed_dropped);
+  if (rc)
+    free(d);
+  return rc;
+}
+
 /* On the loop thread: cancel everything and close every handle the context owns. */
 static void teardown(k8sha_ctx *ctx) {
   struct k8sha__poster *p = ctx->poster;
   if (ctx->freeing)
     return;
   ctx->freeing = 1;
+  while (ctx->delayed) /* (delayed calls not run yet never run) */
+    delayed_free(ctx->delayed);
+  k8sha__election_reap(ctx); /* (releases still being written are cancelled) */
   k8sha__storage_close(ctx);
   if (ctx->kube) {
     k8sha__kube_free(ctx->kube);
@@ -190,22 +319,40 @@ static void warn_transport(k8sha_ctx *ctx) {
                "insecure-skip-tls-verify: the API server's certificate is not checked");
 }
 
-int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_options *opts) {
-  static const k8sha_ctx_options defaults = K8SHA_CTX_OPTIONS_INIT;
+int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_options *given) {
+  k8sha_ctx_options o = K8SHA_CTX_OPTIONS_INIT, *opts = &o;
+  k8sha_allocator alloc;
   const k8sha_allocator *a;
   k8sha_ctx *ctx;
   int rc;
 
   if (!out || !cfg)
     return K8SHA_EINVAL;
-  if (!opts)
-    opts = &defaults;
-  if (opts->version != K8SHA_CTX_OPTIONS_VERSION || k8sha__allocator_check(opts->allocator) ||
-      opts->log_level > K8SHA_LOG_DEBUG)
-    return K8SHA_EINVAL;
-  if (!k8sha_config_cluster_id(cfg) || !k8sha_config_kube_server(cfg))
-    return K8SHA_ECONFIG; /* not validated, or not resolved */
-  a = opts->allocator ? opts->allocator : k8sha__default_allocator();
+  if (given) {
+    if (!K8SHA__VERSION_OK(given->version, options_sizes))
+      return k8sha__fail(K8SHA_EINVAL, "k8sha_ctx_new: options version %u is not one this "
+                                       "library knows (1..%u)", given->version,
+                         (unsigned)K8SHA__VERSIONS(options_sizes));
+    k8sha__versioned_copy(&o, given, given->version, options_sizes);
+  }
+  if (k8sha__allocator_check(opts->allocator))
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_ctx_new: the allocator needs a known version and "
+                                     "malloc, realloc and free");
+  if (opts->log_level > K8SHA_LOG_DEBUG)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_ctx_new: log level %d is not a k8sha_log_level",
+                       (int)opts->log_level);
+  if (!k8sha_config_cluster_id(cfg))
+    return k8sha__fail(K8SHA_ECONFIG, "k8sha_ctx_new: the configuration has not passed "
+                                      "k8sha_config_validate()");
+  if (!k8sha_config_kube_server(cfg))
+    return k8sha__fail(K8SHA_ECONFIG, "k8sha_ctx_new: the configuration's Kubernetes access is "
+                                      "not resolved (call k8sha_config_resolve_kube())");
+  a = k8sha__default_allocator();
+  if (opts->allocator) {
+    alloc = *a;
+    k8sha__versioned_copy(&alloc, opts->allocator, opts->allocator->version, allocator_sizes);
+    a = &alloc;
+  }
   ctx = k8sha__calloc(a, 1, sizeof(*ctx));
   if (!ctx)
     return K8SHA_ENOMEM;
@@ -220,6 +367,7 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
   warn_transport(ctx);
   if (opts->loop) {
     ctx->loop = opts->loop;
+    ctx->loop_thread = uv_thread_self();
   } else {
     ctx->own_loop = k8sha__malloc(a, sizeof(*ctx->own_loop));
     if (!ctx->own_loop) {
@@ -265,9 +413,52 @@ fail:
   return rc;
 }
 
-void k8sha_ctx_free(k8sha_ctx *ctx) {
+int k8sha__ctx_on_loop(const k8sha_ctx *ctx) {
+  uv_thread_t self = uv_thread_self();
+  return uv_thread_equal(&self, ctx->own_loop ? &ctx->thread : &ctx->loop_thread);
+}
+
+int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn) {
+  char msg[512];
+  snprintf(msg, sizeof(msg),
+           "%s was called from a thread other than the context's loop thread (%s); nothing "
+           "was done", fn, ctx->own_loop ? "post it with k8sha_ctx_post() or k8sha_ctx_call()"
+                                         : "the thread that created the context and runs its loop");
+  /* (the log callback runs on this thread then: a misuse report, and a host bug to fix) */
+  k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
+  return k8sha__fail(K8SHA_ETHREAD, "%s", msg);
+}
+
+void k8sha__ctx_child(k8sha_ctx *ctx, int delta) {
+  if (delta > 0)
+    __atomic_add_fetch(&ctx->children, 1, __ATOMIC_SEQ_CST);
+  else
+    __atomic_sub_fetch(&ctx->children, 1, __ATOMIC_SEQ_CST);
+}
+
+int k8sha_ctx_free(k8sha_ctx *ctx) {
+  unsigned int children;
   if (!ctx)
-    return;
+    return 0;
+  if (ctx->own_loop ? k8sha__ctx_on_loop(ctx) : !k8sha__ctx_on_loop(ctx) || ctx->depth > 0) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "k8sha_ctx_free was called %s; the context was not freed",
+             ctx->own_loop ? "on the library's own loop thread (call it from another thread)"
+             : ctx->depth > 0 ? "from inside a libk8sha callback (defer it until the callback "
+                                "has returned)"
+                              : "from a thread other than the loop's");
+    k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
+    return k8sha__fail(K8SHA_ETHREAD, "%s", msg);
+  }
+  children = __atomic_load_n(&ctx->children, __ATOMIC_SEQ_CST);
+  if (children > 0) {
+    char msg[256];
+    snprintf(msg, sizeof(msg), "k8sha_ctx_free: %u object%s made from the context (elections, "
+             "retrievers, stores, watches) %s not freed yet; the context was not freed",
+             children, children == 1 ? "" : "s", children == 1 ? "is" : "are");
+    k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
+    return k8sha__fail(K8SHA_EBUSY, "%s", msg);
+  }
   if (ctx->own_loop) {
     struct k8sha__poster *p = ctx->poster;
     uv_mutex_lock(&p->mu);
@@ -280,6 +471,7 @@ void k8sha_ctx_free(k8sha_ctx *ctx) {
     teardown(ctx);
   }
   ctx_release(ctx);
+  return 0;
 }
 
 uv_loop_t *k8sha_ctx_loop(const k8sha_ctx *ctx) {
@@ -287,8 +479,13 @@ uv_loop_t *k8sha_ctx_loop(const k8sha_ctx *ctx) {
 }
 
 int k8sha_ctx_stats(const k8sha_ctx *ctx, k8sha_stats *out) {
-  if (!ctx || !out || out->version != K8SHA_STATS_VERSION)
+  unsigned int version;
+  if (!ctx || !out || !K8SHA__VERSION_OK(out->version, stats_sizes))
     return K8SHA_EINVAL;
-  *out = ctx->stats;
+  K8SHA__LOOP_ONLY((k8sha_ctx *)ctx, K8SHA_ETHREAD);
+  /* Only what the caller's version has room for. */
+  version = out->version;
+  k8sha__versioned_copy(out, &ctx->stats, version, stats_sizes);
+  out->version = version;
   return 0;
 }

@@ -30,7 +30,40 @@ struct k8sha_ctx {
   struct k8sha__lock *locks; /* lock objects watched by elections and retrievers */
   struct k8sha__storage *storage; /* storage backends and their pending operations */
   int freeing;
+  uv_thread_t loop_thread;   /* host loop: the thread that created the context */
+  unsigned int depth;        /* loop thread: how deep inside the library's own callbacks */
+  unsigned int children;     /* (atomic) objects made from the context and not freed yet */
+  struct k8sha__delayed *delayed; /* k8sha_ctx_post_after() calls waiting for their time */
+  struct k8sha_election *orphans; /* freed while writing their release: see elector.c */
 };
+
+/* Around every entry from libuv into the library (timers, sockets, storage completions): a
+ * k8sha_ctx_free() inside is refused instead of pulling the loop from under its caller. */
+#define K8SHA__ENTER(ctx) ((ctx)->depth++)
+#define K8SHA__LEAVE(ctx) ((ctx)->depth--)
+
+/* 1 when the calling thread is the context's loop thread. */
+int k8sha__ctx_on_loop(const k8sha_ctx *ctx);
+/* Logs that `fn` was called from the wrong thread; returns K8SHA_ETHREAD. */
+int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn);
+/* In a function only the loop thread may call: returns `ret` from it on another thread. */
+#define K8SHA__LOOP_ONLY(ctx, ret)                                                                 \
+  do {                                                                                             \
+    if (!k8sha__ctx_on_loop(ctx)) {                                                                \
+      (void)k8sha__ctx_wrong_thread((ctx), __func__);                                              \
+      return ret;                                                                                  \
+    }                                                                                              \
+  } while (0)
+#define K8SHA__LOOP_ONLY_VOID(ctx)                                                                 \
+  do {                                                                                             \
+    if (!k8sha__ctx_on_loop(ctx)) {                                                                \
+      (void)k8sha__ctx_wrong_thread((ctx), __func__);                                              \
+      return;                                                                                      \
+    }                                                                                              \
+  } while (0)
+/* An object made from the context (election, retriever, store, watch) comes and goes: the
+ * context refuses to be freed while any is left. */
+void k8sha__ctx_child(k8sha_ctx *ctx, int delta);
 
 /* Logs at `level` when the host wants that level. Never pass a secret. */
 void k8sha__log(k8sha_ctx *ctx, k8sha_log_level level, const char *module, const char *fmt, ...)

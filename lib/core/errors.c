@@ -1,3 +1,7 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "core/fail.h"
 #include "k8sha/errors.h"
 
 const char *k8sha_strerror(int err) {
@@ -26,4 +30,19 @@ const char *k8sha_err_name(int err) {
   default:
     return "unknown";
   }
+}
+
+/* One per thread: what the last synchronous failure on this thread said. */
+static _Thread_local char last_error[1024];
+
+int k8sha__fail(int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(last_error, sizeof(last_error), fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+const char *k8sha_last_error(void) {
+  return last_error;
 }

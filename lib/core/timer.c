@@ -8,13 +8,17 @@
 struct k8sha__timer {
   uv_timer_t handle;
   k8sha_allocator alloc; /* a copy: the context may be gone when the close callback runs */
+  k8sha_ctx *ctx;        /* alive while the timer can fire */
   void (*cb)(void *);
   void *user_data;
 };
 
 static void on_timer(uv_timer_t *h) {
   k8sha__timer *t = h->data;
+  k8sha_ctx *ctx = t->ctx; /* (the callback may free the timer) */
+  K8SHA__ENTER(ctx);
   t->cb(t->user_data);
+  K8SHA__LEAVE(ctx);
 }
 
 static void on_closed(uv_handle_t *h) {
@@ -30,6 +34,7 @@ k8sha__timer *k8sha__timer_new(k8sha_ctx *ctx, void (*cb)(void *), void *user_da
   uv_timer_init(ctx->loop, &t->handle); /* cannot fail for a valid loop */
   t->handle.data = t;
   t->alloc = ctx->alloc;
+  t->ctx = ctx;
   t->cb = cb;
   t->user_data = user_data;
   return t;

@@ -8,6 +8,8 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/fail.h"
+#include "core/versioned.h"
 #include "core/timer.h"
 #include "election/elector.h"
 #include "election/lock.h"
@@ -46,6 +48,8 @@ struct k8sha_election {
   uint64_t renewed_at;     /* loop time when the last successful renew was sent */
   int retake;              /* a store found our term used by another leadership: take a new one */
   char lead_uid[64];       /* metadata.uid of the lock object this leadership was granted on */
+  int orphan;              /* freed by the host while its release was being written */
+  struct k8sha_election *next_orphan;
   json_t *entries;         /* component -> "session,address" published by this leader */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
   pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
@@ -77,6 +81,7 @@ static void leader_write(k8sha_election *e);
 static void on_leader_refreshed(int err, const char *message, void *ud);
 static void on_follower_refreshed(int err, const char *message, void *ud);
 static void release_done(k8sha_election *e, int err, const char *message);
+static void free_now(k8sha_election *e);
 
 static uint64_t now_ms(k8sha_election *e) {
   return k8sha__now_ms(e->ctx);
@@ -645,14 +650,22 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   char value[1024], key[300];
 
   if (!e || !component || !*component || !address)
-    return K8SHA_EINVAL;
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_publish: election, component and address "
+                                     "are required");
+  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
   /* The entry's key must be a valid ConfigMap key, or every renewal would be refused (422). */
   if (snprintf(key, sizeof(key), K8SHA__LEADER_KEY_PREFIX "%s", component) >= (int)sizeof(key) ||
-      !k8sha__is_configmap_key(key) ||
-      strlen(e->session) + 1 + strlen(address) >= sizeof(value))
-    return K8SHA_EINVAL;
+      !k8sha__is_configmap_key(key))
+    return k8sha__fail(K8SHA_EINVAL, "component '%.64s' does not make a valid ConfigMap key "
+                                     "(letters, digits, '-', '_', '.'; at most %zu characters)",
+                       component, sizeof(key) - 1 - strlen(K8SHA__LEADER_KEY_PREFIX));
+  if (strlen(e->session) + 1 + strlen(address) >= sizeof(value))
+    return k8sha__fail(K8SHA_EINVAL, "address of %zu bytes: at most %zu fit the lock entry "
+                                     "(refused, never cut short)", strlen(address),
+                       sizeof(value) - 2 - strlen(e->session));
   if (!lease_valid(e))
-    return K8SHA_ENOTLEADER;
+    return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_publish: %s does not lead",
+                       e->identity);
   p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
@@ -677,6 +690,20 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
 /* ---- release ---- */
 
 static void release_done(k8sha_election *e, int err, const char *message) {
+  if (e->orphan) {
+    k8sha_election **p;
+    k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
+               "%s: the release written after the election was freed %s%s", e->identity,
+               err ? "failed: " : "landed", err && message ? message : "");
+    for (p = &e->ctx->orphans; *p; p = &(*p)->next_orphan)
+      if (*p == e) {
+        *p = e->next_orphan;
+        break;
+      }
+    e->orphan = 0;
+    free_now(e);
+    return;
+  }
   e->st = E_STOPPED;
   k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
              e->identity, err ? ", release failed: " : "", err && message ? message : "");
@@ -752,8 +779,10 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   int rc;
   if (!e)
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
   if (e->st == E_IDLE || e->st == E_STOPPING || e->st == E_STOPPED)
-    return K8SHA_EBUSY;
+    return k8sha__fail(K8SHA_EBUSY, "k8sha_election_stop: the election %s",
+                       e->st == E_IDLE ? "was never started" : "is already stopping or stopped");
   e->stopped = stopped;
   e->stopped_ud = ud;
   if (e->st == E_LEADER) {
@@ -792,24 +821,41 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
 
 /* ---- object ---- */
 
-int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_election_options *opts,
+/* The sizes of each version of the versioned structs (core/versioned.h). */
+static const size_t options_sizes[] = {0, sizeof(k8sha_election_options)};
+static const size_t callbacks_sizes[] = {0, sizeof(k8sha_election_callbacks)};
+
+int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_election_options *given,
                        const k8sha_election_callbacks *cbs) {
-  static const k8sha_election_options defaults = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT, *opts = &o;
   k8sha_election *e;
 
-  if (!out || !ctx || !cbs || cbs->version != K8SHA_ELECTION_CALLBACKS_VERSION)
-    return K8SHA_EINVAL;
-  if (!opts)
-    opts = &defaults;
-  if (opts->version != K8SHA_ELECTION_OPTIONS_VERSION ||
-      (opts->lock != K8SHA_LOCK_CONFIGMAP && opts->lock != K8SHA_LOCK_LEASE) ||
-      (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128)))
-    return K8SHA_EINVAL;
+  if (!out || !ctx || !cbs)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: out, ctx and callbacks are required");
+  if (!K8SHA__VERSION_OK(cbs->version, callbacks_sizes))
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: callbacks version %u is not one this "
+                                     "library knows (1..%u)", cbs->version,
+                       (unsigned)K8SHA__VERSIONS(callbacks_sizes));
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  if (given) {
+    if (!K8SHA__VERSION_OK(given->version, options_sizes))
+      return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: options version %u is not one this "
+                                       "library knows (1..%u)", given->version,
+                         (unsigned)K8SHA__VERSIONS(options_sizes));
+    k8sha__versioned_copy(&o, given, given->version, options_sizes);
+  }
+  if (opts->lock != K8SHA_LOCK_CONFIGMAP && opts->lock != K8SHA_LOCK_LEASE)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: lock kind %d is neither "
+                                     "K8SHA_LOCK_CONFIGMAP nor K8SHA_LOCK_LEASE", (int)opts->lock);
+  if (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128))
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the identity must have 1 to 127 "
+                                     "characters");
   e = k8sha__calloc(&ctx->alloc, 1, sizeof(*e));
   if (!e)
     return K8SHA_ENOMEM;
   e->ctx = ctx;
-  e->cbs = *cbs;
+  k8sha__ctx_child(ctx, 1);
+  k8sha__versioned_copy(&e->cbs, cbs, cbs->version, callbacks_sizes); /* (the rest: NULL) */
   if (opts->identity)
     snprintf(e->identity, sizeof(e->identity), "%s", opts->identity);
   else
@@ -835,8 +881,9 @@ int k8sha_election_start(k8sha_election *e) {
   int rc;
   if (!e)
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
   if (e->st != E_IDLE)
-    return K8SHA_EBUSY;
+    return k8sha__fail(K8SHA_EBUSY, "k8sha_election_start: already started");
   rc = k8sha__lock_subscribe(e->ctx, e->kind, e->lock_name, &e->sub, &e->lock);
   if (rc)
     return rc;
@@ -866,10 +913,8 @@ static void destroy(k8sha_election *e) {
   k8sha__free(&e->ctx->alloc, e);
 }
 
-void k8sha_election_free(k8sha_election *e) {
-  if (!e || e->freed)
-    return;
-  /* Nothing reaches the host after this: stop every source of callbacks now. */
+/* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
+static void free_now(k8sha_election *e) {
   e->freed = 1;
   k8sha__lock_cancel(e->lock, e->inflight);
   e->inflight = NULL;
@@ -882,7 +927,44 @@ void k8sha_election_free(k8sha_election *e) {
     destroy(e);
 }
 
+void k8sha_election_free(k8sha_election *e) {
+  if (!e || e->freed || e->orphan)
+    return;
+  K8SHA__LOOP_ONLY_VOID(e->ctx);
+  k8sha__ctx_child(e->ctx, -1);
+  if (e->st == E_STOPPING && e->inflight) {
+    /* A stop whose release is being written keeps going: the followers then take over in
+     * milliseconds, not after a lease. Nothing reaches the host any more (its destroy callback
+     * excepted); the context frees it when the answer comes, or at its own free. */
+    void (*host_destroy)(void *) = e->cbs.destroy;
+    void *ud = e->cbs.user_data;
+    memset(&e->cbs, 0, sizeof(e->cbs));
+    e->cbs.destroy = host_destroy;
+    e->cbs.user_data = ud;
+    e->stopped = NULL;
+    e->orphan = 1;
+    e->next_orphan = e->ctx->orphans;
+    e->ctx->orphans = e;
+    return;
+  }
+  /* Nothing reaches the host after this: stop every source of callbacks now. */
+  free_now(e);
+}
+
+void k8sha__election_reap(k8sha_ctx *ctx) {
+  while (ctx->orphans) {
+    k8sha_election *e = ctx->orphans;
+    ctx->orphans = e->next_orphan;
+    e->orphan = 0;
+    free_now(e);
+  }
+}
+
 int k8sha_election_is_leader(const k8sha_election *e) {
+  if (e && !k8sha__ctx_on_loop(e->ctx)) {
+    (void)k8sha__ctx_wrong_thread(e->ctx, __func__);
+    return 0;
+  }
   return e && e->st == E_LEADER &&
          k8sha__now_ms(e->ctx) < e->renewed_at + e->ctx->ha.renew_effective_ms;
 }
@@ -892,6 +974,10 @@ const char *k8sha_election_identity(const k8sha_election *e) {
 }
 
 const char *k8sha_election_session(const k8sha_election *e) {
+  if (e && !k8sha__ctx_on_loop(e->ctx)) {
+    (void)k8sha__ctx_wrong_thread(e->ctx, __func__);
+    return NULL;
+  }
   return e && e->st == E_LEADER ? e->session : NULL;
 }
 

@@ -22,6 +22,8 @@ const char *k8sha__election_session(const k8sha_election *e);
  * process wrote, in that term, on the object incarnation it was granted on. A store reads the
  * lock afresh and asks this before it writes over a claim that is not its own. */
 int k8sha__election_names_us(k8sha_election *e, uint64_t term);
+/* At the context's free: elections freed while their release was still being written go now. */
+void k8sha__election_reap(k8sha_ctx *ctx);
 /* A store of the leadership in `term` found a ConfigMap claimed with `found` >= term by another
  * leadership: the lock was deleted and created again with a term already used. If `e` still
  * leads in `term`, it takes the lock anew (it still names us) with a term above `found`: its

@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ctx_priv.h"
+#include "core/versioned.h"
 #include "core/timer.h"
 #include "election/lock.h"
 #include "election/record.h"
@@ -14,6 +16,7 @@ struct k8sha_retriever {
   k8sha__lock_sub sub;
   char *key;               /* org.apache.flink.k8s.leader.<component> */
   k8sha_retriever_cb cb;
+  k8sha_retriever_options opts;
   void *user_data;
   char *last;              /* the value last reported ("" for none), NULL before the first */
   k8sha__timer *first;     /* reports the state of an already-watched lock */
@@ -61,30 +64,51 @@ static void on_first(void *ud) {
   report(ud);
 }
 
-int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, k8sha_lock_kind lock,
-                        const char *lock_name, const char *component, k8sha_retriever_cb cb,
-                        void *user_data) {
+static void on_error(int err, const char *message, void *ud) {
+  k8sha_retriever *r = ud;
+  if (r->opts.error)
+    r->opts.error(r, err, message, r->user_data);
+}
+
+static const size_t options_sizes[] = {0, sizeof(k8sha_retriever_options)};
+
+int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
+                        const k8sha_retriever_options *opts, const char *component,
+                        k8sha_retriever_cb cb, void *user_data) {
+  k8sha_retriever_options o = K8SHA_RETRIEVER_OPTIONS_INIT;
   k8sha_retriever *r;
   char *name;
   int rc;
 
-  if (!out || !ctx || !component || !*component || !cb ||
-      (lock != K8SHA_LOCK_CONFIGMAP && lock != K8SHA_LOCK_LEASE))
+  if (!out || !ctx || !component || !*component || !cb)
     return K8SHA_EINVAL;
+  if (opts) {
+    if (!K8SHA__VERSION_OK(opts->version, options_sizes))
+      return K8SHA_EINVAL;
+    k8sha__versioned_copy(&o, opts, opts->version, options_sizes);
+  }
+  if (o.lock != K8SHA_LOCK_CONFIGMAP && o.lock != K8SHA_LOCK_LEASE)
+    return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   r = k8sha__calloc(&ctx->alloc, 1, sizeof(*r));
   if (!r)
     return K8SHA_ENOMEM;
   r->ctx = ctx;
+  k8sha__ctx_child(ctx, 1);
   r->cb = cb;
+  r->opts = o;
+  r->opts.lock_name = NULL; /* (copied below; the caller's string need not outlive the call) */
   r->user_data = user_data;
   r->key = k8sha__asprintf(&ctx->alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
   r->sub.on_update = on_update;
+  r->sub.on_error = on_error;
   r->sub.user_data = r;
-  name = lock_name ? k8sha__strdup(&ctx->alloc, lock_name) : k8sha__lock_default_name(ctx, lock);
+  name = o.lock_name ? k8sha__strdup(&ctx->alloc, o.lock_name)
+                     : k8sha__lock_default_name(ctx, o.lock);
   r->first = k8sha__timer_new(ctx, on_first, r);
   rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
   if (rc == 0)
-    rc = k8sha__lock_subscribe(ctx, lock, name, &r->sub, &r->lock);
+    rc = k8sha__lock_subscribe(ctx, o.lock, name, &r->sub, &r->lock);
   k8sha__free(&ctx->alloc, name);
   if (rc) {
     k8sha_retriever_free(r);
@@ -99,6 +123,8 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx, k8sha_lock_kind l
 void k8sha_retriever_free(k8sha_retriever *r) {
   if (!r)
     return;
+  K8SHA__LOOP_ONLY_VOID(r->ctx);
+  k8sha__ctx_child(r->ctx, -1);
   if (r->lock)
     k8sha__lock_unsubscribe(r->lock, &r->sub);
   k8sha__timer_free(r->first);

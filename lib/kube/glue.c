@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "core/alloc.h"
+#include "core/ctx_priv.h"
 #include "kube/client_priv.h"
 
 typedef struct sock_ctx {
@@ -23,6 +24,7 @@ static void sock_closed(uv_handle_t *h) {
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   sock_ctx *s = h->data;
+  k8sha_ctx *ctx;
   int flags = 0;
 
   if (status < 0)
@@ -31,7 +33,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
     flags |= CURL_CSELECT_OUT;
+  ctx = s->k->ctx;
+  K8SHA__ENTER(ctx);
   k8sha__kube_socket_action(s->k, s->fd, flags);
+  K8SHA__LEAVE(ctx);
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {

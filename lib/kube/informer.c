@@ -235,8 +235,10 @@ static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
     return;
   }
   if (err == K8SHA_EEXPIRED) {
-    GUARDED(inf, report(inf, err, "watch of %s: resource version %s is too old; listing again",
-                        inf->collection, inf->rv ? inf->rv : "?"));
+    /* Routine recovery: logged, not an error for the owner (nothing failed, nothing is lost). */
+    k8sha__log(inf->ctx, K8SHA_LOG_INFO, "watch",
+               "watch of %s: resource version %s is too old; listing again", inf->collection,
+               inf->rv ? inf->rv : "?");
     /* After a healthy watch, at once; a watch that expired before any event (a server whose
      * history is gone each time) lists again only after a growing delay, never in a loop. */
     schedule(inf, 1, !healthy);

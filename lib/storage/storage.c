@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/versioned.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
 #include "storage/uri.h"
@@ -35,6 +36,7 @@ struct k8sha__storage {
   int async_closed;
   backend *backends;
   k8sha_allocator alloc;
+  k8sha_ctx *ctx; /* NULL once closing */
   /* Loop thread only: canonical URIs of blobs written whose pointers are not committed yet, and
    * every URI pinned since the oldest running orphan scan began. */
   char **pins, **seen;
@@ -123,7 +125,9 @@ static void on_async(uv_async_t *h) {
       r.len = op->len;
       r.entries = (const char *const *)op->entries;
       r.n_entries = op->n_entries;
+      K8SHA__ENTER(reg->ctx);
       op->cb(&r, op->user_data);
+      K8SHA__LEAVE(reg->ctx);
     }
     op_free(op);
   }
@@ -148,16 +152,20 @@ static registry *get_registry(k8sha_ctx *ctx) {
   }
   reg->async.data = reg;
   reg->alloc = ctx->alloc;
+  reg->ctx = ctx;
   ctx->storage = reg;
   return reg;
 }
+
+/* The sizes of each version of k8sha_storage_backend (core/versioned.h). */
+static const size_t backend_sizes[] = {0, sizeof(k8sha_storage_backend)};
 
 int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void *self) {
   registry *reg;
   backend *b, **p;
   size_t i;
 
-  if (!ctx || !vt || vt->version != K8SHA_STORAGE_BACKEND_VERSION || !vt->scheme ||
+  if (!ctx || !vt || !K8SHA__VERSION_OK(vt->version, backend_sizes) || !vt->scheme ||
       !*vt->scheme || !vt->write_new || !vt->read || !vt->remove || !vt->list)
     return K8SHA_EINVAL;
   for (i = 0; vt->scheme[i]; i++) {
@@ -170,7 +178,7 @@ int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void
   b = reg ? calloc(1, sizeof(*b)) : NULL;
   if (!b)
     return K8SHA_ENOMEM;
-  b->vt = *vt;
+  k8sha__versioned_copy(&b->vt, vt, vt->version, backend_sizes); /* (calloc: the rest NULL) */
   b->self = self;
   b->scheme = strdup(vt->scheme);
   if (!b->scheme) {
@@ -458,6 +466,7 @@ void k8sha__storage_close(k8sha_ctx *ctx) {
   strings_free(reg->seen, &reg->n_seen);
   reg->pins = reg->seen = NULL;
   reg->closing = 1;
+  reg->ctx = NULL;
   while ((b = reg->backends) != NULL) {
     reg->backends = b->next;
     if (b->vt.destroy)

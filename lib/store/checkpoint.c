@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/fail.h"
 #include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -19,7 +20,7 @@
 #define CHECKPOINT_PREFIX "checkpointID-"
 #define COUNTER_KEY "counter"
 
-typedef enum cop_kind { C_OPEN, C_ADD, C_RECOVER, C_COUNTER, C_SET, C_SHUTDOWN } cop_kind;
+typedef enum cop_kind { C_OPEN, C_ADD, C_RECOVER, C_COUNTER, C_SET, C_SHUTDOWN, C_COMMIT } cop_kind;
 
 typedef struct cop {
   struct cop *next;
@@ -28,6 +29,10 @@ typedef struct cop {
   k8sha_checkpoint_done_cb done;
   k8sha_checkpoint_recover_cb recovered;
   k8sha_counter_cb counted;
+  k8sha_checkpoint_latest_cb latest;  /* C_RECOVER: the newest intact one only */
+  k8sha_checkpoint_commit_cb committed; /* C_COMMIT */
+  void *state;                          /* C_COMMIT: a copy of the state, until the add starts */
+  size_t state_len;
   void *user_data;
   int increment;
   uint64_t value;
@@ -35,6 +40,7 @@ typedef struct cop {
   char **keys; /* retention, shutdown, recovery: the keys being worked through */
   size_t n, i, pending;
   k8sha_checkpoint *list;
+  const k8sha_checkpoint **ptrs; /* what the host gets: &list[i] (the struct may grow) */
   k8sha__timer *defer;
   int completing; /* its callback runs: freed by complete(), not by a free of the store */
 } cop;
@@ -74,6 +80,8 @@ static void cop_free(cop *c) {
       k8sha__free(&s->ctx->alloc, (void *)c->list[i].message);
   }
   k8sha__free(&s->ctx->alloc, c->list);
+  k8sha__free(&s->ctx->alloc, (void *)c->ptrs);
+  k8sha__free(&s->ctx->alloc, c->state);
   k8sha__timer_free(c->defer);
   k8sha__free(&s->ctx->alloc, c);
 }
@@ -99,9 +107,25 @@ static void complete(cop *c, int err, const char *message) {
   if (c->kind == C_COUNTER) {
     if (c->counted)
       c->counted(s, err, err ? 0 : c->value, c->user_data);
+  } else if (c->kind == C_RECOVER && c->latest) {
+    const k8sha_checkpoint *latest = NULL;
+    size_t i, skipped = 0;
+    for (i = err ? 0 : c->n; i > 0 && !latest; i--) {
+      if (c->list[i - 1].status == 0) {
+        latest = &c->list[i - 1];
+      } else {
+        skipped++;
+        k8sha__log(s->ctx, K8SHA_LOG_WARN, "store", "checkpoint %" PRIu64 " is unusable, an "
+                   "older one is taken: %s", c->list[i - 1].id, c->list[i - 1].message);
+      }
+    }
+    c->latest(s, err, latest, err ? 0 : skipped, c->user_data);
   } else if (c->kind == C_RECOVER) {
     if (c->recovered)
-      c->recovered(s, err, err ? NULL : c->list, err ? 0 : c->n, c->user_data);
+      c->recovered(s, err, err ? NULL : c->ptrs, err ? 0 : c->n, c->user_data);
+  } else if (c->kind == C_COMMIT) {
+    if (c->committed)
+      c->committed(s, err, err ? 0 : c->value, c->user_data);
   } else if (c->done) {
     c->done(s, err, c->user_data);
   }
@@ -153,16 +177,22 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
   cop *c;
   int rc;
 
-  if (!out || !leader || !k8sha__job_id_valid(job_id))
-    return K8SHA_EINVAL;
-  if (!k8sha_election_is_leader(leader))
-    return K8SHA_ENOTLEADER;
+  if (!out || !leader)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_checkpoint_store_open: out and leader are required");
+  if (!k8sha__job_id_valid(job_id))
+    return k8sha__fail(K8SHA_EINVAL, "job id '%.64s' is not 32 lowercase hex digits (Flink's "
+                                     "JobID)", job_id ? job_id : "(null)");
   ctx = k8sha__election_ctx(leader);
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  if (!k8sha_election_is_leader(leader))
+    return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_checkpoint_store_open: %s does not lead",
+                       k8sha_election_identity(leader));
   s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
   s->ctx = ctx;
+  k8sha__ctx_child(ctx, 1);
   snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
   name = k8sha__job_configmap_name(ctx, job_id);
   c = name ? cop_new(s, C_OPEN, user_data) : NULL;
@@ -184,6 +214,8 @@ void k8sha_checkpoint_store_free(k8sha_checkpoint_store *s) {
   cop **p;
   if (!s || s->life.closed)
     return;
+  K8SHA__LOOP_ONLY_VOID(s->ctx);
+  k8sha__ctx_child(s->ctx, -1);
   s->shut = 1; /* calls from a callback under way now get K8SHA_ECLOSED */
   /* The ConfigMap first: its queued updates go without callbacks, then the store's steps (an
    * operation whose callback is running is freed when it returns). */
@@ -220,8 +252,12 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   char key[64];
   cop *c;
   int rc;
-  if (!s || s->shut)
-    return s ? K8SHA_ECLOSED : K8SHA_EINVAL;
+  if (!s)
+    return k8sha__fail(K8SHA_EINVAL, "no checkpoint store");
+  if (s->shut)
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   key_of(key, sizeof(key), id);
   c = cop_new(s, C_ADD, user_data);
   if (!c)
@@ -301,10 +337,13 @@ static void on_recover_turn(int err, const char *message, void *ud) {
     return;
   }
   if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &c->keys, &c->n) != 0 ||
-      !(c->list = k8sha__calloc(a, c->n + 1, sizeof(*c->list)))) {
+      !(c->list = k8sha__calloc(a, c->n + 1, sizeof(*c->list))) ||
+      !(c->ptrs = k8sha__calloc(a, c->n + 1, sizeof(*c->ptrs)))) {
     complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
     return;
   }
+  for (i = 0; i < c->n; i++)
+    c->ptrs[i] = &c->list[i];
   c->pending = 1; /* held until every read has started */
   for (i = 0; i < c->n; i++) {
     k8sha_checkpoint *cp = &c->list[i];
@@ -341,12 +380,34 @@ int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover
   if (!s || !done)
     return K8SHA_EINVAL;
   if (s->shut)
-    return K8SHA_ECLOSED;
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   c = cop_new(s, C_RECOVER, user_data);
   if (!c)
     return K8SHA_ENOMEM;
   c->recovered = done;
   /* A turn in the ConfigMap's queue: the list reflects every write started before. */
+  rc = k8sha__fcm_update(s->f, edit_nothing, c, on_recover_turn, c);
+  if (rc)
+    cop_free(c);
+  return rc;
+}
+
+int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s, k8sha_checkpoint_latest_cb done,
+                                    void *user_data) {
+  cop *c;
+  int rc;
+  if (!s || !done)
+    return K8SHA_EINVAL;
+  if (s->shut)
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  c = cop_new(s, C_RECOVER, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->latest = done;
   rc = k8sha__fcm_update(s->f, edit_nothing, c, on_recover_turn, c);
   if (rc)
     cop_free(c);
@@ -392,7 +453,9 @@ static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, u
   if (!s || (kind == C_COUNTER && !counted) || (kind == C_SET && value == 0))
     return K8SHA_EINVAL;
   if (s->shut)
-    return K8SHA_ECLOSED;
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   c = cop_new(s, kind, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -419,6 +482,64 @@ int k8sha_checkpoint_counter_get_and_increment(k8sha_checkpoint_store *s, k8sha_
 int k8sha_checkpoint_counter_set(k8sha_checkpoint_store *s, uint64_t next_id,
                                  k8sha_checkpoint_done_cb done, void *user_data) {
   return counter_op(s, C_SET, 0, next_id, NULL, done, user_data);
+}
+
+/* ---- commit: the next id from the counter, then the add under it ---- */
+
+static void on_commit_added(int err, const char *message, void *ud) {
+  complete(ud, err, message);
+}
+
+static void on_commit_counted(int err, const char *message, void *ud) {
+  cop *c = ud;
+  k8sha_checkpoint_store *s = c->s;
+  char key[64];
+  int rc;
+  if (err) {
+    complete(c, err, message);
+    return;
+  }
+  key_of(key, sizeof(key), c->value);
+  rc = k8sha__hstore_add_retaining(s->h, key, c->state, c->state_len, 0, CHECKPOINT_PREFIX,
+                                   s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1,
+                                   on_commit_added, c);
+  k8sha__free(&s->ctx->alloc, c->state); /* (the add has its own copy) */
+  c->state = NULL;
+  if (rc) {
+    char msg[160];
+    snprintf(msg, sizeof(msg), "checkpoint %" PRIu64 ": the add could not be started (%s)",
+             c->value, k8sha_strerror(rc));
+    complete(c, rc, msg);
+  }
+}
+
+int k8sha_checkpoint_commit(k8sha_checkpoint_store *s, const void *state, size_t len,
+                            k8sha_checkpoint_commit_cb done, void *user_data) {
+  cop *c;
+  int rc;
+  if (!s || (!state && len))
+    return K8SHA_EINVAL;
+  if (s->shut)
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  c = cop_new(s, C_COMMIT, user_data);
+  if (!c)
+    return K8SHA_ENOMEM;
+  c->committed = done;
+  c->increment = 1;
+  c->state_len = len;
+  c->state = k8sha__malloc(&s->ctx->alloc, len);
+  if (!c->state) {
+    cop_free(c);
+    return K8SHA_ENOMEM;
+  }
+  if (len)
+    memcpy(c->state, state, len);
+  rc = k8sha__fcm_update(s->f, edit_counter, c, on_commit_counted, c);
+  if (rc)
+    cop_free(c);
+  return rc;
 }
 
 /* ---- shutdown ---- */
@@ -496,7 +617,9 @@ int k8sha_checkpoint_store_shutdown(k8sha_checkpoint_store *s, k8sha_job_status 
   if (!s || (status != K8SHA_JOB_SUSPENDED && status != K8SHA_JOB_GLOBALLY_TERMINAL))
     return K8SHA_EINVAL;
   if (s->shut)
-    return K8SHA_ECLOSED;
+    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
+                       s->job_id);
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   c = cop_new(s, C_SHUTDOWN, user_data);
   if (!c)
     return K8SHA_ENOMEM;

@@ -650,6 +650,7 @@ int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id
   if (!ctx || !k8sha__job_id_valid(job_id) || (flags & ~K8SHA_CLEANUP_DRY_RUN) ||
       (!leader && !dry) || (leader && k8sha__election_ctx(leader) != ctx))
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   if (!dry && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
   return k8sha__task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found, done,
@@ -660,5 +661,6 @@ int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb fou
                           k8sha_cleanup_done_cb done, void *user_data) {
   if (!ctx || (flags & ~K8SHA_CLEANUP_DRY_RUN))
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   return k8sha__task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
 }

@@ -72,10 +72,12 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
 
   if (!out || !ctx || !cb)
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   w = k8sha__calloc(&ctx->alloc, 1, sizeof(*w));
   if (!w)
     return K8SHA_ENOMEM;
   w->ctx = ctx;
+  k8sha__ctx_child(ctx, 1);
   w->cb = cb;
   w->user_data = user_data;
   w->ha_only = !label_selector;
@@ -105,6 +107,8 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
 void k8sha_watch_free(k8sha_watch *w) {
   if (!w)
     return;
+  K8SHA__LOOP_ONLY_VOID(w->ctx);
+  k8sha__ctx_child(w->ctx, -1);
   k8sha__informer_free(w->inf);
   k8sha__free(&w->ctx->alloc, w);
 }

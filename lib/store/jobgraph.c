@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/fail.h"
 #include "core/life.h"
 #include "election/elector.h"
 #include "election/lock.h"
@@ -109,15 +110,18 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
   int rc;
 
   if (!out || !leader)
-    return K8SHA_EINVAL;
-  if (!k8sha_election_is_leader(leader))
-    return K8SHA_ENOTLEADER;
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_jobgraph_store_open: out and leader are required");
   ctx = k8sha__election_ctx(leader);
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  if (!k8sha_election_is_leader(leader))
+    return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_jobgraph_store_open: %s does not lead",
+                       k8sha_election_identity(leader));
   s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
   s->ctx = ctx;
+  k8sha__ctx_child(ctx, 1);
   name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
   g = name ? gop_new(s, user_data) : NULL;
   rc = g ? 0 : K8SHA_ENOMEM;
@@ -139,6 +143,8 @@ void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s) {
   gop **p;
   if (!s || s->life.closed)
     return;
+  K8SHA__LOOP_ONLY_VOID(s->ctx);
+  k8sha__ctx_child(s->ctx, -1);
   k8sha__fcm_free(s->f);
   s->f = NULL;
   k8sha__hstore_free(s->h);
@@ -163,10 +169,14 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
   char key[64];
   gop *g;
   int rc;
-  if (!s || !k8sha__job_id_valid(job_id) || (what == 2 && !got))
-    return K8SHA_EINVAL;
+  if (!s || (what == 2 && !got))
+    return k8sha__fail(K8SHA_EINVAL, "a job-graph store (and for a get, a callback) is required");
+  if (!k8sha__job_id_valid(job_id))
+    return k8sha__fail(K8SHA_EINVAL, "job id '%.64s' is not 32 lowercase hex digits (Flink's "
+                                     "JobID)", job_id ? job_id : "(null)");
   if (s->life.closed)
-    return K8SHA_ECLOSED; /* (freed from a callback under way) */
+    return k8sha__fail(K8SHA_ECLOSED, "the job-graph store was freed"); /* (in a callback) */
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   snprintf(key, sizeof(key), "%s%s", k8sha__graph_kind_written(s->ctx)->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
@@ -204,6 +214,7 @@ int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
     return K8SHA_EINVAL;
   if (s->life.closed)
     return K8SHA_ECLOSED;
+  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
   prefix = k8sha__graph_kind_written(s->ctx)->key_prefix;
   plen = strlen(prefix);
   rc = k8sha__hstore_keys(s->h, prefix, ids, n);

@@ -156,6 +156,7 @@ int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb fo
                        k8sha_cleanup_done_cb done, void *user_data) {
   if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
     return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   if (leader && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
   return k8sha__task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);

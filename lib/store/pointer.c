@@ -5,6 +5,7 @@
 #include "k8sha/storage.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -198,25 +199,49 @@ char *k8sha__value_mark(const k8sha_allocator *a, const char *value) {
 
 /* ---- k8sha_pointer_describe ---- */
 
-int k8sha_pointer_describe(const char *value, k8sha_pointer_info *out) {
+int k8sha_pointer_describe(const char *value, k8sha_pointer_info **out) {
   k8sha__value_info info;
-  char why[256];
+  k8sha_pointer_info *pi;
+  char why[256], *strings;
+  size_t ulen, wlen;
   int rc;
 
-  if (!value || !out)
+  if (!out)
     return K8SHA_EINVAL;
-  memset(out, 0, sizeof(*out));
+  *out = NULL;
+  if (!value)
+    return K8SHA_EINVAL;
+  why[0] = '\0';
   rc = k8sha__value_describe(k8sha__default_allocator(), value, &info, why, sizeof(why));
-  if (rc) {
-    snprintf(out->error, sizeof(out->error), "%s", why);
+  if (rc && rc != K8SHA_ECORRUPT)
     return rc;
+  if (rc)
+    info.uri[0] = '\0';
+  else
+    why[0] = '\0';
+  /* one block: the struct, then its two strings */
+  ulen = strlen(info.uri) + 1;
+  wlen = strlen(why) + 1;
+  pi = calloc(1, sizeof(*pi) + ulen + wlen);
+  if (!pi)
+    return K8SHA_ENOMEM;
+  strings = (char *)(pi + 1);
+  memcpy(strings, info.uri, ulen);
+  memcpy(strings + ulen, why, wlen);
+  pi->uri = strings;
+  pi->error = strings + ulen;
+  if (rc == 0) {
+    pi->marked = info.marked;
+    pi->format = info.form;
+    pi->compact = info.form == K8SHA__VALUE_COMPACT;
+    pi->size = info.size;
+    pi->crc32c = info.crc;
+    pi->pointer_len = info.pointer_len;
   }
-  out->marked = info.marked;
-  out->format = info.form;
-  out->compact = info.form == K8SHA__VALUE_COMPACT;
-  memcpy(out->uri, info.uri, sizeof(out->uri));
-  out->size = info.size;
-  out->crc32c = info.crc;
-  out->pointer_len = info.pointer_len;
-  return 0;
+  *out = pi;
+  return rc;
+}
+
+void k8sha_pointer_info_free(k8sha_pointer_info *info) {
+  free(info);
 }

@@ -114,7 +114,7 @@ static void on_counted(k8sha_checkpoint_store *s, int status, uint64_t id, void 
   }
 }
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *list,
                          size_t n, void *ud) {
   slot *sl = ud;
   size_t i;
@@ -125,11 +125,11 @@ static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_chec
     return;
   }
   for (i = 0; i < n; i++) {
-    if (list[i].status)
-      out("broken %s %llu %s %s", sl->job, (unsigned long long)list[i].id,
-          k8sha_err_name(list[i].status), list[i].message);
+    if (list[i]->status)
+      out("broken %s %llu %s %s", sl->job, (unsigned long long)list[i]->id,
+          k8sha_err_name(list[i]->status), list[i]->message);
     else
-      out("intact %s %llu", sl->job, (unsigned long long)list[i].id);
+      out("intact %s %llu", sl->job, (unsigned long long)list[i]->id);
   }
   out("recovered %s %llu %zu", sl->job, (unsigned long long)sl->term, n);
   sl->state = READY;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "k8sha/errors.h"
 #include "k8sha/storage.h"
 #include "layout/flink_handle.h"
 #include "store/pointer.h"
@@ -31,9 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   text[size] = '\0';
   {
     /* Any ConfigMap value (marked, host bytes, garbage): described or refused, never more. */
-    k8sha_pointer_info info;
-    if (k8sha_pointer_describe(text, &info) == 0 && strlen(info.uri) >= sizeof(info.uri))
+    k8sha_pointer_info *info = NULL;
+    int rc = k8sha_pointer_describe(text, &info);
+    if ((rc == 0 || rc == K8SHA_ECORRUPT) != (info != NULL) ||
+        (rc == K8SHA_ECORRUPT && !info->error[0]) || (rc == 0 && info->error[0]))
       abort();
+    k8sha_pointer_info_free(info);
   }
   if (k8sha__pointer_decode(a, text, &p, &why) == 0) {
     /* What decodes must encode back to the same pointer. */

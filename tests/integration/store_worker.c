@@ -71,7 +71,7 @@ static void next_auto(worker *w) {
     out("failed counter start");
 }
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *list,
                          size_t n, void *ud) {
   size_t i;
   (void)ud;
@@ -80,9 +80,9 @@ static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_chec
     return;
   }
   for (i = 0; i < n; i++)
-    out("checkpoint %llu %s%s%s", (unsigned long long)list[i].id,
-        list[i].status ? k8sha_err_name(list[i].status) : "OK", list[i].status ? " " : "",
-        list[i].status ? list[i].message : "");
+    out("checkpoint %llu %s%s%s", (unsigned long long)list[i]->id,
+        list[i]->status ? k8sha_err_name(list[i]->status) : "OK", list[i]->status ? " " : "",
+        list[i]->status ? list[i]->message : "");
   out("recovered %zu", n);
 }
 

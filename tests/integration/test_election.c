@@ -165,18 +165,20 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   k8sha_ctx *c1, *c2;
   k8sha_election *e1, *e2;
   k8sha_retriever *r = NULL, *late = NULL;
+  k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
   addr_probe la;
   int published = 0, stopped = 0;
   uint64_t handover_start;
 
   g_kind = kind;
+  ro.lock = kind;
   it_start(&t, NULL, NULL);
   done_loop = &t.loop;
   c1 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   memset(&a, 0, sizeof(a));
   a.loop = &t.loop;
-  ck_assert_int_eq(k8sha_retriever_new(&r, c2, kind, NULL, "restserver", on_address, &a), 0);
+  ck_assert_int_eq(k8sha_retriever_new(&r, c2, &ro, "restserver", on_address, &a), 0);
   e1 = contender(c1, "one", &p1, &t.loop);
   await_count(&t, &p1.granted, 1);
   ck_assert_int_eq(p1.term, 0); /* created the lock */
@@ -220,7 +222,7 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   /* A late retriever learns the current leader at once. */
   memset(&la, 0, sizeof(la));
   la.loop = &t.loop;
-  ck_assert_int_eq(k8sha_retriever_new(&late, c2, kind, NULL, "restserver", on_address, &la), 0);
+  ck_assert_int_eq(k8sha_retriever_new(&late, c2, &ro, "restserver", on_address, &la), 0);
   await_address(&t, &la, "http://one:8081");
 
   /* Someone overwrites the published entry (a read and a conditional update, as any client with
@@ -871,7 +873,7 @@ START_TEST(stopping_from_a_retriever_callback) {
     cbs.granted = on_stopper_granted;
     cbs.user_data = &st;
     ck_assert_int_eq(k8sha_election_new(&st.e, ctx, NULL, &cbs), 0);
-    ck_assert_int_eq(k8sha_retriever_new(&r, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+    ck_assert_int_eq(k8sha_retriever_new(&r, ctx, NULL, "restserver",
                                          on_stopper_address, &st), 0);
     ck_assert_int_eq(k8sha_election_start(st.e), 0);
     it_run_until(&t, &st.stopped);
@@ -937,18 +939,118 @@ START_TEST(freeing_the_election_from_a_retriever_callback) {
     cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
     cbs.granted = on_freer_granted;
     if (retriever_first)
-      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, NULL, "restserver",
                                            on_freer_address, &fr), 0);
     ck_assert_int_eq(k8sha_election_new(&fr.e, ctx, NULL, &cbs), 0);
     ck_assert_int_eq(k8sha_election_start(fr.e), 0); /* (it subscribes to the lock here) */
     if (!retriever_first)
-      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, K8SHA_LOCK_CONFIGMAP, NULL, "restserver",
+      ck_assert_int_eq(k8sha_retriever_new(&fr.r, ctx, NULL, "restserver",
                                            on_freer_address, &fr), 0);
     it_run_until(&t, &fr.done);
     ck_assert_ptr_null(fr.e);
     k8sha_retriever_free(fr.r);
     k8sha_ctx_free(ctx);
   }
+  it_stop(&t);
+}
+END_TEST
+
+/* A retriever whose user may not list or watch ConfigMaps used to wait in silence forever: its
+ * error callback now says why it sees nothing. */
+typedef struct blind {
+  uv_loop_t *loop;
+  int errors, last;
+  char msg[1024];
+} blind;
+
+static void on_blind_address(k8sha_retriever *r, const char *address, const char *session,
+                             void *ud) {
+  (void)r;
+  (void)address;
+  (void)session;
+  (void)ud;
+  ck_abort_msg("a retriever that cannot read the lock reported an address");
+}
+
+static void on_blind_error(k8sha_retriever *r, int err, const char *message, void *ud) {
+  blind *b = ud;
+  (void)r;
+  if (b->errors++ == 0) {
+    b->last = err;
+    snprintf(b->msg, sizeof(b->msg), "%s", message ? message : "");
+  }
+  uv_stop(b->loop);
+}
+
+START_TEST(retriever_reports_what_keeps_it_blind) {
+  itest t;
+  kubelite_options ko;
+  k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
+  k8sha_retriever *r = NULL;
+  k8sha_ctx *c;
+  char kc[1024];
+  blind b;
+  int turns = 0;
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "blind,blind,configmaps:get\n";
+  it_start(&t, &ko, NULL);
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+           "clusters: [{name: k, cluster: {server: '%s'}}]\nusers: [{name: u, user: {token: blind}}]\n",
+           kubelite_url(t.kl));
+  c = it_ctx_with(&t, it_file(&t, "kc-blind", kc), timing);
+  memset(&b, 0, sizeof(b));
+  b.loop = &t.loop;
+  ro.error = on_blind_error;
+  ck_assert_int_eq(k8sha_retriever_new(&r, c, &ro, "restserver", on_blind_address, &b), 0);
+  while (!b.errors) {
+    ck_assert_msg(turns++ < 100000, "the retriever never said why it sees nothing");
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  }
+  ck_assert_int_eq(b.last, K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(b.msg, "list") != NULL, "%s", b.msg);
+  k8sha_retriever_free(r);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
+/* k8sha_election_stop(e, NULL, NULL) and k8sha_election_free(e) right after it: the release
+ * being written keeps going, so the follower takes over in milliseconds, not after the (here
+ * one-minute) lease. Freeing the context while such a release is still under way cancels it. */
+START_TEST(a_release_outlives_the_free_of_its_election) {
+  static const char *const long_lease[] = {
+      "high-availability.kubernetes.leader-election.lease-duration", "60 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "50 s",
+      "high-availability.kubernetes.leader-election.retry-period", "250 ms", NULL};
+  itest t;
+  probe p1, p2;
+  k8sha_ctx *c1, *c2;
+  k8sha_election *e1, *e2;
+  uint64_t freed_at;
+
+  g_kind = K8SHA_LOCK_CONFIGMAP;
+  it_start(&t, NULL, NULL);
+  c1 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), long_lease);
+  c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), long_lease);
+  e1 = contender(c1, "one", &p1, &t.loop);
+  await_count(&t, &p1.granted, 1);
+  e2 = contender(c2, "two", &p2, &t.loop);
+  while (strcmp(p2.holder, "one") != 0)
+    await_count(&t, &p2.changes, p2.changes + 1);
+  ck_assert_int_eq(k8sha_election_stop(e1, NULL, NULL), 0);
+  k8sha_election_free(e1);
+  freed_at = k8sha__now_ms(c2);
+  await_count(&t, &p2.granted, 1);
+  ck_assert_msg(p2.granted_at - freed_at < 30000,
+                "the follower waited %llu ms: the release did not land",
+                (unsigned long long)(p2.granted_at - freed_at));
+  ck_assert_int_eq(k8sha_ctx_free(c1), 0); /* (nothing of the host's is left in it) */
+  /* the same, with the context freed before the release is answered */
+  ck_assert_int_eq(k8sha_election_stop(e2, NULL, NULL), 0);
+  k8sha_election_free(e2);
+  ck_assert_int_eq(k8sha_ctx_free(c2), 0);
   it_stop(&t);
 }
 END_TEST
@@ -971,6 +1073,8 @@ int main(void) {
   it_add(tc, a_timed_out_lock_read_reaches_the_error_callback, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
   it_add(tc, freeing_the_election_from_a_retriever_callback, IT_ANY);
+  it_add(tc, retriever_reports_what_keeps_it_blind, IT_KUBELITE);
+  it_add(tc, a_release_outlives_the_free_of_its_election, IT_ANY);
   it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);

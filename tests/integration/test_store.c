@@ -232,22 +232,22 @@ static void on_count(k8sha_checkpoint_store *s, int status, uint64_t value, void
   finish_res(r, status, k8sha_checkpoint_store_last_error(s));
 }
 
-static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *list,
+static void on_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *list,
                          size_t n, void *ud) {
   res *r = ud;
   size_t i;
   (void)s;
   r->n = n;
   for (i = 0; i < n && i < 16; i++) {
-    r->ids[i] = list[i].id;
-    r->status[i] = list[i].status;
-    if (list[i].status == 0)
-      snprintf(r->data[i], sizeof(r->data[i]), "%.*s", (int)list[i].len,
-               (const char *)list[i].data);
+    r->ids[i] = list[i]->id;
+    r->status[i] = list[i]->status;
+    if (list[i]->status == 0)
+      snprintf(r->data[i], sizeof(r->data[i]), "%.*s", (int)list[i]->len,
+               (const char *)list[i]->data);
     else
-      snprintf(r->data[i], sizeof(r->data[i]), "%s", list[i].message);
-    if (list[i].status)
-      ck_assert_ptr_nonnull(strstr(list[i].message, "completedCheckpoint"));
+      snprintf(r->data[i], sizeof(r->data[i]), "%s", list[i]->message);
+    if (list[i]->status)
+      ck_assert_ptr_nonnull(strstr(list[i]->message, "completedCheckpoint"));
   }
   finish_res(r, status, NULL);
 }
@@ -1129,7 +1129,7 @@ static void on_free_cp(k8sha_checkpoint_store *s, int status, void *ud) {
   freeing_step(fr);
 }
 
-static void on_free_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *l,
+static void on_free_recovered(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *const *l,
                               size_t n, void *ud) {
   (void)l;
   (void)n;
@@ -1310,6 +1310,96 @@ START_TEST(checkpoints_corrupted_and_missing_blobs_reported_by_id) {
   ck_assert_msg((r.status[1] == K8SHA_ENOTFOUND && r.status[2] == 0) ||
                     (r.status[1] == 0 && r.status[2] == K8SHA_ENOTFOUND),
                 "statuses %d %d", r.status[1], r.status[2]);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
+/* The two steps a scheduler takes: commit the next checkpoint (counter and add in one call) and,
+ * when it leads again, take the newest checkpoint that reads back intact. */
+static void on_committed(k8sha_checkpoint_store *s, int status, uint64_t id, void *ud) {
+  res *r = ud;
+  r->value = id;
+  finish_res(r, status, k8sha_checkpoint_store_last_error(s));
+}
+
+static void on_latest(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *latest,
+                      size_t skipped, void *ud) {
+  res *r = ud;
+  (void)s;
+  r->n = skipped;
+  r->value = latest ? latest->id : 0;
+  if (latest)
+    snprintf(r->data[0], sizeof(r->data[0]), "%.*s", (int)latest->len,
+             (const char *)latest->data);
+  finish_res(r, status, NULL);
+}
+
+static void commit(fixture *f, k8sha_checkpoint_store *s, const char *state, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha_checkpoint_commit(s, state, strlen(state), on_committed, r), 0);
+  it_run_until(&f->t, &r->done);
+}
+
+static void latest(fixture *f, k8sha_checkpoint_store *s, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha_checkpoint_recover_latest(s, on_latest, r), 0);
+  it_run_until(&f->t, &r->done);
+  ck_assert_int_eq(r->err, 0);
+}
+
+START_TEST(commit_next_and_recover_latest_intact) {
+  static const char *const keep3[] = {"execution.checkpointing.num-retained", "3", NULL};
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  char first[4096], path[4096];
+  FILE *fp;
+  json_t *cm;
+
+  setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
+  s = open_store(&f);
+  latest(&f, s, &r); /* nothing yet */
+  ck_assert_uint_eq(r.value, 0);
+  ck_assert_uint_eq(r.n, 0);
+  commit(&f, s, "one", &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_uint_eq(r.value, 1);
+  only_blob(&f, "completedCheckpoint", first, sizeof(first));
+  commit(&f, s, "two", &r);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_uint_eq(r.value, 2);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_str_eq(data_of(cm, "counter"), "3");
+  ck_assert_ptr_nonnull(data_of(cm, "checkpointID-0000000000000000002"));
+  json_decref(cm);
+  latest(&f, s, &r);
+  ck_assert_uint_eq(r.value, 2);
+  ck_assert_str_eq(r.data[0], "two");
+  ck_assert_uint_eq(r.n, 0);
+  /* damage the newest checkpoint's blob: the one before it is the newest intact */
+  {
+    DIR *d = opendir(f.blobs);
+    struct dirent *de;
+    path[0] = '\0';
+    while ((de = readdir(d)))
+      if (de->d_name[0] != '.') {
+        snprintf(path, sizeof(path), "%s/%s", f.blobs, de->d_name);
+        if (strcmp(path, first) != 0)
+          break;
+        path[0] = '\0';
+      }
+    closedir(d);
+  }
+  ck_assert_msg(path[0] != '\0', "the second blob was not found");
+  fp = fopen(path, "r+");
+  ck_assert_ptr_nonnull(fp);
+  fputs("twX", fp);
+  fclose(fp);
+  latest(&f, s, &r);
+  ck_assert_uint_eq(r.value, 1);
+  ck_assert_str_eq(r.data[0], "one");
+  ck_assert_uint_eq(r.n, 1);
   k8sha_checkpoint_store_free(s);
   teardown(&f);
 }
@@ -1865,16 +1955,17 @@ static void assert_no_dangling(fixture *f) {
   json_t *cm = get_cm(f, JOB_PATH), *v;
   const char *key;
   json_object_foreach(json_object_get(cm, "data"), key, v) {
-    k8sha_pointer_info info;
+    k8sha_pointer_info *info = NULL;
     struct stat st;
     if (strncmp(key, "checkpointID-", 13) != 0)
       continue;
     ck_assert_int_eq(k8sha_pointer_describe(json_string_value(v), &info), 0);
-    if (info.marked)
-      continue;
-    ck_assert_msg(stat(info.uri + strlen("file://"), &st) == 0, "%s points to a missing blob",
-                  key);
-    ck_assert_uint_eq((uint64_t)st.st_size, info.size);
+    if (!info->marked) {
+      ck_assert_msg(stat(info->uri + strlen("file://"), &st) == 0,
+                    "%s points to a missing blob", key);
+      ck_assert_uint_eq((uint64_t)st.st_size, info->size);
+    }
+    k8sha_pointer_info_free(info);
   }
   json_decref(cm);
 }
@@ -1982,6 +2073,7 @@ int main(void) {
   it_add(tc, fencing_not_leader_writes_nothing, IT_ANY);
   it_add(tc, checkpoints_retained_and_recovered, IT_ANY);
   it_add(tc, checkpoints_corrupted_and_missing_blobs_reported_by_id, IT_ANY);
+  it_add(tc, commit_next_and_recover_latest_intact, IT_ANY);
   it_add(tc, counter_get_increment_set_shutdown, IT_ANY);
   it_add(tc, jobgraphs_in_lock_configmap, IT_ANY);
   it_add(tc, jobgraphs_with_lease_lock, IT_ANY);

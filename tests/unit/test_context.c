@@ -11,6 +11,8 @@
 #include <uv.h>
 
 #include "core/ctx_priv.h"
+#include "k8sha/checkpoint.h"
+#include "k8sha/election.h"
 #include "fakeapi.h"
 #include "kube/client.h"
 #include "kube/client_priv.h"
@@ -65,6 +67,8 @@ START_TEST(options_and_arguments) {
   ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
   ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), K8SHA_ECONFIG);
   ck_assert_ptr_null(ctx);
+  ck_assert_msg(strstr(k8sha_last_error(), "k8sha_config_validate()") != NULL, "%s",
+                k8sha_last_error());
   k8sha_config_free(cfg);
   cfg = config_for_port(dead_port());
   o.version = 7;
@@ -74,8 +78,8 @@ START_TEST(options_and_arguments) {
   st.version = 0;
   ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), K8SHA_EINVAL);
   st.version = K8SHA_STATS_VERSION;
-  ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), 0);
-  ck_assert_uint_eq(st.requests, 0);
+  /* (library-owned loop: the counters are read on its thread, see misuse_is_refused_...) */
+  ck_assert_int_eq(k8sha_ctx_stats(ctx, &st), K8SHA_ETHREAD);
   ck_assert_ptr_nonnull(k8sha_ctx_loop(ctx));
   ck_assert_int_eq(k8sha_ctx_post(ctx, NULL, NULL), K8SHA_EINVAL);
   k8sha_ctx_free(ctx);
@@ -98,6 +102,243 @@ static void probe_fn(k8sha_ctx *ctx, void *ud) {
   p->on_loop_thread = !uv_thread_equal(&self, &p->loop_thread);
   k8sha_waiter_signal(p->w, 42);
 }
+
+/* ---- misuse that must fail loudly ---- */
+
+typedef struct misuse {
+  k8sha_waiter *w;
+  k8sha_election *e;
+  int rc_new, rc_stats, rc_free_ctx;
+  char log[2048];
+} misuse;
+
+static void misuse_log(k8sha_log_level level, const char *module, const char *message,
+                       void *ud) {
+  misuse *m = ud;
+  (void)module;
+  if (level == K8SHA_LOG_ERROR && !m->log[0])
+    snprintf(m->log, sizeof(m->log), "%s", message);
+}
+
+static void misuse_on_loop(k8sha_ctx *ctx, void *ud) {
+  misuse *m = ud;
+  k8sha_election_callbacks cbs;
+  k8sha_stats st;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  m->rc_new = k8sha_election_new(&m->e, ctx, NULL, &cbs);
+  st.version = K8SHA_STATS_VERSION;
+  m->rc_stats = k8sha_ctx_stats(ctx, &st);
+  m->rc_free_ctx = k8sha_ctx_free(ctx); /* on the library's own loop thread: refused */
+  k8sha_waiter_signal(m->w, 1);
+}
+
+/* On the loop thread: a published address too long for the lock entry is refused, not cut. */
+static int misuse_publish_big(k8sha_ctx *ctx, void *ud) {
+  misuse *m = ud;
+  char big[1500];
+  int rc;
+  (void)ctx;
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  rc = k8sha_election_publish(m->e, "restserver", big, NULL, NULL);
+  snprintf(m->log, sizeof(m->log), "%s", k8sha_last_error()); /* (this thread's) */
+  return rc;
+}
+
+static void misuse_free_election(k8sha_ctx *ctx, void *ud) {
+  misuse *m = ud;
+  (void)ctx;
+  k8sha_election_free(m->e);
+  m->e = NULL;
+  k8sha_waiter_signal(m->w, 2);
+}
+
+/* Library-owned loop: a loop-thread function called from another thread is refused with
+ * K8SHA_ETHREAD and logged, not run; the same call posted to the loop works. k8sha_ctx_free()
+ * is refused on the loop thread itself, and while an object made from the context is alive
+ * (K8SHA_EBUSY); both leave the context usable. */
+START_TEST(misuse_is_refused_with_a_distinct_error) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  k8sha_election_callbacks cbs;
+  k8sha_election *e = NULL;
+  misuse m;
+  int status = 0;
+
+  memset(&m, 0, sizeof(m));
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.log = misuse_log;
+  o.log_user_data = &m;
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, &o), 0);
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  ck_assert_int_eq(k8sha_election_new(&e, ctx, NULL, &cbs), K8SHA_ETHREAD);
+  ck_assert_ptr_null(e);
+  ck_assert_msg(strstr(m.log, "k8sha_election_new was called from a thread other than") != NULL,
+                "%s", m.log);
+  ck_assert_msg(strstr(m.log, "k8sha_ctx_post") != NULL, "%s", m.log);
+
+  ck_assert_int_eq(k8sha_waiter_new(&m.w), 0);
+  ck_assert_int_eq(k8sha_ctx_post(ctx, misuse_on_loop, &m), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(m.w, 30000, &status), 0);
+  k8sha_waiter_free(m.w);
+  ck_assert_int_eq(m.rc_new, 0);
+  ck_assert_int_eq(m.rc_stats, 0);
+  ck_assert_int_eq(m.rc_free_ctx, K8SHA_ETHREAD);
+  /* the election made on the loop is alive: the context refuses to go */
+  ck_assert_int_eq(k8sha_election_start(m.e), K8SHA_ETHREAD);
+  ck_assert_msg(strstr(k8sha_last_error(), "k8sha_election_start was called from a thread") != NULL,
+                "%s", k8sha_last_error());
+  /* synchronous failures say what was wrong */
+  {
+    k8sha_checkpoint_store *s = NULL;
+    ck_assert_int_eq(k8sha_checkpoint_store_open(&s, m.e, "my-job-1", NULL, NULL), K8SHA_EINVAL);
+    ck_assert_str_eq(k8sha_last_error(),
+                     "job id 'my-job-1' is not 32 lowercase hex digits (Flink's JobID)");
+  }
+  ck_assert_int_eq(k8sha_ctx_call(ctx, misuse_publish_big, &m), K8SHA_EINVAL);
+  ck_assert_msg(strstr(m.log, "address of 1499 bytes: at most") != NULL, "%s", m.log);
+  m.log[0] = '\0';
+  ck_assert_int_eq(k8sha_ctx_free(ctx), K8SHA_EBUSY);
+  ck_assert_msg(strstr(m.log, "1 object made from the context") != NULL, "%s", m.log);
+  ck_assert_int_eq(k8sha_waiter_new(&m.w), 0);
+  ck_assert_int_eq(k8sha_ctx_post(ctx, misuse_free_election, &m), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(m.w, 30000, &status), 0);
+  k8sha_waiter_free(m.w);
+  ck_assert_int_eq(k8sha_ctx_free(ctx), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* Host loop: k8sha_ctx_free() from inside a libk8sha callback (here the election's error
+ * callback, as the API server cannot be reached) is refused, not an abort(). */
+typedef struct cb_free {
+  k8sha_ctx *ctx;
+  int rc, calls;
+} cb_free;
+
+static void on_cb_free_error(k8sha_election *e, int err, const char *message, void *ud) {
+  cb_free *c = ud;
+  (void)e;
+  (void)err;
+  (void)message;
+  if (c->calls++ == 0) {
+    c->rc = k8sha_ctx_free(c->ctx);
+    uv_stop(k8sha_ctx_loop(c->ctx));
+  }
+}
+
+START_TEST(freeing_the_context_from_a_callback_is_refused) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx_options o;
+  k8sha_election_callbacks cbs;
+  k8sha_election *e = NULL;
+  uv_loop_t loop;
+  cb_free c;
+  int turns = 0;
+
+  memset(&c, 0, sizeof(c));
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = &loop;
+  ck_assert_int_eq(k8sha_ctx_new(&c.ctx, cfg, &o), 0);
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.error = on_cb_free_error;
+  cbs.user_data = &c;
+  ck_assert_int_eq(k8sha_election_new(&e, c.ctx, NULL, &cbs), 0);
+  ck_assert_int_eq(k8sha_election_start(e), 0);
+  while (!c.calls) {
+    ck_assert_msg(turns++ < 1000, "no error reported");
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  ck_assert_int_eq(c.rc, K8SHA_ETHREAD);
+  k8sha_election_free(e);
+  ck_assert_int_eq(k8sha_ctx_free(c.ctx), 0);
+  while (uv_run(&loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* ---- calling into the loop and waiting; timers ---- */
+
+typedef struct caller {
+  uv_thread_t test_thread;
+  int ran_elsewhere;
+} caller;
+
+static int call_fn(k8sha_ctx *ctx, void *ud) {
+  caller *c = ud;
+  uv_thread_t self = uv_thread_self();
+  k8sha_stats st;
+  c->ran_elsewhere = !uv_thread_equal(&self, &c->test_thread);
+  st.version = K8SHA_STATS_VERSION;
+  return k8sha_ctx_stats(ctx, &st) == 0 ? 7 : -1; /* (loop-thread only: works here) */
+}
+
+typedef struct order {
+  k8sha_waiter *w;
+  char seen[8];
+  int n;
+} order;
+
+static void mark_a(k8sha_ctx *ctx, void *ud) {
+  order *o = ud;
+  (void)ctx;
+  o->seen[o->n++] = 'a';
+  k8sha_waiter_signal(o->w, 0);
+}
+
+static void mark_b(k8sha_ctx *ctx, void *ud) {
+  order *o = ud;
+  (void)ctx;
+  o->seen[o->n++] = 'b';
+}
+
+static void mark_never(k8sha_ctx *ctx, void *ud) {
+  (void)ctx;
+  *(int *)ud = 1;
+}
+
+/* k8sha_ctx_call() runs a function on the loop thread and returns its result to the calling
+ * thread; k8sha_ctx_post_after() runs one later, in the order of their times, and never once
+ * the context is gone. */
+START_TEST(call_and_post_after_on_the_library_loop) {
+  k8sha_config *cfg = config_for_port(dead_port());
+  k8sha_ctx *ctx = NULL;
+  caller c;
+  order o;
+  int status = 0, never = 0;
+
+  ck_assert_int_eq(k8sha_ctx_new(&ctx, cfg, NULL), 0);
+  c.test_thread = uv_thread_self();
+  c.ran_elsewhere = 0;
+  ck_assert_int_eq(k8sha_ctx_call(ctx, call_fn, &c), 7);
+  ck_assert_int_eq(c.ran_elsewhere, 1);
+  ck_assert_int_eq(k8sha_ctx_call(ctx, NULL, NULL), K8SHA_EINVAL);
+
+  memset(&o, 0, sizeof(o));
+  ck_assert_int_eq(k8sha_waiter_new(&o.w), 0);
+  ck_assert_int_eq(k8sha_ctx_post_after(ctx, 30, mark_a, &o), 0);
+  ck_assert_int_eq(k8sha_ctx_post_after(ctx, 0, mark_b, &o), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(o.w, 30000, &status), 0);
+  ck_assert_int_eq(o.n, 2);
+  ck_assert_int_eq(o.seen[0], 'b');
+  ck_assert_int_eq(o.seen[1], 'a');
+  k8sha_waiter_free(o.w);
+
+  /* one far in the future: freeing the context drops it (no run, nothing leaked) */
+  ck_assert_int_eq(k8sha_ctx_post_after(ctx, 600000, mark_never, &never), 0);
+  ck_assert_int_eq(k8sha_ctx_call(ctx, call_fn, &c), 7); /* (it has been started by now) */
+  ck_assert_int_eq(k8sha_ctx_free(ctx), 0);
+  ck_assert_int_eq(never, 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
 
 START_TEST(post_runs_on_the_loop_thread) {
   k8sha_config *cfg = config_for_port(dead_port());
@@ -646,6 +887,9 @@ int main(void) {
   TCase *tc = tcase_create("context");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, options_and_arguments);
+  tcase_add_test(tc, misuse_is_refused_with_a_distinct_error);
+  tcase_add_test(tc, freeing_the_context_from_a_callback_is_refused);
+  tcase_add_test(tc, call_and_post_after_on_the_library_loop);
   tcase_add_test(tc, post_runs_on_the_loop_thread);
   tcase_add_test(tc, posts_from_many_threads_all_run_on_the_loop);
   tcase_add_test(tc, contexts_made_on_many_threads_at_once);

@@ -49,7 +49,7 @@ static void check_entry(const char *version, json_t *cms, const char *cm, json_t
   const char *value = value_in(cms, cm, key);
   const char *path = json_string_value(json_object_get(want, "path"));
   k8sha__value_info info;
-  k8sha_pointer_info pub;
+  k8sha_pointer_info *pub = NULL;
   char why[300], canon[K8SHA__URI_MAX], local[1024];
   struct stat st;
   const char *prefix;
@@ -65,9 +65,10 @@ static void check_entry(const char *version, json_t *cms, const char *cm, json_t
   *marked_seen += info.marked;
   /* the public description says the same */
   ck_assert_int_eq(k8sha_pointer_describe(value, &pub), 0);
-  ck_assert_int_eq(pub.format, K8SHA_POINTER_FLINK);
-  ck_assert_str_eq(pub.uri, path);
-  ck_assert_int_eq(pub.marked, info.marked);
+  ck_assert_int_eq(pub->format, K8SHA_POINTER_FLINK);
+  ck_assert_str_eq(pub->uri, path);
+  ck_assert_int_eq(pub->marked, info.marked);
+  k8sha_pointer_info_free(pub);
   /* Flink's "file:/x" is the file backend's "file:///x" */
   ck_assert_int_eq(k8sha__uri_canonical(path, canon, sizeof(canon)), 0);
   ck_assert_int_eq(strncmp(canon, "file:///tmp/libk8sha-flink-fixture/", 35), 0);

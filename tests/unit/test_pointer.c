@@ -93,10 +93,17 @@ START_TEST(damage_is_detected) {
 }
 END_TEST
 
+/* k8sha_pointer_describe() into *info, freeing what it held before. */
+static int describe(const char *value, k8sha_pointer_info **info) {
+  k8sha_pointer_info_free(*info);
+  *info = NULL;
+  return k8sha_pointer_describe(value, info);
+}
+
 START_TEST(describe_values) {
   const k8sha_allocator *a = k8sha__default_allocator();
   k8sha__pointer p;
-  k8sha_pointer_info info;
+  k8sha_pointer_info *info = NULL;
   char *text, *marked, *host;
   /* a Java-serialized handle keeps its path as a plain string among binary bytes */
   static const unsigned char java[] = {0xac, 0xed, 0x00, 0x05, 0x74, 0x00, 0x2a, 's', '3', ':',
@@ -109,41 +116,42 @@ START_TEST(describe_values) {
   p.size = 42;
   p.crc = 0xdeadbeef;
   ck_assert_int_eq(k8sha__pointer_encode(a, &p, &text), 0);
-  ck_assert_int_eq(k8sha_pointer_describe(text, &info), 0);
-  ck_assert_int_eq(info.compact, 1);
-  ck_assert_int_eq(info.marked, 0);
-  ck_assert_str_eq(info.uri, p.uri);
-  ck_assert_uint_eq(info.size, 42);
-  ck_assert_uint_eq(info.crc32c, 0xdeadbeef);
+  ck_assert_int_eq(describe(text, &info), 0);
+  ck_assert_int_eq(info->compact, 1);
+  ck_assert_int_eq(info->marked, 0);
+  ck_assert_str_eq(info->uri, p.uri);
+  ck_assert_uint_eq(info->size, 42);
+  ck_assert_uint_eq(info->crc32c, 0xdeadbeef);
 
   marked = malloc(strlen(text) + 16);
   sprintf(marked, "deleting:%s", text);
-  ck_assert_int_eq(k8sha_pointer_describe(marked, &info), 0);
-  ck_assert_int_eq(info.marked, 1);
-  ck_assert_str_eq(info.uri, p.uri);
+  ck_assert_int_eq(describe(marked, &info), 0);
+  ck_assert_int_eq(info->marked, 1);
+  ck_assert_str_eq(info->uri, p.uri);
   marked[20] = marked[20] == 'A' ? 'B' : 'A'; /* damaged: refused, never a wrong blob */
-  ck_assert_int_eq(k8sha_pointer_describe(marked, &info), K8SHA_ECORRUPT);
+  ck_assert_int_eq(describe(marked, &info), K8SHA_ECORRUPT);
 
   /* Java serialization that is not one of Flink's handles (a bare string, cut short) is
    * refused, never scanned for something that looks like a path. */
   ck_assert_int_eq(k8sha__base64_encode(a, java, sizeof(java), &host), 0);
-  ck_assert_int_eq(k8sha_pointer_describe(host, &info), K8SHA_ECORRUPT);
-  ck_assert_msg(strstr(info.error, "Java serialization stream: truncated") != NULL, "%s", info.error);
-  ck_assert_str_eq(info.uri, "");
+  ck_assert_int_eq(describe(host, &info), K8SHA_ECORRUPT);
+  ck_assert_msg(strstr(info->error, "Java serialization stream: truncated") != NULL, "%s", info->error);
+  ck_assert_str_eq(info->uri, "");
   k8sha__free(a, host);
   /* Bytes in a form of the host's own: opaque, no blob. */
   ck_assert_int_eq(k8sha__base64_encode(a, (const unsigned char *)"host-bytes", 10, &host), 0);
-  ck_assert_int_eq(k8sha_pointer_describe(host, &info), 0);
-  ck_assert_int_eq(info.format, K8SHA_POINTER_OPAQUE);
-  ck_assert_int_eq(info.compact, 0);
-  ck_assert_str_eq(info.uri, "");
-  ck_assert_uint_eq(info.pointer_len, 10);
+  ck_assert_int_eq(describe(host, &info), 0);
+  ck_assert_int_eq(info->format, K8SHA_POINTER_OPAQUE);
+  ck_assert_int_eq(info->compact, 0);
+  ck_assert_str_eq(info->uri, "");
+  ck_assert_uint_eq(info->pointer_len, 10);
 
-  ck_assert_int_eq(k8sha_pointer_describe("not base64!", &info), K8SHA_ECORRUPT);
-  ck_assert_int_eq(k8sha_pointer_describe(NULL, &info), K8SHA_EINVAL);
+  ck_assert_int_eq(describe("not base64!", &info), K8SHA_ECORRUPT);
+  ck_assert_int_eq(describe(NULL, &info), K8SHA_EINVAL);
   k8sha__free(a, text);
   k8sha__free(a, host);
   free(marked);
+  k8sha_pointer_info_free(info); /* (NULL after the last call) */
 }
 END_TEST
 

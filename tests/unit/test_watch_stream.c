@@ -144,7 +144,7 @@ START_TEST(informer_recovers_from_every_stream_failure) {
                           "modified b\n"
                           "error K8SHA_ECORRUPT: truncated\n"
                           "error K8SHA_EUNAVAILABLE: other\n"
-                          "error K8SHA_EEXPIRED: expired\n"
+                          /* (the 410 then: routine, a new list, no error) */
                           "deleted b\n"
                           "added c\n"
                           "synced\n"

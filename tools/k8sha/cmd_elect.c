@@ -148,6 +148,7 @@ int cmd_elect(int argc, char **argv) {
   static const char *default_component[] = {"restserver"};
   cli_config_opts o = {0};
   k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
+  k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
   elect_state st;
   char **rest;
@@ -198,8 +199,9 @@ int cmd_elect(int argc, char **argv) {
   cbs.error = on_error;
   cbs.user_data = &st;
   rc = k8sha_election_new(&st.e, st.ctx, &eo, &cbs);
+  ro.lock = eo.lock;
   if (rc == 0)
-    rc = k8sha_retriever_new(&st.r, st.ctx, eo.lock, NULL, st.components[0], on_address, &st);
+    rc = k8sha_retriever_new(&st.r, st.ctx, &ro, st.components[0], on_address, &st);
   if (rc == 0)
     rc = k8sha_election_start(st.e);
   if (rc) {

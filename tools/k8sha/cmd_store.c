@@ -16,9 +16,11 @@ static const char *const graph_prefixes[] = {"jobGraph-", "executionPlan-"};
 
 /* 1 when a stored value is marked for deletion: libk8sha's prefix or Flink's own flag. */
 static int value_marked(json_t *v) {
-  k8sha_pointer_info info;
-  return json_string_value(v) && k8sha_pointer_describe(json_string_value(v), &info) == 0 &&
-         info.marked;
+  k8sha_pointer_info *info = NULL;
+  int marked = json_string_value(v) &&
+               k8sha_pointer_describe(json_string_value(v), &info) == 0 && info->marked;
+  k8sha_pointer_info_free(info);
+  return marked;
 }
 
 /* ---- reading ---- */
@@ -215,7 +217,7 @@ int cmd_checkpoints(int argc, char **argv) {
   cm = json_object_get(objs, cm_name);
   list = json_array();
   json_object_foreach(json_object_get(cm, "data"), key, v) {
-    k8sha_pointer_info info;
+    k8sha_pointer_info *info = NULL;
     int prc;
     if (strncmp(key, CHECKPOINT_PREFIX, strlen(CHECKPOINT_PREFIX)) != 0 || !json_string_value(v))
       continue;
@@ -224,23 +226,25 @@ int cmd_checkpoints(int argc, char **argv) {
     json_object_set_new(e, "id", json_integer(strtoll(key + strlen(CHECKPOINT_PREFIX), NULL, 10)));
     json_object_set_new(e, "key", json_string(key));
     if (prc) {
+      /* (a value that cannot be described is listed with the reason, never skipped) */
       json_object_set_new(e, "state", json_string("unreadable"));
-      json_object_set_new(e, "error", json_string(info.error[0] ? info.error : k8sha_strerror(prc)));
+      json_object_set_new(e, "error", json_string(info && info->error[0] ? info->error : k8sha_strerror(prc)));
     } else {
-      json_object_set_new(e, "state", json_string(info.marked ? "deleting" : "retained"));
+      json_object_set_new(e, "state", json_string(info->marked ? "deleting" : "retained"));
       json_object_set_new(e, "pointer",
-                          json_string(info.format == K8SHA_POINTER_COMPACT ? "libk8sha"
-                                      : info.format == K8SHA_POINTER_FLINK ? "flink"
+                          json_string(info->format == K8SHA_POINTER_COMPACT ? "libk8sha"
+                                      : info->format == K8SHA_POINTER_FLINK ? "flink"
                                                                            : "host"));
-      json_object_set_new(e, "uri", json_string(info.uri));
-      if (info.format != K8SHA_POINTER_OPAQUE)
-        json_object_set_new(e, "size", json_integer((json_int_t)info.size));
-      if (info.compact) {
+      json_object_set_new(e, "uri", json_string(info->uri));
+      if (info->format != K8SHA_POINTER_OPAQUE)
+        json_object_set_new(e, "size", json_integer((json_int_t)info->size));
+      if (info->compact) {
         char crc[16];
-        snprintf(crc, sizeof(crc), "%08x", (unsigned)info.crc32c);
+        snprintf(crc, sizeof(crc), "%08x", (unsigned)info->crc32c);
         json_object_set_new(e, "crc32c", json_string(crc));
       }
     }
+    k8sha_pointer_info_free(info);
     json_object_set_new(e, "valueBytes", json_integer((json_int_t)json_string_length(v)));
     json_array_append_new(list, e);
   }
