@@ -49,6 +49,7 @@ struct k8sha_election {
   int retake;              /* a store found our term used by another leadership: take a new one */
   char lead_uid[64];       /* metadata.uid of the lock object this leadership was granted on */
   int orphan;              /* freed by the host while its release was being written */
+  k8sha__election_link *links; /* stores and tasks that use this election */
   struct k8sha_election *next_orphan;
   json_t *entries;         /* component -> "session,address" published by this leader */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
@@ -913,6 +914,33 @@ static void destroy(k8sha_election *e) {
   k8sha__free(&e->ctx->alloc, e);
 }
 
+void k8sha__election_link_add(k8sha_election *e, k8sha__election_link *link) {
+  link->next = e->links;
+  link->prev = &e->links;
+  if (e->links)
+    e->links->prev = &link->next;
+  e->links = link;
+}
+
+void k8sha__election_link_remove(k8sha__election_link *link) {
+  if (!link->prev)
+    return;
+  if (link->next)
+    link->next->prev = link->prev;
+  *link->prev = link->next;
+  link->next = NULL;
+  link->prev = NULL;
+}
+
+/* The host freed the election: what still uses it lets go now. */
+static void unlink_all(k8sha_election *e) {
+  while (e->links) {
+    k8sha__election_link *link = e->links;
+    k8sha__election_link_remove(link);
+    link->gone(link);
+  }
+}
+
 /* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
 static void free_now(k8sha_election *e) {
   e->freed = 1;
@@ -932,6 +960,7 @@ void k8sha_election_free(k8sha_election *e) {
     return;
   K8SHA__LOOP_ONLY_VOID(e->ctx);
   k8sha__ctx_child(e->ctx, -1);
+  unlink_all(e); /* (stores and tasks of it fail with K8SHA_ECANCELED from now on) */
   if (e->st == E_STOPPING && e->inflight) {
     /* A stop whose release is being written keeps going: the followers then take over in
      * milliseconds, not after a lease. Nothing reaches the host any more (its destroy callback

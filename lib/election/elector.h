@@ -7,6 +7,16 @@
 #include "election/lock.h"
 #include "k8sha/election.h"
 
+/* What depends on an election (a store's ConfigMap, a cleanup task) links itself to it: when
+ * the host frees the election first, `gone` runs (during that free: it must only drop its
+ * pointer and schedule its own failure, K8SHA_ECANCELED, on a later loop turn). */
+typedef struct k8sha__election_link {
+  struct k8sha__election_link *next, **prev;
+  void (*gone)(struct k8sha__election_link *link);
+} k8sha__election_link;
+void k8sha__election_link_add(k8sha_election *e, k8sha__election_link *link);
+void k8sha__election_link_remove(k8sha__election_link *link); /* unlinked: a no-op */
+
 k8sha_ctx *k8sha__election_ctx(const k8sha_election *e);
 /* The watched lock object (borrowed), or NULL before the election was started. */
 k8sha__lock *k8sha__election_lock(const k8sha_election *e);

@@ -30,8 +30,16 @@
 
 static void run(task *t, int err, const char *message);
 
+/* The host freed the leader's election (during that free): the task ends on its next step. */
+static void task_leader_gone(k8sha__election_link *link) {
+  task *t = (task *)link;
+  t->leader = NULL;
+  t->leader_gone = 1;
+}
+
 static void task_free(task *t) {
   const k8sha_allocator *a = &t->ctx->alloc;
+  k8sha__election_link_remove(&t->link);
   if (t->watching)
     k8sha__pins_watch(t->ctx, 0);
   k8sha__fcm_free(t->jf);
@@ -501,6 +509,11 @@ int k8sha__task_next_blob(task *t) {
       if (json_object_get(t->referenced, uri) || k8sha__orphans_pinned(t, uri))
         continue;
       k8sha__task_report(t, "orphan-blob", "%s", uri);
+      if (t->leader_gone) { /* (freed from inside the report) */
+        k8sha__task_end(t, K8SHA_ECANCELED, "the election the task worked for was freed; %s kept",
+                        uri);
+        return 0;
+      }
       if (!t->leader)
         continue;
       if (!k8sha__election_leads(t->leader, t->term)) {
@@ -600,6 +613,10 @@ static void run_listed(task *t, int err, const char *message) {
 }
 
 static void run(task *t, int err, const char *message) {
+  if (t->leader_gone) {
+    k8sha__task_end(t, K8SHA_ECANCELED, "the election the task worked for was freed");
+    return;
+  }
   if (t->kind == T_JOB)
     run_job(t, err, message);
   else if (t->kind == T_ORPHANS)
@@ -619,6 +636,10 @@ int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
   t->ctx = ctx;
   t->leader = leader;
   t->term = leader ? k8sha__election_term(leader) : 0;
+  if (leader) {
+    t->link.gone = task_leader_gone;
+    k8sha__election_link_add(leader, &t->link);
+  }
   t->kind = kind;
   t->flags = flags;
   t->found = found;

@@ -35,6 +35,8 @@ typedef enum step {
 } step;
 
 typedef struct task {
+  k8sha__election_link link; /* to leader, when there is one */
+  int leader_gone;           /* the host freed the leader's election: the task ends */
   k8sha_ctx *ctx;
   k8sha_election *leader;
   uint64_t term;

@@ -30,6 +30,7 @@ typedef struct op {
 } op;
 
 struct k8sha__fcm {
+  k8sha__election_link link; /* to e; e is NULL once the host freed the election */
   k8sha_ctx *ctx;
   k8sha_election *e;
   uint64_t term;
@@ -528,6 +529,10 @@ static void on_response(const k8sha__resp *resp, void *ud) {
 }
 
 static void step(k8sha__fcm *f) {
+  if (!f->e) {
+    finish(f, K8SHA_ECANCELED, "ConfigMap %s: the election was freed", f->name);
+    return;
+  }
   if (!k8sha__election_leads(f->e, f->term)) {
     finish(f, K8SHA_ENOTLEADER, "ConfigMap %s: not the leader of term %" PRIu64 " any more",
            f->name, f->term);
@@ -540,6 +545,22 @@ static void step(k8sha__fcm *f) {
 }
 
 /* ---- the object ---- */
+
+/* The host freed the election (during that free): let go of it and of its lock; the operation
+ * under way, if any, fails on the next loop turn. */
+static void election_gone(k8sha__election_link *link) {
+  k8sha__fcm *f = (k8sha__fcm *)link;
+  if (f->req && (f->lock || f->req_lock)) {
+    k8sha__lock_cancel(f->lock ? f->lock : f->req_lock, f->req);
+    f->req = NULL;
+    f->req_lock = NULL;
+    f->known = 0;
+  }
+  f->e = NULL;
+  f->lock = NULL;
+  if (f->head && !f->req && !f->busy)
+    k8sha__timer_start(f->kick, 0);
+}
 
 int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
   k8sha_ctx *ctx;
@@ -556,6 +577,8 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
     return K8SHA_ENOMEM;
   f->ctx = ctx;
   f->e = e;
+  f->link.gone = election_gone;
+  k8sha__election_link_add(e, &f->link);
   f->term = k8sha__election_term(e);
   snprintf(f->session, sizeof(f->session), "%s", k8sha__election_session(e));
   lock = k8sha__election_lock(e);
@@ -636,6 +659,7 @@ uint64_t k8sha__fcm_term(const k8sha__fcm *f) {
 static void destroy(k8sha__fcm *f) {
   const k8sha_allocator *a = &f->ctx->alloc;
   op *o, *next;
+  k8sha__election_link_remove(&f->link);
   if (f->req) {
     if (f->lock || f->req_lock)
       k8sha__lock_cancel(f->lock ? f->lock : f->req_lock, f->req);

@@ -1811,6 +1811,54 @@ END_TEST
 /* A store freed while its blob write is in flight, then its context, before the backend
  * completes: the write's callback never comes, and what the store left to it is released once
  * the backend is done (ASan and valgrind, which run this suite, see any leak). */
+/* The election freed before what was made with it: its stores and a cleanup task become inert,
+ * every operation on them completing with K8SHA_ECANCELED and writing nothing (a crash before). */
+START_TEST(stores_and_tasks_outlive_their_election_inert) {
+  fixture f;
+  k8sha_checkpoint_store *s;
+  k8sha_jobgraph_store *g = NULL;
+  found_log l;
+  res r;
+  int blobs;
+
+  setup(&f);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&g, f.e, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_job(f.ctx, f.e, JOB, 0, on_found, on_cleaned, &l), 0);
+  blobs = blob_count(&f);
+
+  k8sha_election_free(f.e); /* before the task's first step */
+  f.e = NULL;
+  it_run_until(&f.t, &l.done);
+  ck_assert_int_eq(l.err, K8SHA_ECANCELED);
+  ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), K8SHA_ECANCELED);
+  ck_assert_msg(strstr(r.msg, "election was freed") != NULL, "%s", r.msg);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_recover(s, on_recovered, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ECANCELED);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(g, JOB, "graph", 5, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ECANCELED);
+  ck_assert_int_eq(blob_count(&f), blobs); /* nothing written, nothing deleted */
+  {
+    json_t *cm = get_cm(&f, JOB_PATH);
+    ck_assert_ptr_nonnull(data_of(cm, "checkpointID-0000000000000000001"));
+    ck_assert_ptr_null(data_of(cm, "checkpointID-0000000000000000002"));
+    json_decref(cm);
+  }
+  k8sha_jobgraph_store_free(g);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 START_TEST(store_then_context_freed_with_a_blob_write_in_flight) {
   fixture f;
   membackend m;
@@ -2086,6 +2134,7 @@ int main(void) {
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
   it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
   it_add(tc, stores_freed_from_their_own_callbacks, IT_ANY);
+  it_add(tc, stores_and_tasks_outlive_their_election_inert, IT_ANY);
   it_add(tc, store_then_context_freed_with_a_blob_write_in_flight, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
   suite_add_tcase(s, tc);
