@@ -155,10 +155,12 @@ static void destroy(k8sha_election *e);
 static void finish_list(k8sha_election *e, pending_done **list, int status) {
   while (*list) {
     pending_done *p = *list;
+    void (*done)(k8sha_election *, int, void *) = p->done;
+    void *ud = p->ud;
     *list = p->next;
-    if (p->done)
-      GUARD(e, p->done(e, status, p->ud));
-    k8sha__free(&e->ctx->alloc, p);
+    k8sha__free(&e->ctx->alloc, p); /* (first: the callback may free the election) */
+    if (done)
+      GUARD(e, done(e, status, ud));
   }
 }
 

@@ -1141,6 +1141,18 @@ static void on_free_count(k8sha_checkpoint_store *s, int status, uint64_t v, voi
   on_free_cp(s, status, ud);
 }
 
+static void on_free_committed(k8sha_checkpoint_store *s, int status, uint64_t id, void *ud) {
+  (void)id;
+  on_free_cp(s, status, ud);
+}
+
+static void on_free_latest(k8sha_checkpoint_store *s, int status, const k8sha_checkpoint *latest,
+                           size_t skipped, void *ud) {
+  (void)latest;
+  (void)skipped;
+  on_free_cp(s, status, ud);
+}
+
 static void on_free_jg_got(k8sha_jobgraph_store *s, int status, const void *g, size_t len,
                            void *ud);
 
@@ -1172,20 +1184,24 @@ static void on_free_jg_got(k8sha_jobgraph_store *s, int status, const void *g, s
 
 START_TEST(stores_freed_from_their_own_callbacks) {
   int when;
-  for (when = 0; when < 4; when++) {
+  for (when = 0; when < 8; when++) {
     fixture f;
     freeing fr;
     setup(&f);
     memset(&fr, 0, sizeof(fr));
     fr.loop = &f.t.loop;
     fr.when = when;
-    /* open, then (queued at once, run in turn) add, recover, counter, and one more add that
-     * never calls back once the store is gone */
+    /* open, then (queued at once, run in turn) every other kind of operation; those behind the
+     * one whose callback frees the store never call back */
     ck_assert_int_eq(k8sha_checkpoint_store_open(&fr.cs, f.e, JOB, on_free_cp, &fr), 0);
     ck_assert_int_eq(k8sha_checkpoint_add(fr.cs, 1, "one", 3, on_free_cp, &fr), 0);
     ck_assert_int_eq(k8sha_checkpoint_recover(fr.cs, on_free_recovered, &fr), 0);
     ck_assert_int_eq(k8sha_checkpoint_counter_get_and_increment(fr.cs, on_free_count, &fr), 0);
-    ck_assert_int_eq(k8sha_checkpoint_add(fr.cs, 2, "two", 3, on_free_cp, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_counter_set(fr.cs, 10, on_free_cp, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_commit(fr.cs, "ten", 3, on_free_committed, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_recover_latest(fr.cs, on_free_latest, &fr), 0);
+    ck_assert_int_eq(k8sha_checkpoint_store_shutdown(fr.cs, K8SHA_JOB_SUSPENDED, on_free_cp, &fr),
+                     0);
     it_run_until(&f.t, &fr.done);
     ck_assert_int_eq(fr.step, when + 1);
     teardown(&f);
