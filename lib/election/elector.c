@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "core/fail.h"
+#include "core/life.h"
 #include "core/versioned.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -68,8 +69,7 @@ struct k8sha_election {
   void *stopped_ud;
   int stop_due;            /* stopping, nothing written: the timer reports the end ... */
   int stop_status;         /* ... with this status */
-  int busy;                /* inside host callbacks */
-  int freed;               /* k8sha_election_free() was called inside one */
+  k8sha__life life;        /* the lifetime rule (core/life.h): host callbacks hold a reference */
   /* The records this contender wrote last (whatever their outcome): a record naming our
    * identity is ours only if it is one of these. Another live process with the same identity
    * (a restarted pod whose old instance still runs) writes records of its own. */
@@ -135,18 +135,18 @@ static void report_error(k8sha_election *e, int err, const char *fmt, ...) {
 
 static void destroy(k8sha_election *e);
 
-/* Runs a host callback; a k8sha_election_free() inside it is finished here, and the enclosing
- * function returns. */
-#define GUARD(e, call)          \
-  do {                          \
-    (e)->busy++;                \
-    call;                       \
-    (e)->busy--;                \
-    if ((e)->freed) {           \
-      if (!(e)->busy)           \
-        destroy(e);             \
-      return;                   \
-    }                           \
+/* Runs a host callback holding a reference; when the host freed the election inside it, the
+ * enclosing function returns at once (and the last reference destroys it). */
+#define GUARD(e, call)                                                                             \
+  do {                                                                                             \
+    int gone_;                                                                                     \
+    k8sha__life_enter(&(e)->life);                                                                 \
+    call;                                                                                          \
+    if (k8sha__life_leave(&(e)->life, &gone_)) {                                                   \
+      if (gone_)                                                                                   \
+        destroy(e);                                                                                \
+      return;                                                                                      \
+    }                                                                                              \
   } while (0)
 
 /* ---- leadership ends ---- */
@@ -789,11 +789,12 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   e->stopped = stopped;
   e->stopped_ud = ud;
   if (e->st == E_LEADER) {
-    e->busy++;
+    int gone;
+    k8sha__life_enter(&e->life);
     step_down(e, K8SHA_ECANCELED);
-    e->busy--;
-    if (e->freed) {
-      destroy(e);
+    if (k8sha__life_leave(&e->life, &gone)) { /* freed in `revoked`: nothing more to do */
+      if (gone)
+        destroy(e);
       return 0;
     }
   }
@@ -802,12 +803,15 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   k8sha__lock_cancel(e->lock, e->inflight);
   e->inflight = NULL;
   /* A publish abandoned in flight may or may not have landed. */
-  e->busy++;
-  finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME);
-  e->busy--;
-  if (e->freed) {
-    destroy(e);
-    return 0;
+  {
+    int gone;
+    k8sha__life_enter(&e->life);
+    finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME);
+    if (k8sha__life_leave(&e->life, &gone)) {
+      if (gone)
+        destroy(e);
+      return 0;
+    }
   }
   e->write_again = 0;
   rc = release_write(e);
@@ -856,6 +860,7 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   e = k8sha__calloc(&ctx->alloc, 1, sizeof(*e));
   if (!e)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&e->life);
   e->ctx = ctx;
   k8sha__ctx_child(ctx, 1);
   k8sha__versioned_copy(&e->cbs, cbs, cbs->version, callbacks_sizes); /* (the rest: NULL) */
@@ -945,7 +950,6 @@ static void unlink_all(k8sha_election *e) {
 
 /* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
 static void free_now(k8sha_election *e) {
-  e->freed = 1;
   k8sha__lock_cancel(e->lock, e->inflight);
   e->inflight = NULL;
   k8sha__lock_unsubscribe(e->lock, &e->sub);
@@ -953,12 +957,12 @@ static void free_now(k8sha_election *e) {
   k8sha__timer_free(e->timer);
   k8sha__timer_free(e->deadline);
   e->timer = e->deadline = NULL;
-  if (!e->busy)
+  if (k8sha__life_close(&e->life)) /* (inside a callback: when it returns) */
     destroy(e);
 }
 
 void k8sha_election_free(k8sha_election *e) {
-  if (!e || e->freed || e->orphan)
+  if (!e || e->life.closed || e->orphan)
     return;
   K8SHA__LOOP_ONLY_VOID(e->ctx);
   k8sha__ctx_child(e->ctx, -1);

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
 #include "election/lock.h"
@@ -47,7 +48,7 @@ struct k8sha__fcm {
   k8sha__req *req;
   k8sha__lock *req_lock; /* req is this lock's read (needs_verify), else NULL */
   k8sha__timer *kick; /* starts the next step: at once, or after a conflict's backoff */
-  int busy, freed;
+  k8sha__life life; /* the lifetime rule (core/life.h): a completion holds a reference */
 };
 
 static void step(k8sha__fcm *f);
@@ -175,17 +176,19 @@ static void finish(k8sha__fcm *f, int err, const char *fmt, ...) {
   f->conflicts = 0;
   if (err)
     k8sha__log(f->ctx, K8SHA_LOG_DEBUG, "store", "%s", msg);
-  f->busy++;
+  k8sha__life_enter(&f->life);
   if (o->done)
     o->done(err, err ? msg : NULL, o->user_data);
-  f->busy--;
   k8sha__free(&f->ctx->alloc, o);
-  if (f->freed) {
-    if (!f->busy)
-      destroy(f);
-    return;
+  {
+    int gone;
+    if (k8sha__life_leave(&f->life, &gone)) {
+      if (gone)
+        destroy(f);
+      return;
+    }
   }
-  if (f->head && !f->busy)
+  if (f->head && f->life.refs == 1) /* (not inside an outer completion) */
     k8sha__timer_start(f->kick, 0);
 }
 
@@ -558,7 +561,7 @@ static void election_gone(k8sha__election_link *link) {
   }
   f->e = NULL;
   f->lock = NULL;
-  if (f->head && !f->req && !f->busy)
+  if (f->head && !f->req && f->life.refs == 1)
     k8sha__timer_start(f->kick, 0);
 }
 
@@ -575,6 +578,7 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
   f = k8sha__calloc(&ctx->alloc, 1, sizeof(*f));
   if (!f)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&f->life);
   f->ctx = ctx;
   f->e = e;
   f->link.gone = election_gone;
@@ -679,11 +683,6 @@ static void destroy(k8sha__fcm *f) {
 }
 
 void k8sha__fcm_free(k8sha__fcm *f) {
-  if (!f)
-    return;
-  if (f->busy) {
-    f->freed = 1;
-    return;
-  }
-  destroy(f);
+  if (f && k8sha__life_close(&f->life)) /* (inside a completion: when it returns) */
+    destroy(f);
 }
