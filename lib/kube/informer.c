@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/life.h"
 #include "core/ctx_priv.h"
 #include "core/timer.h"
 #include "k8sha/errors.h"
@@ -40,7 +41,7 @@ struct k8sha__informer {
   int watch_events;
   int relist_next;     /* the next attempt lists instead of watching */
   int error_reported;  /* the error that stopped the stream was already reported */
-  int *alive;          /* set to 0 when freed during a callback */
+  k8sha__life life;    /* the lifetime rule (core/life.h): the owner's callbacks hold a reference */
 };
 
 static void schedule(k8sha__informer *inf, int relist, int failed);
@@ -67,16 +68,32 @@ static int set_rv(k8sha__informer *inf, const char *rv) {
   return 0;
 }
 
-/* Runs a callback and tells whether the informer survived it. */
-#define GUARDED(inf, call)                 \
-  do {                                     \
-    int alive_ = 1;                        \
-    (inf)->alive = &alive_;                \
-    call;                                  \
-    if (!alive_)                           \
-      return;                              \
-    (inf)->alive = NULL;                   \
+static void destroy(k8sha__informer *inf);
+
+/* Runs an owner's callback holding a reference; when the owner freed the informer inside it,
+ * the enclosing function returns at once. */
+#define GUARDED(inf, call)                                                                         \
+  do {                                                                                             \
+    int gone_;                                                                                     \
+    k8sha__life_enter(&(inf)->life);                                                               \
+    call;                                                                                          \
+    if (k8sha__life_leave(&(inf)->life, &gone_)) {                                                 \
+      if (gone_)                                                                                   \
+        destroy(inf);                                                                              \
+      return;                                                                                      \
+    }                                                                                              \
   } while (0)
+
+/* After a stretch of owner callbacks begun with k8sha__life_enter(): 1 when the owner freed
+ * the informer meanwhile (it is destroyed here when that was the last reference). */
+static int left_closed(k8sha__informer *inf) {
+  int gone;
+  if (!k8sha__life_leave(&inf->life, &gone))
+    return 0;
+  if (gone)
+    destroy(inf);
+  return 1;
+}
 
 static void report(k8sha__informer *inf, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -118,7 +135,7 @@ int k8sha__watch_event_parse(const char *line, size_t len, json_t **root, const 
 /* ---- events into the cache ---- */
 
 /* Applies one object to the cache and reports the change. Returns after the callback; the caller
- * must check that the informer is still alive (see GUARDED). K8SHA_ENOMEM when the cache could
+ * must check whether the informer was freed meanwhile (inf->life.closed, see GUARDED). K8SHA_ENOMEM when the cache could
  * not take the object: then nothing was reported and the cache holds what it held. */
 static int apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
   const char *name = obj_name(obj);
@@ -163,22 +180,20 @@ static int on_line(const char *line, size_t len, void *user_data) {
   k8sha__informer *inf = user_data;
   json_t *root = NULL, *obj = NULL;
   const char *type = NULL, *why = NULL;
-  int alive = 1;
+  int rc = 0;
 
   inf->ctx->stats.watch_events++;
+  k8sha__life_enter(&inf->life); /* (left below, on every way out) */
   if (k8sha__watch_event_parse(line, len, &root, &type, &obj, &why) != 0) {
-    inf->alive = &alive;
     report(inf, K8SHA_ECORRUPT, "malformed watch event (%s): %.120s%s", why, line,
            len > 120 ? "..." : "");
-    if (!alive)
+    if (left_closed(inf))
       return K8SHA_ECORRUPT;
-    inf->alive = NULL;
     inf->error_reported = 1;
     /* Stop this stream: what follows cannot be trusted to line up. Resume from the last good
      * resourceVersion. */
     return K8SHA_ECORRUPT;
   }
-  inf->alive = &alive;
   if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0 ||
       strcmp(type, "DELETED") == 0) {
     k8sha__change c = type[0] == 'A' ? K8SHA__ADDED
@@ -187,11 +202,8 @@ static int on_line(const char *line, size_t len, void *user_data) {
     inf->watch_events++; /* only good events prove the watch healthy, not errors or garbage */
     /* The resume point moves past an event only once the cache has taken it: out of memory,
      * the stream stops and the watch resumes from before it (the cache skips a state it holds). */
-    if (apply(inf, c, obj) != 0 || (alive && set_rv(inf, obj_rv(obj)) != 0)) {
-      json_decref(root);
-      inf->alive = NULL;
-      return K8SHA_ENOMEM;
-    }
+    if (apply(inf, c, obj) != 0 || (!inf->life.closed && set_rv(inf, obj_rv(obj)) != 0))
+      rc = K8SHA_ENOMEM;
   } else if (strcmp(type, "BOOKMARK") == 0) {
     inf->watch_events++;
     set_rv(inf, obj_rv(obj));
@@ -200,23 +212,16 @@ static int on_line(const char *line, size_t len, void *user_data) {
     const char *msg = json_string_value(json_object_get(obj, "message"));
     long c = json_is_integer(code) ? (long)json_integer_value(code) : 0;
     /* "too old resource version" comes in-band on an HTTP 200 stream. */
-    int err = c == 410 ? K8SHA_EEXPIRED : k8sha__status_to_err(c >= 400 ? c : 500, NULL);
-    if (err != K8SHA_EEXPIRED) {
-      report(inf, err, "watch of %s: error event: %s", inf->collection, msg ? msg : "(no message)");
+    rc = c == 410 ? K8SHA_EEXPIRED : k8sha__status_to_err(c >= 400 ? c : 500, NULL);
+    if (rc != K8SHA_EEXPIRED) {
+      report(inf, rc, "watch of %s: error event: %s", inf->collection, msg ? msg : "(no message)");
       inf->error_reported = 1;
     }
-    json_decref(root);
-    if (alive)
-      inf->alive = NULL;
-    return alive ? err : K8SHA_ECANCELED;
   } else {
     report(inf, K8SHA_ECORRUPT, "unknown watch event type '%s'", type);
   }
   json_decref(root);
-  if (!alive)
-    return K8SHA_ECANCELED;
-  inf->alive = NULL;
-  return 0;
+  return left_closed(inf) ? K8SHA_ECANCELED : rc;
 }
 
 static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
@@ -363,31 +368,29 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
     return;
   }
   /* Bring the cache to the listed state: deletions for what vanished, then the rest. A callback
-   * may free the informer; `alive` tells. */
+   * may free the informer (the reference held here keeps its memory until the end). */
   {
-    int alive = 1;
-    inf->alive = &alive;
+    k8sha__life_enter(&inf->life);
     json_object_foreach_safe(inf->cache, tmp, name, value) {
       if (!json_object_get(seen, name)) {
         json_incref(value);
         apply(inf, K8SHA__DELETED, value); /* (a deletion takes no memory) */
         json_decref(value);
-        if (!alive)
+        if (inf->life.closed)
           break;
       }
     }
-    if (alive) {
+    if (!inf->life.closed) {
       json_object_foreach_safe(seen, tmp, name, value) {
         if (apply(inf, K8SHA__ADDED, value) != 0)
           failed = 1; /* (the others still go in: the next list skips what the cache holds) */
-        if (!alive)
+        if (inf->life.closed)
           break;
       }
     }
     json_decref(seen);
-    if (!alive)
+    if (left_closed(inf))
       return;
-    inf->alive = NULL;
   }
   if (failed) {
     list_oom(inf);
@@ -514,6 +517,7 @@ int k8sha__informer_new(k8sha__kube *k, const k8sha__informer_opts *o,
   inf = k8sha__calloc(&ctx->alloc, 1, sizeof(*inf));
   if (!inf)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&inf->life);
   inf->k = k;
   inf->ctx = ctx;
   inf->cbs = *cbs;
@@ -552,21 +556,28 @@ int k8sha__informer_synced(const k8sha__informer *inf) {
   return inf->synced;
 }
 
-void k8sha__informer_free(k8sha__informer *inf) {
-  const k8sha_allocator *a;
-  if (!inf)
-    return;
-  a = &inf->ctx->alloc;
-  if (inf->alive)
-    *inf->alive = 0;
-  k8sha__req_cancel(inf->list_req);
-  k8sha__stream_close(inf->stream);
-  k8sha__timer_free(inf->timer);
+static void destroy(k8sha__informer *inf) {
+  const k8sha_allocator *a = &inf->ctx->alloc;
   json_decref(inf->cache);
   json_decref(inf->pages);
-  k8sha__free(&inf->ctx->alloc, inf->next_page);
+  k8sha__free(a, inf->next_page);
   k8sha__free(a, inf->collection);
   k8sha__free(a, inf->selector_query);
   k8sha__free(a, inf->rv);
   k8sha__free(a, inf);
+}
+
+void k8sha__informer_free(k8sha__informer *inf) {
+  if (!inf || inf->life.closed)
+    return;
+  /* No callback after this: the requests and the timer go now; the memory when no callback of
+   * ours is under way (core/life.h). */
+  k8sha__req_cancel(inf->list_req);
+  inf->list_req = NULL;
+  k8sha__stream_close(inf->stream);
+  inf->stream = NULL;
+  k8sha__timer_free(inf->timer);
+  inf->timer = NULL;
+  if (k8sha__life_close(&inf->life))
+    destroy(inf);
 }
