@@ -35,8 +35,23 @@ K8SHA_BEGIN_DECLS
 /** Report what would be deleted, delete nothing. Since 0.1. */
 #define K8SHA_CLEANUP_DRY_RUN 1u
 
-/** One thing deleted (or found). Both strings are valid during the call. Since 0.1. */
-typedef void (*k8sha_found_cb)(const char *kind, const char *name, void *user_data);
+/** What a cleanup or scan found (and deletes, unless it is a dry run). Since 0.1. */
+typedef enum k8sha_found_kind {
+  K8SHA_FOUND_CONFIGMAP = 0,         /* a ConfigMap: "<name>" */
+  K8SHA_FOUND_ENTRY = 1,             /* a key of a ConfigMap: "<configmap>/<key>" */
+  K8SHA_FOUND_BLOB = 2,              /* a blob: its URI */
+  K8SHA_FOUND_UNREADABLE = 3,        /* an entry whose pointer cannot be read (kept, with its
+                                        blob, if any): "<configmap>/<key>: <why>" */
+  K8SHA_FOUND_ORPHAN_BLOB = 4,       /* a blob no pointer names: its URI */
+  K8SHA_FOUND_ORPHAN_CONFIGMAP = 5   /* an HA ConfigMap no job or lock uses: "<name>" */
+} k8sha_found_kind;
+
+/** The kind's short name: "configmap", "entry", "blob", "unreadable", "orphan-blob",
+ *  "orphan-configmap" ("unknown" otherwise). Never NULL. Thread-safe. Since 0.1. */
+K8SHA_EXPORT const char *k8sha_found_kind_name(k8sha_found_kind kind);
+
+/** One thing deleted (or found); `name` is valid during the call. Since 0.1. */
+typedef void (*k8sha_found_cb)(k8sha_found_kind kind, const char *name, void *user_data);
 /** The end: 0, or the first error with a message naming what failed. Since 0.1. */
 typedef void (*k8sha_cleanup_done_cb)(int status, const char *message, void *user_data);
 

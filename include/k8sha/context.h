@@ -64,8 +64,8 @@ K8SHA_EXPORT int k8sha_ctx_options_init(k8sha_ctx_options *opts, unsigned int ve
  * k8sha_config_validate() and k8sha_config_resolve_kube() (else K8SHA_ECONFIG); what is needed is
  * copied, so `cfg` may be freed afterwards. `opts` may be NULL for the defaults (library-owned
  * loop thread). No request is made yet.
- * Returns 0, K8SHA_EINVAL, K8SHA_ECONFIG, K8SHA_ENOMEM or K8SHA_EIO (the loop thread could not be
- * started). Since 0.1.
+ * Returns 0, K8SHA_EINVAL, K8SHA_ECONFIG, K8SHA_ENOMEM or K8SHA_ESYSTEM (the event loop or its
+ * thread could not be started); k8sha_last_error() says what was wrong. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg,
                                const k8sha_ctx_options *opts);

@@ -27,7 +27,7 @@ K8SHA_BEGIN_DECLS
   XX(ENOMEM, -2, "out of memory")                                                                  \
   /* configuration or kubeconfig rejected; see the message */                                      \
   XX(ECONFIG, -3, "invalid configuration")                                                         \
-  /* reading or writing a local file failed */                                                     \
+  /* reading or writing a local file (a kubeconfig, a token, a file blob) failed */                                                     \
   XX(EIO, -4, "input/output error")                                                                \
   /* the API server answered with an error not listed below */                                     \
   XX(EAPI, -5, "Kubernetes API error")                                                             \
@@ -72,7 +72,11 @@ K8SHA_BEGIN_DECLS
   /* the object was stopped or freed while the call was pending */                                 \
   XX(ECLOSED, -25, "object closed or stopped")                                                     \
   /* called from a thread other than the context's loop thread, or from inside a callback */     \
-  XX(ETHREAD, -26, "called from the wrong thread or context")
+  XX(ETHREAD, -26, "called from the wrong thread or context")                                     \
+  /* the API server's response could not be used: larger than the client takes (64 MiB) */       \
+  XX(EBADRESPONSE, -27, "unusable response from the Kubernetes API")                              \
+  /* the system refused a resource: a thread, the event loop, the random source */                \
+  XX(ESYSTEM, -28, "system resource unavailable (thread, event loop, random source)")
 
 #define K8SHA__ERRNO_ENUM(name, value, text) , K8SHA_##name = value
 /** The error codes, generated from K8SHA_ERRNO_MAP. 0 is success; every error is negative.

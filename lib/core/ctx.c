@@ -116,7 +116,7 @@ static int poster_new(k8sha_ctx *ctx) {
   if (uv_async_init(ctx->loop, &p->async, on_async) != 0) {
     uv_mutex_destroy(&p->mu);
     free(p);
-    return K8SHA_EIO;
+    return K8SHA_ESYSTEM;
   }
   p->async.data = p;
   p->ctx = ctx;
@@ -377,7 +377,7 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
     if (uv_loop_init(ctx->own_loop) != 0) {
       k8sha__free(a, ctx->own_loop);
       ctx->own_loop = NULL;
-      rc = K8SHA_EIO;
+      rc = k8sha__fail(K8SHA_ESYSTEM, "k8sha_ctx_new: the event loop could not be made");
       goto fail;
     }
     ctx->loop = ctx->own_loop;
@@ -391,7 +391,7 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
     goto fail_loop;
   if (ctx->own_loop) {
     if (uv_thread_create(&ctx->thread, loop_thread, ctx) != 0) {
-      rc = K8SHA_EIO;
+      rc = k8sha__fail(K8SHA_ESYSTEM, "k8sha_ctx_new: the loop thread could not be started");
       goto fail_loop;
     }
     ctx->thread_started = 1;

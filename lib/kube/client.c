@@ -140,7 +140,7 @@ int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
 
   uv_once(&curl_once, curl_init);
   if (curl_init_result != CURLE_OK)
-    return K8SHA_EIO;
+    return K8SHA_ESYSTEM;
   k = k8sha__calloc(&ctx->alloc, 1, sizeof(*k));
   if (!k)
     return K8SHA_ENOMEM;
@@ -592,7 +592,7 @@ static int transport_err(CURLcode rc) {
   case CURLE_OUT_OF_MEMORY:
     return K8SHA_ENOMEM;
   case CURLE_WRITE_ERROR:
-    return K8SHA_ETOOLARGE;
+    return K8SHA_EBADRESPONSE; /* (the body callback refused what passed the limit) */
   default:
     return K8SHA_EUNAVAILABLE;
   }
@@ -644,7 +644,7 @@ void k8sha__req_finished(k8sha__req *r) {
      * outcome is unknown. */
     snprintf(message, sizeof(message), "%s %s: the response is larger than %u MiB; refused",
              verb_method[r->verb], r->url, RESPONSE_MAX / (1024u * 1024u));
-    resp.err = is_read(r->verb) ? K8SHA_ETOOLARGE : K8SHA_EUNKNOWN_OUTCOME;
+    resp.err = is_read(r->verb) ? K8SHA_EBADRESPONSE : K8SHA_EUNKNOWN_OUTCOME;
     resp.http_status = status;
     resp.message = message;
     complete_resp(r, &resp);
@@ -659,7 +659,7 @@ void k8sha__req_finished(k8sha__req *r) {
      * answers must not stay invisible through every retry); later ones at DEBUG. */
     k8sha__log(k->ctx, r->attempts <= 1 ? K8SHA_LOG_WARN : K8SHA_LOG_DEBUG, "kube",
                "%s (attempt %u of %u)", message, r->attempts, r->max_attempts);
-    if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_ETOOLARGE &&
+    if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_EBADRESPONSE &&
         (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r))) {
       /* A timed-out attempt is news for the owner now, not after the last attempt (up to the
        * deadline later): tell it while the request goes on. It may cancel the request; nothing

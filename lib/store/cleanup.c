@@ -70,7 +70,25 @@ void k8sha__task_end(task *t, int err, const char *fmt, ...) {
   task_free(t);
 }
 
-void k8sha__task_report(task *t, const char *kind, const char *fmt, ...) {
+const char *k8sha_found_kind_name(k8sha_found_kind kind) {
+  switch (kind) {
+  case K8SHA_FOUND_CONFIGMAP:
+    return "configmap";
+  case K8SHA_FOUND_ENTRY:
+    return "entry";
+  case K8SHA_FOUND_BLOB:
+    return "blob";
+  case K8SHA_FOUND_UNREADABLE:
+    return "unreadable";
+  case K8SHA_FOUND_ORPHAN_BLOB:
+    return "orphan-blob";
+  case K8SHA_FOUND_ORPHAN_CONFIGMAP:
+    return "orphan-configmap";
+  }
+  return "unknown";
+}
+
+void k8sha__task_report(task *t, k8sha_found_kind kind, const char *fmt, ...) {
   char name[4400];
   va_list ap;
   va_start(ap, fmt);
@@ -245,11 +263,11 @@ static void report_entries(task *t, json_t *obj, const char *cm, const char *pre
     char why[300];
     if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
-    k8sha__task_report(t, "entry", "%s/%s", cm, key);
+    k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/%s", cm, key);
     if (k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
-      k8sha__task_report(t, "unreadable", "%s/%s: %s", cm, key, why);
+      k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", cm, key, why);
     else if (info.uri[0])
-      k8sha__task_report(t, "blob", "%s", info.uri);
+      k8sha__task_report(t, K8SHA_FOUND_BLOB, "%s", info.uri);
   }
 }
 
@@ -354,7 +372,7 @@ static void run_job(task *t, int err, const char *message) {
     }
     t->step = S_JOB_COUNTER;
     if (json_object_get(json_object_get(k8sha__fcm_object(t->jf), "data"), "counter"))
-      k8sha__task_report(t, "entry", "%s/counter", t->cm_name);
+      k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/counter", t->cm_name);
     rc = k8sha__fcm_update(t->jf, edit_drop_key, "counter", k8sha__task_on_fcm, t);
     break;
   case S_JOB_COUNTER:
@@ -363,7 +381,7 @@ static void run_job(task *t, int err, const char *message) {
       return;
     }
     t->step = S_JOB_DELETED;
-    k8sha__task_report(t, "configmap", "%s", t->cm_name);
+    k8sha__task_report(t, K8SHA_FOUND_CONFIGMAP, "%s", t->cm_name);
     rc = k8sha__fcm_delete(t->jf, k8sha__task_on_fcm, t);
     break;
   case S_JOB_DELETED:
@@ -403,7 +421,7 @@ static void run_job(task *t, int err, const char *message) {
     snprintf(t->leader_key, sizeof(t->leader_key), K8SHA__LEADER_KEY_PREFIX "job-%s",
              t->job_id);
     if (json_object_get(json_object_get(k8sha__fcm_object(t->cf), "data"), t->leader_key))
-      k8sha__task_report(t, "entry", "%s/%s", t->cluster_cm, t->leader_key);
+      k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/%s", t->cluster_cm, t->leader_key);
     rc = k8sha__fcm_update(t->cf, edit_drop_key, t->leader_key, k8sha__task_on_fcm, t);
     break;
   case S_LEADER_ENTRY:
@@ -448,7 +466,7 @@ int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
     }
     if (rc) {
       if (!strict) {
-        k8sha__task_report(t, "unreadable", "%s/%s: %s", name, key, why);
+        k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", name, key, why);
         continue;
       }
       k8sha__task_end(t, rc == K8SHA_ENOMEM ? rc : K8SHA_ECORRUPT,
@@ -508,7 +526,7 @@ int k8sha__task_next_blob(task *t) {
     if (t->kind == T_ORPHANS) {
       if (json_object_get(t->referenced, uri) || k8sha__orphans_pinned(t, uri))
         continue;
-      k8sha__task_report(t, "orphan-blob", "%s", uri);
+      k8sha__task_report(t, K8SHA_FOUND_ORPHAN_BLOB, "%s", uri);
       if (t->leader_gone) { /* (freed from inside the report) */
         k8sha__task_end(t, K8SHA_ECANCELED, "the election the task worked for was freed; %s kept",
                         uri);
@@ -521,7 +539,7 @@ int k8sha__task_next_blob(task *t) {
         return 0;
       }
     } else {
-      k8sha__task_report(t, "blob", "%s", uri);
+      k8sha__task_report(t, K8SHA_FOUND_BLOB, "%s", uri);
       if (t->flags & K8SHA_CLEANUP_DRY_RUN)
         continue;
     }
@@ -551,8 +569,8 @@ static void run_listed(task *t, int err, const char *message) {
       if (job) {
         report_entries(t, job, t->cm_name, K8SHA__CHECKPOINT_PREFIX);
         if (json_object_get(json_object_get(job, "data"), K8SHA__COUNTER_KEY))
-          k8sha__task_report(t, "entry", "%s/" K8SHA__COUNTER_KEY, t->cm_name);
-        k8sha__task_report(t, "configmap", "%s", t->cm_name);
+          k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/" K8SHA__COUNTER_KEY, t->cm_name);
+        k8sha__task_report(t, K8SHA_FOUND_CONFIGMAP, "%s", t->cm_name);
       }
       report_graph_entries(t, k8sha__task_item_named(t, t->cluster_cm));
       k8sha__task_end(t, 0, NULL);
@@ -570,7 +588,7 @@ static void run_listed(task *t, int err, const char *message) {
   case S_CM_DELETE:
     if (t->i < json_array_size(t->items)) {
       item = json_array_get(t->items, t->i++);
-      k8sha__task_report(t, "configmap", "%s", k8sha__task_item_name(item));
+      k8sha__task_report(t, K8SHA_FOUND_CONFIGMAP, "%s", k8sha__task_item_name(item));
       if (t->flags & K8SHA_CLEANUP_DRY_RUN) {
         run_listed(t, 0, NULL);
         return;

@@ -65,7 +65,7 @@ typedef struct task {
 } task;
 
 void k8sha__task_end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-void k8sha__task_report(task *t, const char *kind, const char *fmt, ...)
+void k8sha__task_report(task *t, k8sha_found_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Callbacks that advance the task. */
 void k8sha__task_on_fcm(int err, const char *message, void *ud);

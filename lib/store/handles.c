@@ -632,7 +632,7 @@ static int new_blob_uri(k8sha__hstore *s, char **out) {
   char hex[13];
   int i;
   if (uv_random(NULL, NULL, r, sizeof(r), 0, NULL) != 0)
-    return K8SHA_EIO;
+    return K8SHA_ESYSTEM;
   for (i = 0; i < 6; i++)
     snprintf(hex + 2 * i, 3, "%02x", r[i]);
   *out = k8sha__asprintf(&s->ctx->alloc, "%s/%s/%s%s", s->ctx->ha.storage_dir,

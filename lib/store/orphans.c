@@ -37,7 +37,7 @@ static void report_orphan_configmaps(task *t) {
       has |= g->is_job && json_object_get(json_object_get(cluster, "data"), gkey) != NULL;
     }
     if (!has)
-      k8sha__task_report(t, "orphan-configmap", "%s", k8sha__task_item_name(item));
+      k8sha__task_report(t, K8SHA_FOUND_ORPHAN_CONFIGMAP, "%s", k8sha__task_item_name(item));
   }
 }
 

@@ -318,7 +318,7 @@ typedef struct cleaner {
   int free_in_found, done, status, found;
 } cleaner;
 
-static void on_c_found(const char *kind, const char *name, void *ud) {
+static void on_c_found(k8sha_found_kind kind, const char *name, void *ud) {
   cleaner *c = ud;
   (void)kind;
   (void)name;

@@ -1609,10 +1609,10 @@ typedef struct found_log {
   int count;
 } found_log;
 
-static void on_found(const char *kind, const char *name, void *ud) {
+static void on_found(k8sha_found_kind kind, const char *name, void *ud) {
   found_log *l = ud;
   size_t n = strlen(l->seen);
-  snprintf(l->seen + n, sizeof(l->seen) - n, "%s %s\n", kind, name);
+  snprintf(l->seen + n, sizeof(l->seen) - n, "%s %s\n", k8sha_found_kind_name(kind), name);
   l->count++;
 }
 

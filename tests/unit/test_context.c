@@ -787,7 +787,7 @@ START_TEST(oversized_responses_are_refused) {
   ro.timeout_ms = 60000;
   ck_assert_int_eq(k8sha__req_start(sc.ctx->kube, &ro, on_resp, &get, NULL), 0);
   run_until(&sc.loop, &get.done);
-  ck_assert_int_eq(get.err, K8SHA_ETOOLARGE);
+  ck_assert_int_eq(get.err, K8SHA_EBADRESPONSE);
   ck_assert_ptr_nonnull(strstr(get.message, "larger than 64 MiB"));
   scripted_stop(&sc);
   free(huge_body);

@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/base64.h"
+#include "k8sha/cleanup.h"
 #include "kube/names.h"
 #include "testutil.h"
 
@@ -14,7 +15,7 @@ static const int all_codes[] = {
     K8SHA_ETIMEDOUT,     K8SHA_ECANCELED, K8SHA_ESTORAGE,    K8SHA_ECORRUPT,
     K8SHA_EUNKNOWN_OUTCOME, K8SHA_EINVALID_OBJECT, K8SHA_EEXPIRED, K8SHA_ETOOMANYREQUESTS,
     K8SHA_EUNAVAILABLE,  K8SHA_ETLS,      K8SHA_ENOTSUP,     K8SHA_EBUSY,
-    K8SHA_ECLOSED};
+    K8SHA_ECLOSED,       K8SHA_ETHREAD,   K8SHA_EBADRESPONSE, K8SHA_ESYSTEM};
 
 START_TEST(every_error_has_its_own_name_and_text) {
   size_t n = sizeof(all_codes) / sizeof(all_codes[0]), i, j;
@@ -36,6 +37,17 @@ START_TEST(every_error_has_its_own_name_and_text) {
   ck_assert_str_eq(k8sha_strerror(-9999), "unknown error");
   ck_assert_str_eq(k8sha_strerror(7), "unknown error");
   ck_assert_str_eq(k8sha_err_name(-9999), "unknown");
+}
+END_TEST
+
+/* Cleanup's kinds are an enum with names for printing. */
+START_TEST(found_kinds_have_names) {
+  static const char *const names[] = {"configmap", "entry", "blob", "unreadable", "orphan-blob",
+                                      "orphan-configmap"};
+  int k;
+  for (k = K8SHA_FOUND_CONFIGMAP; k <= K8SHA_FOUND_ORPHAN_CONFIGMAP; k++)
+    ck_assert_str_eq(k8sha_found_kind_name((k8sha_found_kind)k), names[k]);
+  ck_assert_str_eq(k8sha_found_kind_name((k8sha_found_kind)99), "unknown");
 }
 END_TEST
 
@@ -122,6 +134,7 @@ int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, every_error_has_its_own_name_and_text);
+  tcase_add_test(tc, found_kinds_have_names);
   tcase_add_test(tc, version_matches_the_header);
   tcase_add_test(tc, base64_rfc4648_vectors);
   tcase_add_test(tc, kubernetes_names);

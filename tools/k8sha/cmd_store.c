@@ -309,12 +309,13 @@ typedef struct act {
   char message[1024];
 } act;
 
-static void on_found(const char *kind, const char *name, void *ud) {
+static void on_found(k8sha_found_kind kind, const char *name, void *ud) {
   act *a = ud;
   if (a->json)
-    json_array_append_new(a->found, json_pack("{s:s, s:s}", "kind", kind, "name", name));
+    json_array_append_new(a->found, json_pack("{s:s, s:s}", "kind", k8sha_found_kind_name(kind),
+                                              "name", name));
   else
-    printf("%-16s %s\n", kind, name);
+    printf("%-16s %s\n", k8sha_found_kind_name(kind), name);
   fflush(stdout);
 }
 
