@@ -1,10 +1,12 @@
 /*
  * threaded: a host without libuv. The context runs its own loop on a library thread; the host's
- * threads hand work to it with k8sha_ctx_post() and wait for results with a k8sha_waiter.
+ * threads run functions there with k8sha_ctx_call() (which returns the function's result) or
+ * k8sha_ctx_post(), and wait for completions with a k8sha_waiter.
  *
- * The main thread (1) joins the election and waits until it leads, (2) adds a checkpoint and
- * waits for the outcome, (3) leaves the election, releasing the lock, and waits for that; then
- * frees the context (which joins the loop thread).
+ * The main thread (1) joins the election and waits until it leads, (2) commits a checkpoint
+ * (the next id from the counter) and waits for the outcome, (3) leaves the election, releasing
+ * the lock, and waits for that; then frees the election and the context (which joins the loop
+ * thread).
  *
  *   threaded -c flink-conf.yaml [-D key=value]...
  */
@@ -44,7 +46,8 @@ static void on_granted(k8sha_election *e, const char *session, uint64_t term, vo
     k8sha_waiter_signal(sh->leading, rc);
 }
 
-static void start_election(k8sha_ctx *ctx, void *ud) {
+/* Run with k8sha_ctx_call(): the result comes back to the calling thread. */
+static int start_election(k8sha_ctx *ctx, void *ud) {
   shared *sh = ud;
   k8sha_election_callbacks cbs;
   int rc;
@@ -55,21 +58,21 @@ static void start_election(k8sha_ctx *ctx, void *ud) {
   rc = k8sha_election_new(&sh->election, ctx, NULL, &cbs);
   if (rc == 0)
     rc = k8sha_election_start(sh->election);
-  if (rc)
-    k8sha_waiter_signal(sh->leading, rc);
+  return rc;
 }
 
-static void on_added(k8sha_checkpoint_store *s, int status, void *ud) {
+static void on_committed(k8sha_checkpoint_store *s, int status, uint64_t id, void *ud) {
   shared *sh = ud;
   (void)s;
+  printf("checkpoint id from the counter: %llu\n", (unsigned long long)id);
   k8sha_waiter_signal(sh->added, status);
 }
 
-static void add_checkpoint(k8sha_ctx *ctx, void *ud) {
+static void commit_checkpoint(k8sha_ctx *ctx, void *ud) {
   shared *sh = ud;
   int rc;
   (void)ctx;
-  rc = k8sha_checkpoint_add(sh->store, 1, "from another thread", 19, on_added, sh);
+  rc = k8sha_checkpoint_commit(sh->store, "from another thread", 19, on_committed, sh);
   if (rc)
     k8sha_waiter_signal(sh->added, rc);
 }
@@ -89,12 +92,12 @@ static void stop_election(k8sha_ctx *ctx, void *ud) {
     k8sha_waiter_signal(sh->stopped, K8SHA_EBUSY);
 }
 
-static void free_election(k8sha_ctx *ctx, void *ud) {
+static int free_election(k8sha_ctx *ctx, void *ud) {
   shared *sh = ud;
   (void)ctx;
   k8sha_election_free(sh->election);
   sh->election = NULL;
-  k8sha_waiter_signal(sh->stopped, 0);
+  return 0;
 }
 
 /* ---- the host's thread ---- */
@@ -128,17 +131,26 @@ int main(int argc, char **argv) {
       k8sha_waiter_new(&sh.stopped))
     return 1;
 
-  rc = run_and_wait(ctx, start_election, &sh, sh.leading, "leading, store open:");
+  rc = k8sha_ctx_call(ctx, start_election, &sh);
+  if (rc == 0) {
+    int status = 0;
+    rc = k8sha_waiter_wait(sh.leading, WAIT_MS, &status);
+    rc = rc ? rc : status;
+  } else {
+    fprintf(stderr, "threaded: %s\n", k8sha_last_error());
+  }
+  printf("%-30s %s\n", "leading, store open:", rc ? k8sha_err_name(rc) : "done");
   if (rc == 0)
-    rc = run_and_wait(ctx, add_checkpoint, &sh, sh.added, "checkpoint 1 committed:");
+    rc = run_and_wait(ctx, commit_checkpoint, &sh, sh.added, "checkpoint 1 committed:");
   if (rc == 0)
     rc = run_and_wait(ctx, stop_election, &sh, sh.stopped, "lock released:");
-  /* The election must be freed on the loop thread too; a fresh waiter reports it. */
-  k8sha_waiter_free(sh.stopped);
-  k8sha_waiter_new(&sh.stopped);
-  run_and_wait(ctx, free_election, &sh, sh.stopped, "election freed:");
+  /* The election is freed on the loop thread too (a function run there). */
+  if (sh.election)
+    k8sha_ctx_call(ctx, free_election, &sh);
+  printf("%-30s %s\n", "election freed:", "done");
 
-  k8sha_ctx_free(ctx); /* from this thread: stops and joins the loop thread */
+  if (k8sha_ctx_free(ctx) != 0) /* from this thread: stops and joins the loop thread */
+    fprintf(stderr, "threaded: %s\n", k8sha_last_error());
   k8sha_waiter_free(sh.leading);
   k8sha_waiter_free(sh.added);
   k8sha_waiter_free(sh.stopped);

@@ -54,6 +54,7 @@ expect "$work/custom_backend.out" "2 write(s), 1 read(s), 1 delete(s)"
 
 # shellcheck disable=SC2046
 run threaded 60 $(conf threaded)
+expect "$work/threaded.out" "checkpoint id from the counter: 1"
 expect "$work/threaded.out" "checkpoint 1 committed:        done"
 expect "$work/threaded.out" "lock released:                 done"
 
