@@ -104,6 +104,11 @@ K8SHA_EXPORT void k8sha_election_free(k8sha_election *e);
 
 /** 1 while this contender leads, else 0. Since 0.1. */
 K8SHA_EXPORT int k8sha_election_is_leader(const k8sha_election *e);
+/** The message of the last failure reported to a publish callback or the stopped callback (what
+ *  was not written, why the release failed), readable during that callback; "" before any.
+ *  Never NULL. Since 0.1. */
+K8SHA_EXPORT const char *k8sha_election_last_error(const k8sha_election *e);
+
 /** This contender's identity. Since 0.1. */
 K8SHA_EXPORT const char *k8sha_election_identity(const k8sha_election *e);
 /** The current session id while leading, else NULL. Since 0.1. */

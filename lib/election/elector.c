@@ -51,6 +51,7 @@ struct k8sha_election {
   char lead_uid[64];       /* metadata.uid of the lock object this leadership was granted on */
   int orphan;              /* freed by the host while its release was being written */
   k8sha__election_link *links; /* stores and tasks that use this election */
+  char last_error[768];    /* the message of the last failed publish or stop, for its callback */
   struct k8sha_election *next_orphan;
   json_t *entries;         /* component -> "session,address" published by this leader */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
@@ -151,8 +152,11 @@ static void destroy(k8sha_election *e);
 
 /* ---- leadership ends ---- */
 
-/* Completes the callbacks on `list` (taken from the election first). */
-static void finish_list(k8sha_election *e, pending_done **list, int status) {
+/* Completes the callbacks on `list` (taken from the election first); a failure's message is
+ * k8sha_election_last_error() during them. */
+static void finish_list(k8sha_election *e, pending_done **list, int status, const char *why) {
+  if (status && *list)
+    snprintf(e->last_error, sizeof(e->last_error), "publish: %s", why ? why : k8sha_strerror(status));
   while (*list) {
     pending_done *p = *list;
     void (*done)(k8sha_election *, int, void *) = p->done;
@@ -180,10 +184,14 @@ static void step_down(k8sha_election *e, int reason) {
    * whether it landed (it was fenced on the resourceVersion, so if it did, it did in our term).
    * With nothing in flight, the writes that carried them failed: say whether they may have
    * landed. Nothing is carried into a later term. */
-  GUARD(e, finish_list(e, &e->waiting, K8SHA_ENOTLEADER));
+  GUARD(e, finish_list(e, &e->waiting, K8SHA_ENOTLEADER,
+                       "leadership ended before the entry was written"));
   if (!e->inflight)
     GUARD(e, finish_list(e, &e->writing,
-                         e->writing_maybe_landed ? K8SHA_EUNKNOWN_OUTCOME : K8SHA_ENOTLEADER));
+                         e->writing_maybe_landed ? K8SHA_EUNKNOWN_OUTCOME : K8SHA_ENOTLEADER,
+                         e->writing_maybe_landed
+                             ? "leadership ended; the write carrying the entry may have landed"
+                             : "leadership ended; the write carrying the entry failed"));
   e->writing_maybe_landed = 0;
 }
 
@@ -521,7 +529,8 @@ static void on_leader_refreshed(int err, const char *message, void *ud) {
   e->inflight = NULL;
   if (e->st != E_LEADER) {
     /* The write they rode in was refused (409): it did not land. */
-    GUARD(e, finish_list(e, &e->writing, K8SHA_ENOTLEADER));
+    GUARD(e, finish_list(e, &e->writing, K8SHA_ENOTLEADER,
+                         "the lock changed under the write carrying the entry (409): not written"));
     if (e->st == E_FOLLOWER)
       evaluate(e);
     return;
@@ -541,7 +550,8 @@ static void on_leader_written(int err, const char *message, void *ud) {
   if (e->st != E_LEADER) {
     /* Deposed while this write was under way: its callbacks learn what became of it; then look
      * at the lock again (nothing else may wake a lone contender). */
-    GUARD(e, finish_list(e, &e->writing, err == K8SHA_ECONFLICT ? K8SHA_ENOTLEADER : err));
+    GUARD(e, finish_list(e, &e->writing, err == K8SHA_ECONFLICT ? K8SHA_ENOTLEADER : err,
+                         message));
     if (e->st == E_FOLLOWER)
       evaluate(e);
     return;
@@ -557,7 +567,7 @@ static void on_leader_written(int err, const char *message, void *ud) {
     e->renewed_at = sent;
     e->writing_maybe_landed = 0;
     k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
-    GUARD(e, finish_list(e, &e->writing, 0));
+    GUARD(e, finish_list(e, &e->writing, 0, NULL));
     if (e->write_again || e->waiting) {
       e->write_again = 0;
       leader_write(e);
@@ -708,6 +718,9 @@ static void release_done(k8sha_election *e, int err, const char *message) {
     return;
   }
   e->st = E_STOPPED;
+  if (err)
+    snprintf(e->last_error, sizeof(e->last_error), "stop: the release failed: %s",
+             message ? message : k8sha_strerror(err));
   k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
              e->identity, err ? ", release failed: " : "", err && message ? message : "");
   if (e->stopped)
@@ -806,7 +819,8 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   {
     int gone;
     k8sha__life_enter(&e->life);
-    finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME);
+    finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME,
+                "stopped while the write carrying the entry was under way: it may have landed");
     if (k8sha__life_leave(&e->life, &gone)) {
       if (gone)
         destroy(e);
@@ -1002,6 +1016,10 @@ int k8sha_election_is_leader(const k8sha_election *e) {
   }
   return e && e->st == E_LEADER &&
          k8sha__now_ms(e->ctx) < e->renewed_at + e->ctx->ha.renew_effective_ms;
+}
+
+const char *k8sha_election_last_error(const k8sha_election *e) {
+  return e ? e->last_error : "";
 }
 
 const char *k8sha_election_identity(const k8sha_election *e) {

@@ -1055,6 +1055,50 @@ START_TEST(a_release_outlives_the_free_of_its_election) {
 }
 END_TEST
 
+/* A publish cut short by a stop: its callback gets a failure and, from
+ * k8sha_election_last_error(), what became of the entry. */
+typedef struct pub_probe {
+  int done, status;
+  char msg[768];
+} pub_probe;
+
+static void on_pub_done(k8sha_election *e, int status, void *ud) {
+  pub_probe *p = ud;
+  p->done = 1;
+  p->status = status;
+  snprintf(p->msg, sizeof(p->msg), "%s", k8sha_election_last_error(e));
+}
+
+START_TEST(a_failed_publish_says_why) {
+  itest t;
+  probe p;
+  pub_probe pp;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  int turns = 0;
+
+  g_kind = K8SHA_LOCK_CONFIGMAP;
+  it_start(&t, NULL, NULL);
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e = contender(c, "one", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+  memset(&pp, 0, sizeof(pp));
+  ck_assert_str_eq(k8sha_election_last_error(e), "");
+  ck_assert_int_eq(k8sha_election_publish(e, "restserver", "http://one:8081", on_pub_done, &pp),
+                   0);
+  ck_assert_int_eq(k8sha_election_stop(e, NULL, NULL), 0);
+  while (!pp.done) {
+    ck_assert_msg(turns++ < 100000, "the publish never completed");
+    uv_run(&t.loop, UV_RUN_ONCE);
+  }
+  ck_assert_int_ne(pp.status, 0);
+  ck_assert_msg(strncmp(pp.msg, "publish: ", 9) == 0 && strlen(pp.msg) > 20, "%s", pp.msg);
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("election");
   TCase *tc = tcase_create("election");
@@ -1075,6 +1119,7 @@ int main(void) {
   it_add(tc, freeing_the_election_from_a_retriever_callback, IT_ANY);
   it_add(tc, retriever_reports_what_keeps_it_blind, IT_KUBELITE);
   it_add(tc, a_release_outlives_the_free_of_its_election, IT_ANY);
+  it_add(tc, a_failed_publish_says_why, IT_ANY);
   it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
