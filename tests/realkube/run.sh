@@ -42,7 +42,7 @@ export K8SHA_TEST_NOUPDATE_KUBECONFIG=$w/noupdate.kubeconfig
 step "integration tests as service account flink (RBAC of docs/operations.md)"
 # (test_kube_client checks the HTTP client's status mapping with verbs the library itself never
 # uses, such as PATCH: it runs as the admin)
-for t in kube_client watch election store; do
+for t in kube_client watch election store fencing cleanup lifetimes; do
   kc=$w/user.kubeconfig
   [ "$t" = kube_client ] && kc=$w/admin.kubeconfig
   if K8SHA_TEST_KUBECONFIG=$kc "$build/tests/integration/test_$t" > "$w/$t.out" 2>&1; then
@@ -66,7 +66,7 @@ if (cd "$here/faultproxy" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$w/faul
     bad "the fault proxy did not start:"; cat "$w/faultproxy.err"
   else
     sed -e "s|server: .*|server: $proxy|" -e '/certificate-authority/d' "$w/user.kubeconfig" > "$w/proxy.kubeconfig"
-    for t in kube_client watch election store; do
+    for t in kube_client watch election store fencing cleanup lifetimes; do
       if K8SHA_TEST_KUBECONFIG=$w/proxy.kubeconfig K8SHA_TEST_SERVER=$proxy K8SHA_TEST_CONTROL_URL=$control \
            "$build/tests/integration/test_$t" > "$w/$t-faults.out" 2>&1; then
         grep -E "^[0-9]+%: Checks" "$w/$t-faults.out" | sed "s/^/  test_$t: /"
