@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/life.h"
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/errors.h"
@@ -41,8 +42,8 @@ typedef struct write_op {
   k8sha__lock *lock;
   k8sha__lock_write_cb cb;
   void *user_data;
-  int completing; /* its answer is being delivered (subscribers first, then cb) */
-  int cancelled;  /* cancelled meanwhile by a subscriber: cb must not run */
+  k8sha__life life; /* the request's reference, and one while its answer is delivered; a cancel
+                       closes it (core/life.h) */
 } write_op;
 
 static const char *rv_of(json_t *obj) {
@@ -251,7 +252,7 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
   k8sha_ctx *ctx = l->ctx; /* outlives the lock, which a subscriber may free below */
   k8sha__lock_write_cb cb = op->cb;
   void *ud = op->user_data;
-  int cancelled;
+  int cancelled, gone;
 
   if (resp->err == 0 && json_is_object(resp->json)) {
     remember_own(l, rv_of(resp->json));
@@ -263,10 +264,11 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
    * it. (The writer is a subscriber, so the lock is alive here.) A subscriber's host callback
    * may in turn cancel this very write (stopping or freeing the writer): then the writer is not
    * told, and the op is freed here rather than by the cancel. */
-  op->completing = 1;
+  k8sha__life_enter(&op->life);
   if (resp->err == 0)
     notify(l);
-  cancelled = op->cancelled;
+  cancelled = k8sha__life_leave(&op->life, &gone);
+  (void)gone; /* (either way the request is over: the op goes now) */
   k8sha__free(&ctx->alloc, op);
   if (!cancelled)
     cb(resp->err, resp->message, ud);
@@ -283,6 +285,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   op = k8sha__calloc(&l->ctx->alloc, 1, sizeof(*op));
   if (!op)
     return K8SHA_ENOMEM;
+  k8sha__life_init(&op->life);
   op->lock = l;
   op->cb = cb;
   op->user_data = user_data;
@@ -315,10 +318,8 @@ void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r) {
   if (!r)
     return;
   op = k8sha__req_user_data(r);
-  if (op->completing) { /* inside on_written: it frees the op and skips the callback */
-    op->cancelled = 1;
-    return;
-  }
+  if (!k8sha__life_close(&op->life))
+    return; /* inside on_written: it frees the op and skips the callback */
   k8sha__free(&l->ctx->alloc, op);
   k8sha__req_cancel(r);
 }
