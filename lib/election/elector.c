@@ -18,7 +18,6 @@
 #include "kube/names.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
-#include "store/layout.h"
 
 typedef enum state { E_IDLE, E_FOLLOWER, E_LEADER, E_STOPPING, E_STOPPED } state;
 

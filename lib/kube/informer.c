@@ -552,10 +552,6 @@ json_t *k8sha__informer_all(const k8sha__informer *inf) {
   return inf->cache;
 }
 
-int k8sha__informer_synced(const k8sha__informer *inf) {
-  return inf->synced;
-}
-
 static void destroy(k8sha__informer *inf) {
   const k8sha_allocator *a = &inf->ctx->alloc;
   json_decref(inf->cache);

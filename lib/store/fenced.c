@@ -644,20 +644,12 @@ json_t *k8sha__fcm_object(const k8sha__fcm *f) {
   return f->lock ? k8sha__lock_object(f->lock) : f->obj;
 }
 
-int k8sha__fcm_ready(const k8sha__fcm *f) {
-  return f->claimed && k8sha__fcm_object(f) != NULL;
-}
-
 const char *k8sha__fcm_name(const k8sha__fcm *f) {
   return f->name;
 }
 
 k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f) {
   return f->ctx;
-}
-
-uint64_t k8sha__fcm_term(const k8sha__fcm *f) {
-  return f->term;
 }
 
 static void destroy(k8sha__fcm *f) {

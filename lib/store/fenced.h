@@ -55,11 +55,8 @@ int k8sha__fcm_update(k8sha__fcm *f, k8sha__fcm_edit edit, void *edit_data, k8sh
 int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data);
 /* The state as of our last read or write (borrowed), or NULL (absent or not read yet). */
 json_t *k8sha__fcm_object(const k8sha__fcm *f);
-/* Whether the object has been claimed (or checked) and exists. */
-int k8sha__fcm_ready(const k8sha__fcm *f);
 const char *k8sha__fcm_name(const k8sha__fcm *f);
 k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f);
-uint64_t k8sha__fcm_term(const k8sha__fcm *f);
 /* Frees; queued and running updates end with K8SHA_ECANCELED, their callbacks run first. */
 void k8sha__fcm_free(k8sha__fcm *f);
 
