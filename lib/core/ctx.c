@@ -97,8 +97,14 @@ static void on_async(uv_async_t *h) {
   uv_mutex_lock(&p->mu);
   stop = p->stop_loop;
   uv_mutex_unlock(&p->mu);
-  if (stop && p->ctx)
-    teardown(p->ctx);
+  if (stop && p->ctx) {
+    /* Library-owned loop: a release still being written for an election the host has freed
+     * goes out first (its request's timeout bounds the wait); then everything closes. */
+    if (p->ctx->orphans)
+      p->ctx->teardown_due = 1;
+    else
+      teardown(p->ctx);
+  }
 }
 
 static void poster_closed(uv_handle_t *h) {
@@ -427,6 +433,12 @@ int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn) {
   /* (the log callback runs on this thread then: a misuse report, and a host bug to fix) */
   k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
   return k8sha__fail(K8SHA_ETHREAD, "%s", msg);
+}
+
+void k8sha__ctx_orphan_gone(k8sha_ctx *ctx) {
+  /* (on the loop, inside a request's completion: the teardown runs from the poster's turn) */
+  if (ctx->teardown_due && !ctx->orphans && ctx->poster)
+    uv_async_send(&ctx->poster->async);
 }
 
 void k8sha__ctx_child(k8sha_ctx *ctx, int delta) {

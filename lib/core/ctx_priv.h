@@ -35,6 +35,7 @@ struct k8sha_ctx {
   unsigned int children;     /* (atomic) objects made from the context and not freed yet */
   struct k8sha__delayed *delayed; /* k8sha_ctx_post_after() calls waiting for their time */
   struct k8sha_election *orphans; /* freed while writing their release: see elector.c */
+  int teardown_due;          /* library-owned loop: freed, waiting for those releases */
 };
 
 /* Around every entry from libuv into the library (timers, sockets, storage completions): a
@@ -64,6 +65,9 @@ int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn);
 /* An object made from the context (election, retriever, store, watch) comes and goes: the
  * context refuses to be freed while any is left. */
 void k8sha__ctx_child(k8sha_ctx *ctx, int delta);
+/* An election freed while writing its release is done with it: a context freed meanwhile (on
+ * its own loop thread) may now close. */
+void k8sha__ctx_orphan_gone(k8sha_ctx *ctx);
 
 /* Logs at `level` when the host wants that level. Never pass a secret. */
 void k8sha__log(k8sha_ctx *ctx, k8sha_log_level level, const char *module, const char *fmt, ...)

@@ -704,6 +704,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
 static void release_done(k8sha_election *e, int err, const char *message) {
   if (e->orphan) {
     k8sha_election **p;
+    k8sha_ctx *ctx;
     k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
                "%s: the release written after the election was freed %s%s", e->identity,
                err ? "failed: " : "landed", err && message ? message : "");
@@ -713,7 +714,9 @@ static void release_done(k8sha_election *e, int err, const char *message) {
         break;
       }
     e->orphan = 0;
+    ctx = e->ctx;
     free_now(e);
+    k8sha__ctx_orphan_gone(ctx);
     return;
   }
   e->st = E_STOPPED;

@@ -58,5 +58,17 @@ expect "$work/threaded.out" "checkpoint id from the counter: 1"
 expect "$work/threaded.out" "checkpoint 1 committed:        done"
 expect "$work/threaded.out" "lock released:                 done"
 
+# Two schedulers one after the other: the second goes on from the first one's last checkpoint.
+# shellcheck disable=SC2046
+run scheduler 60 $(conf sched) 3
+expect "$work/scheduler.out" "no checkpoint yet: starting from step 0"
+expect "$work/scheduler.out" "committed checkpoint 3 (step 3)"
+expect "$work/scheduler.out" "left the election: done"
+mv "$work/scheduler.out" "$work/scheduler-1.out"
+# shellcheck disable=SC2046
+run scheduler 60 $(conf sched) 2
+expect "$work/scheduler.out" "recovered from checkpoint 3 (step 3)"
+expect "$work/scheduler.out" "committed checkpoint 5 (step 5)"
+
 [ "$fails" = 0 ]
-echo "examples: leader, checkpoints, custom_backend, threaded: OK"
+echo "examples: leader, checkpoints, custom_backend, threaded, scheduler: OK"

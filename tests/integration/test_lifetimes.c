@@ -389,6 +389,114 @@ START_TEST(a_cleanup_task_whose_leader_is_freed_from_its_callbacks) {
 }
 END_TEST
 
+/* ---- the context freed right after its election, on the library's own loop ---- */
+
+typedef struct bg {
+  k8sha_election *e;
+  k8sha_waiter *leading;
+} bg;
+
+static void on_bg_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  (void)e;
+  (void)session;
+  (void)term;
+  k8sha_waiter_signal(((bg *)ud)->leading, 0);
+}
+
+static int bg_start(k8sha_ctx *ctx, void *ud) {
+  bg *b = ud;
+  k8sha_election_callbacks cbs;
+  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT;
+  int rc;
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_bg_granted;
+  cbs.user_data = b;
+  o.identity = "background";
+  rc = k8sha_election_new(&b->e, ctx, &o, &cbs);
+  return rc ? rc : k8sha_election_start(b->e);
+}
+
+static int bg_leave(k8sha_ctx *ctx, void *ud) {
+  bg *b = ud;
+  (void)ctx;
+  ck_assert_int_eq(k8sha_election_stop(b->e, NULL, NULL), 0);
+  k8sha_election_free(b->e);
+  return 0;
+}
+
+static void on_next_granted(k8sha_election *e, const char *session, uint64_t term, void *ud) {
+  (void)e;
+  (void)session;
+  (void)term;
+  *(int *)ud = 1;
+}
+
+/* A host on the library's loop that stops, frees its election and at once its context: the
+ * release still goes out before the context closes, so the next contender takes over in
+ * milliseconds rather than after the (here one-minute) lease. */
+START_TEST(freeing_the_context_lets_a_release_land_first) {
+  /* (renewals every 20 s: within the test, the release is the only write of the lock) */
+  static const char *const long_lease[] = {
+      "high-availability.kubernetes.leader-election.lease-duration", "60 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "50 s",
+      "high-availability.kubernetes.leader-election.retry-period", "20 s", NULL};
+  itest t;
+  k8sha_config *cfg = NULL;
+  k8sha_ctx *lib_ctx = NULL, *c;
+  k8sha_election_callbacks cbs;
+  k8sha_election *next = NULL;
+  bg b;
+  int status = 0, granted = 0;
+  size_t i;
+  uint64_t freed_at;
+
+  it_start(&t, NULL, NULL);
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(t.kl));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "it");
+  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", "/tmp/ha");
+  for (i = 0; long_lease[i]; i += 2)
+    k8sha_config_set(cfg, long_lease[i], long_lease[i + 1]);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  ck_assert_int_eq(k8sha_ctx_new(&lib_ctx, cfg, NULL), 0); /* the library's own loop thread */
+  k8sha_config_free(cfg);
+  memset(&b, 0, sizeof(b));
+  ck_assert_int_eq(k8sha_waiter_new(&b.leading), 0);
+  ck_assert_int_eq(k8sha_ctx_call(lib_ctx, bg_start, &b), 0);
+  ck_assert_int_eq(k8sha_waiter_wait(b.leading, 60000, &status), 0);
+  k8sha_waiter_free(b.leading);
+
+  c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), long_lease);
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_next_granted;
+  cbs.user_data = &granted;
+  ck_assert_int_eq(k8sha_election_new(&next, c, NULL, &cbs), 0);
+  ck_assert_int_eq(k8sha_election_start(next), 0);
+
+  /* The release's first attempt is answered 409 after a pause: it lands only if the election
+   * may read the lock again and retry, after the context was freed. */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                            "\"name\":\"it-cluster-config-map\",\"latencyMs\":300,"
+                                            "\"code\":409,\"count\":1}"),
+                   0);
+  ck_assert_int_eq(k8sha_ctx_call(lib_ctx, bg_leave, &b), 0);
+  ck_assert_int_eq(k8sha_ctx_free(lib_ctx), 0); /* right away */
+  freed_at = k8sha__now_ms(c);
+  while (!granted)
+    uv_run(&t.loop, UV_RUN_ONCE);
+  ck_assert_msg(k8sha__now_ms(c) - freed_at < 30000, "the next contender waited %llu ms",
+                (unsigned long long)(k8sha__now_ms(c) - freed_at));
+  k8sha_election_free(next);
+  ck_assert_int_eq(k8sha_ctx_free(c), 0);
+  it_stop(&t);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("lifetimes");
   TCase *tc = tcase_create("lifetimes");
@@ -397,6 +505,7 @@ int main(void) {
   it_add(tc, a_retriever_freed_from_each_of_its_callbacks, IT_KUBELITE);
   it_add(tc, a_watch_freed_from_its_callback, IT_ANY);
   it_add(tc, a_cleanup_task_whose_leader_is_freed_from_its_callbacks, IT_ANY);
+  it_add(tc, freeing_the_context_lets_a_release_land_first, IT_FAULTS);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }
