@@ -373,11 +373,12 @@ static void on_recover_turn(int err, const char *message, void *ud) {
     complete(c, 0, NULL);
 }
 
-int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb done,
-                             void *user_data) {
+/* Starts a recovery that reports the whole list (`all`) or the newest intact one (`latest`). */
+static int start_recovery(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb all,
+                          k8sha_checkpoint_latest_cb latest, void *user_data) {
   cop *c;
   int rc;
-  if (!s || !done)
+  if (!s || (!all && !latest))
     return K8SHA_EINVAL;
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
@@ -386,7 +387,8 @@ int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover
   c = cop_new(s, C_RECOVER, user_data);
   if (!c)
     return K8SHA_ENOMEM;
-  c->recovered = done;
+  c->recovered = all;
+  c->latest = latest;
   /* A turn in the ConfigMap's queue: the list reflects every write started before. */
   rc = k8sha__fcm_update(s->f, edit_nothing, c, on_recover_turn, c);
   if (rc)
@@ -394,24 +396,14 @@ int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover
   return rc;
 }
 
+int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb done,
+                             void *user_data) {
+  return start_recovery(s, done, NULL, user_data);
+}
+
 int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s, k8sha_checkpoint_latest_cb done,
                                     void *user_data) {
-  cop *c;
-  int rc;
-  if (!s || !done)
-    return K8SHA_EINVAL;
-  if (s->shut)
-    return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
-                       s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
-  c = cop_new(s, C_RECOVER, user_data);
-  if (!c)
-    return K8SHA_ENOMEM;
-  c->latest = done;
-  rc = k8sha__fcm_update(s->f, edit_nothing, c, on_recover_turn, c);
-  if (rc)
-    cop_free(c);
-  return rc;
+  return start_recovery(s, NULL, done, user_data);
 }
 
 /* ---- counter ---- */

@@ -98,6 +98,17 @@ void it_request(itest *t, k8sha_ctx *ctx, k8sha__verb verb, const char *path, co
   it_run_until(t, &out->done);
 }
 
+const char *it_token_kubeconfig(itest *t, const char *token) {
+  char kc[1024], name[64];
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, "
+           "namespace: flink}}]\nclusters: [{name: k, cluster: {server: '%s'}}]\n"
+           "users: [{name: u, user: {token: '%s'}}]\n",
+           kubelite_url(t->kl), token);
+  snprintf(name, sizeof(name), "kc-%.40s", token);
+  return it_file(t, name, kc);
+}
+
 const char *it_file(itest *t, const char *name, const char *text) {
   static char paths[8][1024];
   static int slot;

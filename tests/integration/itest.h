@@ -53,6 +53,9 @@ void it_request(itest *t, k8sha_ctx *ctx, k8sha__verb verb, const char *path, co
 void it_add(TCase *tc, const TTest *test, int needs);
 /* Runs a suite; returns the process exit status. */
 int it_run_suite(Suite *s);
+/* A kubeconfig (a file in kube-lite's temp dir, static slot) for kube-lite's user of `token`
+ * (one from kubelite_options.tokens), namespace flink. */
+const char *it_token_kubeconfig(itest *t, const char *token);
 /* Writes a file in kube-lite's temp dir and returns its path (static slot). */
 const char *it_file(itest *t, const char *name, const char *text);
 

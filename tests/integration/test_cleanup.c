@@ -381,7 +381,6 @@ START_TEST(cleanup_lists_many_configmaps_in_pages) {
 }
 END_TEST
 
-
 int main(void) {
   Suite *s = suite_create("cleanup");
   TCase *tc = tcase_create("cleanup");

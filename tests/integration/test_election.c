@@ -430,7 +430,6 @@ END_TEST
  * documented Role without update (K8SHA_TEST_NOUPDATE_KUBECONFIG, see tests/realkube). */
 static k8sha_ctx *start_without_update(itest *t) {
   kubelite_options ko;
-  char kc[1024];
   const char *external = getenv("K8SHA_TEST_NOUPDATE_KUBECONFIG");
   if (kubelite_external_mode()) {
     ck_assert_msg(external && *external, "K8SHA_TEST_NOUPDATE_KUBECONFIG is needed here");
@@ -440,11 +439,7 @@ static k8sha_ctx *start_without_update(itest *t) {
   memset(&ko, 0, sizeof(ko));
   ko.tokens = "ro,viewer,configmaps:get|list|watch|create\n";
   it_start(t, &ko, NULL);
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
-           "clusters: [{name: k, cluster: {server: '%s'}}]\nusers: [{name: u, user: {token: ro}}]\n",
-           kubelite_url(t->kl));
-  return it_ctx_with(t, it_file(t, "kc-ro", kc), timing);
+  return it_ctx_with(t, it_token_kubeconfig(t, "ro"), timing);
 }
 
 /* A contender that may create the lock but not update it never leads. With the lock present
@@ -1003,18 +998,13 @@ START_TEST(retriever_reports_what_keeps_it_blind) {
   k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
   k8sha_retriever *r = NULL;
   k8sha_ctx *c;
-  char kc[1024];
   blind b;
   int turns = 0;
 
   memset(&ko, 0, sizeof(ko));
   ko.tokens = "blind,blind,configmaps:get\n";
   it_start(&t, &ko, NULL);
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
-           "clusters: [{name: k, cluster: {server: '%s'}}]\nusers: [{name: u, user: {token: blind}}]\n",
-           kubelite_url(t.kl));
-  c = it_ctx_with(&t, it_file(&t, "kc-blind", kc), timing);
+  c = it_ctx_with(&t, it_token_kubeconfig(&t, "blind"), timing);
   memset(&b, 0, sizeof(b));
   b.loop = &t.loop;
   ro.error = on_blind_error;

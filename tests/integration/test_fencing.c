@@ -207,7 +207,7 @@ START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
   k8sha_election *old_e;
   k8sha_ctx *old_ctx;
   json_t *cm;
-  char dir[1024], kc[1024], *before, *after;
+  char dir[1024], *before, *after;
   it_result r0;
   res r;
 
@@ -225,12 +225,7 @@ START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
              "\\\"leaseDuration\\\":1.0,\\\"leaderTransitions\\\":3}\"}}}",
              NULL, 0, 0, &r0);
   ck_assert_msg(r0.err == 0, "%s", r0.message);
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u, "
-           "namespace: flink}}]\nclusters: [{name: k, cluster: {server: '%s'}}]\n"
-           "users: [{name: u, user: {token: old-token}}]\n",
-           kubelite_url(f.t.kl));
-  f.ctx = old_ctx = it_ctx_with(&f.t, it_file(&f.t, "kc-old", kc), kv);
+  f.ctx = old_ctx = it_ctx_with(&f.t, it_token_kubeconfig(&f.t, "old-token"), kv);
   lead(&f, K8SHA_LOCK_CONFIGMAP);
   ck_assert_uint_eq(f.term, 4);
   old_e = f.e;
@@ -278,7 +273,6 @@ START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
   teardown(&f);
 }
 END_TEST
-
 
 int main(void) {
   Suite *s = suite_create("fencing");

@@ -126,19 +126,13 @@ START_TEST(an_election_freed_from_each_of_its_callbacks) {
     k8sha_election_callbacks cbs;
     k8sha_ctx *c;
     victim v;
-    char kc[1024];
-
+  
     memset(&ko, 0, sizeof(ko));
     /* (the error case: a user that may read the lock and create it, never update it) */
     ko.tokens = "weak,weak,configmaps:get|list|watch|create\n";
     it_start(&t, &ko, NULL);
     if (at == AT_ERROR) {
-      snprintf(kc, sizeof(kc),
-               "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, "
-               "user: u}}]\nclusters: [{name: k, cluster: {server: '%s'}}]\n"
-               "users: [{name: u, user: {token: weak}}]\n",
-               kubelite_url(t.kl));
-      c = it_ctx_with(&t, it_file(&t, "kc-weak", kc), timing);
+      c = it_ctx_with(&t, it_token_kubeconfig(&t, "weak"), timing);
     } else {
       c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
     }
@@ -216,19 +210,13 @@ START_TEST(a_retriever_freed_from_each_of_its_callbacks) {
     k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
     k8sha_ctx *c;
     follower f;
-    char kc[1024];
-    int turns = 0;
+      int turns = 0;
 
     memset(&ko, 0, sizeof(ko));
     ko.tokens = "blind,blind,configmaps:get\n";
     it_start(&t, &ko, NULL);
     if (blind) { /* its error callback: it may not list the lock */
-      snprintf(kc, sizeof(kc),
-               "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, "
-               "user: u}}]\nclusters: [{name: k, cluster: {server: '%s'}}]\n"
-               "users: [{name: u, user: {token: blind}}]\n",
-               kubelite_url(t.kl));
-      c = it_ctx_with(&t, it_file(&t, "kc-blind", kc), timing);
+      c = it_ctx_with(&t, it_token_kubeconfig(&t, "blind"), timing);
     } else { /* its address callback: the first report (no leader) */
       c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
     }

@@ -988,7 +988,6 @@ START_TEST(faults_on_every_store_request) {
 }
 END_TEST
 
-
 int main(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
