@@ -133,7 +133,9 @@ K8SHA_EXPORT int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_
 /**
  * Reads every retained checkpoint, oldest first: each blob is read and checked against its
  * pointer's size and checksum. A damaged or missing one is reported with its id and status;
- * none is skipped. Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ * none is skipped. If the leadership ends before the reads are done, the recovery completes with
+ * K8SHA_ENOTLEADER instead (a newer leader may have retired what was being read). Returns 0,
+ * K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_checkpoint_recover(k8sha_checkpoint_store *s,
                                           k8sha_checkpoint_recover_cb done, void *user_data);

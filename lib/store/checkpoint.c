@@ -283,6 +283,18 @@ int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id, const v
 
 /* ---- recover ---- */
 
+/* Every blob has been read: the list goes out only if this store's leadership still holds. A
+ * newer leader may have retired checkpoints (and deleted their blobs) while the reads ran, so a
+ * list finished after the leadership ended would show them damaged or missing. */
+static void recovered(cop *c) {
+  if (!k8sha__fcm_leads(c->s->f)) {
+    complete(c, K8SHA_ENOTLEADER,
+             "the leadership ended while the checkpoints were read; recover again as leader");
+    return;
+  }
+  complete(c, 0, NULL);
+}
+
 typedef struct slot {
   cop *c;
   size_t index;
@@ -315,7 +327,7 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
     }
   }
   if (--c->pending == 0)
-    complete(c, 0, NULL);
+    recovered(c);
 }
 
 static int edit_nothing(json_t *obj, void *ud, char *msg, size_t n) {
@@ -370,7 +382,7 @@ static void on_recover_turn(int err, const char *message, void *ud) {
     c->pending++;
   }
   if (--c->pending == 0)
-    complete(c, 0, NULL);
+    recovered(c);
 }
 
 /* Starts a recovery that reports the whole list (`all`) or the newest intact one (`latest`). */

@@ -644,6 +644,10 @@ json_t *k8sha__fcm_object(const k8sha__fcm *f) {
   return f->lock ? k8sha__lock_object(f->lock) : f->obj;
 }
 
+int k8sha__fcm_leads(const k8sha__fcm *f) {
+  return f->e && k8sha__election_leads(f->e, f->term);
+}
+
 const char *k8sha__fcm_name(const k8sha__fcm *f) {
   return f->name;
 }

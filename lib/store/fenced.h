@@ -56,6 +56,8 @@ int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data);
 /* The state as of our last read or write (borrowed), or NULL (absent or not read yet). */
 json_t *k8sha__fcm_object(const k8sha__fcm *f);
 const char *k8sha__fcm_name(const k8sha__fcm *f);
+/* 1 while the election this ConfigMap was opened with still leads in its term. */
+int k8sha__fcm_leads(const k8sha__fcm *f);
 k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f);
 /* Frees; queued and running updates end with K8SHA_ECANCELED, their callbacks run first. */
 void k8sha__fcm_free(k8sha__fcm *f);

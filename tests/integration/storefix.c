@@ -325,6 +325,10 @@ int mem_write(void *self, const char *uri, const void *data, size_t len,
 int mem_read(void *self, const char *uri, k8sha_storage_op *op) {
   membackend *m = self;
   int i = mem_find(m, uri);
+  if (m->hold_read) {
+    m->held_read = op;
+    return 0;
+  }
   if (i < 0)
     k8sha_storage_op_complete(op, K8SHA_ENOTFOUND, "no such blob", NULL, 0);
   else

@@ -59,6 +59,8 @@ typedef struct membackend {
   int fail_remove, fail_write;
   int hold_write;          /* a write is visible at once but completes only when the test says */
   k8sha_storage_op *held;
+  int hold_read;           /* a read is answered only when the test says */
+  k8sha_storage_op *held_read;
   int blobs, removes;
   char uris[32][256];
   char data[32][64];

@@ -274,6 +274,56 @@ START_TEST(fencing_old_incarnation_cannot_override_a_lower_claim) {
 }
 END_TEST
 
+/* A recovery whose reads end after the leadership did: a newer leader may have retired (and
+ * deleted) what was being read, so the list would show checkpoints missing that are not. It
+ * completes with K8SHA_ENOTLEADER instead. (Found by the chaos campaign against the real API
+ * server: a leader frozen past its lease in the middle of a recovery reported a "broken"
+ * checkpoint.) */
+START_TEST(a_recovery_outlived_by_its_leadership_is_refused) {
+  fixture f;
+  membackend m;
+  k8sha_checkpoint_store *s;
+  json_t *cm;
+  res r;
+  int turns = 0;
+
+  setup_mem(&f, &m, NULL);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  m.hold_read = 1;
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_recover(s, on_recovered, &r), 0);
+  while (!m.held_read) {
+    ck_assert_msg(turns++ < 100000, "the blob read never started");
+    uv_run(&f.t.loop, UV_RUN_ONCE);
+  }
+  /* the lock goes to someone else while the blob is being read */
+  cm = get_cm(&f, CLUSTER_PATH);
+  json_object_set_new(json_object_get(json_object_get(cm, "metadata"), "annotations"),
+                      "control-plane.alpha.kubernetes.io/leader",
+                      json_string("{\"holderIdentity\":\"jm-b\",\"leaseDuration\":15.0,"
+                                  "\"acquireTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"renewTime\":\"2026-01-01T00:00:00.000000Z\","
+                                  "\"leaderTransitions\":99}"));
+  put_cm(&f, CLUSTER_PATH, cm);
+  json_decref(cm);
+  turns = 0;
+  while (!f.revoked) {
+    ck_assert_msg(turns++ < 100000, "never revoked");
+    uv_run(&f.t.loop, UV_RUN_ONCE);
+  }
+  ck_assert_int_eq(r.done, 0);
+  /* the read answers now (whatever it holds): the list is not handed out */
+  k8sha_storage_op_complete(m.held_read, K8SHA_ENOTFOUND, "deleted by the newer leader", NULL, 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, K8SHA_ENOTLEADER);
+  ck_assert_msg(strstr(k8sha_checkpoint_store_last_error(s), "leadership ended") != NULL, "%s",
+                k8sha_checkpoint_store_last_error(s));
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("fencing");
   TCase *tc = tcase_create("fencing");
@@ -282,6 +332,7 @@ int main(void) {
   it_add(tc, fencing_recreated_lock_reusing_a_term, IT_ANY);
   it_add(tc, fencing_old_incarnation_cannot_override_a_lower_claim, IT_KUBELITE);
   it_add(tc, fencing_not_leader_writes_nothing, IT_ANY);
+  it_add(tc, a_recovery_outlived_by_its_leadership_is_refused, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
 }
