@@ -386,6 +386,24 @@ static int add_header(k8sha__req *r, const char *h) {
   return 0;
 }
 
+/* Hands a request's body to curl. libcurl sends a request again by itself, on a fresh
+ * connection and within the same attempt, when a reused connection dies before any byte of the
+ * answer: a write the server may have applied before the connection died would be sent twice,
+ * and if that second connection is refused the attempt would look like one that never reached
+ * the server. So a body curl has taken is never given again (without a seek callback curl
+ * cannot rewind it and ends the attempt with CURLE_SEND_FAIL_REWIND), and an attempt counts as
+ * sent, whatever error ends it, once curl took any byte of its body (k8sha__req_finished).
+ * Every write the library makes carries a body. */
+static size_t on_send(char *buf, size_t size, size_t nitems, void *ud) {
+  k8sha__req *r = ud;
+  size_t n = size * nitems, left = r->body_len - r->body_sent;
+  if (n > left)
+    n = left;
+  memcpy(buf, r->body + r->body_sent, n);
+  r->body_sent += n;
+  return n;
+}
+
 int k8sha__req_prepare(k8sha__req *r) {
   k8sha__kube *k = r->k;
   k8sha_ctx *ctx = k->ctx;
@@ -415,8 +433,12 @@ int k8sha__req_prepare(k8sha__req *r) {
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, verb_method[r->verb]);
+  r->body_sent = 0;
   if (r->body) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+    /* Through a read callback and without a seek callback: see on_send. */
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_send);
+    curl_easy_setopt(e, CURLOPT_READDATA, r);
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
     ctx->stats.bytes_sent += r->body_len;
   }
@@ -652,7 +674,7 @@ void k8sha__req_finished(k8sha__req *r) {
   }
   if (r->curl_result != CURLE_OK && (status == 0 || r->curl_result != CURLE_WRITE_ERROR)) {
     int err = transport_err(r->curl_result);
-    int sent = !not_sent(r->curl_result);
+    int sent = !not_sent(r->curl_result) || r->body_sent > 0; /* (see on_send) */
     snprintf(message, sizeof(message), "%s %s: %s", verb_method[r->verb], r->url,
              r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
     /* The first failed attempt of a request is said at WARN (a server that accepts and never

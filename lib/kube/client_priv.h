@@ -23,6 +23,7 @@ struct k8sha__req {
   char *url;
   char *body;
   size_t body_len;
+  size_t body_sent; /* this attempt: bytes of the body curl has taken to send (see on_send) */
   char *content_type;
   uint64_t timeout_ms, deadline_at;
   uint64_t attempt_timeout_ms; /* this attempt's: timeout_ms, or less when the deadline is near

@@ -45,6 +45,7 @@ typedef struct hop {
   char *value;     /* the new value text */
   char *old_value; /* the value replaced or removed (without the marker) */
   int identical, absent, result;
+  int ours; /* identical: the entry there is this very value (its blob is this op's) */
   int pinned; /* o->uri is pinned against orphan scans until the outcome is known */
   const char *retain_prefix; /* add with retention: entries with this prefix ... */
   unsigned int keep;         /* ... beyond this many live ones are marked in the same update */
@@ -132,8 +133,9 @@ static int same_entry(hop *o, const char *v) {
   size_t len;
   const char *why;
   int marked, rc;
-  if (o->kind == H_ADD_POINTER)
-    return strcmp(v, o->value) == 0;
+  o->ours = strcmp(v, o->value) == 0;
+  if (o->kind == H_ADD_POINTER || o->ours)
+    return o->ours;
   rc = k8sha__value_decode(&ctx->alloc, v, &marked, &p, &bytes, &len, &why);
   k8sha__free(&ctx->alloc, bytes);
   return rc == 1 && p.size == o->p.size && p.crc == o->p.crc;
@@ -497,6 +499,19 @@ static void advance(hop *o, int err, const char *message) {
     }
     if (err) {
       discard_new(o, err, message);
+      return;
+    }
+    if (o->identical && o->ours && o->uri) {
+      /* Our own value is there already: a write of ours landed that was reported as failed.
+       * The transport never lets that happen knowingly (an attempt that may have reached the
+       * server is an unknown outcome); should it still, the blob is the entry's: it stays, and
+       * so does whatever that write replaced or marked (an orphan at worst; retention marks
+       * are retried by the next add). */
+      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+                 "entry %s of ConfigMap %s already holds this write's pointer: it landed earlier; "
+                 "blob %s is kept",
+                 o->key, k8sha__fcm_name(o->s->f), o->uri ? o->uri : "(none)");
+      finish(o, 0, NULL);
       return;
     }
     if (o->identical) { /* someone committed the same content meanwhile: ours is not needed */

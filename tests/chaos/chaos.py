@@ -80,7 +80,11 @@ STORAGE = os.path.join(tmp, "ha")
 FS_CONTROL = os.path.join(tmp, "fsfault")
 
 
+HARNESS = []  # (monotonic time, what the harness did): kept with the events
+
+
 def log(msg):
+    HARNESS.append((time.monotonic(), msg))
     if A.verbose:
         print("chaos: %7.2f %s" % (time.monotonic() - T0, msg), flush=True)
 
@@ -479,6 +483,8 @@ class Worker:
             args += ["--job", j]
         env = dict(os.environ, LD_PRELOAD=A.faultfs, CHAOS_FS_CONTROL=FS_CONTROL,
                    CHAOS_FS_ROOT=STORAGE)
+        if A.verbose:
+            env["CHAOS_LOG_DEBUG"] = "1"
         # In a sanitizer build the preloaded faultfs comes before the sanitizer's runtime.
         env["ASAN_OPTIONS"] = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"),
                                                       "verify_asan_link_order=0"]))
@@ -1038,6 +1044,29 @@ finally:
             pass
     if server:
         server.kill()
+if rc or A.keep:
+    # What every worker said and what the harness did, in one timeline (CLOCK_MONOTONIC seconds,
+    # as in the workers' logs, NAME.err).
+    with EV_LOCK:
+        lines = [(t, n, " ".join(f)) for t, n, f in EVENTS] + [(t, "harness", m) for t, m in HARNESS]
+    with open(os.path.join(tmp, "events.log"), "w") as f:
+        for t, n, m in sorted(lines, key=lambda x: x[0]):
+            f.write("%.6f %s %s\n" % (t, n, m))
+    # Every ConfigMap version the server recorded: its term and session annotations and its data.
+    try:
+        history = server.history()[0] if server else {}
+    except Exception as e:  # (a failed run may have no history to give)
+        history = {}
+        print("chaos: no history kept: %s" % e)
+    with open(os.path.join(tmp, "history.log"), "w") as f:
+        for name in sorted(history):
+            for rv, obj in history[name]:
+                if obj is None:
+                    f.write("%s %s deleted\n" % (rv, name))
+                    continue
+                ann = obj.get("metadata", {}).get("annotations") or {}
+                f.write("%s %s %s\n" % (rv, name, json.dumps(
+                    {"annotations": ann, "data": obj.get("data") or {}}, sort_keys=True)))
 if rc == 0 and not A.keep:
     shutil.rmtree(tmp, ignore_errors=True)
 elif rc:

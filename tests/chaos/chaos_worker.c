@@ -11,11 +11,14 @@
  *   opened JOB TERM ERR [MESSAGE] | recovered JOB TERM N | intact JOB ID | broken JOB ID ERR MESSAGE
  *   adding JOB ID TERM | committed JOB ID TERM | failed JOB ID TERM ERR MESSAGE
  *   counter JOB TERM ERR MESSAGE (a failed get-and-increment)
+ * The library's log goes to stderr, each line stamped with CLOCK_MONOTONIC seconds (the
+ * harness's clock too): at INFO, or at DEBUG with CHAOS_LOG_DEBUG=1 in the environment.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include <k8sha.h>
@@ -57,6 +60,16 @@ static void out(const char *fmt, ...) {
   va_end(ap);
   putchar('\n');
   fflush(stdout);
+}
+
+static void on_log(k8sha_log_level level, const char *module, const char *message, void *ud) {
+  static const char *const names[] = {"error", "warn", "info", "debug"};
+  struct timespec ts;
+  (void)ud;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  fprintf(stderr, "%lld.%06ld %s %s: %s\n", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+          (unsigned)level < 4 ? names[level] : "?", module, message);
+  fflush(stderr);
 }
 
 static unsigned jitter(worker *w, unsigned lo, unsigned hi) {
@@ -285,6 +298,8 @@ int main(int argc, char **argv) {
   uv_loop_init(&w.loop);
   k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
   co.loop = &w.loop;
+  co.log = on_log;
+  co.log_level = getenv("CHAOS_LOG_DEBUG") ? K8SHA_LOG_DEBUG : K8SHA_LOG_INFO;
   if (k8sha_ctx_new(&w.ctx, cfg, &co) != 0)
     return 1;
   k8sha_config_free(cfg);

@@ -223,6 +223,62 @@ START_TEST(handles_definite_failure_deletes_new_blob) {
 }
 END_TEST
 
+/* The server applied the commit and the connection died before its answer (an API server going
+ * down, a proxy restarting): the outcome is unknown, the blob stays, the request is not sent a
+ * second time, and the entry the server holds is readable. (libcurl would resend the write on
+ * a fresh connection by itself; the resend met a 409, the store read the ConfigMap again, found
+ * its own entry and took it for someone else's identical one: it deleted the blob of a committed
+ * pointer.) */
+START_TEST(handles_commit_applied_then_connection_dropped_keeps_blob) {
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+
+  setup_mem(&f, &m, NULL);
+  h_open(&f, &h);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0); /* a connection to reuse */
+  ck_assert_int_gt(
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"afterApply\":true,\"drop\":true,"
+                                 "\"count\":1}"),
+      0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "two", &r), K8SHA_EUNKNOWN_OUTCOME);
+  ck_assert_ptr_nonnull(strstr(r.msg, "kept"));
+  ck_assert_int_eq(m.removes, 0);
+  ck_assert_int_eq(m.blobs, 2);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-2", &r), 0);
+  ck_assert_str_eq(r.data[0], "two");
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
+/* A server that applies the commit and answers 409 anyway: the store reads again, finds its own
+ * pointer (the same blob) and reports success; the blob is never deleted. */
+START_TEST(handles_commit_applied_then_refused_keeps_blob) {
+  fixture f;
+  membackend m;
+  hfix h;
+  res r;
+
+  setup_mem(&f, &m, NULL);
+  h_open(&f, &h);
+  ck_assert_int_gt(
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"afterApply\":true,\"code\":409,"
+                                 "\"count\":1}"),
+      0);
+  ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
+  ck_assert_int_eq(m.removes, 0);
+  ck_assert_int_eq(m.blobs, 1);
+  ck_assert_int_eq(h_get(&f, &h, "checkpointID-1", &r), 0);
+  ck_assert_str_eq(r.data[0], "one");
+  h_close(&h);
+  teardown(&f);
+}
+END_TEST
+
 typedef struct landing {
   uv_loop_t *loop;
   int landed;
@@ -999,6 +1055,8 @@ int main(void) {
   it_add(tc, handles_failed_blob_write_commits_nothing, IT_ANY);
   it_add(tc, handles_definite_failure_deletes_new_blob, IT_FAULTS);
   it_add(tc, handles_unknown_outcome_keeps_blob, IT_FAULTS);
+  it_add(tc, handles_commit_applied_then_connection_dropped_keeps_blob, IT_FAULTS);
+  it_add(tc, handles_commit_applied_then_refused_keeps_blob, IT_FAULTS);
   it_add(tc, handles_conflict_is_retried_and_steady_state_is_one_request, IT_ANY);
   it_add(tc, handles_too_large_refused_before_the_server, IT_ANY);
   it_add(tc, handles_opaque_pointers, IT_ANY);

@@ -167,6 +167,32 @@ START_TEST(status_codes)
     r = kt_get(k, CM "/s");
     ck_assert_int_eq(r.code, 200);
     kt_resp_free(&r);
+
+    /* afterApply: the write is applied, then answered with the fault (or not at all). */
+    ck_assert_int_lt(kubelite_add_fault(k, "{\"afterApply\":true,\"latencyMs\":5}"), 0);
+    ck_assert_int_gt(kubelite_add_fault(k, "{\"verbs\":[\"update\"],\"afterApply\":true,"
+                                           "\"code\":409,\"count\":1}"),
+                     0);
+    r = kt_put(k, CM "/s", "{\"metadata\":{\"name\":\"s\"},\"data\":{\"a\":\"1\"}}");
+    ck_assert_int_eq(r.code, 409);
+    ck_assert_str_eq(kt_str(r.json, "reason"), "Conflict");
+    kt_resp_free(&r);
+    r = kt_get(k, CM "/s");
+    ck_assert_str_eq(kt_str(r.json, "data.a"), "1");
+    kt_resp_free(&r);
+    /* (no count: libcurl sends the request again on a fresh connection, which meets it too) */
+    ck_assert_int_gt(kubelite_add_fault(k, "{\"verbs\":[\"update\"],\"afterApply\":true,"
+                                           "\"drop\":true}"),
+                     0);
+    r = kt_req(k, "PUT", CM "/s", "{\"metadata\":{\"name\":\"s\"},\"data\":{\"a\":\"2\"}}",
+               NULL, NULL);
+    ck_assert_int_eq(r.code, 0);
+    ck_assert_int_eq(r.curl, CURLE_GOT_NOTHING);
+    kt_resp_free(&r);
+    ck_assert_int_eq(kubelite_clear_faults(k), 0);
+    r = kt_get(k, CM "/s");
+    ck_assert_str_eq(kt_str(r.json, "data.a"), "2");
+    kt_resp_free(&r);
 }
 END_TEST
 

@@ -12,6 +12,7 @@ struct fakeapi {
   fake_handler handler;
   void *user_data;
   fake_conn *conns;
+  int stopped_listening, listener_closed, stopping;
 };
 
 struct fake_conn {
@@ -103,6 +104,31 @@ void fake_reply_headers(fake_conn *c, int status, const char *headers, const cha
   write_raw(c, head, (size_t)n);
   write_raw(c, body, strlen(body));
   finish(c);
+}
+
+void fake_reply_keep(fake_conn *c, int status, const char *body) {
+  char head[1024];
+  int n = snprintf(head, sizeof(head),
+                   "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                   status, strlen(body));
+  write_raw(c, head, (size_t)n);
+  write_raw(c, body, strlen(body));
+  c->len = 0; /* ready for the next request on this connection */
+  c->body = NULL;
+  c->answered = 0;
+}
+
+void fake_drop(fake_conn *c) {
+  conn_close(c);
+}
+
+static void on_server_closed(uv_handle_t *h);
+
+void fake_stop_listening(fakeapi *api) {
+  if (api->stopped_listening)
+    return;
+  api->stopped_listening = 1;
+  uv_close((uv_handle_t *)&api->server, on_server_closed);
 }
 
 void fake_stream_begin(fake_conn *c) {
@@ -218,8 +244,12 @@ int fake_port(const fakeapi *api) {
   return api->port;
 }
 
+/* Frees the server once it is both closed and stopped (in either order). */
 static void on_server_closed(uv_handle_t *h) {
-  free(h->data);
+  fakeapi *api = h->data;
+  api->listener_closed = 1;
+  if (api->stopping)
+    free(api);
 }
 
 void fake_stop(fakeapi *api) {
@@ -231,5 +261,9 @@ void fake_stop(fakeapi *api) {
     c->api = NULL;
   }
   api->conns = NULL;
-  uv_close((uv_handle_t *)&api->server, on_server_closed);
+  api->stopping = 1;
+  if (!api->stopped_listening)
+    uv_close((uv_handle_t *)&api->server, on_server_closed);
+  else if (api->listener_closed)
+    free(api);
 }

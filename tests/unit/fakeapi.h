@@ -1,6 +1,6 @@
 /* A scripted HTTP/1.1 server on the test's own libuv loop, for feeding the client exactly the
  * bytes a test needs (malformed or truncated watch lines, in-band errors) at exactly the moment
- * it needs them. Every connection is closed after its response. */
+ * it needs them. Every connection is closed after its response, unless fake_reply_keep answers. */
 #ifndef K8SHA_FAKEAPI_H
 #define K8SHA_FAKEAPI_H
 
@@ -20,6 +20,12 @@ int fake_port(const fakeapi *api);
 void fake_reply(fake_conn *c, int status, const char *body);
 /* The same with extra header lines (each ending "\r\n"). */
 void fake_reply_headers(fake_conn *c, int status, const char *headers, const char *body);
+/* A complete response that keeps the connection open for the client's next request. */
+void fake_reply_keep(fake_conn *c, int status, const char *body);
+/* Closes the connection without any answer (the request was read). */
+void fake_drop(fake_conn *c);
+/* Stops accepting connections: from now on the port refuses them (open ones go on). */
+void fake_stop_listening(fakeapi *api);
 /* Starts a chunked 200 response; then send chunks; end closes (cleanly, or mid-chunk). */
 void fake_stream_begin(fake_conn *c);
 void fake_send(fake_conn *c, const char *data);

@@ -794,6 +794,76 @@ START_TEST(oversized_responses_are_refused) {
 }
 END_TEST
 
+/* A write whose connection dies after the server took it (an API server shutting down, a
+ * proxy restarting) may have been applied: it must end as K8SHA_EUNKNOWN_OUTCOME and never be
+ * sent again behind the caller's back. libcurl by itself resends a request whose reused
+ * connection died before any answer byte; if that second connection is refused the attempt
+ * looked like one that never left, and the library used to retry it and then report a definite
+ * failure, so a store deleted the blob of a checkpoint pointer the server had committed. */
+typedef struct drop_script {
+  int gets, puts;
+  int keep_listening; /* 0: the port refuses connections once the PUT was dropped */
+  char body[64];
+} drop_script;
+
+static void answer_get_then_drop_put(fakeapi *api, fake_conn *c, const char *method,
+                                     const char *path, void *ud) {
+  drop_script *ds = ud;
+  (void)path;
+  if (strcmp(method, "GET") == 0) {
+    ds->gets++;
+    fake_reply_keep(c, 200, "{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\"}}");
+    return;
+  }
+  ds->puts++;
+  snprintf(ds->body, sizeof(ds->body), "%s", fake_body(c));
+  if (!ds->keep_listening)
+    fake_stop_listening(api);
+  fake_drop(c);
+}
+
+START_TEST(a_write_cut_off_after_it_was_sent_has_an_unknown_outcome) {
+  int keep;
+  for (keep = 0; keep <= 1; keep++) {
+    drop_script ds;
+    scripted sc;
+    k8sha__req_opts ro;
+    result get, put;
+
+    memset(&ds, 0, sizeof(ds));
+    ds.keep_listening = keep;
+    scripted_start(&sc, answer_get_then_drop_put, &ds);
+    /* a GET first, so that the PUT goes out on a reused connection */
+    memset(&get, 0, sizeof(get));
+    get.loop = &sc.loop;
+    memset(&ro, 0, sizeof(ro));
+    ro.verb = K8SHA__GET;
+    ro.path = "/api/v1/namespaces/default/configmaps/x";
+    ro.timeout_ms = 5000;
+    ck_assert_int_eq(k8sha__req_start(sc.ctx->kube, &ro, on_resp, &get, NULL), 0);
+    run_until(&sc.loop, &get.done);
+    ck_assert_int_eq(get.err, 0);
+    memset(&put, 0, sizeof(put));
+    put.loop = &sc.loop;
+    memset(&ro, 0, sizeof(ro));
+    ro.verb = K8SHA__UPDATE;
+    ro.path = "/api/v1/namespaces/default/configmaps/x";
+    ro.body = "{\"kind\":\"ConfigMap\"}";
+    ro.body_len = strlen(ro.body);
+    ro.timeout_ms = 5000;
+    ro.max_attempts = 5;
+    ck_assert_int_eq(k8sha__req_start(sc.ctx->kube, &ro, on_resp, &put, NULL), 0);
+    run_until(&sc.loop, &put.done);
+    ck_assert_msg(put.err == K8SHA_EUNKNOWN_OUTCOME, "listening %d: %s: %s", keep,
+                  k8sha_err_name(put.err), put.message);
+    ck_assert_int_eq(ds.gets, 1);
+    ck_assert_int_eq(ds.puts, 1); /* never sent a second time */
+    ck_assert_str_eq(ds.body, "{\"kind\":\"ConfigMap\"}"); /* the body did arrive */
+    scripted_stop(&sc);
+  }
+}
+END_TEST
+
 /* A token file caught empty in the middle of a rotation never replaces the token in use. */
 START_TEST(an_empty_token_file_keeps_the_token) {
   char kc[512];
@@ -901,6 +971,7 @@ int main(void) {
   tcase_add_test(tc, hostile_retry_after_never_stalls_a_request);
   tcase_add_test(tc, an_empty_token_file_keeps_the_token);
   tcase_add_test(tc, oversized_responses_are_refused);
+  tcase_add_test(tc, a_write_cut_off_after_it_was_sent_has_an_unknown_outcome);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }

@@ -242,12 +242,13 @@ static void reply_method_not_allowed(kl_ctx *ctx)
 
 void kl_execute(kl_ctx *ctx)
 {
-    if (ctx->fault_drop) {
+    /* (with fault_after the request is served as usual; kl_reply_raw replaces its answer) */
+    if (ctx->fault_drop && !ctx->fault_after) {
         /* A partition or a crashed server: the request is read, nothing is answered. */
         kl_conn_close(ctx->conn);
         return;
     }
-    if (ctx->fault_code) {
+    if (ctx->fault_code && !ctx->fault_after) {
         kl_fault_reply(ctx);
         return;
     }
@@ -320,6 +321,7 @@ void kl_dispatch(kl_conn *c, kl_req *req)
     ctx->fault_code = d.code;
     ctx->fault_retry_after = d.retry_after;
     ctx->fault_drop = d.drop;
+    ctx->fault_after = d.after_apply && (d.code || d.drop) && ctx->verb != KL_VERB_WATCH;
     ctx->fault_retry_header = d.retry_header ? kl_strdup(d.retry_header) : NULL;
     if (d.latency_ms > 0) {
         kl_conn_delay(c, ctx, d.latency_ms);

@@ -20,6 +20,7 @@ typedef struct rule {
     char **users; /* NULL-terminated; NULL matches every client */
     char *retry_header;
     bool drop;
+    bool after_apply; /* code or drop replaces the answer of a request that was served */
     uint64_t latency_ms;
     int code;
     double rate;
@@ -111,6 +112,7 @@ void kl_faults_decide(kl_faults *f, const kl_ctx *ctx, kl_fault_decision *out)
             if (fire) {
                 out->code = r->code;
                 out->drop = r->drop;
+                out->after_apply = r->after_apply;
                 out->retry_after = r->retry_after;
                 out->retry_header = r->retry_header;
                 applied = true;
@@ -192,6 +194,8 @@ int kl_faults_add(kl_faults *f, json_t *spec, char **err)
     }
     if (ok && (v = json_object_get(spec, "drop")))
         ok = json_is_boolean(v) && (r->drop = json_is_true(v), true);
+    if (ok && (v = json_object_get(spec, "afterApply")))
+        ok = json_is_boolean(v) && (r->after_apply = json_is_true(v), true);
     if (ok && (v = json_object_get(spec, "retryAfterHeader"))) {
         /* Sent verbatim (a client must survive "-1" or "99999999999"); one header line only. */
         const char *h = json_string_value(v);
@@ -215,6 +219,8 @@ int kl_faults_add(kl_faults *f, json_t *spec, char **err)
              (r->remaining = json_integer_value(v), true);
     if (ok && r->code && r->drop)
         ok = false;
+    if (ok && r->after_apply && !r->code && !r->drop)
+        ok = false;
     if (ok && !r->code && !r->latency_ms && !r->drop) {
         *err = kl_strdup("a fault needs latencyMs, code or drop");
         rule_free(r);
@@ -222,7 +228,8 @@ int kl_faults_add(kl_faults *f, json_t *spec, char **err)
     }
     if (!ok) {
         *err = kl_strdup("bad fault rule: fields are verbs[], resources[], namespace, name, "
-                         "users[], latencyMs, code (400-599) or drop (true), rate (0..1), "
+                         "users[], latencyMs, code (400-599) or drop (true), afterApply (with code or "
+                           "drop), rate (0..1), "
                          "retryAfterSeconds, retryAfterHeader (up to 39 characters), count");
         rule_free(r);
         return -1;
@@ -263,6 +270,8 @@ json_t *kl_faults_list(const kl_faults *f)
         }
         if (r->drop)
             json_object_set_new(o, "drop", json_true());
+        if (r->after_apply)
+            json_object_set_new(o, "afterApply", json_true());
         if (r->retry_header)
             json_object_set_new(o, "retryAfterHeader", json_string(r->retry_header));
         json_array_append_new(arr, o);

@@ -247,6 +247,7 @@ typedef struct kl_ctx {
     unsigned fault_retry_after;
     char *fault_retry_header; /* Retry-After value sent as given, or NULL; owned */
     bool fault_drop;       /* close the connection instead of answering */
+    bool fault_after;      /* ... after serving the request (its answer is discarded) */
 } kl_ctx;
 
 void kl_dispatch(kl_conn *c, kl_req *req);
@@ -406,6 +407,7 @@ typedef struct kl_fault_decision {
     unsigned retry_after;
     const char *retry_header; /* owned by the rule: copy it */
     bool drop;
+    bool after_apply; /* the request is served first; its answer is replaced */
 } kl_fault_decision;
 
 kl_faults *kl_faults_new(uint64_t seed);

@@ -18,6 +18,19 @@ void kl_reply_raw(kl_ctx *ctx, int code, const char *ctype, char *body, size_t l
 {
     kl_req *r = ctx->req;
     bool keep = r && r->keep_alive;
+    if (ctx->fault_after) {
+        /* The request was served (a write applied); the client gets the fault instead. */
+        ctx->fault_after = false;
+        free(body);
+        if (ctx->srv->cfg.verbose)
+            kl_log("%s %s -> %d, replaced by the fault", r ? r->method : "-", r ? r->path : "-",
+                   code);
+        if (ctx->fault_drop)
+            kl_conn_close(ctx->conn);
+        else
+            kl_fault_reply(ctx);
+        return;
+    }
     if (!ctx->control)
         kl_count(ctx->srv, ctx->verb, ctx->res, code);
     if (ctx->srv->cfg.verbose)

@@ -8,7 +8,7 @@
 // /kube-lite/v1/, with kube-lite's semantics (docs/kube-lite.md):
 //
 //	POST/GET/DELETE faults         rules: verbs, resources, namespace, name, latencyMs, code or
-//	                               drop, retryAfterSeconds, retryAfterHeader, count (rate must
+//	                               drop, afterApply, retryAfterSeconds, retryAfterHeader, count (rate must
 //	                               be 1: no random draws; no users: run one proxy per client)
 //	GET stats, POST stats/reset    requests by verb, resource and status code (a watch counts
 //	                               once, when it starts)
@@ -54,6 +54,7 @@ type rule struct {
 	RetryAfter   *int     `json:"retryAfterSeconds,omitempty"`
 	RetryHeader  string   `json:"retryAfterHeader,omitempty"`
 	Drop         bool     `json:"drop,omitempty"`
+	AfterApply   bool     `json:"afterApply,omitempty"`
 	Count        *int     `json:"count,omitempty"`
 	Hits         int      `json:"hits"`
 	limited      bool
@@ -169,6 +170,7 @@ type verdict struct {
 	retryAfter  int    // -1: none
 	retryHeader string // sent verbatim when set
 	drop        bool   // close the connection without an answer
+	afterApply  bool   // forward first, then answer with code or drop instead
 }
 
 // decide applies the rules in order: delays add up, the first error (or drop) wins.
@@ -190,7 +192,7 @@ func (p *proxy) decide(q request) (v verdict) {
 		}
 		v.delay += time.Duration(r.LatencyMs) * time.Millisecond
 		if (r.Code != 0 || r.Drop) && v.code == 0 && !v.drop {
-			v.code, v.drop, v.retryHeader = r.Code, r.Drop, r.RetryHeader
+			v.code, v.drop, v.retryHeader, v.afterApply = r.Code, r.Drop, r.RetryHeader, r.AfterApply
 			v.retryAfter = -1
 			if r.RetryAfter != nil {
 				v.retryAfter = *r.RetryAfter
@@ -284,6 +286,27 @@ func injected(w http.ResponseWriter, r *http.Request, q request, code, retryAfte
 var hopHeaders = map[string]bool{"Connection": true, "Keep-Alive": true, "Transfer-Encoding": true,
 	"Te": true, "Trailer": true, "Upgrade": true, "Proxy-Connection": true, "Content-Length": true}
 
+// applyUpstream serves a request upstream and discards the answer (for afterApply rules).
+func (p *proxy) applyUpstream(q request, r *http.Request, body []byte) {
+	up, err := http.NewRequest(r.Method, p.upstream+r.URL.RequestURI(), strings.NewReader(string(body)))
+	if err != nil {
+		return
+	}
+	for k, v := range r.Header {
+		if !hopHeaders[k] {
+			up.Header[k] = v
+		}
+	}
+	up.ContentLength = int64(len(body))
+	resp, err := p.client.Do(up)
+	if err != nil {
+		return
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	p.count(q, resp.StatusCode)
+}
+
 func (p *proxy) forward(w http.ResponseWriter, r *http.Request, q request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -293,6 +316,9 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, q request) {
 	if v.delay > 0 {
 		// served after the delay even if the client has gone, as kube-lite does
 		time.Sleep(v.delay)
+	}
+	if v.afterApply && (v.drop || v.code != 0) && q.verb != "watch" {
+		p.applyUpstream(q, r, body) // a write is applied; the fault below replaces its answer
 	}
 	if v.drop {
 		panic(http.ErrAbortHandler) // the request was read; nothing is answered
@@ -395,6 +421,10 @@ func (p *proxy) control(w http.ResponseWriter, r *http.Request, what string) {
 		}
 		if ru.Code != 0 && (ru.Code < 400 || ru.Code > 599) {
 			writeJSON(w, 400, map[string]string{"error": "code must be 400..599"})
+			return
+		}
+		if ru.AfterApply && !ru.Drop && ru.Code == 0 {
+			writeJSON(w, 400, map[string]string{"error": "afterApply needs code or drop"})
 			return
 		}
 		if ru.Drop && ru.Code != 0 {
