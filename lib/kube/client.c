@@ -218,10 +218,12 @@ void k8sha__kube_free(k8sha__kube *k) {
   while (k->reqs) {
     r = k->reqs;
     if (r->is_stream) {
-      r->stream_pending = 0;
-      r->in_dispatch = 0;
+      r->stream_pending = 0; /* (no callback runs: k->busy is 0) */
       r->queued_done = 0;
-      stream_discard(r);
+      if (r->life.closed)
+        k8sha__req_destroy(r); /* closed by its owner, left in a queue */
+      else
+        stream_discard(r);
     } else if (r->cancelled) {
       k8sha__req_destroy(r);
     } else {
@@ -644,7 +646,9 @@ void k8sha__req_finished(k8sha__req *r) {
   long status = 0;
 
   if (r->cancelled) {
-    k8sha__req_destroy(r);
+    /* (a stream whose callback is running is destroyed when that callback returns) */
+    if (!r->is_stream || r->life.refs == 0)
+      k8sha__req_destroy(r);
     return;
   }
   if (r->oom)
@@ -875,6 +879,7 @@ int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit
   if (!r)
     return K8SHA_ENOMEM;
   r->is_stream = 1;
+  k8sha__life_init(&r->life);
   r->scbs = *cbs;
   r->user_data = user_data;
   r->timeout_ms = (uint64_t)(idle_limit_s ? idle_limit_s : 60) * 1000;
@@ -891,19 +896,18 @@ int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit
   return 0;
 }
 
-/* Takes a stream out of curl; frees it now, or marks it for whoever holds it (the dispatcher,
- * process()'s finished list) to free. */
+/* The owner's close: takes the stream out of curl and drops the owner's reference. The stream
+ * is destroyed when no callback of it runs (core/life.h) and it is in none of the client's
+ * queues (the pending streams, process()'s finished transfers): a queue that finds it cancelled
+ * destroys it when it takes it out. */
 static void stream_discard(k8sha__req *r) {
   if (r->state == REQ_ACTIVE) {
     curl_multi_remove_handle(r->k->multi, r->easy);
     r->state = REQ_FINISHING;
   }
-  if (r->in_dispatch || r->stream_pending || r->queued_done) {
-    r->closed = 1;
-    r->cancelled = 1;
-    return;
-  }
-  k8sha__req_destroy(r);
+  r->cancelled = 1;
+  if (k8sha__life_close(&r->life) && !r->stream_pending && !r->queued_done)
+    k8sha__req_destroy(r);
 }
 
 void k8sha__stream_close(k8sha__stream *s) {
@@ -916,8 +920,8 @@ static void dispatch_one(k8sha__req *r) {
   k8sha__kube *k = r->k;
   int stop = 0;
 
-  r->in_dispatch = 1;
-  while (!r->closed && !stop && r->lines_ok) {
+  k8sha__life_enter(&r->life);
+  while (!r->life.closed && !stop && r->lines_ok) {
     char *start = r->rbuf + r->scan;
     char *nl = r->rlen > r->scan ? memchr(start, '\n', r->rlen - r->scan) : NULL;
     size_t len;
@@ -932,7 +936,7 @@ static void dispatch_one(k8sha__req *r) {
       continue;
     stop = r->scbs.on_line(start, len, r->user_data);
   }
-  if (!r->closed) {
+  if (!r->life.closed) {
     /* Drop delivered bytes so the buffer holds only the partial line. */
     if (r->scan > 0) {
       memmove(r->rbuf, r->rbuf + r->scan, r->rlen - r->scan);
@@ -983,14 +987,18 @@ static void dispatch_one(k8sha__req *r) {
         r->state = REQ_FINISHING;
       }
       resp.err = err;
-      r->closed = 1;
+      /* The stream is over: the owner's reference goes now (closing it in on_end is a no-op). */
+      r->cancelled = 1;
+      k8sha__life_close(&r->life);
       r->scbs.on_end(err, &resp, r->user_data);
       json_decref(resp.json);
     }
   }
-  r->in_dispatch = 0;
-  if (r->closed)
-    k8sha__req_destroy(r);
+  {
+    int gone;
+    if (k8sha__life_leave(&r->life, &gone) && gone && !r->stream_pending && !r->queued_done)
+      k8sha__req_destroy(r);
+  }
 }
 
 void k8sha__streams_dispatch(k8sha__kube *k) {
@@ -999,7 +1007,7 @@ void k8sha__streams_dispatch(k8sha__kube *k) {
     k->pending = r->pending_next;
     r->pending_next = NULL;
     r->stream_pending = 0;
-    if (r->cancelled && !r->in_dispatch) {
+    if (r->cancelled && r->life.refs == 0) { /* closed, no callback of it runs (stream_discard) */
       k8sha__req_destroy(r);
       continue;
     }

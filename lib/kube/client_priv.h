@@ -6,6 +6,7 @@
 
 #include "core/ctx_priv.h"
 #include "core/timer.h"
+#include "core/life.h"
 #include "kube/client.h"
 
 typedef enum req_state {
@@ -53,8 +54,9 @@ struct k8sha__req {
   int stream_ended;
   int lines_ok;        /* a 2xx response: the body is a stream of lines */
   int responded;       /* the response has begun (its first header line arrived) */
-  int in_dispatch;     /* its callbacks are running: closing must be deferred */
-  int closed;          /* closed during dispatch */
+  k8sha__life life;    /* streams: the owner's reference, and one while its callbacks run
+                          (k8sha__stream_close is the owner's free; after on_end the stream is
+                          over and the owner's reference goes) */
   int queued_done;     /* in process()'s list of finished transfers */
   struct k8sha__req *pending_next; /* in the client's pending-stream list */
   struct k8sha__req *finish_next;  /* in process()'s list of finished transfers */
