@@ -4,6 +4,7 @@
 
 #include "core/alloc.h"
 #include "core/base64.h"
+#include "core/versioned.h"
 #include "k8sha/cleanup.h"
 #include "kube/names.h"
 #include "testutil.h"
@@ -72,6 +73,62 @@ static void roundtrip(const char *plain, const char *encoded) {
   k8sha__free(a, dec);
 }
 
+/* The mechanism every versioned struct goes through, on a struct that has grown once: a caller
+ * built against version 1 has fields up to `b`, one built against version 2 also `c`. */
+typedef struct grown {
+  unsigned int version;
+  int a;
+  const char *b;
+  long c; /* since version 2 */
+} grown;
+
+static const size_t grown_sizes[] = {0, offsetof(grown, c), sizeof(grown)};
+
+START_TEST(older_struct_versions_are_read_and_written_only_as_far_as_they_go) {
+  grown defaults = {2, 1, "default b", 7}, in, out;
+  unsigned char buf[sizeof(grown) + 8];
+  grown *v1 = (grown *)buf;
+
+  ck_assert_uint_eq(K8SHA__VERSIONS(grown_sizes), 2);
+  ck_assert(!K8SHA__VERSION_OK(0u, grown_sizes));
+  ck_assert(K8SHA__VERSION_OK(1u, grown_sizes));
+  ck_assert(K8SHA__VERSION_OK(2u, grown_sizes));
+  ck_assert(!K8SHA__VERSION_OK(3u, grown_sizes)); /* newer than the library: refused */
+
+  /* options from a version-1 caller: its fields, the default for the newer one */
+  in.version = 1;
+  in.a = 5;
+  in.b = "given b";
+  in.c = 99; /* (not the caller's: a v1 caller's struct ends before c) */
+  out = defaults;
+  k8sha__versioned_copy(&out, &in, in.version, grown_sizes);
+  ck_assert_int_eq(out.a, 5);
+  ck_assert_str_eq(out.b, "given b");
+  ck_assert_int_eq(out.c, 7);
+  /* a result into a version-1 caller's buffer: not one byte past its struct */
+  memset(buf, 0xAB, sizeof(buf));
+  k8sha__versioned_copy(v1, &defaults, 1, grown_sizes);
+  ck_assert_int_eq(v1->a, 1);
+  ck_assert_uint_eq(buf[offsetof(grown, c)], 0xAB);
+  ck_assert_uint_eq(buf[sizeof(buf) - 1], 0xAB);
+  /* a version-2 caller gets everything */
+  in.version = 2;
+  out = defaults;
+  k8sha__versioned_copy(&out, &in, in.version, grown_sizes);
+  ck_assert_int_eq(out.c, 99);
+}
+END_TEST
+
+/* The public structs: version 0 and versions newer than the library's are refused. */
+START_TEST(public_struct_versions_outside_the_library_range_are_refused) {
+  k8sha_ctx_options o;
+  ck_assert_int_eq(k8sha_ctx_options_init(&o, 0), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION + 1), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION), 0);
+  ck_assert_uint_eq(o.version, K8SHA_CTX_OPTIONS_VERSION);
+}
+END_TEST
+
 START_TEST(base64_rfc4648_vectors) {
   const k8sha_allocator *a = k8sha__default_allocator();
   unsigned char *dec = (unsigned char *)"untouched";
@@ -136,6 +193,8 @@ int main(void) {
   tcase_add_test(tc, every_error_has_its_own_name_and_text);
   tcase_add_test(tc, found_kinds_have_names);
   tcase_add_test(tc, version_matches_the_header);
+  tcase_add_test(tc, older_struct_versions_are_read_and_written_only_as_far_as_they_go);
+  tcase_add_test(tc, public_struct_versions_outside_the_library_range_are_refused);
   tcase_add_test(tc, base64_rfc4648_vectors);
   tcase_add_test(tc, kubernetes_names);
   suite_add_tcase(s, tc);
