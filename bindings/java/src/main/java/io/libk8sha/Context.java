@@ -1,0 +1,114 @@
+package io.libk8sha;
+
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A connection to the Kubernetes API and the library's own event loop thread, which every
+ * election and store of this context runs on. Java calls hand work to that thread and return;
+ * results come back as {@link java.util.concurrent.CompletableFuture}s completed on the common
+ * fork-join pool, and election listeners run, in order, on this context's event thread (never
+ * on the loop thread, so a slow listener cannot delay a lease renewal).
+ *
+ * <p>{@link #close()} closes every election and store made from the context that is still open
+ * (the newest first), then frees the context.
+ */
+public final class Context implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("io.libk8sha");
+  private static final AtomicInteger COUNT = new AtomicInteger();
+
+  private long handle;
+  private final Set<AutoCloseable> children = new LinkedHashSet<>();
+  final ExecutorService events;
+
+  /**
+   * A context for a configuration that was validated and whose Kubernetes access was resolved
+   * ({@link Config#validate()}, {@link Config#resolveKube()}). The configuration may be closed
+   * afterwards.
+   */
+  public Context(Config config) {
+    Native.init();
+    handle = Native.ctxNew(config.handle());
+    int n = COUNT.incrementAndGet();
+    events = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "k8sha-events-" + n);
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  synchronized long handle() {
+    if (handle == 0) {
+      throw new IllegalStateException("the context is closed");
+    }
+    return handle;
+  }
+
+  synchronized void adopt(AutoCloseable child) {
+    handle();
+    children.add(child);
+  }
+
+  synchronized void release(AutoCloseable child) {
+    children.remove(child);
+  }
+
+  /**
+   * The context's request counters: requests (and of them get, update, create, watch), retries,
+   * conflicts (409) and transport errors.
+   */
+  public Map<String, Long> stats() {
+    long[] v = Native.ctxStats(handle());
+    String[] names = {"requests", "get", "update", "create", "watch", "retries", "conflicts",
+        "transportErrors"};
+    Map<String, Long> out = new LinkedHashMap<>();
+    for (int i = 0; i < names.length && i < v.length; i++) {
+      out.put(names[i], v[i]);
+    }
+    return out;
+  }
+
+  /** The library's version, e.g. "0.1.0". */
+  public static String libraryVersion() {
+    Native.init();
+    return Native.version();
+  }
+
+  /** Closes what is still open of this context (newest first), then the context. Idempotent. */
+  @Override
+  public void close() {
+    List<AutoCloseable> open;
+    synchronized (this) {
+      if (handle == 0) {
+        return;
+      }
+      open = new ArrayList<>(children);
+    }
+    for (int i = open.size() - 1; i >= 0; i--) {
+      try {
+        open.get(i).close();
+      } catch (Exception e) {
+        report("closing " + open.get(i), e);
+      }
+    }
+    synchronized (this) {
+      if (handle != 0) {
+        Native.ctxFree(handle);
+        handle = 0;
+      }
+    }
+    events.shutdown();
+  }
+
+  static void report(String what, Throwable t) {
+    LOG.log(Level.WARNING, "libk8sha: " + what + " failed", t);
+  }
+}

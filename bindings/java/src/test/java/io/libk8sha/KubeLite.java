@@ -1,0 +1,105 @@
+package io.libk8sha;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/** kube-lite for the tests: a fresh server on a free loopback port, its kubeconfig, a storage dir. */
+final class KubeLite implements AutoCloseable {
+  final Process process;
+  final Path dir;
+  final Path kubeconfig;
+  final Path storage;
+  private static int clusters;
+
+  private KubeLite(Process process, Path dir) {
+    this.process = process;
+    this.dir = dir;
+    this.kubeconfig = dir.resolve("kubeconfig");
+    this.storage = dir.resolve("ha");
+  }
+
+  static KubeLite start() throws IOException, InterruptedException {
+    String binary = System.getProperty("io.libk8sha.test.kubelite", "k8sha-kube-lite");
+    Path dir = Files.createTempDirectory("k8sha-java-test");
+    Process p = new ProcessBuilder(binary, "--host", "127.0.0.1", "--port", "0", "--namespace",
+        "flink", "--write-kubeconfig", dir.resolve("kubeconfig").toString())
+        .redirectError(dir.resolve("kube-lite.err").toFile())
+        .start();
+    BufferedReader out = new BufferedReader(
+        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
+      try {
+        return out.readLine();
+      } catch (IOException e) {
+        return null;
+      }
+    });
+    String line;
+    try {
+      line = ready.get(30, TimeUnit.SECONDS); // (a failure bound)
+    } catch (Exception e) {
+      p.destroyForcibly();
+      throw new IOException("kube-lite did not start within 30 s", e);
+    }
+    if (line == null || !line.contains("listening on")) {
+      p.destroyForcibly();
+      throw new IOException("kube-lite did not start: " + line + " (" + dir + ")");
+    }
+    Thread drain = new Thread(() -> {
+      try {
+        while (out.readLine() != null) {
+          // keep its stdout from filling up
+        }
+      } catch (IOException e) {
+        // (it ended)
+      }
+    }, "kube-lite-stdout");
+    drain.setDaemon(true);
+    drain.start();
+    return new KubeLite(p, dir);
+  }
+
+  /**
+   * A validated, resolved configuration for a cluster of this server (short leases), with
+   * `extra` key/value pairs set last.
+   */
+  Config config(String clusterId, String... extra) {
+    Config c = new Config()
+        .set("kubernetes.config.file", kubeconfig.toString())
+        .set("kubernetes.cluster-id", clusterId)
+        .set("kubernetes.namespace", "flink")
+        .set("high-availability.type", "kubernetes")
+        .set("high-availability.storageDir", storage.toUri().toString())
+        .set("high-availability.kubernetes.leader-election.lease-duration", "3 s")
+        .set("high-availability.kubernetes.leader-election.renew-deadline", "2 s")
+        .set("high-availability.kubernetes.leader-election.retry-period", "200 ms")
+        .set("execution.checkpointing.num-retained", "2");
+    for (int i = 0; i + 1 < extra.length; i += 2) {
+      c.set(extra[i], extra[i + 1]);
+    }
+    return c.validate().resolveKube();
+  }
+
+  static synchronized String newClusterId(String prefix) {
+    return prefix + "-" + (++clusters);
+  }
+
+  @Override
+  public void close() {
+    process.destroy();
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    } catch (InterruptedException e) {
+      process.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+}
