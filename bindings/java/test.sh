@@ -52,4 +52,44 @@ for jvm in "${jvms[@]}"; do
     sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s += $1} END {print s + 0}')
   echo "java $version ($jvm): $tests tests $result in $(( $(date +%s) - t0 )) s, -Xcheck:jni"
 done
+
+# The example (examples/Leader.java) twice, from the jar alone: the shim bundled in it is
+# extracted and loaded (no -Dio.libk8sha.jni.path, no java.library.path). The second leader
+# recovers the first one's newest checkpoint.
+t0=$(date +%s)
+if mvn -q -B -f "$here/pom.xml" -Dk8sha.target="$target" -DskipTests package > "$target/mvn-package.log" 2>&1; then
+  work=$(mktemp -d)
+  "$kubelite" --host 127.0.0.1 --port 0 --namespace flink --write-kubeconfig "$work/kubeconfig" \
+    > "$work/kube-lite.out" 2> "$work/kube-lite.err" &
+  kl=$!
+  timeout 30 tail -n +1 -f "$work/kube-lite.out" | grep -q -m1 "listening on" || true
+  printf '%s\n' "kubernetes.config.file: $work/kubeconfig" "kubernetes.cluster-id: example" \
+    "kubernetes.namespace: flink" "high-availability.type: kubernetes" \
+    "high-availability.storageDir: file://$work/ha" > "$work/flink-conf.yaml"
+  jar=$target/libk8sha-0.1.0.jar
+  example_ok=1
+  for jm in jm-1 jm-2; do
+    if ! java -Xcheck:jni -cp "$jar" "$here/examples/Leader.java" "$work/flink-conf.yaml" "$jm" \
+         > "$work/$jm.out" 2>&1; then
+      example_ok=0
+    fi
+    sed "s/^/  $jm: /" "$work/$jm.out"
+  done
+  kill "$kl" 2>/dev/null
+  wait "$kl" 2>/dev/null
+  if [ $example_ok = 1 ] && grep -q "^no checkpoint to recover" "$work/jm-1.out" &&
+     grep -q "^recovered checkpoint 3: state written by jm-1" "$work/jm-2.out" &&
+     grep -q "^committed checkpoint 6" "$work/jm-2.out" &&
+     ! grep -q -E "WARNING in native method|FATAL ERROR in native method" "$work"/jm-*.out; then
+    echo "java example: two leaders one after the other, the second recovered the first's checkpoint 3, in $(( $(date +%s) - t0 )) s"
+    rm -rf "$work"
+  else
+    echo "java example FAILED (work folder $work)"
+    status=1
+  fi
+else
+  cat "$target/mvn-package.log"
+  echo "java example FAILED: the jar did not build"
+  status=1
+fi
 exit $status
