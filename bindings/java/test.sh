@@ -62,7 +62,7 @@ if mvn -q -B -f "$here/pom.xml" -Dk8sha.target="$target" -DskipTests package > "
   "$kubelite" --host 127.0.0.1 --port 0 --namespace flink --write-kubeconfig "$work/kubeconfig" \
     > "$work/kube-lite.out" 2> "$work/kube-lite.err" &
   kl=$!
-  timeout 30 tail -n +1 -f "$work/kube-lite.out" | grep -q -m1 "listening on" || true
+  (timeout 30 tail -n +1 -f "$work/kube-lite.out" | grep -q -m1 "listening on") || true
   printf '%s\n' "kubernetes.config.file: $work/kubeconfig" "kubernetes.cluster-id: example" \
     "kubernetes.namespace: flink" "high-availability.type: kubernetes" \
     "high-availability.storageDir: file://$work/ha" > "$work/flink-conf.yaml"
