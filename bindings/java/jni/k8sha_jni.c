@@ -38,8 +38,9 @@ static atomic_long global_refs;
 static pthread_key_t detach_key;
 
 static jclass native_cls, exception_cls, checkpoint_cls, diagnostic_cls, long_cls;
-static jmethodID m_complete, m_election_event, m_exception_init, m_checkpoint_init,
-    m_diagnostic_init, m_long_value_of;
+static jclass string_cls;
+static jmethodID m_complete, m_election_event, m_retriever_event, m_exception_init,
+    m_checkpoint_init, m_diagnostic_init, m_long_value_of;
 
 /* ---- references and the loop thread's JNIEnv ---- */
 
@@ -252,6 +253,18 @@ typedef struct jstore {
   k8sha_checkpoint_store *s;
   jop *ops;
 } jstore;
+
+typedef struct jgraphs {
+  jctx *c;
+  k8sha_jobgraph_store *s;
+  jop *ops;
+} jgraphs;
+
+typedef struct jretriever {
+  jctx *c;
+  k8sha_retriever *r;
+  jobject self; /* the io.libk8sha.Retriever, for its events */
+} jretriever;
 
 #define H(p) ((jlong)(intptr_t)(p))
 #define P(t, h) ((t *)(intptr_t)(h))
@@ -963,6 +976,273 @@ static jstring n_store_configmap(JNIEnv *env, jclass cls, jlong h) {
   return jstr(env, c.err);
 }
 
+/* ---- job-graph store ---- */
+
+static void graphs_done(k8sha_jobgraph_store *s, jop *o, int status, const void *graph,
+                        size_t len, int has_value) {
+  JNIEnv *env = loop_env();
+  jobject value = NULL;
+  if (!env || (*env)->PushLocalFrame(env, 8) != 0) {
+    op_finish(NULL, o, status, NULL, NULL);
+    return;
+  }
+  if (status == 0 && has_value) {
+    jbyteArray a = (*env)->NewByteArray(env, (jsize)len);
+    if (a && !(*env)->ExceptionCheck(env)) {
+      if (len)
+        (*env)->SetByteArrayRegion(env, a, 0, (jsize)len, (const jbyte *)graph);
+      value = a;
+    } else {
+      clear_exception(env, "building a result");
+      status = K8SHA_ENOMEM;
+    }
+  }
+  op_finish(env, o, status, status ? k8sha_jobgraph_store_last_error(s) : NULL, value);
+  (*env)->PopLocalFrame(env, NULL);
+}
+
+static void on_graphs_done(k8sha_jobgraph_store *s, int status, void *ud) {
+  graphs_done(s, ud, status, NULL, 0, 0);
+}
+
+static void on_graph_got(k8sha_jobgraph_store *s, int status, const void *graph, size_t len,
+                         void *ud) {
+  graphs_done(s, ud, status, graph, len, 1);
+}
+
+enum { JG_OPEN, JG_PUT, JG_GET, JG_REMOVE };
+
+static int do_graphs(call *c) {
+  jgraphs *jg = c->obj;
+  int rc;
+  switch (c->i) {
+  case JG_OPEN:
+    rc = k8sha_jobgraph_store_open(&jg->s, (k8sha_election *)c->out, on_graphs_done, c->op);
+    break;
+  case JG_PUT:
+    rc = k8sha_jobgraph_put(jg->s, c->s1, c->data, c->len, on_graphs_done, c->op);
+    break;
+  case JG_GET:
+    rc = k8sha_jobgraph_get(jg->s, c->s1, on_graph_got, c->op);
+    break;
+  default:
+    rc = k8sha_jobgraph_remove(jg->s, c->s1, on_graphs_done, c->op);
+    break;
+  }
+  if (rc == 0)
+    op_link(&jg->ops, c->op);
+  return rc;
+}
+
+static jlong n_graphs_open(JNIEnv *env, jclass cls, jlong election, jobject future) {
+  jelection *je = P(jelection, election);
+  jgraphs *jg = calloc(1, sizeof(*jg));
+  call c;
+  (void)cls;
+  if (!jg) {
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return 0;
+  }
+  jg->c = je->c;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_graphs;
+  c.obj = jg;
+  c.i = JG_OPEN;
+  c.out = je->e;
+  start_op(env, jg->c->ctx, &c, future);
+  if ((*env)->ExceptionCheck(env)) {
+    free(jg);
+    return 0;
+  }
+  return H(jg);
+}
+
+static void n_graphs_call(JNIEnv *env, jclass cls, jlong h, jint what, jstring job_id,
+                          jbyteArray bytes, jobject future) {
+  jgraphs *jg = P(jgraphs, h);
+  int oom = 0;
+  char *job = cstr(env, job_id, &oom);
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_graphs;
+  c.obj = jg;
+  c.i = what;
+  c.s1 = job;
+  if (what <= JG_OPEN || what > JG_REMOVE) {
+    throw_k8sha(env, K8SHA_EINVAL, "no such job-graph store operation");
+  } else if (oom) {
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+  } else {
+    if (bytes) {
+      c.len = (size_t)(*env)->GetArrayLength(env, bytes);
+      c.data = malloc(c.len ? c.len : 1);
+      if (c.data)
+        (*env)->GetByteArrayRegion(env, bytes, 0, (jsize)c.len, c.data);
+    }
+    if (bytes && !c.data)
+      throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    else
+      start_op(env, jg->c->ctx, &c, future);
+  }
+  free(c.data);
+  free(job);
+}
+
+/* The ids come back through c.out as a malloc'd array of malloc'd strings. */
+typedef struct id_list {
+  char **ids;
+  size_t n;
+} id_list;
+
+static int do_graph_ids(call *c) {
+  jgraphs *jg = c->obj;
+  id_list *l = c->out;
+  char **ids = NULL;
+  size_t n = 0, i;
+  int rc = k8sha_jobgraph_ids(jg->s, &ids, &n);
+  if (rc)
+    return rc;
+  l->ids = calloc(n ? n : 1, sizeof(char *));
+  for (i = 0; l->ids && i < n; i++)
+    l->ids[i] = strdup(ids[i]);
+  l->n = l->ids ? n : 0;
+  k8sha_jobgraph_ids_free(jg->s, ids, n);
+  return l->ids ? 0 : K8SHA_ENOMEM;
+}
+
+static jobjectArray n_graphs_ids(JNIEnv *env, jclass cls, jlong h) {
+  jgraphs *jg = P(jgraphs, h);
+  id_list l = {NULL, 0};
+  jobjectArray out = NULL;
+  size_t i;
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_graph_ids;
+  c.obj = jg;
+  c.out = &l;
+  if (on_loop(env, jg->c->ctx, &c) == 0) {
+    out = (*env)->NewObjectArray(env, (jsize)l.n, string_cls, NULL);
+    for (i = 0; out && !(*env)->ExceptionCheck(env) && i < l.n; i++) {
+      jstring id = l.ids[i] ? jstr(env, l.ids[i]) : NULL;
+      if (!id || (*env)->ExceptionCheck(env))
+        break;
+      (*env)->SetObjectArrayElement(env, out, (jsize)i, id);
+      (*env)->DeleteLocalRef(env, id);
+    }
+  }
+  for (i = 0; i < l.n; i++)
+    free(l.ids[i]);
+  free(l.ids);
+  return (*env)->ExceptionCheck(env) ? NULL : out;
+}
+
+static int do_graphs_free(call *c) {
+  jgraphs *jg = c->obj;
+  ops_cancel(&jg->ops);
+  k8sha_jobgraph_store_free(jg->s);
+  free(jg);
+  return 0;
+}
+
+static void n_graphs_free(JNIEnv *env, jclass cls, jlong h) {
+  jgraphs *jg = P(jgraphs, h);
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_graphs_free;
+  c.obj = jg;
+  on_loop(env, jg->c->ctx, &c);
+}
+
+/* ---- retriever ---- */
+
+static void retriever_event(jretriever *jr, int kind, const char *a, const char *b, int code) {
+  JNIEnv *env = loop_env();
+  jstring ja, jb;
+  if (!env || (*env)->PushLocalFrame(env, 8) != 0)
+    return;
+  ja = jstr(env, a);
+  jb = jstr(env, b);
+  if (!(*env)->ExceptionCheck(env))
+    (*env)->CallStaticVoidMethod(env, native_cls, m_retriever_event, jr->self, (jint)kind, ja, jb,
+                                 (jint)code);
+  clear_exception(env, "Native.retrieverEvent");
+  (*env)->PopLocalFrame(env, NULL);
+}
+
+static void on_leader_address(k8sha_retriever *r, const char *address, const char *session,
+                              void *ud) {
+  (void)r;
+  retriever_event(ud, 0, address, session, 0);
+}
+
+static void on_retriever_error(k8sha_retriever *r, int err, const char *message, void *ud) {
+  (void)r;
+  retriever_event(ud, 1, message, NULL, err);
+}
+
+static int do_retriever_new(call *c) {
+  jretriever *jr = c->obj;
+  k8sha_retriever_options o = K8SHA_RETRIEVER_OPTIONS_INIT;
+  o.lock = c->i ? K8SHA_LOCK_LEASE : K8SHA_LOCK_CONFIGMAP;
+  o.lock_name = c->s2;
+  o.error = on_retriever_error;
+  return k8sha_retriever_new(&jr->r, jr->c->ctx, &o, c->s1, on_leader_address, jr);
+}
+
+static jlong n_retriever_new(JNIEnv *env, jclass cls, jlong ctx, jobject self, jstring component,
+                             jstring lock_name, jint lock_kind) {
+  jretriever *jr = calloc(1, sizeof(*jr));
+  int oom = 0;
+  char *comp = cstr(env, component, &oom), *lock = cstr(env, lock_name, &oom);
+  call c;
+  (void)cls;
+  if (!jr || oom || !(jr->self = gref(env, self))) {
+    free(jr);
+    free(comp);
+    free(lock);
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return 0;
+  }
+  jr->c = P(jctx, ctx);
+  memset(&c, 0, sizeof(c));
+  c.fn = do_retriever_new;
+  c.obj = jr;
+  c.s1 = comp;
+  c.s2 = lock;
+  c.i = lock_kind;
+  if (on_loop(env, jr->c->ctx, &c)) {
+    gunref(env, jr->self);
+    free(jr);
+    jr = NULL;
+  }
+  free(comp);
+  free(lock);
+  return H(jr);
+}
+
+static int do_retriever_free(call *c) {
+  jretriever *jr = c->obj;
+  JNIEnv *env = loop_env();
+  k8sha_retriever_free(jr->r); /* (no callback of it runs any more) */
+  if (env)
+    gunref(env, jr->self);
+  free(jr);
+  return 0;
+}
+
+static void n_retriever_free(JNIEnv *env, jclass cls, jlong h) {
+  jretriever *jr = P(jretriever, h);
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_retriever_free;
+  c.obj = jr;
+  on_loop(env, jr->c->ctx, &c);
+}
+
 /* ---- registration ---- */
 
 static const JNINativeMethod natives[] = {
@@ -998,6 +1278,14 @@ static const JNINativeMethod natives[] = {
     {"storeCall", "(JIJ[BLjava/util/concurrent/CompletableFuture;)V", (void *)n_store_call},
     {"storeFree", "(J)V", (void *)n_store_free},
     {"storeConfigMap", "(J)Ljava/lang/String;", (void *)n_store_configmap},
+    {"graphsOpen", "(JLjava/util/concurrent/CompletableFuture;)J", (void *)n_graphs_open},
+    {"graphsCall", "(JILjava/lang/String;[BLjava/util/concurrent/CompletableFuture;)V",
+     (void *)n_graphs_call},
+    {"graphsIds", "(J)[Ljava/lang/String;", (void *)n_graphs_ids},
+    {"graphsFree", "(J)V", (void *)n_graphs_free},
+    {"retrieverNew", "(JL" CLS "Retriever;Ljava/lang/String;Ljava/lang/String;I)J",
+     (void *)n_retriever_new},
+    {"retrieverFree", "(J)V", (void *)n_retriever_free},
 };
 
 static jclass global_class(JNIEnv *env, const char *name) {
@@ -1021,13 +1309,17 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       !(exception_cls = global_class(env, CLS "K8shaException")) ||
       !(checkpoint_cls = global_class(env, CLS "Checkpoint")) ||
       !(diagnostic_cls = global_class(env, CLS "Diagnostic")) ||
-      !(long_cls = global_class(env, "java/lang/Long")))
+      !(long_cls = global_class(env, "java/lang/Long")) ||
+      !(string_cls = global_class(env, "java/lang/String")))
     return JNI_ERR;
   m_complete = (*env)->GetStaticMethodID(env, native_cls, "complete",
                                          "(Ljava/util/concurrent/CompletableFuture;ILjava/lang/"
                                          "String;Ljava/lang/Object;)V");
   m_election_event = (*env)->GetStaticMethodID(env, native_cls, "electionEvent",
                                                "(L" CLS "Election;ILjava/lang/String;JI)V");
+  m_retriever_event = (*env)->GetStaticMethodID(
+      env, native_cls, "retrieverEvent",
+      "(L" CLS "Retriever;ILjava/lang/String;Ljava/lang/String;I)V");
   m_exception_init = (*env)->GetMethodID(env, exception_cls, "<init>", "(ILjava/lang/String;)V");
   m_checkpoint_init =
       (*env)->GetMethodID(env, checkpoint_cls, "<init>", "(JILjava/lang/String;[BZ)V");
@@ -1035,7 +1327,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, diagnostic_cls, "<init>",
       "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
   m_long_value_of = (*env)->GetStaticMethodID(env, long_cls, "valueOf", "(J)Ljava/lang/Long;");
-  if (!m_complete || !m_election_event || !m_exception_init || !m_checkpoint_init ||
+  if (!m_complete || !m_election_event || !m_retriever_event || !m_exception_init || !m_checkpoint_init ||
       !m_diagnostic_init || !m_long_value_of)
     return JNI_ERR;
   if ((*env)->RegisterNatives(env, native_cls, natives,

@@ -79,6 +79,21 @@ final class Native {
 
   static native String storeConfigMap(long store);
 
+  static native long graphsOpen(long election, CompletableFuture<Object> opened);
+
+  /** what: 1 put, 2 get, 3 remove. */
+  static native void graphsCall(long store, int what, String jobId, byte[] graph,
+      CompletableFuture<Object> done);
+
+  static native String[] graphsIds(long store);
+
+  static native void graphsFree(long store);
+
+  static native long retrieverNew(long ctx, Retriever self, String component, String lockName,
+      int lockKind);
+
+  static native void retrieverFree(long retriever);
+
   /** The completion of an operation (loop thread): the future completes on another thread. */
   static void complete(CompletableFuture<Object> future, int status, String message,
       Object value) {
@@ -97,6 +112,15 @@ final class Native {
       } else {
         future.completeExceptionally(new K8shaException(status, message));
       }
+    }
+  }
+
+  /** A retriever's event (loop thread): its listener runs on the context's event thread. */
+  static void retrieverEvent(Retriever retriever, int kind, String a, String b, int code) {
+    try {
+      retriever.deliver(kind, a, b, code);
+    } catch (Throwable t) {
+      Context.report("delivering a retriever event", t);
     }
   }
 

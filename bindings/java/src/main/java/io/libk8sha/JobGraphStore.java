@@ -1,0 +1,96 @@
+package io.libk8sha;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The job graphs of a cluster (Flink keeps them in the cluster's lock ConfigMap, one key per job,
+ * each pointing to a blob), for one leadership of an election. Operations complete as the
+ * {@link CheckpointStore}'s do; closing fails what is pending with
+ * {@link K8shaException#ECANCELED}.
+ */
+public final class JobGraphStore implements AutoCloseable {
+  private static final int OP_PUT = 1;
+  private static final int OP_GET = 2;
+  private static final int OP_REMOVE = 3;
+
+  private final Context ctx;
+  private long handle;
+
+  private JobGraphStore(Context ctx, long handle) {
+    this.ctx = ctx;
+    this.handle = handle;
+  }
+
+  /** Opens the store for the current leadership of {@code election}. */
+  public static CompletableFuture<JobGraphStore> open(Election election) {
+    CompletableFuture<Object> opened = new CompletableFuture<>();
+    Context ctx = election.context();
+    JobGraphStore store;
+    synchronized (election) {
+      store = new JobGraphStore(ctx, Native.graphsOpen(election.handle(), opened));
+    }
+    ctx.adopt(store);
+    return opened.handle((x, failure) -> {
+      if (failure != null) {
+        store.close();
+        throw failure instanceof RuntimeException ? (RuntimeException) failure
+            : new RuntimeException(failure);
+      }
+      return store;
+    });
+  }
+
+  private synchronized CompletableFuture<Object> call(int op, String jobId, byte[] graph) {
+    if (handle == 0) {
+      throw new IllegalStateException("the job-graph store is closed");
+    }
+    CompletableFuture<Object> done = new CompletableFuture<>();
+    Native.graphsCall(handle, op, jobId, graph, done);
+    return done;
+  }
+
+  /**
+   * Stores the graph of {@code jobId} (32 lowercase hex digits), replacing an earlier one (whose
+   * blob is deleted after the commit); an identical graph succeeds without a write.
+   */
+  public CompletableFuture<Void> put(String jobId, byte[] graph) {
+    return call(OP_PUT, jobId, graph).thenApply(x -> null);
+  }
+
+  /** Reads and verifies the graph of {@code jobId}; {@link K8shaException#ENOTFOUND} if none. */
+  public CompletableFuture<byte[]> get(String jobId) {
+    return call(OP_GET, jobId, null).thenApply(x -> (byte[]) x);
+  }
+
+  /** Removes the graph of {@code jobId} (resumable; an absent one is success). */
+  public CompletableFuture<Void> remove(String jobId) {
+    return call(OP_REMOVE, jobId, null).thenApply(x -> null);
+  }
+
+  /** The job ids with a graph, sorted, as this store knows them. */
+  public synchronized List<String> jobIds() {
+    if (handle == 0) {
+      throw new IllegalStateException("the job-graph store is closed");
+    }
+    return List.of(Native.graphsIds(handle));
+  }
+
+  /** Frees the store; idempotent. Pending operations fail with ECANCELED. */
+  @Override
+  public void close() {
+    synchronized (this) {
+      if (handle == 0) {
+        return;
+      }
+      Native.graphsFree(handle);
+      handle = 0;
+    }
+    ctx.release(this);
+  }
+
+  @Override
+  public String toString() {
+    return "JobGraphStore";
+  }
+}
