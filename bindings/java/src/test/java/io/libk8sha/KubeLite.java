@@ -9,7 +9,11 @@ import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** kube-lite for the tests: a fresh server on a free loopback port, its kubeconfig, a storage dir. */
+/**
+ * The API server the tests use: a fresh kube-lite on a free loopback port, or, when the system
+ * property io.libk8sha.test.kubeconfig names a kubeconfig (tests/realkube), that server (a real
+ * kube-apiserver, as the user of the documented Role, namespace flink). Plus a storage folder.
+ */
 final class KubeLite implements AutoCloseable {
   final Process process;
   final Path dir;
@@ -24,9 +28,20 @@ final class KubeLite implements AutoCloseable {
     this.storage = dir.resolve("ha");
   }
 
+  private KubeLite(Path dir, Path kubeconfig) {
+    this.process = null;
+    this.dir = dir;
+    this.kubeconfig = kubeconfig;
+    this.storage = dir.resolve("ha");
+  }
+
   static KubeLite start() throws IOException, InterruptedException {
     String binary = System.getProperty("io.libk8sha.test.kubelite", "k8sha-kube-lite");
+    String external = System.getProperty("io.libk8sha.test.kubeconfig", "");
     Path dir = Files.createTempDirectory("k8sha-java-test");
+    if (!external.isEmpty()) {
+      return new KubeLite(dir, Path.of(external));
+    }
     Process p = new ProcessBuilder(binary, "--host", "127.0.0.1", "--port", "0", "--namespace",
         "flink", "--write-kubeconfig", dir.resolve("kubeconfig").toString())
         .redirectError(dir.resolve("kube-lite.err").toFile())
@@ -86,12 +101,18 @@ final class KubeLite implements AutoCloseable {
     return c.validate().resolveKube();
   }
 
+  private static final String RUN = Long.toString(ProcessHandle.current().pid(), 36);
+
+  /** A cluster id of its own for each test (and each run: a real server keeps its data). */
   static synchronized String newClusterId(String prefix) {
-    return prefix + "-" + (++clusters);
+    return prefix + "-" + RUN + "-" + (++clusters);
   }
 
   @Override
   public void close() {
+    if (process == null) {
+      return;
+    }
     process.destroy();
     try {
       if (!process.waitFor(30, TimeUnit.SECONDS)) {
