@@ -4,6 +4,8 @@
 # Prints the folder holding kube-apiserver, etcd and etcdctl on its last line.
 #
 #   build.sh            # build what is missing (a cold build takes ~5 min on 2 cores)
+#   build.sh --cached   # build nothing: print the folder when the binaries are cached, else
+#                       # exit 1 (run.sh uses this; meson test never builds them)
 #
 # kube-apiserver: k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces every staging
 # module k8s.io/* with a local path), so a wrapper module requires k8s.io/kubernetes and replaces
@@ -20,6 +22,10 @@ if [ -x "$cache/kube-apiserver" ] && [ -x "$cache/etcd" ] && [ -x "$cache/etcdct
   log "using cached binaries in $cache"
   echo "$cache"
   exit 0
+fi
+if [ "${1:-}" = --cached ]; then
+  log "no kube-apiserver, etcd and etcdctl in $cache"
+  exit 1
 fi
 command -v go >/dev/null || { log "no Go toolchain (go) on PATH"; exit 1; }
 mkdir -p "$cache"
