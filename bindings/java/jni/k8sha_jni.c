@@ -38,7 +38,8 @@ static atomic_long global_refs;
 static pthread_key_t detach_key;
 
 static jclass native_cls, exception_cls, checkpoint_cls, diagnostic_cls, long_cls;
-static jclass string_cls;
+static jclass string_cls, bridge_cls;
+static jmethodID m_bridge_call;
 static jmethodID m_complete, m_election_event, m_retriever_event, m_exception_init,
     m_checkpoint_init, m_diagnostic_init, m_long_value_of;
 
@@ -1243,6 +1244,150 @@ static void n_retriever_free(JNIEnv *env, jclass cls, jlong h) {
   on_loop(env, jr->c->ctx, &c);
 }
 
+/* ---- storage backends written in Java ---- */
+
+/* A backend registered from Java: its io.libk8sha.StorageBridge, which runs the user's backend
+ * on a Java executor. The library calls the vtable on the loop thread; the Java side completes
+ * each operation (from any thread) through Native.storageComplete. */
+typedef struct jbackend {
+  jobject bridge;
+} jbackend;
+
+enum { ST_WRITE = 0, ST_READ = 1, ST_REMOVE = 2, ST_LIST = 3 };
+
+static int bk_call(jbackend *b, int kind, const char *uri, const void *data, size_t len,
+                   k8sha_storage_op *op) {
+  JNIEnv *env = loop_env();
+  jstring juri;
+  jbyteArray jdata = NULL;
+  int rc = 0;
+  if (!env || (*env)->PushLocalFrame(env, 8) != 0)
+    return K8SHA_ESTORAGE;
+  juri = jstr(env, uri);
+  if (kind == ST_WRITE && !(*env)->ExceptionCheck(env)) {
+    jdata = (*env)->NewByteArray(env, (jsize)len);
+    if (jdata && len && !(*env)->ExceptionCheck(env))
+      (*env)->SetByteArrayRegion(env, jdata, 0, (jsize)len, (const jbyte *)data);
+  }
+  if (!(*env)->ExceptionCheck(env))
+    (*env)->CallVoidMethod(env, b->bridge, m_bridge_call, (jint)kind, juri, jdata,
+                           (jlong)(intptr_t)op);
+  if ((*env)->ExceptionCheck(env)) {
+    clear_exception(env, "StorageBridge.call"); /* not started: it is never completed */
+    rc = K8SHA_ESTORAGE;
+  }
+  (*env)->PopLocalFrame(env, NULL);
+  return rc;
+}
+
+static int bk_write_new(void *self, const char *uri, const void *data, size_t len,
+                        k8sha_storage_op *op) {
+  return bk_call(self, ST_WRITE, uri, data, len, op);
+}
+
+static int bk_read(void *self, const char *uri, k8sha_storage_op *op) {
+  return bk_call(self, ST_READ, uri, NULL, 0, op);
+}
+
+static int bk_remove(void *self, const char *uri, k8sha_storage_op *op) {
+  return bk_call(self, ST_REMOVE, uri, NULL, 0, op);
+}
+
+static int bk_list(void *self, const char *prefix, k8sha_storage_op *op) {
+  return bk_call(self, ST_LIST, prefix, NULL, 0, op);
+}
+
+static void bk_destroy(void *self) {
+  jbackend *b = self;
+  JNIEnv *env = loop_env();
+  if (env)
+    gunref(env, b->bridge);
+  free(b);
+}
+
+static int do_storage_register(call *c) {
+  k8sha_storage_backend vt;
+  memset(&vt, 0, sizeof(vt));
+  vt.version = K8SHA_STORAGE_BACKEND_VERSION;
+  vt.scheme = c->s1;
+  vt.write_new = bk_write_new;
+  vt.read = bk_read;
+  vt.remove = bk_remove;
+  vt.list = bk_list;
+  vt.destroy = bk_destroy;
+  return k8sha_storage_register(((jctx *)c->obj)->ctx, &vt, c->out);
+}
+
+static void n_storage_register(JNIEnv *env, jclass cls, jlong ctx, jstring scheme,
+                               jobject bridge) {
+  jctx *jc = P(jctx, ctx);
+  jbackend *b = calloc(1, sizeof(*b));
+  int oom = 0;
+  char *sch = cstr(env, scheme, &oom);
+  call c;
+  (void)cls;
+  if (!b || oom || !(b->bridge = gref(env, bridge))) {
+    free(b);
+    free(sch);
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return;
+  }
+  memset(&c, 0, sizeof(c));
+  c.fn = do_storage_register;
+  c.obj = jc;
+  c.s1 = sch;
+  c.out = b;
+  if (on_loop(env, jc->ctx, &c)) {
+    gunref(env, b->bridge); /* (not registered: destroy is not called) */
+    free(b);
+  }
+  free(sch);
+}
+
+/* Thread-safe (k8sha_storage_op_complete is): called by whichever Java thread completes. */
+static void n_storage_complete(JNIEnv *env, jclass cls, jlong op, jint status, jstring message,
+                               jbyteArray data) {
+  int oom = 0;
+  char *msg = cstr(env, message, &oom);
+  void *bytes = NULL;
+  size_t len = 0;
+  (void)cls;
+  if (data && status == 0) {
+    len = (size_t)(*env)->GetArrayLength(env, data);
+    bytes = malloc(len ? len : 1);
+    if (bytes)
+      (*env)->GetByteArrayRegion(env, data, 0, (jsize)len, bytes);
+    else
+      oom = 1;
+  }
+  if (oom)
+    k8sha_storage_op_complete(P(k8sha_storage_op, op), K8SHA_ENOMEM, "out of memory completing a "
+                              "storage operation in the JNI shim", NULL, 0);
+  else
+    k8sha_storage_op_complete(P(k8sha_storage_op, op), status, msg, bytes, len);
+  free(bytes);
+  free(msg);
+}
+
+static jint n_storage_add_entry(JNIEnv *env, jclass cls, jlong op, jstring uri) {
+  int oom = 0, rc;
+  char *u = cstr(env, uri, &oom);
+  (void)cls;
+  rc = oom ? K8SHA_ENOMEM : k8sha_storage_op_add_entry(P(k8sha_storage_op, op), u);
+  free(u);
+  return rc;
+}
+
+static void n_config_add_scheme(JNIEnv *env, jclass cls, jlong h, jstring scheme) {
+  int oom = 0, rc;
+  char *sch = cstr(env, scheme, &oom);
+  (void)cls;
+  rc = oom ? K8SHA_ENOMEM : k8sha_config_add_storage_scheme(P(k8sha_config, h), sch);
+  free(sch);
+  if (rc)
+    config_fail(env, P(k8sha_config, h), rc);
+}
+
 /* ---- registration ---- */
 
 static const JNINativeMethod natives[] = {
@@ -1286,6 +1431,11 @@ static const JNINativeMethod natives[] = {
     {"retrieverNew", "(JL" CLS "Retriever;Ljava/lang/String;Ljava/lang/String;I)J",
      (void *)n_retriever_new},
     {"retrieverFree", "(J)V", (void *)n_retriever_free},
+    {"storageRegister", "(JLjava/lang/String;L" CLS "StorageBridge;)V",
+     (void *)n_storage_register},
+    {"storageComplete", "(JILjava/lang/String;[B)V", (void *)n_storage_complete},
+    {"storageAddEntry", "(JLjava/lang/String;)I", (void *)n_storage_add_entry},
+    {"configAddStorageScheme", "(JLjava/lang/String;)V", (void *)n_config_add_scheme},
 };
 
 static jclass global_class(JNIEnv *env, const char *name) {
@@ -1310,7 +1460,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       !(checkpoint_cls = global_class(env, CLS "Checkpoint")) ||
       !(diagnostic_cls = global_class(env, CLS "Diagnostic")) ||
       !(long_cls = global_class(env, "java/lang/Long")) ||
-      !(string_cls = global_class(env, "java/lang/String")))
+      !(string_cls = global_class(env, "java/lang/String")) ||
+      !(bridge_cls = global_class(env, CLS "StorageBridge")))
     return JNI_ERR;
   m_complete = (*env)->GetStaticMethodID(env, native_cls, "complete",
                                          "(Ljava/util/concurrent/CompletableFuture;ILjava/lang/"
@@ -1320,6 +1471,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
   m_retriever_event = (*env)->GetStaticMethodID(
       env, native_cls, "retrieverEvent",
       "(L" CLS "Retriever;ILjava/lang/String;Ljava/lang/String;I)V");
+  m_bridge_call = (*env)->GetMethodID(env, bridge_cls, "call", "(ILjava/lang/String;[BJ)V");
   m_exception_init = (*env)->GetMethodID(env, exception_cls, "<init>", "(ILjava/lang/String;)V");
   m_checkpoint_init =
       (*env)->GetMethodID(env, checkpoint_cls, "<init>", "(JILjava/lang/String;[BZ)V");
@@ -1327,7 +1479,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, diagnostic_cls, "<init>",
       "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
   m_long_value_of = (*env)->GetStaticMethodID(env, long_cls, "valueOf", "(J)Ljava/lang/Long;");
-  if (!m_complete || !m_election_event || !m_retriever_event || !m_exception_init || !m_checkpoint_init ||
+  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call ||
+      !m_exception_init || !m_checkpoint_init ||
       !m_diagnostic_init || !m_long_value_of)
     return JNI_ERR;
   if ((*env)->RegisterNatives(env, native_cls, natives,

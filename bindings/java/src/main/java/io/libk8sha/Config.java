@@ -51,6 +51,16 @@ public final class Config implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Allows a storage URI scheme beyond the built-in ones (file, s3, s3a, s3p, hdfs) in
+   * {@code high-availability.storageDir}, for a backend registered with
+   * {@link Context#registerStorage}. Call before {@link #validate()}.
+   */
+  public synchronized Config addStorageScheme(String scheme) {
+    Native.configAddStorageScheme(h(), scheme);
+    return this;
+  }
+
   /** The raw value of a key as loaded or set, or null. */
   public synchronized String get(String key) {
     return Native.configGet(h(), key);

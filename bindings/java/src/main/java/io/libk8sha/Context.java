@@ -28,6 +28,7 @@ public final class Context implements AutoCloseable {
   private long handle;
   private final Set<AutoCloseable> children = new LinkedHashSet<>();
   final ExecutorService events;
+  private ExecutorService storage; // created with the first backend
 
   /**
    * A context for a configuration that was validated and whose Kubernetes access was resolved
@@ -59,6 +60,27 @@ public final class Context implements AutoCloseable {
 
   synchronized void release(AutoCloseable child) {
     children.remove(child);
+  }
+
+  /**
+   * Registers a storage backend for its scheme (replacing the built-in one of that scheme). Its
+   * methods run on this context's storage threads ({@code k8sha-storage-N}).
+   */
+  public void registerStorage(StorageBackend backend) {
+    ExecutorService pool;
+    synchronized (this) {
+      handle();
+      if (storage == null) {
+        int n = COUNT.get();
+        storage = Executors.newCachedThreadPool(r -> {
+          Thread t = new Thread(r, "k8sha-storage-" + n);
+          t.setDaemon(true);
+          return t;
+        });
+      }
+      pool = storage;
+    }
+    Native.storageRegister(handle(), backend.scheme(), new StorageBridge(backend, pool));
   }
 
   /**
@@ -106,6 +128,11 @@ public final class Context implements AutoCloseable {
       }
     }
     events.shutdown();
+    synchronized (this) {
+      if (storage != null) {
+        storage.shutdown();
+      }
+    }
   }
 
   static void report(String what, Throwable t) {

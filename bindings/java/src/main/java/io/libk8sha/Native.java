@@ -94,6 +94,15 @@ final class Native {
 
   static native void retrieverFree(long retriever);
 
+  static native void storageRegister(long ctx, String scheme, StorageBridge bridge);
+
+  /** Thread-safe. */
+  static native void storageComplete(long op, int status, String message, byte[] data);
+
+  static native int storageAddEntry(long op, String uri);
+
+  static native void configAddStorageScheme(long cfg, String scheme);
+
   /** The completion of an operation (loop thread): the future completes on another thread. */
   static void complete(CompletableFuture<Object> future, int status, String message,
       Object value) {

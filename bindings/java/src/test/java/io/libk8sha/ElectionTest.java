@@ -64,7 +64,7 @@ class ElectionTest {
         c.election.start();
       }
       Contender leader = awaitOneLeader(all);
-      long term = leader.events.term;
+      long term = leader.election.leadingTerm();
       assertTrue(leader.election.isLeader());
       assertEquals(leader.events.name, leader.election.identity());
       assertNotNull(leader.election.session());
@@ -79,7 +79,8 @@ class ElectionTest {
       List<Contender> rest = new ArrayList<>(all);
       rest.remove(leader);
       Contender next = awaitOneLeader(rest);
-      assertTrue(next.events.term > term, "terms grow: " + next.events.term + " after " + term);
+      long nextTerm = next.election.leadingTerm();
+      assertTrue(nextTerm > term, "terms grow: " + nextTerm + " after " + term);
       // A follower cannot publish.
       Contender follower = rest.get(rest.get(0) == next ? 1 : 0);
       K8shaException refused = assertThrows(K8shaException.class,
@@ -141,7 +142,7 @@ class ElectionTest {
       c.destroyForcibly(); // kill -9: the lease runs out, a Java contender takes over
       c.waitFor();
       Contender next = awaitOneLeader(java);
-      assertTrue(next.events.term > cTerm);
+      assertTrue(next.election.leadingTerm() > cTerm);
     } finally {
       c.destroyForcibly();
       for (Contender j : java) {

@@ -10,7 +10,6 @@ import java.util.function.Predicate;
 class Recorder implements ElectionListener {
   final String name;
   final BlockingQueue<String> events = new LinkedBlockingQueue<>();
-  volatile long term;
 
   Recorder(String name) {
     this.name = name;
@@ -18,7 +17,6 @@ class Recorder implements ElectionListener {
 
   @Override
   public void granted(String session, long t) {
-    term = t;
     events.add("granted " + t);
   }
 
