@@ -39,7 +39,7 @@ static pthread_key_t detach_key;
 
 static jclass native_cls, exception_cls, checkpoint_cls, diagnostic_cls, long_cls;
 static jclass string_cls, bridge_cls;
-static jmethodID m_bridge_call;
+static jmethodID m_bridge_call, m_watch_event;
 static jmethodID m_complete, m_election_event, m_retriever_event, m_exception_init,
     m_checkpoint_init, m_diagnostic_init, m_long_value_of;
 
@@ -260,6 +260,12 @@ typedef struct jgraphs {
   k8sha_jobgraph_store *s;
   jop *ops;
 } jgraphs;
+
+typedef struct jwatch {
+  jctx *c;
+  k8sha_watch *w;
+  jobject self; /* the io.libk8sha.Watch, for its events */
+} jwatch;
 
 typedef struct jretriever {
   jctx *c;
@@ -1244,6 +1250,78 @@ static void n_retriever_free(JNIEnv *env, jclass cls, jlong h) {
   on_loop(env, jr->c->ctx, &c);
 }
 
+/* ---- watch ---- */
+
+static void on_watch_event(k8sha_watch *w, const k8sha_watch_event *ev, void *ud) {
+  jwatch *jw = ud;
+  JNIEnv *env = loop_env();
+  jstring name, rv, obj, old, msg;
+  (void)w;
+  if (!env || (*env)->PushLocalFrame(env, 16) != 0)
+    return;
+  name = jstr(env, ev->name);
+  rv = jstr(env, ev->resource_version);
+  obj = jstr(env, ev->object_json);
+  old = jstr(env, ev->old_object_json);
+  msg = jstr(env, ev->message);
+  if (!(*env)->ExceptionCheck(env))
+    (*env)->CallStaticVoidMethod(env, native_cls, m_watch_event, jw->self, (jint)ev->type, name,
+                                 rv, obj, old, (jint)ev->err, msg);
+  clear_exception(env, "Native.watchEvent");
+  (*env)->PopLocalFrame(env, NULL);
+}
+
+static int do_watch_new(call *c) {
+  jwatch *jw = c->obj;
+  return k8sha_watch_new(&jw->w, jw->c->ctx, c->s1, on_watch_event, jw);
+}
+
+static jlong n_watch_new(JNIEnv *env, jclass cls, jlong ctx, jobject self, jstring selector) {
+  jwatch *jw = calloc(1, sizeof(*jw));
+  int oom = 0;
+  char *sel = cstr(env, selector, &oom);
+  call c;
+  (void)cls;
+  if (!jw || oom || !(jw->self = gref(env, self))) {
+    free(jw);
+    free(sel);
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return 0;
+  }
+  jw->c = P(jctx, ctx);
+  memset(&c, 0, sizeof(c));
+  c.fn = do_watch_new;
+  c.obj = jw;
+  c.s1 = sel;
+  if (on_loop(env, jw->c->ctx, &c)) {
+    gunref(env, jw->self);
+    free(jw);
+    jw = NULL;
+  }
+  free(sel);
+  return H(jw);
+}
+
+static int do_watch_free(call *c) {
+  jwatch *jw = c->obj;
+  JNIEnv *env = loop_env();
+  k8sha_watch_free(jw->w); /* (its callback does not run again) */
+  if (env)
+    gunref(env, jw->self);
+  free(jw);
+  return 0;
+}
+
+static void n_watch_free(JNIEnv *env, jclass cls, jlong h) {
+  jwatch *jw = P(jwatch, h);
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_watch_free;
+  c.obj = jw;
+  on_loop(env, jw->c->ctx, &c);
+}
+
 /* ---- storage backends written in Java ---- */
 
 /* A backend registered from Java: its io.libk8sha.StorageBridge, which runs the user's backend
@@ -1431,6 +1509,8 @@ static const JNINativeMethod natives[] = {
     {"retrieverNew", "(JL" CLS "Retriever;Ljava/lang/String;Ljava/lang/String;I)J",
      (void *)n_retriever_new},
     {"retrieverFree", "(J)V", (void *)n_retriever_free},
+    {"watchNew", "(JL" CLS "Watch;Ljava/lang/String;)J", (void *)n_watch_new},
+    {"watchFree", "(J)V", (void *)n_watch_free},
     {"storageRegister", "(JLjava/lang/String;L" CLS "StorageBridge;)V",
      (void *)n_storage_register},
     {"storageComplete", "(JILjava/lang/String;[B)V", (void *)n_storage_complete},
@@ -1472,6 +1552,10 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, native_cls, "retrieverEvent",
       "(L" CLS "Retriever;ILjava/lang/String;Ljava/lang/String;I)V");
   m_bridge_call = (*env)->GetMethodID(env, bridge_cls, "call", "(ILjava/lang/String;[BJ)V");
+  m_watch_event = (*env)->GetStaticMethodID(
+      env, native_cls, "watchEvent",
+      "(L" CLS "Watch;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;"
+      "ILjava/lang/String;)V");
   m_exception_init = (*env)->GetMethodID(env, exception_cls, "<init>", "(ILjava/lang/String;)V");
   m_checkpoint_init =
       (*env)->GetMethodID(env, checkpoint_cls, "<init>", "(JILjava/lang/String;[BZ)V");
@@ -1479,7 +1563,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, diagnostic_cls, "<init>",
       "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
   m_long_value_of = (*env)->GetStaticMethodID(env, long_cls, "valueOf", "(J)Ljava/lang/Long;");
-  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call ||
+  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call || !m_watch_event ||
       !m_exception_init || !m_checkpoint_init ||
       !m_diagnostic_init || !m_long_value_of)
     return JNI_ERR;

@@ -94,6 +94,21 @@ final class Native {
 
   static native void retrieverFree(long retriever);
 
+  static native long watchNew(long ctx, Watch self, String labelSelector);
+
+  static native void watchFree(long watch);
+
+  /** A watch's event (loop thread): its listener runs on the context's event thread. */
+  static void watchEvent(Watch watch, int type, String name, String resourceVersion,
+      String objectJson, String oldObjectJson, int err, String message) {
+    try {
+      watch.deliver(new WatchEvent(type, name, resourceVersion, objectJson, oldObjectJson, err,
+          message));
+    } catch (Throwable t) {
+      Context.report("delivering a watch event", t);
+    }
+  }
+
   static native void storageRegister(long ctx, String scheme, StorageBridge bridge);
 
   /** Thread-safe. */
