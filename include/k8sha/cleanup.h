@@ -22,6 +22,8 @@
  * digits, or their temporary files) are ever candidates for deletion.
  *
  * Threading: loop thread; callbacks run there, never from inside the starting call.
+ * Lifetime: a running task keeps its context (k8sha_ctx_free() is refused with K8SHA_EBUSY until
+ * `done` has run); a task whose election is freed ends with K8SHA_ECANCELED.
  */
 #ifndef K8SHA_CLEANUP_H
 #define K8SHA_CLEANUP_H

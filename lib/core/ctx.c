@@ -466,7 +466,8 @@ int k8sha_ctx_free(k8sha_ctx *ctx) {
   if (children > 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "k8sha_ctx_free: %u object%s made from the context (elections, "
-             "retrievers, stores, watches) %s not freed yet; the context was not freed",
+             "retrievers, stores, watches, running cleanup tasks and orphan scans) %s not freed "
+             "or finished yet; the context was not freed",
              children, children == 1 ? "" : "s", children == 1 ? "is" : "are");
     k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
     return k8sha__fail(K8SHA_EBUSY, "%s", msg);

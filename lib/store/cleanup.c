@@ -39,6 +39,7 @@ static void task_leader_gone(k8sha__election_link *link) {
 
 static void task_free(task *t) {
   const k8sha_allocator *a = &t->ctx->alloc;
+  k8sha__ctx_child(t->ctx, -1);
   k8sha__election_link_remove(&t->link);
   if (t->watching)
     k8sha__pins_watch(t->ctx, 0);
@@ -652,6 +653,7 @@ int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
   if (!t)
     return K8SHA_ENOMEM;
   t->ctx = ctx;
+  k8sha__ctx_child(ctx, 1); /* a running task keeps its context (k8sha_ctx_free: K8SHA_EBUSY) */
   t->leader = leader;
   t->term = leader ? k8sha__election_term(leader) : 0;
   if (leader) {

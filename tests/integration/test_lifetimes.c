@@ -423,6 +423,51 @@ static void on_next_granted(k8sha_election *e, const char *session, uint64_t ter
 /* A host on the library's loop that stops, frees its election and at once its context: the
  * release still goes out before the context closes, so the next contender takes over in
  * milliseconds rather than after the (here one-minute) lease. */
+typedef struct task_end {
+  uv_loop_t *loop;
+  int done, status;
+} task_end;
+
+static void on_task_end(int status, const char *message, void *ud) {
+  task_end *e = ud;
+  (void)message;
+  e->done = 1;
+  e->status = status;
+  uv_stop(e->loop);
+}
+
+/* A running cleanup task or orphan scan keeps its context: freeing the context is refused
+ * (K8SHA_EBUSY, nothing freed) until the task has ended; then it goes. (Before, the context went
+ * and a task waiting on storage was left behind, never to end.) */
+START_TEST(a_running_task_keeps_its_context) {
+  int scan;
+  for (scan = 0; scan <= 1; scan++) {
+    itest t;
+    task_end e;
+    int turns = 0;
+
+    it_start(&t, NULL, NULL);
+    memset(&e, 0, sizeof(e));
+    e.loop = &t.loop;
+    if (scan)
+      ck_assert_int_eq(k8sha_orphans_scan(t.ctx, NULL, NULL, on_task_end, &e), 0);
+    else
+      ck_assert_int_eq(k8sha_cleanup_cluster(t.ctx, K8SHA_CLEANUP_DRY_RUN, NULL, on_task_end, &e),
+                       0);
+    ck_assert_int_eq(k8sha_ctx_free(t.ctx), K8SHA_EBUSY);
+    ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "cleanup tasks"));
+    while (!e.done) {
+      ck_assert_msg(turns++ < 100000, "the task never ended");
+      uv_run(&t.loop, UV_RUN_DEFAULT);
+    }
+    ck_assert_int_eq(e.status, 0);
+    ck_assert_int_eq(k8sha_ctx_free(t.ctx), 0);
+    t.ctx = NULL;
+    it_stop(&t);
+  }
+}
+END_TEST
+
 START_TEST(freeing_the_context_lets_a_release_land_first) {
   /* (renewals every 20 s: within the test, the release is the only write of the lock) */
   static const char *const long_lease[] = {
@@ -493,6 +538,7 @@ int main(void) {
   it_add(tc, a_retriever_freed_from_each_of_its_callbacks, IT_KUBELITE);
   it_add(tc, a_watch_freed_from_its_callback, IT_ANY);
   it_add(tc, a_cleanup_task_whose_leader_is_freed_from_its_callbacks, IT_ANY);
+  it_add(tc, a_running_task_keeps_its_context, IT_ANY);
   it_add(tc, freeing_the_context_lets_a_release_land_first, IT_FAULTS);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
