@@ -38,7 +38,8 @@ static atomic_long global_refs;
 static pthread_key_t detach_key;
 
 static jclass native_cls, exception_cls, checkpoint_cls, diagnostic_cls, long_cls;
-static jclass string_cls, bridge_cls;
+static jclass string_cls, bridge_cls, found_cls;
+static jmethodID m_found_init;
 static jmethodID m_bridge_call, m_watch_event;
 static jmethodID m_complete, m_election_event, m_retriever_event, m_exception_init,
     m_checkpoint_init, m_diagnostic_init, m_long_value_of;
@@ -435,6 +436,21 @@ static jlong n_ctx_new(JNIEnv *env, jclass cls, jlong cfg) {
     return 0;
   }
   return H(c);
+}
+
+static int do_nothing(call *c) {
+  (void)c;
+  return 0;
+}
+
+/* Returns once the loop thread has finished what it was doing (a task's end, after its
+ * completion was handed to Java, frees the task only then). */
+static void n_ctx_sync(JNIEnv *env, jclass cls, jlong h) {
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_nothing;
+  on_loop(env, P(jctx, h)->ctx, &c);
 }
 
 /* Frees the context (joining its loop thread). Java closes its children first; a refusal
@@ -1322,6 +1338,136 @@ static void n_watch_free(JNIEnv *env, jclass cls, jlong h) {
   on_loop(env, jw->c->ctx, &c);
 }
 
+/* ---- cleanup and orphan scans ---- */
+
+/* A task run for Java: what it found, collected on the loop thread, handed over at the end. A
+ * task always ends (its context cannot be freed before: K8SHA_EBUSY), so its future always
+ * completes. */
+typedef struct jtask {
+  jop *op;
+  size_t n, cap;
+  int *kinds;
+  char **names;
+  int oom;
+} jtask;
+
+static void jtask_free(jtask *t) {
+  size_t i;
+  for (i = 0; i < t->n; i++)
+    free(t->names[i]);
+  free(t->names);
+  free(t->kinds);
+  free(t);
+}
+
+static void on_task_found(k8sha_found_kind kind, const char *name, void *ud) {
+  jtask *t = ud;
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    int *k = realloc(t->kinds, cap * sizeof(*k));
+    char **nm = k ? realloc(t->names, cap * sizeof(*nm)) : NULL;
+    if (k)
+      t->kinds = k;
+    if (!nm) {
+      t->oom = 1;
+      return;
+    }
+    t->names = nm;
+    t->cap = cap;
+  }
+  if (!(t->names[t->n] = strdup(name ? name : ""))) {
+    t->oom = 1;
+    return;
+  }
+  t->kinds[t->n++] = (int)kind;
+}
+
+static void on_task_done(int status, const char *message, void *ud) {
+  jtask *t = ud;
+  JNIEnv *env = loop_env();
+  jobjectArray out = NULL;
+  size_t i;
+  if (!env || (*env)->PushLocalFrame(env, 16) != 0) {
+    op_finish(NULL, t->op, status, NULL, NULL);
+    jtask_free(t);
+    return;
+  }
+  if (status == 0 && t->oom) {
+    status = K8SHA_ENOMEM;
+    message = "out of memory collecting what the task found (it ran to its end)";
+  }
+  if (status == 0) {
+    out = (*env)->NewObjectArray(env, (jsize)t->n, found_cls, NULL);
+    for (i = 0; out && !(*env)->ExceptionCheck(env) && i < t->n; i++) {
+      jstring name = jstr(env, t->names[i]);
+      jobject f = (*env)->ExceptionCheck(env)
+                      ? NULL
+                      : (*env)->NewObject(env, found_cls, m_found_init, (jint)t->kinds[i], name);
+      if (!f || (*env)->ExceptionCheck(env))
+        break;
+      (*env)->SetObjectArrayElement(env, out, (jsize)i, f);
+      (*env)->DeleteLocalRef(env, f);
+      (*env)->DeleteLocalRef(env, name);
+    }
+    if ((*env)->ExceptionCheck(env)) {
+      clear_exception(env, "building a result");
+      out = NULL;
+      status = K8SHA_ENOMEM;
+      message = "out of memory building the result in the JVM";
+    }
+  }
+  op_finish(env, t->op, status, message, out);
+  (*env)->PopLocalFrame(env, NULL);
+  jtask_free(t);
+}
+
+enum { TASK_JOB, TASK_CLUSTER, TASK_ORPHANS };
+
+static int do_task(call *c) {
+  k8sha_ctx *ctx = ((jctx *)c->obj)->ctx;
+  k8sha_election *leader = c->out ? ((jelection *)c->out)->e : NULL;
+  unsigned int flags = c->n ? K8SHA_CLEANUP_DRY_RUN : 0;
+  jtask *t = c->data;
+  switch (c->i) {
+  case TASK_JOB:
+    return k8sha_cleanup_job(ctx, leader, c->s1, flags, on_task_found, on_task_done, t);
+  case TASK_CLUSTER:
+    return k8sha_cleanup_cluster(ctx, flags, on_task_found, on_task_done, t);
+  default:
+    return k8sha_orphans_scan(ctx, leader, on_task_found, on_task_done, t);
+  }
+}
+
+static void n_task(JNIEnv *env, jclass cls, jlong ctx, jlong election, jint kind, jstring job_id,
+                   jboolean dry_run, jobject future) {
+  jctx *jc = P(jctx, ctx);
+  jtask *t = calloc(1, sizeof(*t));
+  int oom = 0;
+  char *job = cstr(env, job_id, &oom);
+  call c;
+  (void)cls;
+  if (!t || oom || !(t->op = op_new(env, future))) {
+    free(t);
+    free(job);
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return;
+  }
+  memset(&c, 0, sizeof(c));
+  c.fn = do_task;
+  c.obj = jc;
+  c.out = P(jelection, election);
+  c.i = kind;
+  c.s1 = job;
+  c.n = dry_run ? 1 : 0;
+  c.data = t;
+  if (on_loop(env, jc->ctx, &c)) {
+    gunref(env, t->op->future);
+    free(t->op);
+    jtask_free(t);
+  }
+  free(job);
+}
+
 /* ---- storage backends written in Java ---- */
 
 /* A backend registered from Java: its io.libk8sha.StorageBridge, which runs the user's backend
@@ -1486,6 +1632,7 @@ static const JNINativeMethod natives[] = {
     {"ctxNew", "(J)J", (void *)n_ctx_new},
     {"ctxFree", "(J)V", (void *)n_ctx_free},
     {"ctxStats", "(J)[J", (void *)n_ctx_stats},
+    {"ctxSync", "(J)V", (void *)n_ctx_sync},
     {"electionNew", "(JL" CLS "Election;Ljava/lang/String;Ljava/lang/String;I)J",
      (void *)n_election_new},
     {"electionStart", "(J)V", (void *)n_election_start},
@@ -1511,6 +1658,7 @@ static const JNINativeMethod natives[] = {
     {"retrieverFree", "(J)V", (void *)n_retriever_free},
     {"watchNew", "(JL" CLS "Watch;Ljava/lang/String;)J", (void *)n_watch_new},
     {"watchFree", "(J)V", (void *)n_watch_free},
+    {"task", "(JJILjava/lang/String;ZLjava/util/concurrent/CompletableFuture;)V", (void *)n_task},
     {"storageRegister", "(JLjava/lang/String;L" CLS "StorageBridge;)V",
      (void *)n_storage_register},
     {"storageComplete", "(JILjava/lang/String;[B)V", (void *)n_storage_complete},
@@ -1541,7 +1689,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       !(diagnostic_cls = global_class(env, CLS "Diagnostic")) ||
       !(long_cls = global_class(env, "java/lang/Long")) ||
       !(string_cls = global_class(env, "java/lang/String")) ||
-      !(bridge_cls = global_class(env, CLS "StorageBridge")))
+      !(bridge_cls = global_class(env, CLS "StorageBridge")) ||
+      !(found_cls = global_class(env, CLS "Found")))
     return JNI_ERR;
   m_complete = (*env)->GetStaticMethodID(env, native_cls, "complete",
                                          "(Ljava/util/concurrent/CompletableFuture;ILjava/lang/"
@@ -1552,6 +1701,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, native_cls, "retrieverEvent",
       "(L" CLS "Retriever;ILjava/lang/String;Ljava/lang/String;I)V");
   m_bridge_call = (*env)->GetMethodID(env, bridge_cls, "call", "(ILjava/lang/String;[BJ)V");
+  m_found_init = (*env)->GetMethodID(env, found_cls, "<init>", "(ILjava/lang/String;)V");
   m_watch_event = (*env)->GetStaticMethodID(
       env, native_cls, "watchEvent",
       "(L" CLS "Watch;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;"
@@ -1563,7 +1713,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, diagnostic_cls, "<init>",
       "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
   m_long_value_of = (*env)->GetStaticMethodID(env, long_cls, "valueOf", "(J)Ljava/lang/Long;");
-  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call || !m_watch_event ||
+  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call || !m_watch_event || !m_found_init ||
       !m_exception_init || !m_checkpoint_init ||
       !m_diagnostic_init || !m_long_value_of)
     return JNI_ERR;

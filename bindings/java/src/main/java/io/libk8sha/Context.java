@@ -7,6 +7,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,6 +30,7 @@ public final class Context implements AutoCloseable {
   private final Set<AutoCloseable> children = new LinkedHashSet<>();
   final ExecutorService events;
   private ExecutorService storage; // created with the first backend
+  private final Set<CompletableFuture<?>> tasks = new LinkedHashSet<>(); // cleanup and scans
 
   /**
    * A context for a configuration that was validated and whose Kubernetes access was resolved
@@ -51,6 +53,27 @@ public final class Context implements AutoCloseable {
       throw new IllegalStateException("the context is closed");
     }
     return handle;
+  }
+
+  /** Starts a cleanup task (start) whose end completes `done`; close() waits for it. */
+  void task(CompletableFuture<?> done, Runnable start) {
+    synchronized (this) {
+      handle();
+      tasks.add(done);
+    }
+    try {
+      start.run();
+    } catch (RuntimeException e) {
+      synchronized (this) {
+        tasks.remove(done);
+      }
+      throw e;
+    }
+    done.whenComplete((x, t) -> {
+      synchronized (this) {
+        tasks.remove(done);
+      }
+    });
   }
 
   synchronized void adopt(AutoCloseable child) {
@@ -121,8 +144,24 @@ public final class Context implements AutoCloseable {
         report("closing " + open.get(i), e);
       }
     }
+    // A running cleanup task keeps the context (the library refuses to free it): let them end.
+    // (One whose election was just closed ends at once with ECANCELED.)
+    List<CompletableFuture<?>> running;
+    synchronized (this) {
+      running = new ArrayList<>(tasks);
+    }
+    for (CompletableFuture<?> t : running) {
+      try {
+        t.join();
+      } catch (RuntimeException e) {
+        // (its caller hears how it ended)
+      }
+    }
     synchronized (this) {
       if (handle != 0) {
+        if (!running.isEmpty()) {
+          Native.ctxSync(handle); // (a task is freed after its completion was handed over)
+        }
         Native.ctxFree(handle);
         handle = 0;
       }

@@ -52,6 +52,9 @@ final class Native {
 
   static native long[] ctxStats(long ctx);
 
+  /** Returns once the loop thread is done with what it was running. */
+  static native void ctxSync(long ctx);
+
   static native long electionNew(long ctx, Election self, String identity, String lockName,
       int lockKind);
 
@@ -108,6 +111,10 @@ final class Native {
       Context.report("delivering a watch event", t);
     }
   }
+
+  /** kind: 0 job, 1 cluster, 2 orphans; election 0 for none. */
+  static native void task(long ctx, long election, int kind, String jobId, boolean dryRun,
+      CompletableFuture<Object> done);
 
   static native void storageRegister(long ctx, String scheme, StorageBridge bridge);
 
