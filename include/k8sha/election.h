@@ -128,6 +128,18 @@ K8SHA_EXPORT int k8sha_election_publish(k8sha_election *e, const char *component
                                         void (*done)(k8sha_election *e, int status, void *ud),
                                         void *ud);
 
+/**
+ * Takes back what this leadership published for `component`: its entry goes from the lock in one
+ * fenced write (only while it still holds the value this leadership wrote), and the leader no
+ * longer restores it. `done` (may be NULL) gets 0, K8SHA_ENOTLEADER or an API error. A component
+ * not published by this leadership is success (after one write). Publishing it again is allowed.
+ * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER (not leading now), K8SHA_ETHREAD or K8SHA_ENOMEM.
+ * Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_election_unpublish(k8sha_election *e, const char *component,
+                                          void (*done)(k8sha_election *e, int status, void *ud),
+                                          void *ud);
+
 /** A leader retriever; opaque. Since 0.1. */
 typedef struct k8sha_retriever k8sha_retriever;
 

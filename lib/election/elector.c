@@ -53,6 +53,8 @@ struct k8sha_election {
   char last_error[768];    /* the message of the last failed publish or stop, for its callback */
   struct k8sha_election *next_orphan;
   json_t *entries;         /* component -> "session,address" published by this leader */
+  json_t *removed;         /* component -> the value it had, unpublished by this leader: its
+                              key goes in every write while it still holds that value */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
   pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
   int writing_maybe_landed; /* a write carrying them failed without a definite answer */
@@ -234,6 +236,15 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
       json_object_set(entries, k, v);
     }
   }
+  if (with_entries && json_object_size(e->removed) &&
+      (entries = k8sha__lock_entries(e->lock, obj, 0)) != NULL) {
+    json_object_foreach(e->removed, key, v) {
+      char k[512];
+      snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+      if (json_equal(json_object_get(entries, k), v))
+        json_object_del(entries, k);
+    }
+  }
   return obj;
 }
 
@@ -300,6 +311,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   new_uuid(e->session);
   snprintf(e->lead_uid, sizeof(e->lead_uid), "%s", uid_of(k8sha__lock_object(e->lock)));
   json_object_clear(e->entries);
+  json_object_clear(e->removed);
   k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
   k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
@@ -476,7 +488,16 @@ static void evaluate(k8sha_election *e) {
         snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
         if (!json_equal(json_object_get(data, k), v)) {
           leader_write(e);
-          break;
+          return;
+        }
+      }
+      /* ... and take out again an entry we unpublished that is back with our value. */
+      json_object_foreach(e->removed, key, v) {
+        char k[512];
+        snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+        if (json_equal(json_object_get(data, k), v)) {
+          leader_write(e);
+          return;
         }
       }
       return;
@@ -682,6 +703,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   if (!p)
     return K8SHA_ENOMEM;
   snprintf(value, sizeof(value), "%s,%s", e->session, address);
+  json_object_del(e->removed, component);
   if (json_object_set_new(e->entries, component, json_string(value)) != 0) {
     k8sha__free(&e->ctx->alloc, p);
     return K8SHA_ENOMEM;
@@ -692,6 +714,39 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
     ;
   *tail = p;
   /* A write already in flight was built before this entry: write once more after it. */
+  if (e->inflight)
+    e->write_again = 1;
+  else
+    leader_write(e);
+  return 0;
+}
+
+int k8sha_election_unpublish(k8sha_election *e, const char *component,
+                             void (*done)(k8sha_election *, int, void *), void *ud) {
+  pending_done *p, **tail;
+  json_t *v;
+
+  if (!e || !component || !*component)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_unpublish: election and component are "
+                                     "required");
+  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
+  if (!lease_valid(e))
+    return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
+                       e->identity);
+  p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+  if (!p)
+    return K8SHA_ENOMEM;
+  v = json_object_get(e->entries, component);
+  if (v && json_object_set(e->removed, component, v) != 0) {
+    k8sha__free(&e->ctx->alloc, p);
+    return K8SHA_ENOMEM;
+  }
+  json_object_del(e->entries, component);
+  p->done = done;
+  p->ud = ud;
+  for (tail = &e->waiting; *tail; tail = &(*tail)->next)
+    ;
+  *tail = p;
   if (e->inflight)
     e->write_again = 1;
   else
@@ -888,12 +943,13 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   e->lock_name = opts->lock_name ? k8sha__strdup(&ctx->alloc, opts->lock_name)
                                  : k8sha__lock_default_name(ctx, opts->lock);
   e->entries = json_object();
+  e->removed = json_object();
   e->timer = k8sha__timer_new(ctx, on_timer, e);
   e->deadline = k8sha__timer_new(ctx, on_deadline, e);
   e->sub.on_update = on_update;
   e->sub.on_error = on_lock_error;
   e->sub.user_data = e;
-  if (!e->lock_name || !e->entries || !e->timer || !e->deadline) {
+  if (!e->lock_name || !e->entries || !e->removed || !e->timer || !e->deadline) {
     k8sha_election_free(e);
     return K8SHA_ENOMEM;
   }
@@ -930,6 +986,7 @@ static void destroy(k8sha_election *e) {
     k8sha__free(&e->ctx->alloc, p);
   }
   json_decref(e->entries);
+  json_decref(e->removed);
   free(e->seen_annotation);
   k8sha__free(&e->ctx->alloc, e->lock_name);
   if (e->cbs.destroy)

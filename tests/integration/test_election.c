@@ -170,6 +170,38 @@ static void write_record(itest *t, const char *holder, const char *renew_time, u
   json_decref(obj);
 }
 
+/* Writes the restserver entry of the lock as another client with the documented Role could (a
+ * read, then a conditional update; read again after a 409). */
+static void put_entry(itest *t, k8sha_lock_kind kind, const char *value) {
+  const char *path = kind == K8SHA_LOCK_LEASE
+                         ? "/apis/coordination.k8s.io/v1/namespaces/flink/leases/it-cluster-lease"
+                         : LOCK_PATH;
+  int attempts = 0;
+  it_result res;
+  do {
+    json_t *obj, *bag;
+    char *body;
+    ck_assert_int_lt(attempts++, 20); /* a renewal in between gives a 409: read again */
+    it_request(t, t->ctx, K8SHA__GET, path, NULL, NULL, 0, 0, &res);
+    ck_assert_int_eq(res.err, 0);
+    obj = json_loads(res.body, 0, NULL);
+    ck_assert_ptr_nonnull(obj);
+    bag = kind == K8SHA_LOCK_LEASE ? json_object_get(json_object_get(obj, "metadata"), "annotations")
+                                   : json_object_get(obj, "data");
+    if (!bag) {
+      bag = json_object();
+      json_object_set_new(kind == K8SHA_LOCK_LEASE ? json_object_get(obj, "metadata") : obj,
+                          kind == K8SHA_LOCK_LEASE ? "annotations" : "data", bag);
+    }
+    json_object_set_new(bag, "org.apache.flink.k8s.leader.restserver", json_string(value));
+    body = json_dumps(obj, JSON_COMPACT);
+    it_request(t, t->ctx, K8SHA__UPDATE, path, body, NULL, 0, 0, &res);
+    free(body);
+    json_decref(obj);
+  } while (res.err == K8SHA_ECONFLICT);
+  ck_assert_int_eq(res.err, 0);
+}
+
 /* The Flink driver cases, on either kind of lock. */
 static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   itest t;
@@ -241,34 +273,35 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   /* Someone overwrites the published entry (a read and a conditional update, as any client with
    * the documented Role could): the leader puts it back. */
   {
-    const char *path = kind == K8SHA_LOCK_LEASE
-                           ? "/apis/coordination.k8s.io/v1/namespaces/flink/leases/it-cluster-lease"
-                           : LOCK_PATH;
-    int attempts = 0;
-    it_result res;
-    do {
-      json_t *obj, *bag;
-      char *body;
-      ck_assert_int_lt(attempts++, 20); /* a renewal in between gives a 409: read again */
-      it_request(&t, t.ctx, K8SHA__GET, path, NULL, NULL, 0, 0, &res);
-      ck_assert_int_eq(res.err, 0);
-      obj = json_loads(res.body, 0, NULL);
-      ck_assert_ptr_nonnull(obj);
-      bag = kind == K8SHA_LOCK_LEASE
-                ? json_object_get(json_object_get(obj, "metadata"), "annotations")
-                : json_object_get(obj, "data");
-      ck_assert_ptr_nonnull(bag);
-      json_object_set_new(bag, "org.apache.flink.k8s.leader.restserver",
-                          json_string("x,http://evil:1"));
-      body = json_dumps(obj, JSON_COMPACT);
-      it_request(&t, t.ctx, K8SHA__UPDATE, path, body, NULL, 0, 0, &res);
-      free(body);
-      json_decref(obj);
-    } while (res.err == K8SHA_ECONFLICT);
-    ck_assert_int_eq(res.err, 0);
+    put_entry(&t, kind, "x,http://evil:1");
     /* (the overwrite and the leader's repair may both reach the retriever while the test still
      * waits for its own request's answer) */
     await_seen(&t, &a, "http://evil:1");
+    await_address(&t, &a, "http://one:8081");
+  }
+
+  /* Unpublish: the entry goes (retrievers see no address); written back with the value this
+   * leadership had, it is taken out again instead of being restored; published again, it is
+   * back. */
+  {
+    char ours[512];
+    int unpublished = 0, republished = 0;
+    snprintf(ours, sizeof(ours), "%s,http://one:8081", p1.session);
+    ck_assert_int_eq(k8sha_election_unpublish(NULL, "restserver", NULL, NULL), K8SHA_EINVAL);
+    ck_assert_int_eq(k8sha_election_unpublish(e2, "restserver", NULL, NULL), K8SHA_ENOTLEADER);
+    ck_assert_int_eq(k8sha_election_unpublish(e1, "restserver", on_done, &unpublished), 0);
+    while (unpublished == 0)
+      uv_run(&t.loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(unpublished, 1);
+    await_address(&t, &a, "");
+    a.seen[0] = '\0'; /* (from here on: what the retriever reports after the put) */
+    put_entry(&t, kind, ours);
+    await_seen(&t, &a, "http://one:8081");
+    await_address(&t, &a, "");
+    ck_assert_int_eq(
+        k8sha_election_publish(e1, "restserver", "http://one:8081", on_done, &republished), 0);
+    while (republished == 0)
+      uv_run(&t.loop, UV_RUN_DEFAULT);
     await_address(&t, &a, "http://one:8081");
   }
 

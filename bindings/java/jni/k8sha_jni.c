@@ -656,6 +656,32 @@ static void start_op(JNIEnv *env, k8sha_ctx *ctx, call *c, jobject future) {
   }
 }
 
+static int do_election_unpublish(call *c) {
+  jelection *je = c->obj;
+  int rc = k8sha_election_unpublish(je->e, c->s1, on_election_done, c->op);
+  if (rc == 0)
+    op_link(&je->ops, c->op);
+  return rc;
+}
+
+static void n_election_unpublish(JNIEnv *env, jclass cls, jlong h, jstring component,
+                                 jobject future) {
+  jelection *je = P(jelection, h);
+  int oom = 0;
+  char *comp = cstr(env, component, &oom);
+  call c;
+  (void)cls;
+  memset(&c, 0, sizeof(c));
+  c.fn = do_election_unpublish;
+  c.obj = je;
+  c.s1 = comp;
+  if (oom)
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+  else
+    start_op(env, je->c->ctx, &c, future);
+  free(comp);
+}
+
 static void n_election_stop(JNIEnv *env, jclass cls, jlong h, jobject future) {
   jelection *je = P(jelection, h);
   call c;
@@ -1640,6 +1666,8 @@ static const JNINativeMethod natives[] = {
     {"electionPublish",
      "(JLjava/lang/String;Ljava/lang/String;Ljava/util/concurrent/CompletableFuture;)V",
      (void *)n_election_publish},
+    {"electionUnpublish", "(JLjava/lang/String;Ljava/util/concurrent/CompletableFuture;)V",
+     (void *)n_election_unpublish},
     {"electionIsLeader", "(J)Z", (void *)n_election_is_leader},
     {"electionString", "(JI)Ljava/lang/String;", (void *)n_election_string},
     {"electionFree", "(J)V", (void *)n_election_free},

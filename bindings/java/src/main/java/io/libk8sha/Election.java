@@ -90,6 +90,16 @@ public final class Election implements AutoCloseable {
     return done.thenApply(x -> null);
   }
 
+  /**
+   * Takes back what this leadership published for {@code component} (Flink's
+   * deleteLeaderInformation): its entry goes from the lock and is no longer restored.
+   */
+  public synchronized CompletableFuture<Void> unpublish(String component) {
+    CompletableFuture<Object> done = new CompletableFuture<>();
+    Native.electionUnpublish(handle(), component, done);
+    return done.thenApply(x -> null);
+  }
+
   /** Whether this contender leads now (the library's view, ahead of the listener's). */
   public synchronized boolean isLeader() {
     return Native.electionIsLeader(handle());

@@ -65,6 +65,9 @@ final class Native {
   static native void electionPublish(long election, String component, String address,
       CompletableFuture<Object> done);
 
+  static native void electionUnpublish(long election, String component,
+      CompletableFuture<Object> done);
+
   static native boolean electionIsLeader(long election);
 
   /** 0 identity, 1 session. */

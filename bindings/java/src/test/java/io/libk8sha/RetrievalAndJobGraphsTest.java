@@ -61,6 +61,10 @@ class RetrievalAndJobGraphsTest {
       assertTrue(ea.awaitLeadership(BOUND));
       ea.publish("dispatcher", "http://a:8081").join();
       assertEquals(ea.session(), awaitReport(reports, "http://a:8081"));
+      ea.unpublish("dispatcher").join(); // taken back: retrievers see no leader address
+      awaitReport(reports, null);
+      ea.publish("dispatcher", "http://a:8081").join();
+      awaitReport(reports, "http://a:8081");
       Election eb = new Election(b, new Election.Options().identity("b"), null);
       eb.start();
       ea.stop().join(); // releasing removes what a published
