@@ -32,12 +32,17 @@ for jvm in "${jvms[@]}"; do
   extra=
   # (JDK 22 and later warn about System.load without this)
   [ "${version%%.*}" -ge 22 ] && extra=--enable-native-access=ALL-UNNAMED
-  rm -rf "$target/surefire-reports"
+  rm -rf "$target/surefire-reports" "$target/flink-1.20/surefire-reports"
   t0=$(date +%s)
+  # (install: the Flink modules build against the core jar and its test helpers)
   if mvn -q -B -f "$here/pom.xml" -Dk8sha.target="$target" -Dk8sha.jni="$shim_dir/libk8sha-jni.so" \
        -Dk8sha.kubelite="$kubelite" -Dk8sha.cli="$cli" -Dk8sha.test.jvm="$jvm" \
-       -Dk8sha.jvm.args="$extra" -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" test \
-       > "$target/mvn.log" 2>&1; then
+       -Dk8sha.jvm.args="$extra" -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" install \
+       > "$target/mvn.log" 2>&1 &&
+     mvn -q -B -f "$here/flink-1.20/pom.xml" -Dk8sha.target="$target/flink-1.20" \
+       -Dk8sha.jni="$shim_dir/libk8sha-jni.so" -Dk8sha.kubelite="$kubelite" \
+       -Dk8sha.test.jvm="$jvm" -Dk8sha.jvm.args="$extra" \
+       -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" test >> "$target/mvn.log" 2>&1; then
     result=passed
   else
     result=FAILED
@@ -46,13 +51,14 @@ for jvm in "${jvms[@]}"; do
   fi
   # -Xcheck:jni reports on the JVM's own output, which Surefire keeps in these files
   if grep -l -E "WARNING in native method|FATAL ERROR in native method" \
-       "$target"/surefire-reports/* > "$target/jni-warnings" 2>/dev/null; then
+       "$target"/surefire-reports/* "$target"/flink-1.20/surefire-reports/* \
+       > "$target/jni-warnings" 2>/dev/null; then
     echo "JNI warnings under -Xcheck:jni (Java $version):"
     grep -h -B2 -A8 -E "WARNING in native method|FATAL ERROR in native method" $(cat "$target/jni-warnings")
     result=FAILED
     status=1
   fi
-  tests=$(cat "$target"/surefire-reports/TEST-*.xml 2>/dev/null |
+  tests=$(cat "$target"/surefire-reports/TEST-*.xml "$target"/flink-1.20/surefire-reports/TEST-*.xml 2>/dev/null |
     sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s += $1} END {print s + 0}')
   echo "java $version ($jvm): $tests tests $result in $(( $(date +%s) - t0 )) s, -Xcheck:jni"
 done

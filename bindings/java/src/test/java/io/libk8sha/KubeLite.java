@@ -14,11 +14,11 @@ import java.util.concurrent.TimeUnit;
  * property io.libk8sha.test.kubeconfig names a kubeconfig (tests/realkube), that server (a real
  * kube-apiserver, as the user of the documented Role, namespace flink). Plus a storage folder.
  */
-final class KubeLite implements AutoCloseable {
+public final class KubeLite implements AutoCloseable {
   final Process process;
-  final Path dir;
-  final Path kubeconfig;
-  final Path storage;
+  public final Path dir;
+  public final Path kubeconfig;
+  public final Path storage;
   private static int clusters;
 
   private KubeLite(Process process, Path dir) {
@@ -35,7 +35,7 @@ final class KubeLite implements AutoCloseable {
     this.storage = dir.resolve("ha");
   }
 
-  static KubeLite start() throws IOException, InterruptedException {
+  public static KubeLite start() throws IOException, InterruptedException {
     String binary = System.getProperty("io.libk8sha.test.kubelite", "k8sha-kube-lite");
     String external = System.getProperty("io.libk8sha.test.kubeconfig", "");
     Path dir = Files.createTempDirectory("k8sha-java-test");
@@ -84,7 +84,7 @@ final class KubeLite implements AutoCloseable {
    * A validated, resolved configuration for a cluster of this server (short leases), with
    * `extra` key/value pairs set last.
    */
-  Config config(String clusterId, String... extra) {
+  public Config config(String clusterId, String... extra) {
     Config c = new Config()
         .set("kubernetes.config.file", kubeconfig.toString())
         .set("kubernetes.cluster-id", clusterId)
@@ -104,7 +104,7 @@ final class KubeLite implements AutoCloseable {
   private static final String RUN = Long.toString(ProcessHandle.current().pid(), 36);
 
   /** A cluster id of its own for each test (and each run: a real server keeps its data). */
-  static synchronized String newClusterId(String prefix) {
+  public static synchronized String newClusterId(String prefix) {
     return prefix + "-" + RUN + "-" + (++clusters);
   }
 
