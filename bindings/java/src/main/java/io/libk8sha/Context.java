@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /**
  * A connection to the Kubernetes API and the library's own event loop thread, which every
@@ -172,6 +173,23 @@ public final class Context implements AutoCloseable {
         storage.shutdown();
       }
     }
+  }
+
+  /**
+   * Runs a listener's call on the event thread (in order), unless its object was closed since
+   * the event was queued; an exception it throws is reported, and later events still come.
+   */
+  void deliver(BooleanSupplier closed, String what, Runnable call) {
+    events.execute(() -> {
+      if (closed.getAsBoolean()) {
+        return;
+      }
+      try {
+        call.run();
+      } catch (Throwable t) {
+        report(what, t);
+      }
+    });
   }
 
   static void report(String what, Throwable t) {

@@ -142,29 +142,22 @@ public final class Election implements AutoCloseable {
 
   /** An event from the loop thread: the listener gets it on the event thread. */
   void deliver(int kind, String text, long eventTerm, int code) {
-    ctx.events.execute(() -> {
-      if (closed) {
-        return; // (queued before the close)
-      }
-      try {
-        switch (kind) {
-          case 0:
-            setLeading(true, eventTerm);
-            listener.granted(text, eventTerm);
-            break;
-          case 1:
-            setLeading(false, 0);
-            listener.revoked(code);
-            break;
-          case 2:
-            listener.leaderChanged(text == null || text.isEmpty() ? null : text);
-            break;
-          default:
-            listener.error(new K8shaException(code, text));
-            break;
-        }
-      } catch (Throwable t) {
-        Context.report("the election listener", t);
+    ctx.deliver(() -> closed, "the election listener", () -> {
+      switch (kind) {
+        case 0:
+          setLeading(true, eventTerm);
+          listener.granted(text, eventTerm);
+          break;
+        case 1:
+          setLeading(false, 0);
+          listener.revoked(code);
+          break;
+        case 2:
+          listener.leaderChanged(text == null || text.isEmpty() ? null : text);
+          break;
+        default:
+          listener.error(new K8shaException(code, text));
+          break;
       }
     });
   }

@@ -28,18 +28,11 @@ public final class Retriever implements AutoCloseable {
   }
 
   void deliver(int kind, String a, String b, int code) {
-    ctx.events.execute(() -> {
-      if (closed) {
-        return;
-      }
-      try {
-        if (kind == 0) {
-          listener.leader(a, b);
-        } else {
-          listener.error(new K8shaException(code, a));
-        }
-      } catch (Throwable t) {
-        Context.report("the retriever listener", t);
+    ctx.deliver(() -> closed, "the retriever listener", () -> {
+      if (kind == 0) {
+        listener.leader(a, b);
+      } else {
+        listener.error(new K8shaException(code, a));
       }
     });
   }

@@ -28,16 +28,7 @@ public final class Watch implements AutoCloseable {
   }
 
   void deliver(WatchEvent event) {
-    ctx.events.execute(() -> {
-      if (closed) {
-        return;
-      }
-      try {
-        listener.accept(event);
-      } catch (Throwable t) {
-        Context.report("the watch listener", t);
-      }
-    });
+    ctx.deliver(() -> closed, "the watch listener", () -> listener.accept(event));
   }
 
   /** Stops the watch; idempotent, and safe from its own listener. */

@@ -9,28 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionException;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class CheckpointStoreTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class CheckpointStoreTest extends KubeLiteTest {
   static final String JOB = "00112233445566778899aabbccddeeff";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);

@@ -6,28 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class CleanupTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class CleanupTest extends KubeLiteTest {
   static final String JOB = "0badc0de0badc0de0badc0de0badc0de";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   static long blobs(Path folder) throws Exception {
     if (!Files.isDirectory(folder)) {

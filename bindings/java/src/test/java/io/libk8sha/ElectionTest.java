@@ -14,23 +14,11 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class ElectionTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
-  static KubeLite server;
+class ElectionTest extends KubeLiteTest {
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   /** One contender of three: its own context, as a JobManager in its own JVM would have. */
   static final class Contender implements AutoCloseable {

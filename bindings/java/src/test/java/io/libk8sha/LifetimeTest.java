@@ -4,30 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Use after close, close from a listener, exceptions in listeners, and the shim's references. */
-class LifetimeTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class LifetimeTest extends KubeLiteTest {
   static final String JOB = "0123456789abcdef0123456789abcdef";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   @Test
   void everythingUsedAfterCloseThrowsAndCloseIsIdempotent() throws Exception {

@@ -15,9 +15,7 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,18 +24,9 @@ import org.junit.jupiter.api.Test;
  * then the next leader is stopped with SIGTERM (it releases: the next leads at once). Every
  * grant has a term above the previous one, and no term is granted twice.
  */
-class ProcessesTest {
-  static KubeLite server;
+class ProcessesTest extends KubeLiteTest {
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   /** One process and the lines it printed, tagged with its name. */
   static final class Proc {

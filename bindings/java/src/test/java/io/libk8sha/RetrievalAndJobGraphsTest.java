@@ -6,31 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class RetrievalAndJobGraphsTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class RetrievalAndJobGraphsTest extends KubeLiteTest {
   static final String JOB_A = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
   static final String JOB_B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   /** Waits for the next report matching `address` (null: no leader); returns its session. */
   static String awaitReport(BlockingQueue<String[]> q, String address) throws Exception {

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -15,25 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Blobs in a storage backend written in Java, completing on threads of its own. */
-class StorageBackendTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class StorageBackendTest extends KubeLiteTest {
   static final String JOB = "feedfacefeedfacefeedfacefeedface";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   /** An in-memory backend for scheme "mem" that completes every operation on its own thread. */
   static final class MemoryBackend implements StorageBackend {

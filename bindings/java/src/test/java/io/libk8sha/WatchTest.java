@@ -3,28 +3,15 @@ package io.libk8sha;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class WatchTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
-  static KubeLite server;
+class WatchTest extends KubeLiteTest {
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   static WatchEvent await(BlockingQueue<WatchEvent> q, Predicate<WatchEvent> match)
       throws InterruptedException {

@@ -14,32 +14,20 @@ import io.libk8sha.Election;
 import io.libk8sha.Found;
 import io.libk8sha.K8shaException;
 import io.libk8sha.KubeLite;
+import io.libk8sha.KubeLiteTest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The HA blobs through Flink 1.20.1's FileSystem (its local file system here). */
-class FlinkFileSystemBackendTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
+class FlinkFileSystemBackendTest extends KubeLiteTest {
   static final String JOB = "f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1";
-  static KubeLite server;
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   @Test
   void checkpointsWrittenReadListedAndDeletedThroughFlink() throws Exception {

@@ -8,7 +8,7 @@ import io.libk8sha.Config;
 import io.libk8sha.Context;
 import io.libk8sha.Election;
 import io.libk8sha.KubeLite;
-import java.time.Duration;
+import io.libk8sha.KubeLiteTest;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -18,8 +18,6 @@ import org.apache.flink.runtime.leaderelection.LeaderContender;
 import org.apache.flink.runtime.leaderelection.LeaderElection;
 import org.apache.flink.runtime.leaderretrieval.DefaultLeaderRetrievalService;
 import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalListener;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,19 +26,9 @@ import org.junit.jupiter.api.Test;
  * contenders granted and revoked by Flink's code, the confirmed addresses retrieved through
  * Flink's retrieval service from a third context.
  */
-class LeaderDriversTest {
-  static final Duration BOUND = Duration.ofSeconds(60);
-  static KubeLite server;
+class LeaderDriversTest extends KubeLiteTest {
 
-  @BeforeAll
-  static void up() throws Exception {
-    server = KubeLite.start();
-  }
 
-  @AfterAll
-  static void down() throws Exception {
-    server.close();
-  }
 
   /** A contender that confirms at once, as Flink's components do, and records what it hears. */
   static final class Contender implements LeaderContender {
