@@ -1,0 +1,84 @@
+package io.libk8sha.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.libk8sha.CheckpointStore;
+import io.libk8sha.Config;
+import io.libk8sha.Context;
+import io.libk8sha.Election;
+import io.libk8sha.K8shaException;
+import io.libk8sha.KubeLite;
+import io.libk8sha.KubeLiteTest;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.runtime.checkpoint.CheckpointIDCounter;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.junit.jupiter.api.Test;
+
+/** Flink's JobGraphStore and CheckpointIDCounter on libk8sha, with Flink 1.20.1's own classes. */
+class JobGraphsAndCounterTest extends KubeLiteTest {
+  @Test
+  void jobGraphsPutRecoverListAndCleanUpFenced() throws Exception {
+    String cluster = KubeLite.newClusterId("flink-graphs");
+    JobID a = JobID.generate();
+    JobID b = JobID.generate();
+    try (Config c1 = server.config(cluster); Context jm1 = new Context(c1);
+         Config c2 = server.config(cluster); Context jm2 = new Context(c2)) {
+      Election e1 = new Election(jm1, new Election.Options().identity("jm-1"), null);
+      e1.start();
+      assertTrue(e1.awaitLeadership(BOUND));
+      K8shaJobGraphStore s1 = new K8shaJobGraphStore(e1);
+      s1.start(null);
+      s1.putJobGraph(new JobGraph(a, "job a"));
+      s1.putJobGraph(new JobGraph(b, "job b"));
+      JobGraph ra = s1.recoverJobGraph(a);
+      assertEquals(a, ra.getJobID());
+      assertEquals("job a", ra.getName());
+      assertEquals(2, s1.getJobIds().size());
+      s1.globalCleanupAsync(b, ForkJoinPool.commonPool()).join();
+      assertNull(s1.recoverJobGraph(b));
+      assertEquals(List.of(a), List.copyOf(s1.getJobIds()));
+
+      // jm-1 hands over: jm-2 recovers the graph; jm-1's store can no longer write
+      Election e2 = new Election(jm2, new Election.Options().identity("jm-2"), null);
+      e2.start();
+      e1.stop().join();
+      assertTrue(e2.awaitLeadership(BOUND));
+      K8shaJobGraphStore s2 = new K8shaJobGraphStore(e2);
+      s2.start(null);
+      assertEquals("job a", s2.recoverJobGraph(a).getName());
+      K8shaException fenced = assertThrows(K8shaException.class,
+          () -> s1.putJobGraph(new JobGraph(b, "late write")));
+      assertTrue(fenced.isNotLeader(), fenced.getMessage());
+      s1.stop();
+      s2.stop();
+    }
+  }
+
+  @Test
+  void theCheckpointCounterIsTheStoresCounter() throws Exception {
+    String cluster = KubeLite.newClusterId("flink-counter");
+    String job = JobID.generate().toHexString();
+    try (Config cfg = server.config(cluster); Context ctx = new Context(cfg)) {
+      Election e = new Election(ctx, null, null);
+      e.start();
+      assertTrue(e.awaitLeadership(BOUND));
+      try (CheckpointStore store = CheckpointStore.open(e, job).join()) {
+        CheckpointIDCounter counter = new K8shaCheckpointIDCounter(store);
+        counter.start();
+        assertEquals(CheckpointIDCounter.INITIAL_CHECKPOINT_ID, counter.get());
+        assertEquals(1L, counter.getAndIncrement());
+        assertEquals(2L, counter.getAndIncrement());
+        assertEquals(3L, counter.get());
+        counter.setCount(10);
+        assertEquals(10L, counter.getAndIncrement());
+        assertEquals(11L, store.counter().join());
+        counter.shutdown(org.apache.flink.api.common.JobStatus.SUSPENDED).join();
+      }
+    }
+  }
+}
