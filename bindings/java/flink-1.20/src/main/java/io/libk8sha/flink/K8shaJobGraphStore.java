@@ -17,8 +17,9 @@ import org.apache.flink.util.InstantiationUtil;
 /**
  * Flink's JobGraphStore on libk8sha's job-graph store, for the leadership of the JobManager's
  * election in which the Dispatcher starts it (Flink creates one per leadership). A graph is
- * stored as Flink stores it, its Java serialization in a blob; graphs Flink's own HA wrote are
- * read too (the library follows both pointer forms). Every write is fenced by the leadership.
+ * stored as Flink stores it, its Java serialization in a blob, with libk8sha's pointer. (A graph
+ * Flink's own HA wrote is not read yet: its pointer is Flink's serialized state handle, which the
+ * job-graph store hands back as is.) Every write is fenced by the leadership.
  *
  * <p>Other processes' changes are not reported to the {@link JobGraphListener}: only the leader
  * writes graphs, and Flink acts on those reports only for writes by another leader, which the
