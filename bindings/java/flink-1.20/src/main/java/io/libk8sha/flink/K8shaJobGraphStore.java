@@ -75,7 +75,14 @@ public final class K8shaJobGraphStore implements org.apache.flink.runtime.jobman
       }
       throw unwrap(e);
     }
-    return InstantiationUtil.deserializeObject(bytes, Thread.currentThread().getContextClassLoader());
+    Object graph =
+        InstantiationUtil.deserializeObject(bytes, Thread.currentThread().getContextClassLoader());
+    if (!(graph instanceof JobGraph)) {
+      throw new java.io.IOException("the job graph entry of " + jobId + " holds a "
+          + (graph == null ? "null" : graph.getClass().getName()) + ", not a JobGraph (an entry "
+          + "written by Flink's own HA is not read by this store yet)");
+    }
+    return (JobGraph) graph;
   }
 
   @Override
