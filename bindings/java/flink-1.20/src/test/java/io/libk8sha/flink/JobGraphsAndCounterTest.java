@@ -39,6 +39,14 @@ class JobGraphsAndCounterTest extends KubeLiteTest {
       assertEquals(a, ra.getJobID());
       assertEquals("job a", ra.getName());
       assertEquals(2, s1.getJobIds().size());
+      // an entry that is not a JobGraph: a clear error naming the job, not a ClassCastException
+      try (io.libk8sha.JobGraphStore raw = io.libk8sha.JobGraphStore.open(e1).join()) {
+        raw.put(b.toHexString(), org.apache.flink.util.InstantiationUtil.serializeObject("x"))
+            .join();
+      }
+      java.io.IOException notAGraph = assertThrows(java.io.IOException.class,
+          () -> s1.recoverJobGraph(b));
+      assertTrue(notAGraph.getMessage().contains(b.toString()), notAGraph.getMessage());
       s1.globalCleanupAsync(b, ForkJoinPool.commonPool()).join();
       assertNull(s1.recoverJobGraph(b));
       assertEquals(List.of(a), List.copyOf(s1.getJobIds()));
