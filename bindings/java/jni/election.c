@@ -48,11 +48,7 @@ static void on_election_error(k8sha_election *e, int err, const char *message, v
 
 /* The election no longer needs its user data: the shim's part of it goes. */
 static void on_election_destroy(void *ud) {
-  jelection *je = ud;
-  JNIEnv *env = loop_env();
-  if (env)
-    gunref(env, je->b.self);
-  free(je);
+  listened_free(&((jelection *)ud)->b); /* (b is its first member: this frees it all) */
 }
 
 static int do_election_new(call *c) {
@@ -91,12 +87,8 @@ static int do_election_start(call *c) {
 
 static void n_election_start(JNIEnv *env, jclass cls, jlong h) {
   jelection *je = P(jelection, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_election_start;
-  c.obj = je;
-  on_loop(env, je->b.c->ctx, &c);
+  loop_call(env, je->b.c->ctx, do_election_start, je);
 }
 
 /* publish's and stop's completion */
@@ -235,12 +227,8 @@ static int do_election_free(call *c) {
 
 static void n_election_free(JNIEnv *env, jclass cls, jlong h) {
   jelection *je = P(jelection, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_election_free;
-  c.obj = je;
-  on_loop(env, je->b.c->ctx, &c);
+  loop_call(env, je->b.c->ctx, do_election_free, je);
 }
 
 /* ---- retriever ---- */
@@ -288,22 +276,15 @@ static jlong n_retriever_new(JNIEnv *env, jclass cls, jlong ctx, jobject self, j
 
 static int do_retriever_free(call *c) {
   jretriever *jr = c->obj;
-  JNIEnv *env = loop_env();
   k8sha_retriever_free(jr->r); /* (no callback of it runs any more) */
-  if (env)
-    gunref(env, jr->b.self);
-  free(jr);
+  listened_free(&jr->b);
   return 0;
 }
 
 static void n_retriever_free(JNIEnv *env, jclass cls, jlong h) {
   jretriever *jr = P(jretriever, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_retriever_free;
-  c.obj = jr;
-  on_loop(env, jr->b.c->ctx, &c);
+  loop_call(env, jr->b.c->ctx, do_retriever_free, jr);
 }
 
 /* ---- watch ---- */
@@ -339,22 +320,15 @@ static jlong n_watch_new(JNIEnv *env, jclass cls, jlong ctx, jobject self, jstri
 
 static int do_watch_free(call *c) {
   jwatch *jw = c->obj;
-  JNIEnv *env = loop_env();
   k8sha_watch_free(jw->w); /* (its callback does not run again) */
-  if (env)
-    gunref(env, jw->b.self);
-  free(jw);
+  listened_free(&jw->b);
   return 0;
 }
 
 static void n_watch_free(JNIEnv *env, jclass cls, jlong h) {
   jwatch *jw = P(jwatch, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_watch_free;
-  c.obj = jw;
-  on_loop(env, jw->b.c->ctx, &c);
+  loop_call(env, jw->b.c->ctx, do_watch_free, jw);
 }
 
 /* ---- registration ---- */

@@ -204,6 +204,23 @@ int on_loop(JNIEnv *env, k8sha_ctx *ctx, call *c) {
   return rc;
 }
 
+/* Runs `fn` on the loop with `obj` (no strings or numbers); a failure is thrown. */
+int loop_call(JNIEnv *env, k8sha_ctx *ctx, call_fn fn, void *obj) {
+  call c;
+  memset(&c, 0, sizeof(c));
+  c.fn = fn;
+  c.obj = obj;
+  return on_loop(env, ctx, &c);
+}
+
+/* The end of an object made by listened_new (loop thread): its Java object's reference goes. */
+void listened_free(jbase *b) {
+  JNIEnv *env = loop_env();
+  if (env)
+    gunref(env, b->self);
+  free(b);
+}
+
 /* Starts an asynchronous call: on failure the operation is dropped (its future is the caller's
  * to fail: the exception thrown here). */
 void start_op(JNIEnv *env, k8sha_ctx *ctx, call *c, jobject future) {
@@ -430,11 +447,8 @@ static int do_nothing(call *c) {
 /* Returns once the loop thread has finished what it was doing (a task's end, after its
  * completion was handed to Java, frees the task only then). */
 static void n_ctx_sync(JNIEnv *env, jclass cls, jlong h) {
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_nothing;
-  on_loop(env, P(jctx, h)->ctx, &c);
+  loop_call(env, P(jctx, h)->ctx, do_nothing, NULL);
 }
 
 /* Frees the context (joining its loop thread). Java closes its children first; a refusal

@@ -102,8 +102,10 @@ void op_finish(JNIEnv *env, jop *o, int status, const char *message, jobject val
 void ops_cancel(jop **list);
 int on_loop(JNIEnv *env, k8sha_ctx *ctx, call *c);
 void start_op(JNIEnv *env, k8sha_ctx *ctx, call *c, jobject future);
+int loop_call(JNIEnv *env, k8sha_ctx *ctx, call_fn fn, void *obj);
 void *listened_new(JNIEnv *env, size_t size, jlong ctx, jobject self, call_fn fn, jstring s1,
                    jstring s2, int i);
+void listened_free(jbase *b);
 
 /* Each file's natives, registered by JNI_OnLoad. */
 extern const JNINativeMethod k8sha_jni_shim_natives[], k8sha_jni_election_natives[],

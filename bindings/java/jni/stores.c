@@ -248,12 +248,8 @@ static int do_store_free(call *c) {
 
 static void n_store_free(JNIEnv *env, jclass cls, jlong h) {
   jstore *js = P(jstore, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_store_free;
-  c.obj = js;
-  on_loop(env, js->c->ctx, &c);
+  loop_call(env, js->c->ctx, do_store_free, js);
 }
 
 static int do_store_configmap(call *c) {
@@ -446,12 +442,8 @@ static int do_graphs_free(call *c) {
 
 static void n_graphs_free(JNIEnv *env, jclass cls, jlong h) {
   jgraphs *jg = P(jgraphs, h);
-  call c;
   (void)cls;
-  memset(&c, 0, sizeof(c));
-  c.fn = do_graphs_free;
-  c.obj = jg;
-  on_loop(env, jg->c->ctx, &c);
+  loop_call(env, jg->c->ctx, do_graphs_free, jg);
 }
 
 /* ---- cleanup and orphan scans ---- */
