@@ -124,6 +124,22 @@ K8SHA_EXPORT const char *k8sha_checkpoint_store_configmap(const k8sha_checkpoint
 K8SHA_EXPORT int k8sha_checkpoint_add(k8sha_checkpoint_store *s, uint64_t id, const void *state,
                                       size_t len, k8sha_checkpoint_done_cb done, void *user_data);
 
+/**
+ * Adds checkpoint `id` as k8sha_checkpoint_add() does, but retires exactly the checkpoints whose
+ * ids are listed in `retire` (`n_retire` of them; `retire` may be NULL when it is 0) instead of
+ * the oldest beyond num-retained: for a host that decides retention itself (Flink keeps its
+ * newest checkpoint that is not a savepoint even beyond num-retained, and retires savepoints
+ * first). The retired entries are marked in the add's one update and their blobs deleted after
+ * it commits, as with the store's own retention; listed ids the store does not hold are skipped.
+ * `id` itself in the list completes with K8SHA_EINVAL and nothing is written. `state` and
+ * `retire` are copied. Returns 0, K8SHA_EINVAL, K8SHA_ECLOSED, K8SHA_ENOMEM or K8SHA_ETHREAD.
+ * Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64_t id,
+                                               const void *state, size_t len,
+                                               const uint64_t *retire, size_t n_retire,
+                                               k8sha_checkpoint_done_cb done, void *user_data);
+
 /** The same with pointer bytes the host encoded itself (must not begin with "K8P"); no blob is
  *  written or deleted by the store for such entries. Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id,

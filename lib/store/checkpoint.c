@@ -247,13 +247,30 @@ static void on_added(int err, const char *message, void *ud) {
   complete(ud, err, message);
 }
 
+/* The store's own retention: the newest num-retained checkpoints. */
+static k8sha__retention count_retention(const k8sha_checkpoint_store *s) {
+  k8sha__retention r;
+  memset(&r, 0, sizeof(r));
+  r.prefix = CHECKPOINT_PREFIX;
+  r.keep = s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1;
+  return r;
+}
+
+/* `retire` NULL: the store's own retention; else exactly those `n_retire` ids are retired. */
 static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, size_t len,
-                      int is_pointer, k8sha_checkpoint_done_cb done, void *user_data) {
-  char key[64];
+                      int is_pointer, const uint64_t *retire, size_t n_retire,
+                      k8sha_checkpoint_done_cb done, void *user_data) {
+  char key[64], (*keys)[64] = NULL;
+  const char **names = NULL;
+  k8sha__retention r;
+  size_t i;
   cop *c;
   int rc;
   if (!s)
     return k8sha__fail(K8SHA_EINVAL, "no checkpoint store");
+  if (n_retire && !retire)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_checkpoint_add_retiring: %zu ids to retire, but no "
+                                     "list", n_retire);
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
@@ -263,9 +280,22 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   if (!c)
     return K8SHA_ENOMEM;
   c->done = done;
-  rc = k8sha__hstore_add_retaining(s->h, key, data, len, is_pointer, CHECKPOINT_PREFIX,
-                                   s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1, on_added,
-                                   c);
+  r = count_retention(s);
+  if (retire) {
+    keys = k8sha__calloc(&s->ctx->alloc, n_retire ? n_retire : 1, sizeof(*keys));
+    names = k8sha__calloc(&s->ctx->alloc, n_retire ? n_retire : 1, sizeof(*names));
+    for (i = 0; keys && names && i < n_retire; i++) {
+      key_of(keys[i], sizeof(keys[i]), retire[i]);
+      names[i] = keys[i];
+    }
+    r.retire = names;
+    r.n_retire = n_retire;
+  }
+  rc = retire && (!keys || !names)
+           ? K8SHA_ENOMEM
+           : k8sha__hstore_add_retaining(s->h, key, data, len, is_pointer, &r, on_added, c);
+  k8sha__free(&s->ctx->alloc, keys); /* (the add has its own copy) */
+  k8sha__free(&s->ctx->alloc, names);
   if (rc)
     cop_free(c);
   return rc;
@@ -273,12 +303,20 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
 
 int k8sha_checkpoint_add(k8sha_checkpoint_store *s, uint64_t id, const void *state, size_t len,
                          k8sha_checkpoint_done_cb done, void *user_data) {
-  return add_common(s, id, state, len, 0, done, user_data);
+  return add_common(s, id, state, len, 0, NULL, 0, done, user_data);
+}
+
+int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64_t id, const void *state,
+                                  size_t len, const uint64_t *retire, size_t n_retire,
+                                  k8sha_checkpoint_done_cb done, void *user_data) {
+  static const uint64_t none[1] = {0};
+  return add_common(s, id, state, len, 0, retire ? retire : n_retire ? NULL : none, n_retire,
+                    done, user_data);
 }
 
 int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id, const void *pointer,
                                  size_t len, k8sha_checkpoint_done_cb done, void *user_data) {
-  return add_common(s, id, pointer, len, 1, done, user_data);
+  return add_common(s, id, pointer, len, 1, NULL, 0, done, user_data);
 }
 
 /* ---- recover ---- */
@@ -504,9 +542,11 @@ static void on_commit_counted(int err, const char *message, void *ud) {
     return;
   }
   key_of(key, sizeof(key), c->value);
-  rc = k8sha__hstore_add_retaining(s->h, key, c->state, c->state_len, 0, CHECKPOINT_PREFIX,
-                                   s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1,
-                                   on_commit_added, c);
+  {
+    k8sha__retention r = count_retention(s);
+    rc = k8sha__hstore_add_retaining(s->h, key, c->state, c->state_len, 0, &r, on_commit_added,
+                                     c);
+  }
   k8sha__free(&s->ctx->alloc, c->state); /* (the add has its own copy) */
   c->state = NULL;
   if (rc) {

@@ -49,6 +49,7 @@ typedef struct hop {
   int pinned; /* o->uri is pinned against orphan scans until the outcome is known */
   const char *retain_prefix; /* add with retention: entries with this prefix ... */
   unsigned int keep;         /* ... beyond this many live ones are marked in the same update */
+  json_t *retire;            /* or, when set, exactly these keys (key -> true) are */
   json_t *subsumed;          /* key -> value (unmarked) of the entries marked after the edit */
   void *sub_iter;
   char msg[1024];
@@ -69,8 +70,7 @@ static void advance(hop *o, int err, const char *message);
 static void subsume_next(hop *o);
 static int retain(hop *o, json_t *data);
 static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
-                       const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
-                       void *user_data);
+                       const k8sha__retention *r, k8sha__hstore_done done, void *user_data);
 
 static void set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(hop *o, const char *fmt, ...) {
@@ -185,10 +185,16 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
   if (o->retain_prefix && (size = (size_t)retain(o, data)) != 0) {
     if ((int)size != K8SHA_EINVAL)
       return K8SHA_ENOMEM;
-    snprintf(msg, n,
-             "%s is older than the %u newest entries ConfigMap %s retains: it would be removed "
-             "in the same update that adds it, so it is not added",
-             o->key, o->keep, name);
+    if (o->retire)
+      snprintf(msg, n,
+               "%s is among the entries its own add retires (ConfigMap %s): it would be removed "
+               "in the same update that adds it, so it is not added",
+               o->key, name);
+    else
+      snprintf(msg, n,
+               "%s is older than the %u newest entries ConfigMap %s retains: it would be removed "
+               "in the same update that adds it, so it is not added",
+               o->key, o->keep, name);
     return K8SHA_EINVAL;
   }
   if (o->phase == P_CHECK) {
@@ -207,9 +213,9 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
 
 static int cmp_str(const void *a, const void *b);
 
-/* Retention, in the add's own update: marks the oldest live entries beyond `keep`, drops marked
- * ones whose blobs this store has deleted, and notes every entry left marked (their blobs are
- * deleted after the commit). */
+/* Retention, in the add's own update: marks the oldest live entries beyond `keep` (or exactly
+ * the live ones listed in `retire`), drops marked ones whose blobs this store has deleted, and
+ * notes every entry left marked (their blobs are deleted after the commit). */
 static int retain(hop *o, json_t *data) {
   k8sha__hstore *s = o->s;
   size_t plen = strlen(o->retain_prefix), n = 0, cap = 0, i;
@@ -242,8 +248,10 @@ static int retain(hop *o, json_t *data) {
   }
   if (n)
     qsort(live, n, sizeof(live[0]), cmp_str);
-  for (i = 0; rc == 0 && i + o->keep < n; i++) {
+  for (i = 0; rc == 0 && i < n && (o->retire || i + o->keep < n); i++) {
     const char *text = json_string_value(json_object_get(data, live[i]));
+    if (o->retire && !json_object_get(o->retire, live[i]))
+      continue;
     if (strcmp(live[i], o->key) == 0) {
       rc = K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
       break;
@@ -346,6 +354,7 @@ static void op_free(k8sha_ctx *ctx, hop *o) {
   k8sha__free(a, o->value);
   k8sha__free(a, o->old_value);
   json_decref(o->subsumed);
+  json_decref(o->retire);
   k8sha__free(a, o);
 }
 
@@ -655,9 +664,24 @@ static int new_blob_uri(k8sha__hstore *s, char **out) {
   return *out ? 0 : K8SHA_ENOMEM;
 }
 
+/* Copies the retention rule `r` (NULL: none) into `o`. */
+static int set_retention(hop *o, const k8sha__retention *r) {
+  size_t i;
+  if (!r)
+    return 0;
+  o->retain_prefix = r->prefix;
+  o->keep = r->keep;
+  if (!r->retire)
+    return 0;
+  o->retire = json_object();
+  for (i = 0; o->retire && i < r->n_retire; i++)
+    if (json_object_set_new(o->retire, r->retire[i], json_true()) != 0)
+      return K8SHA_ENOMEM;
+  return o->retire ? 0 : K8SHA_ENOMEM;
+}
+
 static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data, size_t len,
-                    const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
-                    void *user_data) {
+                    const k8sha__retention *r, k8sha__hstore_done done, void *user_data) {
   hop *o;
   int rc;
   if (!s || !valid_key(key) || (!data && len))
@@ -665,11 +689,11 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
   o = op_new(s, k, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->retain_prefix = retain_prefix;
-  o->keep = keep;
   o->len = len;
   o->data = k8sha__malloc(&s->ctx->alloc, len ? len : 1);
-  rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
+  rc = set_retention(o, r);
+  if (rc == 0)
+    rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
   if (rc == 0 && strlen(o->uri) > K8SHA__POINTER_URI_MAX)
     rc = K8SHA_EINVAL; /* never a pointer to a truncated name (the configuration refuses this) */
   if (rc == 0) {
@@ -691,36 +715,35 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
 
 int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_ADD, key, data, len, NULL, 0, done, user_data);
+  return put_blob(s, H_ADD, key, data, len, NULL, done, user_data);
 }
 
 int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *data, size_t len,
-                                int is_pointer, const char *prefix, unsigned int keep,
+                                int is_pointer, const k8sha__retention *r,
                                 k8sha__hstore_done done, void *user_data) {
-  if (!prefix || keep == 0)
+  if (!r || !r->prefix || (!r->retire && r->keep == 0) || (r->n_retire && !r->retire))
     return K8SHA_EINVAL;
-  return is_pointer ? add_pointer(s, key, data, len, prefix, keep, done, user_data)
-                    : put_blob(s, H_ADD, key, data, len, prefix, keep, done, user_data);
+  return is_pointer ? add_pointer(s, key, data, len, r, done, user_data)
+                    : put_blob(s, H_ADD, key, data, len, r, done, user_data);
 }
 
 int k8sha__hstore_replace(k8sha__hstore *s, const char *key, const void *data, size_t len,
                           k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_REPLACE, key, data, len, NULL, 0, done, user_data);
+  return put_blob(s, H_REPLACE, key, data, len, NULL, done, user_data);
 }
 
 int k8sha__hstore_put(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data) {
-  return put_blob(s, H_PUT, key, data, len, NULL, 0, done, user_data);
+  return put_blob(s, H_PUT, key, data, len, NULL, done, user_data);
 }
 
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
                               k8sha__hstore_done done, void *user_data) {
-  return add_pointer(s, key, ptr, len, NULL, 0, done, user_data);
+  return add_pointer(s, key, ptr, len, NULL, done, user_data);
 }
 
 static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
-                       const char *retain_prefix, unsigned int keep, k8sha__hstore_done done,
-                       void *user_data) {
+                       const k8sha__retention *r, k8sha__hstore_done done, void *user_data) {
   hop *o;
   int rc;
   if (!s || !valid_key(key) || !ptr || len == 0 || (len >= 3 && memcmp(ptr, "K8P", 3) == 0))
@@ -728,9 +751,9 @@ static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_
   o = op_new(s, H_ADD_POINTER, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  o->retain_prefix = retain_prefix;
-  o->keep = keep;
-  rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
+  rc = set_retention(o, r);
+  if (rc == 0)
+    rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
   if (rc) {
     op_free(s->ctx, o);
     return rc;

@@ -42,13 +42,22 @@ void k8sha__hstore_free(k8sha__hstore *s);
  * succeeds; a different entry under `key` gives K8SHA_EEXISTS. */
 int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
                       k8sha__hstore_done done, void *user_data);
-/* An add with retention, all in the add's one update: the oldest live entries starting with
- * `prefix` beyond `keep` are marked for deletion, and marked ones whose blobs this store has
- * already deleted are dropped. After the commit, the blobs of the entries left marked are deleted
- * (failures are logged; the next add retries), then `done` runs with the add's outcome. In
- * steady state one update per add. The retained `prefix` keys must sort by age. */
+/* Which entries an add retires: of the live entries starting with `prefix` (their keys sort by
+ * age), the oldest beyond `keep`; or, when `retire` is set, exactly the `n_retire` keys listed
+ * (those not live are skipped). Copied by the add. */
+typedef struct k8sha__retention {
+  const char *prefix; /* static: the add keeps the pointer */
+  unsigned int keep;
+  const char *const *retire;
+  size_t n_retire;
+} k8sha__retention;
+
+/* An add with retention, all in the add's one update: the entries `r` retires are marked for
+ * deletion, and marked ones whose blobs this store has already deleted are dropped. After the
+ * commit, the blobs of the entries left marked are deleted (failures are logged; the next add
+ * retries), then `done` runs with the add's outcome. In steady state one update per add. */
 int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *data, size_t len,
-                                int is_pointer, const char *prefix, unsigned int keep,
+                                int is_pointer, const k8sha__retention *r,
                                 k8sha__hstore_done done, void *user_data);
 /* Adds `key` with opaque pointer bytes (not starting with "K8P"). */
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,

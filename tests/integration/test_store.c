@@ -637,6 +637,66 @@ START_TEST(checkpoints_retained_and_recovered) {
 }
 END_TEST
 
+static int cp_add_retiring(fixture *f, k8sha_checkpoint_store *s, uint64_t id, const char *state,
+                           const uint64_t *retire, size_t n, res *r) {
+  res_init(f, r);
+  ck_assert_int_eq(k8sha_checkpoint_add_retiring(s, id, state, strlen(state), retire, n, on_cp, r),
+                   0);
+  it_run_until(&f->t, &r->done);
+  return r->err;
+}
+
+/* The host decides retention (as Flink's subsumption does): exactly the listed checkpoints go,
+ * in the add's one update, whatever num-retained says. */
+START_TEST(checkpoints_retired_as_the_host_decides) {
+  static const char *const keep1[] = {"execution.checkpointing.num-retained", "1", NULL};
+  static const uint64_t none[1] = {0}, two[] = {2}, one_and_absent[] = {1, 99}, self[] = {5};
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  json_t *cm;
+
+  setup_with(&f, NULL, keep1, K8SHA_LOCK_CONFIGMAP);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add_retiring(&f, s, 1, "c1", none, 0, &r), 0);
+  ck_assert_int_eq(cp_add_retiring(&f, s, 2, "s2", NULL, 0, &r), 0); /* beyond num-retained: kept */
+  ck_assert_int_eq(cp_add_retiring(&f, s, 3, "s3", two, 1, &r), 0);  /* retires 2, keeps 1 */
+  ck_assert_int_eq(blob_count(&f), 2);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(strstr(data_of(cm, "checkpointID-0000000000000000001"),
+                            K8SHA__DELETING_MARKER));
+  ck_assert_ptr_nonnull(strstr(data_of(cm, "checkpointID-0000000000000000002"),
+                               K8SHA__DELETING_MARKER));
+  json_decref(cm);
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 2);
+  ck_assert_uint_eq(r.ids[0], 1);
+  ck_assert_uint_eq(r.ids[1], 3);
+  /* an id the store does not hold is skipped; the marked key of 2 is dropped in this update */
+  ck_assert_int_eq(cp_add_retiring(&f, s, 4, "c4", one_and_absent, 2, &r), 0);
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_ptr_null(data_of(cm, "checkpointID-0000000000000000002"));
+  ck_assert_ptr_nonnull(strstr(data_of(cm, "checkpointID-0000000000000000001"),
+                               K8SHA__DELETING_MARKER));
+  json_decref(cm);
+  ck_assert_int_eq(blob_count(&f), 2);
+  /* retiring the checkpoint being added: refused, nothing written */
+  ck_assert_int_eq(cp_add_retiring(&f, s, 5, "c5", self, 1, &r), K8SHA_EINVAL);
+  ck_assert_msg(strstr(r.msg, "checkpointID-0000000000000000005 is among the entries its own add "
+                              "retires") != NULL, "%s", r.msg);
+  ck_assert_int_eq(blob_count(&f), 2);
+  /* a count without a list is a caller's error, reported at once */
+  ck_assert_int_eq(k8sha_checkpoint_add_retiring(s, 6, "x", 1, NULL, 1, on_cp, &r), K8SHA_EINVAL);
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 2);
+  ck_assert_uint_eq(r.ids[0], 3);
+  ck_assert_str_eq(r.data[0], "s3");
+  ck_assert_uint_eq(r.ids[1], 4);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 START_TEST(checkpoints_corrupted_and_missing_blobs_reported_by_id) {
   static const char *const keep3[] = {"execution.checkpointing.num-retained", "3", NULL};
   fixture f;
@@ -1061,6 +1121,7 @@ int main(void) {
   it_add(tc, handles_too_large_refused_before_the_server, IT_ANY);
   it_add(tc, handles_opaque_pointers, IT_ANY);
   it_add(tc, checkpoints_retained_and_recovered, IT_ANY);
+  it_add(tc, checkpoints_retired_as_the_host_decides, IT_ANY);
   it_add(tc, checkpoints_corrupted_and_missing_blobs_reported_by_id, IT_ANY);
   it_add(tc, commit_next_and_recover_latest_intact, IT_ANY);
   it_add(tc, counter_get_increment_set_shutdown, IT_ANY);

@@ -121,8 +121,14 @@ static void on_latest(k8sha_checkpoint_store *s, int status, const k8sha_checkpo
 
 enum {
   CP_OPEN, CP_ADD, CP_ADD_POINTER, CP_RECOVER, CP_RECOVER_LATEST, CP_COMMIT, CP_COUNTER_GET,
-  CP_COUNTER_NEXT, CP_COUNTER_SET, CP_SHUTDOWN
+  CP_COUNTER_NEXT, CP_COUNTER_SET, CP_SHUTDOWN, CP_ADD_RETIRING
 };
+
+/* The ids an add retires (CP_ADD_RETIRING: the call's `out`). */
+typedef struct retire_list {
+  uint64_t *ids;
+  size_t n;
+} retire_list;
 
 static int do_store(call *c) {
   jstore *js = c->obj;
@@ -139,6 +145,12 @@ static int do_store(call *c) {
   case CP_ADD_POINTER:
     rc = k8sha_checkpoint_add_pointer(s, c->n, c->data, c->len, on_store_done, o);
     break;
+  case CP_ADD_RETIRING: {
+    const retire_list *retire = c->out;
+    rc = k8sha_checkpoint_add_retiring(s, c->n, c->data, c->len, retire->ids, retire->n,
+                                       on_store_done, o);
+    break;
+  }
   case CP_RECOVER:
     rc = k8sha_checkpoint_recover(s, on_recovered, o);
     break;
@@ -206,7 +218,7 @@ static jlong n_store_open(JNIEnv *env, jclass cls, jlong election, jstring job_i
 }
 
 static void store_call(JNIEnv *env, jlong h, int what, uint64_t n, jbyteArray bytes,
-                       jobject future) {
+                       retire_list *retire, jobject future) {
   jstore *js = P(jstore, h);
   call c;
   memset(&c, 0, sizeof(c));
@@ -214,6 +226,7 @@ static void store_call(JNIEnv *env, jlong h, int what, uint64_t n, jbyteArray by
   c.obj = js;
   c.i = what;
   c.n = n;
+  c.out = retire;
   if (bytes) {
     /* (the store copies what it keeps: the bytes live until the call returns) */
     c.len = (size_t)(*env)->GetArrayLength(env, bytes);
@@ -235,7 +248,30 @@ static void n_store_call(JNIEnv *env, jclass cls, jlong h, jint what, jlong n, j
     throw_k8sha(env, K8SHA_EINVAL, "no such checkpoint store operation");
     return;
   }
-  store_call(env, h, what, (uint64_t)n, bytes, future);
+  store_call(env, h, what, (uint64_t)n, bytes, NULL, future);
+}
+
+static void n_store_add_retiring(JNIEnv *env, jclass cls, jlong h, jlong id, jbyteArray state,
+                                 jlongArray retire, jobject future) {
+  retire_list list;
+  jlong *ids;
+  size_t i;
+  (void)cls;
+  list.n = (size_t)(*env)->GetArrayLength(env, retire);
+  ids = malloc((list.n ? list.n : 1) * sizeof(*ids));
+  list.ids = malloc((list.n ? list.n : 1) * sizeof(*list.ids));
+  if (!ids || !list.ids) {
+    free(ids);
+    free(list.ids);
+    throw_k8sha(env, K8SHA_ENOMEM, NULL);
+    return;
+  }
+  (*env)->GetLongArrayRegion(env, retire, 0, (jsize)list.n, ids);
+  for (i = 0; i < list.n; i++)
+    list.ids[i] = (uint64_t)ids[i];
+  free(ids);
+  store_call(env, h, CP_ADD_RETIRING, (uint64_t)id, state, &list, future);
+  free(list.ids);
 }
 
 static int do_store_free(call *c) {
@@ -582,6 +618,8 @@ const JNINativeMethod k8sha_jni_stores_natives[] = {
     {"storeOpen", "(JLjava/lang/String;Ljava/util/concurrent/CompletableFuture;)J",
      (void *)n_store_open},
     {"storeCall", "(JIJ[BLjava/util/concurrent/CompletableFuture;)V", (void *)n_store_call},
+    {"storeAddRetiring", "(JJ[B[JLjava/util/concurrent/CompletableFuture;)V",
+     (void *)n_store_add_retiring},
     {"storeFree", "(J)V", (void *)n_store_free},
     {"storeConfigMap", "(J)Ljava/lang/String;", (void *)n_store_configmap},
     {"graphsOpen", "(JLjava/util/concurrent/CompletableFuture;)J", (void *)n_graphs_open},

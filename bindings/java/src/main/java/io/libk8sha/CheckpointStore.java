@@ -80,6 +80,21 @@ public final class CheckpointStore implements AutoCloseable {
     return call(OP_ADD, id, state).thenApply(x -> null);
   }
 
+  /**
+   * Writes {@code state} to a new blob, then adds checkpoint {@code id} pointing to it and
+   * retires exactly the checkpoints listed in {@code retire}, in the same one update, instead of
+   * the oldest beyond num-retained: for a caller that decides retention itself, as Flink's
+   * subsumption does. Ids the store does not hold are skipped; {@code id} itself in the list
+   * fails with {@link K8shaException#EINVAL}.
+   */
+  public CompletableFuture<Void> add(long id, byte[] state, long[] retire) {
+    CompletableFuture<Object> done = new CompletableFuture<>();
+    synchronized (this) {
+      Native.storeAddRetiring(h(), id, state, retire.clone(), done);
+    }
+    return done.thenApply(x -> null);
+  }
+
   /** Adds checkpoint {@code id} as pointer bytes the host encoded itself (no blob is written). */
   public CompletableFuture<Void> addPointer(long id, byte[] pointer) {
     return call(OP_ADD_POINTER, id, pointer).thenApply(x -> null);

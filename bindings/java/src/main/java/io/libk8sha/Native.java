@@ -78,6 +78,9 @@ final class Native {
   static native long storeOpen(long election, String jobId, CompletableFuture<Object> opened);
 
   /** what: see CheckpointStore's OP_ constants. */
+  static native void storeAddRetiring(long store, long id, byte[] state, long[] retire,
+      CompletableFuture<Object> done);
+
   static native void storeCall(long store, int what, long n, byte[] bytes,
       CompletableFuture<Object> done);
 

@@ -75,6 +75,30 @@ class CheckpointStoreTest extends KubeLiteTest {
   }
 
   @Test
+  void theCallerDecidesWhatAnAddRetires() throws Exception {
+    String cluster = KubeLite.newClusterId("retire");
+    try (Config cfg = server.config(cluster); Context ctx = new Context(cfg)) {
+      Election e = new Election(ctx, null, null);
+      e.start();
+      assertTrue(e.awaitLeadership(BOUND));
+      try (CheckpointStore s = CheckpointStore.open(e, JOB).join()) {
+        s.add(1, bytes("one"), new long[0]).join();
+        s.add(2, bytes("two"), new long[0]).join();
+        s.add(3, bytes("three"), new long[0]).join(); // beyond num-retained 2: all kept
+        assertEquals(3, s.recover().join().size());
+        s.add(4, bytes("four"), new long[] {2, 3, 42}).join(); // 42 is not held: skipped
+        List<Checkpoint> left = s.recover().join();
+        assertEquals(List.of(1L, 4L), left.stream().map(Checkpoint::id).toList());
+        K8shaException self = failure(assertThrows(CompletionException.class,
+            () -> s.add(5, bytes("five"), new long[] {5}).join()));
+        assertEquals(K8shaException.EINVAL, self.code(), self.getMessage());
+        assertEquals(2, s.recover().join().size());
+      }
+      e.close();
+    }
+  }
+
+  @Test
   void aDamagedBlobIsReportedWithItsId() throws Exception {
     String cluster = KubeLite.newClusterId("damaged");
     try (Config cfg = server.config(cluster); Context ctx = new Context(cfg)) {
