@@ -10,14 +10,25 @@ import org.apache.flink.util.FlinkRuntimeException;
 /**
  * Flink's CheckpointIDCounter on the counter of libk8sha's checkpoint store of the job (the
  * `counter` key of the job's ConfigMap, as Flink keeps it): each increment is one fenced update.
- * The store belongs to the caller (the completed-checkpoint store shares it); shutting the
- * counter down leaves it to the store's own shutdown, which removes the counter with the job.
+ * Shutting the counter down leaves the counter to the store's own shutdown, which removes it with
+ * the job's checkpoints when the job ends for good.
  */
 public final class K8shaCheckpointIDCounter implements CheckpointIDCounter {
   private final CheckpointStore store;
+  private final Runnable release; // when shut down
 
+  /** A counter on {@code store}, which stays the caller's. */
   public K8shaCheckpointIDCounter(CheckpointStore store) {
+    this(store, () -> {});
+  }
+
+  K8shaCheckpointIDCounter(SharedCheckpointStores.Lease lease) {
+    this(lease.get(), lease::release);
+  }
+
+  private K8shaCheckpointIDCounter(CheckpointStore store, Runnable release) {
     this.store = store;
+    this.release = release;
   }
 
   private static Exception unwrap(CompletionException e) {
@@ -29,9 +40,9 @@ public final class K8shaCheckpointIDCounter implements CheckpointIDCounter {
 
   @Override
   public CompletableFuture<Void> shutdown(JobStatus jobStatus) {
+    release.run();
     return CompletableFuture.completedFuture(null);
   }
-
   @Override
   public long getAndIncrement() throws Exception {
     try {

@@ -49,6 +49,11 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
     election.start();
   }
 
+  /** The election (the stores of a leadership are opened on it). */
+  Election election() {
+    return election;
+  }
+
   @Override
   public boolean hasLeadership() {
     return election.isLeader();

@@ -1,0 +1,123 @@
+package io.libk8sha.flink;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.libk8sha.KubeLite;
+import io.libk8sha.KubeLiteTest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory;
+import org.apache.flink.runtime.checkpoint.CheckpointIDCounter;
+import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
+import org.apache.flink.runtime.checkpoint.CompletedCheckpointStore;
+import org.apache.flink.runtime.highavailability.HighAvailabilityServices;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobmanager.JobGraphStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A cluster that ran on Flink 1.20.1's own Kubernetes HA switches to libk8sha: the new
+ * JobManager recovers the job graph and the checkpoints Flink's own stores wrote (Flink's
+ * serialized state handles as pointers, read through them), and its next checkpoint retires
+ * one of Flink's, blob included.
+ */
+@SuppressWarnings("try") // (Flink's close() throws Exception)
+class SwitchFromFlinkHaTest extends KubeLiteTest {
+  @TempDir Path dir;
+
+  private static final JobGraphStore.JobGraphListener NO_EVENTS =
+      new JobGraphStore.JobGraphListener() {
+        @Override
+        public void onAddedJobGraph(JobID id) {}
+
+        @Override
+        public void onRemovedJobGraph(JobID id) {}
+      };
+
+  @Test
+  void checkpointsAndGraphsFlinkWroteAreRecovered() throws Exception {
+    String cluster = KubeLite.newClusterId("flink-switch");
+    JobID job = JobID.generate();
+    ExecutorService io = Executors.newFixedThreadPool(2);
+    CheckpointsCleaner cleaner = new CheckpointsCleaner();
+    Path ha = dir.resolve("ha");
+    Configuration conf = HaServicesTest.flinkConfiguration(cluster);
+    conf.setString("high-availability.storageDir", ha.toUri().toString());
+    try {
+      // Flink's own HA services: three checkpoints (two retained) and the job graph
+      Configuration flinkConf = new Configuration(conf);
+      flinkConf.setString("high-availability.type", "kubernetes");
+      flinkConf.setString("high-availability.cluster-id", cluster);
+      try (HighAvailabilityServices flink =
+               new KubernetesHaServicesFactory().createHAServices(flinkConf, io)) {
+        LeaderDriversTest.Contender c = HaServicesTest.lead(flink, "flink-jm");
+        c.await("granted");
+        JobGraphStore graphs = flink.getJobGraphStore();
+        graphs.start(NO_EVENTS);
+        graphs.putJobGraph(new JobGraph(job, "switched job"));
+        graphs.stop();
+        CompletedCheckpointStore store = HaServicesTest.store(flink, job);
+        CheckpointIDCounter counter = flink.getCheckpointRecoveryFactory()
+            .createCheckpointIDCounter(job);
+        counter.start();
+        for (int i = 0; i < 3; i++) {
+          long id = counter.getAndIncrement();
+          store.addCheckpointAndSubsumeOldestOne(
+              Checkpoints.of(job, id, Checkpoints.Kind.CHECKPOINT, dir), cleaner, () -> {});
+        }
+        assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
+        c.election.close();
+      }
+      List<Path> flinkBlobs = blobs(ha);
+      assertEquals(3, flinkBlobs.size(), "Flink's blobs: " + flinkBlobs); // 2 checkpoints, 1 graph
+
+      // libk8sha's services on the same cluster
+      try (HighAvailabilityServices jm = HaServicesTest.services(conf, io)) {
+        LeaderDriversTest.Contender c = HaServicesTest.lead(jm, "jm");
+        c.await("granted");
+        JobGraphStore graphs = jm.getJobGraphStore();
+        graphs.start(NO_EVENTS);
+        assertEquals(List.of(job), List.copyOf(graphs.getJobIds()));
+        assertEquals("switched job", graphs.recoverJobGraph(job).getName());
+        graphs.stop();
+        CompletedCheckpointStore store = HaServicesTest.store(jm, job);
+        assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
+        assertEquals(job, store.getLatestCheckpoint().getJobId());
+        CheckpointIDCounter counter = jm.getCheckpointRecoveryFactory()
+            .createCheckpointIDCounter(job);
+        assertEquals(4L, counter.get());
+        // the next checkpoint retires Flink's checkpoint 2, its blob too
+        store.addCheckpointAndSubsumeOldestOne(
+            Checkpoints.of(job, counter.getAndIncrement(), Checkpoints.Kind.CHECKPOINT, dir),
+            cleaner, () -> {});
+        assertEquals(List.of(3L, 4L),
+            HaServicesTest.ids(HaServicesTest.store(jm, job).getAllCheckpoints()));
+        List<Path> now = blobs(ha);
+        assertEquals(3, now.size(), "blobs: " + now);
+        assertFalse(now.containsAll(flinkBlobs), "a blob of Flink's went: " + now);
+        c.election.close();
+      }
+    } finally {
+      io.shutdownNow();
+    }
+  }
+
+  /** The HA blobs under the storage directory (checkpoint pointers' and job graphs'). */
+  private static List<Path> blobs(Path ha) throws java.io.IOException {
+    try (Stream<Path> s = Files.walk(ha)) {
+      return s.filter(Files::isRegularFile)
+          .filter(p -> p.getFileName().toString().startsWith("completedCheckpoint")
+              || p.getFileName().toString().startsWith("submittedJobGraph")
+              || p.getFileName().toString().startsWith("jobGraph"))
+          .sorted().toList();
+    }
+  }
+}
