@@ -19,10 +19,13 @@ public final class KubeLite implements AutoCloseable {
   public final Path dir;
   public final Path kubeconfig;
   public final Path storage;
+  /** The server's URL, or null for a real API server (no control endpoint). */
+  public final String url;
   private static int clusters;
 
-  private KubeLite(Process process, Path dir) {
+  private KubeLite(Process process, Path dir, String url) {
     this.process = process;
+    this.url = url;
     this.dir = dir;
     this.kubeconfig = dir.resolve("kubeconfig");
     this.storage = dir.resolve("ha");
@@ -30,6 +33,7 @@ public final class KubeLite implements AutoCloseable {
 
   private KubeLite(Path dir, Path kubeconfig) {
     this.process = null;
+    this.url = null;
     this.dir = dir;
     this.kubeconfig = kubeconfig;
     this.storage = dir.resolve("ha");
@@ -77,7 +81,24 @@ public final class KubeLite implements AutoCloseable {
     }, "kube-lite-stdout");
     drain.setDaemon(true);
     drain.start();
-    return new KubeLite(p, dir);
+    return new KubeLite(p, dir, line.split("listening on ")[1].split("\\s+")[0]);
+  }
+
+  /** Whether fault rules can be added (kube-lite, not a real API server). */
+  public boolean canInjectFaults() {
+    return url != null;
+  }
+
+  /** Adds a fault rule (docs/kube-lite.md) through the control endpoint. */
+  public void addFault(String ruleJson) throws IOException, InterruptedException {
+    java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/kube-lite/v1/faults"))
+            .header("Content-Type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(ruleJson)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200 && r.statusCode() != 201) {
+      throw new IOException("kube-lite refused the fault rule " + ruleJson + ": " + r.body());
+    }
   }
 
   /**

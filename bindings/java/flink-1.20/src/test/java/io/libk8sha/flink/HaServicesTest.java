@@ -75,6 +75,40 @@ class HaServicesTest extends KubeLiteTest {
     return list.stream().map(CompletedCheckpoint::getCheckpointID).toList();
   }
 
+  /**
+   * The server applies a checkpoint's add but its answer never arrives: Flink hears
+   * PossibleInconsistentStateException (so it keeps the checkpoint's files and fails over), and
+   * the store indeed holds the checkpoint, its blob intact.
+   */
+  @Test
+  void anAddWhoseAnswerIsLostIsPossiblyInconsistent() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(server.canInjectFaults(),
+        "needs kube-lite's fault rules");
+    String cluster = KubeLite.newClusterId("flink-unknown");
+    JobID job = JobID.generate();
+    ExecutorService io = Executors.newFixedThreadPool(2);
+    CheckpointsCleaner cleaner = new CheckpointsCleaner();
+    try (HighAvailabilityServices jm = services(flinkConfiguration(cluster), io)) {
+      LeaderDriversTest.Contender c = lead(jm, "jm");
+      c.await("granted");
+      CompletedCheckpointStore s = store(jm, job);
+      s.addCheckpointAndSubsumeOldestOne(Checkpoints.of(job, 1, Checkpoints.Kind.CHECKPOINT,
+          dir), cleaner, () -> {});
+      server.addFault("{\"verbs\":[\"update\"],\"name\":\"" + cluster + "-" + job
+          + "-config-map\",\"afterApply\":true,\"drop\":true,\"count\":1}");
+      org.apache.flink.runtime.persistence.PossibleInconsistentStateException unknown =
+          assertThrows(org.apache.flink.runtime.persistence.PossibleInconsistentStateException.class,
+              () -> s.addCheckpointAndSubsumeOldestOne(Checkpoints.of(job, 2,
+                  Checkpoints.Kind.CHECKPOINT, dir), cleaner, () -> {}));
+      assertTrue(unknown.getMessage().contains("checkpoint 2"), unknown.getMessage());
+      // what Flink recovers after its failover: the checkpoint landed, and reads back
+      assertEquals(List.of(1L, 2L), ids(store(jm, job).getAllCheckpoints()));
+      c.election.close();
+    } finally {
+      io.shutdownNow();
+    }
+  }
+
   @Test
   void checkpointsFailOverToTheNextLeader() throws Exception {
     String cluster = KubeLite.newClusterId("flink-ha");

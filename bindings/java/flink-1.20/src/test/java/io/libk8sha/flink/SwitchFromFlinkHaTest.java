@@ -2,6 +2,8 @@ package io.libk8sha.flink;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.libk8sha.KubeLite;
 import io.libk8sha.KubeLiteTest;
@@ -103,6 +105,15 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
         List<Path> now = blobs(ha);
         assertEquals(3, now.size(), "blobs: " + now);
         assertFalse(now.containsAll(flinkBlobs), "a blob of Flink's went: " + now);
+        // a blob of Flink's cut short: the recovery fails and names the checkpoint
+        Path three = flinkBlobs.stream().filter(now::contains)
+            .filter(p -> p.getFileName().toString().startsWith("completedCheckpoint"))
+            .findFirst().orElseThrow();
+        Files.write(three, new byte[] {1, 2, 3});
+        Exception damaged = assertThrows(Exception.class, () -> HaServicesTest.store(jm, job));
+        assertTrue(damaged.getMessage().contains("checkpoint 3"), damaged.getMessage());
+        assertTrue(String.valueOf(damaged.getCause()).contains("3 bytes, Flink's handle says"),
+            String.valueOf(damaged.getCause()));
         c.election.close();
       }
     } finally {
