@@ -32,6 +32,13 @@ public final class Context implements AutoCloseable {
   final ExecutorService events;
   private ExecutorService storage; // created with the first backend
   private final Set<CompletableFuture<?>> tasks = new LinkedHashSet<>(); // cleanup and scans
+  /**
+   * The context class loader of this context's threads: the creator's. (They are started from
+   * the library's loop thread, a thread the JVM only knows as attached, whose context class
+   * loader is null: inherited, listener code loading classes by name would reach only the
+   * bootstrap loader.)
+   */
+  private final ClassLoader loader;
 
   /**
    * A context for a configuration that was validated and whose Kubernetes access was resolved
@@ -42,8 +49,11 @@ public final class Context implements AutoCloseable {
     Native.init();
     handle = Native.ctxNew(config.handle());
     int n = COUNT.incrementAndGet();
+    ClassLoader creator = Thread.currentThread().getContextClassLoader();
+    loader = creator != null ? creator : Context.class.getClassLoader();
     events = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "k8sha-events-" + n);
+      t.setContextClassLoader(loader);
       t.setDaemon(true);
       return t;
     });
@@ -98,6 +108,7 @@ public final class Context implements AutoCloseable {
         int n = COUNT.get();
         storage = Executors.newCachedThreadPool(r -> {
           Thread t = new Thread(r, "k8sha-storage-" + n);
+          t.setContextClassLoader(loader);
           t.setDaemon(true);
           return t;
         });

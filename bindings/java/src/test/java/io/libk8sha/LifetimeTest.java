@@ -56,6 +56,33 @@ class LifetimeTest extends KubeLiteTest {
     assertEquals(refs, Native.globalRefs(), "every global reference of the shim is released");
   }
 
+  /**
+   * Listeners run with the context creator's class loader (a framework that loads classes by
+   * name from its listener, or from threads the listener starts, finds the application's).
+   */
+  @Test
+  void listenersRunWithTheCreatorsClassLoader() throws Exception {
+    try (Config cfg = server.config(KubeLite.newClusterId("loader"));
+         Context ctx = new Context(cfg)) {
+      java.util.concurrent.CompletableFuture<ClassLoader> seen =
+          new java.util.concurrent.CompletableFuture<>();
+      Election e = new Election(ctx, null, new ElectionListener() {
+        @Override
+        public void granted(String session, long term) {
+          // (a thread started from here inherits the listener thread's loader)
+          Thread t = new Thread(() -> seen.complete(Thread.currentThread()
+              .getContextClassLoader()));
+          t.start();
+        }
+      });
+      e.start();
+      ClassLoader loader = seen.get(BOUND.toSeconds(), TimeUnit.SECONDS);
+      assertEquals(Thread.currentThread().getContextClassLoader(), loader);
+      assertEquals(LifetimeTest.class, Class.forName(LifetimeTest.class.getName(), false, loader));
+      e.close();
+    }
+  }
+
   @Test
   void aListenerMayCloseItsElection() throws Exception {
     try (Config cfg = server.config(KubeLite.newClusterId("self-close"));
