@@ -39,6 +39,8 @@ jclass native_cls, exception_cls, checkpoint_cls, diagnostic_cls, long_cls, stri
     bridge_cls, found_cls;
 jmethodID m_complete, m_election_event, m_retriever_event, m_watch_event, m_exception_init,
     m_checkpoint_init, m_diagnostic_init, m_long_value_of, m_found_init, m_bridge_call;
+static jclass log_cls;
+static jmethodID m_log;
 
 /* ---- references and the loop thread's JNIEnv ---- */
 
@@ -419,20 +421,41 @@ static void n_config_add_scheme(JNIEnv *env, jclass cls, jlong h, jstring scheme
 
 /* ---- context ---- */
 
-static jlong n_ctx_new(JNIEnv *env, jclass cls, jlong cfg) {
+/* A log line of the library, to the context's LogBridge (on the loop thread, or on the thread
+ * that creates or frees the context). */
+static void on_log(k8sha_log_level level, const char *module, const char *message, void *ud) {
+  jctx *c = ud;
+  JNIEnv *env = loop_env();
+  jstring jm, jt;
+  if (!env || !c->log || (*env)->PushLocalFrame(env, 4) != 0)
+    return;
+  jm = jstr(env, module);
+  jt = jm ? jstr(env, message) : NULL;
+  if (jt && !(*env)->ExceptionCheck(env))
+    (*env)->CallVoidMethod(env, c->log, m_log, (jint)level, jm, jt);
+  clear_exception(env, "LogBridge.log");
+  (*env)->PopLocalFrame(env, NULL);
+}
+
+static jlong n_ctx_new(JNIEnv *env, jclass cls, jlong cfg, jobject log, jint level) {
   k8sha_ctx_options o;
   jctx *c = calloc(1, sizeof(*c));
   int rc;
   (void)cls;
-  if (!c) {
+  if (!c || !(c->log = gref(env, log))) {
+    free(c);
     throw_k8sha(env, K8SHA_ENOMEM, NULL);
     return 0;
   }
   k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
   o.loop = NULL; /* the library's own loop thread */
+  o.log = on_log;
+  o.log_user_data = c;
+  o.log_level = level < 0 ? K8SHA_LOG_ERROR : level > 3 ? K8SHA_LOG_DEBUG : (k8sha_log_level)level;
   rc = k8sha_ctx_new(&c->ctx, P(k8sha_config, cfg), &o);
   if (rc) {
     throw_k8sha(env, rc, k8sha_last_error());
+    gunref(env, c->log);
     free(c);
     return 0;
   }
@@ -462,6 +485,7 @@ static void n_ctx_free(JNIEnv *env, jclass cls, jlong h) {
     throw_k8sha(env, rc, k8sha_last_error());
     return;
   }
+  gunref(env, c->log);
   free(c);
 }
 
@@ -515,7 +539,7 @@ const JNINativeMethod k8sha_jni_shim_natives[] = {
     {"configResolveKube", "(J)I", (void *)n_config_resolve_kube},
     {"configDiagnostics", "(J)[L" CLS "Diagnostic;", (void *)n_config_diagnostics},
     {"configValue", "(JI)Ljava/lang/String;", (void *)n_config_value},
-    {"ctxNew", "(J)J", (void *)n_ctx_new},
+    {"ctxNew", "(JL" CLS "LogBridge;I)J", (void *)n_ctx_new},
     {"ctxFree", "(J)V", (void *)n_ctx_free},
     {"ctxStats", "(J)[J", (void *)n_ctx_stats},
     {"ctxSync", "(J)V", (void *)n_ctx_sync},
@@ -547,7 +571,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       !(long_cls = global_class(env, "java/lang/Long")) ||
       !(string_cls = global_class(env, "java/lang/String")) ||
       !(bridge_cls = global_class(env, CLS "StorageBridge")) ||
-      !(found_cls = global_class(env, CLS "Found")))
+      !(found_cls = global_class(env, CLS "Found")) ||
+      !(log_cls = global_class(env, CLS "LogBridge")))
     return JNI_ERR;
   m_complete = (*env)->GetStaticMethodID(env, native_cls, "complete",
                                          "(Ljava/util/concurrent/CompletableFuture;ILjava/lang/"
@@ -559,6 +584,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       "(L" CLS "Retriever;ILjava/lang/String;Ljava/lang/String;I)V");
   m_bridge_call = (*env)->GetMethodID(env, bridge_cls, "call", "(ILjava/lang/String;[BJ)V");
   m_found_init = (*env)->GetMethodID(env, found_cls, "<init>", "(ILjava/lang/String;)V");
+  m_log = (*env)->GetMethodID(env, log_cls, "log", "(ILjava/lang/String;Ljava/lang/String;)V");
   m_watch_event = (*env)->GetStaticMethodID(
       env, native_cls, "watchEvent",
       "(L" CLS "Watch;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;"
@@ -570,7 +596,8 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *jvm, void *reserved) {
       env, diagnostic_cls, "<init>",
       "(ILjava/lang/String;ILjava/lang/String;Ljava/lang/String;Ljava/lang/String;)V");
   m_long_value_of = (*env)->GetStaticMethodID(env, long_cls, "valueOf", "(J)Ljava/lang/Long;");
-  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call || !m_watch_event || !m_found_init ||
+  if (!m_complete || !m_election_event || !m_retriever_event || !m_bridge_call || !m_watch_event ||
+      !m_found_init || !m_log ||
       !m_exception_init || !m_checkpoint_init ||
       !m_diagnostic_init || !m_long_value_of)
     return JNI_ERR;

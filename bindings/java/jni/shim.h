@@ -55,6 +55,7 @@ struct call {
 
 typedef struct jctx {
   k8sha_ctx *ctx;
+  jobject log; /* the context's LogBridge (a global reference) */
 } jctx;
 
 /* What an object with a Java listener starts with: its context and its Java object (a global

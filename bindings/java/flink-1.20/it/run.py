@@ -165,6 +165,8 @@ class Cluster:
             "rest.address": "127.0.0.1",
             "rest.bind-address": "127.0.0.1",
             "rest.port": "0",
+            "jobmanager.rpc.port": "0",  # (two JobManagers on one host; found through HA)
+            "high-availability.jobmanager.port": "0",
             "taskmanager.host": "127.0.0.1",
             "taskmanager.bind-host": "127.0.0.1",
             "high-availability.type": "io.libk8sha.flink.K8shaHaServicesFactory",
@@ -190,13 +192,26 @@ class Cluster:
             for k, v in conf.items():
                 f.write("%s: %s\n" % (k, json.dumps(v)))
 
-    def java(self, name, main, args, env=None):
+    def resources(self, what):
+        """What Flink's scripts compute before starting a process (BashJavaUtils): its JVM
+        memory options and the dynamic properties that fix its memory layout."""
+        p = subprocess.run(["java", "-cp", self.cp, "org.apache.flink.runtime.util.bash.BashJavaUtils",
+                            what, "--configDir", self.conf], capture_output=True, text=True,
+                           timeout=120)
+        res = [l.split(":", 1)[1] for l in p.stdout.splitlines()
+               if l.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")]
+        if p.returncode != 0 or len(res) != 2:
+            fail("BashJavaUtils %s failed:\n%s\n%s" % (what, p.stdout[-2000:], p.stderr[-2000:]))
+        return res[0].split(), res[1].split()
+
+    def java(self, name, main, args, jvm=(), env=None):
         log = os.path.join(self.work, name + ".log")
-        cmd = ["java", "-Xmx512m"] + JVM_OPENS + ["-cp", self.cp,
+        cmd = ["java"] + list(jvm) + JVM_OPENS + ["-cp", self.cp,
                "-Dorg.slf4j.simpleLogger.showDateTime=true",
                "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS",
                "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
                "-Dorg.slf4j.simpleLogger.log.org.apache.pekko=warn",
+               "-Dorg.slf4j.simpleLogger.log.io.libk8sha.lib=" + os.environ.get("K8SHA_IT_LIB_LOG", "info"),
                "-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info",
                main] + args
         with open(log, "a") as out:
@@ -208,12 +223,14 @@ class Cluster:
         return p
 
     def start_jm(self, name):
+        jvm, dyn = self.resources("GET_JM_RESOURCE_PARAMS")
         return self.java(name, "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                         ["--configDir", self.conf, "--host", "127.0.0.1"])
+                         ["--configDir", self.conf] + dyn, jvm)
 
     def start_tm(self):
+        jvm, dyn = self.resources("GET_TM_RESOURCE_PARAMS")
         return self.java("tm", "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                         ["--configDir", self.conf])
+                         ["--configDir", self.conf] + dyn, jvm)
 
     def submit(self, out):
         env = dict(os.environ, FLINK_CONF_DIR=self.conf)
@@ -354,9 +371,9 @@ def failover(c, job, how, timings):
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
     # the old one comes back as the standby
+    t_restart = time.time()
     c.start_jm(old)
-    c.logs[old].wait(r"K8shaLeaderElectionDriver|Starting StandaloneSessionClusterEntrypoint",
-                     time.time() - 1, old + " started again", c.procs[old])
+    c.logs[old].wait(r"lock holder: ", t_restart, old + " following again", c.procs[old])
     return new
 
 
@@ -376,7 +393,8 @@ def intervals(c, until):
             elif re.search(c.leader_log_rx, line):
                 start = t
             elif "leadership revoked" in line and start is not None:
-                out.append((start, t, name))
+                # (a leader stopped or killed acted no more from then on)
+                out.append((start, min(t, c.ends.get((name, start), t)), name))
                 start = None
         if start is not None:
             out.append((start, until, name))
@@ -387,7 +405,7 @@ def run(c):
     c.ends = {}
     for name in c.jms:
         c.start_jm(name)
-        c.logs[name].wait(c.leader_log_rx if name == "jm-1" else r"Starting StandaloneSessionClusterEntrypoint",
+        c.logs[name].wait(c.leader_log_rx if name == "jm-1" else r"lock holder: ",
                           0.0, name + " up", c.procs[name])
     c.start_tm()
     out = os.path.join(c.work, "output.txt")

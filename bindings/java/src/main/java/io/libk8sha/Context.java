@@ -46,8 +46,16 @@ public final class Context implements AutoCloseable {
    * afterwards.
    */
   public Context(Config config) {
+    this(config, LogSink.systemLogger(), LogSink.Level.WARN);
+  }
+
+  /**
+   * The same, with the library's log lines up to {@code level} going to {@code sink} (called on
+   * the loop thread; see {@link LogSink}).
+   */
+  public Context(Config config, LogSink sink, LogSink.Level level) {
     Native.init();
-    handle = Native.ctxNew(config.handle());
+    handle = Native.ctxNew(config.handle(), new LogBridge(sink), level.ordinal());
     int n = COUNT.incrementAndGet();
     ClassLoader creator = Thread.currentThread().getContextClassLoader();
     loader = creator != null ? creator : Context.class.getClassLoader();

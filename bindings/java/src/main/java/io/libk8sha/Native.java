@@ -46,7 +46,7 @@ final class Native {
   /** 0 cluster id, 1 namespace, 2 storage dir, 3 Kubernetes server, 4 where the access came from. */
   static native String configValue(long cfg, int which);
 
-  static native long ctxNew(long cfg);
+  static native long ctxNew(long cfg, LogBridge log, int level);
 
   static native void ctxFree(long ctx);
 

@@ -83,6 +83,27 @@ class LifetimeTest extends KubeLiteTest {
     }
   }
 
+  /** The library's log lines reach the context's sink, up to the level asked for. */
+  @Test
+  void logLinesReachTheSink() throws Exception {
+    java.util.concurrent.LinkedBlockingQueue<String> lines =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    try (Config cfg = server.config(KubeLite.newClusterId("log"));
+         Context ctx = new Context(cfg, (level, module, message) ->
+             lines.add(level + " " + module + ": " + message), LogSink.Level.INFO)) {
+      Election e = new Election(ctx, new Election.Options().identity("logged"), null);
+      e.start();
+      assertTrue(e.awaitLeadership(BOUND));
+      String line;
+      do {
+        line = lines.poll(BOUND.toSeconds(), TimeUnit.SECONDS);
+        assertTrue(line != null, "no log line says the contender leads");
+        assertTrue(!line.startsWith("DEBUG"), "a line above INFO: " + line);
+      } while (!line.startsWith("INFO election: logged: leading"));
+      e.close();
+    }
+  }
+
   @Test
   void aListenerMayCloseItsElection() throws Exception {
     try (Config cfg = server.config(KubeLite.newClusterId("self-close"));

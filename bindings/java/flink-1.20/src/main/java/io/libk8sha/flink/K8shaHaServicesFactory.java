@@ -25,7 +25,7 @@ public final class K8shaHaServicesFactory implements HighAvailabilityServicesFac
     String scheme;
     try (Config config = FlinkConfiguration.of(configuration)) {
       scheme = FlinkConfiguration.scheme(config.storageDir());
-      ctx = new Context(config);
+      ctx = new Context(config, new Slf4jLogSink(), Slf4jLogSink.level());
     }
     try {
       ctx.registerStorage(new FlinkFileSystemBackend(scheme));

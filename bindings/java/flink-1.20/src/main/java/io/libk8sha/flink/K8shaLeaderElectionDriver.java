@@ -41,6 +41,11 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
       }
 
       @Override
+      public void leaderChanged(String identity) {
+        LOG.info("lock holder: {}", identity == null ? "none" : identity);
+      }
+
+      @Override
       public void error(K8shaException error) {
         // (the library retries by itself; leadership ends through revoked() if it must)
         LOG.warn("leader election: {}", error.getMessage());
