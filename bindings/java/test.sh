@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Java API's tests: JUnit 5 through Maven, every JVM under -Xcheck:jni, against kube-lite;
 # on JDK 17 and again on the newest JDK the machine has (/usr/lib/jvm). A JNI warning in any
-# test JVM's output fails the run.
+# test JVM's output fails the run. Then, once: the example from the jar alone, and real Flink 1.20
+# processes failing over on libk8sha (flink-1.20/it).
 #   test.sh SHIM_DIR KUBE_LITE K8SHA_CLI LIBK8SHA
 # With K8SHA_TEST_KUBECONFIG set (tests/realkube), the tests run against that server instead of
-# kube-lite, on JDK 17 only, and the example is not run.
+# kube-lite, on JDK 17 only, and neither the example nor the Flink processes run (the realkube
+# tier runs those through its fault proxy).
 # SHIM_DIR holds libk8sha-jni.so (meson's build folder bindings/java); Maven builds under it. The
 # tests load that shim (its run path finds LIBK8SHA); the jar bundles copies of both.
 set -euo pipefail
@@ -42,7 +44,7 @@ for jvm in "${jvms[@]}"; do
      mvn -q -B -f "$here/flink-1.20/pom.xml" -Dk8sha.target="$target/flink-1.20" \
        -Dk8sha.jni="$shim_dir/libk8sha-jni.so" -Dk8sha.kubelite="$kubelite" \
        -Dk8sha.test.jvm="$jvm" -Dk8sha.jvm.args="$extra" \
-       -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" test >> "$target/mvn.log" 2>&1; then
+       -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" package >> "$target/mvn.log" 2>&1; then
     result=passed
   else
     result=FAILED
@@ -102,5 +104,11 @@ else
   cat "$target/mvn-package.log"
   echo "java example FAILED: the jar did not build"
   status=1
+fi
+
+# Real Flink 1.20 JobManagers and a TaskManager fail over on libk8sha (once, on JDK 17; the
+# realkube tier runs the same against the real API server).
+if [ $status = 0 ]; then
+  "$here/flink-1.20/it/test.sh" "$target" "$kubelite" || status=1
 fi
 exit $status
