@@ -350,6 +350,14 @@ def failover(c, job, how, timings):
         fail("%s: %s restored checkpoint %d, but %s had completed %d" % (how, new, restored, old,
                                                                           last_old))
     timings.setdefault(how, []).append((t_run - t0, t_cp - t0))
+    if how == "term":
+        # the lock itself: from the old leader's release to the new one's grant
+        rel = [t for _, t in c.logs[old].all(r"leadership revoked") if t is not None and t >= t0]
+        got = [t for _, t in c.logs[new].all(c.leader_log_rx) if t is not None and t >= t0]
+        if rel and got:
+            print("SIGTERM: the lock passed from %s to %s in %d ms (released %.2f s after the "
+                  "signal, as the JobManager shut down)" % (old, new, (got[0] - rel[0]) * 1000,
+                                                            rel[0] - t0), flush=True)
     print("%s of the leader %s: %s restored checkpoint %d (the old leader's last: %d), running "
           "after %.2f s, first new checkpoint %d after %.2f s"
           % ({"kill": "kill -9", "term": "SIGTERM", "stop": "SIGSTOP"}[how], old, new, restored,

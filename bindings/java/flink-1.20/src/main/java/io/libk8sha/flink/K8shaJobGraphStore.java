@@ -17,9 +17,9 @@ import org.apache.flink.util.InstantiationUtil;
 /**
  * Flink's JobGraphStore on libk8sha's job-graph store, for the leadership of the JobManager's
  * election in which the Dispatcher starts it (Flink creates one per leadership). A graph is
- * stored as Flink stores it, its Java serialization in a blob, with libk8sha's pointer. (A graph
- * Flink's own HA wrote is not read yet: its pointer is Flink's serialized state handle, which the
- * job-graph store hands back as is.) Every write is fenced by the leadership.
+ * stored as Flink stores it, its Java serialization in a blob, with libk8sha's pointer; a graph
+ * Flink's own HA wrote (its pointer Flink's serialized state handle) is read through that handle.
+ * Every write is fenced by the leadership.
  *
  * <p>Other processes' changes are not reported to the {@link JobGraphListener}: only the leader
  * writes graphs, and Flink acts on those reports only for writes by another leader, which the
@@ -79,8 +79,7 @@ public final class K8shaJobGraphStore implements org.apache.flink.runtime.jobman
         InstantiationUtil.deserializeObject(bytes, Thread.currentThread().getContextClassLoader());
     if (!(graph instanceof JobGraph)) {
       throw new java.io.IOException("the job graph entry of " + jobId + " holds a "
-          + (graph == null ? "null" : graph.getClass().getName()) + ", not a JobGraph (an entry "
-          + "written by Flink's own HA is not read by this store yet)");
+          + (graph == null ? "null" : graph.getClass().getName()) + ", not a JobGraph");
     }
     return (JobGraph) graph;
   }
