@@ -14,6 +14,11 @@ libk8sha's factory, run SequenceJob (checkpoints every 200 ms). Then, each check
             no completed checkpoint is lost;
   SIGSTOP   the leader past the lease, then SIGCONT: the deposed JobManager commits nothing.
 
+With --switch the job first runs on Flink's own Kubernetes HA (high-availability.type:
+kubernetes, Flink's flink-kubernetes classes); that cluster stops with its HA data kept and the
+same cluster id starts again on libk8sha: the job graph and the latest checkpoint Flink's HA
+wrote are recovered from Flink's own pointers.
+
 At the end the job's output is checked: every line "key n sum" has the sum the state must have
 (the keyed state continued through every failover), no n is missing, and after a failover the
 source resumed from a checkpointed position. Prints the time from each kill to the job running
@@ -155,7 +160,7 @@ class Cluster:
         self.control("refuse", {"seconds": seconds})
 
     # ---- Flink ----
-    def write_conf(self):
+    def write_conf(self, ha_type="io.libk8sha.flink.K8shaHaServicesFactory"):
         self.conf = os.path.join(self.work, "conf")
         os.makedirs(self.conf, exist_ok=True)
         ha = os.path.join(self.work, "ha")
@@ -169,7 +174,8 @@ class Cluster:
             "high-availability.jobmanager.port": "0",
             "taskmanager.host": "127.0.0.1",
             "taskmanager.bind-host": "127.0.0.1",
-            "high-availability.type": "io.libk8sha.flink.K8shaHaServicesFactory",
+            "high-availability.type": ha_type,
+            "high-availability.cluster-id": self.cluster_id,
             "high-availability.storageDir": "file://" + ha,
             "kubernetes.cluster-id": self.cluster_id,
             "kubernetes.namespace": "flink",
@@ -276,6 +282,8 @@ def main():
     ap.add_argument("--kubeconfig")
     ap.add_argument("--control-url")
     ap.add_argument("--outages", type=int, default=10)
+    ap.add_argument("--switch", action="store_true",
+                    help="start the job on Flink's own Kubernetes HA, then switch to libk8sha")
     a = ap.parse_args()
     if not a.kube_lite and not (a.kubeconfig and a.control_url):
         fail("--kube-lite, or --kubeconfig with --control-url")
@@ -409,19 +417,60 @@ def intervals(c, until):
     return sorted(out)
 
 
+def from_native_ha(c, out):
+    """The job starts on Flink's own Kubernetes HA; that cluster stops (SIGTERM: its HA data
+    stays); the same cluster id starts again on libk8sha. Returns the job id and the last
+    checkpoint Flink's HA completed."""
+    c.write_conf("kubernetes")
+    c.start_jm("native-jm")
+    c.start_tm()
+    job = c.submit(out)
+    log = c.logs["native-jm"]
+    done = []
+    while len(done) < 3:
+        m, t = log.wait(r"Completed checkpoint (\d+) for job " + job,
+                        done[-1][1] + 0.001 if done else 0.0, "checkpoints on Flink's own HA",
+                        c.procs["native-jm"])
+        done.append((int(m.group(1)), t))
+    for name in ("native-jm", "tm"):
+        p = c.procs[name]
+        os.killpg(p.pid, signal.SIGTERM)
+        p.wait(timeout=BOUND)
+    last = max(i for i, _ in completed(log, job))
+    print("job %s ran on Flink's own Kubernetes HA (checkpoints up to %d), that cluster stopped"
+          % (job, last), flush=True)
+    c.write_conf()
+    return job, last
+
+
 def run(c):
     c.ends = {}
+    out = os.path.join(c.work, "output.txt")
+    if c.a.switch:
+        job, native_last = from_native_ha(c, out)
     for name in c.jms:
         c.start_jm(name)
         c.logs[name].wait(c.leader_log_rx if name == "jm-1" else r"lock holder: ",
                           0.0, name + " up", c.procs[name])
     c.start_tm()
-    out = os.path.join(c.work, "output.txt")
-    job = c.submit(out)
-    print("job %s submitted; cluster %s" % (job, c.cluster_id), flush=True)
+    if c.a.switch:
+        restored, t_run, first, t_cp = await_running(c, "jm-1", job, 0.0)
+        if restored is None or restored < native_last:
+            fail("switched to libk8sha: jm-1 restored %s, Flink's own HA had completed %d"
+                 % (restored, native_last))
+        print("switched to libk8sha: jm-1 recovered the job graph and restored checkpoint %d "
+              "(Flink's own HA wrote it; its last: %d), then completed checkpoint %d"
+              % (restored, native_last, first), flush=True)
+    else:
+        job = c.submit(out)
+        print("job %s submitted; cluster %s" % (job, c.cluster_id), flush=True)
     lead = leader_of(c, 0.0)[0]
-    c.logs[lead].wait(r"Completed checkpoint (\d+) for job " + job, 0.0, "a first checkpoint",
-                      c.procs[lead])
+    t_led = leader_of(c, 0.0)[1]
+    while len(completed(c.logs[lead], job, t_led)) < 3:  # (a few, before the first failover)
+        m, t = c.logs[lead].wait(r"Completed checkpoint (\d+) for job " + job,
+                                 max([t_led] + [t2 + 0.001 for _, t2 in
+                                                completed(c.logs[lead], job, t_led)]),
+                                 "checkpoints before the first failover", c.procs[lead])
     timings = {}
 
     # kill -9, then SIGTERM, of the leader
