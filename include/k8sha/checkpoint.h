@@ -141,10 +141,20 @@ K8SHA_EXPORT int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64
                                                k8sha_checkpoint_done_cb done, void *user_data);
 
 /** The same with pointer bytes the host encoded itself (must not begin with "K8P"); no blob is
- *  written or deleted by the store for such entries. Since 0.1. */
+ *  written by the store for such entries, and none is deleted unless the bytes are Flink's own
+ *  state handle (then the store owns the blob it names, as Flink's store does). Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id,
                                               const void *pointer, size_t len,
                                               k8sha_checkpoint_done_cb done, void *user_data);
+
+/** k8sha_checkpoint_add_pointer() retiring what k8sha_checkpoint_add_retiring() would: for a
+ *  host that writes its own pointers (Flink's format, so that Flink's own HA can read them) and
+ *  decides retention itself. Since 0.1. */
+K8SHA_EXPORT int k8sha_checkpoint_add_pointer_retiring(k8sha_checkpoint_store *s, uint64_t id,
+                                                       const void *pointer, size_t len,
+                                                       const uint64_t *retire, size_t n_retire,
+                                                       k8sha_checkpoint_done_cb done,
+                                                       void *user_data);
 
 /**
  * Reads every retained checkpoint, oldest first: each blob is read and checked against its

@@ -50,6 +50,13 @@ K8SHA_EXPORT const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_st
 K8SHA_EXPORT int k8sha_jobgraph_put(k8sha_jobgraph_store *s, const char *job_id,
                                     const void *graph, size_t len, k8sha_jobgraph_done_cb done,
                                     void *user_data);
+/** Stores pointer bytes the host encoded itself (not starting with "K8P") as the graph entry of
+ *  `job_id`, replacing an earlier one: Flink's own state handle of a graph blob the host wrote,
+ *  so that Flink's own HA can read it. The blob a replaced entry names is deleted after the
+ *  commit unless the new entry names it too. Since 0.1. */
+K8SHA_EXPORT int k8sha_jobgraph_put_pointer(k8sha_jobgraph_store *s, const char *job_id,
+                                            const void *pointer, size_t len,
+                                            k8sha_jobgraph_done_cb done, void *user_data);
 /** Reads and verifies the graph of `job_id`; K8SHA_ENOTFOUND when there is none. Since 0.1. */
 K8SHA_EXPORT int k8sha_jobgraph_get(k8sha_jobgraph_store *s, const char *job_id,
                                     k8sha_jobgraph_got_cb got, void *user_data);

@@ -215,6 +215,11 @@ static int lease_valid(k8sha_election *e) {
 
 /* ---- composing writes ---- */
 
+/* The lock's data key of a published component's entry. */
+static void entry_key(char *k, size_t n, const char *component) {
+  snprintf(k, n, K8SHA__LEADER_KEY_PREFIX "%s", component);
+}
+
 /* The lock object with our record and entries on top of the latest state. */
 static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_entries) {
   json_t *latest = k8sha__lock_object(e->lock), *obj, *entries, *v;
@@ -232,7 +237,7 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
     entries = k8sha__lock_entries(e->lock, obj, 1);
     json_object_foreach(e->entries, key, v) {
       char k[512];
-      snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+      entry_key(k, sizeof(k), key);
       json_object_set(entries, k, v);
     }
   }
@@ -240,7 +245,7 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
       (entries = k8sha__lock_entries(e->lock, obj, 0)) != NULL) {
     json_object_foreach(e->removed, key, v) {
       char k[512];
-      snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+      entry_key(k, sizeof(k), key);
       if (json_equal(json_object_get(entries, k), v))
         json_object_del(entries, k);
     }
@@ -485,7 +490,7 @@ static void evaluate(k8sha_election *e) {
       const char *key;
       json_object_foreach(e->entries, key, v) {
         char k[512];
-        snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+        entry_key(k, sizeof(k), key);
         if (!json_equal(json_object_get(data, k), v)) {
           leader_write(e);
           return;
@@ -494,7 +499,7 @@ static void evaluate(k8sha_election *e) {
       /* ... and take out again an entry we unpublished that is back with our value. */
       json_object_foreach(e->removed, key, v) {
         char k[512];
-        snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+        entry_key(k, sizeof(k), key);
         if (json_equal(json_object_get(data, k), v)) {
           leader_write(e);
           return;
@@ -806,7 +811,7 @@ static int release_write(k8sha_election *e) {
   data = k8sha__lock_entries(e->lock, rel, 0);
   json_object_foreach(e->entries, key, v) {
     char k[512];
-    snprintf(k, sizeof(k), K8SHA__LEADER_KEY_PREFIX "%s", key);
+    entry_key(k, sizeof(k), key);
     if (json_equal(json_object_get(data, k), v))
       json_object_del(data, k);
   }

@@ -314,6 +314,15 @@ int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64_t id, const 
                     done, user_data);
 }
 
+int k8sha_checkpoint_add_pointer_retiring(k8sha_checkpoint_store *s, uint64_t id,
+                                          const void *pointer, size_t len, const uint64_t *retire,
+                                          size_t n_retire, k8sha_checkpoint_done_cb done,
+                                          void *user_data) {
+  static const uint64_t none[1] = {0};
+  return add_common(s, id, pointer, len, 1, retire ? retire : n_retire ? NULL : none, n_retire,
+                    done, user_data);
+}
+
 int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id, const void *pointer,
                                  size_t len, k8sha_checkpoint_done_cb done, void *user_data) {
   return add_common(s, id, pointer, len, 1, NULL, 0, done, user_data);

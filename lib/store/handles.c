@@ -16,7 +16,7 @@
 
 #define MARKER_LEN (sizeof(K8SHA__DELETING_MARKER) - 1)
 
-typedef enum kind { H_ADD, H_ADD_POINTER, H_REPLACE, H_PUT, H_REMOVE, H_GET } kind;
+typedef enum kind { H_ADD, H_ADD_POINTER, H_PUT_POINTER, H_REPLACE, H_PUT, H_REMOVE, H_GET } kind;
 typedef enum phase {
   P_CHECK,       /* a dry run of the edit on the cached state */
   P_BLOB_WRITE,  /* the new blob */
@@ -70,7 +70,7 @@ struct k8sha__hstore {
 static void advance(hop *o, int err, const char *message);
 static void subsume_next(hop *o);
 static int retain(hop *o, json_t *data);
-static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *ptr, size_t len,
                        const k8sha__retention *r, k8sha__hstore_done done, void *user_data);
 
 static void set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,7 +135,7 @@ static int same_entry(hop *o, const char *v) {
   const char *why;
   int marked, rc;
   o->ours = strcmp(v, o->value) == 0;
-  if (o->kind == H_ADD_POINTER || o->ours)
+  if (o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER || o->ours)
     return o->ours;
   rc = k8sha__value_decode(&ctx->alloc, v, &marked, &p, &bytes, &len, &why);
   k8sha__free(&ctx->alloc, bytes);
@@ -165,7 +165,7 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
       return K8SHA_ENOTFOUND;
     }
     set_old(o, v);
-  } else if (o->kind == H_PUT && v) {
+  } else if ((o->kind == H_PUT || o->kind == H_PUT_POINTER) && v) {
     if (!is_marked(o->ctx, v) && same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
@@ -512,8 +512,9 @@ static void advance(hop *o, int err, const char *message) {
       op_free(ctx, o);
       return;
     }
-    rc = o->kind == H_ADD_POINTER ? start_fcm(o, P_COMMIT, edit_put)
-                                  : start_blob(o, P_BLOB_WRITE, o->uri);
+    rc = o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER
+             ? start_fcm(o, P_COMMIT, edit_put)
+             : start_blob(o, P_BLOB_WRITE, o->uri);
     break;
   case P_BLOB_WRITE:
     if (err) {
@@ -554,6 +555,15 @@ static void advance(hop *o, int err, const char *message) {
       return;
     }
     uri = o->old_value ? blob_of(ctx, o->old_value) : NULL;
+    if (uri && o->value) {
+      /* (a new value naming the very blob the old one named keeps it) */
+      char *now = blob_of(ctx, o->value);
+      if (now && strcmp(now, uri) == 0) {
+        k8sha__free(&ctx->alloc, uri);
+        uri = NULL;
+      }
+      k8sha__free(&ctx->alloc, now);
+    }
     if (uri) {
       rc = start_blob(o, P_DELETE_OLD, uri);
       k8sha__free(&ctx->alloc, uri);
@@ -749,7 +759,7 @@ int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *d
                                 k8sha__hstore_done done, void *user_data) {
   if (!r || !r->prefix || (!r->retire && r->keep == 0) || (r->n_retire && !r->retire))
     return K8SHA_EINVAL;
-  return is_pointer ? add_pointer(s, key, data, len, r, done, user_data)
+  return is_pointer ? add_pointer(s, H_ADD_POINTER, key, data, len, r, done, user_data)
                     : put_blob(s, H_ADD, key, data, len, r, done, user_data);
 }
 
@@ -765,16 +775,21 @@ int k8sha__hstore_put(k8sha__hstore *s, const char *key, const void *data, size_
 
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
                               k8sha__hstore_done done, void *user_data) {
-  return add_pointer(s, key, ptr, len, NULL, done, user_data);
+  return add_pointer(s, H_ADD_POINTER, key, ptr, len, NULL, done, user_data);
 }
 
-static int add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+int k8sha__hstore_put_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+                              k8sha__hstore_done done, void *user_data) {
+  return add_pointer(s, H_PUT_POINTER, key, ptr, len, NULL, done, user_data);
+}
+
+static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *ptr, size_t len,
                        const k8sha__retention *r, k8sha__hstore_done done, void *user_data) {
   hop *o;
   int rc;
   if (!s || !valid_key(key) || !ptr || len == 0 || (len >= 3 && memcmp(ptr, "K8P", 3) == 0))
     return K8SHA_EINVAL;
-  o = op_new(s, H_ADD_POINTER, key, done, NULL, user_data);
+  o = op_new(s, k, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
   rc = set_retention(o, r);

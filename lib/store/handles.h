@@ -62,6 +62,10 @@ int k8sha__hstore_add_retaining(k8sha__hstore *s, const char *key, const void *d
 /* Adds `key` with opaque pointer bytes (not starting with "K8P"). */
 int k8sha__hstore_add_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
                               k8sha__hstore_done done, void *user_data);
+/* Adds or replaces `key` with opaque pointer bytes (not starting with "K8P"); the blob the
+ * replaced value names, if the store knows it, is deleted after the commit. */
+int k8sha__hstore_put_pointer(k8sha__hstore *s, const char *key, const void *ptr, size_t len,
+                              k8sha__hstore_done done, void *user_data);
 /* Replaces an existing entry with a new blob (K8SHA_ENOTFOUND when absent); the old blob is
  * deleted after the commit. */
 int k8sha__hstore_replace(k8sha__hstore *s, const char *key, const void *data, size_t len,

@@ -163,6 +163,7 @@ const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_store *s) {
   return s ? s->last_error : "";
 }
 
+/* what: 0 put, 1 remove, 2 get, 3 put pointer bytes */
 static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const void *graph,
                  size_t len, k8sha_jobgraph_done_cb done, k8sha_jobgraph_got_cb got,
                  void *user_data) {
@@ -185,6 +186,7 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
   g->got = got;
   rc = what == 0   ? k8sha__hstore_put(s->h, key, graph, len, on_done, g)
        : what == 1 ? k8sha__hstore_remove(s->h, key, on_done, g)
+       : what == 3 ? k8sha__hstore_put_pointer(s->h, key, graph, len, on_done, g)
                    : k8sha__hstore_get(s->h, key, on_got, g);
   if (rc)
     gop_free(g);
@@ -194,6 +196,11 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
 int k8sha_jobgraph_put(k8sha_jobgraph_store *s, const char *job_id, const void *graph, size_t len,
                        k8sha_jobgraph_done_cb done, void *user_data) {
   return start(s, job_id, 0, graph, len, done, NULL, user_data);
+}
+
+int k8sha_jobgraph_put_pointer(k8sha_jobgraph_store *s, const char *job_id, const void *pointer,
+                               size_t len, k8sha_jobgraph_done_cb done, void *user_data) {
+  return start(s, job_id, 3, pointer, len, done, NULL, user_data);
 }
 
 int k8sha_jobgraph_remove(k8sha_jobgraph_store *s, const char *job_id,

@@ -692,6 +692,21 @@ START_TEST(checkpoints_retired_as_the_host_decides) {
   ck_assert_uint_eq(r.ids[0], 3);
   ck_assert_str_eq(r.data[0], "s3");
   ck_assert_uint_eq(r.ids[1], 4);
+  /* pointer bytes of the host's, retiring as the host decides */
+  {
+    static const uint64_t three[] = {3};
+    res_init(&f, &r);
+    ck_assert_int_eq(k8sha_checkpoint_add_pointer_retiring(s, 7, "host-ptr", 8, three, 1, on_cp,
+                                                           &r), 0);
+    it_run_until(&f.t, &r.done);
+    ck_assert_int_eq(r.err, 0);
+  }
+  recover(&f, s, &r);
+  ck_assert_uint_eq(r.n, 2);
+  ck_assert_uint_eq(r.ids[0], 4);
+  ck_assert_uint_eq(r.ids[1], 7);
+  ck_assert_str_eq(r.data[1], "host-ptr");
+  ck_assert_int_eq(blob_count(&f), 1); /* 3's went with its entry, 4's stays */
   k8sha_checkpoint_store_free(s);
   teardown(&f);
 }
@@ -935,6 +950,23 @@ static void jobgraphs(k8sha_lock_kind kind) {
   it_run_until(&f.t, &r.done);
   ck_assert_int_eq(r.err, 0);
   ck_assert_str_eq(r.data[0], "graph-2");
+  /* pointer bytes the host encoded replace the graph, whose blob goes; a graph replaces them */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, "K8P", 3, on_jg, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, "host-ptr", 8, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_str_eq(r.data[0], "host-ptr");
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(s, JOB, "graph-3", 7, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(blob_count(&f), 1);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_jobgraph_remove(s, JOB, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);

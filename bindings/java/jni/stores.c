@@ -121,7 +121,7 @@ static void on_latest(k8sha_checkpoint_store *s, int status, const k8sha_checkpo
 
 enum {
   CP_OPEN, CP_ADD, CP_ADD_POINTER, CP_RECOVER, CP_RECOVER_LATEST, CP_COMMIT, CP_COUNTER_GET,
-  CP_COUNTER_NEXT, CP_COUNTER_SET, CP_SHUTDOWN, CP_ADD_RETIRING
+  CP_COUNTER_NEXT, CP_COUNTER_SET, CP_SHUTDOWN, CP_ADD_RETIRING, CP_ADD_POINTER_RETIRING
 };
 
 /* The ids an add retires (CP_ADD_RETIRING: the call's `out`). */
@@ -145,10 +145,12 @@ static int do_store(call *c) {
   case CP_ADD_POINTER:
     rc = k8sha_checkpoint_add_pointer(s, c->n, c->data, c->len, on_store_done, o);
     break;
-  case CP_ADD_RETIRING: {
+  case CP_ADD_RETIRING:
+  case CP_ADD_POINTER_RETIRING: {
     const retire_list *retire = c->out;
-    rc = k8sha_checkpoint_add_retiring(s, c->n, c->data, c->len, retire->ids, retire->n,
-                                       on_store_done, o);
+    rc = (c->i == CP_ADD_RETIRING ? k8sha_checkpoint_add_retiring
+                                  : k8sha_checkpoint_add_pointer_retiring)(
+        s, c->n, c->data, c->len, retire->ids, retire->n, on_store_done, o);
     break;
   }
   case CP_RECOVER:
@@ -252,7 +254,7 @@ static void n_store_call(JNIEnv *env, jclass cls, jlong h, jint what, jlong n, j
 }
 
 static void n_store_add_retiring(JNIEnv *env, jclass cls, jlong h, jlong id, jbyteArray state,
-                                 jlongArray retire, jobject future) {
+                                 jboolean pointer, jlongArray retire, jobject future) {
   retire_list list;
   jlong *ids;
   size_t i;
@@ -270,7 +272,8 @@ static void n_store_add_retiring(JNIEnv *env, jclass cls, jlong h, jlong id, jby
   for (i = 0; i < list.n; i++)
     list.ids[i] = (uint64_t)ids[i];
   free(ids);
-  store_call(env, h, CP_ADD_RETIRING, (uint64_t)id, state, &list, future);
+  store_call(env, h, pointer ? CP_ADD_POINTER_RETIRING : CP_ADD_RETIRING, (uint64_t)id, state,
+             &list, future);
   free(list.ids);
 }
 
@@ -340,7 +343,7 @@ static void on_graph_got(k8sha_jobgraph_store *s, int status, const void *graph,
   graphs_done(s, ud, status, graph, len, 1);
 }
 
-enum { JG_OPEN, JG_PUT, JG_GET, JG_REMOVE };
+enum { JG_OPEN, JG_PUT, JG_GET, JG_REMOVE, JG_PUT_POINTER };
 
 static int do_graphs(call *c) {
   jgraphs *jg = c->obj;
@@ -354,6 +357,9 @@ static int do_graphs(call *c) {
     break;
   case JG_GET:
     rc = k8sha_jobgraph_get(jg->s, c->s1, on_graph_got, c->op);
+    break;
+  case JG_PUT_POINTER:
+    rc = k8sha_jobgraph_put_pointer(jg->s, c->s1, c->data, c->len, on_graphs_done, c->op);
     break;
   default:
     rc = k8sha_jobgraph_remove(jg->s, c->s1, on_graphs_done, c->op);
@@ -399,7 +405,7 @@ static void n_graphs_call(JNIEnv *env, jclass cls, jlong h, jint what, jstring j
   c.obj = jg;
   c.i = what;
   c.s1 = job;
-  if (what <= JG_OPEN || what > JG_REMOVE) {
+  if (what <= JG_OPEN || what > JG_PUT_POINTER) {
     throw_k8sha(env, K8SHA_EINVAL, "no such job-graph store operation");
   } else if (oom) {
     throw_k8sha(env, K8SHA_ENOMEM, NULL);
@@ -618,7 +624,7 @@ const JNINativeMethod k8sha_jni_stores_natives[] = {
     {"storeOpen", "(JLjava/lang/String;Ljava/util/concurrent/CompletableFuture;)J",
      (void *)n_store_open},
     {"storeCall", "(JIJ[BLjava/util/concurrent/CompletableFuture;)V", (void *)n_store_call},
-    {"storeAddRetiring", "(JJ[B[JLjava/util/concurrent/CompletableFuture;)V",
+    {"storeAddRetiring", "(JJ[BZ[JLjava/util/concurrent/CompletableFuture;)V",
      (void *)n_store_add_retiring},
     {"storeFree", "(J)V", (void *)n_store_free},
     {"storeConfigMap", "(J)Ljava/lang/String;", (void *)n_store_configmap},

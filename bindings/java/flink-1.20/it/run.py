@@ -131,7 +131,11 @@ class Cluster:
         self.kube = None
         self.url = None
         self.jms = ["jm-1", "jm-2"]
-        self.leader_log_rx = r"leading in term (\d+)"
+        self.leader_log_rx = r"leading in term (\d+)"  # (a JobManager's leadership begins)
+        self.revoke_rx = r"leadership revoked"        # (and ends)
+        self.follow_rx = r"lock holder: "             # (a standby follows the lock)
+        self.lease, self.renew, self.retry = LEASE, RENEW, RETRY
+        self.log_opts = []                            # (more -D options for the logs)
 
     # ---- the API server ----
     def start_kube(self):
@@ -180,9 +184,9 @@ class Cluster:
             "kubernetes.cluster-id": self.cluster_id,
             "kubernetes.namespace": "flink",
             "kubernetes.config.file": self.kc,
-            "high-availability.kubernetes.leader-election.lease-duration": "%d ms" % (LEASE * 1000),
-            "high-availability.kubernetes.leader-election.renew-deadline": "%d ms" % (RENEW * 1000),
-            "high-availability.kubernetes.leader-election.retry-period": "%d ms" % (RETRY * 1000),
+            "high-availability.kubernetes.leader-election.lease-duration": "%d ms" % (self.lease * 1000),
+            "high-availability.kubernetes.leader-election.renew-deadline": "%d ms" % (self.renew * 1000),
+            "high-availability.kubernetes.leader-election.retry-period": "%d ms" % (self.retry * 1000),
             "execution.checkpointing.num-retained": "2",
             "state.checkpoints.dir": "file://" + os.path.join(self.work, "checkpoints"),
             "jobmanager.memory.process.size": "1000m",
@@ -218,8 +222,8 @@ class Cluster:
                "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
                "-Dorg.slf4j.simpleLogger.log.org.apache.pekko=warn",
                "-Dorg.slf4j.simpleLogger.log.io.libk8sha.lib=" + os.environ.get("K8SHA_IT_LIB_LOG", "info"),
-               "-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info",
-               main] + args
+               "-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.checkpoint.CheckpointCoordinator=info"
+               ] + self.log_opts + [main] + args
         with open(log, "a") as out:
             out.write("%s ==== %s started\n" % (time.strftime("%Y-%m-%dT%H:%M:%S.000"), name))
             p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
@@ -360,7 +364,7 @@ def failover(c, job, how, timings):
     timings.setdefault(how, []).append((t_run - t0, t_cp - t0))
     if how == "term":
         # the lock itself: from the old leader's release to the new one's grant
-        rel = [t for _, t in c.logs[old].all(r"leadership revoked") if t is not None and t >= t0]
+        rel = [t for _, t in c.logs[old].all(c.revoke_rx) if t is not None and t >= t0]
         got = [t for _, t in c.logs[new].all(c.leader_log_rx) if t is not None and t >= t0]
         if rel and got:
             print("SIGTERM: the lock passed from %s to %s in %d ms (released %.2f s after the "
@@ -374,7 +378,7 @@ def failover(c, job, how, timings):
         # past the lease already (the standby runs the job): resume the deposed one
         t_cont = time.time()
         os.killpg(p.pid, signal.SIGCONT)
-        m, t_rev = c.logs[old].wait(r"leadership revoked", t_cont,
+        m, t_rev = c.logs[old].wait(c.revoke_rx, t_cont,
                                     old + " hearing it was deposed", p)
         # let the new leader complete one more checkpoint after the resumption
         c.logs[new].wait(r"Completed checkpoint (\d+) for job " + job, time.time(),
@@ -389,7 +393,7 @@ def failover(c, job, how, timings):
     # the old one comes back as the standby
     t_restart = time.time()
     c.start_jm(old)
-    c.logs[old].wait(r"lock holder: ", t_restart, old + " following again", c.procs[old])
+    c.logs[old].wait(c.follow_rx, t_restart, old + " following again", c.procs[old])
     return new
 
 
@@ -408,7 +412,7 @@ def intervals(c, until):
                 start = None
             elif re.search(c.leader_log_rx, line):
                 start = t
-            elif "leadership revoked" in line and start is not None:
+            elif re.search(c.revoke_rx, line) and start is not None:
                 # (a leader stopped or killed acted no more from then on)
                 out.append((start, min(t, c.ends.get((name, start), t)), name))
                 start = None
@@ -450,7 +454,7 @@ def run(c):
         job, native_last = from_native_ha(c, out)
     for name in c.jms:
         c.start_jm(name)
-        c.logs[name].wait(c.leader_log_rx if name == "jm-1" else r"lock holder: ",
+        c.logs[name].wait(c.leader_log_rx if name == "jm-1" else c.follow_rx,
                           0.0, name + " up", c.procs[name])
     c.start_tm()
     if c.a.switch:
@@ -493,7 +497,7 @@ def run(c):
         last = max(i2 for i2, _ in completed(c.logs[lead], job))
         t0 = time.time()
         c.refuse(LEASE * 2.5)
-        c.logs[lead].wait(r"leadership revoked", t0, lead + " stepping down in outage %d" % (i + 1),
+        c.logs[lead].wait(c.revoke_rx, t0, lead + " stepping down in outage %d" % (i + 1),
                           c.procs[lead])
         # someone leads again and runs the job from the last completed checkpoint or later
         m = None

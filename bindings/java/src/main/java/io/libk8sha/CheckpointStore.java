@@ -88,9 +88,23 @@ public final class CheckpointStore implements AutoCloseable {
    * fails with {@link K8shaException#EINVAL}.
    */
   public CompletableFuture<Void> add(long id, byte[] state, long[] retire) {
+    return addRetiring(id, state, false, retire);
+  }
+
+  /**
+   * Adds checkpoint {@code id} as pointer bytes the caller encoded itself (Flink's own state
+   * handle, for instance), retiring exactly the checkpoints listed in {@code retire}, in one
+   * update (see {@link #add(long, byte[], long[])}).
+   */
+  public CompletableFuture<Void> addPointer(long id, byte[] pointer, long[] retire) {
+    return addRetiring(id, pointer, true, retire);
+  }
+
+  private CompletableFuture<Void> addRetiring(long id, byte[] bytes, boolean pointer,
+      long[] retire) {
     CompletableFuture<Object> done = new CompletableFuture<>();
     synchronized (this) {
-      Native.storeAddRetiring(h(), id, state, retire.clone(), done);
+      Native.storeAddRetiring(h(), id, bytes, pointer, retire.clone(), done);
     }
     return done.thenApply(x -> null);
   }

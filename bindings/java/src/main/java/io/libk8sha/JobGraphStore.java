@@ -13,6 +13,7 @@ public final class JobGraphStore implements AutoCloseable {
   private static final int OP_PUT = 1;
   private static final int OP_GET = 2;
   private static final int OP_REMOVE = 3;
+  private static final int OP_PUT_POINTER = 4;
 
   private final Context ctx;
   private long handle;
@@ -56,6 +57,16 @@ public final class JobGraphStore implements AutoCloseable {
    */
   public CompletableFuture<Void> put(String jobId, byte[] graph) {
     return call(OP_PUT, jobId, graph).thenApply(x -> null);
+  }
+
+  /**
+   * Stores pointer bytes the caller encoded itself (not starting with "K8P": Flink's own state
+   * handle of a graph blob the caller wrote, so that Flink's own HA can read it) as the entry of
+   * {@code jobId}, replacing an earlier one; the blob a replaced entry names goes after the
+   * commit unless the new one names it too.
+   */
+  public CompletableFuture<Void> putPointer(String jobId, byte[] pointer) {
+    return call(OP_PUT_POINTER, jobId, pointer).thenApply(x -> null);
   }
 
   /** Reads and verifies the graph of {@code jobId}; {@link K8shaException#ENOTFOUND} if none. */

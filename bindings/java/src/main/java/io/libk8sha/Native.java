@@ -78,7 +78,8 @@ final class Native {
   static native long storeOpen(long election, String jobId, CompletableFuture<Object> opened);
 
   /** what: see CheckpointStore's OP_ constants. */
-  static native void storeAddRetiring(long store, long id, byte[] state, long[] retire,
+  static native void storeAddRetiring(long store, long id, byte[] state, boolean pointer,
+      long[] retire,
       CompletableFuture<Object> done);
 
   static native void storeCall(long store, int what, long n, byte[] bytes,

@@ -17,9 +17,11 @@ import org.apache.flink.runtime.state.SharedStateRegistryFactory;
  */
 public final class K8shaCheckpointRecoveryFactory implements CheckpointRecoveryFactory {
   private final SharedCheckpointStores stores;
+  private final FlinkPointers flinkFormat;
 
-  K8shaCheckpointRecoveryFactory(SharedCheckpointStores stores) {
+  K8shaCheckpointRecoveryFactory(SharedCheckpointStores stores, FlinkPointers flinkFormat) {
     this.stores = stores;
+    this.flinkFormat = flinkFormat;
   }
 
   @Override
@@ -31,7 +33,7 @@ public final class K8shaCheckpointRecoveryFactory implements CheckpointRecoveryF
       List<CompletedCheckpoint> recovered = K8shaCompletedCheckpointStore.recover(lease.get(),
           Thread.currentThread().getContextClassLoader());
       return new K8shaCompletedCheckpointStore(lease, maxNumberOfCheckpointsToRetain, recovered,
-          registryFactory.create(ioExecutor, recovered, restoreMode), ioExecutor);
+          registryFactory.create(ioExecutor, recovered, restoreMode), ioExecutor, flinkFormat);
     } catch (Exception | Error e) {
       lease.release();
       throw e;

@@ -13,6 +13,8 @@ import org.apache.flink.runtime.checkpoint.AbstractCompleteCheckpointStore;
 import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
 import org.apache.flink.runtime.persistence.PossibleInconsistentStateException;
+import org.apache.flink.runtime.persistence.filesystem.FileSystemStateStorageHelper;
+import org.apache.flink.runtime.state.RetrievableStateHandle;
 import org.apache.flink.runtime.state.SharedStateRegistry;
 import org.apache.flink.util.InstantiationUtil;
 import org.slf4j.Logger;
@@ -35,12 +37,16 @@ public final class K8shaCompletedCheckpointStore extends AbstractCompleteCheckpo
   private final int maxRetained;
   private final Executor ioExecutor;
   private final ArrayDeque<CompletedCheckpoint> retained;
+  private final FlinkPointers flinkFormat; // null: libk8sha's own pointers
+  private final FileSystemStateStorageHelper<CompletedCheckpoint> flinkBlobs;
   private boolean running = true;
 
   K8shaCompletedCheckpointStore(SharedCheckpointStores.Lease store, int maxRetained,
       Collection<CompletedCheckpoint> recovered, SharedStateRegistry registry,
-      Executor ioExecutor) {
+      Executor ioExecutor, FlinkPointers flinkFormat) {
     super(registry);
+    this.flinkFormat = flinkFormat;
+    this.flinkBlobs = flinkFormat == null ? null : flinkFormat.storage("completedCheckpoint");
     if (maxRetained < 1) {
       throw new IllegalArgumentException("at least one checkpoint must be retained");
     }
@@ -95,15 +101,30 @@ public final class K8shaCompletedCheckpointStore extends AbstractCompleteCheckpo
     }
     List<CompletedCheckpoint> retire = Subsumption.retired(retained, checkpoint, maxRetained);
     long[] ids = retire.stream().mapToLong(CompletedCheckpoint::getCheckpointID).toArray();
-    byte[] bytes = InstantiationUtil.serializeObject(checkpoint);
-    try {
-      join(store.get().add(checkpoint.getCheckpointID(), bytes, ids));
-    } catch (K8shaException e) {
-      if (e.isUnknownOutcome()) {
-        throw new PossibleInconsistentStateException(
-            "checkpoint " + checkpoint.getCheckpointID() + " may or may not have been added", e);
+    if (flinkFormat == null) {
+      byte[] bytes = InstantiationUtil.serializeObject(checkpoint);
+      try {
+        join(store.get().add(checkpoint.getCheckpointID(), bytes, ids));
+      } catch (K8shaException e) {
+        throw unknownOutcome(checkpoint, e);
       }
-      throw e;
+    } else {
+      // Flink's own format: Flink's writer puts the blob, the entry is Flink's handle of it
+      RetrievableStateHandle<CompletedCheckpoint> blob = flinkBlobs.store(checkpoint);
+      try {
+        join(store.get().addPointer(checkpoint.getCheckpointID(), flinkFormat.pointer(blob),
+            ids));
+      } catch (Exception e) {
+        if (e instanceof K8shaException && ((K8shaException) e).isUnknownOutcome()) {
+          throw unknownOutcome(checkpoint, (K8shaException) e); // (the entry may name the blob)
+        }
+        try {
+          blob.discardState(); // nothing names it
+        } catch (Exception d) {
+          e.addSuppressed(d);
+        }
+        throw e;
+      }
     }
     retained.addLast(checkpoint);
     CompletedCheckpoint last = null;
@@ -121,6 +142,15 @@ public final class K8shaCompletedCheckpointStore extends AbstractCompleteCheckpo
     findLowest(retained).ifPresent(id -> cleaner.cleanSubsumedCheckpoints(id,
         getSharedStateRegistry().unregisterUnusedState(id), postCleanup, ioExecutor));
     return last;
+  }
+
+  /** An unknown outcome as Flink's PossibleInconsistentStateException; anything else as is. */
+  private static Exception unknownOutcome(CompletedCheckpoint checkpoint, K8shaException e) {
+    if (e.isUnknownOutcome()) {
+      return new PossibleInconsistentStateException(
+          "checkpoint " + checkpoint.getCheckpointID() + " may or may not have been added", e);
+    }
+    return e;
   }
 
   @Override

@@ -27,13 +27,16 @@ public final class K8shaHaServices extends AbstractHaServices {
   private final Context ctx;
   private final K8shaLeaderElectionDriverFactory drivers;
   private final SharedCheckpointStores checkpointStores;
+  private final FlinkPointers flinkFormat; // null: libk8sha's own pointers
 
   K8shaHaServices(Configuration config, Executor ioExecutor, BlobStoreService blobs,
-      JobResultStore results, Context ctx, K8shaLeaderElectionDriverFactory drivers) {
+      JobResultStore results, Context ctx, K8shaLeaderElectionDriverFactory drivers,
+      FlinkPointers flinkFormat) {
     super(config, drivers, ioExecutor, blobs, results);
     this.ctx = ctx;
     this.drivers = drivers;
     this.checkpointStores = new SharedCheckpointStores(drivers::election);
+    this.flinkFormat = flinkFormat;
   }
 
   /** The libk8sha context the services run on. */
@@ -49,12 +52,12 @@ public final class K8shaHaServices extends AbstractHaServices {
 
   @Override
   protected CheckpointRecoveryFactory createCheckpointRecoveryFactory() {
-    return new K8shaCheckpointRecoveryFactory(checkpointStores);
+    return new K8shaCheckpointRecoveryFactory(checkpointStores, flinkFormat);
   }
 
   @Override
   protected JobGraphStore createJobGraphStore() {
-    return new K8shaJobGraphStore(drivers.election());
+    return new K8shaJobGraphStore(drivers.election(), flinkFormat);
   }
 
   @Override

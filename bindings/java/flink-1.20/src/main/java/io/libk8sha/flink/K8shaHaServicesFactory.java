@@ -23,6 +23,7 @@ public final class K8shaHaServicesFactory implements HighAvailabilityServicesFac
       Executor executor) throws Exception {
     Context ctx;
     String scheme;
+    FlinkPointers flinkFormat = FlinkPointers.of(configuration); // (checked before anything runs)
     try (Config config = FlinkConfiguration.of(configuration)) {
       scheme = FlinkConfiguration.scheme(config.storageDir());
       ctx = new Context(config, new Slf4jLogSink(), Slf4jLogSink.level());
@@ -32,7 +33,7 @@ public final class K8shaHaServicesFactory implements HighAvailabilityServicesFac
       BlobStoreService blobs = BlobUtils.createBlobStoreFromConfig(configuration);
       JobResultStore results = FileSystemJobResultStore.fromConfiguration(configuration, executor);
       return new K8shaHaServices(configuration, executor, blobs, results, ctx,
-          new K8shaLeaderElectionDriverFactory(ctx, null));
+          new K8shaLeaderElectionDriverFactory(ctx, null), flinkFormat);
     } catch (Exception | Error e) {
       ctx.close();
       throw e;

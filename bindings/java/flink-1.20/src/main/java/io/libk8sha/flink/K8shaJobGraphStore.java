@@ -27,10 +27,19 @@ import org.apache.flink.util.InstantiationUtil;
  */
 public final class K8shaJobGraphStore implements org.apache.flink.runtime.jobmanager.JobGraphStore {
   private final Election election;
+  private final FlinkPointers flinkFormat; // null: libk8sha's own pointers
+  private final org.apache.flink.runtime.persistence.filesystem.FileSystemStateStorageHelper<
+      JobGraph> flinkBlobs;
   private JobGraphStore store; // while started
 
   public K8shaJobGraphStore(Election election) {
+    this(election, null);
+  }
+
+  K8shaJobGraphStore(Election election, FlinkPointers flinkFormat) {
     this.election = election;
+    this.flinkFormat = flinkFormat;
+    this.flinkBlobs = flinkFormat == null ? null : flinkFormat.storage("submittedJobGraph");
   }
 
   private static Exception unwrap(CompletionException e) {
@@ -86,11 +95,31 @@ public final class K8shaJobGraphStore implements org.apache.flink.runtime.jobman
 
   @Override
   public void putJobGraph(JobGraph jobGraph) throws Exception {
-    byte[] bytes = InstantiationUtil.serializeObject(jobGraph);
+    String job = jobGraph.getJobID().toHexString();
+    if (flinkFormat == null) {
+      byte[] bytes = InstantiationUtil.serializeObject(jobGraph);
+      try {
+        store().put(job, bytes).join();
+      } catch (CompletionException e) {
+        throw unwrap(e);
+      }
+      return;
+    }
+    // Flink's own format: Flink's writer puts the blob, the entry is Flink's handle of it
+    org.apache.flink.runtime.state.RetrievableStateHandle<JobGraph> blob =
+        flinkBlobs.store(jobGraph);
     try {
-      store().put(jobGraph.getJobID().toHexString(), bytes).join();
-    } catch (CompletionException e) {
-      throw unwrap(e);
+      store().putPointer(job, flinkFormat.pointer(blob)).join();
+    } catch (Exception e) {
+      Exception failure = e instanceof CompletionException ? unwrap((CompletionException) e) : e;
+      if (!(failure instanceof K8shaException && ((K8shaException) failure).isUnknownOutcome())) {
+        try {
+          blob.discardState(); // nothing names it
+        } catch (Exception d) {
+          failure.addSuppressed(d);
+        }
+      }
+      throw failure;
     }
   }
 

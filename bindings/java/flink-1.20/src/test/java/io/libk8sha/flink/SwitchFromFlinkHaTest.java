@@ -121,6 +121,85 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
     }
   }
 
+  /**
+   * And back: with {@code libk8sha.flink.pointer-format: flink} the entries are Flink's own
+   * handles of blobs Flink's own writer put, so Flink's own HA services recover the job graph and
+   * the checkpoints (and libk8sha reads them too).
+   */
+  @Test
+  void flinksOwnHaRecoversWhatLibk8shaWroteInFlinksFormat() throws Exception {
+    String cluster = KubeLite.newClusterId("flink-back");
+    JobID job = JobID.generate();
+    ExecutorService io = Executors.newFixedThreadPool(2);
+    CheckpointsCleaner cleaner = new CheckpointsCleaner();
+    Path ha = dir.resolve("ha-back");
+    Configuration conf = HaServicesTest.flinkConfiguration(cluster);
+    conf.setString("high-availability.storageDir", ha.toUri().toString());
+    conf.setString("high-availability.cluster-id", cluster);
+    conf.setString("libk8sha.flink.pointer-format", "flink");
+    try {
+      try (HighAvailabilityServices jm = HaServicesTest.services(conf, io)) {
+        LeaderDriversTest.Contender c = HaServicesTest.lead(jm, "jm");
+        c.await("granted");
+        JobGraphStore graphs = jm.getJobGraphStore();
+        graphs.start(NO_EVENTS);
+        graphs.putJobGraph(new JobGraph(job, "going back"));
+        graphs.putJobGraph(new JobGraph(job, "going back, again")); // (replaced: one blob)
+        graphs.stop();
+        CompletedCheckpointStore store = HaServicesTest.store(jm, job);
+        CheckpointIDCounter counter = jm.getCheckpointRecoveryFactory()
+            .createCheckpointIDCounter(job);
+        for (int i = 0; i < 3; i++) {
+          store.addCheckpointAndSubsumeOldestOne(Checkpoints.of(job, counter.getAndIncrement(),
+              Checkpoints.Kind.CHECKPOINT, dir), cleaner, () -> {});
+        }
+        assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
+        // libk8sha reads its own entries in Flink's format back
+        assertEquals(List.of(2L, 3L),
+            HaServicesTest.ids(HaServicesTest.store(jm, job).getAllCheckpoints()));
+        c.election.close();
+      }
+      assertEquals(3, blobs(ha).size(), "blobs: " + blobs(ha)); // 2 checkpoints, 1 graph
+
+      Configuration flinkConf = new Configuration(conf);
+      flinkConf.setString("high-availability.type", "kubernetes");
+      try (HighAvailabilityServices flink =
+               new KubernetesHaServicesFactory().createHAServices(flinkConf, io)) {
+        LeaderDriversTest.Contender c = HaServicesTest.lead(flink, "flink-jm");
+        c.await("granted");
+        JobGraphStore graphs = flink.getJobGraphStore();
+        graphs.start(NO_EVENTS);
+        assertEquals("going back, again", graphs.recoverJobGraph(job).getName());
+        graphs.stop();
+        CompletedCheckpointStore store = HaServicesTest.store(flink, job);
+        assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
+        assertEquals(4L, flink.getCheckpointRecoveryFactory().createCheckpointIDCounter(job)
+            .get());
+        c.election.close();
+      }
+    } finally {
+      io.shutdownNow();
+    }
+  }
+
+  /** A pointer format that is neither is refused, naming the option. */
+  @Test
+  void anUnknownPointerFormatIsRefused() throws Exception {
+    Configuration conf = HaServicesTest.flinkConfiguration(KubeLite.newClusterId("format"));
+    conf.setString("libk8sha.flink.pointer-format", "java");
+    ExecutorService io = Executors.newFixedThreadPool(1);
+    try {
+      Exception e = assertThrows(Exception.class, () -> HaServicesTest.services(conf, io));
+      Throwable t = e;
+      while (t.getCause() != null && !t.getMessage().contains("pointer-format")) {
+        t = t.getCause();
+      }
+      assertTrue(t.getMessage().contains("libk8sha.flink.pointer-format: 'java'"), t.getMessage());
+    } finally {
+      io.shutdownNow();
+    }
+  }
+
   /** The HA blobs under the storage directory (checkpoint pointers' and job graphs'). */
   private static List<Path> blobs(Path ha) throws java.io.IOException {
     try (Stream<Path> s = Files.walk(ha)) {

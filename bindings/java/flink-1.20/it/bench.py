@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Failover of real Flink 1.20 processes: Flink's own Kubernetes HA and libk8sha, side by side.
+
+For each HA (Flink's `kubernetes`, libk8sha's factory), on a fresh kube-lite, with the same job,
+the same durations and the same processes as run.py (two JobManagers, one TaskManager):
+
+  kill -9 the leader, N times:  seconds to the job RUNNING again, to its first new checkpoint
+  SIGTERM the leader, N times:  the same
+  the API server away for longer than the lease, M times: how long two JobManagers led at once
+                                (from each one's DefaultLeaderElectionService, Flink's own lines
+                                for both HAs), and restores older than a checkpoint reported
+                                completed (a completed checkpoint lost)
+  API requests per second while the job runs, and per completed checkpoint (kube-lite's counts)
+
+Prints one table; with --json FILE also writes the figures.
+
+  bench.py --classpath FILE --adapter JAR --job JAR --kube-lite BIN --work DIR
+           [--kills N] [--terms N] [--outages M] [--lease S --renew S --retry S]
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import time
+import urllib.request
+
+import run as R
+
+GRANT = r"Granting leadership to the contender registered under component 'resourcemanager'"
+REVOKE = r"Revoking leadership (to|for) component 'resourcemanager'"
+
+
+def pct(values, q):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def stats(url):
+    with urllib.request.urlopen(url + "/kube-lite/v1/stats", timeout=30) as r:
+        return json.loads(r.read())
+
+
+def reset_stats(url):
+    req = urllib.request.Request(url + "/kube-lite/v1/stats/reset", data=b"{}", method="POST")
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+def leaderships(c):
+    """Every JobManager's leadership intervals, from Flink's own grant and revoke lines."""
+    out = []
+    for name in c.jms:
+        start = None
+        for line in c.logs[name].lines():
+            t = R.stamp(line)
+            if t is None:
+                continue
+            if " ==== " in line and line.endswith(" started"):
+                if start is not None:
+                    out.append((start, c.ends.get((name, start), t), name))
+                start = None
+            elif re.search(GRANT, line):
+                start = t
+            elif re.search(REVOKE, line) and start is not None:
+                out.append((start, min(t, c.ends.get((name, start), t)), name))
+                start = None
+        if start is not None:
+            out.append((start, time.time(), name))
+    return sorted(out)
+
+
+def overlap_seconds(iv, since):
+    """Seconds during which two different JobManagers both led, after `since`."""
+    total = 0.0
+    for i, (s1, e1, n1) in enumerate(iv):
+        for s2, e2, n2 in iv[i + 1:]:
+            if n1 != n2:
+                lo, hi = max(s1, s2, since), min(e1, e2)
+                if hi > lo:
+                    total += hi - lo
+    return total
+
+
+def one_ha(a, mode):
+    work = os.path.join(os.path.abspath(a.work), mode)
+    ns = argparse.Namespace(classpath=a.classpath, adapter=a.adapter, job=a.job, work=work,
+                            kube_lite=a.kube_lite, kubeconfig=None, control_url=None)
+    c = R.Cluster(ns)
+    c.lease, c.renew, c.retry = a.lease, a.renew, a.retry
+    c.leader_log_rx, c.revoke_rx = GRANT, REVOKE
+    c.follow_rx = r"lock holder: " if mode == "libk8sha" else r"New leader elected"
+    c.log_opts = ["-Dorg.slf4j.simpleLogger.log.org.apache.flink.runtime.leaderelection."
+                  "DefaultLeaderElectionService=debug"]
+    c.ends = {}
+    c.start_kube()
+    c.write_conf("kubernetes" if mode == "native" else "io.libk8sha.flink.K8shaHaServicesFactory")
+    res = {"kill": [], "term": [], "overlap": [], "lost": 0, "outages": 0}
+    try:
+        for name in c.jms:
+            c.start_jm(name)
+            c.logs[name].wait(GRANT if name == "jm-1" else c.follow_rx, 0.0, name + " up",
+                              c.procs[name])
+        c.start_tm()
+        job = c.submit(os.path.join(work, "output.txt"))
+        lead = R.leader_of(c, 0.0)[0]
+        for _ in range(3):
+            c.logs[lead].wait(r"Completed checkpoint (\d+) for job " + job, time.time(),
+                              "a checkpoint", c.procs[lead])
+        # requests while the job runs: kube-lite's counts over a number of checkpoints
+        reset_stats(c.url)
+        t0 = time.time()
+        lead = R.leader_of(c, 0.0)[0]
+        before = len(R.completed(c.logs[lead], job))
+        c.logs[lead].wait(r"Completed checkpoint (\d+) for job " + job, t0 + 10.0,
+                          "checkpoints for the request count", c.procs[lead])
+        st = stats(c.url)
+        secs = time.time() - t0
+        cps = len(R.completed(c.logs[lead], job)) - before
+        res["requests_per_second"] = st["total"] / secs
+        res["requests_per_checkpoint"] = st["total"] / max(cps, 1)
+        res["writes_per_checkpoint"] = sum(r["count"] for r in st["requests"]
+                                           if r["verb"] in ("update", "patch", "create")) / max(cps, 1)
+        timings = {}
+        for how, n in (("kill", a.kills), ("term", a.terms)):
+            for _ in range(n):
+                R.failover(c, job, how, timings)
+        res["kill"], res["term"] = timings.get("kill", []), timings.get("term", [])
+        for i in range(a.outages):
+            lead = R.leader_of(c, 0.0)[0]
+            last = max(x for x, _ in R.completed(c.logs[lead], job))
+            t0 = time.time()
+            c.refuse(a.lease * 2.5)
+            # the job runs again somewhere, restored from some checkpoint
+            restored = None
+            deadline = time.monotonic() + R.BOUND
+            while restored is None and time.monotonic() < deadline:
+                for name in c.jms:
+                    got = [(int(x.group(1)), t) for x, t in c.logs[name].all(
+                        r"Restoring job " + job + r" from Checkpoint (\d+)") if t and t >= t0]
+                    if got:
+                        restored = (name, got[0][0])
+                time.sleep(0.05)
+            if restored is None:
+                R.fail("%s, outage %d: nobody restored the job" % (mode, i + 1))
+            R.await_running(c, restored[0], job, t0)
+            res["overlap"].append(overlap_seconds(leaderships(c), t0))
+            res["lost"] += restored[1] < last
+            res["outages"] += 1
+            print("%s outage %d: two leaders for %.3f s; restored %d, last completed %d"
+                  % (mode, i + 1, res["overlap"][-1], restored[1], last), flush=True)
+    finally:
+        c.stop_all()
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for k in ("classpath", "adapter", "job", "kube_lite", "work"):
+        ap.add_argument("--" + k.replace("_", "-"), required=True)
+    ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--terms", type=int, default=10)
+    ap.add_argument("--outages", type=int, default=10)
+    ap.add_argument("--lease", type=float, default=R.LEASE)
+    ap.add_argument("--renew", type=float, default=R.RENEW)
+    ap.add_argument("--retry", type=float, default=R.RETRY)
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    out = {}
+    for mode in ("native", "libk8sha"):
+        out[mode] = one_ha(a, mode)
+    print("\nlease %.1f s / renew %.1f s / retry %.1f s; Flink 1.20.1; kube-lite; %d kills, %d "
+          "SIGTERMs, %d outages of %.1f s" % (a.lease, a.renew, a.retry, a.kills, a.terms,
+                                             a.outages, a.lease * 2.5))
+    print("%-44s %14s %14s" % ("", "Flink's own HA", "libk8sha"))
+    rows = [
+        ("kill -9: to RUNNING p50 / p99 (s)", lambda r: (pct([x for x, _ in r["kill"]], .5),
+                                                         pct([x for x, _ in r["kill"]], .99))),
+        ("kill -9: to first new checkpoint p50 / p99 (s)", lambda r: (
+            pct([y for _, y in r["kill"]], .5), pct([y for _, y in r["kill"]], .99))),
+        ("SIGTERM: to RUNNING p50 / p99 (s)", lambda r: (pct([x for x, _ in r["term"]], .5),
+                                                         pct([x for x, _ in r["term"]], .99))),
+        ("SIGTERM: to first new checkpoint p50 / p99 (s)", lambda r: (
+            pct([y for _, y in r["term"]], .5), pct([y for _, y in r["term"]], .99))),
+    ]
+    for label, f in rows:
+        print("%-44s %14s %14s" % (label, "%.2f / %.2f" % f(out["native"]),
+                                   "%.2f / %.2f" % f(out["libk8sha"])))
+    for label, f in (
+            ("outages with two leaders at once", lambda r: "%d of %d" % (
+                sum(1 for o in r["overlap"] if o > 0), r["outages"])),
+            ("longest time with two leaders (ms)", lambda r: "%.0f" % (
+                1000 * max(r["overlap"] or [0]))),
+            ("restores older than a completed checkpoint", lambda r: "%d" % r["lost"]),
+            ("API requests per second, job running", lambda r: "%.1f" % r["requests_per_second"]),
+            ("API requests per completed checkpoint", lambda r: "%.1f" % r["requests_per_checkpoint"]),
+            ("API writes per completed checkpoint", lambda r: "%.1f" % r["writes_per_checkpoint"])):
+        print("%-44s %14s %14s" % (label, f(out["native"]), f(out["libk8sha"])))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
