@@ -90,7 +90,8 @@ def overlap_seconds(iv, since):
 def one_ha(a, mode):
     work = os.path.join(os.path.abspath(a.work), mode)
     ns = argparse.Namespace(classpath=a.classpath, adapter=a.adapter, job=a.job, work=work,
-                            kube_lite=a.kube_lite, kubeconfig=None, control_url=None)
+                            kube_lite=a.kube_lite, kubeconfig=None, control_url=None,
+                            switch=False, back=False)
     c = R.Cluster(ns)
     c.lease, c.renew, c.retry = a.lease, a.renew, a.retry
     c.leader_log_rx, c.revoke_rx = GRANT, REVOKE

@@ -14,6 +14,9 @@ libk8sha's factory, run SequenceJob (checkpoints every 200 ms). Then, each check
             no completed checkpoint is lost;
   SIGSTOP   the leader past the lease, then SIGCONT: the deposed JobManager commits nothing.
 
+With --back libk8sha writes its pointers in Flink's own format, and at the end the cluster goes
+back to Flink's own Kubernetes HA, which must restore the last checkpoint libk8sha completed.
+
 With --switch the job first runs on Flink's own Kubernetes HA (high-availability.type:
 kubernetes, Flink's flink-kubernetes classes); that cluster stops with its HA data kept and the
 same cluster id starts again on libk8sha: the job graph and the latest checkpoint Flink's HA
@@ -198,6 +201,8 @@ class Cluster:
             "web.tmpdir": os.path.join(self.work, "web"),
             "io.tmp.dirs": os.path.join(self.work, "tmp"),
         }
+        if self.a.back and ha_type != "kubernetes":
+            conf["libk8sha.flink.pointer-format"] = "flink"  # (so that Flink's HA can read it)
         with open(os.path.join(self.conf, "config.yaml"), "w") as f:
             for k, v in conf.items():
                 f.write("%s: %s\n" % (k, json.dumps(v)))
@@ -288,6 +293,9 @@ def main():
     ap.add_argument("--outages", type=int, default=10)
     ap.add_argument("--switch", action="store_true",
                     help="start the job on Flink's own Kubernetes HA, then switch to libk8sha")
+    ap.add_argument("--back", action="store_true",
+                    help="libk8sha writes Flink's pointer format; at the end the cluster goes "
+                         "back to Flink's own Kubernetes HA")
     a = ap.parse_args()
     if not a.kube_lite and not (a.kubeconfig and a.control_url):
         fail("--kube-lite, or --kubeconfig with --control-url")
@@ -447,6 +455,27 @@ def from_native_ha(c, out):
     return job, last
 
 
+def back_to_native(c, job):
+    """The cluster stops (SIGTERM: the HA data stays) and starts again on Flink's own
+    Kubernetes HA, which recovers from the pointers libk8sha wrote in Flink's format."""
+    last = max(i for name in c.jms for i, _ in completed(c.logs[name], job))
+    for name in c.jms + ["tm"]:
+        p = c.procs[name]
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(timeout=BOUND)
+    t0 = time.time()
+    c.write_conf("kubernetes")
+    c.start_jm("native-back")
+    c.start_tm()
+    restored, t_run, first, t_cp = await_running(c, "native-back", job, t0)
+    if restored is None or restored < last:
+        fail("back to Flink's own HA: it restored %s, libk8sha had completed %d" % (restored, last))
+    print("back to Flink's own HA: it recovered the job graph and restored checkpoint %d "
+          "(libk8sha wrote it in Flink's format; the last completed: %d), then completed "
+          "checkpoint %d" % (restored, last, first), flush=True)
+
+
 def run(c):
     c.ends = {}
     out = os.path.join(c.work, "output.txt")
@@ -531,6 +560,8 @@ def run(c):
             fail("two leaders at once: %s %.3f-%.3f and %s %.3f-%.3f" % (n1, s1, e1, n2, s2, e2))
     print("never two leaders at once: %d leaderships checked" % len(iv), flush=True)
 
+    if c.a.back:
+        back_to_native(c, job)
     check_output(out)
     for how, ts in timings.items():
         print("%s: to RUNNING %s s; to the first new checkpoint %s s"

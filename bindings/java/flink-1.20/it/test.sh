@@ -20,8 +20,9 @@ if ! mvn -q -B -f "$here/pom.xml" -Dk8sha.target="$target/flink-1.20-it" package
   exit 1
 fi
 work=$(mktemp -d)
-# (on kube-lite the job starts on Flink's own Kubernetes HA and switches to libk8sha first)
-server=(--kube-lite "$kubelite" --switch)
+# (on kube-lite the job starts on Flink's own Kubernetes HA, switches to libk8sha, which writes
+# Flink's pointer format, and goes back to Flink's own HA at the end)
+server=(--kube-lite "$kubelite" --switch --back)
 [ $# -gt 0 ] && server=("$@")
 if python3 "$here/run.py" --classpath "$target/flink-1.20-it/flink.classpath" \
      --adapter "$target/flink-1.20/libk8sha-flink-1.20-0.1.0-all.jar" \
