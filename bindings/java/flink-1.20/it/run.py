@@ -328,9 +328,9 @@ def await_running(c, name, job, after):
     log = c.logs[name]
     m, t_run = log.wait(r"Job libk8sha-sequence \(" + job + r"\) switched from state \w+ to RUNNING",
                         after, "the job running on " + name, c.procs[name])
-    restored = None
+    restored = None  # (the first restore of the new leadership: later ones are task restarts)
     for rm, rt in log.all(r"Restoring job " + job + r" from Checkpoint (\d+)"):
-        if rt is not None and rt >= after:
+        if rt is not None and rt >= after and restored is None:
             restored = int(rm.group(1))
     cm, t_cp = log.wait(r"Completed checkpoint (\d+) for job " + job, t_run,
                         "a new checkpoint on " + name, c.procs[name])
@@ -523,32 +523,38 @@ def run(c):
     # outages longer than the lease: the leader steps down first; the job fails over
     for i in range(c.a.outages):
         lead = leader_of(c, 0.0)[0]
-        last = max(i2 for i2, _ in completed(c.logs[lead], job))
         t0 = time.time()
         c.refuse(LEASE * 2.5)
-        c.logs[lead].wait(c.revoke_rx, t0, lead + " stepping down in outage %d" % (i + 1),
-                          c.procs[lead])
-        # someone leads again and runs the job from the last completed checkpoint or later
-        m = None
+        m, t_rev = c.logs[lead].wait(c.revoke_rx, t0, lead + " stepping down in outage %d"
+                                     % (i + 1), c.procs[lead])
+        # what the old leader reported completed: all before its step-down, none after
+        last = max(x for x, _ in completed(c.logs[lead], job))
+        late = [x for x, t in completed(c.logs[lead], job, t_rev)]
+        if late:
+            fail("outage %d: %s reported checkpoints %s completed after it stepped down"
+                 % (i + 1, lead, late))
+        # someone leads again (a leadership begun after the step-down) and runs the job from
+        # the last completed checkpoint or a later one
+        granted = None
         deadline = time.monotonic() + BOUND
-        while m is None and time.monotonic() < deadline:
+        while granted is None and time.monotonic() < deadline:
             for name in c.jms:
-                got = [(int(x.group(1)), t) for x, t in
-                       c.logs[name].all(r"Restoring job " + job + r" from Checkpoint (\d+)")
-                       if t is not None and t >= t0]
+                got = [t for _, t in c.logs[name].all(c.leader_log_rx) if t is not None and t >= t_rev]
                 if got:
-                    m = (name, got[0][0], got[0][1])
+                    granted = (name, got[0])
                     break
-            time.sleep(0.05)
-        if m is None:
-            fail("outage %d: nobody restored the job" % (i + 1))
-        if m[1] < last:
-            fail("outage %d: %s restored checkpoint %d, but %d had completed" % (i + 1, m[0], m[1],
-                                                                                  last))
-        restored, t_run, first_new, t_cp = await_running(c, m[0], job, t0)
-        print("outage %d (%.1f s): %s stepped down, %s restored checkpoint %d (last completed "
-              "%d), running %.2f s after the outage began" % (i + 1, LEASE * 2.5, lead, m[0], m[1],
-                                                             last, t_run - t0), flush=True)
+            time.sleep(0.05)  # (re-reading growing logs; BOUND is the failure bound)
+        if granted is None:
+            fail("outage %d: nobody led again" % (i + 1))
+        name = granted[0]
+        restored, t_run, first_new, t_cp = await_running(c, name, job, granted[1])
+        if restored is None or restored < last:
+            fail("outage %d: %s restored checkpoint %s, but %d had completed" % (i + 1, name,
+                                                                                  restored, last))
+        print("outage %d (%.1f s): %s stepped down %.2f s in, %s led again and restored "
+              "checkpoint %d (the last completed: %d), running %.2f s after the outage began"
+              % (i + 1, LEASE * 2.5, lead, t_rev - t0, name, restored, last, t_run - t0),
+              flush=True)
 
     # a leader stopped past its lease, then resumed
     failover(c, job, "stop", timings)
