@@ -87,6 +87,39 @@ def overlap_seconds(iv, since):
     return total
 
 
+def died(c):
+    """The JobManagers whose process ended by itself (a fatal error), restarted as standbys."""
+    out = []
+    for name in c.jms:
+        p = c.procs[name]
+        if p.poll() is not None:
+            out.append("%s (exit %d)" % (name, p.returncode))
+            t = time.time()
+            c.start_jm(name)
+            c.logs[name].wait(c.follow_rx, t, name + " following again", c.procs[name])
+    return out
+
+
+def running_again(c, job, after):
+    """Waits until the job runs and completes a checkpoint under a leadership begun after
+    `after` on a JobManager still alive: (name, restored id, restore stamp), or None when a
+    JobManager died meanwhile."""
+    deadline = time.monotonic() + R.BOUND
+    while time.monotonic() < deadline:
+        for name in c.jms:
+            if c.procs[name].poll() is not None:
+                return None
+            grants = [t for _, t in c.logs[name].all(GRANT) if t and t >= after]
+            if not grants:
+                continue
+            got = [(int(x.group(1)), t) for x, t in c.logs[name].all(
+                r"Restoring job " + job + r" from Checkpoint (\d+)") if t and t >= grants[0]]
+            if got and R.completed(c.logs[name], job, got[0][1]):
+                return name, got[0][0], got[0][1]
+        time.sleep(0.05)  # (re-reading growing logs; BOUND is the failure bound)
+    R.fail("the job did not run again within %d s" % R.BOUND)
+
+
 def one_ha(a, mode):
     work = os.path.join(os.path.abspath(a.work), mode)
     ns = argparse.Namespace(classpath=a.classpath, adapter=a.adapter, job=a.job, work=work,
@@ -138,29 +171,41 @@ def one_ha(a, mode):
             c.refuse(a.lease * 2.5)
             # the job runs again under a leadership begun after the outage did, restored from
             # some checkpoint; or the leader keeps its leadership through the outage (its renewal
-            # retried until the server came back: no failover) and completes checkpoints again
-            restored = kept = None
+            # retried until the server came back: no failover) and completes checkpoints again;
+            # or a JobManager fails (it is restarted)
             back = t0 + a.lease * 2.5
+            restored = kept = None
             deadline = time.monotonic() + R.BOUND
             while restored is None and kept is None and time.monotonic() < deadline:
-                for name in c.jms:
-                    grants = [t for _, t in c.logs[name].all(GRANT) if t and t >= t0]
-                    got = [(int(x.group(1)), t) for x, t in c.logs[name].all(
-                        r"Restoring job " + job + r" from Checkpoint (\d+)")
-                        if grants and t and t >= grants[0]]
-                    if got:
-                        restored = (name, got[0][0], grants[0], got[0][1])
-                        break
-                if restored is None and not any(t and t >= t0 for _, t in
-                                                c.logs[lead].all(REVOKE)):
+                if any(c.procs[n].poll() is not None for n in c.jms):
+                    break
+                if any(t and t >= t0 for n in c.jms for _, t in c.logs[n].all(GRANT)):
+                    restored = running_again(c, job, t0)
+                    break
+                if not any(t and t >= t0 for _, t in c.logs[lead].all(REVOKE)):
                     done = R.completed(c.logs[lead], job, back)
                     if done:
                         kept = done[0]
                 time.sleep(0.05)
+            crashed = died(c)
+            res["outages"] += 1
+            res["overlap"].append(overlap_seconds(leaderships(c), t0))
+            if crashed:
+                res["crashes"] = res.get("crashes", 0) + 1
+                print("%s outage %d: JobManager %s failed; two leaders for %.3f s"
+                      % (mode, i + 1, ", ".join(crashed), res["overlap"][-1]), flush=True)
+                # (then: the job completes checkpoints again, whoever leads)
+                t1 = time.time()
+                deadline = time.monotonic() + R.BOUND
+                while not any(R.completed(c.logs[n], job, t1) for n in c.jms):
+                    if time.monotonic() > deadline:
+                        R.fail("%s, outage %d: no checkpoint after a JobManager failed"
+                               % (mode, i + 1))
+                    died(c)
+                    time.sleep(0.05)
+                continue
             if kept is not None:
-                res["overlap"].append(overlap_seconds(leaderships(c), t0))
                 res["kept"] = res.get("kept", 0) + 1
-                res["outages"] += 1
                 print("%s outage %d: %s kept its leadership through the outage (checkpoint %d "
                       "completed %.2f s after the server came back); two leaders for %.3f s"
                       % (mode, i + 1, lead, kept[0], kept[1] - back, res["overlap"][-1]),
@@ -168,13 +213,10 @@ def one_ha(a, mode):
                 continue
             if restored is None:
                 R.fail("%s, outage %d: nobody restored the job" % (mode, i + 1))
-            R.await_running(c, restored[0], job, restored[2])
-            res["overlap"].append(overlap_seconds(leaderships(c), t0))
             # a checkpoint reported completed (by either JobManager) before this restore, and
             # newer than what it restored, is lost
-            last = max(x for n in c.jms for x, t in R.completed(c.logs[n], job) if t < restored[3])
+            last = max(x for n in c.jms for x, t in R.completed(c.logs[n], job) if t < restored[2])
             res["lost"] += restored[1] < last
-            res["outages"] += 1
             print("%s outage %d: two leaders for %.3f s; restored %d, last completed %d"
                   % (mode, i + 1, res["overlap"][-1], restored[1], last), flush=True)
     finally:
@@ -220,6 +262,7 @@ def main():
             ("longest time with two leaders (ms)", lambda r: "%.0f" % (
                 1000 * max(r["overlap"] or [0]))),
             ("outages the leader kept its leadership through", lambda r: "%d" % r.get("kept", 0)),
+            ("outages a JobManager failed in (restarted)", lambda r: "%d" % r.get("crashes", 0)),
             ("restores older than a completed checkpoint", lambda r: "%d" % r["lost"]),
             ("API requests per second, job running", lambda r: "%.1f" % r["requests_per_second"]),
             ("API requests per completed checkpoint", lambda r: "%.1f" % r["requests_per_checkpoint"]),
