@@ -160,6 +160,13 @@ def one_ha(a, mode):
         res["requests_per_checkpoint"] = st["total"] / max(cps, 1)
         res["writes_per_checkpoint"] = sum(r["count"] for r in st["requests"]
                                            if r["verb"] in ("update", "patch", "create")) / max(cps, 1)
+        # the job ConfigMap: bytes of data per retained checkpoint entry
+        with urllib.request.urlopen("%s/api/v1/namespaces/flink/configmaps/%s-%s-config-map"
+                                    % (c.url, c.cluster_id, job), timeout=30) as r:
+            data = json.loads(r.read()).get("data", {})
+        entries = [v for k, v in data.items() if k.startswith("checkpointID-")]
+        res["bytes_per_checkpoint"] = (sum(len(v) for v in entries) / len(entries)
+                                       if entries else float("nan"))
         timings = {}
         for how, n in (("kill", a.kills), ("term", a.terms)):
             for _ in range(n):
@@ -266,7 +273,8 @@ def main():
             ("restores older than a completed checkpoint", lambda r: "%d" % r["lost"]),
             ("API requests per second, job running", lambda r: "%.1f" % r["requests_per_second"]),
             ("API requests per completed checkpoint", lambda r: "%.1f" % r["requests_per_checkpoint"]),
-            ("API writes per completed checkpoint", lambda r: "%.1f" % r["writes_per_checkpoint"])):
+            ("API writes per completed checkpoint", lambda r: "%.1f" % r["writes_per_checkpoint"]),
+            ("ConfigMap bytes per retained checkpoint", lambda r: "%.0f" % r["bytes_per_checkpoint"])):
         print("%-44s %14s %14s" % (label, f(out["native"]), f(out["libk8sha"])))
     if a.json:
         with open(a.json, "w") as f:
