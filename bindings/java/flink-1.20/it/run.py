@@ -337,6 +337,33 @@ def await_running(c, name, job, after):
     return restored, t_run, int(cm.group(1)), t_cp
 
 
+def await_new_leadership(c, job, after, what):
+    """The leadership begun after `after` under which the job runs again and completes a
+    checkpoint: (JobManager, checkpoint restored first, RUNNING stamp). A leadership that ends
+    before the job runs (a step-down, then someone else) is passed over."""
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        grants = [(t, name) for name in c.jms for _, t in c.logs[name].all(c.leader_log_rx)
+                  if t is not None and t >= after]
+        if grants:
+            t_grant, name = max(grants)
+            log = c.logs[name]
+            run = [t for _, t in log.all(r"Job libk8sha-sequence \(" + job +
+                                         r"\) switched from state \w+ to RUNNING")
+                   if t is not None and t >= t_grant]
+            if run and completed(log, job, run[0]):
+                restored = [int(m.group(1)) for m, t in
+                            log.all(r"Restoring job " + job + r" from Checkpoint (\d+)")
+                            if t is not None and t >= t_grant]
+                return name, restored[0] if restored else None, run[0]
+        for name in c.jms:
+            if c.procs[name].poll() is not None:
+                fail("%s: %s ended (exit %s)\n%s" % (what, name, c.procs[name].returncode,
+                                                     tail(c.logs[name].path)))
+        time.sleep(0.05)  # (re-reading growing logs; BOUND is the failure bound)
+    fail("%s: the job did not run again under a new leadership within %d s" % (what, BOUND))
+
+
 def failover(c, job, how, timings):
     """Takes the leader away (`how`: kill, term, stop), checks the standby's takeover."""
     now = time.time()
@@ -533,21 +560,9 @@ def run(c):
         if late:
             fail("outage %d: %s reported checkpoints %s completed after it stepped down"
                  % (i + 1, lead, late))
-        # someone leads again (a leadership begun after the step-down) and runs the job from
-        # the last completed checkpoint or a later one
-        granted = None
-        deadline = time.monotonic() + BOUND
-        while granted is None and time.monotonic() < deadline:
-            for name in c.jms:
-                got = [t for _, t in c.logs[name].all(c.leader_log_rx) if t is not None and t >= t_rev]
-                if got:
-                    granted = (name, got[0])
-                    break
-            time.sleep(0.05)  # (re-reading growing logs; BOUND is the failure bound)
-        if granted is None:
-            fail("outage %d: nobody led again" % (i + 1))
-        name = granted[0]
-        restored, t_run, first_new, t_cp = await_running(c, name, job, granted[1])
+        # someone leads again (a leadership begun after the step-down; the last one, when one
+        # ended at once) and runs the job from the last completed checkpoint or a later one
+        name, restored, t_run = await_new_leadership(c, job, t_rev, "outage %d" % (i + 1))
         if restored is None or restored < last:
             fail("outage %d: %s restored checkpoint %s, but %d had completed" % (i + 1, name,
                                                                                   restored, last))
