@@ -84,6 +84,11 @@ public final class KubeLite implements AutoCloseable {
     return new KubeLite(p, dir, line.split("listening on ")[1].split("\\s+")[0]);
   }
 
+  /** Whether this is kube-lite (not a real API server, where the tests run as a Role-bound user). */
+  public boolean isKubeLite() {
+    return url != null;
+  }
+
   /** Whether fault rules can be added (kube-lite, not a real API server). */
   public boolean canInjectFaults() {
     return url != null;

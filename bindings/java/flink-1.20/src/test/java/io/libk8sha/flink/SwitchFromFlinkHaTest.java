@@ -128,6 +128,10 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
    */
   @Test
   void flinksOwnHaRecoversWhatLibk8shaWroteInFlinksFormat() throws Exception {
+    // (on the real server the tests run as a user bound to libk8sha's documented Role, without
+    // `patch`: Flink's own leader election cannot take over an existing lock with it)
+    org.junit.jupiter.api.Assumptions.assumeTrue(server.isKubeLite(),
+        "Flink's own HA needs more than the documented Role to take over an existing lock");
     String cluster = KubeLite.newClusterId("flink-back");
     JobID job = JobID.generate();
     ExecutorService io = Executors.newFixedThreadPool(2);
