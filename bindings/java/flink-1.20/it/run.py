@@ -485,12 +485,13 @@ def from_native_ha(c, out):
 def back_to_native(c, job):
     """The cluster stops (SIGTERM: the HA data stays) and starts again on Flink's own
     Kubernetes HA, which recovers from the pointers libk8sha wrote in Flink's format."""
-    last = max(i for name in c.jms for i, _ in completed(c.logs[name], job))
     for name in c.jms + ["tm"]:
         p = c.procs[name]
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait(timeout=BOUND)
+    # (after every process ended: the leader completes checkpoints until it stops)
+    last = max(i for name in c.jms for i, _ in completed(c.logs[name], job))
     t0 = time.time()
     c.write_conf("kubernetes")
     c.start_jm("native-back")
