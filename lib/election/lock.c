@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/ctx_priv.h"
 #include "core/life.h"
 #include "election/lock.h"
 #include "election/record.h"
@@ -25,6 +26,7 @@ struct k8sha__lock {
   char *name, *path, *collection;
   k8sha__informer *inf;
   json_t *latest;
+  uint64_t latest_rv; /* the resourceVersion of the newest state taken, as a number (0: none) */
   int synced;
   char own_rvs[OWN_RVS][32];
   unsigned int own_next;
@@ -48,6 +50,43 @@ typedef struct write_op {
 
 static const char *rv_of(json_t *obj) {
   return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+/* resourceVersions are opaque to clients, but the API server's (etcd's revision) and kube-lite's
+ * are one cluster-wide counter written in decimal. Where both are, the lower is the older state.
+ * 0 when `rv` is not such a number. */
+static uint64_t rv_number(const char *rv) {
+  uint64_t n = 0;
+  const char *c;
+  if (!rv || !*rv || strlen(rv) > 19 || (rv[0] == '0' && rv[1]))
+    return 0;
+  for (c = rv; *c; c++) {
+    if (*c < '0' || *c > '9')
+      return 0;
+    n = n * 10 + (uint64_t)(*c - '0');
+  }
+  return n;
+}
+
+static const char *uid_of(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
+}
+
+/* An event older than the state the lock holds: a watch that resumed from an old
+ * resourceVersion (after a long reconnect backoff, say) replays history, including other
+ * holders' records written before our own newer write. Taken as current, such a record would
+ * depose a leader that holds the lock. A deletion of the object we hold is final whatever its
+ * version says (a relist reports a vanished object with the last version the watch saw). */
+static int is_older(const k8sha__lock *l, k8sha__change change, json_t *obj) {
+  uint64_t rv = rv_number(rv_of(obj));
+  if (!rv || !l->latest_rv || rv >= l->latest_rv)
+    return 0;
+  if (change == K8SHA__DELETED && l->latest) {
+    const char *a = uid_of(obj), *b = uid_of(l->latest);
+    if (!a || !b || strcmp(a, b) == 0)
+      return 0;
+  }
+  return 1;
 }
 
 static int is_own_stale(const k8sha__lock *l, const char *rv) {
@@ -97,6 +136,8 @@ static void set_latest(k8sha__lock *l, json_t *obj) {
     l->max_term = rec.transitions;
     l->term_seen = 1;
   }
+  if (obj && rv_number(rv_of(obj)))
+    l->latest_rv = rv_number(rv_of(obj));
   l->latest = obj ? json_incref(obj) : NULL;
   json_decref(old);
 }
@@ -104,7 +145,15 @@ static void set_latest(k8sha__lock *l, json_t *obj) {
 static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user_data) {
   k8sha__lock *l = user_data;
   (void)old;
+  if (is_older(l, change, obj)) {
+    k8sha__log(l->ctx, K8SHA_LOG_DEBUG, "election",
+               "%s: ignoring an event of resourceVersion %s, older than the %llu held",
+               l->name, rv_of(obj), (unsigned long long)l->latest_rv);
+    return;
+  }
   if (change == K8SHA__DELETED) {
+    if (rv_number(rv_of(obj)) > l->latest_rv)
+      l->latest_rv = rv_number(rv_of(obj));
     set_latest(l, NULL);
   } else {
     if (is_own_stale(l, rv_of(obj)))

@@ -631,6 +631,75 @@ START_TEST(a_lone_contender_recovers_after_a_late_renew) {
 }
 END_TEST
 
+/* Runs the loop until the context's watches have delivered `events` in all and the server's
+ * resourceVersion has reached `rv`. */
+static void await_watched(itest *t, k8sha_ctx *c, uint64_t events, uint64_t rv) {
+  k8sha_stats st;
+  for (;;) {
+    memset(&st, 0, sizeof(st));
+    st.version = K8SHA_STATS_VERSION;
+    ck_assert_int_eq(k8sha_ctx_stats(c, &st), 0);
+    if (st.watch_events >= events && kubelite_resource_version(t->kl) >= rv)
+      return;
+    uv_run(&t->loop, UV_RUN_ONCE);
+  }
+}
+
+/* A leader's watch that was down while another contender held the lock resumes, after the leader
+ * has taken the lock back, from where it stopped: it replays the other contender's records. They
+ * are history, older than the leader's own write, and must not depose it (they did: the leader
+ * stepped down with K8SHA_ENOTLEADER while holding the lock). */
+START_TEST(a_watch_replaying_older_records_deposes_nobody) {
+  kubelite_options ko;
+  itest t;
+  probe p;
+  k8sha_ctx *c;
+  k8sha_election *e;
+  k8sha_stats st;
+  uint64_t rv, first_term;
+  int i;
+
+  memset(&ko, 0, sizeof(ko));
+  ko.tokens = "alice-token,alice,*:*\n";
+  it_start(&t, &ko, NULL);
+  c = it_ctx_with(&t, it_token_kubeconfig(&t, "alice-token"), timing);
+  e = contender(c, "alice", &p, &t.loop);
+  await_count(&t, &p.granted, 1);
+
+  /* alice's watch ends and cannot come back; she still reads and writes the lock */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"users\":[\"alice\"],\"verbs\":[\"watch\"],"
+                                            "\"code\":503}"), 0);
+  ck_assert_int_ge(kubelite_end_watches(t.kl), 1);
+  /* another contender takes the lock and renews it: alice's next renew meets a 409, she reads
+   * the lock and steps down */
+  for (i = 0; i < 4; i++) {
+    char when[64];
+    snprintf(when, sizeof(when), "2026-01-01T00:00:0%d.000000Z", i);
+    write_record(&t, "other", when, p.term + 1);
+  }
+  await_count(&t, &p.revoked, 1);
+  /* the other contender stops renewing; alice takes the lock again after its lease */
+  first_term = p.term;
+  await_count(&t, &p.granted, 2);
+  ck_assert_uint_gt(p.term, first_term + 1);
+
+  /* alice's watch comes back from its old resourceVersion: the other contender's four records,
+   * then alice's own, are delivered again */
+  memset(&st, 0, sizeof(st));
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(c, &st), 0);
+  rv = kubelite_resource_version(t.kl);
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+  /* the replay (at least the four), then two more renewals of alice's after it */
+  await_watched(&t, c, st.watch_events + 4, rv + 2);
+  ck_assert_int_eq(p.revoked, 1);
+  ck_assert(k8sha_election_is_leader(e));
+  k8sha_election_free(e);
+  k8sha_ctx_free(c);
+  it_stop(&t);
+}
+END_TEST
+
 /* Runs the loop until *counter reaches `want`, for at most `bound_ms` on the loop's clock (a
  * failure bound: callbacks stop the loop, the bound only catches an event that never comes). */
 typedef struct bound {
@@ -1154,6 +1223,7 @@ int main(void) {
   it_add(tc, contenders_in_one_process_share_one_watch, IT_ANY);
   it_add(tc, freeing_from_inside_callbacks, IT_ANY);
   it_add(tc, a_lone_contender_recovers_after_a_late_renew, IT_FAULTS);
+  it_add(tc, a_watch_replaying_older_records_deposes_nobody, IT_KUBELITE);
   it_add(tc, a_list_timeout_reaches_the_error_callback_at_once, IT_FAULTS);
   it_add(tc, a_timed_out_lock_read_reaches_the_error_callback, IT_FAULTS);
   it_add(tc, stopping_from_a_retriever_callback, IT_ANY);
