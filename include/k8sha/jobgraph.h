@@ -40,6 +40,24 @@ typedef void (*k8sha_jobgraph_got_cb)(k8sha_jobgraph_store *s, int status, const
  */
 K8SHA_EXPORT int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader,
                                            k8sha_jobgraph_done_cb opened, void *user_data);
+/** What a store of the cluster ConfigMap holds. Since 0.1. */
+typedef enum k8sha_graph_kind {
+  /** Job graphs: Flink 1.x's `jobGraph-<id>` (blobs `submittedJobGraph...`), or Flink 2.x's
+   *  `executionPlan-<id>` (`submittedExecutionPlan...`) with `libk8sha.flink-layout: 2.x`. */
+  K8SHA_GRAPH_JOBS = 0,
+  /** Flink 2.3's applications: `application-<id>`, blobs `submittedApplication...`; the id is
+   *  Flink's ApplicationID, 32 lowercase hex digits like a job id. */
+  K8SHA_GRAPH_APPLICATIONS = 1
+} k8sha_graph_kind;
+
+/**
+ * As k8sha_jobgraph_store_open(), for the entries of `kind`; every function of the store then
+ * works on that kind (the "job id" arguments are its ids). K8SHA_EINVAL for an unknown kind.
+ * Since 0.1.
+ */
+K8SHA_EXPORT int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *leader,
+                                                k8sha_graph_kind kind,
+                                                k8sha_jobgraph_done_cb opened, void *user_data);
 /** Frees the store; pending operations are abandoned. NULL is a no-op. Since 0.1. */
 K8SHA_EXPORT void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s);
 /** The message of the last failure, or "". Since 0.1. */

@@ -43,6 +43,7 @@ struct k8sha_jobgraph_store {
   k8sha_ctx *ctx;
   k8sha__fcm *f;
   k8sha__hstore *h;
+  const k8sha__graph_kind *kind; /* the entries' key prefix and blob kind */
   gop *ops;
   char last_error[1024];
 };
@@ -103,6 +104,12 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
 
 int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader,
                               k8sha_jobgraph_done_cb opened, void *user_data) {
+  return k8sha_jobgraph_store_open_kind(out, leader, K8SHA_GRAPH_JOBS, opened, user_data);
+}
+
+int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *leader,
+                                   k8sha_graph_kind kind, k8sha_jobgraph_done_cb opened,
+                                   void *user_data) {
   k8sha_jobgraph_store *s;
   k8sha_ctx *ctx;
   char *name;
@@ -111,6 +118,8 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
 
   if (!out || !leader)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_jobgraph_store_open: out and leader are required");
+  if (kind != K8SHA_GRAPH_JOBS && kind != K8SHA_GRAPH_APPLICATIONS)
+    return k8sha__fail(K8SHA_EINVAL, "k8sha_jobgraph_store_open_kind: unknown kind %d", (int)kind);
   ctx = k8sha__election_ctx(leader);
   K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
   if (!k8sha_election_is_leader(leader))
@@ -121,13 +130,15 @@ int k8sha_jobgraph_store_open(k8sha_jobgraph_store **out, k8sha_election *leader
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
   s->ctx = ctx;
+  s->kind = kind == K8SHA_GRAPH_APPLICATIONS ? k8sha__graph_kind_of(K8SHA__GRAPH_APPLICATION)
+                                             : k8sha__graph_kind_written(ctx);
   k8sha__ctx_child(ctx, 1);
   name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
   g = name ? gop_new(s, user_data) : NULL;
   rc = g ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     g->done = opened;
-    rc = k8sha__store_open(leader, name, k8sha__graph_kind_written(ctx)->blob_kind, 1, on_done,
+    rc = k8sha__store_open(leader, name, s->kind->blob_kind, 1, on_done,
                            g, &s->f, &s->h);
   }
   k8sha__free(&ctx->alloc, name);
@@ -178,7 +189,7 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
   if (s->life.closed)
     return k8sha__fail(K8SHA_ECLOSED, "the job-graph store was freed"); /* (in a callback) */
   K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
-  snprintf(key, sizeof(key), "%s%s", k8sha__graph_kind_written(s->ctx)->key_prefix, job_id);
+  snprintf(key, sizeof(key), "%s%s", s->kind->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
     return K8SHA_ENOMEM;
@@ -222,7 +233,7 @@ int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
   if (s->life.closed)
     return K8SHA_ECLOSED;
   K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
-  prefix = k8sha__graph_kind_written(s->ctx)->key_prefix;
+  prefix = s->kind->key_prefix;
   plen = strlen(prefix);
   rc = k8sha__hstore_keys(s->h, prefix, ids, n);
   for (i = 0; rc == 0 && i < *n; i++)

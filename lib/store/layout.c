@@ -14,8 +14,14 @@ const k8sha__graph_kind k8sha__graph_kinds[] = {
     {NULL, NULL, 0},
 };
 
+const k8sha__graph_kind *k8sha__graph_kind_of(int which) {
+  return &k8sha__graph_kinds[which];
+}
+
 const k8sha__graph_kind *k8sha__graph_kind_written(const k8sha_ctx *ctx) {
-  return &k8sha__graph_kinds[ctx->ha.flink_layout == K8SHA__LAYOUT_FLINK2 ? 1 : 0];
+  return k8sha__graph_kind_of(ctx->ha.flink_layout == K8SHA__LAYOUT_FLINK2
+                                  ? K8SHA__GRAPH_EXECUTION_PLAN
+                                  : K8SHA__GRAPH_JOBGRAPH);
 }
 
 json_t *k8sha__ha_labels(const k8sha_ctx *ctx) {

@@ -33,6 +33,10 @@ typedef struct k8sha__graph_kind {
 /* Flink 1.x job graphs, 2.0+ execution plans, 2.3+ applications; terminated by a NULL prefix. */
 extern const k8sha__graph_kind k8sha__graph_kinds[];
 
+/* The rows of k8sha__graph_kinds, by name. */
+enum { K8SHA__GRAPH_JOBGRAPH = 0, K8SHA__GRAPH_EXECUTION_PLAN = 1, K8SHA__GRAPH_APPLICATION = 2 };
+const k8sha__graph_kind *k8sha__graph_kind_of(int which);
+
 /* The job-graph entry prefix and blob kind writers use for the context's layout. */
 const k8sha__graph_kind *k8sha__graph_kind_written(const k8sha_ctx *ctx);
 

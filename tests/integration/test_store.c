@@ -992,6 +992,105 @@ START_TEST(jobgraphs_with_lease_lock) {
 }
 END_TEST
 
+/* The name of the one blob whose name starts with `prefix`, or "" (none) / "many". */
+static void blob_named(const fixture *f, const char *prefix, char *out, size_t size) {
+  DIR *d = opendir(f->blobs);
+  struct dirent *de;
+  int n = 0;
+  snprintf(out, size, "%s", "");
+  while (d && (de = readdir(d)))
+    if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && n++ == 0)
+      snprintf(out, size, "%s", de->d_name);
+  if (d)
+    closedir(d);
+  if (n > 1)
+    snprintf(out, size, "%s", "many");
+}
+
+/* Flink 2.3's applications beside the job graphs, in the same cluster ConfigMap: two stores of
+ * one leadership, each seeing only its own entries and naming its blobs after its kind. */
+static void applications_beside_job_graphs(k8sha_lock_kind kind) {
+  static const char *const layout2[] = {"libk8sha.flink-layout", "2.x", NULL};
+  fixture f;
+  k8sha_jobgraph_store *jobs = NULL, *apps = NULL, *bad = NULL;
+  res r;
+  json_t *cm;
+  char **ids, name[256];
+  size_t n;
+
+  setup_with(&f, NULL, layout2, kind);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open_kind(&bad, f.e, (k8sha_graph_kind)7, on_jg, &r),
+                   K8SHA_EINVAL);
+  ck_assert_ptr_null(bad);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&jobs, f.e, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open_kind(&apps, f.e, K8SHA_GRAPH_APPLICATIONS, on_jg, &r),
+                   0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+
+  /* one id in both: two entries */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(jobs, JOB, "plan-1", 6, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put(apps, JOB, "application-1", 13, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  cm = get_cm(&f, CLUSTER_PATH);
+  ck_assert_ptr_nonnull(data_of(cm, "executionPlan-" JOB));
+  ck_assert_ptr_nonnull(data_of(cm, "application-" JOB));
+  ck_assert_ptr_null(data_of(cm, "jobGraph-" JOB));
+  json_decref(cm);
+  blob_named(&f, "submittedApplication", name, sizeof(name));
+  ck_assert_msg(strlen(name) > strlen("submittedApplication"), "blobs: '%s'", name);
+  blob_named(&f, "submittedExecutionPlan", name, sizeof(name));
+  ck_assert_msg(strlen(name) > strlen("submittedExecutionPlan"), "blobs: '%s'", name);
+  ck_assert_int_eq(blob_count(&f), 2);
+
+  ck_assert_int_eq(k8sha_jobgraph_ids(apps, &ids, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(ids[0], JOB);
+  k8sha_jobgraph_ids_free(apps, ids, n);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(apps, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_str_eq(r.data[0], "application-1");
+
+  /* removing the application leaves the plan */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_remove(apps, JOB, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_int_eq(k8sha_jobgraph_ids(apps, &ids, &n), 0);
+  ck_assert_uint_eq(n, 0);
+  k8sha_jobgraph_ids_free(apps, ids, n);
+  ck_assert_int_eq(blob_count(&f), 1);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(jobs, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_int_eq(r.err, 0);
+  ck_assert_str_eq(r.data[0], "plan-1");
+  k8sha_jobgraph_store_free(apps);
+  k8sha_jobgraph_store_free(jobs);
+  teardown(&f);
+}
+
+START_TEST(applications_beside_job_graphs_in_lock_configmap) {
+  applications_beside_job_graphs(K8SHA_LOCK_CONFIGMAP);
+}
+END_TEST
+
+START_TEST(applications_beside_job_graphs_with_lease_lock) {
+  applications_beside_job_graphs(K8SHA_LOCK_LEASE);
+}
+END_TEST
+
 START_TEST(jobgraph_write_fenced_by_holder_in_same_object) {
   fixture f;
   k8sha_jobgraph_store *s = NULL;
@@ -1159,6 +1258,8 @@ int main(void) {
   it_add(tc, counter_get_increment_set_shutdown, IT_ANY);
   it_add(tc, jobgraphs_in_lock_configmap, IT_ANY);
   it_add(tc, jobgraphs_with_lease_lock, IT_ANY);
+  it_add(tc, applications_beside_job_graphs_in_lock_configmap, IT_ANY);
+  it_add(tc, applications_beside_job_graphs_with_lease_lock, IT_ANY);
   it_add(tc, jobgraph_write_fenced_by_holder_in_same_object, IT_ANY);
   it_add(tc, stores_freed_from_their_own_callbacks, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
