@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Java API's tests: JUnit 5 through Maven, every JVM under -Xcheck:jni, against kube-lite;
 # on JDK 17 and again on the newest JDK the machine has (/usr/lib/jvm). A JNI warning in any
-# test JVM's output fails the run. Then, once: the example from the jar alone, and real Flink 1.20
-# processes failing over on libk8sha (flink-1.20/it).
+# test JVM's output fails the run (the core, then the Flink modules of each line: flink-1.20 and
+# flink-2.3, which share flink-common). Then, once: the example from the jar alone, and real Flink
+# processes failing over on libk8sha (flink-1.20/it, the same for 2.3).
 #   test.sh SHIM_DIR KUBE_LITE K8SHA_CLI LIBK8SHA
 # With K8SHA_TEST_KUBECONFIG set (tests/realkube), the tests run against that server instead of
 # kube-lite, on JDK 17 only, and neither the example nor the Flink processes run (the realkube
@@ -28,23 +29,31 @@ newest=$(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null | while read -r j; do
 [ -z "${K8SHA_TEST_KUBECONFIG:-}" ] && [ -n "$newest" ] &&
   [ "$(readlink -f "$newest")" != "${jvms[0]}" ] && jvms+=("$newest")
 
+# flink_modules JVM JVM_ARGS: builds and tests each Flink line's module
+flink_modules() {
+  local line
+  for line in 1.20 2.3; do
+    mvn -q -B -f "$here/flink-$line/pom.xml" -Dk8sha.target="$target/flink-$line" \
+      -Dk8sha.jni="$shim_dir/libk8sha-jni.so" -Dk8sha.kubelite="$kubelite" \
+      -Dk8sha.test.jvm="$1" -Dk8sha.jvm.args="$2" \
+      -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" package || return 1
+  done
+}
+
 status=0
 for jvm in "${jvms[@]}"; do
   version=$("$jvm" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.version = //p')
   extra=
   # (JDK 22 and later warn about System.load without this)
   [ "${version%%.*}" -ge 22 ] && extra=--enable-native-access=ALL-UNNAMED
-  rm -rf "$target/surefire-reports" "$target/flink-1.20/surefire-reports"
+  rm -rf "$target/surefire-reports" "$target"/flink-*/surefire-reports
   t0=$(date +%s)
   # (install: the Flink modules build against the core jar and its test helpers)
   if mvn -q -B -f "$here/pom.xml" -Dk8sha.target="$target" -Dk8sha.jni="$shim_dir/libk8sha-jni.so" \
        -Dk8sha.kubelite="$kubelite" -Dk8sha.cli="$cli" -Dk8sha.test.jvm="$jvm" \
        -Dk8sha.jvm.args="$extra" -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" install \
        > "$target/mvn.log" 2>&1 &&
-     mvn -q -B -f "$here/flink-1.20/pom.xml" -Dk8sha.target="$target/flink-1.20" \
-       -Dk8sha.jni="$shim_dir/libk8sha-jni.so" -Dk8sha.kubelite="$kubelite" \
-       -Dk8sha.test.jvm="$jvm" -Dk8sha.jvm.args="$extra" \
-       -Dk8sha.kubeconfig="${K8SHA_TEST_KUBECONFIG:-}" package >> "$target/mvn.log" 2>&1; then
+     flink_modules "$jvm" "$extra" >> "$target/mvn.log" 2>&1; then
     result=passed
   else
     result=FAILED
@@ -53,14 +62,14 @@ for jvm in "${jvms[@]}"; do
   fi
   # -Xcheck:jni reports on the JVM's own output, which Surefire keeps in these files
   if grep -l -E "WARNING in native method|FATAL ERROR in native method" \
-       "$target"/surefire-reports/* "$target"/flink-1.20/surefire-reports/* \
+       "$target"/surefire-reports/* "$target"/flink-*/surefire-reports/* \
        > "$target/jni-warnings" 2>/dev/null; then
     echo "JNI warnings under -Xcheck:jni (Java $version):"
     grep -h -B2 -A8 -E "WARNING in native method|FATAL ERROR in native method" $(cat "$target/jni-warnings")
     result=FAILED
     status=1
   fi
-  tests=$(cat "$target"/surefire-reports/TEST-*.xml "$target"/flink-1.20/surefire-reports/TEST-*.xml 2>/dev/null |
+  tests=$(cat "$target"/surefire-reports/TEST-*.xml "$target"/flink-*/surefire-reports/TEST-*.xml 2>/dev/null |
     sed -n 's/.*<testsuite [^>]*tests="\([0-9]*\)".*/\1/p' | awk '{s += $1} END {print s + 0}')
   echo "java $version ($jvm): $tests tests $result in $(( $(date +%s) - t0 )) s, -Xcheck:jni"
 done

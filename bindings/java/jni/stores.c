@@ -350,7 +350,8 @@ static int do_graphs(call *c) {
   int rc;
   switch (c->i) {
   case JG_OPEN:
-    rc = k8sha_jobgraph_store_open(&jg->s, (k8sha_election *)c->out, on_graphs_done, c->op);
+    rc = k8sha_jobgraph_store_open_kind(&jg->s, (k8sha_election *)c->out, (k8sha_graph_kind)c->n,
+                                        on_graphs_done, c->op);
     break;
   case JG_PUT:
     rc = k8sha_jobgraph_put(jg->s, c->s1, c->data, c->len, on_graphs_done, c->op);
@@ -370,7 +371,7 @@ static int do_graphs(call *c) {
   return rc;
 }
 
-static jlong n_graphs_open(JNIEnv *env, jclass cls, jlong election, jobject future) {
+static jlong n_graphs_open(JNIEnv *env, jclass cls, jlong election, jint kind, jobject future) {
   jelection *je = P(jelection, election);
   jgraphs *jg = calloc(1, sizeof(*jg));
   call c;
@@ -384,6 +385,7 @@ static jlong n_graphs_open(JNIEnv *env, jclass cls, jlong election, jobject futu
   c.fn = do_graphs;
   c.obj = jg;
   c.i = JG_OPEN;
+  c.n = (uint64_t)(uint32_t)kind;
   c.out = je->e;
   start_op(env, jg->c->ctx, &c, future);
   if ((*env)->ExceptionCheck(env)) {
@@ -628,7 +630,7 @@ const JNINativeMethod k8sha_jni_stores_natives[] = {
      (void *)n_store_add_retiring},
     {"storeFree", "(J)V", (void *)n_store_free},
     {"storeConfigMap", "(J)Ljava/lang/String;", (void *)n_store_configmap},
-    {"graphsOpen", "(JLjava/util/concurrent/CompletableFuture;)J", (void *)n_graphs_open},
+    {"graphsOpen", "(JILjava/util/concurrent/CompletableFuture;)J", (void *)n_graphs_open},
     {"graphsCall", "(JILjava/lang/String;[BLjava/util/concurrent/CompletableFuture;)V",
      (void *)n_graphs_call},
     {"graphsIds", "(J)[Ljava/lang/String;", (void *)n_graphs_ids},

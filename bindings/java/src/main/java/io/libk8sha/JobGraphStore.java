@@ -23,13 +23,32 @@ public final class JobGraphStore implements AutoCloseable {
     this.handle = handle;
   }
 
-  /** Opens the store for the current leadership of {@code election}. */
+  /** What a store holds in the cluster ConfigMap. */
+  public enum Kind {
+    /**
+     * Job graphs: Flink 1.x's {@code jobGraph-<id>}, or Flink 2.x's execution plans
+     * ({@code executionPlan-<id>}) with {@code libk8sha.flink-layout: 2.x}.
+     */
+    JOBS,
+    /** Flink 2.3's applications: {@code application-<id>}, the id being Flink's ApplicationID. */
+    APPLICATIONS
+  }
+
+  /** Opens the store of job graphs for the current leadership of {@code election}. */
   public static CompletableFuture<JobGraphStore> open(Election election) {
+    return open(election, Kind.JOBS);
+  }
+
+  /**
+   * Opens the store of {@code kind} for the current leadership of {@code election}; the methods'
+   * "job id" is then that kind's id.
+   */
+  public static CompletableFuture<JobGraphStore> open(Election election, Kind kind) {
     CompletableFuture<Object> opened = new CompletableFuture<>();
     Context ctx = election.context();
     JobGraphStore store;
     synchronized (election) {
-      store = new JobGraphStore(ctx, Native.graphsOpen(election.handle(), opened));
+      store = new JobGraphStore(ctx, Native.graphsOpen(election.handle(), kind.ordinal(), opened));
     }
     ctx.adopt(store);
     return opened.handle((x, failure) -> {

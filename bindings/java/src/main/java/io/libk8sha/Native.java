@@ -89,7 +89,7 @@ final class Native {
 
   static native String storeConfigMap(long store);
 
-  static native long graphsOpen(long election, CompletableFuture<Object> opened);
+  static native long graphsOpen(long election, int kind, CompletableFuture<Object> opened);
 
   /** what: 1 put, 2 get, 3 remove. */
   static native void graphsCall(long store, int what, String jobId, byte[] graph,

@@ -100,4 +100,30 @@ class RetrievalAndJobGraphsTest extends KubeLiteTest {
       assertThrows(IllegalStateException.class, s::jobIds);
     }
   }
+
+  @Test
+  void applicationsBesideJobGraphs() throws Exception {
+    String cluster = KubeLite.newClusterId("apps");
+    byte[] plan = "plan of a".getBytes(StandardCharsets.UTF_8);
+    byte[] app = "application a".getBytes(StandardCharsets.UTF_8);
+    try (Config c1 = server.config(cluster); Context a = new Context(c1)) {
+      Election ea = new Election(a, new Election.Options().identity("a"), null);
+      ea.start();
+      assertTrue(ea.awaitLeadership(BOUND));
+      try (JobGraphStore jobs = JobGraphStore.open(ea, JobGraphStore.Kind.JOBS).join();
+           JobGraphStore apps = JobGraphStore.open(ea, JobGraphStore.Kind.APPLICATIONS).join()) {
+        jobs.put(JOB_A, plan).join();
+        apps.put(JOB_B, app).join();
+        assertEquals(List.of(JOB_A), jobs.jobIds());
+        assertEquals(List.of(JOB_B), apps.jobIds());
+        assertArrayEquals(app, apps.get(JOB_B).join());
+        K8shaException none = (K8shaException) assertThrows(CompletionException.class,
+            () -> apps.get(JOB_A).join()).getCause();
+        assertEquals(K8shaException.ENOTFOUND, none.code(), none.getMessage());
+        apps.remove(JOB_B).join();
+        assertEquals(List.of(), apps.jobIds());
+        assertArrayEquals(plan, jobs.get(JOB_A).join());
+      }
+    }
+  }
 }

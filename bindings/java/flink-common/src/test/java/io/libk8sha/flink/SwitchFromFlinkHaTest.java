@@ -20,13 +20,11 @@ import org.apache.flink.runtime.checkpoint.CheckpointIDCounter;
 import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpointStore;
 import org.apache.flink.runtime.highavailability.HighAvailabilityServices;
-import org.apache.flink.runtime.jobgraph.JobGraph;
-import org.apache.flink.runtime.jobmanager.JobGraphStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A cluster that ran on Flink 1.20.1's own Kubernetes HA switches to libk8sha: the new
+ * A cluster that ran on Flink's own Kubernetes HA ({@link FlinkLine#VERSION}) switches to libk8sha: the new
  * JobManager recovers the job graph and the checkpoints Flink's own stores wrote (Flink's
  * serialized state handles as pointers, read through them), and its next checkpoint retires
  * one of Flink's, blob included.
@@ -34,15 +32,6 @@ import org.junit.jupiter.api.io.TempDir;
 @SuppressWarnings("try") // (Flink's close() throws Exception)
 class SwitchFromFlinkHaTest extends KubeLiteTest {
   @TempDir Path dir;
-
-  private static final JobGraphStore.JobGraphListener NO_EVENTS =
-      new JobGraphStore.JobGraphListener() {
-        @Override
-        public void onAddedJobGraph(JobID id) {}
-
-        @Override
-        public void onRemovedJobGraph(JobID id) {}
-      };
 
   @Test
   void checkpointsAndGraphsFlinkWroteAreRecovered() throws Exception {
@@ -62,9 +51,8 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
                new KubernetesHaServicesFactory().createHAServices(flinkConf, io)) {
         LeaderDriversTest.Contender c = HaServicesTest.lead(flink, "flink-jm");
         c.await("granted");
-        JobGraphStore graphs = flink.getJobGraphStore();
-        graphs.start(NO_EVENTS);
-        graphs.putJobGraph(new JobGraph(job, "switched job"));
+        Graphs graphs = FlinkLine.graphs(flink);
+        graphs.put(job, "switched job");
         graphs.stop();
         CompletedCheckpointStore store = HaServicesTest.store(flink, job);
         CheckpointIDCounter counter = flink.getCheckpointRecoveryFactory()
@@ -85,10 +73,9 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
       try (HighAvailabilityServices jm = HaServicesTest.services(conf, io)) {
         LeaderDriversTest.Contender c = HaServicesTest.lead(jm, "jm");
         c.await("granted");
-        JobGraphStore graphs = jm.getJobGraphStore();
-        graphs.start(NO_EVENTS);
-        assertEquals(List.of(job), List.copyOf(graphs.getJobIds()));
-        assertEquals("switched job", graphs.recoverJobGraph(job).getName());
+        Graphs graphs = FlinkLine.graphs(jm);
+        assertEquals(List.of(job), List.copyOf(graphs.ids()));
+        assertEquals("switched job", graphs.name(job));
         graphs.stop();
         CompletedCheckpointStore store = HaServicesTest.store(jm, job);
         assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
@@ -146,10 +133,9 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
       try (HighAvailabilityServices jm = HaServicesTest.services(conf, io)) {
         LeaderDriversTest.Contender c = HaServicesTest.lead(jm, "jm");
         c.await("granted");
-        JobGraphStore graphs = jm.getJobGraphStore();
-        graphs.start(NO_EVENTS);
-        graphs.putJobGraph(new JobGraph(job, "going back"));
-        graphs.putJobGraph(new JobGraph(job, "going back, again")); // (replaced: one blob)
+        Graphs graphs = FlinkLine.graphs(jm);
+        graphs.put(job, "going back");
+        graphs.put(job, "going back, again"); // (replaced: one blob)
         graphs.stop();
         CompletedCheckpointStore store = HaServicesTest.store(jm, job);
         CheckpointIDCounter counter = jm.getCheckpointRecoveryFactory()
@@ -172,9 +158,8 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
                new KubernetesHaServicesFactory().createHAServices(flinkConf, io)) {
         LeaderDriversTest.Contender c = HaServicesTest.lead(flink, "flink-jm");
         c.await("granted");
-        JobGraphStore graphs = flink.getJobGraphStore();
-        graphs.start(NO_EVENTS);
-        assertEquals("going back, again", graphs.recoverJobGraph(job).getName());
+        Graphs graphs = FlinkLine.graphs(flink);
+        assertEquals("going back, again", graphs.name(job));
         graphs.stop();
         CompletedCheckpointStore store = HaServicesTest.store(flink, job);
         assertEquals(List.of(2L, 3L), HaServicesTest.ids(store.getAllCheckpoints()));
@@ -210,8 +195,7 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
     try (Stream<Path> s = Files.walk(ha)) {
       return s.filter(Files::isRegularFile)
           .filter(p -> p.getFileName().toString().startsWith("completedCheckpoint")
-              || p.getFileName().toString().startsWith("submittedJobGraph")
-              || p.getFileName().toString().startsWith("jobGraph"))
+              || p.getFileName().toString().startsWith(FlinkLine.GRAPH_BLOB))
           .sorted().toList();
     }
   }

@@ -21,7 +21,7 @@ import org.apache.flink.runtime.leaderretrieval.LeaderRetrievalListener;
 import org.junit.jupiter.api.Test;
 
 /**
- * The drivers under Flink 1.20's own DefaultLeaderElectionService and
+ * The drivers under Flink's own DefaultLeaderElectionService and
  * DefaultLeaderRetrievalService: two JobManagers' services (each its own context), their
  * contenders granted and revoked by Flink's code, the confirmed addresses retrieved through
  * Flink's retrieval service from a third context.

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checkpoints an add retires are exactly those Flink 1.20.1's own completed-checkpoint store
+ * The checkpoints an add retires are exactly those Flink's own completed-checkpoint store
  * drops, over random sequences of checkpoints, savepoints and stop-with-savepoints.
  */
 class SubsumptionTest {

@@ -14,7 +14,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.core.execution.RestoreMode;
 import org.apache.flink.runtime.checkpoint.CheckpointIDCounter;
 import org.apache.flink.runtime.checkpoint.CheckpointsCleaner;
 import org.apache.flink.runtime.checkpoint.CompletedCheckpoint;
@@ -22,13 +21,12 @@ import org.apache.flink.runtime.checkpoint.CompletedCheckpointStore;
 import org.apache.flink.runtime.highavailability.HighAvailabilityServices;
 import org.apache.flink.runtime.highavailability.HighAvailabilityServicesUtils;
 import org.apache.flink.runtime.leaderelection.LeaderElection;
-import org.apache.flink.runtime.state.SharedStateRegistry;
 import org.apache.flink.runtime.util.LeaderRetrievalUtils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The HA services as Flink 1.20.1 loads them (high-availability.type naming the factory), for
+ * The HA services as Flink loads them ({@link FlinkLine#VERSION}) (high-availability.type naming the factory), for
  * two JobManagers: leadership, completed checkpoints with Flink's subsumption in one update,
  * recovery by the next leader, and the old leader's writes refused.
  */
@@ -65,10 +63,7 @@ class HaServicesTest extends KubeLiteTest {
   }
 
   static CompletedCheckpointStore store(HighAvailabilityServices s, JobID job) throws Exception {
-    return s.getCheckpointRecoveryFactory().createRecoveredCompletedCheckpointStore(job, 2,
-        SharedStateRegistry.DEFAULT_FACTORY,
-        org.apache.flink.util.concurrent.Executors.directExecutor(),
-        RestoreMode.DEFAULT);
+    return FlinkLine.recoveredStore(s, job, 2);
   }
 
   static List<Long> ids(List<CompletedCheckpoint> list) {

@@ -13,14 +13,15 @@ import io.libk8sha.K8shaException;
 import io.libk8sha.KubeLite;
 import io.libk8sha.KubeLiteTest;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.runtime.checkpoint.CheckpointIDCounter;
-import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.junit.jupiter.api.Test;
 
-/** Flink's JobGraphStore and CheckpointIDCounter on libk8sha, with Flink 1.20.1's own classes. */
-class JobGraphsAndCounterTest extends KubeLiteTest {
+/**
+ * Flink's job graph store (1.x) or execution plan store (2.x) and CheckpointIDCounter on
+ * libk8sha, with Flink's own classes ({@link FlinkLine#VERSION}).
+ */
+class GraphsAndCounterTest extends KubeLiteTest {
   @Test
   void jobGraphsPutRecoverListAndCleanUpFenced() throws Exception {
     String cluster = KubeLite.newClusterId("flink-graphs");
@@ -31,36 +32,32 @@ class JobGraphsAndCounterTest extends KubeLiteTest {
       Election e1 = new Election(jm1, new Election.Options().identity("jm-1"), null);
       e1.start();
       assertTrue(e1.awaitLeadership(BOUND));
-      K8shaJobGraphStore s1 = new K8shaJobGraphStore(e1);
-      s1.start(null);
-      s1.putJobGraph(new JobGraph(a, "job a"));
-      s1.putJobGraph(new JobGraph(b, "job b"));
-      JobGraph ra = s1.recoverJobGraph(a);
-      assertEquals(a, ra.getJobID());
-      assertEquals("job a", ra.getName());
-      assertEquals(2, s1.getJobIds().size());
+      Graphs s1 = FlinkLine.graphs(e1);
+      s1.put(a, "job a");
+      s1.put(b, "job b");
+      assertEquals("job a", s1.name(a));
+      assertEquals(2, s1.ids().size());
       // an entry that is not a JobGraph: a clear error naming the job, not a ClassCastException
       try (io.libk8sha.JobGraphStore raw = io.libk8sha.JobGraphStore.open(e1).join()) {
         raw.put(b.toHexString(), org.apache.flink.util.InstantiationUtil.serializeObject("x"))
             .join();
       }
       java.io.IOException notAGraph = assertThrows(java.io.IOException.class,
-          () -> s1.recoverJobGraph(b));
+          () -> s1.name(b));
       assertTrue(notAGraph.getMessage().contains(b.toString()), notAGraph.getMessage());
-      s1.globalCleanupAsync(b, ForkJoinPool.commonPool()).join();
-      assertNull(s1.recoverJobGraph(b));
-      assertEquals(List.of(a), List.copyOf(s1.getJobIds()));
+      s1.remove(b);
+      assertNull(s1.name(b));
+      assertEquals(List.of(a), List.copyOf(s1.ids()));
 
       // jm-1 hands over: jm-2 recovers the graph; jm-1's store can no longer write
       Election e2 = new Election(jm2, new Election.Options().identity("jm-2"), null);
       e2.start();
       e1.stop().join();
       assertTrue(e2.awaitLeadership(BOUND));
-      K8shaJobGraphStore s2 = new K8shaJobGraphStore(e2);
-      s2.start(null);
-      assertEquals("job a", s2.recoverJobGraph(a).getName());
+      Graphs s2 = FlinkLine.graphs(e2);
+      assertEquals("job a", s2.name(a));
       K8shaException fenced = assertThrows(K8shaException.class,
-          () -> s1.putJobGraph(new JobGraph(b, "late write")));
+          () -> s1.put(b, "late write"));
       assertTrue(fenced.isNotLeader(), fenced.getMessage());
       s1.stop();
       s2.stop();

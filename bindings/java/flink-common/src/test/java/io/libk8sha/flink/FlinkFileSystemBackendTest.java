@@ -23,7 +23,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** The HA blobs through Flink 1.20.1's FileSystem (its local file system here). */
+/** The HA blobs through Flink's FileSystem (its local file system here). */
 class FlinkFileSystemBackendTest extends KubeLiteTest {
   static final String JOB = "f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1f1";
 
