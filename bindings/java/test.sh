@@ -115,9 +115,11 @@ else
   status=1
 fi
 
-# Real Flink 1.20 JobManagers and a TaskManager fail over on libk8sha (once, on JDK 17; the
-# realkube tier runs the same against the real API server).
+# Real Flink JobManagers and a TaskManager of each line fail over on libk8sha (once, on JDK 17;
+# the realkube tier runs the same against the real API server).
 if [ $status = 0 ]; then
-  "$here/flink-1.20/it/test.sh" "$target" "$kubelite" || status=1
+  for line in 1.20 2.3; do
+    "$here/flink-common/it/test.sh" "$line" "$target" "$kubelite" || status=1
+  done
 fi
 exit $status

@@ -8,7 +8,7 @@
 # tier is skipped, exit 77, or fails when K8SHA_REALKUBE_REQUIRED is set, as ./test.sh sets it),
 # starts them (cluster.sh), then, as the user bound
 # to the documented Role: the integration suite (directly; the tests that inject faults through
-# the fault proxy), the Java tests and real Flink 1.20 processes, the process scenarios, the chaos
+# the fault proxy), the Java tests and real Flink 1.20 and 2.3 processes, the process scenarios, the chaos
 # campaign, the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
 # one without `update` must give a clear forbidden error naming the verb and resource, and never
 # a leadership the contender cannot hold.
@@ -104,14 +104,16 @@ if [ -f "$build/bindings/java/libk8sha-jni.so" ]; then
     bad "the Java tests against the real server:"; tail -40 "$w/java.out"
   fi
   if [ -n "${control:-}" ]; then
-    step "Flink 1.20 processes (two JobManagers, a TaskManager) as service account flink, the server's outages through the fault proxy"
-    if "$src/bindings/java/flink-1.20/it/test.sh" "$build/bindings/java/maven" \
-         "$build/tools/kube-lite/k8sha-kube-lite" --kubeconfig "$w/proxy.kubeconfig" \
-         --control-url "$control" > "$w/flink.out" 2>&1; then
-      sed 's/^/  /' "$w/flink.out"
-    else
-      bad "Flink 1.20 processes against the real server:"; tail -80 "$w/flink.out"
-    fi
+    for line in 1.20 2.3; do
+      step "Flink $line processes (two JobManagers, a TaskManager) as service account flink, the server's outages through the fault proxy"
+      if "$src/bindings/java/flink-common/it/test.sh" "$line" "$build/bindings/java/maven" \
+           "$build/tools/kube-lite/k8sha-kube-lite" --kubeconfig "$w/proxy.kubeconfig" \
+           --control-url "$control" > "$w/flink-$line.out" 2>&1; then
+        sed 's/^/  /' "$w/flink-$line.out"
+      else
+        bad "Flink $line processes against the real server:"; tail -80 "$w/flink-$line.out"
+      fi
+    done
   fi
 fi
 

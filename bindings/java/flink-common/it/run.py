@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Real Flink 1.20 processes fail over on libk8sha.
+"""Real Flink processes (1.20 or 2.3, --line) fail over on libk8sha.
 
 Two JobManagers (Flink's StandaloneSessionClusterEntrypoint, leader and standby) and one
 TaskManager (Flink's TaskManagerRunner), all on loopback, with high-availability.type naming
@@ -27,7 +27,7 @@ At the end the job's output is checked: every line "key n sum" has the sum the s
 source resumed from a checkpointed position. Prints the time from each kill to the job running
 again and to its first new completed checkpoint.
 
-  run.py --classpath FILE --adapter JAR --job JAR --work DIR
+  run.py [--line 1.20|2.3] --classpath FILE --adapter JAR --job JAR --work DIR
          (--kube-lite BIN | --kubeconfig FILE --control-url URL) [--outages N]
 
 With --kubeconfig the API server is a real one (the user bound to the documented Role), and the
@@ -283,6 +283,7 @@ def completed(log, job, after=0.0):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--line", default="1.20", help="the Flink line (for the report)")
     ap.add_argument("--classpath", required=True)
     ap.add_argument("--adapter", required=True)
     ap.add_argument("--job", required=True)
@@ -308,7 +309,7 @@ def main():
         run(c)
     finally:
         c.stop_all()
-    print("flink-1.20 processes: all scenarios passed in %.0f s (logs in %s)"
+    print("flink-" + a.line + " processes: all scenarios passed in %.0f s (logs in %s)"
           % (time.monotonic() - t_start, c.work), flush=True)
 
 

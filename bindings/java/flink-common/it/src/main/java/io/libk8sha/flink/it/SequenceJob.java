@@ -6,7 +6,6 @@ import java.io.Writer;
 import java.util.List;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
-import org.apache.flink.api.common.restartstrategy.RestartStrategies;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
@@ -16,16 +15,16 @@ import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.streaming.api.functions.sink.RichSinkFunction;
-import org.apache.flink.streaming.api.functions.source.SourceFunction;
 
 /**
  * The job the failover tests run: a source counting 0, 1, 2, ... (its position in checkpointed
  * state), keyed by n % 4, a running sum per key in keyed state, and a sink appending
  * "key n sum" lines to a file. Whatever happens to the JobManagers, every line must satisfy
  * sum = the sum of all m <= n with m % 4 == key (the state continues), and after a failover the
- * source resumes from a checkpointed position, never from 0.
+ * source resumes from a checkpointed position, never from 0. (Shared by every Flink line; each
+ * line's it module supplies {@link Legacy}, the source and sink bases in that line's packages.)
  *   SequenceJob OUTPUT_FILE [ELEMENTS_PER_SECOND]
  */
 public final class SequenceJob {
@@ -34,9 +33,12 @@ public final class SequenceJob {
   public static void main(String[] args) throws Exception {
     String out = args[0];
     int rate = args.length > 1 ? Integer.parseInt(args[1]) : 200;
-    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    Configuration conf = new Configuration();
+    conf.setString("restart-strategy.type", "fixed-delay");
+    conf.setString("restart-strategy.fixed-delay.attempts", String.valueOf(Integer.MAX_VALUE));
+    conf.setString("restart-strategy.fixed-delay.delay", "200 ms");
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
     env.enableCheckpointing(200);
-    env.setRestartStrategy(RestartStrategies.fixedDelayRestart(Integer.MAX_VALUE, 200));
     env.setParallelism(1);
     env.addSource(new Counter(rate)).name("counter")
         .keyBy(t -> t.f0)
@@ -46,8 +48,8 @@ public final class SequenceJob {
   }
 
   /** Emits (n % 4, n) for n = 0, 1, 2, ..., `rate` per second; n is checkpointed. */
-  static final class Counter implements SourceFunction<Tuple2<Integer, Long>>,
-      CheckpointedFunction {
+  static final class Counter extends Legacy.Source<Tuple2<Integer, Long>>
+      implements CheckpointedFunction {
     private final int rate;
     private volatile boolean running = true;
     private long next;
@@ -108,7 +110,7 @@ public final class SequenceJob {
   }
 
   /** Appends each line to the output file, flushed at once. */
-  static final class Lines extends RichSinkFunction<String> {
+  static final class Lines extends Legacy.Sink<String> {
     private final String file;
     private transient Writer out;
 
