@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Failover of real Flink 1.20 processes: Flink's own Kubernetes HA and libk8sha, side by side.
+"""Failover of real Flink processes: Flink's own Kubernetes HA and libk8sha, side by side.
 
 For each HA (Flink's `kubernetes`, libk8sha's factory), on a fresh kube-lite, with the same job,
 the same durations and the same processes as run.py (two JobManagers, one TaskManager):
@@ -11,11 +11,17 @@ the same durations and the same processes as run.py (two JobManagers, one TaskMa
                                 for both HAs), and restores older than a checkpoint reported
                                 completed (a completed checkpoint lost)
   API requests per second while the job runs, and per completed checkpoint (kube-lite's counts)
+  API requests per second from the idle cluster (JobManagers and TaskManager up, no job)
+  num-retained R (RetainedBench, in one process before the cluster starts): the job ConfigMap's
+                                data bytes and the add's time as retained checkpoints grow to R,
+                                or the add that failed and why (a ConfigMap holds at most 1 MiB)
 
-Prints one table; with --json FILE also writes the figures.
+Prints one table; with --json FILE also writes the figures, with --png FILE draws them (needs
+matplotlib: bench.sh runs this script with it).
 
-  bench.py --classpath FILE --adapter JAR --job JAR --kube-lite BIN --work DIR
+  bench.py --classpath FILE --adapter JAR --job JAR --kube-lite BIN --work DIR [--line 1.20|2.3]
            [--kills N] [--terms N] [--outages M] [--lease S --renew S --retry S]
+           [--idle SECONDS] [--retained R] [--json FILE] [--png FILE]
 """
 
 import argparse
@@ -120,11 +126,35 @@ def running_again(c, job, after):
     R.fail("the job did not run again within %d s" % R.BOUND)
 
 
+def retained(c, a, mode, work):
+    """RetainedBench against the cluster's kube-lite, in a cluster id of its own."""
+    conf = os.path.join(work, "retained-conf")
+    os.makedirs(conf, exist_ok=True)
+    ha_type = "kubernetes" if mode == "native" else "io.libk8sha.flink.K8shaHaServicesFactory"
+    with open(os.path.join(conf, "config.yaml"), "w") as f:
+        for k, v in (("high-availability.type", ha_type),
+                     ("kubernetes.config.file", c.kc),
+                     ("kubernetes.cluster-id", c.cluster_id + "-retained"),
+                     ("high-availability.cluster-id", c.cluster_id + "-retained"),
+                     ("kubernetes.namespace", "flink"),
+                     ("high-availability.storageDir", "file://" + os.path.join(work, "ha-retained"))):
+            f.write("%s: %s\n" % (k, json.dumps(v)))
+    p = R.subprocess.run(["java"] + R.JVM_OPENS + ["-cp", c.cp + ":" + os.path.abspath(a.job),
+                          "-Dorg.slf4j.simpleLogger.defaultLogLevel=error",
+                          "io.libk8sha.flink.it.RetainedBench", conf, c.url, "flink",
+                          str(a.retained), os.path.join(work, "retained-chk")],
+                         capture_output=True, text=True, timeout=3600)
+    points = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not points:
+        R.fail("RetainedBench (%s) failed:\n%s\n%s" % (mode, p.stdout[-2000:], p.stderr[-2000:]))
+    return points
+
+
 def one_ha(a, mode):
     work = os.path.join(os.path.abspath(a.work), mode)
     ns = argparse.Namespace(classpath=a.classpath, adapter=a.adapter, job=a.job, work=work,
                             kube_lite=a.kube_lite, kubeconfig=None, control_url=None,
-                            switch=False, back=False)
+                            switch=False, back=False, line=a.line)
     c = R.Cluster(ns)
     c.lease, c.renew, c.retry = a.lease, a.renew, a.retry
     c.leader_log_rx, c.revoke_rx = GRANT, REVOKE
@@ -136,11 +166,22 @@ def one_ha(a, mode):
     c.write_conf("kubernetes" if mode == "native" else "io.libk8sha.flink.K8shaHaServicesFactory")
     res = {"kill": [], "term": [], "overlap": [], "lost": 0, "outages": 0}
     try:
+        if a.retained:
+            res["retained"] = retained(c, a, mode, work)
+            print("%s num-retained %d: %s" % (mode, a.retained, json.dumps(res["retained"][-1])),
+                  flush=True)
         for name in c.jms:
             c.start_jm(name)
             c.logs[name].wait(GRANT if name == "jm-1" else c.follow_rx, 0.0, name + " up",
                               c.procs[name])
         c.start_tm()
+        # the idle cluster: JobManagers and TaskManager up, no job (a measuring window)
+        c.logs["tm"].wait(r"Successful registration at resource manager", 0.0, "the TaskManager up",
+                          c.procs["tm"])
+        reset_stats(c.url)
+        t0 = time.time()
+        time.sleep(a.idle)
+        res["idle_requests_per_second"] = stats(c.url)["total"] / (time.time() - t0)
         job = c.submit(os.path.join(work, "output.txt"))
         lead = R.leader_of(c, 0.0)[0]
         for _ in range(3):
@@ -241,14 +282,20 @@ def main():
     ap.add_argument("--lease", type=float, default=R.LEASE)
     ap.add_argument("--renew", type=float, default=R.RENEW)
     ap.add_argument("--retry", type=float, default=R.RETRY)
+    ap.add_argument("--line", default="1.20", help="the Flink line of the jars given")
+    ap.add_argument("--idle", type=float, default=30.0,
+                    help="seconds the idle cluster's requests are counted over")
+    ap.add_argument("--retained", type=int, default=2000,
+                    help="num-retained for RetainedBench (0: skip it)")
     ap.add_argument("--json")
+    ap.add_argument("--png")
     a = ap.parse_args()
     out = {}
     for mode in ("native", "libk8sha"):
         out[mode] = one_ha(a, mode)
-    print("\nlease %.1f s / renew %.1f s / retry %.1f s; Flink 1.20.1; kube-lite; %d kills, %d "
-          "SIGTERMs, %d outages of %.1f s" % (a.lease, a.renew, a.retry, a.kills, a.terms,
-                                             a.outages, a.lease * 2.5))
+    print("\nlease %.1f s / renew %.1f s / retry %.1f s; Flink %s; kube-lite; %d kills, %d "
+          "SIGTERMs, %d outages of %.1f s" % (a.lease, a.renew, a.retry, a.line, a.kills,
+                                             a.terms, a.outages, a.lease * 2.5))
     print("%-44s %14s %14s" % ("", "Flink's own HA", "libk8sha"))
     rows = [
         ("kill -9: to RUNNING p50 / p99 (s)", lambda r: (pct([x for x, _ in r["kill"]], .5),
@@ -271,14 +318,82 @@ def main():
             ("outages the leader kept its leadership through", lambda r: "%d" % r.get("kept", 0)),
             ("outages a JobManager failed in (restarted)", lambda r: "%d" % r.get("crashes", 0)),
             ("restores older than a completed checkpoint", lambda r: "%d" % r["lost"]),
+            ("API requests per second, idle cluster", lambda r: "%.1f" % r["idle_requests_per_second"]),
             ("API requests per second, job running", lambda r: "%.1f" % r["requests_per_second"]),
             ("API requests per completed checkpoint", lambda r: "%.1f" % r["requests_per_checkpoint"]),
             ("API writes per completed checkpoint", lambda r: "%.1f" % r["writes_per_checkpoint"]),
             ("ConfigMap bytes per retained checkpoint", lambda r: "%.0f" % r["bytes_per_checkpoint"])):
         print("%-44s %14s %14s" % (label, f(out["native"]), f(out["libk8sha"])))
+    if a.retained:
+        for label, f in (
+                ("num-retained %d: checkpoints retained" % a.retained,
+                 lambda r: "%d" % r["retained"][-1]["retained"]),
+                ("  job ConfigMap data at the end (KiB)",
+                 lambda r: "%.0f" % (max(p.get("data_bytes", 0) for p in r["retained"]) / 1024)),
+                ("  add time at the end (ms)",
+                 lambda r: "%.1f" % [p for p in r["retained"] if "add_ms" in p][-1]["add_ms"])):
+            print("%-44s %14s %14s" % (label, f(out["native"]), f(out["libk8sha"])))
+        for mode in ("native", "libk8sha"):
+            if "failed" in out[mode]["retained"][-1]:
+                print("%s: the add of checkpoint %d failed: %s" % (
+                    mode, out[mode]["retained"][-1]["retained"] + 1,
+                    out[mode]["retained"][-1]["failed"][:300]))
+    out["settings"] = vars(a)
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
+    if a.png:
+        chart(out, a)
+
+
+def chart(out, a):
+    """One PNG: failover times, ConfigMap bytes as checkpoints are retained, request rates."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = {"native": "Flink's own Kubernetes HA", "libk8sha": "libk8sha"}
+    colors = {"native": "#c0504d", "libk8sha": "#4f81bd"}
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4.6))
+    groups = [("kill -9", "kill"), ("SIGTERM", "term")]
+    for i, mode in enumerate(("native", "libk8sha")):
+        xs = [g + (i - 0.5) * 0.36 for g in range(len(groups))]
+        p50 = [pct([x for x, _ in out[mode][k]], .5) for _, k in groups]
+        p99 = [pct([x for x, _ in out[mode][k]], .99) for _, k in groups]
+        ax[0].bar(xs, p50, 0.34, color=colors[mode], label=names[mode] + " p50")
+        ax[0].scatter(xs, p99, color="black", marker="_", s=300, zorder=3,
+                      label="p99" if i == 0 else None)
+    ax[0].set_xticks(range(len(groups)), [g for g, _ in groups])
+    ax[0].set_ylabel("seconds to the job RUNNING again")
+    ax[0].set_title("failover of the leading JobManager")
+    ax[0].legend(fontsize=8)
+    for mode in ("native", "libk8sha"):
+        pts = [p for p in out[mode].get("retained", []) if "data_bytes" in p]
+        if pts:
+            ax[1].plot([p["retained"] for p in pts], [p["data_bytes"] / 1024 for p in pts],
+                       color=colors[mode], label=names[mode])
+            last = out[mode]["retained"][-1]
+            if "failed" in last:
+                ax[1].scatter([last["retained"]], [pts[-1]["data_bytes"] / 1024],
+                              color=colors[mode], marker="x", s=80, zorder=3)
+    ax[1].axhline(1024, color="gray", linestyle="--", linewidth=1)
+    ax[1].text(0, 1040, "1 MiB: the API server refuses a bigger ConfigMap", fontsize=8)
+    ax[1].set_xlabel("retained checkpoints")
+    ax[1].set_ylabel("job ConfigMap data (KiB)")
+    ax[1].set_title("num-retained %d (x: the add that failed)" % a.retained)
+    ax[1].legend(fontsize=8)
+    kinds = [("idle", "idle_requests_per_second"), ("job running", "requests_per_second")]
+    for i, mode in enumerate(("native", "libk8sha")):
+        xs = [g + (i - 0.5) * 0.36 for g in range(len(kinds))]
+        ax[2].bar(xs, [out[mode].get(k, 0) for _, k in kinds], 0.34, color=colors[mode],
+                  label=names[mode])
+    ax[2].set_xticks(range(len(kinds)), [k for k, _ in kinds])
+    ax[2].set_ylabel("API requests per second")
+    ax[2].set_title("requests to the API server")
+    ax[2].legend(fontsize=8)
+    fig.suptitle("Flink %s, lease %.0f s / renew %.1f s / retry %.1f s, kube-lite, %d kills, %d "
+                 "SIGTERMs" % (a.line, a.lease, a.renew, a.retry, a.kills, a.terms), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(a.png, dpi=90)
 
 
 if __name__ == "__main__":
