@@ -218,12 +218,9 @@ void k8sha__kube_free(k8sha__kube *k) {
   while (k->reqs) {
     r = k->reqs;
     if (r->is_stream) {
-      r->stream_pending = 0; /* (no callback runs: k->busy is 0) */
-      r->queued_done = 0;
-      if (r->life.closed)
-        k8sha__req_destroy(r); /* closed by its owner, left in a queue */
-      else
-        stream_discard(r);
+      /* (its owner, closed or not, and the queues holding it let go at once: no callback of
+       * it runs, k->busy is 0, and the queues are dropped below) */
+      k8sha__req_destroy(r);
     } else if (r->cancelled) {
       k8sha__req_destroy(r);
     } else {
@@ -646,8 +643,8 @@ void k8sha__req_finished(k8sha__req *r) {
   long status = 0;
 
   if (r->cancelled) {
-    /* (a stream whose callback is running is destroyed when that callback returns) */
-    if (!r->is_stream || r->life.refs == 0)
+    /* (a stream is destroyed when its last reference goes: the finished list holds one) */
+    if (!r->is_stream)
       k8sha__req_destroy(r);
     return;
   }
@@ -837,11 +834,26 @@ char *k8sha__query_escape(k8sha__kube *k, const char *value) {
 
 /* ---- streams ---- */
 
+/* The queues a stream waits in (the pending streams here, the finished transfers in glue.c)
+ * hold a reference to it (core/life.h), taken when it goes in and dropped when it comes out: a
+ * stream its owner closed meanwhile is destroyed by the last of them. */
+void k8sha__stream_hold(k8sha__req *r) {
+  k8sha__life_enter(&r->life);
+}
+
+void k8sha__stream_release(k8sha__req *r) {
+  int gone;
+  k8sha__life_leave(&r->life, &gone);
+  if (gone)
+    k8sha__req_destroy(r);
+}
+
 void k8sha__stream_mark_pending(k8sha__req *r) {
   k8sha__kube *k = r->k;
   if (r->stream_pending)
     return;
   r->stream_pending = 1;
+  k8sha__stream_hold(r);
   r->pending_next = k->pending;
   k->pending = r;
 }
@@ -897,16 +909,14 @@ int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit
 }
 
 /* The owner's close: takes the stream out of curl and drops the owner's reference. The stream
- * is destroyed when no callback of it runs (core/life.h) and it is in none of the client's
- * queues (the pending streams, process()'s finished transfers): a queue that finds it cancelled
- * destroys it when it takes it out. */
+ * is destroyed when no callback of it runs and no queue holds it (core/life.h). */
 static void stream_discard(k8sha__req *r) {
   if (r->state == REQ_ACTIVE) {
     curl_multi_remove_handle(r->k->multi, r->easy);
     r->state = REQ_FINISHING;
   }
   r->cancelled = 1;
-  if (k8sha__life_close(&r->life) && !r->stream_pending && !r->queued_done)
+  if (k8sha__life_close(&r->life))
     k8sha__req_destroy(r);
 }
 
@@ -994,11 +1004,7 @@ static void dispatch_one(k8sha__req *r) {
       json_decref(resp.json);
     }
   }
-  {
-    int gone;
-    if (k8sha__life_leave(&r->life, &gone) && gone && !r->stream_pending && !r->queued_done)
-      k8sha__req_destroy(r);
-  }
+  k8sha__stream_release(r);
 }
 
 void k8sha__streams_dispatch(k8sha__kube *k) {
@@ -1007,10 +1013,8 @@ void k8sha__streams_dispatch(k8sha__kube *k) {
     k->pending = r->pending_next;
     r->pending_next = NULL;
     r->stream_pending = 0;
-    if (r->cancelled && r->life.refs == 0) { /* closed, no callback of it runs (stream_discard) */
-      k8sha__req_destroy(r);
-      continue;
-    }
-    dispatch_one(r);
+    if (!r->life.closed)
+      dispatch_one(r);
+    k8sha__stream_release(r); /* (the queue's reference) */
   }
 }

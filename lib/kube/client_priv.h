@@ -54,10 +54,9 @@ struct k8sha__req {
   int stream_ended;
   int lines_ok;        /* a 2xx response: the body is a stream of lines */
   int responded;       /* the response has begun (its first header line arrived) */
-  k8sha__life life;    /* streams: the owner's reference, and one while its callbacks run
-                          (k8sha__stream_close is the owner's free; after on_end the stream is
-                          over and the owner's reference goes) */
-  int queued_done;     /* in process()'s list of finished transfers */
+  k8sha__life life;    /* streams: the owner's reference, one while its callbacks run, and one
+                          per client queue holding it (k8sha__stream_close is the owner's free;
+                          after on_end the stream is over and the owner's reference goes) */
   struct k8sha__req *pending_next; /* in the client's pending-stream list */
   struct k8sha__req *finish_next;  /* in process()'s list of finished transfers */
 };
@@ -99,6 +98,10 @@ void k8sha__req_destroy(k8sha__req *r);
 void k8sha__streams_dispatch(k8sha__kube *k);
 /* Marks a stream as having data or an end to deliver. */
 void k8sha__stream_mark_pending(k8sha__req *r);
+/* A client queue takes (hold) and drops (release: destroys it when that was the last) its
+ * reference to a stream. */
+void k8sha__stream_hold(k8sha__req *r);
+void k8sha__stream_release(k8sha__req *r);
 /* Records what a finished transfer means, for counters. */
 void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc);
 

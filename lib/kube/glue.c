@@ -125,6 +125,7 @@ static void process_finished(k8sha__kube *k) {
   /* Collect first: callbacks may add or remove transfers, which curl_multi_info_read must not
    * see in the middle of its iteration. */
   k8sha__req *done = NULL, **tail = &done, *r;
+  int stream;
   while ((msg = curl_multi_info_read(k->multi, &left)) != NULL) {
     if (msg->msg != CURLMSG_DONE)
       continue;
@@ -132,7 +133,8 @@ static void process_finished(k8sha__kube *k) {
     r->curl_result = msg->data.result;
     curl_multi_remove_handle(k->multi, msg->easy_handle);
     r->state = REQ_FINISHING;
-    r->queued_done = 1;
+    if (r->is_stream)
+      k8sha__stream_hold(r); /* (the list's reference: a callback below may close it) */
     r->finish_next = NULL;
     *tail = r;
     tail = &r->finish_next;
@@ -146,7 +148,8 @@ static void process_finished(k8sha__kube *k) {
       curl_multi_remove_handle(k->multi, r->easy);
       r->curl_result = CURLE_OUT_OF_MEMORY;
       r->state = REQ_FINISHING;
-      r->queued_done = 1;
+      if (r->is_stream)
+        k8sha__stream_hold(r);
       r->finish_next = NULL;
       *tail = r;
       tail = &r->finish_next;
@@ -156,8 +159,10 @@ static void process_finished(k8sha__kube *k) {
     r = done;
     done = r->finish_next;
     r->finish_next = NULL;
-    r->queued_done = 0;
+    stream = r->is_stream; /* (a request other than a stream may be gone after this) */
     k8sha__req_finished(r);
+    if (stream)
+      k8sha__stream_release(r);
   }
 }
 

@@ -16,6 +16,9 @@
 #                                             -> WORK_DIR/user.kubeconfig
 #   service account nowatch: that Role without watch   -> WORK_DIR/nowatch.kubeconfig
 #   service account noupdate: that Role without update -> WORK_DIR/noupdate.kubeconfig
+#   service account flinkedit: the RBAC of Flink's own documentation for its Kubernetes HA (the
+#     ClusterRole edit: its rules, as aggregated from system:aggregate-to-edit and -to-view)
+#                                             -> WORK_DIR/flinkedit.kubeconfig
 # all in namespace "flink" (static tokens named as service-account users).
 set -euo pipefail
 cmd=$1
@@ -66,12 +69,13 @@ etcd_port=$(freeport) peer_port=$(freeport) api_port=$(freeport)
 openssl genrsa -out "$w/sa.key" 2048 2>/dev/null
 openssl rsa -in "$w/sa.key" -pubout -out "$w/sa.pub" 2>/dev/null
 tok() { openssl rand -hex 16; }
-admin=$(tok) user=$(tok) nowatch=$(tok) noupdate=$(tok)
+admin=$(tok) user=$(tok) nowatch=$(tok) noupdate=$(tok) flinkedit=$(tok)
 cat > "$w/tokens.csv" <<EOT
 $admin,admin,admin-uid,"system:masters"
 $user,system:serviceaccount:flink:flink,flink-uid,"system:serviceaccounts,system:serviceaccounts:flink"
 $nowatch,system:serviceaccount:flink:nowatch,nowatch-uid,"system:serviceaccounts,system:serviceaccounts:flink"
 $noupdate,system:serviceaccount:flink:noupdate,noupdate-uid,"system:serviceaccounts,system:serviceaccounts:flink"
+$flinkedit,system:serviceaccount:flink:flinkedit,flinkedit-uid,"system:serviceaccounts,system:serviceaccounts:flink"
 EOT
 
 t0=$(date +%s%3N)
@@ -152,6 +156,13 @@ variant() {
 }
 variant nowatch watch
 variant noupdate update
+# Flink's documentation binds the ClusterRole edit to the JobManagers' service account. edit's
+# rules are aggregated by kube-controller-manager, which this server runs without; bind the two
+# ClusterRoles they are aggregated from (the API server's own bootstrap roles) instead.
+for from in edit view; do
+  api POST /apis/rbac.authorization.k8s.io/v1/namespaces/flink/rolebindings \
+    '{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"flinkedit-'$from'"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:aggregate-to-'$from'"},"subjects":[{"kind":"ServiceAccount","name":"flinkedit","namespace":"flink"}]}'
+done
 
 kubeconfig() { # kubeconfig NAME TOKEN
   cat > "$w/$1.kubeconfig" <<EOT
@@ -176,3 +187,4 @@ kubeconfig admin "$admin"
 kubeconfig user "$user"
 kubeconfig nowatch "$nowatch"
 kubeconfig noupdate "$noupdate"
+kubeconfig flinkedit "$flinkedit"

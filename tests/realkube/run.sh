@@ -103,6 +103,24 @@ if [ -f "$build/bindings/java/libk8sha-jni.so" ]; then
   else
     bad "the Java tests against the real server:"; tail -40 "$w/java.out"
   fi
+  # Flink's own Kubernetes HA as a user with the RBAC of Flink's documentation (flinkedit), and
+  # libk8sha beside it: switching from Flink's own HA to libk8sha and back (JUnit, both lines)
+  for line in 1.20 2.3; do
+    step "Flink $line's own HA with Flink's documented RBAC (ClusterRole edit), switching to libk8sha and back"
+    if mvn -q -B -f "$src/bindings/java/flink-$line/pom.xml" \
+         -Dk8sha.target="$build/bindings/java/maven/flink-$line-flinkrbac" \
+         -Dk8sha.jni="$build/bindings/java/libk8sha-jni.so" \
+         -Dk8sha.kubelite="$build/tools/kube-lite/k8sha-kube-lite" \
+         -Dk8sha.kubeconfig="$w/flinkedit.kubeconfig" -Dk8sha.jvm.args=-Dio.libk8sha.test.flinkRbac=true \
+         -Dtest='SwitchFromFlinkHaTest,ApplicationStoreTest' -Dsurefire.failIfNoSpecifiedTests=false \
+         test > "$w/flinkrbac-$line.out" 2>&1 &&
+       ! grep -q 'skipped="[1-9]' "$build/bindings/java/maven/flink-$line-flinkrbac"/surefire-reports/TEST-*.xml; then
+      sed -n 's/.*<testsuite [^>]*name="\([^"]*\)"[^>]*tests="\([0-9]*\)"[^>]*skipped="\([0-9]*\)".*/  \1: \2 tests, \3 skipped/p' \
+        "$build/bindings/java/maven/flink-$line-flinkrbac"/surefire-reports/TEST-*.xml
+    else
+      bad "Flink $line's own HA with its documented RBAC:"; tail -60 "$w/flinkrbac-$line.out"
+    fi
+  done
   if [ -n "${control:-}" ]; then
     for line in 1.20 2.3; do
       step "Flink $line processes (two JobManagers, a TaskManager) as service account flink, the server's outages through the fault proxy"

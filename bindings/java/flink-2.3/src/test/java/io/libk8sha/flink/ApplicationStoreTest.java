@@ -109,10 +109,8 @@ class ApplicationStoreTest extends KubeLiteTest {
 
   @Test
   void applicationsOfFlinksOwnHaAreReadAndWrittenForIt() throws Exception {
-    // (as in SwitchFromFlinkHaTest: Flink's own election taking an existing lock again is run
-    // on kube-lite only)
-    org.junit.jupiter.api.Assumptions.assumeTrue(server.isKubeLite(),
-        "Flink's own HA taking over an existing lock: kube-lite only");
+    org.junit.jupiter.api.Assumptions.assumeTrue(HaServicesTest.flinksOwnHaCanTakeOver(),
+        "Flink's own HA taking over a released lock needs Flink's documented RBAC");
     String cluster = KubeLite.newClusterId("flink-apps-switch");
     ApplicationID fromFlink = ApplicationID.generate();
     ApplicationID fromLibk8sha = ApplicationID.generate();

@@ -115,11 +115,8 @@ class SwitchFromFlinkHaTest extends KubeLiteTest {
    */
   @Test
   void flinksOwnHaRecoversWhatLibk8shaWroteInFlinksFormat() throws Exception {
-    // (on the real server the tests run as a user bound to libk8sha's documented Role, which
-    // has no `patch`; there Flink's own leader election was never granted an existing lock
-    // within a minute, so this runs on kube-lite only)
-    org.junit.jupiter.api.Assumptions.assumeTrue(server.isKubeLite(),
-        "Flink's own HA did not take over an existing lock as the Role-bound user");
+    org.junit.jupiter.api.Assumptions.assumeTrue(HaServicesTest.flinksOwnHaCanTakeOver(),
+        "Flink's own HA taking over a released lock needs Flink's documented RBAC");
     String cluster = KubeLite.newClusterId("flink-back");
     JobID job = JobID.generate();
     ExecutorService io = Executors.newFixedThreadPool(2);
