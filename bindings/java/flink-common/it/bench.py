@@ -22,6 +22,7 @@ matplotlib: bench.sh runs this script with it).
   bench.py --classpath FILE --adapter JAR --job JAR --kube-lite BIN --work DIR [--line 1.20|2.3]
            [--kills N] [--terms N] [--outages M] [--lease S --renew S --retry S]
            [--idle SECONDS] [--retained R] [--json FILE] [--png FILE]
+  bench.py --replot JSON --png FILE       (the chart of an earlier run's figures)
 """
 
 import argparse
@@ -274,8 +275,10 @@ def one_ha(a, mode):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--replot", metavar="JSON",
+                    help="only draw --png from the figures a run wrote with --json")
     for k in ("classpath", "adapter", "job", "kube_lite", "work"):
-        ap.add_argument("--" + k.replace("_", "-"), required=True)
+        ap.add_argument("--" + k.replace("_", "-"), required="--replot" not in sys.argv)
     ap.add_argument("--kills", type=int, default=10)
     ap.add_argument("--terms", type=int, default=10)
     ap.add_argument("--outages", type=int, default=10)
@@ -290,6 +293,12 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--png")
     a = ap.parse_args()
+    if a.replot:  # (a chart of figures written before, with --json)
+        with open(a.replot) as f:
+            out = json.load(f)
+        settings = dict(out["settings"], png=a.png)
+        chart(out, argparse.Namespace(**settings))
+        return 0
     out = {}
     for mode in ("native", "libk8sha"):
         out[mode] = one_ha(a, mode)
@@ -338,7 +347,9 @@ def main():
                 print("%s: the add of checkpoint %d failed: %s" % (
                     mode, out[mode]["retained"][-1]["retained"] + 1,
                     out[mode]["retained"][-1]["failed"][:300]))
-    out["settings"] = vars(a)
+    out["settings"] = {k: v for k, v in vars(a).items()  # (what the figures depend on)
+                       if k in ("line", "kills", "terms", "outages", "lease", "renew", "retry",
+                                "idle", "retained")}
     if a.json:
         with open(a.json, "w") as f:
             json.dump(out, f, indent=1)
@@ -362,25 +373,35 @@ def chart(out, a):
         ax[0].bar(xs, p50, 0.34, color=colors[mode], label=names[mode] + " p50")
         ax[0].scatter(xs, p99, color="black", marker="_", s=300, zorder=3,
                       label="p99" if i == 0 else None)
+    tops = [pct([x for x, _ in out[m][k]], .99) for m in ("native", "libk8sha") for _, k in groups]
+    ax[0].set_ylim(0, max([t for t in tops if t == t] or [1]) * 1.45)  # (room for the legend)
     ax[0].set_xticks(range(len(groups)), [g for g, _ in groups])
     ax[0].set_ylabel("seconds to the job RUNNING again")
     ax[0].set_title("failover of the leading JobManager")
     ax[0].legend(fontsize=8)
-    for mode in ("native", "libk8sha"):
-        pts = [p for p in out[mode].get("retained", []) if "data_bytes" in p]
-        if pts:
+    if any(out[m].get("retained") for m in ("native", "libk8sha")):
+        for mode in ("native", "libk8sha"):
+            pts = [p for p in out[mode].get("retained", []) if "data_bytes" in p]
+            if not pts:
+                continue
             ax[1].plot([p["retained"] for p in pts], [p["data_bytes"] / 1024 for p in pts],
                        color=colors[mode], label=names[mode])
-            last = out[mode]["retained"][-1]
-            if "failed" in last:
-                ax[1].scatter([last["retained"]], [pts[-1]["data_bytes"] / 1024],
-                              color=colors[mode], marker="x", s=80, zorder=3)
-    ax[1].axhline(1024, color="gray", linestyle="--", linewidth=1)
-    ax[1].text(0, 1040, "1 MiB: the API server refuses a bigger ConfigMap", fontsize=8)
-    ax[1].set_xlabel("retained checkpoints")
-    ax[1].set_ylabel("job ConfigMap data (KiB)")
-    ax[1].set_title("num-retained %d (x: the add that failed)" % a.retained)
-    ax[1].legend(fontsize=8)
+            if "failed" in out[mode]["retained"][-1]:
+                ax[1].scatter([out[mode]["retained"][-1]["retained"]],
+                              [pts[-1]["data_bytes"] / 1024], color=colors[mode], marker="x",
+                              s=80, zorder=3)
+        ax[1].axhline(1024, color="gray", linestyle="--", linewidth=1)
+        ax[1].text(0, 1040, "1 MiB: the API server refuses a bigger ConfigMap", fontsize=8)
+        ax[1].set_xlabel("retained checkpoints")
+        ax[1].set_ylabel("job ConfigMap data (KiB)")
+        ax[1].set_title("num-retained %d (x: the add that failed)" % a.retained)
+        ax[1].legend(fontsize=8)
+    else:  # (no num-retained run: the bytes one retained checkpoint takes)
+        for i, mode in enumerate(("native", "libk8sha")):
+            ax[1].bar([i], [out[mode]["bytes_per_checkpoint"]], 0.6, color=colors[mode])
+        ax[1].set_xticks([0, 1], [names[m] for m in ("native", "libk8sha")])
+        ax[1].set_ylabel("job ConfigMap bytes per retained checkpoint")
+        ax[1].set_title("pointer size")
     kinds = [("idle", "idle_requests_per_second"), ("job running", "requests_per_second")]
     for i, mode in enumerate(("native", "libk8sha")):
         xs = [g + (i - 0.5) * 0.36 for g in range(len(kinds))]
