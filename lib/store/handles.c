@@ -11,6 +11,7 @@
 #include "k8sha/errors.h"
 #include "kube/names.h"
 #include "storage/storage.h"
+#include "storage/uri.h"
 #include "store/handles.h"
 #include "store/pointer.h"
 
@@ -125,6 +126,16 @@ static char *blob_of(k8sha_ctx *ctx, const char *value) {
       info.form == K8SHA__VALUE_OPAQUE)
     return NULL;
   return k8sha__strdup(&ctx->alloc, info.uri);
+}
+
+/* Whether two blob URIs may name one blob: equal in the canonical form (Flink's "file:/x" is
+ * "file:///x", s3a is s3, ...). A URI without a canonical form may: a delete decided on this
+ * fails closed. */
+static int may_be_same_blob(const char *a, const char *b) {
+  char ca[K8SHA__URI_MAX], cb[K8SHA__URI_MAX];
+  if (k8sha__uri_canonical(a, ca, sizeof(ca)) != 0 || k8sha__uri_canonical(b, cb, sizeof(cb)) != 0)
+    return 1;
+  return strcmp(ca, cb) == 0;
 }
 
 static int same_entry(hop *o, const char *v) {
@@ -558,7 +569,7 @@ static void advance(hop *o, int err, const char *message) {
     if (uri && o->value) {
       /* (a new value naming the very blob the old one named keeps it) */
       char *now = blob_of(ctx, o->value);
-      if (now && strcmp(now, uri) == 0) {
+      if (now && may_be_same_blob(now, uri)) {
         k8sha__free(&ctx->alloc, uri);
         uri = NULL;
       }

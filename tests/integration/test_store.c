@@ -4,6 +4,11 @@
  * counter set/get-and-increment/shutdown) and libk8sha's own: fenced job ConfigMaps, size
  * accounting before the server, conflicts retried, one request per commit, corrupted blobs
  * reported by id. */
+#include <errno.h>
+
+#include "core/alloc.h"
+#include "core/base64.h"
+#include "store/pointer.h"
 #include "storefix.h"
 
 START_TEST(handles_add_get_replace_remove) {
@@ -1091,6 +1096,139 @@ START_TEST(applications_beside_job_graphs_with_lease_lock) {
 }
 END_TEST
 
+/* The first place `m` bytes of `needle` occur in `hay`, or NULL. */
+static unsigned char *find_bytes(unsigned char *hay, size_t n, const void *needle, size_t m) {
+  size_t i;
+  for (i = 0; m <= n && i <= n - m; i++)
+    if (memcmp(hay + i, needle, m) == 0)
+      return hay + i;
+  return NULL;
+}
+
+/* Flink's own handle of the blob `path` (`size` bytes), made from a handle Flink 1.20.1 wrote
+ * (tests/fixtures): its URI string (a Java TC_STRING, two length bytes before it) and its
+ * stateSize (eight bytes, big-endian) replaced. The result is checked by the handle grammar. */
+static void flink_handle(const char *uri, uint64_t size, unsigned char *out, size_t *out_len) {
+  char path[1024];
+  json_t *cms, *cm;
+  const char *b64 = NULL;
+  unsigned char *raw, *u, *sz, be[8], *w;
+  size_t n, i, old_len;
+  k8sha__value_info info;
+  char why[256], *enc;
+  json_error_t je;
+
+  snprintf(path, sizeof(path), "%s/tests/fixtures/flink-1.20.1/configmaps.json", SOURCE_ROOT);
+  cms = json_load_file(path, 0, &je);
+  ck_assert_msg(cms != NULL, "%s: %s", path, je.text);
+  json_array_foreach(cms, i, cm) {
+    b64 = json_string_value(json_object_get(json_object_get(cm, "data"),
+                                            "checkpointID-0000000000000000003"));
+    if (b64)
+      break;
+  }
+  ck_assert_ptr_nonnull(b64);
+  ck_assert_int_eq(k8sha__value_describe(k8sha__default_allocator(), b64, &info, why,
+                                         sizeof(why)), 0);
+  ck_assert_int_eq(k8sha__base64_decode(k8sha__default_allocator(), b64, strlen(b64), &raw, &n),
+                   0);
+  old_len = strlen(info.uri);
+  u = find_bytes(raw, n, info.uri, old_len);
+  ck_assert_ptr_nonnull(u);
+  ck_assert_uint_eq(((size_t)u[-2] << 8) | u[-1], old_len);
+  for (i = 0; i < 8; i++)
+    be[i] = (unsigned char)(info.size >> (56 - 8 * i));
+  sz = find_bytes(raw, n, be, 8);
+  ck_assert_ptr_nonnull(sz);
+  ck_assert(sz < u);
+  for (i = 0; i < 8; i++)
+    sz[i] = (unsigned char)(size >> (56 - 8 * i));
+  w = out;
+  memcpy(w, raw, (size_t)(u - 2 - raw));
+  w += u - 2 - raw;
+  *w++ = (unsigned char)(strlen(uri) >> 8);
+  *w++ = (unsigned char)strlen(uri);
+  memcpy(w, uri, strlen(uri));
+  w += strlen(uri);
+  memcpy(w, u + old_len, n - (size_t)(u + old_len - raw));
+  w += n - (size_t)(u + old_len - raw);
+  *out_len = (size_t)(w - out);
+  free(raw);
+  json_decref(cms);
+  /* what the store will read from it */
+  ck_assert_int_eq(k8sha__base64_encode(k8sha__default_allocator(), out, *out_len, &enc), 0);
+  ck_assert_int_eq(k8sha__value_describe(k8sha__default_allocator(), enc, &info, why,
+                                         sizeof(why)), 0);
+  ck_assert_str_eq(info.uri, uri);
+  ck_assert_uint_eq(info.size, size);
+  free(enc);
+}
+
+/* A graph entry holding Flink's handle replaced by another handle that names the same blob, in
+ * another spelling ("file:/x" as Flink's Path writes it, "file:///x"): the blob stays (it is the
+ * new entry's); replaced by a handle of another blob, it goes. */
+START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
+  fixture f;
+  k8sha_jobgraph_store *s = NULL;
+  res r;
+  unsigned char h[8192];
+  size_t hn;
+  char blob[1200], uri[1300], file[1200];
+  FILE *fp;
+
+  setup(&f);
+  {
+    char parent[1200];
+    snprintf(parent, sizeof(parent), "%s", f.blobs);
+    *strrchr(parent, '/') = '\0';
+    ck_assert_int_eq(mkdir(parent, 0755) == 0 || errno == EEXIST, 1);
+    ck_assert_int_eq(mkdir(f.blobs, 0755) == 0 || errno == EEXIST, 1);
+  }
+  snprintf(blob, sizeof(blob), "%s/submittedJobGraph0123456789ab", f.blobs);
+  snprintf(file, sizeof(file), "%s/submittedJobGraph0123456789cd", f.blobs);
+  ck_assert_ptr_nonnull(fp = fopen(blob, "w"));
+  fputs("graph", fp);
+  fclose(fp);
+  ck_assert_ptr_nonnull(fp = fopen(file, "w"));
+  fputs("other", fp);
+  fclose(fp);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_store_open(&s, f.e, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+
+  snprintf(uri, sizeof(uri), "file:%s", blob);
+  flink_handle(uri, 5, h, &hn);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  snprintf(uri, sizeof(uri), "file://%s", blob);
+  flink_handle(uri, 5, h, &hn);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(blob, F_OK), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_jg_got, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_str_eq(r.data[0], "graph");
+
+  snprintf(uri, sizeof(uri), "file:%s", file);
+  flink_handle(uri, 5, h, &hn);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(blob, F_OK), -1);
+  ck_assert_int_eq(access(file, F_OK), 0);
+  k8sha_jobgraph_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 START_TEST(jobgraph_write_fenced_by_holder_in_same_object) {
   fixture f;
   k8sha_jobgraph_store *s = NULL;
@@ -1260,6 +1398,7 @@ int main(void) {
   it_add(tc, jobgraphs_with_lease_lock, IT_ANY);
   it_add(tc, applications_beside_job_graphs_in_lock_configmap, IT_ANY);
   it_add(tc, applications_beside_job_graphs_with_lease_lock, IT_ANY);
+  it_add(tc, a_replaced_flink_handle_naming_the_same_blob_keeps_it, IT_ANY);
   it_add(tc, jobgraph_write_fenced_by_holder_in_same_object, IT_ANY);
   it_add(tc, stores_freed_from_their_own_callbacks, IT_ANY);
   it_add(tc, faults_on_every_store_request, IT_FAULTS);
