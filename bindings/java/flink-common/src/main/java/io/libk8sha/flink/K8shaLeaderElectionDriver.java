@@ -22,6 +22,8 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
 
   private final Election election;
   private volatile UUID session; // the current leadership's, as granted
+  private volatile boolean closing; // (a write cut short by the stop is no news: the release
+                                    // removes what was published)
 
   K8shaLeaderElectionDriver(Context ctx, Election.Options options, Listener listener) {
     this.election = new Election(ctx, options, new ElectionListener() {
@@ -79,8 +81,7 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
     try {
       election.publish(componentId, info.getLeaderAddress()).whenComplete((x, failure) -> {
         if (failure != null) {
-          LOG.warn("publishing {} for {} failed: {}", info.getLeaderAddress(), componentId,
-              failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage());
+          report("publishing " + info.getLeaderAddress() + " for " + componentId, failure);
         }
       });
     } catch (K8shaException e) {
@@ -94,8 +95,7 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
     try {
       election.unpublish(componentId).whenComplete((x, failure) -> {
         if (failure != null) {
-          LOG.warn("removing the leader entry of {} failed: {}", componentId,
-              failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage());
+          report("removing the leader entry of " + componentId, failure);
         }
       });
     } catch (K8shaException e) {
@@ -103,9 +103,19 @@ public final class K8shaLeaderElectionDriver implements LeaderElectionDriver {
     }
   }
 
+  private void report(String what, Throwable failure) {
+    String why = failure.getCause() != null ? failure.getCause().getMessage() : failure.getMessage();
+    if (closing) {
+      LOG.debug("{} ended with the election's stop: {}", what, why);
+    } else {
+      LOG.warn("{} failed: {}", what, why);
+    }
+  }
+
   /** Leaves the election: the lock is released, so a standby takes over at once. */
   @Override
   public void close() {
+    closing = true;
     try {
       election.stop().join();
     } catch (RuntimeException e) {
