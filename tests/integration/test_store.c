@@ -1165,8 +1165,9 @@ static void flink_handle(const char *uri, uint64_t size, unsigned char *out, siz
 }
 
 /* A graph entry holding Flink's handle replaced by another handle that names the same blob, in
- * another spelling ("file:/x" as Flink's Path writes it, "file:///x"): the blob stays (it is the
- * new entry's); replaced by a handle of another blob, it goes. */
+ * another spelling ("file:/x" as Flink's Path writes it, "file:///x"), or one whose URI has no
+ * canonical form (it may be the same blob): the blob stays; replaced by a handle of another
+ * blob, it goes. */
 START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   fixture f;
   k8sha_jobgraph_store *s = NULL;
@@ -1215,6 +1216,22 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
   ck_assert_str_eq(r.data[0], "graph");
+
+  /* a new entry whose URI has no canonical form may name the same blob: it is kept (the delete
+   * fails closed), and so is it when the blob's handle comes back */
+  flink_handle("relative/submittedJobGraph0123456789ab", 5, h, &hn);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(blob, F_OK), 0);
+  snprintf(uri, sizeof(uri), "file:%s", blob);
+  flink_handle(uri, 5, h, &hn);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(blob, F_OK), 0);
 
   snprintf(uri, sizeof(uri), "file:%s", file);
   flink_handle(uri, 5, h, &hn);
