@@ -142,7 +142,10 @@ K8SHA_EXPORT int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64
 
 /** The same with pointer bytes the host encoded itself (must not begin with "K8P"); no blob is
  *  written by the store for such entries, and none is deleted unless the bytes are Flink's own
- *  state handle (then the store owns the blob it names, as Flink's store does). Since 0.1. */
+ *  state handle (then the store owns the blob it names, as Flink's store does). Bytes that begin
+ *  like a Java serialization stream (0xACED 0x0005) must be such a handle: others are refused
+ *  with K8SHA_ECORRUPT (k8sha_last_error() says what Flink's handle grammar did not accept) and
+ *  nothing is written. Since 0.1. */
 K8SHA_EXPORT int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id,
                                               const void *pointer, size_t len,
                                               k8sha_checkpoint_done_cb done, void *user_data);

@@ -70,8 +70,11 @@ K8SHA_EXPORT int k8sha_jobgraph_put(k8sha_jobgraph_store *s, const char *job_id,
                                     void *user_data);
 /** Stores pointer bytes the host encoded itself (not starting with "K8P") as the graph entry of
  *  `job_id`, replacing an earlier one: Flink's own state handle of a graph blob the host wrote,
- *  so that Flink's own HA can read it. The blob a replaced entry names is deleted after the
- *  commit unless the new entry names it too. Since 0.1. */
+ *  so that Flink's own HA can read it. Bytes that begin like a Java serialization stream
+ *  (0xACED 0x0005) and are not such a handle are refused with K8SHA_ECORRUPT, nothing written.
+ *  The blob a replaced entry names is deleted after the commit unless the new entry names it
+ *  too; when the old entry is Flink's handle and the new bytes are not, the store cannot tell,
+ *  and the blob is kept. Since 0.1. */
 K8SHA_EXPORT int k8sha_jobgraph_put_pointer(k8sha_jobgraph_store *s, const char *job_id,
                                             const void *pointer, size_t len,
                                             k8sha_jobgraph_done_cb done, void *user_data);

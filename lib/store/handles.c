@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/base64.h"
 #include "core/ctx_priv.h"
+#include "core/fail.h"
 #include "k8sha/errors.h"
 #include "kube/names.h"
 #include "storage/storage.h"
@@ -126,6 +127,15 @@ static char *blob_of(k8sha_ctx *ctx, const char *value) {
       info.form == K8SHA__VALUE_OPAQUE)
     return NULL;
   return k8sha__strdup(&ctx->alloc, info.uri);
+}
+
+/* The form of a value; K8SHA__VALUE_OPAQUE for one that cannot be read. */
+static int form_of(k8sha_ctx *ctx, const char *value) {
+  k8sha__value_info info;
+  char why[8];
+  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0)
+    return K8SHA__VALUE_OPAQUE;
+  return info.form;
 }
 
 /* Whether two blob URIs may name one blob: equal in the canonical form (Flink's "file:/x" is
@@ -567,9 +577,20 @@ static void advance(hop *o, int err, const char *message) {
     }
     uri = o->old_value ? blob_of(ctx, o->old_value) : NULL;
     if (uri && o->value) {
-      /* (a new value naming the very blob the old one named keeps it) */
+      /* A new value naming the very blob the old one named keeps it. So does a host's opaque
+       * value replacing Flink's handle: that blob is one the host wrote, and the new bytes may
+       * name it in a form the store cannot read (the delete fails closed; the orphan scan
+       * refuses to run while an opaque entry exists, so the kept blob is never reported as
+       * unreferenced while it may be referenced). A blob of the store's own compact pointer
+       * has a name only the store chose: it goes. */
       char *now = blob_of(ctx, o->value);
-      if (now && may_be_same_blob(now, uri)) {
+      int host_blob = !now && form_of(ctx, o->old_value) == K8SHA__VALUE_FLINK;
+      if (host_blob || (now && may_be_same_blob(now, uri))) {
+        if (host_blob)
+          k8sha__log(ctx, K8SHA_LOG_INFO, "store",
+                     "entry %s of ConfigMap %s now holds host pointer bytes the store cannot "
+                     "read; blob %s of the entry they replaced is kept",
+                     o->key, k8sha__fcm_name(o->s->f), uri);
         k8sha__free(&ctx->alloc, uri);
         uri = NULL;
       }
@@ -794,6 +815,23 @@ int k8sha__hstore_put_pointer(k8sha__hstore *s, const char *key, const void *ptr
   return add_pointer(s, H_PUT_POINTER, key, ptr, len, NULL, done, user_data);
 }
 
+/* Host pointer bytes that start like a Java serialization stream are taken for Flink's state
+ * handle, whose blob the store owns (it deletes it when the entry goes): bytes that start so
+ * and are not a handle Flink's grammar reads would be an entry whose blob nobody can name, so
+ * they are refused before anything is written. */
+static int check_host_pointer(hop *o) {
+  k8sha__value_info info;
+  char why[160];
+  int rc = k8sha__value_describe(&o->ctx->alloc, o->value, &info, why, sizeof(why));
+  if (rc == K8SHA_ECORRUPT)
+    return k8sha__fail(rc,
+                       "pointer bytes for entry %s of ConfigMap %s start like a Java "
+                       "serialization stream (0xACED) but are not Flink's state handle: %s; "
+                       "nothing was written",
+                       o->key, k8sha__fcm_name(o->s->f), why);
+  return rc;
+}
+
 static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *ptr, size_t len,
                        const k8sha__retention *r, k8sha__hstore_done done, void *user_data) {
   hop *o;
@@ -806,6 +844,8 @@ static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *pt
   rc = set_retention(o, r);
   if (rc == 0)
     rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
+  if (rc == 0)
+    rc = check_host_pointer(o);
   if (rc) {
     op_free(s->ctx, o);
     return rc;

@@ -425,14 +425,23 @@ START_TEST(handles_opaque_pointers) {
   hfix h;
   res r;
   static const unsigned char java[] = {0xac, 0xed, 0x00, 0x05, 's', 'r', 0x00, 0x01, 'x'};
+  int updates;
 
   setup(&f);
   h_open(&f, &h);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", "K8Pxx", 5, on_h, &r),
                    K8SHA_EINVAL);
+  /* bytes that start like Java serialization but are not Flink's handle: the store would take
+   * them for a handle whose blob it owns, and could name no blob; refused, nothing written */
+  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
   ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", java, sizeof(java), on_h, &r),
-                   0);
+                   K8SHA_ECORRUPT);
+  ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "0xACED"));
+  ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "checkpointID-1"));
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
+  ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", "host-ptr", 8, on_h, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_int_eq(r.err, 0);
   ck_assert_int_eq(blob_count(&f), 0);
@@ -1241,6 +1250,27 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   ck_assert_msg(r.err == 0, "%s", r.msg);
   ck_assert_int_eq(access(blob, F_OK), -1);
   ck_assert_int_eq(access(file, F_OK), 0);
+
+  /* host bytes the store cannot read may name the blob in their own form: it is kept, also when
+   * that entry goes (its blob is the host's) */
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, "host-ptr", 8, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(file, F_OK), 0);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_jobgraph_remove(s, JOB, on_jg, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(access(file, F_OK), 0);
+
+  /* bytes that start like Flink's handle and are not one: refused, the entry stays absent */
+  {
+    snprintf(uri, sizeof(uri), "file:%s", file);
+    flink_handle(uri, 5, h, &hn);
+    ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn - 1, on_jg, &r), K8SHA_ECORRUPT);
+    ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "not Flink's state handle"));
+  }
   k8sha_jobgraph_store_free(s);
   teardown(&f);
 }

@@ -82,7 +82,9 @@ public final class JobGraphStore implements AutoCloseable {
    * Stores pointer bytes the caller encoded itself (not starting with "K8P": Flink's own state
    * handle of a graph blob the caller wrote, so that Flink's own HA can read it) as the entry of
    * {@code jobId}, replacing an earlier one; the blob a replaced entry names goes after the
-   * commit unless the new one names it too.
+   * commit unless the new one names it too (or may: Flink's handle replaced by bytes that are
+   * not one keeps its blob). Bytes that start like Java serialization (0xACED) and are not
+   * Flink's handle throw {@link K8shaException#ECORRUPT}; nothing is written.
    */
   public CompletableFuture<Void> putPointer(String jobId, byte[] pointer) {
     return call(OP_PUT_POINTER, jobId, pointer).thenApply(x -> null);

@@ -58,6 +58,13 @@ class CheckpointStoreTest extends KubeLiteTest {
       Checkpoint p = s.recoverLatest().join().orElseThrow();
       assertTrue(p.isPointer());
       assertArrayEquals(bytes("host pointer"), p.state());
+      // Bytes that start like Java serialization must be Flink's state handle: these are not.
+      byte[] notAHandle = {(byte) 0xac, (byte) 0xed, 0, 5, 's', 'r'};
+      K8shaException corrupt =
+          assertThrows(K8shaException.class, () -> s.addPointer(6, notAHandle));
+      assertEquals(K8shaException.ECORRUPT, corrupt.code(), corrupt.getMessage());
+      assertTrue(corrupt.getMessage().contains("not Flink's state handle"), corrupt.getMessage());
+      assertEquals(5L, s.recoverLatest().join().orElseThrow().id());
       // A different checkpoint under an id that exists: EEXISTS, a definite failure.
       K8shaException exists = failure(assertThrows(CompletionException.class,
           () -> s.add(5, bytes("something else")).join()));
