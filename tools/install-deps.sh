@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   gcc g++ meson ninja-build pkg-config
-  libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
+  libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libexpat1-dev
   check valgrind
   libgnutls28-dev openssl
   python3 python3-kubernetes

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # The HA demo: three mini JobManagers (examples/minijm) on one Kubernetes API server.
 #
-#   run-demo.sh MINIJM K8SHA KUBE_LITE [--against KUBECONFIG [--namespace NS]]
+#   run-demo.sh MINIJM K8SHA KUBE_LITE [--against KUBECONFIG [--namespace NS]] [--storage s3]
 #
 # Without --against, a local k8sha-kube-lite with a data dir is the API server. The demo shows
 # which one leads, kills it with kill -9 (failover: the next one takes over one lease later and
 # recovers the job from its latest checkpoint), stops the new leader with SIGTERM (handover: the
 # lock is released and the next one leads at once), restarts the API server (nothing is lost),
 # shows `k8sha status` and `k8sha checkpoints`, and ends with a summary. It exits non-zero if a
-# checkpoint reported committed was not recovered.
+# checkpoint reported committed was not recovered. Blobs go to a local folder; with --storage s3,
+# to the S3 server whose endpoint, bucket and keys K8SHA_TEST_S3_* give (tests/s3/s3proxy.sh).
 set -euo pipefail
 minijm=$1 k8sha=$2 kubelite=$3
 shift 3
-against= namespace=default
+against= namespace=default storage=file
 while [ $# -gt 0 ]; do
   case $1 in
     --against) against=$2; shift 2 ;;
     --namespace) namespace=$2; shift 2 ;;
+    --storage) storage=$2; shift 2 ;;
     *) echo "run-demo.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -79,10 +81,19 @@ fi
 job=0000000000000000000000000000d3e0
 conf=(-D "kubernetes.config.file=$kubeconfig" -D "kubernetes.namespace=$ns"
       -D "kubernetes.cluster-id=$cid" -D high-availability.type=kubernetes
-      -D "high-availability.storageDir=file://$work/ha"
       -D high-availability.kubernetes.leader-election.lease-duration=3s
       -D high-availability.kubernetes.leader-election.renew-deadline=2s
       -D high-availability.kubernetes.leader-election.retry-period=500ms)
+case $storage in
+  file) conf+=(-D "high-availability.storageDir=file://$work/ha") ;;
+  s3)
+    [ -n "${K8SHA_TEST_S3_ENDPOINT:-}" ] ||
+      { echo "run-demo.sh: --storage s3 needs K8SHA_TEST_S3_* (run it through tests/s3/s3proxy.sh)" >&2; exit 2; }
+    conf+=(-D "high-availability.storageDir=s3://$K8SHA_TEST_S3_BUCKET/demo-$$"
+           -D "s3.endpoint=$K8SHA_TEST_S3_ENDPOINT" -D s3.path.style.access=true
+           -D "s3.access-key=$K8SHA_TEST_S3_ACCESS_KEY" -D "s3.secret-key=$K8SHA_TEST_S3_SECRET_KEY") ;;
+  *) echo "run-demo.sh: --storage file or s3, not $storage" >&2; exit 2 ;;
+esac
 
 start_jm() { # start_jm N
   "$minijm" "${conf[@]}" --identity "jm-$1" --address "http://jm-$1:8081" --job "$job" \

@@ -43,8 +43,8 @@ K8SHA_BEGIN_DECLS
   XX(ETOOLARGE, -10, "object would exceed the Kubernetes size limit")                              \
   /* 401 */                                                                                        \
   XX(EUNAUTHORIZED, -11, "not authenticated to the Kubernetes API")                                \
-  /* 403: RBAC lacks a verb on a resource */                                                       \
-  XX(EFORBIDDEN, -12, "forbidden by Kubernetes RBAC")                                              \
+  /* 403: RBAC lacks a verb on a resource, or the storage refused the credentials */               \
+  XX(EFORBIDDEN, -12, "forbidden (Kubernetes RBAC, or the storage's credentials)")                 \
   /* a request or wait passed its deadline */                                                      \
   XX(ETIMEDOUT, -13, "timed out")                                                                  \
   /* the operation was cancelled by the host or by a stop */                                       \

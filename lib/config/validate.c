@@ -1,12 +1,14 @@
 /* Checks the high-availability keys and computes their effective values. Every rule records its
  * own finding and validation goes on, so one run reports every problem. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "config/config_priv.h"
 #include "config/duration.h"
 #include "config/keys.h"
+#include "config/s3_conf.h"
 #include "core/alloc.h"
 #include "k8sha/errors.h"
 #include "kube/names.h"
@@ -469,6 +471,41 @@ static void check_unknown_keys(vctx *v) {
   }
 }
 
+/* An s3 storage directory: the backend's settings are read as the context will read them, so
+ * that a wrong value is an error now, and where the credentials come from shows in the notes
+ * (never the secrets). */
+static void check_s3(vctx *v) {
+  k8sha__s3_conf *c;
+  char why[400];
+  const char *dir = v->ha.storage_dir;
+  if (!dir || !k8sha__s3_scheme(dir, strcspn(dir, ":")))
+    return;
+  c = k8sha__malloc(&v->cfg->alloc, sizeof(*c));
+  if (!c) {
+    note_rc(v, K8SHA_ENOMEM);
+    return;
+  }
+  if (k8sha__s3_conf_read(v->cfg, getenv, c, why, sizeof(why)) != 0) {
+    errorf(v, NULL, K8SHA__KEY_STORAGE_DIR, "s3 storage: %s", why);
+  } else {
+    if (c->conflict[0])
+      otherf(v, K8SHA_DIAG_WARNING, NULL, K8SHA__KEY_STORAGE_DIR, "s3 storage: %s", c->conflict);
+    if (!c->source[0])
+      otherf(v, K8SHA_DIAG_WARNING, NULL, K8SHA__KEY_STORAGE_DIR,
+             "s3 storage: no credentials (s3.access-key and s3.secret-key, or AWS_ACCESS_KEY_ID "
+             "and AWS_SECRET_ACCESS_KEY): every blob operation will fail with K8SHA_EFORBIDDEN "
+             "unless the host registers its own s3 backend");
+    else
+      otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR, "s3 storage: credentials from %s",
+             c->source);
+    otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR,
+           "s3 storage: endpoint %s%s%s, region %s, %s addressing",
+           c->endpoint[0] ? c->endpoint : "AWS's", c->endpoint_from[0] ? " from " : "",
+           c->endpoint_from, c->region, c->path_style ? "path-style" : "virtual-hosted");
+  }
+  k8sha__free(&v->cfg->alloc, c);
+}
+
 int k8sha_config_validate(k8sha_config *cfg) {
   vctx v;
   size_t from;
@@ -484,6 +521,7 @@ int k8sha_config_validate(k8sha_config *cfg) {
   check_ha_cluster_id(&v);
   check_namespace(&v);
   check_storage_dir(&v);
+  check_s3(&v);
   check_timing(&v);
   check_flink_layout(&v);
   check_blob_uri_length(&v);

@@ -6,6 +6,8 @@
  *
  *   build/tests/bench/store_bench [commits-per-job]     (default 200; 100-job run: a tenth)
  *
+ * Run under tests/s3/s3proxy.sh, it first makes the same single-job commits with the s3 backend.
+ *
  * The election uses a Lease lock so that the ConfigMap requests counted are the store's only;
  * a commit is k8sha_checkpoint_add() (blob write + fsync, then the pointer update) followed by
  * the removal of the subsumed checkpoint (num-retained 1), as a JobManager does. */
@@ -169,14 +171,49 @@ static void run(k8sha_election *e, size_t n_jobs, uint64_t per_job, const char *
   free(lat);
 }
 
-int main(int argc, char **argv) {
-  uint64_t per_job = argc > 1 ? strtoull(argv[1], NULL, 10) : 200;
+/* A context and a Lease-lock election on kube-lite for cluster `cluster_id`, blobs in `dir`
+ * (with the s3 keys of tests/s3/s3proxy.sh's server when `s3`), led by this process. */
+static void lead(const char *cluster_id, const char *dir, int s3, k8sha_ctx **ctx,
+                 k8sha_election **e) {
   k8sha_config *cfg = NULL;
   k8sha_ctx_options co;
-  k8sha_ctx *ctx = NULL;
-  k8sha_election *e = NULL;
   k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
+  k8sha_config_new(&cfg, NULL);
+  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(kl));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", cluster_id);
+  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", dir);
+  if (s3) {
+    k8sha_config_set(cfg, "s3.endpoint", getenv("K8SHA_TEST_S3_ENDPOINT"));
+    k8sha_config_set(cfg, "s3.path.style.access", "true");
+    k8sha_config_set(cfg, "s3.access-key", getenv("K8SHA_TEST_S3_ACCESS_KEY"));
+    k8sha_config_set(cfg, "s3.secret-key", getenv("K8SHA_TEST_S3_SECRET_KEY"));
+  }
+  if (k8sha_config_validate(cfg) || k8sha_config_resolve_kube(cfg))
+    die("config", -1, k8sha_config_last_error(cfg));
+  k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
+  co.loop = &loop;
+  if (k8sha_ctx_new(ctx, cfg, &co))
+    die("context", -1, k8sha_last_error());
+  k8sha_config_free(cfg);
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
+  cbs.granted = on_granted;
+  eo.lock = K8SHA_LOCK_LEASE;
+  granted = 0;
+  if (k8sha_election_new(e, *ctx, &eo, &cbs) || k8sha_election_start(*e))
+    die("election", -1, NULL);
+  while (!granted)
+    uv_run(&loop, UV_RUN_DEFAULT);
+}
+
+int main(int argc, char **argv) {
+  uint64_t per_job = argc > 1 ? strtoull(argv[1], NULL, 10) : 200;
+  const char *s3 = getenv("K8SHA_TEST_S3_ENDPOINT");
+  k8sha_ctx *ctx = NULL;
+  k8sha_election *e = NULL;
   char dir[600];
   size_t i;
 
@@ -185,33 +222,24 @@ int main(int argc, char **argv) {
   kl = kubelite_start(NULL);
   if (!kl)
     return 1;
-  snprintf(dir, sizeof(dir), "file://%s/ha", kubelite_dir(kl));
-  k8sha_config_new(&cfg, NULL);
-  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(kl));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "bench");
-  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", dir);
-  if (k8sha_config_validate(cfg) || k8sha_config_resolve_kube(cfg))
-    die("config", -1, k8sha_config_last_error(cfg));
   uv_loop_init(&loop);
-  k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
-  co.loop = &loop;
-  if (k8sha_ctx_new(&ctx, cfg, &co))
-    die("context", -1, NULL);
-  k8sha_config_free(cfg);
-  memset(&cbs, 0, sizeof(cbs));
-  cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
-  cbs.granted = on_granted;
-  eo.lock = K8SHA_LOCK_LEASE;
-  if (k8sha_election_new(&e, ctx, &eo, &cbs) || k8sha_election_start(e))
-    die("election", -1, NULL);
-  while (!granted)
-    uv_run(&loop, UV_RUN_DEFAULT);
-
+  if (s3 && *s3) {
+    /* the same commits with the blobs in S3 (under tests/s3/s3proxy.sh: S3Proxy on loopback,
+     * objects as files on the same disk), beside the file backend below */
+    snprintf(dir, sizeof(dir), "s3://%s/bench", getenv("K8SHA_TEST_S3_BUCKET"));
+    lead("bench-s3", dir, 1, &ctx, &e);
+    printf("checkpoint store on k8sha-kube-lite, s3 backend (S3Proxy at %s, SigV4), %d-byte "
+           "states\n",
+           s3, STATE_BYTES);
+    run(e, 1, per_job, "1 job, s3");
+    k8sha_election_free(e);
+    k8sha_ctx_free(ctx);
+  }
+  snprintf(dir, sizeof(dir), "file://%s/ha", kubelite_dir(kl));
+  lead("bench", dir, 0, &ctx, &e);
   printf("checkpoint store on k8sha-kube-lite, file backend under %s, %d-byte states\n",
          kubelite_dir(kl), STATE_BYTES);
-  run(e, 1, per_job, "1 job");
+  run(e, 1, per_job, s3 && *s3 ? "1 job, file" : "1 job");
   run(e, JOBS, per_job / 10 ? per_job / 10 : 1, "100 jobs, one process");
 
   {

@@ -86,7 +86,7 @@ pkg-config --validate libk8sha
 reqs=$(pkg-config --print-requires libk8sha | tr '\n' ' ')
 case " $reqs" in *" libuv"*) ;; *) fail "Requires lacks libuv (has: $reqs)" ;; esac
 reqs=$(pkg-config --print-requires-private libk8sha | tr '\n' ' ')
-for r in libcurl jansson yaml-0.1; do
+for r in libcurl jansson yaml-0.1 libcrypto expat; do
   case " $reqs" in *" $r"*) ;; *) fail "Requires.private lacks $r (has: $reqs)" ;; esac
 done
 

@@ -53,21 +53,65 @@ void await_term_above(fixture *f, uint64_t term) {
   }
 }
 
+/* The default storage directory: kube-lite's scratch folder, or, under tests/s3/s3proxy.sh, a
+ * folder of its own in the S3 server's bucket (f->blobs is then where that server keeps the
+ * objects as files, so the tests count and damage blobs the same way). */
+static void default_storage(fixture *f, char *dir, size_t size, const char **kv, int *n) {
+  const char *endpoint = getenv("K8SHA_TEST_S3_ENDPOINT");
+  if (!endpoint || !*endpoint) {
+    snprintf(dir, size, "%s/ha", kubelite_dir(f->t.kl));
+    snprintf(f->blobs, sizeof(f->blobs), "%s/it", dir);
+    return;
+  }
+  {
+    const char *folder = strrchr(kubelite_dir(f->t.kl), '/') + 1; /* unique per test */
+    snprintf(dir, size, "s3://%s/%s/ha", getenv("K8SHA_TEST_S3_BUCKET"), folder);
+    snprintf(f->blobs, sizeof(f->blobs), "%s/%s/%s/ha/it", getenv("K8SHA_TEST_S3_ROOT"),
+             getenv("K8SHA_TEST_S3_BUCKET"), folder);
+  }
+  kv[(*n)++] = "s3.endpoint";
+  kv[(*n)++] = endpoint;
+  kv[(*n)++] = "s3.path.style.access";
+  kv[(*n)++] = "true";
+  kv[(*n)++] = "s3.access-key";
+  kv[(*n)++] = getenv("K8SHA_TEST_S3_ACCESS_KEY");
+  kv[(*n)++] = "s3.secret-key";
+  kv[(*n)++] = getenv("K8SHA_TEST_S3_SECRET_KEY");
+}
+
+const char *blob_file(const char *uri, char *out, size_t size) {
+  const char *sep = strstr(uri, "://");
+  if (strncmp(uri, "file://", 7) == 0)
+    snprintf(out, size, "%s", uri + 7);
+  else if (storage_is_s3() && sep)
+    snprintf(out, size, "%s/%s", getenv("K8SHA_TEST_S3_ROOT"), sep + 3);
+  else
+    snprintf(out, size, "%s", uri);
+  return out;
+}
+
+int storage_is_s3(void) {
+  const char *endpoint = getenv("K8SHA_TEST_S3_ENDPOINT");
+  return endpoint && *endpoint;
+}
+
 void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
                        k8sha_lock_kind kind) {
-  const char *kv[16];
-  char dir[1024];
-  int n = 0, i;
+  const char *kv[32];
+  int n = 2, i;
   memset(f, 0, sizeof(*f));
   it_start(&f->t, NULL, NULL);
   if (!storage_dir) {
-    snprintf(dir, sizeof(dir), "%s/ha", kubelite_dir(f->t.kl));
-    storage_dir = dir;
+    default_storage(f, f->storage_dir, sizeof(f->storage_dir), f->storage_kv, &n);
+  } else {
+    snprintf(f->storage_dir, sizeof(f->storage_dir), "%s", storage_dir);
+    snprintf(f->blobs, sizeof(f->blobs), "%s/it", storage_dir);
   }
-  snprintf(f->blobs, sizeof(f->blobs), "%s/it", storage_dir);
-  kv[n++] = "high-availability.storageDir";
-  kv[n++] = storage_dir;
-  for (i = 0; extra && extra[i]; i++)
+  f->storage_kv[0] = "high-availability.storageDir";
+  f->storage_kv[1] = f->storage_dir;
+  f->storage_kv[n] = NULL;
+  memcpy(kv, f->storage_kv, (size_t)n * sizeof(kv[0]));
+  for (i = 0; extra && extra[i] && n < 31; i++)
     kv[n++] = extra[i];
   kv[n] = NULL;
   f->ctx = it_ctx_with(&f->t, kubelite_kubeconfig(f->t.kl), kv);

@@ -37,6 +37,9 @@ typedef struct fixture {
   int granted, revoked, reason;
   uint64_t term;
   char blobs[1100]; /* <storageDir>/it */
+  char storage_dir[1024];
+  const char *storage_kv[12]; /* the storage's configuration keys and values, NULL-terminated:
+                                 another context of the test uses the same storage with them */
 } fixture;
 
 typedef struct res {
@@ -84,6 +87,10 @@ void await_term_above(fixture *f, uint64_t term);
 void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
                        k8sha_lock_kind kind);
 void setup(fixture *f);
+/* 1 when the tests run against the S3 server of tests/s3/s3proxy.sh (the default storage). */
+int storage_is_s3(void);
+/* The file that holds a blob: the path of a file:// URI, or the S3 server's file of an object. */
+const char *blob_file(const char *uri, char *out, size_t size);
 void teardown(fixture *f);
 int blob_count(const fixture *f);
 void only_blob(const fixture *f, const char *kind, char *out, size_t size);

@@ -48,7 +48,7 @@ START_TEST(cleanup_job_dry_run_then_real_then_again) {
   ck_assert_ptr_nonnull(strstr(l.seen, "entry " JOB_CM "/counter"));
   ck_assert_ptr_nonnull(strstr(l.seen, "configmap " JOB_CM));
   ck_assert_ptr_nonnull(strstr(l.seen, "entry it-cluster-config-map/jobGraph-" JOB));
-  ck_assert_ptr_nonnull(strstr(l.seen, "blob file://"));
+  ck_assert_ptr_nonnull(strstr(l.seen, storage_is_s3() ? "blob s3://" : "blob file://"));
   ck_assert_int_eq(blob_count(&f), 3); /* a dry run deletes nothing */
   cm = get_cm(&f, JOB_PATH);
   ck_assert_ptr_nonnull(cm);
@@ -134,7 +134,8 @@ START_TEST(orphans_found_and_deleted_by_leader) {
   it_run_until(&f.t, &l.done);
   ck_assert_msg(l.err == 0, "%s", l.msg);
   ck_assert_int_eq(l.count, 2);
-  ck_assert_ptr_nonnull(strstr(l.seen, "orphan-blob file://"));
+  ck_assert_ptr_nonnull(
+      strstr(l.seen, storage_is_s3() ? "orphan-blob s3://" : "orphan-blob file://"));
   ck_assert_ptr_nonnull(strstr(l.seen, "completedCheckpoint00000000abcd"));
   ck_assert_ptr_nonnull(strstr(l.seen, "orphan-configmap it-" JOB2 "-config-map"));
   ck_assert_int_eq(access(stray, F_OK), 0); /* a scan without a leader deletes nothing */

@@ -121,8 +121,7 @@ START_TEST(fencing_recreated_lock_reusing_a_term) {
   k8sha_checkpoint_store *s;
   k8sha_ctx *old_ctx;
   json_t *stale, *cm;
-  const char *kv[] = {"high-availability.storageDir", NULL, NULL};
-  char dir[1024], *body;
+  char *body;
   const char *session;
   uint64_t old_term;
   it_result put;
@@ -144,9 +143,7 @@ START_TEST(fencing_recreated_lock_reusing_a_term) {
   ck_assert_int_eq(put.status, 200);
 
   /* a fresh process with the same identity creates the lock again: the same term number */
-  snprintf(dir, sizeof(dir), "%s/ha", kubelite_dir(f.t.kl));
-  kv[1] = dir;
-  f.ctx = it_ctx_with(&f.t, kubelite_kubeconfig(f.t.kl), kv);
+  f.ctx = it_ctx_with(&f.t, kubelite_kubeconfig(f.t.kl), f.storage_kv);
   f.granted = 0;
   lead(&f, K8SHA_LOCK_CONFIGMAP);
   ck_assert_uint_eq(f.term, old_term); /* the situation this test is about */

@@ -1186,6 +1186,10 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   char blob[1200], uri[1300], file[1200];
   FILE *fp;
 
+  if (storage_is_s3()) {
+    printf("file storage only (Flink's spellings of file URIs): %s\n", __func__);
+    return;
+  }
   setup(&f);
   {
     char parent[1200];
@@ -1324,11 +1328,12 @@ static void assert_no_dangling(fixture *f) {
   json_object_foreach(json_object_get(cm, "data"), key, v) {
     k8sha_pointer_info *info = NULL;
     struct stat st;
+    char path[2048];
     if (strncmp(key, "checkpointID-", 13) != 0)
       continue;
     ck_assert_int_eq(k8sha_pointer_describe(json_string_value(v), &info), 0);
     if (!info->marked) {
-      ck_assert_msg(stat(info->uri + strlen("file://"), &st) == 0,
+      ck_assert_msg(stat(blob_file(info->uri, path, sizeof(path)), &st) == 0,
                     "%s points to a missing blob", key);
       ck_assert_uint_eq((uint64_t)st.st_size, info->size);
     }

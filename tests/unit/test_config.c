@@ -85,7 +85,85 @@ START_TEST(client_go_style_timing_keeps_its_renew_deadline) {
   ck_assert_uint_eq(k8sha_config_effective_renew_deadline_ms(cfg), 1500);
   ck_assert_uint_eq(k8sha_config_request_timeout_ms(cfg), 500);
   ck_assert_uint_eq(k8sha_config_retry_period_ms(cfg), 500);
-  ck_assert_uint_eq(tu_count(cfg, K8SHA_DIAG_NOTE), 0);
+  ck_assert_int_eq(tu_has_diag(cfg, K8SHA_DIAG_NOTE, NULL, "renew deadline"), 0);
+  k8sha_config_free(cfg);
+}
+END_TEST
+
+/* The s3 backend's settings: Flink's spellings, the environment, and what is wrong named. */
+START_TEST(s3_settings_rules) {
+  k8sha_config *cfg;
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  unsetenv("AWS_SESSION_TOKEN");
+  unsetenv("AWS_REGION");
+  unsetenv("AWS_DEFAULT_REGION");
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "high-availability.storageDir", "no credentials");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "endpoint AWS's, region us-east-1, virtual-hosted addressing");
+  k8sha_config_free(cfg);
+
+  cfg = load(SEED "fs.s3a.access.key: AKID\nfs.s3a.secret.key: s3cr3t-value\n"
+                  "s3.endpoint: http://127.0.0.1:9000/\ns3.path-style-access: 'true'\n"
+                  "s3.region: eu-west-3\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "credentials from the configuration (fs.s3a.access.key, fs.s3a.secret.key)");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "endpoint http://127.0.0.1:9000 from s3.endpoint, region eu-west-3, path-style");
+  {
+    size_t i;
+    for (i = 0; i < k8sha_config_diag_count(cfg); i++) /* never the secret */
+      ck_assert_ptr_null(strstr(k8sha_config_diag_at(cfg, i)->message, "s3cr3t"));
+  }
+  k8sha_config_free(cfg);
+
+  cfg = load(SEED "s3.access-key: A\ns3.secret-key: B\ns3a.secret-key: C\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_WARNING, NULL, "s3.secret-key and s3a.secret-key differ");
+  k8sha_config_free(cfg);
+
+  setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
+  setenv("AWS_SECRET_ACCESS_KEY", "secret-from-env", 1);
+  setenv("AWS_SESSION_TOKEN", "token", 1);
+  setenv("AWS_REGION", "ap-south-1", 1);
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, NULL,
+                 "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, NULL, "region ap-south-1");
+  k8sha_config_free(cfg);
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL,
+                 "AWS_ACCESS_KEY_ID is set in the environment but AWS_SECRET_ACCESS_KEY is not");
+  k8sha_config_free(cfg);
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SESSION_TOKEN");
+  unsetenv("AWS_REGION");
+
+  cfg = load(SEED "s3.access-key: A\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "s3.access-key is set but no s3.secret-key key is");
+  k8sha_config_free(cfg);
+  cfg = load(SEED "s3.endpoint: http://host:9000/path\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "s3.endpoint: 'http://host:9000/path' is not an");
+  k8sha_config_free(cfg);
+  cfg = load(SEED "s3.path.style.access: yes\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "s3.path.style.access: 'yes' is not true or false");
+  k8sha_config_free(cfg);
+  cfg = load(SEED "s3.region: EU West\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "s3.region: 'EU West' is not a region name");
+  k8sha_config_free(cfg);
+  cfg = load(SEED "libk8sha.s3.list-page-size: 0\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL, "libk8sha.s3.list-page-size: '0' is not a number");
   k8sha_config_free(cfg);
 }
 END_TEST
@@ -650,6 +728,7 @@ int main(void) {
   tcase_add_test(rules, ha_cluster_id_rules);
   tcase_add_test(rules, namespace_rules);
   tcase_add_test(rules, storage_dir_rules);
+  tcase_add_test(rules, s3_settings_rules);
   tcase_add_test(rules, alias_expansion_is_bounded);
   tcase_add_test(rules, expansion_problems_are_said_once);
   tcase_add_test(rules, large_flat_files_load);

@@ -1,0 +1,585 @@
+/* The s3:// backend (also s3a:// and s3p://, one namespace): blobs are S3 objects, written with
+ * PutObject under `If-None-Match: *` (S3 refuses to replace an existing object; a server that
+ * ignores the header replaces it, see docs/storage.md), read with GetObject (the length checked
+ * against Content-Length), deleted with DeleteObject (an absent object is success), listed with
+ * ListObjectsV2 page by page. Requests are signed here (storage/sigv4.c), answers' XML read by
+ * storage/s3xml.c. Each operation runs on libuv's thread pool as blocking libcurl transfers that
+ * share one connection cache; transient failures (no connection, 5xx, 429, SlowDown,
+ * RequestTimeout) are retried with a jittered backoff. Memory on the pool threads comes from
+ * malloc: the context's allocator is not required to be thread-safe. */
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+#include "config/s3_conf.h"
+#include "core/ctx_priv.h"
+#include "core/life.h"
+#include "k8sha/errors.h"
+#include "storage/s3.h"
+#include "storage/s3xml.h"
+#include "storage/sigv4.h"
+#include "storage/storage.h"
+
+#define S3_BLOB_MAX (1024u * 1024u * 1024u) /* a state blob larger than this is refused */
+#define S3_ANSWER_MAX (1024u * 1024u)       /* an error or list answer larger than this is */
+#define S3_ATTEMPTS 5                       /* tries of one request, transient failures */
+#define S3_BACKOFF_FIRST_MS 100u
+#define S3_BACKOFF_MAX_MS 3000u
+#define S3_BUCKET_MAX 63
+
+typedef struct s3_backend {
+  k8sha__life life; /* loop thread: a reference per scheme registered, per operation under way */
+  uv_loop_t *loop;
+  k8sha__s3_conf conf;
+  CURLSH *share; /* connections, DNS and TLS sessions, reused across the pool's threads */
+  uv_mutex_t locks[CURL_LOCK_DATA_LAST];
+} s3_backend;
+
+typedef enum s3_kind { S3_WRITE, S3_READ, S3_REMOVE, S3_LIST } s3_kind;
+
+typedef struct s3_work {
+  uv_work_t req;
+  s3_backend *b;
+  s3_kind kind;
+  k8sha_storage_op *op;
+  char scheme[4];
+  char bucket[S3_BUCKET_MAX + 1];
+  char key[K8SHA__S3_KEY_MAX + 1];
+  char *uri;
+  const void *data;
+  size_t len;
+  int status;
+  char message[900];
+  char *out;
+  size_t out_len;
+} s3_work;
+
+/* One answer. */
+typedef struct answer {
+  long code;
+  char *body;
+  size_t len, cap, limit;
+  int too_big;
+  curl_off_t content_length; /* -1 when the answer gave none */
+} answer;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user) {
+  s3_backend *b = user;
+  (void)h;
+  (void)access;
+  uv_mutex_lock(&b->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *user) {
+  s3_backend *b = user;
+  (void)h;
+  uv_mutex_unlock(&b->locks[data]);
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *user) {
+  answer *a = user;
+  size_t add = size * n;
+  if (add > a->limit - a->len) {
+    a->too_big = 1;
+    return 0;
+  }
+  if (a->len + add + 1 > a->cap) {
+    size_t cap = a->cap ? a->cap : 4096;
+    char *nb;
+    while (cap < a->len + add + 1)
+      cap *= 2;
+    if (!(nb = realloc(a->body, cap)))
+      return 0;
+    a->body = nb;
+    a->cap = cap;
+  }
+  memcpy(a->body + a->len, p, add);
+  a->len += add;
+  a->body[a->len] = '\0';
+  return add;
+}
+
+static void answer_reset(answer *a) {
+  free(a->body);
+  memset(a, 0, sizeof(*a));
+}
+
+/* Splits "s3://bucket/key" into the work's scheme, bucket and key. 0 or K8SHA_EINVAL. */
+static int split_uri(s3_work *w, const char *uri, int key_may_be_empty) {
+  const char *sep = strstr(uri, "://"), *bucket, *slash;
+  size_t slen, blen, i;
+  if (!sep || !k8sha__s3_scheme(uri, (size_t)(sep - uri)))
+    return K8SHA_EINVAL;
+  slen = (size_t)(sep - uri);
+  bucket = sep + 3;
+  slash = strchr(bucket, '/');
+  blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
+  if (blen == 0 || blen > S3_BUCKET_MAX || (!slash && !key_may_be_empty))
+    return K8SHA_EINVAL;
+  for (i = 0; i < slen; i++)
+    w->scheme[i] = (char)(uri[i] | 0x20);
+  w->scheme[slen] = '\0';
+  memcpy(w->bucket, bucket, blen);
+  w->bucket[blen] = '\0';
+  for (i = 0; i < blen; i++) /* S3's bucket names: lowercase letters, digits, '.', '-' */
+    if (!((bucket[i] >= 'a' && bucket[i] <= 'z') || (bucket[i] >= '0' && bucket[i] <= '9') ||
+          bucket[i] == '.' || bucket[i] == '-'))
+      return K8SHA_EINVAL;
+  if (!slash)
+    return 0;
+  if (strlen(slash + 1) > K8SHA__S3_KEY_MAX || (!key_may_be_empty && slash[1] == '\0'))
+    return K8SHA_EINVAL;
+  for (i = 1; slash[i]; i++)
+    if ((unsigned char)slash[i] < 0x20 || slash[i] == 0x7f)
+      return K8SHA_EINVAL;
+  memcpy(w->key, slash + 1, strlen(slash + 1) + 1);
+  return 0;
+}
+
+/* Where a request goes: the Host header, the URL up to the path, and the bucket's place in the
+ * path. Path-style when configured, and for a bucket with '.' on AWS (its TLS certificate
+ * covers one label only). */
+static void target(const s3_work *w, char *host, size_t host_len, char *base, size_t base_len,
+                   int *bucket_in_path) {
+  const k8sha__s3_conf *c = &w->b->conf;
+  char aws[128];
+  const char *endpoint = c->endpoint, *h;
+  if (!endpoint[0]) {
+    snprintf(aws, sizeof(aws), "https://s3.%s.amazonaws.com", c->region);
+    endpoint = aws;
+  }
+  h = strstr(endpoint, "://") + 3;
+  *bucket_in_path = c->path_style || (!c->endpoint[0] && strchr(w->bucket, '.'));
+  if (*bucket_in_path) {
+    snprintf(host, host_len, "%s", h);
+    snprintf(base, base_len, "%s", endpoint);
+  } else {
+    snprintf(host, host_len, "%s.%s", w->bucket, h);
+    snprintf(base, base_len, "%.*s%s.%s", (int)(h - endpoint), endpoint, w->bucket, h);
+  }
+}
+
+/* One signed request. 0 with the answer, or a CURLcode-based failure described in `err`. */
+static int request(s3_work *w, const char *method, const char *key, const k8sha__sigv4_pair *query,
+                   size_t n_query, const void *body, size_t body_len, int if_none_match,
+                   answer *a, char *err, size_t err_len) {
+  const k8sha__s3_conf *c = &w->b->conf;
+  char host[600], base[700], path[3 * K8SHA__S3_KEY_MAX + 80], epath[3 * K8SHA__S3_KEY_MAX + 200];
+  char q[4096], url[sizeof(base) + sizeof(epath) + sizeof(q) + 2], date[20], hash[65];
+  char auth[1024], line[sizeof(c->session_token) + 64];
+  k8sha__sigv4_pair h[5];
+  size_t n_h = 0, i;
+  int bucket_in_path;
+  struct curl_slist *list = NULL, *l;
+  struct tm tm;
+  time_t now = time(NULL);
+  CURL *curl;
+  CURLcode cc;
+  k8sha__sigv4_request r;
+
+  target(w, host, sizeof(host), base, sizeof(base), &bucket_in_path);
+  if (bucket_in_path)
+    snprintf(path, sizeof(path), "/%s%s%s", w->bucket, key[0] ? "/" : "", key);
+  else
+    snprintf(path, sizeof(path), "/%s", key);
+  gmtime_r(&now, &tm);
+  strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+  k8sha__sha256_hex(body ? body : "", body ? body_len : 0, hash);
+  h[n_h++] = (k8sha__sigv4_pair){"x-amz-date", date};
+  h[n_h++] = (k8sha__sigv4_pair){"x-amz-content-sha256", hash};
+  if (c->session_token[0])
+    h[n_h++] = (k8sha__sigv4_pair){"x-amz-security-token", c->session_token};
+  if (if_none_match)
+    h[n_h++] = (k8sha__sigv4_pair){"if-none-match", "*"};
+  if (body)
+    h[n_h++] = (k8sha__sigv4_pair){"content-type", "application/octet-stream"};
+  r = (k8sha__sigv4_request){method, host, path, query, n_query, h, n_h, hash, c->region, "s3",
+                             c->access_key, c->secret_key, date};
+  if (k8sha__sigv4_encode(path, 1, epath, sizeof(epath)) != 0 ||
+      k8sha__sigv4_query(query, n_query, q, sizeof(q)) != 0 ||
+      k8sha__sigv4_authorization(&r, auth, sizeof(auth)) != 0) {
+    snprintf(err, err_len, "the request could not be signed (a name or value is too long)");
+    return -1;
+  }
+  snprintf(url, sizeof(url), "%s%s%s%s", base, epath, q[0] ? "?" : "", q);
+
+  for (i = 0; i < n_h; i++) {
+    snprintf(line, sizeof(line), "%s: %s", h[i].name, h[i].value);
+    if (!(l = curl_slist_append(list, line)))
+      goto oom;
+    list = l;
+  }
+  snprintf(line, sizeof(line), "Authorization: %s", auth);
+  if (!(l = curl_slist_append(list, line)) || !(list = l, l = curl_slist_append(list, "Expect:")))
+    goto oom;
+  list = l;
+  if (!(curl = curl_easy_init()))
+    goto oom;
+  memset(a, 0, sizeof(*a));
+  a->limit = w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX;
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_SHARE, w->b->share);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled transfer ends after 30 s */
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (strcmp(method, "PUT") == 0) {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_len ? body : "");
+  } else if (strcmp(method, "DELETE") == 0) {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
+  }
+  cc = curl_easy_perform(curl);
+  if (cc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->code);
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &a->content_length);
+  } else {
+    snprintf(err, err_len, "%s %.200s: %s", method, base, a->too_big ? "the answer is too large"
+                                                                 : curl_easy_strerror(cc));
+  }
+  curl_easy_cleanup(curl);
+  curl_slist_free_all(list);
+  return cc == CURLE_OK ? 0 : (a->too_big ? -2 : -1);
+oom:
+  curl_slist_free_all(list);
+  snprintf(err, err_len, "out of memory");
+  return -3;
+}
+
+/* Whether an answer is worth another try: the server's fault or its load. */
+static int transient(const answer *a, const k8sha__s3_error *e) {
+  return a->code >= 500 || a->code == 429 ||
+         strcmp(e->code, "SlowDown") == 0 || strcmp(e->code, "RequestTimeout") == 0 ||
+         strcmp(e->code, "ConditionalRequestConflict") == 0 || strcmp(e->code, "OperationAborted") == 0;
+}
+
+static void backoff(unsigned attempt) {
+  unsigned ms = S3_BACKOFF_FIRST_MS << (attempt < 5 ? attempt : 5);
+  if (ms > S3_BACKOFF_MAX_MS)
+    ms = S3_BACKOFF_MAX_MS;
+  uv_sleep(ms / 2 + (unsigned)rand() % (ms / 2 + 1)); /* (jitter: rand() is only spread) */
+}
+
+static void failf(s3_work *w, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void failf(s3_work *w, int status, const char *fmt, ...) {
+  va_list ap;
+  w->status = status;
+  va_start(ap, fmt);
+  vsnprintf(w->message, sizeof(w->message), fmt, ap);
+  va_end(ap);
+}
+
+/* A definite answer that is not a success: the status it means, with the message. */
+static void fail_answer(s3_work *w, const char *what, const answer *a, const k8sha__s3_error *e) {
+  const k8sha__s3_conf *c = &w->b->conf;
+  const char *code = e->code[0] ? e->code : "(no error code)";
+  if (a->code == 403 || a->code == 401 || strcmp(e->code, "ExpiredToken") == 0 ||
+      strcmp(e->code, "InvalidToken") == 0 || strcmp(e->code, "TokenRefreshRequired") == 0)
+    failf(w, K8SHA_EFORBIDDEN,
+          "s3: %s %s: %ld %s: %s (bucket '%s', key '%s'; credentials from %s)", what, w->uri,
+          a->code, code, e->message, w->bucket, w->key,
+          c->source[0] ? c->source : "nowhere: none are configured");
+  else if (strcmp(e->code, "NoSuchBucket") == 0)
+    failf(w, K8SHA_ESTORAGE, "s3: %s %s: the bucket '%s' does not exist (endpoint %s)", what,
+          w->uri, w->bucket, c->endpoint[0] ? c->endpoint : "AWS's");
+  else if (a->code == 404 && w->kind == S3_READ)
+    failf(w, K8SHA_ENOTFOUND, "s3: %s %s: no such object (%s)", what, w->uri, code);
+  else
+    failf(w, K8SHA_ESTORAGE, "s3: %s %s: %ld %s: %s", what, w->uri, a->code, code, e->message);
+}
+
+/* Runs one request, trying transient failures again. 1 when `a` holds a definite answer (which
+ * may be a failure to read with fail_answer()); 0 when the work failed (w->status set).
+ * `*sent` says whether an earlier attempt may have reached the server. */
+static int exchange(s3_work *w, const char *what, const char *method, const char *key,
+                    const k8sha__sigv4_pair *query, size_t n_query, int if_none_match,
+                    answer *a, k8sha__s3_error *e, int *sent) {
+  char err[400] = "";
+  unsigned attempt;
+  int rc;
+  for (attempt = 0;; attempt++) {
+    memset(e, 0, sizeof(*e));
+    rc = request(w, method, key, query, n_query, w->kind == S3_WRITE ? w->data : NULL,
+                 w->kind == S3_WRITE ? w->len : 0, if_none_match, a, err, sizeof(err));
+    if (rc == -3) {
+      failf(w, K8SHA_ENOMEM, "s3: %s %s: out of memory", what, w->uri);
+      return 0;
+    }
+    if (rc == -2) {
+      failf(w, K8SHA_ESTORAGE, "s3: %s %s: the answer is larger than %u bytes", what, w->uri,
+            w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX);
+      answer_reset(a);
+      return 0;
+    }
+    if (rc == 0 && a->code >= 300 && a->body)
+      k8sha__s3_parse_error(a->body, a->len, e);
+    if (rc == 0 && !(a->code >= 300 && transient(a, e)))
+      return 1;
+    if (rc == 0)
+      snprintf(err, sizeof(err), "%ld %s", a->code, e->code[0] ? e->code : "");
+    *sent = 1;
+    if (attempt + 1 >= S3_ATTEMPTS) {
+      failf(w, K8SHA_ESTORAGE, "s3: %s %s: %s (after %d tries)", what, w->uri, err, S3_ATTEMPTS);
+      answer_reset(a);
+      return 0;
+    }
+    answer_reset(a);
+    backoff(attempt);
+  }
+}
+
+static void do_write(s3_work *w) {
+  answer a;
+  k8sha__s3_error e;
+  int sent = 0;
+  if (!exchange(w, "PutObject", "PUT", w->key, NULL, 0, 1, &a, &e, &sent))
+    return;
+  if (a.code == 412 && sent) {
+    /* An earlier try may have written it: the object is ours when it holds our bytes. */
+    s3_work r = *w;
+    answer_reset(&a);
+    r.kind = S3_READ;
+    if (exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200 &&
+        a.len == w->len && memcmp(a.body ? a.body : "", w->data, w->len) == 0) {
+      answer_reset(&a);
+      return;
+    }
+    answer_reset(&a);
+    failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists (and holds other bytes)", w->uri);
+    return;
+  }
+  if (a.code == 412)
+    failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists", w->uri);
+  else if (a.code != 200)
+    fail_answer(w, "PutObject", &a, &e);
+  answer_reset(&a);
+}
+
+static void do_read(s3_work *w) {
+  answer a;
+  k8sha__s3_error e;
+  int sent = 0;
+  if (!exchange(w, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent))
+    return;
+  if (a.code != 200) {
+    fail_answer(w, "GetObject", &a, &e);
+  } else if (a.content_length >= 0 && (size_t)a.content_length != a.len) {
+    failf(w, K8SHA_ESTORAGE, "s3: GetObject %s: %zu bytes came of the %lld announced", w->uri,
+          a.len, (long long)a.content_length);
+  } else {
+    w->out = a.body;
+    w->out_len = a.len;
+    a.body = NULL;
+  }
+  answer_reset(&a);
+}
+
+static void do_remove(s3_work *w) {
+  answer a;
+  k8sha__s3_error e;
+  int sent = 0;
+  if (!exchange(w, "DeleteObject", "DELETE", w->key, NULL, 0, 0, &a, &e, &sent))
+    return;
+  if (a.code != 200 && a.code != 204 && !(a.code == 404 && strcmp(e.code, "NoSuchKey") == 0))
+    fail_answer(w, "DeleteObject", &a, &e);
+  answer_reset(&a);
+}
+
+/* The objects whose keys start with the prefix, in its folder only (deeper keys come back as
+ * common prefixes, which are not blobs of that folder). */
+static void do_list(s3_work *w) {
+  k8sha__sigv4_pair q[5];
+  char token[1024] = "", uri[K8SHA__S3_KEY_MAX + 96], why[300], max_keys[16];
+  const char *folder_end = strrchr(w->key, '/');
+  size_t i, n_q;
+  int more = 1, sent = 0, pages = 0;
+  while (more) {
+    answer a;
+    k8sha__s3_error e;
+    k8sha__s3_list_page page;
+    n_q = 0;
+    q[n_q++] = (k8sha__sigv4_pair){"list-type", "2"};
+    q[n_q++] = (k8sha__sigv4_pair){"prefix", w->key};
+    q[n_q++] = (k8sha__sigv4_pair){"delimiter", "/"};
+    snprintf(max_keys, sizeof(max_keys), "%u", w->b->conf.list_page);
+    q[n_q++] = (k8sha__sigv4_pair){"max-keys", max_keys};
+    if (token[0])
+      q[n_q++] = (k8sha__sigv4_pair){"continuation-token", token};
+    if (!exchange(w, "ListObjectsV2", "GET", "", q, n_q, 0, &a, &e, &sent))
+      return;
+    if (a.code != 200) {
+      fail_answer(w, "ListObjectsV2", &a, &e);
+      answer_reset(&a);
+      return;
+    }
+    if (k8sha__s3_parse_list(a.body ? a.body : "", a.len, &page, why, sizeof(why)) != 0) {
+      failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s (page %d): %s", w->uri, pages + 1, why);
+      answer_reset(&a);
+      return;
+    }
+    answer_reset(&a);
+    for (i = 0; i < page.n_keys && w->status == 0; i++) {
+      const char *k = page.keys[i];
+      if (strncmp(k, w->key, strlen(w->key)) != 0 ||
+          (folder_end && strchr(k + (folder_end - w->key) + 1, '/')) ||
+          (!folder_end && strchr(k, '/')))
+        continue; /* (not below the prefix, or in a deeper folder) */
+      snprintf(uri, sizeof(uri), "%s://%s/%s", w->scheme, w->bucket, k);
+      if (k8sha_storage_op_add_entry(w->op, uri) != 0)
+        failf(w, K8SHA_ENOMEM, "s3: ListObjectsV2 %s: out of memory", w->uri);
+    }
+    more = page.truncated && w->status == 0;
+    if (more && strlen(page.next_token) >= sizeof(token))
+      failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s: a continuation token longer than %zu bytes",
+            w->uri, sizeof(token) - 1), more = 0;
+    else if (more)
+      memcpy(token, page.next_token, strlen(page.next_token) + 1);
+    k8sha__s3_list_page_clear(&page);
+    pages++;
+  }
+}
+
+static void work(uv_work_t *req) {
+  s3_work *w = req->data;
+  if (!w->b->conf.access_key[0]) {
+    failf(w, K8SHA_EFORBIDDEN,
+          "s3: %s: no credentials: set s3.access-key and s3.secret-key, or AWS_ACCESS_KEY_ID and "
+          "AWS_SECRET_ACCESS_KEY",
+          w->uri);
+    return;
+  }
+  switch (w->kind) {
+  case S3_WRITE: do_write(w); break;
+  case S3_READ: do_read(w); break;
+  case S3_REMOVE: do_remove(w); break;
+  case S3_LIST: do_list(w); break;
+  }
+}
+
+static void backend_free(s3_backend *b) {
+  int i;
+  curl_share_cleanup(b->share);
+  for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    uv_mutex_destroy(&b->locks[i]);
+  free(b);
+}
+
+static void after(uv_work_t *req, int status) {
+  s3_work *w = req->data;
+  s3_backend *b = w->b;
+  int destroy;
+  (void)status;
+  k8sha_storage_op_complete(w->op, w->status, w->status ? w->message : NULL, w->out, w->out_len);
+  free(w->out);
+  free(w->uri);
+  free(w);
+  k8sha__life_leave(&b->life, &destroy);
+  if (destroy)
+    backend_free(b);
+}
+
+static int submit(s3_backend *b, s3_kind kind, const char *uri, const void *data, size_t len,
+                  k8sha_storage_op *op) {
+  s3_work *w = calloc(1, sizeof(*w));
+  if (!w)
+    return K8SHA_ENOMEM;
+  w->b = b;
+  if (split_uri(w, uri, kind == S3_LIST) != 0) {
+    free(w);
+    return K8SHA_EINVAL;
+  }
+  w->kind = kind;
+  w->op = op;
+  if (!(w->uri = strdup(uri))) {
+    free(w);
+    return K8SHA_ENOMEM;
+  }
+  w->data = data;
+  w->len = len;
+  w->req.data = w;
+  k8sha__life_enter(&b->life);
+  if (uv_queue_work(b->loop, &w->req, work, after) != 0) {
+    int destroy;
+    k8sha__life_leave(&b->life, &destroy);
+    free(w->uri);
+    free(w);
+    return K8SHA_ESTORAGE;
+  }
+  return 0;
+}
+
+static int s3_write(void *self, const char *uri, const void *data, size_t len,
+                    k8sha_storage_op *op) {
+  if (len > S3_BLOB_MAX)
+    return K8SHA_ESTORAGE;
+  return submit(self, S3_WRITE, uri, data, len, op);
+}
+static int s3_read(void *self, const char *uri, k8sha_storage_op *op) {
+  return submit(self, S3_READ, uri, NULL, 0, op);
+}
+static int s3_remove(void *self, const char *uri, k8sha_storage_op *op) {
+  return submit(self, S3_REMOVE, uri, NULL, 0, op);
+}
+static int s3_list(void *self, const char *prefix, k8sha_storage_op *op) {
+  return submit(self, S3_LIST, prefix, NULL, 0, op);
+}
+
+/* Drops one reference: a scheme's registration (the registry's destroy) or the maker's. */
+static void s3_destroy(void *self) {
+  s3_backend *b = self;
+  int destroy;
+  k8sha__life_leave(&b->life, &destroy);
+  if (destroy)
+    backend_free(b);
+}
+
+int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
+  static const char *const schemes[] = {"s3", "s3a", "s3p"};
+  s3_backend *b = calloc(1, sizeof(*b));
+  size_t i;
+  int rc = 0, locks = 0;
+  if (!b)
+    return K8SHA_ENOMEM;
+  k8sha__life_init(&b->life);
+  b->loop = ctx->loop;
+  b->conf = *conf;
+  for (; locks < CURL_LOCK_DATA_LAST; locks++)
+    if (uv_mutex_init(&b->locks[locks]) != 0)
+      break;
+  b->share = curl_share_init();
+  if (locks < CURL_LOCK_DATA_LAST || !b->share ||
+      curl_share_setopt(b->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+      curl_share_setopt(b->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+      curl_share_setopt(b->share, CURLSHOPT_USERDATA, b) != CURLSHE_OK ||
+      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    curl_share_cleanup(b->share);
+    while (locks-- > 0)
+      uv_mutex_destroy(&b->locks[locks]);
+    free(b);
+    return K8SHA_ENOMEM;
+  }
+  /* One backend, three schemes: each registration holds a reference. */
+  for (i = 0; i < 3 && rc == 0; i++) {
+    k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, schemes[i], s3_write, s3_read,
+                                s3_remove, s3_list, s3_destroy};
+    k8sha__life_enter(&b->life);
+    rc = k8sha_storage_register(ctx, &vt, b);
+    if (rc) {
+      int destroy;
+      k8sha__life_leave(&b->life, &destroy);
+    }
+  }
+  s3_destroy(b); /* (this function's own reference) */
+  return rc;
+}

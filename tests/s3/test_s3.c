@@ -1,0 +1,332 @@
+/* The s3 backend against an S3 server that checks every request's SigV4 signature (S3Proxy,
+ * started by tests/s3/s3proxy.sh, which stores the objects as files under K8SHA_TEST_S3_ROOT):
+ * write, read, list (in pages), remove; keys that need encoding; credentials from the
+ * configuration and from the environment; and the errors a user meets: a wrong secret, a missing
+ * bucket, an endpoint nobody answers on, each named. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <uv.h>
+
+#include "core/ctx_priv.h"
+#include "storage/storage.h"
+#include "testutil.h"
+
+typedef struct res {
+  uv_loop_t *loop;
+  int done, err;
+  char message[1200];
+  char *data;
+  size_t len;
+  size_t n_entries;
+  char entries[16][512];
+} res;
+
+static void on_res(const k8sha__blob_result *r, void *ud) {
+  res *x = ud;
+  size_t i;
+  x->done = 1;
+  x->err = r->err;
+  snprintf(x->message, sizeof(x->message), "%s", r->message ? r->message : "");
+  x->len = r->len;
+  free(x->data);
+  x->data = NULL;
+  if (r->data) {
+    x->data = malloc(r->len + 1);
+    memcpy(x->data, r->data, r->len);
+    x->data[r->len] = '\0';
+  }
+  x->n_entries = r->n_entries;
+  for (i = 0; i < r->n_entries && i < 16; i++)
+    snprintf(x->entries[i], sizeof(x->entries[i]), "%s", r->entries[i]);
+  uv_stop(x->loop);
+}
+
+static const char *env(const char *name) {
+  const char *v = getenv(name);
+  ck_assert_msg(v && *v, "%s is not set: run this test through tests/s3/s3proxy.sh", name);
+  return v;
+}
+
+/* A context on `loop` whose storage is `dir` (NULL: a folder of the test bucket named `name`),
+ * with the server's endpoint and these extra keys; the credentials are the server's unless
+ * `no_keys`. */
+static k8sha_ctx *s3_ctx(uv_loop_t *loop, const char *dir, const char *name,
+                         const char *const *extra, int no_keys) {
+  k8sha_config *cfg = NULL;
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  char kc[512], storage[600];
+  int rc;
+  snprintf(kc, sizeof(kc),
+           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
+           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n");
+  if (!dir) {
+    snprintf(storage, sizeof(storage), "s3://%s/%s", env("K8SHA_TEST_S3_BUCKET"), name);
+    dir = storage;
+  }
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("s3-kc.yaml", kc));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", dir);
+  k8sha_config_set(cfg, "s3.endpoint", env("K8SHA_TEST_S3_ENDPOINT"));
+  k8sha_config_set(cfg, "s3.path.style.access", "true");
+  if (!no_keys) {
+    k8sha_config_set(cfg, "s3.access-key", env("K8SHA_TEST_S3_ACCESS_KEY"));
+    k8sha_config_set(cfg, "s3.secret-key", env("K8SHA_TEST_S3_SECRET_KEY"));
+  }
+  for (; extra && extra[0]; extra += 2)
+    k8sha_config_set(cfg, extra[0], extra[1]);
+  rc = k8sha_config_validate(cfg);
+  if (rc)
+    tu_dump(cfg);
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = loop;
+  ck_assert_msg(k8sha_ctx_new(&ctx, cfg, &o) == 0, "%s", k8sha_last_error());
+  k8sha_config_free(cfg);
+  return ctx;
+}
+
+static void finish(uv_loop_t *loop, k8sha_ctx *ctx) {
+  k8sha_ctx_free(ctx);
+  while (uv_run(loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(loop), 0);
+}
+
+/* Starts one operation (0: write `data`, 1: read, 2: remove, 3: list) and waits for it. */
+static int op(uv_loop_t *loop, k8sha_ctx *ctx, int kind, const char *uri, const void *data,
+              size_t len, res *r) {
+  int turns = 0;
+  free(r->data);
+  memset(r, 0, sizeof(*r));
+  r->loop = loop;
+  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(ctx, uri, data, len, on_res, r)
+                   : kind == 1 ? k8sha__blob_read(ctx, uri, on_res, r)
+                   : kind == 2 ? k8sha__blob_remove(ctx, uri, on_res, r)
+                               : k8sha__blob_list(ctx, uri, on_res, r),
+                   0);
+  while (!r->done && turns++ < 100000)
+    uv_run(loop, UV_RUN_DEFAULT);
+  ck_assert_msg(r->done, "no completion");
+  return r->err;
+}
+
+/* The file in which the server keeps the object of `uri`. */
+static const char *object_file(const char *uri, char *out, size_t size) {
+  snprintf(out, size, "%s/%s", env("K8SHA_TEST_S3_ROOT"), strstr(uri, "://") + 3);
+  return out;
+}
+
+START_TEST(blobs_round_trip_through_a_server_that_checks_signatures) {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char uri[700], deeper[700], prefix[700], file[900];
+  size_t i, big = 300 * 1024;
+  unsigned char *data = malloc(big);
+  struct stat st;
+
+  for (i = 0; i < big; i++) /* every byte value, NULs included */
+    data[i] = (unsigned char)(i * 7 + i / 256);
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "round-trip", NULL, 0);
+  snprintf(uri, sizeof(uri), "s3://%s/round-trip/c1/completedCheckpoint0123456789ab",
+           env("K8SHA_TEST_S3_BUCKET"));
+  snprintf(deeper, sizeof(deeper), "s3://%s/round-trip/c1/completedCheckpoint/x",
+           env("K8SHA_TEST_S3_BUCKET"));
+  snprintf(prefix, sizeof(prefix), "s3://%s/round-trip/c1/completedCheckpoint",
+           env("K8SHA_TEST_S3_BUCKET"));
+
+  ck_assert_msg(op(&loop, ctx, 0, uri, data, big, &r) == 0, "%s", r.message);
+  ck_assert_int_eq(stat(object_file(uri, file, sizeof(file)), &st), 0);
+  ck_assert_uint_eq((size_t)st.st_size, big);
+  ck_assert_msg(op(&loop, ctx, 1, uri, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_uint_eq(r.len, big);
+  ck_assert_int_eq(memcmp(r.data, data, big), 0);
+
+  /* a list names the blobs of the folder with the prefix, not those of a deeper folder */
+  ck_assert_msg(op(&loop, ctx, 0, deeper, "d", 1, &r) == 0, "%s", r.message);
+  ck_assert_msg(op(&loop, ctx, 3, prefix, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_uint_eq(r.n_entries, 1);
+  ck_assert_str_eq(r.entries[0], uri);
+
+  /* s3a:// and s3p:// name the same objects */
+  snprintf(uri, sizeof(uri), "s3a://%s/round-trip/c1/completedCheckpoint0123456789ab",
+           env("K8SHA_TEST_S3_BUCKET"));
+  ck_assert_msg(op(&loop, ctx, 1, uri, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_uint_eq(r.len, big);
+
+  ck_assert_msg(op(&loop, ctx, 2, uri, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_int_eq(stat(file, &st), -1);
+  ck_assert_int_eq(op(&loop, ctx, 1, uri, NULL, 0, &r), K8SHA_ENOTFOUND);
+  ck_assert_ptr_nonnull(strstr(r.message, "no such object"));
+  ck_assert_ptr_nonnull(strstr(r.message, "completedCheckpoint0123456789ab"));
+  ck_assert_int_eq(op(&loop, ctx, 2, uri, NULL, 0, &r), 0); /* absent: success */
+  /* not an S3 bucket name, or no key: refused at the call */
+  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://Bad_Bucket/x", on_res, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://bucket", on_res, &r), K8SHA_EINVAL);
+  free(r.data);
+  free(data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(keys_that_need_encoding_are_signed_as_sent) {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char dir[300], uri[700], prefix[700];
+
+  uv_loop_init(&loop);
+  snprintf(dir, sizeof(dir), "s3://%s/odd dir+x=1,y;z~%%é", env("K8SHA_TEST_S3_BUCKET"));
+  ctx = s3_ctx(&loop, dir, NULL, NULL, 0);
+  snprintf(uri, sizeof(uri), "%s/c1/jobGraph&a=b#c", dir);
+  snprintf(prefix, sizeof(prefix), "%s/c1/jobGraph&", dir);
+  ck_assert_msg(op(&loop, ctx, 0, uri, "graph", 5, &r) == 0, "%s", r.message);
+  ck_assert_msg(op(&loop, ctx, 1, uri, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_str_eq(r.data, "graph");
+  ck_assert_msg(op(&loop, ctx, 3, prefix, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_uint_eq(r.n_entries, 1);
+  ck_assert_str_eq(r.entries[0], uri);
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(lists_page_through_continuation_tokens) {
+  static const char *const pages_of_two[] = {"libk8sha.s3.list-page-size", "2", NULL};
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char uri[700], prefix[700], seen[16] = {0};
+  int i;
+
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "pages", pages_of_two, 0);
+  for (i = 0; i < 7; i++) {
+    snprintf(uri, sizeof(uri), "s3://%s/pages/c1/completedCheckpoint00000000000%d",
+             env("K8SHA_TEST_S3_BUCKET"), i);
+    ck_assert_msg(op(&loop, ctx, 0, uri, "x", 1, &r) == 0, "%s", r.message);
+  }
+  snprintf(prefix, sizeof(prefix), "s3://%s/pages/c1/completedCheckpoint",
+           env("K8SHA_TEST_S3_BUCKET"));
+  ck_assert_msg(op(&loop, ctx, 3, prefix, NULL, 0, &r) == 0, "%s", r.message);
+  ck_assert_uint_eq(r.n_entries, 7); /* four pages */
+  for (i = 0; i < 7; i++) {
+    int d = r.entries[i][strlen(r.entries[i]) - 1] - '0';
+    ck_assert_int_eq(d >= 0 && d < 7 && !seen[d], 1);
+    seen[d] = 1;
+  }
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(a_wrong_secret_is_forbidden_naming_bucket_and_key) {
+  static const char *const wrong[] = {"s3.access-key", "AKIDLIBK8SHATEST", "s3.secret-key",
+                                      "not-the-secret", NULL};
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char uri[700];
+
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "wrong-secret", wrong, 1);
+  snprintf(uri, sizeof(uri), "s3://%s/wrong-secret/c1/completedCheckpoint0123456789ab",
+           env("K8SHA_TEST_S3_BUCKET"));
+  ck_assert_int_eq(op(&loop, ctx, 0, uri, "x", 1, &r), K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(r.message, "SignatureDoesNotMatch") != NULL, "%s", r.message);
+  ck_assert_msg(strstr(r.message, env("K8SHA_TEST_S3_BUCKET")) != NULL, "%s", r.message);
+  ck_assert_msg(strstr(r.message, "wrong-secret/c1/completedCheckpoint0123456789ab") != NULL, "%s",
+                r.message);
+  ck_assert_msg(strstr(r.message, "the configuration (s3.access-key, s3.secret-key)") != NULL,
+                "%s", r.message);
+  ck_assert_msg(strstr(r.message, "not-the-secret") == NULL, "%s", r.message);
+  ck_assert_int_eq(op(&loop, ctx, 1, uri, NULL, 0, &r), K8SHA_EFORBIDDEN);
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(credentials_come_from_the_environment) {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char uri[700];
+
+  setenv("AWS_ACCESS_KEY_ID", env("K8SHA_TEST_S3_ACCESS_KEY"), 1);
+  setenv("AWS_SECRET_ACCESS_KEY", env("K8SHA_TEST_S3_SECRET_KEY"), 1);
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "from-env", NULL, 1);
+  snprintf(uri, sizeof(uri), "s3://%s/from-env/c1/completedCheckpoint0123456789ab",
+           env("K8SHA_TEST_S3_BUCKET"));
+  ck_assert_msg(op(&loop, ctx, 0, uri, "x", 1, &r) == 0, "%s", r.message);
+  finish(&loop, ctx);
+
+  /* a wrong secret there: the error says where the credentials came from */
+  setenv("AWS_SECRET_ACCESS_KEY", "wrong", 1);
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "from-env", NULL, 1);
+  ck_assert_int_eq(op(&loop, ctx, 1, uri, NULL, 0, &r), K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(r.message, "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"),
+                "%s", r.message);
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(a_missing_bucket_is_named) {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, "s3://no-such-bucket/ha", NULL, NULL, 0);
+  ck_assert_int_eq(op(&loop, ctx, 0, "s3://no-such-bucket/ha/c1/completedCheckpoint0123456789ab",
+                      "x", 1, &r),
+                   K8SHA_ESTORAGE);
+  ck_assert_msg(strstr(r.message, "the bucket 'no-such-bucket' does not exist") != NULL, "%s",
+                r.message);
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+START_TEST(an_endpoint_nobody_answers_on_is_named) {
+  static const char *const closed[] = {"s3.endpoint", "http://127.0.0.1:9", NULL};
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  res r = {0};
+  char uri[700];
+
+  uv_loop_init(&loop);
+  ctx = s3_ctx(&loop, NULL, "closed", closed, 0);
+  snprintf(uri, sizeof(uri), "s3://%s/closed/c1/completedCheckpoint0123456789ab",
+           env("K8SHA_TEST_S3_BUCKET"));
+  ck_assert_int_eq(op(&loop, ctx, 0, uri, "x", 1, &r), K8SHA_ESTORAGE);
+  ck_assert_msg(strstr(r.message, "PUT http://127.0.0.1:9: Couldn't connect") != NULL, "%s", r.message);
+  ck_assert_msg(strstr(r.message, "after 5 tries") != NULL, "%s", r.message);
+  free(r.data);
+  finish(&loop, ctx);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("s3");
+  TCase *tc = tcase_create("s3");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, blobs_round_trip_through_a_server_that_checks_signatures);
+  tcase_add_test(tc, keys_that_need_encoding_are_signed_as_sent);
+  tcase_add_test(tc, lists_page_through_continuation_tokens);
+  tcase_add_test(tc, a_wrong_secret_is_forbidden_naming_bucket_and_key);
+  tcase_add_test(tc, credentials_come_from_the_environment);
+  tcase_add_test(tc, a_missing_bucket_is_named);
+  tcase_add_test(tc, an_endpoint_nobody_answers_on_is_named);
+  suite_add_tcase(s, tc);
+  return tu_run(s);
+}
