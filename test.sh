@@ -11,11 +11,13 @@
 #                 then a check of every recorded ConfigMap version (tests/chaos/chaos.py)
 #   model         (the -Werror build only) Spin checks the Promela model of election, claims, fenced
 #                 writes and retention, and that it catches each seeded bug (docs/model.md)
+#   s3            (a suite of both builds) the store tests, the s3 backend's tests and the demo
+#                 against S3Proxy (checks signatures) and moto (STS, pod credential sources)
 #   java          (the -Werror build only, -Djava=enabled) the Java API's JUnit tests under
 #                 -Xcheck:jni on JDK 17 and the newest JDK present, and the Java example
 #                 (bindings/java/test.sh); against the real API server too, in the realkube tier
 #   build/tsan    ThreadSanitizer: the tests where the library runs on several threads
-# realkube, flink and model are not in meson's default test setup (docs/packaging.md): the runs
+# realkube, flink, model and s3 are not in meson's default test setup (docs/packaging.md): the runs
 # below name the setup `full`, which has every suite.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail

@@ -99,6 +99,134 @@ static int read_region(const char *v, const char *from, k8sha__s3_conf *out, cha
   return 0;
 }
 
+/* An environment variable, copied when set; "" when not. */
+static int env_copy(char *(*getenv_fn)(const char *), const char *name, char *dst, size_t cap,
+                    char *why, size_t why_len) {
+  const char *v = getenv_fn(name);
+  dst[0] = '\0';
+  return v && *v ? copy(dst, cap, v, name, why, why_len) : 0;
+}
+
+/* An endpoint URL from the environment: http(s)://host[:port] with nothing after but a '/'. */
+static int env_endpoint(char *(*getenv_fn)(const char *), const char *name, char *dst, size_t cap,
+                        char *why, size_t why_len) {
+  int rc = env_copy(getenv_fn, name, dst, cap, why, why_len);
+  size_t n = strlen(dst);
+  if (rc || !n)
+    return rc;
+  while (n > 0 && dst[n - 1] == '/')
+    dst[--n] = '\0';
+  if ((strncmp(dst, "http://", 7) != 0 && strncmp(dst, "https://", 8) != 0) ||
+      strchr(strstr(dst, "://") + 3, '/') || strpbrk(dst, " \t\r\n?#@")) {
+    snprintf(why, why_len, "%s: '%s' is not an endpoint of the form http[s]://host[:port]", name,
+             dst);
+    return K8SHA_ECONFIG;
+  }
+  return 0;
+}
+
+/* The container credentials endpoint may be reached over plain http only on the host itself or
+ * at the addresses ECS and EKS Pod Identity serve it from (as AWS's SDKs allow). */
+static int container_host_allowed(const char *uri) {
+  static const char *const allowed[] = {"http://127.", "http://localhost:", "http://localhost/",
+                                        "http://[::1]", "http://169.254.170.2/",
+                                        "http://169.254.170.2:", "http://169.254.170.23/",
+                                        "http://169.254.170.23:", "http://[fd00:ec2::23]"};
+  size_t i;
+  if (strncmp(uri, "https://", 8) == 0)
+    return 1;
+  for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+    if (strncmp(uri, allowed[i], strlen(allowed[i])) == 0)
+      return 1;
+  return 0;
+}
+
+/* The sources a pod is given, looked for after keys: web identity, the container credentials
+ * endpoint, then IMDSv2 (unless AWS_EC2_METADATA_DISABLED is true). Nothing is contacted here. */
+static int pod_sources(char *(*getenv_fn)(const char *), k8sha__s3_conf *out, char *why,
+                       size_t why_len) {
+  const char *v;
+  int rc;
+  if ((rc = env_copy(getenv_fn, "AWS_ROLE_ARN", out->role_arn, sizeof(out->role_arn), why,
+                     why_len)) != 0 ||
+      (rc = env_copy(getenv_fn, "AWS_WEB_IDENTITY_TOKEN_FILE", out->token_file,
+                     sizeof(out->token_file), why, why_len)) != 0)
+    return rc;
+  if (out->role_arn[0] && out->token_file[0]) {
+    if ((rc = env_copy(getenv_fn, "AWS_ROLE_SESSION_NAME", out->session_name,
+                       sizeof(out->session_name), why, why_len)) != 0 ||
+        (rc = env_endpoint(getenv_fn, "AWS_ENDPOINT_URL_STS", out->sts_endpoint,
+                           sizeof(out->sts_endpoint), why, why_len)) != 0 ||
+        (!out->sts_endpoint[0] &&
+         (rc = env_endpoint(getenv_fn, "AWS_ENDPOINT_URL", out->sts_endpoint,
+                            sizeof(out->sts_endpoint), why, why_len)) != 0))
+      return rc;
+    if (!out->sts_endpoint[0])
+      snprintf(out->sts_endpoint, sizeof(out->sts_endpoint), "https://sts.%s.amazonaws.com",
+               out->region);
+    if (!out->session_name[0])
+      snprintf(out->session_name, sizeof(out->session_name), "libk8sha");
+    out->cred_kind = K8SHA__S3_CRED_WEB_IDENTITY;
+    snprintf(out->source, sizeof(out->source),
+             "web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE %.80s) through STS at %.80s",
+             out->token_file, out->sts_endpoint);
+    return 0;
+  }
+  if (out->role_arn[0] || out->token_file[0]) {
+    snprintf(why, why_len, "%s is set in the environment but %s is not",
+             out->role_arn[0] ? "AWS_ROLE_ARN" : "AWS_WEB_IDENTITY_TOKEN_FILE",
+             out->role_arn[0] ? "AWS_WEB_IDENTITY_TOKEN_FILE" : "AWS_ROLE_ARN");
+    return K8SHA_ECONFIG;
+  }
+  if ((v = getenv_fn("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) != NULL && *v) {
+    if (*v != '/') {
+      snprintf(why, why_len, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '%s' does not start with /",
+               v);
+      return K8SHA_ECONFIG;
+    }
+    if (strlen(v) + 22 >= sizeof(out->container_uri)) {
+      snprintf(why, why_len, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI is too long");
+      return K8SHA_ECONFIG;
+    }
+    snprintf(out->container_uri, sizeof(out->container_uri), "http://169.254.170.2%s", v);
+  } else if ((rc = env_copy(getenv_fn, "AWS_CONTAINER_CREDENTIALS_FULL_URI", out->container_uri,
+                            sizeof(out->container_uri), why, why_len)) != 0) {
+    return rc;
+  }
+  if (out->container_uri[0]) {
+    if (!container_host_allowed(out->container_uri)) {
+      snprintf(why, why_len,
+               "AWS_CONTAINER_CREDENTIALS_FULL_URI: '%.200s' is neither https nor a loopback or "
+               "container-credentials address",
+               out->container_uri);
+      return K8SHA_ECONFIG;
+    }
+    if ((rc = env_copy(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                       out->container_token_file, sizeof(out->container_token_file), why,
+                       why_len)) != 0 ||
+        (!out->container_token_file[0] &&
+         (rc = env_copy(getenv_fn, "AWS_CONTAINER_AUTHORIZATION_TOKEN", out->container_token,
+                        sizeof(out->container_token), why, why_len)) != 0))
+      return rc;
+    out->cred_kind = K8SHA__S3_CRED_CONTAINER;
+    snprintf(out->source, sizeof(out->source), "the container credentials endpoint %.200s",
+             out->container_uri);
+    return 0;
+  }
+  v = getenv_fn("AWS_EC2_METADATA_DISABLED");
+  if (v && strcasecmp(v, "true") == 0)
+    return 0;
+  if ((rc = env_endpoint(getenv_fn, "AWS_EC2_METADATA_SERVICE_ENDPOINT", out->imds_endpoint,
+                         sizeof(out->imds_endpoint), why, why_len)) != 0)
+    return rc;
+  if (!out->imds_endpoint[0])
+    snprintf(out->imds_endpoint, sizeof(out->imds_endpoint), "http://169.254.169.254");
+  out->cred_kind = K8SHA__S3_CRED_IMDS;
+  snprintf(out->source, sizeof(out->source), "IMDSv2 at %.180s (no other source is set)",
+           out->imds_endpoint);
+  return 0;
+}
+
 int k8sha__s3_conf_read(const k8sha_config *cfg, char *(*getenv_fn)(const char *),
                         k8sha__s3_conf *out, char *why, size_t why_len) {
   static const char *const access[] = {"access-key", "access.key"};
@@ -167,6 +295,7 @@ int k8sha__s3_conf_read(const k8sha_config *cfg, char *(*getenv_fn)(const char *
       return rc;
     snprintf(out->source, sizeof(out->source), "the configuration (%s, %s%s%s)", ak_key, sk_key,
              v ? ", " : "", v ? key : "");
+    out->cred_kind = K8SHA__S3_CRED_STATIC;
     return 0;
   }
   ak = getenv_fn("AWS_ACCESS_KEY_ID");
@@ -185,13 +314,16 @@ int k8sha__s3_conf_read(const k8sha_config *cfg, char *(*getenv_fn)(const char *
     snprintf(out->source, sizeof(out->source),
              "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY%s)",
              v && *v ? ", AWS_SESSION_TOKEN" : "");
-  } else if ((ak && *ak) != (sk && *sk)) {
+    out->cred_kind = K8SHA__S3_CRED_STATIC;
+    return 0;
+  }
+  if ((ak && *ak) != (sk && *sk)) {
     snprintf(why, why_len, "%s is set in the environment but %s is not",
              ak && *ak ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
              ak && *ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
     return K8SHA_ECONFIG;
   }
-  return 0;
+  return pod_sources(getenv_fn, out, why, why_len);
 }
 
 int k8sha__s3_scheme(const char *scheme, size_t len) {

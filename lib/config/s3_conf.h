@@ -11,6 +11,15 @@
 
 #define K8SHA__S3_DEFAULT_REGION "us-east-1"
 
+/* Where the credentials come from (k8sha__s3_conf.cred_kind), in the order they are looked for. */
+typedef enum k8sha__s3_cred_kind {
+  K8SHA__S3_CRED_NONE = 0,
+  K8SHA__S3_CRED_STATIC,       /* keys in the configuration or the environment */
+  K8SHA__S3_CRED_WEB_IDENTITY, /* AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE -> STS */
+  K8SHA__S3_CRED_CONTAINER,    /* AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI */
+  K8SHA__S3_CRED_IMDS          /* the instance metadata service, version 2 */
+} k8sha__s3_cred_kind;
+
 typedef struct k8sha__s3_conf {
   char endpoint[512]; /* "http(s)://host[:port]" without a path; "" for AWS's regional one */
   char region[64];
@@ -22,6 +31,18 @@ typedef struct k8sha__s3_conf {
   char endpoint_from[64]; /* the key that set the endpoint, or "" */
   char conflict[300];     /* two spellings of one key with different values, or "" */
   unsigned int list_page; /* keys per ListObjectsV2 page (libk8sha.s3.list-page-size; S3: 1000) */
+  k8sha__s3_cred_kind cred_kind;
+  /* web identity */
+  char role_arn[2048];
+  char token_file[1024];   /* read at every fetch: the kubelet rotates it */
+  char session_name[65];
+  char sts_endpoint[512];  /* AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or STS's regional one */
+  /* container credentials */
+  char container_uri[1024];
+  char container_token[4096];      /* AWS_CONTAINER_AUTHORIZATION_TOKEN, or "" */
+  char container_token_file[1024]; /* AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (read per fetch) */
+  /* IMDSv2 */
+  char imds_endpoint[256]; /* AWS_EC2_METADATA_SERVICE_ENDPOINT, or http://169.254.169.254 */
 } k8sha__s3_conf;
 
 #define K8SHA__KEY_S3_LIST_PAGE "libk8sha.s3.list-page-size"

@@ -19,7 +19,9 @@
 #include "core/ctx_priv.h"
 #include "core/life.h"
 #include "k8sha/errors.h"
+#include "storage/http.h"
 #include "storage/s3.h"
+#include "storage/s3_creds.h"
 #include "storage/s3xml.h"
 #include "storage/sigv4.h"
 #include "storage/storage.h"
@@ -35,11 +37,14 @@ typedef struct s3_backend {
   k8sha__life life; /* loop thread: a reference per scheme registered, per operation under way */
   uv_loop_t *loop;
   k8sha__s3_conf conf;
+  k8sha__s3_creds *creds;
   CURLSH *share; /* connections, DNS and TLS sessions, reused across the pool's threads */
   uv_mutex_t locks[CURL_LOCK_DATA_LAST];
 } s3_backend;
 
 typedef enum s3_kind { S3_WRITE, S3_READ, S3_REMOVE, S3_LIST } s3_kind;
+
+typedef k8sha__http_answer answer;
 
 typedef struct s3_work {
   uv_work_t req;
@@ -56,16 +61,8 @@ typedef struct s3_work {
   char message[900];
   char *out;
   size_t out_len;
+  k8sha__s3_keys keys; /* the credentials of the request under way */
 } s3_work;
-
-/* One answer. */
-typedef struct answer {
-  long code;
-  char *body;
-  size_t len, cap, limit;
-  int too_big;
-  curl_off_t content_length; /* -1 when the answer gave none */
-} answer;
 
 static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user) {
   s3_backend *b = user;
@@ -78,34 +75,6 @@ static void share_unlock(CURL *h, curl_lock_data data, void *user) {
   s3_backend *b = user;
   (void)h;
   uv_mutex_unlock(&b->locks[data]);
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *user) {
-  answer *a = user;
-  size_t add = size * n;
-  if (add > a->limit - a->len) {
-    a->too_big = 1;
-    return 0;
-  }
-  if (a->len + add + 1 > a->cap) {
-    size_t cap = a->cap ? a->cap : 4096;
-    char *nb;
-    while (cap < a->len + add + 1)
-      cap *= 2;
-    if (!(nb = realloc(a->body, cap)))
-      return 0;
-    a->body = nb;
-    a->cap = cap;
-  }
-  memcpy(a->body + a->len, p, add);
-  a->len += add;
-  a->body[a->len] = '\0';
-  return add;
-}
-
-static void answer_reset(answer *a) {
-  free(a->body);
-  memset(a, 0, sizeof(*a));
 }
 
 /* Splits "s3://bucket/key" into the work's scheme, bucket and key. 0 or K8SHA_EINVAL. */
@@ -163,24 +132,30 @@ static void target(const s3_work *w, char *host, size_t host_len, char *base, si
   }
 }
 
-/* One signed request. 0 with the answer, or a CURLcode-based failure described in `err`. */
+/* One signed request. 0 with the answer; -1 no answer (`err` says why), -2 an answer past the
+ * limit, -3 out of memory, -4 no credentials (`err` says why; w->status set). */
 static int request(s3_work *w, const char *method, const char *key, const k8sha__sigv4_pair *query,
                    size_t n_query, const void *body, size_t body_len, int if_none_match,
                    answer *a, char *err, size_t err_len) {
   const k8sha__s3_conf *c = &w->b->conf;
   char host[600], base[700], path[3 * K8SHA__S3_KEY_MAX + 80], epath[3 * K8SHA__S3_KEY_MAX + 200];
   char q[4096], url[sizeof(base) + sizeof(epath) + sizeof(q) + 2], date[20], hash[65];
-  char auth[1024], line[sizeof(c->session_token) + 64];
+  char auth[1024], lines[6][sizeof(((k8sha__s3_keys *)0)->session_token) + 64];
+  const char *headers[7];
   k8sha__sigv4_pair h[5];
+  k8sha__s3_keys *keys = &w->keys;
   size_t n_h = 0, i;
-  int bucket_in_path;
-  struct curl_slist *list = NULL, *l;
+  int bucket_in_path, rc;
   struct tm tm;
   time_t now = time(NULL);
-  CURL *curl;
-  CURLcode cc;
   k8sha__sigv4_request r;
+  k8sha__http_req req;
 
+  rc = k8sha__s3_creds_get(w->b->creds, keys, err, err_len);
+  if (rc) {
+    w->status = rc;
+    return -4;
+  }
   target(w, host, sizeof(host), base, sizeof(base), &bucket_in_path);
   if (bucket_in_path)
     snprintf(path, sizeof(path), "/%s%s%s", w->bucket, key[0] ? "/" : "", key);
@@ -191,14 +166,14 @@ static int request(s3_work *w, const char *method, const char *key, const k8sha_
   k8sha__sha256_hex(body ? body : "", body ? body_len : 0, hash);
   h[n_h++] = (k8sha__sigv4_pair){"x-amz-date", date};
   h[n_h++] = (k8sha__sigv4_pair){"x-amz-content-sha256", hash};
-  if (c->session_token[0])
-    h[n_h++] = (k8sha__sigv4_pair){"x-amz-security-token", c->session_token};
+  if (keys->session_token[0])
+    h[n_h++] = (k8sha__sigv4_pair){"x-amz-security-token", keys->session_token};
   if (if_none_match)
     h[n_h++] = (k8sha__sigv4_pair){"if-none-match", "*"};
   if (body)
     h[n_h++] = (k8sha__sigv4_pair){"content-type", "application/octet-stream"};
   r = (k8sha__sigv4_request){method, host, path, query, n_query, h, n_h, hash, c->region, "s3",
-                             c->access_key, c->secret_key, date};
+                             keys->access_key, keys->secret_key, date};
   if (k8sha__sigv4_encode(path, 1, epath, sizeof(epath)) != 0 ||
       k8sha__sigv4_query(query, n_query, q, sizeof(q)) != 0 ||
       k8sha__sigv4_authorization(&r, auth, sizeof(auth)) != 0) {
@@ -206,53 +181,23 @@ static int request(s3_work *w, const char *method, const char *key, const k8sha_
     return -1;
   }
   snprintf(url, sizeof(url), "%s%s%s%s", base, epath, q[0] ? "?" : "", q);
-
   for (i = 0; i < n_h; i++) {
-    snprintf(line, sizeof(line), "%s: %s", h[i].name, h[i].value);
-    if (!(l = curl_slist_append(list, line)))
-      goto oom;
-    list = l;
+    snprintf(lines[i], sizeof(lines[i]), "%s: %s", h[i].name, h[i].value);
+    headers[i] = lines[i];
   }
-  snprintf(line, sizeof(line), "Authorization: %s", auth);
-  if (!(l = curl_slist_append(list, line)) || !(list = l, l = curl_slist_append(list, "Expect:")))
-    goto oom;
-  list = l;
-  if (!(curl = curl_easy_init()))
-    goto oom;
-  memset(a, 0, sizeof(*a));
-  a->limit = w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX;
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_SHARE, w->b->share);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L); /* a stalled transfer ends after 30 s */
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  if (strcmp(method, "PUT") == 0) {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body_len ? body : "");
-  } else if (strcmp(method, "DELETE") == 0) {
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
-  }
-  cc = curl_easy_perform(curl);
-  if (cc == CURLE_OK) {
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->code);
-    curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &a->content_length);
-  } else {
-    snprintf(err, err_len, "%s %.200s: %s", method, base, a->too_big ? "the answer is too large"
-                                                                 : curl_easy_strerror(cc));
-  }
-  curl_easy_cleanup(curl);
-  curl_slist_free_all(list);
-  return cc == CURLE_OK ? 0 : (a->too_big ? -2 : -1);
-oom:
-  curl_slist_free_all(list);
-  snprintf(err, err_len, "out of memory");
-  return -3;
+  snprintf(lines[n_h], sizeof(lines[n_h]), "Authorization: %s", auth);
+  headers[n_h] = lines[n_h];
+  headers[n_h + 1] = NULL;
+  memset(&req, 0, sizeof(req));
+  req.method = method;
+  req.url = url;
+  req.headers = headers;
+  req.body = body;
+  req.body_len = body_len;
+  req.answer_limit = w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX;
+  req.connect_timeout_ms = 10000;
+  req.share = w->b->share;
+  return k8sha__http_do(&req, a, err, err_len);
 }
 
 /* Whether an answer is worth another try: the server's fault or its load. */
@@ -314,10 +259,14 @@ static int exchange(s3_work *w, const char *what, const char *method, const char
       failf(w, K8SHA_ENOMEM, "s3: %s %s: out of memory", what, w->uri);
       return 0;
     }
+    if (rc == -4) { /* (the source has tried again itself) */
+      failf(w, w->status, "s3: %s %s: %s", what, w->uri, err);
+      return 0;
+    }
     if (rc == -2) {
       failf(w, K8SHA_ESTORAGE, "s3: %s %s: the answer is larger than %u bytes", what, w->uri,
             w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX);
-      answer_reset(a);
+      k8sha__http_answer_clear(a);
       return 0;
     }
     if (rc == 0 && a->code >= 300 && a->body)
@@ -329,10 +278,10 @@ static int exchange(s3_work *w, const char *what, const char *method, const char
     *sent = 1;
     if (attempt + 1 >= S3_ATTEMPTS) {
       failf(w, K8SHA_ESTORAGE, "s3: %s %s: %s (after %d tries)", what, w->uri, err, S3_ATTEMPTS);
-      answer_reset(a);
+      k8sha__http_answer_clear(a);
       return 0;
     }
-    answer_reset(a);
+    k8sha__http_answer_clear(a);
     backoff(attempt);
   }
 }
@@ -346,14 +295,14 @@ static void do_write(s3_work *w) {
   if (a.code == 412 && sent) {
     /* An earlier try may have written it: the object is ours when it holds our bytes. */
     s3_work r = *w;
-    answer_reset(&a);
+    k8sha__http_answer_clear(&a);
     r.kind = S3_READ;
     if (exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200 &&
         a.len == w->len && memcmp(a.body ? a.body : "", w->data, w->len) == 0) {
-      answer_reset(&a);
+      k8sha__http_answer_clear(&a);
       return;
     }
-    answer_reset(&a);
+    k8sha__http_answer_clear(&a);
     failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists (and holds other bytes)", w->uri);
     return;
   }
@@ -361,7 +310,7 @@ static void do_write(s3_work *w) {
     failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists", w->uri);
   else if (a.code != 200)
     fail_answer(w, "PutObject", &a, &e);
-  answer_reset(&a);
+  k8sha__http_answer_clear(&a);
 }
 
 static void do_read(s3_work *w) {
@@ -380,7 +329,7 @@ static void do_read(s3_work *w) {
     w->out_len = a.len;
     a.body = NULL;
   }
-  answer_reset(&a);
+  k8sha__http_answer_clear(&a);
 }
 
 static void do_remove(s3_work *w) {
@@ -391,7 +340,7 @@ static void do_remove(s3_work *w) {
     return;
   if (a.code != 200 && a.code != 204 && !(a.code == 404 && strcmp(e.code, "NoSuchKey") == 0))
     fail_answer(w, "DeleteObject", &a, &e);
-  answer_reset(&a);
+  k8sha__http_answer_clear(&a);
 }
 
 /* The objects whose keys start with the prefix, in its folder only (deeper keys come back as
@@ -418,15 +367,15 @@ static void do_list(s3_work *w) {
       return;
     if (a.code != 200) {
       fail_answer(w, "ListObjectsV2", &a, &e);
-      answer_reset(&a);
+      k8sha__http_answer_clear(&a);
       return;
     }
     if (k8sha__s3_parse_list(a.body ? a.body : "", a.len, &page, why, sizeof(why)) != 0) {
       failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s (page %d): %s", w->uri, pages + 1, why);
-      answer_reset(&a);
+      k8sha__http_answer_clear(&a);
       return;
     }
-    answer_reset(&a);
+    k8sha__http_answer_clear(&a);
     for (i = 0; i < page.n_keys && w->status == 0; i++) {
       const char *k = page.keys[i];
       if (strncmp(k, w->key, strlen(w->key)) != 0 ||
@@ -450,13 +399,6 @@ static void do_list(s3_work *w) {
 
 static void work(uv_work_t *req) {
   s3_work *w = req->data;
-  if (!w->b->conf.access_key[0]) {
-    failf(w, K8SHA_EFORBIDDEN,
-          "s3: %s: no credentials: set s3.access-key and s3.secret-key, or AWS_ACCESS_KEY_ID and "
-          "AWS_SECRET_ACCESS_KEY",
-          w->uri);
-    return;
-  }
   switch (w->kind) {
   case S3_WRITE: do_write(w); break;
   case S3_READ: do_read(w); break;
@@ -467,6 +409,7 @@ static void work(uv_work_t *req) {
 
 static void backend_free(s3_backend *b) {
   int i;
+  k8sha__s3_creds_free(b->creds);
   curl_share_cleanup(b->share);
   for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
     uv_mutex_destroy(&b->locks[i]);
@@ -556,7 +499,8 @@ int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
     if (uv_mutex_init(&b->locks[locks]) != 0)
       break;
   b->share = curl_share_init();
-  if (locks < CURL_LOCK_DATA_LAST || !b->share ||
+  b->creds = k8sha__s3_creds_new(conf);
+  if (locks < CURL_LOCK_DATA_LAST || !b->share || !b->creds ||
       curl_share_setopt(b->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
       curl_share_setopt(b->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
       curl_share_setopt(b->share, CURLSHOPT_USERDATA, b) != CURLSHE_OK ||
@@ -564,6 +508,7 @@ int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
       curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
       curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
     curl_share_cleanup(b->share);
+    k8sha__s3_creds_free(b->creds);
     while (locks-- > 0)
       uv_mutex_destroy(&b->locks[locks]);
     free(b);

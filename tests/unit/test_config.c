@@ -98,6 +98,18 @@ START_TEST(s3_settings_rules) {
   unsetenv("AWS_SESSION_TOKEN");
   unsetenv("AWS_REGION");
   unsetenv("AWS_DEFAULT_REGION");
+  unsetenv("AWS_ROLE_ARN");
+  unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+  unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  /* nothing set: IMDSv2 is the last source, as on an EC2 node */
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "credentials from IMDSv2 at http://169.254.169.254");
+  k8sha_config_free(cfg);
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   cfg = load(SEED);
   ck_assert_int_eq(k8sha_config_validate(cfg), 0);
   tu_assert_diag(cfg, K8SHA_DIAG_WARNING, "high-availability.storageDir", "no credentials");
@@ -124,6 +136,35 @@ START_TEST(s3_settings_rules) {
   ck_assert_int_eq(k8sha_config_validate(cfg), 0);
   tu_assert_diag(cfg, K8SHA_DIAG_WARNING, NULL, "s3.secret-key and s3a.secret-key differ");
   k8sha_config_free(cfg);
+
+  unsetenv("AWS_EC2_METADATA_DISABLED");
+  /* a pod's sources, named without contacting them */
+  setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/flink", 1);
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, NULL,
+                 "AWS_ROLE_ARN is set in the environment but AWS_WEB_IDENTITY_TOKEN_FILE is not");
+  k8sha_config_free(cfg);
+  setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+         1);
+  setenv("AWS_REGION", "eu-central-1", 1);
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, NULL,
+                 "web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE /var/run/secrets/eks."
+                 "amazonaws.com/serviceaccount/token) through STS at "
+                 "https://sts.eu-central-1.amazonaws.com");
+  k8sha_config_free(cfg);
+  unsetenv("AWS_ROLE_ARN");
+  unsetenv("AWS_WEB_IDENTITY_TOKEN_FILE");
+  unsetenv("AWS_REGION");
+  setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials", 1);
+  cfg = load(SEED);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, NULL,
+                 "the container credentials endpoint http://169.254.170.23/v1/credentials");
+  k8sha_config_free(cfg);
+  unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
   setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
   setenv("AWS_SECRET_ACCESS_KEY", "secret-from-env", 1);

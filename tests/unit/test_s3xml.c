@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "k8sha/errors.h"
+#include "storage/s3_creds.h"
 #include "storage/s3xml.h"
 #include "testutil.h"
 
@@ -733,6 +734,21 @@ START_TEST(allocation_failures) {
 }
 END_TEST
 
+/* The expiry times STS and the metadata services write. */
+START_TEST(expiration_times) {
+  ck_assert_int_eq((long)k8sha__s3_parse_time("1970-01-01T00:00:00Z"), 0);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07T08:35:29Z"), 1796632529L);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07T08:35:29.507661Z"), 1796632529L);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07T08:35:29+00:00"), 1796632529L);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07T08:35:29"), -1);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07 08:35:29Z"), -1);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-13-07T08:35:29Z"), -1);
+  ck_assert_int_eq((long)k8sha__s3_parse_time("2026-12-07T08:35:29Zjunk"), -1);
+  ck_assert_int_eq((long)k8sha__s3_parse_time(""), -1);
+  ck_assert_int_eq((long)k8sha__s3_parse_time(NULL), -1);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("s3xml");
   TCase *tc = tcase_create("s3xml");
@@ -750,6 +766,7 @@ int main(void) {
   tcase_add_test(tc, error_answers);
   tcase_add_test(tc, sts_credentials);
   tcase_add_test(tc, allocation_failures);
+  tcase_add_test(tc, expiration_times);
   suite_add_tcase(s, tc);
   return tu_run(s);
 }
