@@ -6,6 +6,8 @@
 #   storage, storage_faults
 #             storage operations completed from other threads (a host backend's worker threads,
 #             the file backend on libuv's thread pool, also when its writes fail)
+#   s3_faults the s3 backend's transfers on libuv's thread pool, sharing one connection cache,
+#             against a server on the test's own loop
 #   examples  the examples against kube-lite, among them `threaded` (an election and a checkpoint
 #             store driven from a host without libuv) and `custom_backend` (completions from
 #             worker threads)
@@ -24,7 +26,8 @@ fi
 ninja -C "$build" >/dev/null
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stop=1:suppressions=$root/tests/tsan.supp"
 status=0
-meson test -C "$build" --no-rebuild --print-errorlogs context storage storage_faults examples ||
+meson test -C "$build" --no-rebuild --print-errorlogs context storage storage_faults s3_faults \
+  examples ||
   status=$?
 echo "tsan tier: $(( $(date +%s) - start )) s"
 exit "$status"
