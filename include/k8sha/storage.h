@@ -3,8 +3,9 @@
  * Copyright the libk8sha authors. Licensed under the Apache License, Version 2.0.
  *
  * Blobs live in the storage directory (`high-availability.storageDir`); only pointers to them go
- * into Kubernetes. A backend serves one URI scheme. `file` is built in; a host plugs in its own
- * (or its own s3/hdfs client) with k8sha_storage_register().
+ * into Kubernetes. A backend serves one URI scheme. `file` and `s3` (also `s3a`, `s3p`) are built
+ * in (docs/storage.md); a host plugs in its own, or its own client of a built-in scheme, with
+ * k8sha_storage_register().
  *
  * Every operation is asynchronous: the backend starts it and returns 0, then completes it exactly
  * once with k8sha_storage_op_complete(), from any thread. An operation whose start function
