@@ -480,6 +480,21 @@ static void check_s3(vctx *v) {
   const char *dir = v->ha.storage_dir;
   if (!dir || !k8sha__s3_scheme(dir, strcspn(dir, ":")))
     return;
+  {
+    /* S3's bucket names: 3 to 63 lowercase letters, digits, '.' and '-' */
+    const char *bucket = strstr(dir, "://") + 3;
+    size_t i, n = strcspn(bucket, "/");
+    for (i = 0; i < n; i++)
+      if (!((bucket[i] >= 'a' && bucket[i] <= 'z') || (bucket[i] >= '0' && bucket[i] <= '9') ||
+            bucket[i] == '.' || bucket[i] == '-'))
+        break;
+    if (n < 3 || n > 63 || i < n) {
+      errorf(v, k8sha__config_find(v->cfg, K8SHA__KEY_STORAGE_DIR), K8SHA__KEY_STORAGE_DIR,
+             "'%.*s' is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')",
+             (int)(n > 80 ? 80 : n), bucket);
+      return;
+    }
+  }
   c = k8sha__malloc(&v->cfg->alloc, sizeof(*c));
   if (!c) {
     note_rc(v, K8SHA_ENOMEM);

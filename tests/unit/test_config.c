@@ -412,6 +412,8 @@ START_TEST(storage_dir_rules) {
   expect_rejected(key, "relative/dir", "no scheme and is not an absolute path");
   expect_rejected(key, "s3:///path", "must have the form s3://bucket/path");
   expect_rejected(key, "s3:bucket", "must have the form s3://bucket/path");
+  expect_rejected(key, "s3://My_Bucket/ha", "'My_Bucket' is not an S3 bucket name");
+  expect_rejected(key, "s3a://ab/ha", "'ab' is not an S3 bucket name");
   expect_rejected(key, "file://server/share", "names a remote host");
   expect_rejected(key, "file:relative", "is not an absolute path");
   /* every add under these would fail: refused here, naming the key */
