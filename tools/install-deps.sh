@@ -8,7 +8,7 @@ packages=(
   libuv1-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libexpat1-dev
   check valgrind
   libgnutls28-dev openssl
-  python3 python3-kubernetes
+  python3 python3-kubernetes python3-venv
   spin abigail-tools
 )
 
