@@ -295,15 +295,22 @@ static void do_write(s3_work *w) {
   if (a.code == 412 && sent) {
     /* An earlier try may have written it: the object is ours when it holds our bytes. */
     s3_work r = *w;
+    int got;
     k8sha__http_answer_clear(&a);
     r.kind = S3_READ;
-    if (exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200 &&
-        a.len == w->len && memcmp(a.body ? a.body : "", w->data, w->len) == 0) {
+    got = exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200;
+    if (got && a.len == w->len && memcmp(a.body ? a.body : "", w->data, w->len) == 0) {
       k8sha__http_answer_clear(&a);
       return;
     }
     k8sha__http_answer_clear(&a);
-    failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists (and holds other bytes)", w->uri);
+    if (got)
+      failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists (and holds other bytes)",
+            w->uri);
+    else
+      failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists and could not be read back "
+            "to tell whether an earlier try wrote it: %.600s", w->uri,
+            r.status ? r.message : "GetObject did not answer 200");
     return;
   }
   if (a.code == 412)
