@@ -54,48 +54,21 @@ static const char *env(const char *name) {
  * `no_keys`. */
 static k8sha_ctx *s3_ctx(uv_loop_t *loop, const char *dir, const char *name,
                          const char *const *extra, int no_keys) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
-  k8sha_ctx *ctx = NULL;
-  char kc[512], storage[600];
+  k8sha_config *cfg;
+  char storage[600];
   int rc;
-  snprintf(kc, sizeof(kc),
-           "apiVersion: v1\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k}}]\n"
-           "clusters: [{name: k, cluster: {server: 'http://127.0.0.1:9'}}]\n");
   if (!dir) {
     snprintf(storage, sizeof(storage), "s3://%s/%s", env("K8SHA_TEST_S3_BUCKET"), name);
     dir = storage;
   }
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file", tu_write("s3-kc.yaml", kc));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", dir);
-  k8sha_config_set(cfg, "s3.endpoint", env("K8SHA_TEST_S3_ENDPOINT"));
-  k8sha_config_set(cfg, "s3.path.style.access", "true");
-  if (!no_keys) {
-    k8sha_config_set(cfg, "s3.access-key", env("K8SHA_TEST_S3_ACCESS_KEY"));
-    k8sha_config_set(cfg, "s3.secret-key", env("K8SHA_TEST_S3_SECRET_KEY"));
-  }
-  for (; extra && extra[0]; extra += 2)
-    k8sha_config_set(cfg, extra[0], extra[1]);
+  cfg = tu_s3_config(dir, env("K8SHA_TEST_S3_ENDPOINT"),
+                     no_keys ? NULL : env("K8SHA_TEST_S3_ACCESS_KEY"),
+                     no_keys ? NULL : env("K8SHA_TEST_S3_SECRET_KEY"), extra);
   rc = k8sha_config_validate(cfg);
   if (rc)
     tu_dump(cfg);
   ck_assert_int_eq(rc, 0);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = loop;
-  ck_assert_msg(k8sha_ctx_new(&ctx, cfg, &o) == 0, "%s", k8sha_last_error());
-  k8sha_config_free(cfg);
-  return ctx;
-}
-
-static void finish(uv_loop_t *loop, k8sha_ctx *ctx) {
-  k8sha_ctx_free(ctx);
-  while (uv_run(loop, UV_RUN_DEFAULT))
-    ;
-  ck_assert_int_eq(uv_loop_close(loop), 0);
+  return tu_ctx_from(loop, cfg);
 }
 
 /* Starts one operation (0: write `data`, 1: read, 2: remove, 3: list) and waits for it. */
@@ -172,7 +145,7 @@ START_TEST(blobs_round_trip_through_a_server_that_checks_signatures) {
   ck_assert_int_eq(k8sha__blob_read(ctx, "s3://bucket", on_res, &r), K8SHA_EINVAL);
   free(r.data);
   free(data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -194,7 +167,7 @@ START_TEST(keys_that_need_encoding_are_signed_as_sent) {
   ck_assert_uint_eq(r.n_entries, 1);
   ck_assert_str_eq(r.entries[0], uri);
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -223,7 +196,7 @@ START_TEST(lists_page_through_continuation_tokens) {
     seen[d] = 1;
   }
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -249,7 +222,7 @@ START_TEST(a_wrong_secret_is_forbidden_naming_bucket_and_key) {
   ck_assert_msg(strstr(r.message, "not-the-secret") == NULL, "%s", r.message);
   ck_assert_int_eq(op(&loop, ctx, 1, uri, NULL, 0, &r), K8SHA_EFORBIDDEN);
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -266,7 +239,7 @@ START_TEST(credentials_come_from_the_environment) {
   snprintf(uri, sizeof(uri), "s3://%s/from-env/c1/completedCheckpoint0123456789ab",
            env("K8SHA_TEST_S3_BUCKET"));
   ck_assert_msg(op(&loop, ctx, 0, uri, "x", 1, &r) == 0, "%s", r.message);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 
   /* a wrong secret there: the error says where the credentials came from */
   setenv("AWS_SECRET_ACCESS_KEY", "wrong", 1);
@@ -276,7 +249,7 @@ START_TEST(credentials_come_from_the_environment) {
   ck_assert_msg(strstr(r.message, "the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"),
                 "%s", r.message);
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -293,7 +266,7 @@ START_TEST(a_missing_bucket_is_named) {
   ck_assert_msg(strstr(r.message, "the bucket 'no-such-bucket' does not exist") != NULL, "%s",
                 r.message);
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -312,7 +285,7 @@ START_TEST(an_endpoint_nobody_answers_on_is_named) {
   ck_assert_msg(strstr(r.message, "PUT http://127.0.0.1:9: Couldn't connect") != NULL, "%s", r.message);
   ck_assert_msg(strstr(r.message, "after 5 tries") != NULL, "%s", r.message);
   free(r.data);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 

@@ -61,37 +61,13 @@ static void clear_sources(void) {
 /* A context whose blobs go to folder `name` of moto's bucket, with no keys configured: the
  * credentials come from the environment's sources. The validation notes must name `source`. */
 static k8sha_ctx *pod_ctx(uv_loop_t *loop, const char *name, const char *source) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
-  k8sha_ctx *ctx = NULL;
+  k8sha_config *cfg;
   char storage[300];
   snprintf(storage, sizeof(storage), "s3://%s/%s", env("K8SHA_TEST_MOTO_BUCKET"), name);
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file",
-                   tu_write("pods-kc.yaml", "apiVersion: v1\ncurrent-context: c\n"
-                                            "contexts: [{name: c, context: {cluster: k}}]\n"
-                                            "clusters: [{name: k, cluster: {server: "
-                                            "'http://127.0.0.1:9'}}]\n"));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", storage);
-  k8sha_config_set(cfg, "s3.endpoint", env("K8SHA_TEST_MOTO_ENDPOINT"));
-  k8sha_config_set(cfg, "s3.path.style.access", "true");
+  cfg = tu_s3_config(storage, env("K8SHA_TEST_MOTO_ENDPOINT"), NULL, NULL, NULL);
   ck_assert_int_eq(k8sha_config_validate(cfg), 0);
   tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir", source);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = loop;
-  ck_assert_msg(k8sha_ctx_new(&ctx, cfg, &o) == 0, "%s", k8sha_last_error());
-  k8sha_config_free(cfg);
-  return ctx;
-}
-
-static void finish(uv_loop_t *loop, k8sha_ctx *ctx) {
-  k8sha_ctx_free(ctx);
-  while (uv_run(loop, UV_RUN_DEFAULT))
-    ;
-  ck_assert_int_eq(uv_loop_close(loop), 0);
+  return tu_ctx_from(loop, cfg);
 }
 
 /* One operation (0 write, 1 read, 2 remove, 3 list) on `name`'s blob `blob`, waited for. */
@@ -180,7 +156,7 @@ START_TEST(web_identity_through_sts) {
   ck_assert_msg(strstr(r.message, "the object exists") != NULL, "%s", r.message);
   ck_assert_int_eq(op(&loop, ctx, 1, "web-identity", "jobGraph0123456789ab", NULL, &r), 0);
   ck_assert_str_eq(r.data, "first");
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 
   /* the token file gone: named */
   setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token", 1);
@@ -190,7 +166,7 @@ START_TEST(web_identity_through_sts) {
                    K8SHA_EFORBIDDEN);
   ck_assert_msg(strstr(r.message, "the web identity token file /nonexistent/token cannot be read"),
                 "%s", r.message);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -211,7 +187,7 @@ START_TEST(container_credentials_fetched_again_before_expiry) {
   ctx = pod_ctx(&loop, "container", "credentials from the container credentials endpoint");
   round_trip(&loop, ctx, "container");
   ck_assert_int_eq(hits("container") - before, 1);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 
   /* credentials that lapse within the refresh margin: fetched again for every operation; the
    * token from a file (EKS Pod Identity) */
@@ -226,7 +202,7 @@ START_TEST(container_credentials_fetched_again_before_expiry) {
     ck_assert_msg(op(&loop, ctx, 3, "container", "completedCheckpoint", NULL, &r) == 0, "%s",
                   r.message);
   ck_assert_int_eq(hits("container") - before, 3);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 
   /* a wrong authorization token: the endpoint refuses, and the error says which source */
   unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
@@ -238,7 +214,7 @@ START_TEST(container_credentials_fetched_again_before_expiry) {
   ck_assert_msg(strstr(r.message, "the container credentials endpoint") &&
                     strstr(r.message, "refused: 403"),
                 "%s", r.message);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 
   /* plain http elsewhere than the host itself is refused when the configuration is read */
   setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://192.0.2.1/creds", 1);
@@ -267,7 +243,7 @@ START_TEST(imds_v2_as_the_last_source) {
   ctx = pod_ctx(&loop, "imds", "credentials from IMDSv2 at http://127.0.0.1:");
   round_trip(&loop, ctx, "imds");
   ck_assert_int_eq(hits("imds") - before, 1);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 
@@ -284,7 +260,7 @@ START_TEST(keys_the_server_never_issued_are_refused) {
   ctx = pod_ctx(&loop, "never", "credentials from the environment");
   ck_assert_int_eq(op(&loop, ctx, 0, "never", "jobGraph0123456789ab", "x", &r), K8SHA_EFORBIDDEN);
   ck_assert_msg(strstr(r.message, "403 InvalidAccessKeyId") != NULL, "%s", r.message);
-  finish(&loop, ctx);
+  tu_ctx_finish(&loop, ctx);
 }
 END_TEST
 

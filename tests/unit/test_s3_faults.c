@@ -81,32 +81,15 @@ typedef struct env {
 } env;
 
 static void start(env *e) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options o;
+  k8sha_config *cfg;
   char endpoint[64];
   memset(e, 0, sizeof(*e));
   uv_loop_init(&e->loop);
   e->api = fake_start(&e->loop, handler, NULL);
   snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%d", fake_port(e->api));
-  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
-  k8sha_config_set(cfg, "kubernetes.config.file",
-                   tu_write("s3f-kc.yaml", "apiVersion: v1\ncurrent-context: c\n"
-                                           "contexts: [{name: c, context: {cluster: k}}]\n"
-                                           "clusters: [{name: k, cluster: {server: "
-                                           "'http://127.0.0.1:9'}}]\n"));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", "s3://bkt/ha");
-  k8sha_config_set(cfg, "s3.endpoint", endpoint);
-  k8sha_config_set(cfg, "s3.path.style.access", "true");
-  k8sha_config_set(cfg, "s3.access-key", "AKID");
-  k8sha_config_set(cfg, "s3.secret-key", "secret");
+  cfg = tu_s3_config("s3://bkt/ha", endpoint, "AKID", "secret", NULL);
   ck_assert_int_eq(k8sha_config_validate(cfg), 0);
-  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
-  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
-  o.loop = &e->loop;
-  ck_assert_msg(k8sha_ctx_new(&e->ctx, cfg, &o) == 0, "%s", k8sha_last_error());
-  k8sha_config_free(cfg);
+  e->ctx = tu_ctx_from(&e->loop, cfg);
 }
 
 static void stop(env *e) {

@@ -107,3 +107,44 @@ k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir) 
   k8sha_config_free(cfg);
   return ctx;
 }
+
+k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const char *access,
+                           const char *secret, const char *const *extra) {
+  k8sha_config *cfg = NULL;
+  ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
+  k8sha_config_set(cfg, "kubernetes.config.file",
+                   tu_write("tu-s3-kc.yaml", "apiVersion: v1\ncurrent-context: c\n"
+                                             "contexts: [{name: c, context: {cluster: k}}]\n"
+                                             "clusters: [{name: k, cluster: {server: "
+                                             "'http://127.0.0.1:9'}}]\n"));
+  k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
+  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
+  k8sha_config_set(cfg, "high-availability.storageDir", storage_dir);
+  k8sha_config_set(cfg, "s3.endpoint", endpoint);
+  k8sha_config_set(cfg, "s3.path.style.access", "true");
+  if (access)
+    k8sha_config_set(cfg, "s3.access-key", access);
+  if (secret)
+    k8sha_config_set(cfg, "s3.secret-key", secret);
+  for (; extra && extra[0]; extra += 2)
+    k8sha_config_set(cfg, extra[0], extra[1]);
+  return cfg;
+}
+
+k8sha_ctx *tu_ctx_from(uv_loop_t *loop, k8sha_config *cfg) {
+  k8sha_ctx_options o;
+  k8sha_ctx *ctx = NULL;
+  ck_assert_int_eq(k8sha_config_resolve_kube(cfg), 0);
+  k8sha_ctx_options_init(&o, K8SHA_CTX_OPTIONS_VERSION);
+  o.loop = loop;
+  ck_assert_msg(k8sha_ctx_new(&ctx, cfg, &o) == 0, "%s", k8sha_last_error());
+  k8sha_config_free(cfg);
+  return ctx;
+}
+
+void tu_ctx_finish(uv_loop_t *loop, k8sha_ctx *ctx) {
+  k8sha_ctx_free(ctx);
+  while (uv_run(loop, UV_RUN_DEFAULT))
+    ;
+  ck_assert_int_eq(uv_loop_close(loop), 0);
+}

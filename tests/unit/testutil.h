@@ -21,6 +21,17 @@ void tu_dump(const k8sha_config *cfg);
 /* A context on `loop` for cluster c1 reaching the API at `server` (no credentials), with the
  * storage directory `storage_dir`. */
 k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir);
+/* A configuration for cluster c1 (API server at an unused port: storage needs none) whose blobs
+ * go to `storage_dir` on the S3-compatible `endpoint`, path-style, with the keys `access` and
+ * `secret` when not NULL, then the `extra` key/value pairs (NULL-terminated; may be NULL). Not
+ * validated: the caller checks what validation says. */
+k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const char *access,
+                           const char *secret, const char *const *extra);
+/* A context on `loop` from a validated configuration (its Kubernetes access is resolved here);
+ * frees the configuration. */
+k8sha_ctx *tu_ctx_from(uv_loop_t *loop, k8sha_config *cfg);
+/* Frees the context, lets the loop finish what it closes, and closes the loop. */
+void tu_ctx_finish(uv_loop_t *loop, k8sha_ctx *ctx);
 /* Runs the suite, returns the process exit status. */
 int tu_run(Suite *s);
 
