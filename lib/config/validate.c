@@ -8,6 +8,7 @@
 #include "config/config_priv.h"
 #include "config/duration.h"
 #include "config/keys.h"
+#include "config/hdfs_conf.h"
 #include "config/s3_conf.h"
 #include "core/alloc.h"
 #include "k8sha/errors.h"
@@ -521,6 +522,40 @@ static void check_s3(vctx *v) {
   k8sha__free(&v->cfg->alloc, c);
 }
 
+/* An hdfs storage directory: Hadoop's configuration is read as the context will read it, so a
+ * missing or wrong property is an error now, and the namenodes and the user show in the notes. */
+static void check_hdfs(vctx *v) {
+  k8sha__hdfs_conf *c;
+  char why[600];
+  size_t i;
+  const char *dir = v->ha.storage_dir;
+  if (!dir || strncmp(dir, "hdfs://", 7) != 0)
+    return;
+  c = k8sha__malloc(&v->cfg->alloc, sizeof(*c));
+  if (!c) {
+    note_rc(v, K8SHA_ENOMEM);
+    return;
+  }
+  if (k8sha__hdfs_conf_read(v->cfg, dir, getenv, c, why, sizeof(why)) != 0) {
+    errorf(v, NULL, K8SHA__KEY_STORAGE_DIR, "hdfs storage: %s", why);
+  } else {
+    otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR,
+           "hdfs storage: Hadoop configuration from %s", c->files[0] ? c->files
+                                                                    : "no file (none found)");
+    for (i = 0; i < c->n_namenodes; i++)
+      otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR,
+             "hdfs storage: %s%s%s%s WebHDFS at %s (from %s)", c->nameservice[0] ? "nameservice " : "",
+             c->nameservice, c->nameservice[0] ? ", namenode " : "namenode ",
+             c->namenodes[i].id[0] ? c->namenodes[i].id : c->authority, c->namenodes[i].url,
+             c->namenodes[i].from);
+    otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR, "hdfs storage: %s%s%s",
+           c->kerberos ? "Kerberos (SPNEGO; the process needs a ticket)" : "simple authentication as ",
+           c->user, c->kerberos ? "" : (strcmp(c->user_from, "HADOOP_USER_NAME") == 0
+                                            ? " (HADOOP_USER_NAME)" : " (the process's user)"));
+  }
+  k8sha__free(&v->cfg->alloc, c);
+}
+
 int k8sha_config_validate(k8sha_config *cfg) {
   vctx v;
   size_t from;
@@ -537,6 +572,7 @@ int k8sha_config_validate(k8sha_config *cfg) {
   check_namespace(&v);
   check_storage_dir(&v);
   check_s3(&v);
+  check_hdfs(&v);
   check_timing(&v);
   check_flink_layout(&v);
   check_blob_uri_length(&v);

@@ -11,6 +11,7 @@
 #include "election/elector.h"
 #include "k8sha/errors.h"
 #include "kube/client.h"
+#include "storage/hdfs.h"
 #include "storage/s3.h"
 #include "storage/storage.h"
 
@@ -342,6 +343,22 @@ static int s3_backend(k8sha_ctx *ctx, const k8sha_config *cfg) {
   return rc;
 }
 
+/* The built-in hdfs backend, with the Hadoop configuration and the environment of now. */
+static int hdfs_backend(k8sha_ctx *ctx, const k8sha_config *cfg) {
+  k8sha__hdfs_conf *conf = k8sha__malloc(&ctx->alloc, sizeof(*conf));
+  char why[600];
+  int rc;
+  if (!conf)
+    return K8SHA_ENOMEM;
+  rc = k8sha__hdfs_conf_read(cfg, ctx->ha.storage_dir, getenv, conf, why, sizeof(why));
+  if (rc == 0)
+    rc = k8sha__hdfs_backend_register(ctx, conf);
+  else
+    rc = k8sha__fail(rc, "k8sha_ctx_new: hdfs storage: %s", why);
+  k8sha__free(&ctx->alloc, conf);
+  return rc;
+}
+
 int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_options *given) {
   k8sha_ctx_options o = K8SHA_CTX_OPTIONS_INIT, *opts = &o;
   k8sha_allocator alloc;
@@ -412,6 +429,8 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
     rc = k8sha__file_backend_register(ctx);
   if (rc == 0 && k8sha__s3_scheme(ctx->ha.storage_dir, strcspn(ctx->ha.storage_dir, ":")))
     rc = s3_backend(ctx, cfg);
+  if (rc == 0 && strncmp(ctx->ha.storage_dir, "hdfs://", 7) == 0)
+    rc = hdfs_backend(ctx, cfg);
   if (rc)
     goto fail_loop;
   if (ctx->own_loop) {

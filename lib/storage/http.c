@@ -3,7 +3,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "storage/http.h"
+
+struct k8sha__http_share {
+  CURLSH *handle;
+  uv_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user) {
+  k8sha__http_share *s = user;
+  (void)h;
+  (void)access;
+  uv_mutex_lock(&s->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *user) {
+  k8sha__http_share *s = user;
+  (void)h;
+  uv_mutex_unlock(&s->locks[data]);
+}
+
+k8sha__http_share *k8sha__http_share_new(void) {
+  k8sha__http_share *s = calloc(1, sizeof(*s));
+  int locks = 0;
+  if (!s)
+    return NULL;
+  for (; locks < CURL_LOCK_DATA_LAST; locks++)
+    if (uv_mutex_init(&s->locks[locks]) != 0)
+      break;
+  s->handle = curl_share_init();
+  if (locks < CURL_LOCK_DATA_LAST || !s->handle ||
+      curl_share_setopt(s->handle, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+      curl_share_setopt(s->handle, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+      curl_share_setopt(s->handle, CURLSHOPT_USERDATA, s) != CURLSHE_OK ||
+      curl_share_setopt(s->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+      curl_share_setopt(s->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+      curl_share_setopt(s->handle, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+    curl_share_cleanup(s->handle);
+    while (locks-- > 0)
+      uv_mutex_destroy(&s->locks[locks]);
+    free(s);
+    return NULL;
+  }
+  return s;
+}
+
+void k8sha__http_share_free(k8sha__http_share *s) {
+  int i;
+  if (!s)
+    return;
+  curl_share_cleanup(s->handle);
+  for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+    uv_mutex_destroy(&s->locks[i]);
+  free(s);
+}
 
 typedef struct sink {
   k8sha__http_answer *a;
@@ -39,6 +94,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *user) {
 
 void k8sha__http_answer_clear(k8sha__http_answer *a) {
   free(a->body);
+  free(a->location);
   memset(a, 0, sizeof(*a));
 }
 
@@ -67,7 +123,11 @@ int k8sha__http_do(const k8sha__http_req *req, k8sha__http_answer *a, char *err,
     goto oom;
   curl_easy_setopt(curl, CURLOPT_URL, req->url);
   if (req->share)
-    curl_easy_setopt(curl, CURLOPT_SHARE, req->share);
+    curl_easy_setopt(curl, CURLOPT_SHARE, req->share->handle);
+  if (req->negotiate) {
+    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+    curl_easy_setopt(curl, CURLOPT_USERPWD, ":"); /* (the ticket's principal) */
+  }
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -86,8 +146,15 @@ int k8sha__http_do(const k8sha__http_req *req, k8sha__http_answer *a, char *err,
   }
   cc = curl_easy_perform(curl);
   if (cc == CURLE_OK) {
+    const char *location = NULL;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a->code);
     curl_easy_getinfo(curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &a->content_length);
+    if (curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location &&
+        !(a->location = strdup(location))) {
+      s.oom = 1;
+      cc = CURLE_OUT_OF_MEMORY;
+      snprintf(err, err_len, "out of memory");
+    }
   } else {
     snprintf(err, err_len, "%s %.*s: %s", req->method, host_len > 200 ? 200 : host_len, req->url,
              s.too_big ? "the answer is too large" : s.oom ? "out of memory"

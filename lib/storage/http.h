@@ -6,6 +6,13 @@
 #include <curl/curl.h>
 #include <stddef.h>
 
+/* Connections, DNS answers and TLS sessions shared by the exchanges of many threads. */
+typedef struct k8sha__http_share k8sha__http_share;
+
+/* NULL when out of memory. */
+k8sha__http_share *k8sha__http_share_new(void);
+void k8sha__http_share_free(k8sha__http_share *s);
+
 typedef struct k8sha__http_req {
   const char *method;           /* "GET", "PUT", "POST", "DELETE" */
   const char *url;
@@ -15,7 +22,8 @@ typedef struct k8sha__http_req {
   size_t answer_limit;          /* a larger answer fails the exchange */
   long connect_timeout_ms;
   long timeout_ms;              /* the whole exchange; 0: none (then 30 s under 1 byte/s ends it) */
-  CURLSH *share;                /* connection cache, or NULL */
+  k8sha__http_share *share;     /* or NULL */
+  int negotiate;                /* authenticate with SPNEGO (Kerberos, through GSS-API) */
 } k8sha__http_req;
 
 typedef struct k8sha__http_answer {
@@ -23,6 +31,7 @@ typedef struct k8sha__http_answer {
   char *body; /* malloc'd, NUL-terminated (the NUL not counted), NULL when empty */
   size_t len;
   curl_off_t content_length; /* -1 when the answer gave none */
+  char *location;            /* a redirect's target as an absolute URL (malloc'd), or NULL */
 } k8sha__http_answer;
 
 /* 0 with the answer (any status); -1 when no answer came (`err` says why, naming the method and

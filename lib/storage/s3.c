@@ -17,65 +17,39 @@
 
 #include "config/s3_conf.h"
 #include "core/ctx_priv.h"
-#include "core/life.h"
 #include "k8sha/errors.h"
 #include "storage/http.h"
 #include "storage/s3.h"
 #include "storage/s3_creds.h"
 #include "storage/s3xml.h"
 #include "storage/sigv4.h"
+#include "storage/pool.h"
 #include "storage/storage.h"
 
 #define S3_BLOB_MAX (1024u * 1024u * 1024u) /* a state blob larger than this is refused */
 #define S3_ANSWER_MAX (1024u * 1024u)       /* an error or list answer larger than this is */
 #define S3_ATTEMPTS 5                       /* tries of one request, transient failures */
-#define S3_BACKOFF_FIRST_MS 100u
-#define S3_BACKOFF_MAX_MS 3000u
 #define S3_BUCKET_MAX 63
 
 typedef struct s3_backend {
-  k8sha__life life; /* loop thread: a reference per scheme registered, per operation under way */
-  uv_loop_t *loop;
+  k8sha__pool pool; /* (first) */
   k8sha__s3_conf conf;
   k8sha__s3_creds *creds;
-  CURLSH *share; /* connections, DNS and TLS sessions, reused across the pool's threads */
-  uv_mutex_t locks[CURL_LOCK_DATA_LAST];
+  k8sha__http_share *share; /* connections, DNS and TLS sessions, across the pool's threads */
 } s3_backend;
-
-typedef enum s3_kind { S3_WRITE, S3_READ, S3_REMOVE, S3_LIST } s3_kind;
 
 typedef k8sha__http_answer answer;
 
+#define failf(w, ...) k8sha__pool_failf(&(w)->base, __VA_ARGS__)
+
 typedef struct s3_work {
-  uv_work_t req;
+  k8sha__pool_work base; /* (first) */
   s3_backend *b;
-  s3_kind kind;
-  k8sha_storage_op *op;
   char scheme[4];
   char bucket[S3_BUCKET_MAX + 1];
   char key[K8SHA__S3_KEY_MAX + 1];
-  char *uri;
-  const void *data;
-  size_t len;
-  int status;
-  char message[900];
-  char *out;
-  size_t out_len;
   k8sha__s3_keys keys; /* the credentials of the request under way */
 } s3_work;
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *user) {
-  s3_backend *b = user;
-  (void)h;
-  (void)access;
-  uv_mutex_lock(&b->locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *user) {
-  s3_backend *b = user;
-  (void)h;
-  uv_mutex_unlock(&b->locks[data]);
-}
 
 /* Splits "s3://bucket/key" into the work's scheme, bucket and key. 0 or K8SHA_EINVAL. */
 static int split_uri(s3_work *w, const char *uri, int key_may_be_empty) {
@@ -133,7 +107,7 @@ static void target(const s3_work *w, char *host, size_t host_len, char *base, si
 }
 
 /* One signed request. 0 with the answer; -1 no answer (`err` says why), -2 an answer past the
- * limit, -3 out of memory, -4 no credentials (`err` says why; w->status set). */
+ * limit, -3 out of memory, -4 no credentials (`err` says why; w->base.status set). */
 static int request(s3_work *w, const char *method, const char *key, const k8sha__sigv4_pair *query,
                    size_t n_query, const void *body, size_t body_len, int if_none_match,
                    answer *a, char *err, size_t err_len) {
@@ -153,7 +127,7 @@ static int request(s3_work *w, const char *method, const char *key, const k8sha_
 
   rc = k8sha__s3_creds_get(w->b->creds, keys, err, err_len);
   if (rc) {
-    w->status = rc;
+    w->base.status = rc;
     return -4;
   }
   target(w, host, sizeof(host), base, sizeof(base), &bucket_in_path);
@@ -194,7 +168,7 @@ static int request(s3_work *w, const char *method, const char *key, const k8sha_
   req.headers = headers;
   req.body = body;
   req.body_len = body_len;
-  req.answer_limit = w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX;
+  req.answer_limit = w->base.kind == K8SHA__POOL_READ ? S3_BLOB_MAX : S3_ANSWER_MAX;
   req.connect_timeout_ms = 10000;
   req.share = w->b->share;
   return k8sha__http_do(&req, a, err, err_len);
@@ -207,22 +181,6 @@ static int transient(const answer *a, const k8sha__s3_error *e) {
          strcmp(e->code, "ConditionalRequestConflict") == 0 || strcmp(e->code, "OperationAborted") == 0;
 }
 
-static void backoff(unsigned attempt) {
-  unsigned ms = S3_BACKOFF_FIRST_MS << (attempt < 5 ? attempt : 5);
-  if (ms > S3_BACKOFF_MAX_MS)
-    ms = S3_BACKOFF_MAX_MS;
-  uv_sleep(ms / 2 + (unsigned)rand() % (ms / 2 + 1)); /* (jitter: rand() is only spread) */
-}
-
-static void failf(s3_work *w, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void failf(s3_work *w, int status, const char *fmt, ...) {
-  va_list ap;
-  w->status = status;
-  va_start(ap, fmt);
-  vsnprintf(w->message, sizeof(w->message), fmt, ap);
-  va_end(ap);
-}
-
 /* A definite answer that is not a success: the status it means, with the message. */
 static void fail_answer(s3_work *w, const char *what, const answer *a, const k8sha__s3_error *e) {
   const k8sha__s3_conf *c = &w->b->conf;
@@ -230,20 +188,20 @@ static void fail_answer(s3_work *w, const char *what, const answer *a, const k8s
   if (a->code == 403 || a->code == 401 || strcmp(e->code, "ExpiredToken") == 0 ||
       strcmp(e->code, "InvalidToken") == 0 || strcmp(e->code, "TokenRefreshRequired") == 0)
     failf(w, K8SHA_EFORBIDDEN,
-          "s3: %s %s: %ld %s: %s (bucket '%s', key '%s'; credentials from %s)", what, w->uri,
+          "s3: %s %s: %ld %s: %s (bucket '%s', key '%s'; credentials from %s)", what, w->base.uri,
           a->code, code, e->message, w->bucket, w->key,
           c->source[0] ? c->source : "nowhere: none are configured");
   else if (strcmp(e->code, "NoSuchBucket") == 0)
     failf(w, K8SHA_ESTORAGE, "s3: %s %s: the bucket '%s' does not exist (endpoint %s)", what,
-          w->uri, w->bucket, c->endpoint[0] ? c->endpoint : "AWS's");
-  else if (a->code == 404 && w->kind == S3_READ)
-    failf(w, K8SHA_ENOTFOUND, "s3: %s %s: no such object (%s)", what, w->uri, code);
+          w->base.uri, w->bucket, c->endpoint[0] ? c->endpoint : "AWS's");
+  else if (a->code == 404 && w->base.kind == K8SHA__POOL_READ)
+    failf(w, K8SHA_ENOTFOUND, "s3: %s %s: no such object (%s)", what, w->base.uri, code);
   else
-    failf(w, K8SHA_ESTORAGE, "s3: %s %s: %ld %s: %s", what, w->uri, a->code, code, e->message);
+    failf(w, K8SHA_ESTORAGE, "s3: %s %s: %ld %s: %s", what, w->base.uri, a->code, code, e->message);
 }
 
 /* Runs one request, trying transient failures again. 1 when `a` holds a definite answer (which
- * may be a failure to read with fail_answer()); 0 when the work failed (w->status set).
+ * may be a failure to read with fail_answer()); 0 when the work failed (w->base.status set).
  * `*sent` says whether an earlier attempt may have reached the server. */
 static int exchange(s3_work *w, const char *what, const char *method, const char *key,
                     const k8sha__sigv4_pair *query, size_t n_query, int if_none_match,
@@ -253,19 +211,20 @@ static int exchange(s3_work *w, const char *what, const char *method, const char
   int rc;
   for (attempt = 0;; attempt++) {
     memset(e, 0, sizeof(*e));
-    rc = request(w, method, key, query, n_query, w->kind == S3_WRITE ? w->data : NULL,
-                 w->kind == S3_WRITE ? w->len : 0, if_none_match, a, err, sizeof(err));
+    int write = w->base.kind == K8SHA__POOL_WRITE;
+    rc = request(w, method, key, query, n_query, write ? w->base.data : NULL,
+                 write ? w->base.len : 0, if_none_match, a, err, sizeof(err));
     if (rc == -3) {
-      failf(w, K8SHA_ENOMEM, "s3: %s %s: out of memory", what, w->uri);
+      failf(w, K8SHA_ENOMEM, "s3: %s %s: out of memory", what, w->base.uri);
       return 0;
     }
     if (rc == -4) { /* (the source has tried again itself) */
-      failf(w, w->status, "s3: %s %s: %s", what, w->uri, err);
+      failf(w, w->base.status, "s3: %s %s: %s", what, w->base.uri, err);
       return 0;
     }
     if (rc == -2) {
-      failf(w, K8SHA_ESTORAGE, "s3: %s %s: the answer is larger than %u bytes", what, w->uri,
-            w->kind == S3_READ ? S3_BLOB_MAX : S3_ANSWER_MAX);
+      failf(w, K8SHA_ESTORAGE, "s3: %s %s: the answer is larger than %u bytes", what, w->base.uri,
+            w->base.kind == K8SHA__POOL_READ ? S3_BLOB_MAX : S3_ANSWER_MAX);
       k8sha__http_answer_clear(a);
       return 0;
     }
@@ -277,12 +236,13 @@ static int exchange(s3_work *w, const char *what, const char *method, const char
       snprintf(err, sizeof(err), "%ld %s", a->code, e->code[0] ? e->code : "");
     *sent = 1;
     if (attempt + 1 >= S3_ATTEMPTS) {
-      failf(w, K8SHA_ESTORAGE, "s3: %s %s: %s (after %d tries)", what, w->uri, err, S3_ATTEMPTS);
+      failf(w, K8SHA_ESTORAGE, "s3: %s %s: %s (after %d tries)", what, w->base.uri, err,
+            S3_ATTEMPTS);
       k8sha__http_answer_clear(a);
       return 0;
     }
     k8sha__http_answer_clear(a);
-    backoff(attempt);
+    k8sha__pool_backoff(attempt);
   }
 }
 
@@ -297,24 +257,25 @@ static void do_write(s3_work *w) {
     s3_work r = *w;
     int got;
     k8sha__http_answer_clear(&a);
-    r.kind = S3_READ;
+    r.base.kind = K8SHA__POOL_READ;
     got = exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200;
-    if (got && a.len == w->len && memcmp(a.body ? a.body : "", w->data, w->len) == 0) {
+    if (got && a.len == w->base.len &&
+        memcmp(a.body ? a.body : "", w->base.data, w->base.len) == 0) {
       k8sha__http_answer_clear(&a);
       return;
     }
     k8sha__http_answer_clear(&a);
     if (got)
       failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists (and holds other bytes)",
-            w->uri);
+            w->base.uri);
     else
       failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists and could not be read back "
-            "to tell whether an earlier try wrote it: %.600s", w->uri,
-            r.status ? r.message : "GetObject did not answer 200");
+            "to tell whether an earlier try wrote it: %.600s", w->base.uri,
+            r.base.status ? r.base.message : "GetObject did not answer 200");
     return;
   }
   if (a.code == 412)
-    failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists", w->uri);
+    failf(w, K8SHA_EEXISTS, "s3: PutObject %s: the object exists", w->base.uri);
   else if (a.code != 200)
     fail_answer(w, "PutObject", &a, &e);
   k8sha__http_answer_clear(&a);
@@ -329,11 +290,11 @@ static void do_read(s3_work *w) {
   if (a.code != 200) {
     fail_answer(w, "GetObject", &a, &e);
   } else if (a.content_length >= 0 && (size_t)a.content_length != a.len) {
-    failf(w, K8SHA_ESTORAGE, "s3: GetObject %s: %zu bytes came of the %lld announced", w->uri,
+    failf(w, K8SHA_ESTORAGE, "s3: GetObject %s: %zu bytes came of the %lld announced", w->base.uri,
           a.len, (long long)a.content_length);
   } else {
-    w->out = a.body;
-    w->out_len = a.len;
+    w->base.out = a.body;
+    w->base.out_len = a.len;
     a.body = NULL;
   }
   k8sha__http_answer_clear(&a);
@@ -378,25 +339,25 @@ static void do_list(s3_work *w) {
       return;
     }
     if (k8sha__s3_parse_list(a.body ? a.body : "", a.len, &page, why, sizeof(why)) != 0) {
-      failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s (page %d): %s", w->uri, pages + 1, why);
+      failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s (page %d): %s", w->base.uri, pages + 1, why);
       k8sha__http_answer_clear(&a);
       return;
     }
     k8sha__http_answer_clear(&a);
-    for (i = 0; i < page.n_keys && w->status == 0; i++) {
+    for (i = 0; i < page.n_keys && w->base.status == 0; i++) {
       const char *k = page.keys[i];
       if (strncmp(k, w->key, strlen(w->key)) != 0 ||
           (folder_end && strchr(k + (folder_end - w->key) + 1, '/')) ||
           (!folder_end && strchr(k, '/')))
         continue; /* (not below the prefix, or in a deeper folder) */
       snprintf(uri, sizeof(uri), "%s://%s/%s", w->scheme, w->bucket, k);
-      if (k8sha_storage_op_add_entry(w->op, uri) != 0)
-        failf(w, K8SHA_ENOMEM, "s3: ListObjectsV2 %s: out of memory", w->uri);
+      if (k8sha_storage_op_add_entry(w->base.op, uri) != 0)
+        failf(w, K8SHA_ENOMEM, "s3: ListObjectsV2 %s: out of memory", w->base.uri);
     }
-    more = page.truncated && w->status == 0;
+    more = page.truncated && w->base.status == 0;
     if (more && strlen(page.next_token) >= sizeof(token))
       failf(w, K8SHA_ESTORAGE, "s3: ListObjectsV2 %s: a continuation token longer than %zu bytes",
-            w->uri, sizeof(token) - 1), more = 0;
+            w->base.uri, sizeof(token) - 1), more = 0;
     else if (more)
       memcpy(token, page.next_token, strlen(page.next_token) + 1);
     k8sha__s3_list_page_clear(&page);
@@ -404,134 +365,44 @@ static void do_list(s3_work *w) {
   }
 }
 
-static void work(uv_work_t *req) {
-  s3_work *w = req->data;
-  switch (w->kind) {
-  case S3_WRITE: do_write(w); break;
-  case S3_READ: do_read(w); break;
-  case S3_REMOVE: do_remove(w); break;
-  case S3_LIST: do_list(w); break;
+static void run(k8sha__pool_work *base) {
+  s3_work *w = (s3_work *)base;
+  switch (base->kind) {
+  case K8SHA__POOL_WRITE: do_write(w); break;
+  case K8SHA__POOL_READ: do_read(w); break;
+  case K8SHA__POOL_REMOVE: do_remove(w); break;
+  case K8SHA__POOL_LIST: do_list(w); break;
   }
 }
 
-static void backend_free(s3_backend *b) {
-  int i;
+/* Loop thread: the bucket and key of the operation's URI. */
+static int prepare(k8sha__pool_work *base) {
+  s3_work *w = (s3_work *)base;
+  w->b = (s3_backend *)base->pool;
+  if (base->kind == K8SHA__POOL_WRITE && base->len > S3_BLOB_MAX)
+    return K8SHA_ESTORAGE;
+  return split_uri(w, base->uri, base->kind == K8SHA__POOL_LIST);
+}
+
+static void destroy(k8sha__pool *p) {
+  s3_backend *b = (s3_backend *)p;
   k8sha__s3_creds_free(b->creds);
-  curl_share_cleanup(b->share);
-  for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
-    uv_mutex_destroy(&b->locks[i]);
+  k8sha__http_share_free(b->share);
   free(b);
 }
 
-static void after(uv_work_t *req, int status) {
-  s3_work *w = req->data;
-  s3_backend *b = w->b;
-  int destroy;
-  (void)status;
-  k8sha_storage_op_complete(w->op, w->status, w->status ? w->message : NULL, w->out, w->out_len);
-  free(w->out);
-  free(w->uri);
-  free(w);
-  k8sha__life_leave(&b->life, &destroy);
-  if (destroy)
-    backend_free(b);
-}
-
-static int submit(s3_backend *b, s3_kind kind, const char *uri, const void *data, size_t len,
-                  k8sha_storage_op *op) {
-  s3_work *w = calloc(1, sizeof(*w));
-  if (!w)
-    return K8SHA_ENOMEM;
-  w->b = b;
-  if (split_uri(w, uri, kind == S3_LIST) != 0) {
-    free(w);
-    return K8SHA_EINVAL;
-  }
-  w->kind = kind;
-  w->op = op;
-  if (!(w->uri = strdup(uri))) {
-    free(w);
-    return K8SHA_ENOMEM;
-  }
-  w->data = data;
-  w->len = len;
-  w->req.data = w;
-  k8sha__life_enter(&b->life);
-  if (uv_queue_work(b->loop, &w->req, work, after) != 0) {
-    int destroy;
-    k8sha__life_leave(&b->life, &destroy);
-    free(w->uri);
-    free(w);
-    return K8SHA_ESTORAGE;
-  }
-  return 0;
-}
-
-static int s3_write(void *self, const char *uri, const void *data, size_t len,
-                    k8sha_storage_op *op) {
-  if (len > S3_BLOB_MAX)
-    return K8SHA_ESTORAGE;
-  return submit(self, S3_WRITE, uri, data, len, op);
-}
-static int s3_read(void *self, const char *uri, k8sha_storage_op *op) {
-  return submit(self, S3_READ, uri, NULL, 0, op);
-}
-static int s3_remove(void *self, const char *uri, k8sha_storage_op *op) {
-  return submit(self, S3_REMOVE, uri, NULL, 0, op);
-}
-static int s3_list(void *self, const char *prefix, k8sha_storage_op *op) {
-  return submit(self, S3_LIST, prefix, NULL, 0, op);
-}
-
-/* Drops one reference: a scheme's registration (the registry's destroy) or the maker's. */
-static void s3_destroy(void *self) {
-  s3_backend *b = self;
-  int destroy;
-  k8sha__life_leave(&b->life, &destroy);
-  if (destroy)
-    backend_free(b);
-}
-
 int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
-  static const char *const schemes[] = {"s3", "s3a", "s3p"};
+  static const char *const schemes[] = {"s3", "s3a", "s3p"}; /* one backend, three schemes */
   s3_backend *b = calloc(1, sizeof(*b));
-  size_t i;
-  int rc = 0, locks = 0;
   if (!b)
     return K8SHA_ENOMEM;
-  k8sha__life_init(&b->life);
-  b->loop = ctx->loop;
+  k8sha__pool_init(&b->pool, ctx->loop, sizeof(s3_work), prepare, run, destroy);
   b->conf = *conf;
-  for (; locks < CURL_LOCK_DATA_LAST; locks++)
-    if (uv_mutex_init(&b->locks[locks]) != 0)
-      break;
-  b->share = curl_share_init();
+  b->share = k8sha__http_share_new();
   b->creds = k8sha__s3_creds_new(conf);
-  if (locks < CURL_LOCK_DATA_LAST || !b->share || !b->creds ||
-      curl_share_setopt(b->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
-      curl_share_setopt(b->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
-      curl_share_setopt(b->share, CURLSHOPT_USERDATA, b) != CURLSHE_OK ||
-      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
-      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-      curl_share_setopt(b->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-    curl_share_cleanup(b->share);
-    k8sha__s3_creds_free(b->creds);
-    while (locks-- > 0)
-      uv_mutex_destroy(&b->locks[locks]);
-    free(b);
+  if (!b->share || !b->creds) {
+    destroy(&b->pool);
     return K8SHA_ENOMEM;
   }
-  /* One backend, three schemes: each registration holds a reference. */
-  for (i = 0; i < 3 && rc == 0; i++) {
-    k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, schemes[i], s3_write, s3_read,
-                                s3_remove, s3_list, s3_destroy};
-    k8sha__life_enter(&b->life);
-    rc = k8sha_storage_register(ctx, &vt, b);
-    if (rc) {
-      int destroy;
-      k8sha__life_leave(&b->life, &destroy);
-    }
-  }
-  s3_destroy(b); /* (this function's own reference) */
-  return rc;
+  return k8sha__pool_register(&b->pool, ctx, schemes, 3);
 }

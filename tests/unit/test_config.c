@@ -1,8 +1,11 @@
 /* Flink configuration: loading (flat, nested, overrides), every HA validation rule, and malformed
  * input. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -91,6 +94,153 @@ START_TEST(client_go_style_timing_keeps_its_renew_deadline) {
 END_TEST
 
 /* The s3 backend's settings: Flink's spellings, the environment, and what is wrong named. */
+/* The hdfs backend's settings: Hadoop's files through HADOOP_CONF_DIR, flink.hadoop.* keys over
+ * them, an HA nameservice, the default file system, the user, and each wrong value named. */
+static k8sha_config *hdfs_cfg(const char *dir, const char *extra) {
+  char yaml[2048];
+  k8sha_config *cfg;
+  snprintf(yaml, sizeof(yaml),
+           "kubernetes.cluster-id: c1\nhigh-availability.type: kubernetes\n"
+           "kubernetes.namespace: flink\nhigh-availability.storageDir: %s\n%s",
+           dir, extra ? extra : "");
+  cfg = load(yaml);
+  return cfg;
+}
+
+/* A Hadoop configuration folder with these two files (NULL: absent). */
+static void hadoop_dir(const char *core, const char *hdfs) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/hadoop-conf", tu_tmpdir());
+  ck_assert_int_eq(mkdir(path, 0700) == 0 || errno == EEXIST, 1);
+  snprintf(path, sizeof(path), "%s/hadoop-conf/core-site.xml", tu_tmpdir());
+  unlink(path);
+  if (core)
+    tu_write("hadoop-conf/core-site.xml", core);
+  snprintf(path, sizeof(path), "%s/hadoop-conf/hdfs-site.xml", tu_tmpdir());
+  unlink(path);
+  if (hdfs)
+    tu_write("hadoop-conf/hdfs-site.xml", hdfs);
+  snprintf(path, sizeof(path), "%s/hadoop-conf", tu_tmpdir());
+  setenv("HADOOP_CONF_DIR", path, 1);
+}
+
+#define PROP(n, v) "<property><name>" n "</name><value>" v "</value></property>\n"
+
+START_TEST(hdfs_settings_rules) {
+  k8sha_config *cfg;
+  unsetenv("HADOOP_HOME");
+  unsetenv("HADOOP_CONF_DIR");
+  setenv("HADOOP_USER_NAME", "flink", 1);
+
+  /* One namenode, nothing configured: its host at Hadoop's HTTP port, user from the env. */
+  cfg = hdfs_cfg("hdfs://nn.example:8020/flink/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "namenode nn.example:8020 WebHDFS at http://nn.example:9870 (from the "
+                 "namenode's host at Hadoop's default http port");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "simple authentication as flink (HADOOP_USER_NAME)");
+  k8sha_config_free(cfg);
+
+  /* flink.hadoop.* keys: an address on every interface takes the namenode's host; HTTPS_ONLY. */
+  cfg = hdfs_cfg("hdfs://nn.example:8020/flink/ha",
+                 "flink.hadoop.dfs.namenode.http-address: 0.0.0.0:50070\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "WebHDFS at http://nn.example:50070 (from dfs.namenode.http-address (the "
+                 "configuration key flink.hadoop.dfs.namenode.http-address))");
+  k8sha_config_free(cfg);
+  cfg = hdfs_cfg("hdfs://nn.example/flink/ha", "flink.hadoop.dfs.http.policy: HTTPS_ONLY\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "WebHDFS at https://nn.example:9871");
+  k8sha_config_free(cfg);
+
+  /* HADOOP_CONF_DIR with an HA nameservice as the default file system; a reference expanded;
+   * a flink.hadoop key replaces the file's value. */
+  hadoop_dir("<?xml version=\"1.0\"?>\n<configuration>\n" PROP("fs.defaultFS", "hdfs://ns1")
+             "</configuration>\n",
+             "<configuration>\n" PROP("dfs.nameservices", "ns1")
+             PROP("dfs.ha.namenodes.ns1", "nn1, nn2") PROP("nn.host", "10.0.0.1")
+             PROP("dfs.namenode.http-address.ns1.nn1", "${nn.host}:9870")
+             "<property name=\"dfs.namenode.http-address.ns1.nn2\" value=\"10.0.0.2:9870\"/>\n"
+             "</configuration>\n");
+  cfg = hdfs_cfg("hdfs:///flink/ha",
+                 "flink.hadoop.dfs.namenode.http-address.ns1.nn2: 10.0.0.3:9870\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "nameservice ns1, namenode nn1 WebHDFS at http://10.0.0.1:9870 (from "
+                 "dfs.namenode.http-address.ns1.nn1 (");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir",
+                 "namenode nn2 WebHDFS at http://10.0.0.3:9870 (from "
+                 "dfs.namenode.http-address.ns1.nn2 (the configuration key flink.hadoop.");
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir", "hdfs-site.xml");
+  k8sha_config_free(cfg);
+
+  /* A nameservice's namenode without an address is named. */
+  hadoop_dir(NULL, "<configuration>" PROP("dfs.ha.namenodes.ns1", "nn1,nn2")
+                   PROP("dfs.namenode.http-address.ns1.nn1", "10.0.0.1:9870")
+                   "</configuration>");
+  cfg = hdfs_cfg("hdfs://ns1/flink/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "the nameservice ns1's namenode nn2 has no dfs.namenode.http-address.ns1.nn2");
+  k8sha_config_free(cfg);
+
+  /* hdfs:/// without fs.defaultFS; fs.defaultFS that is not hdfs. */
+  hadoop_dir(NULL, NULL);
+  cfg = hdfs_cfg("hdfs:///flink/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "names the default file system, but fs.defaultFS is not set");
+  k8sha_config_free(cfg);
+  cfg = hdfs_cfg("hdfs:///flink/ha", "flink.hadoop.fs.defaultFS: file:///\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "is 'file:///', not hdfs://namenode");
+  k8sha_config_free(cfg);
+
+  /* A file that is not Hadoop's XML: its name, line and what is wrong. */
+  hadoop_dir("<configuration>\n<property><name>a</name>\n<value>1</value><name>b</name>"
+             "</property></configuration>", NULL);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "core-site.xml line 3: a <property> with two names");
+  k8sha_config_free(cfg);
+  hadoop_dir("<!DOCTYPE c [<!ENTITY x \"y\">]><configuration/>", NULL);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir", "a DOCTYPE");
+  k8sha_config_free(cfg);
+  hadoop_dir("<configuration><xi:include href=\"more.xml\"/></configuration>", NULL);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", NULL);
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "<xi:include> is not followed");
+  k8sha_config_free(cfg);
+
+  /* Wrong values; Kerberos. */
+  hadoop_dir(NULL, NULL);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", "flink.hadoop.dfs.namenode.http-address: nn\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "'nn' is not an address of the form host:port");
+  k8sha_config_free(cfg);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", "flink.hadoop.hadoop.security.authentication: token\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), K8SHA_ECONFIG);
+  tu_assert_diag(cfg, K8SHA_DIAG_ERROR, "high-availability.storageDir",
+                 "'token' is not simple or kerberos");
+  k8sha_config_free(cfg);
+  cfg = hdfs_cfg("hdfs://nn:8020/ha", "flink.hadoop.hadoop.security.authentication: kerberos\n");
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  tu_assert_diag(cfg, K8SHA_DIAG_NOTE, "high-availability.storageDir", "Kerberos (SPNEGO");
+  k8sha_config_free(cfg);
+  unsetenv("HADOOP_CONF_DIR");
+  unsetenv("HADOOP_USER_NAME");
+}
+END_TEST
+
 START_TEST(s3_settings_rules) {
   k8sha_config *cfg;
   unsetenv("AWS_ACCESS_KEY_ID");
@@ -405,7 +555,13 @@ START_TEST(storage_dir_rules) {
   expect_storage("file:///var/flink/ha/", "file:///var/flink/ha");
   expect_storage("file://localhost/var/ha", "file:///var/ha");
   expect_storage("hdfs://namenode:8020/flink/ha", "hdfs://namenode:8020/flink/ha");
-  expect_storage("hdfs:///flink/ha", "hdfs:///flink/ha");
+  setenv("HADOOP_USER_NAME", "flink", 1);
+  cfg = load(SEED "flink.hadoop.fs.defaultFS: hdfs://namenode:8020\n"); /* (hdfs:///'s) */
+  ck_assert_int_eq(k8sha_config_set(cfg, key, "hdfs:///flink/ha"), 0);
+  ck_assert_int_eq(k8sha_config_validate(cfg), 0);
+  ck_assert_str_eq(k8sha_config_storage_dir(cfg), "hdfs:///flink/ha");
+  k8sha_config_free(cfg);
+  unsetenv("HADOOP_USER_NAME");
   expect_rejected(key, NULL, "missing (required)");
   expect_rejected(key, "", "empty (required)");
   expect_rejected(key, "gs://bucket/ha", "unknown scheme 'gs'");
@@ -772,6 +928,7 @@ int main(void) {
   tcase_add_test(rules, namespace_rules);
   tcase_add_test(rules, storage_dir_rules);
   tcase_add_test(rules, s3_settings_rules);
+  tcase_add_test(rules, hdfs_settings_rules);
   tcase_add_test(rules, alias_expansion_is_bounded);
   tcase_add_test(rules, expansion_problems_are_said_once);
   tcase_add_test(rules, large_flat_files_load);
