@@ -8,6 +8,9 @@
 #             the file backend on libuv's thread pool, also when its writes fail)
 #   s3_faults the s3 backend's transfers on libuv's thread pool, sharing one connection cache,
 #             against a server on the test's own loop
+#   hdfs_faults
+#             the same for the hdfs backend, whose threads also share which namenode is active,
+#             against namenodes and a datanode on the test's own loop
 #   examples  the examples against kube-lite, among them `threaded` (an election and a checkpoint
 #             store driven from a host without libuv) and `custom_backend` (completions from
 #             worker threads)
@@ -27,7 +30,7 @@ ninja -C "$build" >/dev/null
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stop=1:suppressions=$root/tests/tsan.supp"
 status=0
 meson test -C "$build" --no-rebuild --print-errorlogs context storage storage_faults s3_faults \
-  examples ||
+  hdfs_faults examples ||
   status=$?
 echo "tsan tier: $(( $(date +%s) - start )) s"
 exit "$status"

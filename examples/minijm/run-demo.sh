@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The HA demo: three mini JobManagers (examples/minijm) on one Kubernetes API server.
 #
-#   run-demo.sh MINIJM K8SHA KUBE_LITE [--against KUBECONFIG [--namespace NS]] [--storage s3]
+#   run-demo.sh MINIJM K8SHA KUBE_LITE [--against KUBECONFIG [--namespace NS]] [--storage s3|hdfs]
 #
 # Without --against, a local k8sha-kube-lite with a data dir is the API server. The demo shows
 # which one leads, kills it with kill -9 (failover: the next one takes over one lease later and
@@ -9,7 +9,8 @@
 # lock is released and the next one leads at once), restarts the API server (nothing is lost),
 # shows `k8sha status` and `k8sha checkpoints`, and ends with a summary. It exits non-zero if a
 # checkpoint reported committed was not recovered. Blobs go to a local folder; with --storage s3,
-# to the S3 server whose endpoint, bucket and keys K8SHA_TEST_S3_* give (tests/s3/s3proxy.sh).
+# to the S3 server whose endpoint, bucket and keys K8SHA_TEST_S3_* give (tests/s3/s3proxy.sh); with
+# --storage hdfs, to the HDFS that HADOOP_CONF_DIR's fs.defaultFS names (tests/hdfs/minidfs.sh).
 set -euo pipefail
 minijm=$1 k8sha=$2 kubelite=$3
 shift 3
@@ -92,7 +93,11 @@ case $storage in
     conf+=(-D "high-availability.storageDir=s3://$K8SHA_TEST_S3_BUCKET/demo-$$"
            -D "s3.endpoint=$K8SHA_TEST_S3_ENDPOINT" -D s3.path.style.access=true
            -D "s3.access-key=$K8SHA_TEST_S3_ACCESS_KEY" -D "s3.secret-key=$K8SHA_TEST_S3_SECRET_KEY") ;;
-  *) echo "run-demo.sh: --storage file or s3, not $storage" >&2; exit 2 ;;
+  hdfs)
+    [ -n "${HADOOP_CONF_DIR:-}" ] ||
+      { echo "run-demo.sh: --storage hdfs needs HADOOP_CONF_DIR (run it through tests/hdfs/minidfs.sh)" >&2; exit 2; }
+    conf+=(-D "high-availability.storageDir=hdfs:///demo-$$/ha") ;;
+  *) echo "run-demo.sh: --storage file, s3 or hdfs, not $storage" >&2; exit 2 ;;
 esac
 
 start_jm() { # start_jm N

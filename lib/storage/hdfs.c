@@ -173,6 +173,7 @@ static outcome try_namenode(hdfs_work *w, size_t i, const char *query, answer *a
     if (!to) {
       failf(w, K8SHA_ESTORAGE, "hdfs: %s %s: the namenode %s redirected without a Location",
             op_name(w), w->base.uri, c->namenodes[i].url);
+      k8sha__http_answer_clear(a); /* (FAILED: the caller keeps no answer) */
       return FAILED;
     }
     a->location = NULL;
@@ -195,6 +196,7 @@ static outcome try_namenode(hdfs_work *w, size_t i, const char *query, answer *a
      * write has made an empty file) */
     failf(w, K8SHA_ESTORAGE, "hdfs: CREATE %s: the namenode %s answered %ld instead of "
           "redirecting the write to a datanode", w->base.uri, c->namenodes[i].url, a->code);
+    k8sha__http_answer_clear(a);
     return FAILED;
   }
   return judge(a, e);
@@ -210,7 +212,9 @@ static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, 
   char err[400], tried[900];
   unsigned attempt;
   size_t start, k;
+  int answered; /* a namenode (or its datanode) answered, not as a standby */
   for (attempt = 0;; attempt++) {
+    answered = 0;
     uv_mutex_lock(&b->lock);
     start = b->active;
     uv_mutex_unlock(&b->lock);
@@ -232,6 +236,7 @@ static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, 
       }
       if (o != UNREACHABLE)
         *sent = 1;
+      answered |= o == TRANSIENT;
       snprintf(tried + n, sizeof(tried) - n, "%s%s%s%s: %s", n ? "; " : "",
                c->namenodes[i].id, c->namenodes[i].id[0] ? " " : "", c->namenodes[i].url,
                o == STANDBY     ? "standby"
@@ -245,8 +250,8 @@ static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, 
       k8sha__http_answer_clear(a);
     }
     if (attempt + 1 >= HDFS_ATTEMPTS) {
-      failf(w, K8SHA_ESTORAGE, "hdfs: %s %s: no namenode answered as the active one after %d "
-            "tries (%s)", op_name(w), w->base.uri, HDFS_ATTEMPTS, tried);
+      failf(w, K8SHA_ESTORAGE, "hdfs: %s %s: %s after %d tries (%s)", op_name(w), w->base.uri,
+            answered ? "failed" : "no namenode answered as the active one", HDFS_ATTEMPTS, tried);
       return 0;
     }
     k8sha__pool_backoff(attempt);
@@ -302,7 +307,8 @@ static void do_write(hdfs_work *w) {
     k8sha__http_answer_clear(&a);
     r.base.kind = K8SHA__POOL_READ;
     got = request(&r, "op=OPEN", &a, &e, &sent) && a.code == 200;
-    if (got && a.len == w->base.len && memcmp(a.body ? a.body : "", w->base.data, a.len) == 0) {
+    if (got && a.len == w->base.len &&
+        (a.len == 0 || memcmp(a.body ? a.body : "", w->base.data, a.len) == 0)) {
       k8sha__http_answer_clear(&a);
       return;
     }

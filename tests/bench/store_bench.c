@@ -6,7 +6,9 @@
  *
  *   build/tests/bench/store_bench [commits-per-job]     (default 200; 100-job run: a tenth)
  *
- * Run under tests/s3/s3proxy.sh, it first makes the same single-job commits with the s3 backend.
+ * Run under tests/s3/s3proxy.sh, it first makes the same single-job commits with the s3 backend;
+ * under tests/hdfs/minidfs.sh, with the hdfs backend (both nest, for all three side by side:
+ * tests/hdfs/minidfs.sh tests/s3/s3proxy.sh build/tests/bench/store_bench).
  *
  * The election uses a Lease lock so that the ConfigMap requests counted are the store's only;
  * a commit is k8sha_checkpoint_add() (blob write + fsync, then the pointer update) followed by
@@ -212,6 +214,7 @@ static void lead(const char *cluster_id, const char *dir, int s3, k8sha_ctx **ct
 int main(int argc, char **argv) {
   uint64_t per_job = argc > 1 ? strtoull(argv[1], NULL, 10) : 200;
   const char *s3 = getenv("K8SHA_TEST_S3_ENDPOINT");
+  const char *hdfs = getenv("K8SHA_TEST_HDFS_WEBHDFS");
   k8sha_ctx *ctx = NULL;
   k8sha_election *e = NULL;
   char dir[600];
@@ -235,11 +238,22 @@ int main(int argc, char **argv) {
     k8sha_election_free(e);
     k8sha_ctx_free(ctx);
   }
+  if (hdfs && *hdfs) {
+    /* in HDFS (under tests/hdfs/minidfs.sh: Hadoop's MiniDFSCluster on loopback, one datanode,
+     * through WebHDFS; the file system is HADOOP_CONF_DIR's fs.defaultFS) */
+    lead("bench-hdfs", "hdfs:///bench", 0, &ctx, &e);
+    printf("checkpoint store on k8sha-kube-lite, hdfs backend (MiniDFSCluster, WebHDFS at %s), "
+           "%d-byte states\n",
+           hdfs, STATE_BYTES);
+    run(e, 1, per_job, "1 job, hdfs");
+    k8sha_election_free(e);
+    k8sha_ctx_free(ctx);
+  }
   snprintf(dir, sizeof(dir), "file://%s/ha", kubelite_dir(kl));
   lead("bench", dir, 0, &ctx, &e);
   printf("checkpoint store on k8sha-kube-lite, file backend under %s, %d-byte states\n",
          kubelite_dir(kl), STATE_BYTES);
-  run(e, 1, per_job, s3 && *s3 ? "1 job, file" : "1 job");
+  run(e, 1, per_job, (s3 && *s3) || (hdfs && *hdfs) ? "1 job, file" : "1 job");
   run(e, JOBS, per_job / 10 ? per_job / 10 : 1, "100 jobs, one process");
 
   {

@@ -1,6 +1,10 @@
 /* The store tests' fixture and helpers (storefix.h). */
 #include "storefix.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+
 /* Three retained checkpoints with a 6 s lease: an orphan scan that deletes waits lease + request
  * timeout. (+ 2: the lease settings alone.) */
 const char *const keep3_short_lease[] = {
@@ -53,46 +57,42 @@ void await_term_above(fixture *f, uint64_t term) {
   }
 }
 
-/* The default storage directory: kube-lite's scratch folder, or, under tests/s3/s3proxy.sh, a
- * folder of its own in the S3 server's bucket (f->blobs is then where that server keeps the
- * objects as files, so the tests count and damage blobs the same way). */
+static int env_set(const char *name) {
+  const char *v = getenv(name);
+  return v && *v;
+}
+
+const char *storage_scheme(void) {
+  if (env_set("K8SHA_TEST_HDFS_WEBHDFS"))
+    return "hdfs";
+  if (env_set("K8SHA_TEST_S3_ENDPOINT"))
+    return "s3";
+  return "file";
+}
+
+/* The default storage directory: kube-lite's scratch folder, or, under tests/s3/s3proxy.sh or
+ * tests/hdfs/minidfs.sh, a folder of its own named after that scratch folder (unique per test)
+ * in the S3 server's bucket or in HDFS (whose namenode comes from HADOOP_CONF_DIR). */
 static void default_storage(fixture *f, char *dir, size_t size, const char **kv, int *n) {
-  const char *endpoint = getenv("K8SHA_TEST_S3_ENDPOINT");
-  if (!endpoint || !*endpoint) {
-    snprintf(dir, size, "%s/ha", kubelite_dir(f->t.kl));
-    snprintf(f->blobs, sizeof(f->blobs), "%s/it", dir);
+  const char *scheme = storage_scheme();
+  const char *folder = strrchr(kubelite_dir(f->t.kl), '/') + 1;
+  if (strcmp(scheme, "hdfs") == 0) {
+    snprintf(dir, size, "hdfs:///%s/ha", folder);
     return;
   }
-  {
-    const char *folder = strrchr(kubelite_dir(f->t.kl), '/') + 1; /* unique per test */
-    snprintf(dir, size, "s3://%s/%s/ha", getenv("K8SHA_TEST_S3_BUCKET"), folder);
-    snprintf(f->blobs, sizeof(f->blobs), "%s/%s/%s/ha/it", getenv("K8SHA_TEST_S3_ROOT"),
-             getenv("K8SHA_TEST_S3_BUCKET"), folder);
+  if (strcmp(scheme, "s3") != 0) {
+    snprintf(dir, size, "%s/ha", kubelite_dir(f->t.kl));
+    return;
   }
+  snprintf(dir, size, "s3://%s/%s/ha", getenv("K8SHA_TEST_S3_BUCKET"), folder);
   kv[(*n)++] = "s3.endpoint";
-  kv[(*n)++] = endpoint;
+  kv[(*n)++] = getenv("K8SHA_TEST_S3_ENDPOINT");
   kv[(*n)++] = "s3.path.style.access";
   kv[(*n)++] = "true";
   kv[(*n)++] = "s3.access-key";
   kv[(*n)++] = getenv("K8SHA_TEST_S3_ACCESS_KEY");
   kv[(*n)++] = "s3.secret-key";
   kv[(*n)++] = getenv("K8SHA_TEST_S3_SECRET_KEY");
-}
-
-const char *blob_file(const char *uri, char *out, size_t size) {
-  const char *sep = strstr(uri, "://");
-  if (strncmp(uri, "file://", 7) == 0)
-    snprintf(out, size, "%s", uri + 7);
-  else if (storage_is_s3() && sep)
-    snprintf(out, size, "%s/%s", getenv("K8SHA_TEST_S3_ROOT"), sep + 3);
-  else
-    snprintf(out, size, "%s", uri);
-  return out;
-}
-
-int storage_is_s3(void) {
-  const char *endpoint = getenv("K8SHA_TEST_S3_ENDPOINT");
-  return endpoint && *endpoint;
 }
 
 void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
@@ -105,8 +105,8 @@ void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
     default_storage(f, f->storage_dir, sizeof(f->storage_dir), f->storage_kv, &n);
   } else {
     snprintf(f->storage_dir, sizeof(f->storage_dir), "%s", storage_dir);
-    snprintf(f->blobs, sizeof(f->blobs), "%s/it", storage_dir);
   }
+  snprintf(f->blobs, sizeof(f->blobs), "%s/it", f->storage_dir);
   f->storage_kv[0] = "high-availability.storageDir";
   f->storage_kv[1] = f->storage_dir;
   f->storage_kv[n] = NULL;
@@ -128,33 +128,281 @@ void teardown(fixture *f) {
   it_stop(&f->t);
 }
 
-/* Files in the blob folder (0 when it does not exist). */
-int blob_count(const fixture *f) {
-  DIR *d = opendir(f->blobs);
-  struct dirent *de;
-  int n = 0;
-  if (!d)
-    return 0;
-  while ((de = readdir(d)))
-    if (de->d_name[0] != '.')
-      n++;
-  closedir(d);
-  return n;
+/* ---- blobs on any test storage ---- */
+
+/* Where the tests reach a blob or folder: the one place that maps a URI. Returns 0 with a local
+ * path in `out` (a path, file:// or Flink's file: spelling; s3:// as the S3 server's file
+ * <root>/<bucket>/<key>), or 1 with the WebHDFS URL of an hdfs:// URI's path (authority aside:
+ * the tests have one HDFS), a query yet to come. */
+static int locate(const char *uri, char *out, size_t size) {
+  if (strncmp(uri, "hdfs://", 7) == 0) {
+    const char *path = strchr(uri + 7, '/');
+    snprintf(out, size, "%s/webhdfs/v1%s", getenv("K8SHA_TEST_HDFS_WEBHDFS"), path ? path : "/");
+    return 1;
+  }
+  if (strncmp(uri, "s3://", 5) == 0)
+    snprintf(out, size, "%s/%s", getenv("K8SHA_TEST_S3_ROOT"), uri + 5);
+  else if (strncmp(uri, "file://", 7) == 0)
+    snprintf(out, size, "%s", uri + 7);
+  else if (strncmp(uri, "file:", 5) == 0)
+    snprintf(out, size, "%s", uri + 5);
+  else {
+    ck_assert_msg(uri[0] == '/', "no storage the tests know: %s", uri);
+    snprintf(out, size, "%s", uri);
+  }
+  return 0;
 }
 
-/* The path of the only blob whose name starts with `kind` (fails unless there is exactly one). */
-void only_blob(const fixture *f, const char *kind, char *out, size_t size) {
-  DIR *d = opendir(f->blobs);
-  struct dirent *de;
-  int n = 0;
-  ck_assert_ptr_nonnull(d);
-  while ((de = readdir(d)))
-    if (strncmp(de->d_name, kind, strlen(kind)) == 0) {
-      snprintf(out, size, "%s/%s", f->blobs, de->d_name);
-      n++;
+typedef struct http_body {
+  char *data; /* NUL-terminated */
+  size_t len;
+} http_body;
+
+static size_t collect(char *p, size_t size, size_t n, void *ud) {
+  http_body *a = ud;
+  char *grown = realloc(a->data, a->len + size * n + 1);
+  ck_assert_ptr_nonnull(grown);
+  memcpy(grown + a->len, p, size * n);
+  a->len += size * n;
+  grown[a->len] = '\0';
+  a->data = grown;
+  return size * n;
+}
+
+/* One WebHDFS request: `method` on url?op=OP&user.name=USER (or on url as it is when op is
+ * NULL: a datanode's Location), with `data` as its body when not NULL. Redirects are followed,
+ * unless `location` asks for the redirect's target. Returns the HTTP status; the caller frees
+ * a->data. */
+static long webhdfs(const char *method, const char *url, const char *op, const void *data,
+                    size_t len, http_body *a, char *location, size_t locsize) {
+  CURL *c = curl_easy_init();
+  struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+  const char *user = getenv("HADOOP_USER_NAME");
+  char full[4096];
+  long code = 0;
+  CURLcode rc;
+  char *target = NULL;
+  h = curl_slist_append(h, "Expect:");
+  if (op)
+    snprintf(full, sizeof(full), "%s?op=%s&user.name=%s", url, op, user && *user ? user : "k8sha");
+  else
+    snprintf(full, sizeof(full), "%s", url);
+  memset(a, 0, sizeof(*a));
+  curl_easy_setopt(c, CURLOPT_URL, full);
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, location ? 0L : 1L);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+  if (data) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, data);
+  }
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
+  rc = curl_easy_perform(c);
+  ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, full, curl_easy_strerror(rc));
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  if (location) {
+    curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &target);
+    snprintf(location, locsize, "%s", target ? target : "");
+  }
+  curl_slist_free_all(h);
+  curl_easy_cleanup(c);
+  return code;
+}
+
+/* Fails the test on a WebHDFS answer other than `want` (or `also`, when not 0). */
+static void webhdfs_expect(long code, long want, long also, const char *what, const char *uri,
+                           const http_body *a) {
+  ck_assert_msg(code == want || (also && code == also), "WebHDFS %s %s: %ld %s", what, uri, code,
+                a->data ? a->data : "");
+}
+
+/* Calls `each` with every name in the folder at `uri` but those starting with '.' (none when
+ * the folder does not exist). */
+static void each_name(const char *uri, void (*each)(const char *name, void *ud), void *ud) {
+  char where[4096];
+  if (locate(uri, where, sizeof(where))) {
+    http_body a;
+    json_t *j, *list, *st;
+    size_t i;
+    long code = webhdfs("GET", where, "LISTSTATUS", NULL, 0, &a, NULL, 0);
+    webhdfs_expect(code, 200, 404, "LISTSTATUS", uri, &a);
+    if (code == 200) {
+      j = json_loads(a.data ? a.data : "", 0, NULL);
+      list = json_object_get(json_object_get(j, "FileStatuses"), "FileStatus");
+      ck_assert_msg(json_is_array(list), "LISTSTATUS %s: %s", uri, a.data ? a.data : "");
+      json_array_foreach(list, i, st) {
+        const char *name = json_string_value(json_object_get(st, "pathSuffix"));
+        if (name && name[0] != '.')
+          each(name, ud);
+      }
+      json_decref(j);
     }
-  closedir(d);
-  ck_assert_int_eq(n, 1);
+    free(a.data);
+  } else {
+    DIR *d = opendir(where);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+      if (de->d_name[0] != '.')
+        each(de->d_name, ud);
+    if (d)
+      closedir(d);
+  }
+}
+
+typedef struct pick {
+  const char *folder, *prefix, *not_this;
+  char *out;
+  size_t size;
+  int n;
+} pick;
+
+static void pick_one(const char *name, void *ud) {
+  pick *p = ud;
+  char uri[2048];
+  snprintf(uri, sizeof(uri), "%s/%s", p->folder, name);
+  if (strncmp(name, p->prefix, strlen(p->prefix)) != 0 ||
+      (p->not_this && strcmp(uri, p->not_this) == 0))
+    return;
+  if (p->n++ == 0 && p->out)
+    snprintf(p->out, p->size, "%s", uri);
+}
+
+/* How many blobs of f's folder are named `prefix`... and are not `not_this`; the URI of the
+ * first one (in listing order) into `out` when not NULL. */
+static int pick_blobs(const fixture *f, const char *prefix, const char *not_this, char *out,
+                      size_t size) {
+  pick p = {f->blobs, prefix, not_this, out, size, 0};
+  each_name(f->blobs, pick_one, &p);
+  return p.n;
+}
+
+int blob_count(const fixture *f) {
+  return pick_blobs(f, "", NULL, NULL, 0);
+}
+
+void only_blob(const fixture *f, const char *prefix, char *out, size_t size) {
+  ck_assert_int_eq(pick_blobs(f, prefix, NULL, out, size), 1);
+}
+
+void other_blob(const fixture *f, const char *not_this, char *out, size_t size) {
+  ck_assert_msg(pick_blobs(f, "", not_this, out, size) > 0, "no blob but %s", not_this);
+}
+
+char *blob_read(const char *uri, size_t *len) {
+  char where[4096];
+  http_body a = {NULL, 0};
+  if (locate(uri, where, sizeof(where))) {
+    long code = webhdfs("GET", where, "OPEN", NULL, 0, &a, NULL, 0);
+    webhdfs_expect(code, 200, 404, "OPEN", uri, &a);
+    if (code == 404) {
+      free(a.data);
+      return NULL;
+    }
+  } else {
+    FILE *fp = fopen(where, "rb");
+    char chunk[4096];
+    size_t n;
+    if (!fp)
+      return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+      collect(chunk, 1, n, &a);
+    ck_assert_int_eq(ferror(fp), 0);
+    fclose(fp);
+  }
+  if (!a.data) /* an empty blob */
+    a.data = calloc(1, 1);
+  *len = a.len;
+  return a.data;
+}
+
+void blob_write(const char *uri, const void *data, size_t len) {
+  char where[4096];
+  if (locate(uri, where, sizeof(where))) {
+    /* the namenode names a datanode (307), which takes the bytes (201); HDFS makes the parents */
+    char datanode[4096];
+    http_body a;
+    long code = webhdfs("PUT", where, "CREATE&overwrite=true", "", 0, &a, datanode,
+                        sizeof(datanode));
+    webhdfs_expect(code, 307, 0, "CREATE", uri, &a);
+    free(a.data);
+    code = webhdfs("PUT", datanode, NULL, data, len, &a, NULL, 0);
+    webhdfs_expect(code, 201, 0, "CREATE (datanode)", uri, &a);
+    free(a.data);
+  } else {
+    FILE *fp;
+    char *slash;
+    for (slash = strchr(where + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+      *slash = '\0';
+      ck_assert_msg(mkdir(where, 0755) == 0 || errno == EEXIST, "mkdir %s", where);
+      *slash = '/';
+    }
+    fp = fopen(where, "wb");
+    ck_assert_msg(fp != NULL, "cannot write %s", where);
+    ck_assert_uint_eq(fwrite(data, 1, len, fp), len);
+    ck_assert_int_eq(fclose(fp), 0);
+  }
+}
+
+void blob_damage(const char *uri, const char *bytes) {
+  size_t len, n = strlen(bytes);
+  char *data = blob_read(uri, &len);
+  ck_assert_msg(data != NULL, "no blob %s", uri);
+  ck_assert_uint_ge(len, n);
+  memcpy(data, bytes, n);
+  blob_write(uri, data, len);
+  free(data);
+}
+
+int blob_delete(const char *uri) {
+  char where[4096];
+  if (locate(uri, where, sizeof(where))) {
+    http_body a;
+    json_t *j;
+    int deleted;
+    long code = webhdfs("DELETE", where, "DELETE", NULL, 0, &a, NULL, 0);
+    webhdfs_expect(code, 200, 0, "DELETE", uri, &a);
+    j = json_loads(a.data ? a.data : "", 0, NULL);
+    ck_assert_msg(json_is_boolean(json_object_get(j, "boolean")), "DELETE %s: %s", uri, a.data);
+    deleted = json_is_true(json_object_get(j, "boolean"));
+    json_decref(j);
+    free(a.data);
+    return deleted;
+  }
+  if (unlink(where) == 0)
+    return 1;
+  ck_assert_msg(errno == ENOENT, "unlink %s: %s", where, strerror(errno));
+  return 0;
+}
+
+long long blob_size(const char *uri) {
+  char where[4096];
+  struct stat st;
+  if (locate(uri, where, sizeof(where))) {
+    http_body a;
+    json_t *j, *length;
+    long long size;
+    long code = webhdfs("GET", where, "GETFILESTATUS", NULL, 0, &a, NULL, 0);
+    webhdfs_expect(code, 200, 404, "GETFILESTATUS", uri, &a);
+    if (code == 404) {
+      free(a.data);
+      return -1;
+    }
+    j = json_loads(a.data ? a.data : "", 0, NULL);
+    length = json_object_get(json_object_get(j, "FileStatus"), "length");
+    ck_assert_msg(json_is_integer(length), "GETFILESTATUS %s: %s", uri, a.data);
+    size = (long long)json_integer_value(length);
+    json_decref(j);
+    free(a.data);
+    return size;
+  }
+  return stat(where, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+int blob_exists(const char *uri) {
+  return blob_size(uri) >= 0;
 }
 
 /* GETs a ConfigMap and returns its parsed body (caller decrefs), or NULL on 404. */

@@ -1,14 +1,14 @@
-/* The store tests' fixture (kube-lite, a context with file storage in its temp dir, a leader)
- * and helpers, shared by test_store.c, test_fencing.c and test_cleanup.c. */
+/* The store tests' fixture (kube-lite, a context with storage, a leader) and helpers, shared by
+ * test_store.c, test_fencing.c and test_cleanup.c. The storage is file storage in kube-lite's
+ * scratch folder, or s3:// under tests/s3/s3proxy.sh, or hdfs:// under tests/hdfs/minidfs.sh:
+ * the tests see and touch blobs only through the blob_* helpers, which work on all three. */
 #ifndef K8SHA_STOREFIX_H
 #define K8SHA_STOREFIX_H
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -36,7 +36,7 @@ typedef struct fixture {
   k8sha_election *e;
   int granted, revoked, reason;
   uint64_t term;
-  char blobs[1100]; /* <storageDir>/it */
+  char blobs[1100]; /* the URI of the blob folder: <storageDir>/it */
   char storage_dir[1024];
   const char *storage_kv[12]; /* the storage's configuration keys and values, NULL-terminated:
                                  another context of the test uses the same storage with them */
@@ -87,13 +87,36 @@ void await_term_above(fixture *f, uint64_t term);
 void setup_with(fixture *f, const char *storage_dir, const char *const *extra,
                        k8sha_lock_kind kind);
 void setup(fixture *f);
-/* 1 when the tests run against the S3 server of tests/s3/s3proxy.sh (the default storage). */
-int storage_is_s3(void);
-/* The file that holds a blob: the path of a file:// URI, or the S3 server's file of an object. */
-const char *blob_file(const char *uri, char *out, size_t size);
 void teardown(fixture *f);
+
+/* ---- blobs, on any test storage ----
+ * A blob is named by its URI as the library writes it: a path, file:// or Flink's file:
+ * (the local file), s3://<bucket>/<key> (the file <key> under $K8SHA_TEST_S3_ROOT/<bucket>,
+ * where S3Proxy keeps it), or hdfs://[<authority>]/<path> (reached through WebHDFS at
+ * $K8SHA_TEST_HDFS_WEBHDFS as $HADOOP_USER_NAME). Blobs in f's folder are f->blobs/<name>;
+ * names starting with '.' are not blobs. Unexpected failures fail the test. */
+
+/* "file", "s3" or "hdfs": the scheme of the default storage. */
+const char *storage_scheme(void);
+/* The number of blobs in f's folder (0 when the folder does not exist). */
 int blob_count(const fixture *f);
-void only_blob(const fixture *f, const char *kind, char *out, size_t size);
+/* The URI of the only blob of f's folder whose name starts with `prefix` (fails unless there is
+ * exactly one). */
+void only_blob(const fixture *f, const char *prefix, char *out, size_t size);
+/* The URI of a blob of f's folder other than `not_this` (fails when there is none). */
+void other_blob(const fixture *f, const char *not_this, char *out, size_t size);
+/* A blob's bytes (NUL-terminated, *len of them; the caller frees), or NULL when it is missing. */
+char *blob_read(const char *uri, size_t *len);
+/* Creates or replaces a blob (with its parent folders). */
+void blob_write(const char *uri, const void *data, size_t len);
+/* Overwrites the first strlen(bytes) bytes of a blob, keeping its size: damage. */
+void blob_damage(const char *uri, const char *bytes);
+/* Deletes a blob: 1, or 0 when it was missing. */
+int blob_delete(const char *uri);
+/* A blob's size, or -1 when it is missing. */
+long long blob_size(const char *uri);
+int blob_exists(const char *uri);
+
 json_t *get_cm(fixture *f, const char *path);
 const char *data_of(json_t *cm, const char *key);
 void put_cm(fixture *f, const char *path, json_t *cm);

@@ -35,6 +35,7 @@ START_TEST(cleanup_job_dry_run_then_real_then_again) {
   fixture f;
   found_log l;
   json_t *cm;
+  char want[64];
 
   setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
   fill_job(&f);
@@ -48,7 +49,8 @@ START_TEST(cleanup_job_dry_run_then_real_then_again) {
   ck_assert_ptr_nonnull(strstr(l.seen, "entry " JOB_CM "/counter"));
   ck_assert_ptr_nonnull(strstr(l.seen, "configmap " JOB_CM));
   ck_assert_ptr_nonnull(strstr(l.seen, "entry it-cluster-config-map/jobGraph-" JOB));
-  ck_assert_ptr_nonnull(strstr(l.seen, storage_is_s3() ? "blob s3://" : "blob file://"));
+  snprintf(want, sizeof(want), "blob %s://", storage_scheme());
+  ck_assert_ptr_nonnull(strstr(l.seen, want));
   ck_assert_int_eq(blob_count(&f), 3); /* a dry run deletes nothing */
   cm = get_cm(&f, JOB_PATH);
   ck_assert_ptr_nonnull(cm);
@@ -114,8 +116,8 @@ START_TEST(orphans_found_and_deleted_by_leader) {
   found_log l;
   k8sha_checkpoint_store *s = NULL;
   res r;
-  char stray[2048];
-  FILE *fp;
+  char stray[2048], want[64];
+  static const char left[] = "left by a crash between blob and pointer";
 
   setup_with(&f, NULL, keep3_short_lease, K8SHA_LOCK_CONFIGMAP);
   fill_job(&f); /* JOB has a graph */
@@ -124,27 +126,24 @@ START_TEST(orphans_found_and_deleted_by_leader) {
   it_run_until(&f.t, &r.done);
   k8sha_checkpoint_store_free(s); /* JOB2's ConfigMap exists, its graph does not */
   snprintf(stray, sizeof(stray), "%s/completedCheckpoint00000000abcd", f.blobs);
-  fp = fopen(stray, "w");
-  ck_assert_ptr_nonnull(fp);
-  fputs("left by a crash between blob and pointer", fp);
-  fclose(fp);
+  blob_write(stray, left, strlen(left));
 
   log_init(&f, &l);
   ck_assert_int_eq(k8sha_orphans_scan(f.ctx, NULL, on_found, on_cleaned, &l), 0);
   it_run_until(&f.t, &l.done);
   ck_assert_msg(l.err == 0, "%s", l.msg);
   ck_assert_int_eq(l.count, 2);
-  ck_assert_ptr_nonnull(
-      strstr(l.seen, storage_is_s3() ? "orphan-blob s3://" : "orphan-blob file://"));
+  snprintf(want, sizeof(want), "orphan-blob %s://", storage_scheme());
+  ck_assert_ptr_nonnull(strstr(l.seen, want));
   ck_assert_ptr_nonnull(strstr(l.seen, "completedCheckpoint00000000abcd"));
   ck_assert_ptr_nonnull(strstr(l.seen, "orphan-configmap it-" JOB2 "-config-map"));
-  ck_assert_int_eq(access(stray, F_OK), 0); /* a scan without a leader deletes nothing */
+  ck_assert_int_eq(blob_exists(stray), 1); /* a scan without a leader deletes nothing */
 
   log_init(&f, &l);
   ck_assert_int_eq(k8sha_orphans_scan(f.ctx, f.e, on_found, on_cleaned, &l), 0);
   it_run_until(&f.t, &l.done);
   ck_assert_msg(l.err == 0, "%s", l.msg);
-  ck_assert_int_ne(access(stray, F_OK), 0);
+  ck_assert_int_eq(blob_exists(stray), 0);
   ck_assert_int_eq(blob_count(&f), 3); /* the referenced ones stay */
   teardown(&f);
 }
@@ -282,7 +281,6 @@ START_TEST(orphans_fail_closed_on_unreadable_pointers) {
     found_log l;
     json_t *cm;
     char stray[2048];
-    FILE *fp;
 
     setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
     fill_job(&f);
@@ -292,10 +290,7 @@ START_TEST(orphans_fail_closed_on_unreadable_pointers) {
     put_cm(&f, JOB_PATH, cm);
     json_decref(cm);
     snprintf(stray, sizeof(stray), "%s/completedCheckpoint00000000abcd", f.blobs);
-    fp = fopen(stray, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs("unreferenced", fp);
-    fclose(fp);
+    blob_write(stray, "unreferenced", 12);
     log_init(&f, &l);
     ck_assert_int_eq(k8sha_orphans_scan(f.ctx, NULL, on_found, on_cleaned, &l), 0);
     it_run_until(&f.t, &l.done);
@@ -303,7 +298,7 @@ START_TEST(orphans_fail_closed_on_unreadable_pointers) {
     ck_assert_msg(strstr(l.msg, "checkpointID-0000000000000000009") && strstr(l.msg, JOB_CM) &&
                       strstr(l.msg, "nothing was deleted"),
                   "%s", l.msg);
-    ck_assert_int_eq(access(stray, F_OK), 0);
+    ck_assert_int_eq(blob_exists(stray), 1);
     ck_assert_int_eq(blob_count(&f), 4);
     teardown(&f);
   }

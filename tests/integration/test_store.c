@@ -4,8 +4,6 @@
  * counter set/get-and-increment/shutdown) and libk8sha's own: fenced job ConfigMaps, size
  * accounting before the server, conflicts retried, one request per commit, corrupted blobs
  * reported by id. */
-#include <errno.h>
-
 #include "core/alloc.h"
 #include "core/base64.h"
 #include "store/pointer.h"
@@ -731,11 +729,6 @@ START_TEST(checkpoints_corrupted_and_missing_blobs_reported_by_id) {
   fixture f;
   k8sha_checkpoint_store *s;
   res r;
-  char path[4096];
-  FILE *fp;
-  DIR *d;
-  struct dirent *de;
-  int i = 0;
   char paths[2][4096];
 
   setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
@@ -745,21 +738,9 @@ START_TEST(checkpoints_corrupted_and_missing_blobs_reported_by_id) {
   ck_assert_int_eq(cp_add(&f, s, 11, "bbbb", &r), 0);
   ck_assert_int_eq(cp_add(&f, s, 12, "cccc", &r), 0);
   /* damage checkpoint 10's blob (same size, other bytes) and delete another one */
-  fp = fopen(paths[0], "r+");
-  ck_assert_ptr_nonnull(fp);
-  fputs("aaab", fp);
-  fclose(fp);
-  d = opendir(f.blobs);
-  while ((de = readdir(d)))
-    if (de->d_name[0] != '.') {
-      snprintf(path, sizeof(path), "%s/%s", f.blobs, de->d_name);
-      if (strcmp(path, paths[0]) != 0 && i < 1) {
-        snprintf(paths[1], sizeof(paths[1]), "%s", path);
-        i++;
-      }
-    }
-  closedir(d);
-  ck_assert_int_eq(unlink(paths[1]), 0);
+  blob_damage(paths[0], "aaab");
+  other_blob(&f, paths[0], paths[1], sizeof(paths[1]));
+  ck_assert_int_eq(blob_delete(paths[1]), 1);
   recover(&f, s, &r);
   ck_assert_uint_eq(r.n, 3);
   ck_assert_uint_eq(r.ids[0], 10);
@@ -812,8 +793,7 @@ START_TEST(commit_next_and_recover_latest_intact) {
   fixture f;
   k8sha_checkpoint_store *s;
   res r;
-  char first[4096], path[4096];
-  FILE *fp;
+  char first[4096], second[4096];
   json_t *cm;
 
   setup_with(&f, NULL, keep3, K8SHA_LOCK_CONFIGMAP);
@@ -837,24 +817,8 @@ START_TEST(commit_next_and_recover_latest_intact) {
   ck_assert_str_eq(r.data[0], "two");
   ck_assert_uint_eq(r.n, 0);
   /* damage the newest checkpoint's blob: the one before it is the newest intact */
-  {
-    DIR *d = opendir(f.blobs);
-    struct dirent *de;
-    path[0] = '\0';
-    while ((de = readdir(d)))
-      if (de->d_name[0] != '.') {
-        snprintf(path, sizeof(path), "%s/%s", f.blobs, de->d_name);
-        if (strcmp(path, first) != 0)
-          break;
-        path[0] = '\0';
-      }
-    closedir(d);
-  }
-  ck_assert_msg(path[0] != '\0', "the second blob was not found");
-  fp = fopen(path, "r+");
-  ck_assert_ptr_nonnull(fp);
-  fputs("twX", fp);
-  fclose(fp);
+  other_blob(&f, first, second, sizeof(second));
+  blob_damage(second, "twX");
   latest(&f, s, &r);
   ck_assert_uint_eq(r.value, 1);
   ck_assert_str_eq(r.data[0], "one");
@@ -1006,19 +970,11 @@ START_TEST(jobgraphs_with_lease_lock) {
 }
 END_TEST
 
-/* The name of the one blob whose name starts with `prefix`, or "" (none) / "many". */
-static void blob_named(const fixture *f, const char *prefix, char *out, size_t size) {
-  DIR *d = opendir(f->blobs);
-  struct dirent *de;
-  int n = 0;
-  snprintf(out, size, "%s", "");
-  while (d && (de = readdir(d)))
-    if (strncmp(de->d_name, prefix, strlen(prefix)) == 0 && n++ == 0)
-      snprintf(out, size, "%s", de->d_name);
-  if (d)
-    closedir(d);
-  if (n > 1)
-    snprintf(out, size, "%s", "many");
+/* Fails unless exactly one blob's name starts with `prefix`, and it is longer. */
+static void assert_one_blob_named(const fixture *f, const char *prefix) {
+  char uri[2048];
+  only_blob(f, prefix, uri, sizeof(uri));
+  ck_assert_msg(strlen(strrchr(uri, '/') + 1) > strlen(prefix), "blob: '%s'", uri);
 }
 
 /* Flink 2.3's applications beside the job graphs, in the same cluster ConfigMap: two stores of
@@ -1029,7 +985,7 @@ static void applications_beside_job_graphs(k8sha_lock_kind kind) {
   k8sha_jobgraph_store *jobs = NULL, *apps = NULL, *bad = NULL;
   res r;
   json_t *cm;
-  char **ids, name[256];
+  char **ids;
   size_t n;
 
   setup_with(&f, NULL, layout2, kind);
@@ -1060,10 +1016,8 @@ static void applications_beside_job_graphs(k8sha_lock_kind kind) {
   ck_assert_ptr_nonnull(data_of(cm, "application-" JOB));
   ck_assert_ptr_null(data_of(cm, "jobGraph-" JOB));
   json_decref(cm);
-  blob_named(&f, "submittedApplication", name, sizeof(name));
-  ck_assert_msg(strlen(name) > strlen("submittedApplication"), "blobs: '%s'", name);
-  blob_named(&f, "submittedExecutionPlan", name, sizeof(name));
-  ck_assert_msg(strlen(name) > strlen("submittedExecutionPlan"), "blobs: '%s'", name);
+  assert_one_blob_named(&f, "submittedApplication");
+  assert_one_blob_named(&f, "submittedExecutionPlan");
   ck_assert_int_eq(blob_count(&f), 2);
 
   ck_assert_int_eq(k8sha_jobgraph_ids(apps, &ids, &n), 0);
@@ -1184,28 +1138,16 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   unsigned char h[8192];
   size_t hn;
   char blob[1200], uri[1300], file[1200];
-  FILE *fp;
 
-  if (storage_is_s3()) {
+  if (strcmp(storage_scheme(), "file") != 0) {
     printf("file storage only (Flink's spellings of file URIs): %s\n", __func__);
     return;
   }
   setup(&f);
-  {
-    char parent[1200];
-    snprintf(parent, sizeof(parent), "%s", f.blobs);
-    *strrchr(parent, '/') = '\0';
-    ck_assert_int_eq(mkdir(parent, 0755) == 0 || errno == EEXIST, 1);
-    ck_assert_int_eq(mkdir(f.blobs, 0755) == 0 || errno == EEXIST, 1);
-  }
   snprintf(blob, sizeof(blob), "%s/submittedJobGraph0123456789ab", f.blobs);
   snprintf(file, sizeof(file), "%s/submittedJobGraph0123456789cd", f.blobs);
-  ck_assert_ptr_nonnull(fp = fopen(blob, "w"));
-  fputs("graph", fp);
-  fclose(fp);
-  ck_assert_ptr_nonnull(fp = fopen(file, "w"));
-  fputs("other", fp);
-  fclose(fp);
+  blob_write(blob, "graph", 5);
+  blob_write(file, "other", 5);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_jobgraph_store_open(&s, f.e, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
@@ -1223,7 +1165,7 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(blob, F_OK), 0);
+  ck_assert_int_eq(blob_exists(blob), 1);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_jobgraph_get(s, JOB, on_jg_got, &r), 0);
   it_run_until(&f.t, &r.done);
@@ -1237,14 +1179,14 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(blob, F_OK), 0);
+  ck_assert_int_eq(blob_exists(blob), 1);
   snprintf(uri, sizeof(uri), "file:%s", blob);
   flink_handle(uri, 5, h, &hn);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(blob, F_OK), 0);
+  ck_assert_int_eq(blob_exists(blob), 1);
 
   snprintf(uri, sizeof(uri), "file:%s", file);
   flink_handle(uri, 5, h, &hn);
@@ -1252,8 +1194,8 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, h, hn, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(blob, F_OK), -1);
-  ck_assert_int_eq(access(file, F_OK), 0);
+  ck_assert_int_eq(blob_exists(blob), 0);
+  ck_assert_int_eq(blob_exists(file), 1);
 
   /* host bytes the store cannot read may name the blob in their own form: it is kept, also when
    * that entry goes (its blob is the host's) */
@@ -1261,12 +1203,12 @@ START_TEST(a_replaced_flink_handle_naming_the_same_blob_keeps_it) {
   ck_assert_int_eq(k8sha_jobgraph_put_pointer(s, JOB, "host-ptr", 8, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(file, F_OK), 0);
+  ck_assert_int_eq(blob_exists(file), 1);
   res_init(&f, &r);
   ck_assert_int_eq(k8sha_jobgraph_remove(s, JOB, on_jg, &r), 0);
   it_run_until(&f.t, &r.done);
   ck_assert_msg(r.err == 0, "%s", r.msg);
-  ck_assert_int_eq(access(file, F_OK), 0);
+  ck_assert_int_eq(blob_exists(file), 1);
 
   /* bytes that start like Flink's handle and are not one: refused, the entry stays absent */
   {
@@ -1327,15 +1269,14 @@ static void assert_no_dangling(fixture *f) {
   const char *key;
   json_object_foreach(json_object_get(cm, "data"), key, v) {
     k8sha_pointer_info *info = NULL;
-    struct stat st;
-    char path[2048];
+    long long size;
     if (strncmp(key, "checkpointID-", 13) != 0)
       continue;
     ck_assert_int_eq(k8sha_pointer_describe(json_string_value(v), &info), 0);
     if (!info->marked) {
-      ck_assert_msg(stat(blob_file(info->uri, path, sizeof(path)), &st) == 0,
-                    "%s points to a missing blob", key);
-      ck_assert_uint_eq((uint64_t)st.st_size, info->size);
+      size = blob_size(info->uri);
+      ck_assert_msg(size >= 0, "%s points to a missing blob", key);
+      ck_assert_uint_eq((uint64_t)size, info->size);
     }
     k8sha_pointer_info_free(info);
   }
