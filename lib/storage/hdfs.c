@@ -138,11 +138,19 @@ static int exchange(hdfs_work *w, const char *method, const char *url, const voi
 
 /* What an answer means for the namenode that gave it (or whose redirect led to it). */
 static outcome judge(const answer *a, const remote_error *e) {
+  /* The namenode is starting (safe mode) or busy; or the datanode could not reach a namenode
+   * (during a failover, or with none active): worth another try. */
+  static const char *const passing[] = {"RetriableException", "SafeModeException",
+                                        "ConnectException", "NoRouteToHostException",
+                                        "SocketTimeoutException"};
+  size_t i;
   if (strcmp(e->exception, "StandbyException") == 0)
     return STANDBY;
-  if (a->code >= 500 || strcmp(e->exception, "RetriableException") == 0 ||
-      strcmp(e->exception, "SafeModeException") == 0)
+  if (a->code >= 500)
     return TRANSIENT;
+  for (i = 0; i < sizeof(passing) / sizeof(passing[0]); i++)
+    if (strcmp(e->exception, passing[i]) == 0)
+      return TRANSIENT;
   return DONE;
 }
 
@@ -209,7 +217,7 @@ static outcome try_namenode(hdfs_work *w, size_t i, const char *query, answer *a
 static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, int *sent) {
   hdfs_backend *b = w->b;
   const k8sha__hdfs_conf *c = &b->conf;
-  char err[400], tried[900];
+  char err[400], tried[900], said[420];
   unsigned attempt;
   size_t start, k;
   int answered; /* a namenode (or its datanode) answered, not as a standby */
@@ -237,16 +245,16 @@ static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, 
       if (o != UNREACHABLE)
         *sent = 1;
       answered |= o == TRANSIENT;
+      if (o == STANDBY)
+        snprintf(said, sizeof(said), "standby");
+      else if (o == TRANSIENT && e->exception[0])
+        snprintf(said, sizeof(said), "%ld %s: %.160s", a->code, e->exception, e->message);
+      else if (o == TRANSIENT && a->code >= 500)
+        snprintf(said, sizeof(said), "a server error (%ld)", a->code);
+      else
+        snprintf(said, sizeof(said), "%s", err);
       snprintf(tried + n, sizeof(tried) - n, "%s%s%s%s: %s", n ? "; " : "",
-               c->namenodes[i].id, c->namenodes[i].id[0] ? " " : "", c->namenodes[i].url,
-               o == STANDBY     ? "standby"
-               : o == UNREACHABLE ? err
-               : a->code >= 500 && !e->exception[0] ? "a server error"
-                                                    : (e->exception[0] ? e->exception : err));
-      if (o == TRANSIENT && a->code >= 500) {
-        n = strlen(tried);
-        snprintf(tried + n, sizeof(tried) - n, " (%ld)", a->code);
-      }
+               c->namenodes[i].id, c->namenodes[i].id[0] ? " " : "", c->namenodes[i].url, said);
       k8sha__http_answer_clear(a);
     }
     if (attempt + 1 >= HDFS_ATTEMPTS) {

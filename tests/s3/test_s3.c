@@ -12,36 +12,7 @@
 #include "core/ctx_priv.h"
 #include "storage/storage.h"
 #include "testutil.h"
-
-typedef struct res {
-  uv_loop_t *loop;
-  int done, err;
-  char message[1200];
-  char *data;
-  size_t len;
-  size_t n_entries;
-  char entries[16][512];
-} res;
-
-static void on_res(const k8sha__blob_result *r, void *ud) {
-  res *x = ud;
-  size_t i;
-  x->done = 1;
-  x->err = r->err;
-  snprintf(x->message, sizeof(x->message), "%s", r->message ? r->message : "");
-  x->len = r->len;
-  free(x->data);
-  x->data = NULL;
-  if (r->data) {
-    x->data = malloc(r->len + 1);
-    memcpy(x->data, r->data, r->len);
-    x->data[r->len] = '\0';
-  }
-  x->n_entries = r->n_entries;
-  for (i = 0; i < r->n_entries && i < 16; i++)
-    snprintf(x->entries[i], sizeof(x->entries[i]), "%s", r->entries[i]);
-  uv_stop(x->loop);
-}
+#include "tu_blob.h"
 
 static const char *env(const char *name) {
   const char *v = getenv(name);
@@ -71,23 +42,14 @@ static k8sha_ctx *s3_ctx(uv_loop_t *loop, const char *dir, const char *name,
   return tu_ctx_from(loop, cfg);
 }
 
-/* Starts one operation (0: write `data`, 1: read, 2: remove, 3: list) and waits for it. */
-static int op(uv_loop_t *loop, k8sha_ctx *ctx, int kind, const char *uri, const void *data,
-              size_t len, res *r) {
-  int turns = 0;
-  free(r->data);
-  memset(r, 0, sizeof(*r));
-  r->loop = loop;
-  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(ctx, uri, data, len, on_res, r)
-                   : kind == 1 ? k8sha__blob_read(ctx, uri, on_res, r)
-                   : kind == 2 ? k8sha__blob_remove(ctx, uri, on_res, r)
-                               : k8sha__blob_list(ctx, uri, on_res, r),
-                   0);
-  while (!r->done && turns++ < 100000)
-    uv_run(loop, UV_RUN_DEFAULT);
-  ck_assert_msg(r->done, "no completion");
-  return r->err;
+static void never_called(const k8sha__blob_result *r, void *ud) {
+  (void)r;
+  (void)ud;
+  ck_abort_msg("an operation refused at the start completed");
 }
+
+/* One operation (0: write `data`, 1: read, 2: remove, 3: list), waited for. */
+#define op(loop, ctx, kind, ...) tu_blob_op(loop, ctx, (tu_blob_kind)(kind), __VA_ARGS__)
 
 /* The file in which the server keeps the object of `uri`. */
 static const char *object_file(const char *uri, char *out, size_t size) {
@@ -98,7 +60,7 @@ static const char *object_file(const char *uri, char *out, size_t size) {
 START_TEST(blobs_round_trip_through_a_server_that_checks_signatures) {
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char uri[700], deeper[700], prefix[700], file[900];
   size_t i, big = 300 * 1024;
   unsigned char *data = malloc(big);
@@ -141,8 +103,8 @@ START_TEST(blobs_round_trip_through_a_server_that_checks_signatures) {
   ck_assert_ptr_nonnull(strstr(r.message, "completedCheckpoint0123456789ab"));
   ck_assert_int_eq(op(&loop, ctx, 2, uri, NULL, 0, &r), 0); /* absent: success */
   /* not an S3 bucket name, or no key: refused at the call */
-  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://Bad_Bucket/x", on_res, &r), K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://bucket", on_res, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://Bad_Bucket/x", never_called, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://bucket", never_called, &r), K8SHA_EINVAL);
   free(r.data);
   free(data);
   tu_ctx_finish(&loop, ctx);
@@ -152,7 +114,7 @@ END_TEST
 START_TEST(keys_that_need_encoding_are_signed_as_sent) {
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char dir[300], uri[700], prefix[700];
 
   uv_loop_init(&loop);
@@ -175,7 +137,7 @@ START_TEST(lists_page_through_continuation_tokens) {
   static const char *const pages_of_two[] = {"libk8sha.s3.list-page-size", "2", NULL};
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char uri[700], prefix[700], seen[16] = {0};
   int i;
 
@@ -205,7 +167,7 @@ START_TEST(a_wrong_secret_is_forbidden_naming_bucket_and_key) {
                                       "not-the-secret", NULL};
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char uri[700];
 
   uv_loop_init(&loop);
@@ -229,7 +191,7 @@ END_TEST
 START_TEST(credentials_come_from_the_environment) {
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char uri[700];
 
   setenv("AWS_ACCESS_KEY_ID", env("K8SHA_TEST_S3_ACCESS_KEY"), 1);
@@ -256,7 +218,7 @@ END_TEST
 START_TEST(a_missing_bucket_is_named) {
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
 
   uv_loop_init(&loop);
   ctx = s3_ctx(&loop, "s3://no-such-bucket/ha", NULL, NULL, 0);
@@ -274,7 +236,7 @@ START_TEST(an_endpoint_nobody_answers_on_is_named) {
   static const char *const closed[] = {"s3.endpoint", "http://127.0.0.1:9", NULL};
   uv_loop_t loop;
   k8sha_ctx *ctx;
-  res r = {0};
+  tu_blob_res r = {0};
   char uri[700];
 
   uv_loop_init(&loop);

@@ -108,8 +108,7 @@ k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir) 
   return ctx;
 }
 
-k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const char *access,
-                           const char *secret, const char *const *extra) {
+k8sha_config *tu_storage_config(const char *storage_dir, const char *const *extra) {
   k8sha_config *cfg = NULL;
   ck_assert_int_eq(k8sha_config_new(&cfg, NULL), 0);
   k8sha_config_set(cfg, "kubernetes.config.file",
@@ -120,13 +119,21 @@ k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const 
   k8sha_config_set(cfg, "kubernetes.cluster-id", "c1");
   k8sha_config_set(cfg, "high-availability.type", "kubernetes");
   k8sha_config_set(cfg, "high-availability.storageDir", storage_dir);
+  for (; extra && extra[0]; extra += 2)
+    k8sha_config_set(cfg, extra[0], extra[1]);
+  return cfg;
+}
+
+k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const char *access,
+                           const char *secret, const char *const *extra) {
+  k8sha_config *cfg = tu_storage_config(storage_dir, NULL);
   k8sha_config_set(cfg, "s3.endpoint", endpoint);
   k8sha_config_set(cfg, "s3.path.style.access", "true");
   if (access)
     k8sha_config_set(cfg, "s3.access-key", access);
   if (secret)
     k8sha_config_set(cfg, "s3.secret-key", secret);
-  for (; extra && extra[0]; extra += 2)
+  for (; extra && extra[0]; extra += 2) /* (last: they may replace the keys above) */
     k8sha_config_set(cfg, extra[0], extra[1]);
   return cfg;
 }

@@ -22,9 +22,11 @@ void tu_dump(const k8sha_config *cfg);
  * storage directory `storage_dir`. */
 k8sha_ctx *tu_ctx(uv_loop_t *loop, const char *server, const char *storage_dir);
 /* A configuration for cluster c1 (API server at an unused port: storage needs none) whose blobs
- * go to `storage_dir` on the S3-compatible `endpoint`, path-style, with the keys `access` and
- * `secret` when not NULL, then the `extra` key/value pairs (NULL-terminated; may be NULL). Not
- * validated: the caller checks what validation says. */
+ * go to `storage_dir`, with the `extra` key/value pairs (NULL-terminated; may be NULL). Not
+ * validated: the caller checks what validation says. tu_s3_config() adds the keys of the
+ * S3-compatible `endpoint`, path-style, and `access` and `secret` when not NULL. */
+k8sha_config *tu_storage_config(const char *storage_dir, const char *const *extra);
+/* The same with the s3 keys of an S3-compatible `endpoint`. */
 k8sha_config *tu_s3_config(const char *storage_dir, const char *endpoint, const char *access,
                            const char *secret, const char *const *extra);
 /* A context on `loop` from a validated configuration (its Kubernetes access is resolved here);

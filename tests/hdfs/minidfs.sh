@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Runs a program with a real HDFS: Hadoop's MiniDFSCluster (MiniDfs.java, one JVM) with WebHDFS,
+# every server on 127.0.0.1 on a free port, storage in a scratch folder; then stops it:
+#   minidfs.sh [--ha] [--ls-limit N] PROGRAM [ARGS...]
+# --ha: two namenodes of one nameservice sharing their edits, the first active, the second
+# standby. --ls-limit N: the namenode lists N entries a batch (dfs.ls.limit; Hadoop's default is
+# 1000), so that a listing of more than N entries takes several LISTSTATUS_BATCH requests.
+#
+# The program is given:
+#   HADOOP_CONF_DIR              a folder with core-site.xml (fs.defaultFS) and hdfs-site.xml (the
+#                                namenodes' addresses; in HA the nameservice and its namenodes)
+#   HADOOP_USER_NAME             k8sha
+#   K8SHA_TEST_HDFS_DEFAULT_FS   fs.defaultFS: hdfs://127.0.0.1:PORT, or hdfs://NAMESERVICE in HA
+#   K8SHA_TEST_HDFS_WEBHDFS      the active namenode's HTTP address, http://127.0.0.1:PORT
+#   K8SHA_TEST_HDFS_NAMENODES    (HA) every namenode as ID=http://127.0.0.1:PORT, space-separated
+#   K8SHA_TEST_HDFS_CONTROL      a command that drives the cluster and returns when it is done:
+#                                `$K8SHA_TEST_HDFS_CONTROL failover` (HA; prints `active ID`),
+#                                `stop-nn ID`, `restart-nn ID`, `status`; it prints the launcher's
+#                                answer and exits 0 on `ok`, 1 on `error MESSAGE` (on stderr)
+# Its exit status is this script's. Hadoop's classpath is resolved once per Hadoop version into
+# ${XDG_CACHE_HOME:-~/.cache}/libk8sha/hadoop-<version>, where the launcher is compiled too.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+usage() { echo "usage: minidfs.sh [--ha] [--ls-limit N] PROGRAM [ARGS...]" >&2; exit 2; }
+launcher_args=()
+ha=false
+while [ $# -gt 0 ]; do
+  case $1 in
+    --ha) ha=true; launcher_args+=(--ha); shift ;;
+    --ls-limit) [ $# -ge 2 ] || usage; launcher_args+=(--ls-limit "$2"); shift 2 ;;
+    --) shift; break ;;
+    -*) usage ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 1 ] || usage
+
+version=$(sed -n 's:.*<hadoop.version>\(.*\)</hadoop.version>.*:\1:p' "$here/pom.xml")
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/libk8sha/hadoop-$version
+mkdir -p "$cache"
+if [ ! -s "$cache/classpath" ]; then
+  mvn -q -B -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cache/classpath.tmp" \
+    > "$cache/maven.log" 2>&1 || { echo "minidfs.sh: resolving Hadoop $version failed:" >&2;
+                                   tail -20 "$cache/maven.log" >&2; exit 1; }
+  mv "$cache/classpath.tmp" "$cache/classpath"
+fi
+classpath=$(cat "$cache/classpath")
+
+# The launcher, compiled once per version of its source.
+sum=$(sha256sum < "$here/MiniDfs.java" | cut -c1-16)
+classes=$cache/launcher-$sum
+if [ ! -f "$classes/MiniDfs.class" ]; then
+  tmp=$(mktemp -d "$cache/compile.XXXXXX")
+  javac -nowarn -d "$tmp" -cp "$classpath" "$here/MiniDfs.java" > "$cache/javac.log" 2>&1 ||
+    { echo "minidfs.sh: compiling MiniDfs.java failed:" >&2; cat "$cache/javac.log" >&2;
+      rm -rf "$tmp"; exit 1; }
+  find "$cache" -maxdepth 1 -name 'launcher-*' ! -name "launcher-$sum" -exec rm -rf {} +
+  mv -T "$tmp" "$classes" 2>/dev/null || rm -rf "$tmp" # (another run got there first)
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/k8sha-hdfs.XXXXXX")
+mkfifo "$work/in"
+: > "$work/out"
+# The launcher reads commands from the FIFO "in" (held open here, so that it sees the end of its
+# input when this script is done, even killed) and answers in the file "out". Without the
+# --add-opens the cluster starts, but every WebHDFS request fails with a 500. C1 only: up
+# sooner and 30 MB smaller, for a server that lives a minute.
+(cd "$work" && exec java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+   --add-opens java.base/java.lang=ALL-UNNAMED -Djava.net.preferIPv4Stack=true \
+   -Dlog4j.configuration="file:$here/log4j.properties" -Dk8sha.hdfs.log="$work/cluster.log" \
+   -cp "$classes:$classpath" \
+   MiniDfs "${launcher_args[@]}" "$work/dfs" < "$work/in" > "$work/out" 2>> "$work/cluster.log") &
+pid=$!
+exec 3> "$work/in"
+stop() {
+  exec 3>&- # the end of its input: the launcher shuts the cluster down and exits
+  for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill "$pid" 2>/dev/null && for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap stop EXIT
+log_tail() { echo "--- the cluster's log" >&2; tail -50 "$work/cluster.log" >&2 || true; }
+
+# Ready when it says so; a bound, not a pace.
+ready=false
+for _ in $(seq 1200); do
+  grep -q '^ready$' "$work/out" && { ready=true; break; }
+  if grep -q '^error' "$work/out"; then
+    echo "minidfs.sh: the cluster did not start: $(grep '^error' "$work/out")" >&2; log_tail; exit 1
+  fi
+  kill -0 "$pid" 2>/dev/null || { echo "minidfs.sh: the cluster's JVM exited" >&2; log_tail; exit 1; }
+  sleep 0.1
+done
+$ready || { echo "minidfs.sh: the cluster was not up within 120 s" >&2; log_tail; exit 1; }
+
+declare -A rpc http state
+ids=() ns=
+while read -r kind a b c d; do
+  case $kind in
+    rpc) rpc[$b]=$c; ids+=("$b") ;;
+    webhdfs) http[$b]=$c; state[$b]=$d ;;
+    nameservice) ns=$a ;;
+  esac
+done < "$work/out"
+
+mkdir "$work/conf"
+property() { printf '  <property><name>%s</name><value>%s</value></property>\n' "$1" "$2"; }
+active=
+for id in "${ids[@]}"; do [ "${state[$id]}" = active ] && active=$id; done
+[ -n "$active" ] || { echo "minidfs.sh: no namenode is active" >&2; cat "$work/out" >&2; exit 1; }
+if $ha; then
+  default_fs=hdfs://$ns
+  namenodes=
+  for id in "${ids[@]}"; do namenodes="$namenodes${namenodes:+ }$id=${http[$id]}"; done
+  { echo '<configuration>'
+    property dfs.nameservices "$ns"
+    property "dfs.ha.namenodes.$ns" "$(IFS=,; echo "${ids[*]}")"
+    for id in "${ids[@]}"; do
+      property "dfs.namenode.rpc-address.$ns.$id" "${rpc[$id]}"
+      property "dfs.namenode.http-address.$ns.$id" "${http[$id]#http://}"
+    done
+    property "dfs.client.failover.proxy.provider.$ns" \
+      org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider
+    echo '</configuration>'
+  } > "$work/conf/hdfs-site.xml"
+else
+  default_fs=hdfs://${rpc[$active]}
+  { echo '<configuration>'
+    property dfs.namenode.rpc-address "${rpc[$active]}"
+    property dfs.namenode.http-address "${http[$active]#http://}"
+    echo '</configuration>'
+  } > "$work/conf/hdfs-site.xml"
+fi
+{ echo '<configuration>'; property fs.defaultFS "$default_fs"; echo '</configuration>'; } \
+  > "$work/conf/core-site.xml"
+
+# The control command: one command at a time (a lock), written to the launcher's input, then
+# the launcher's answer: the lines it appends to "out" up to `ok` or `error ...`.
+cat > "$work/control" <<CONTROL
+#!/usr/bin/env bash
+# $work/control COMMAND [ARG]: failover, stop-nn ID, restart-nn ID or status (see minidfs.sh).
+set -euo pipefail
+[ \$# -ge 1 ] || { echo "usage: \$0 failover | stop-nn ID | restart-nn ID | status" >&2; exit 2; }
+exec 9> "$work/control.lock"
+flock 9
+from=\$(( \$(wc -l < "$work/out") + 1 ))
+printf '%s\n' "\$*" 1<> "$work/in"
+for _ in \$(seq 2400); do
+  answer=\$(tail -n "+\$from" "$work/out")
+  case \${answer##*$'\n'} in
+    ok) printf '%s\n' "\$answer"; exit 0 ;;
+    error*) printf '%s\n' "\$answer" >&2; exit 1 ;;
+  esac
+  kill -0 $pid 2>/dev/null || { echo "control: the cluster's JVM is gone" >&2; exit 1; }
+  sleep 0.05
+done
+echo "control: no answer to \$* within 120 s" >&2
+exit 1
+CONTROL
+chmod +x "$work/control"
+
+export HADOOP_CONF_DIR=$work/conf HADOOP_USER_NAME=k8sha
+export K8SHA_TEST_HDFS_DEFAULT_FS=$default_fs K8SHA_TEST_HDFS_WEBHDFS=${http[$active]}
+export K8SHA_TEST_HDFS_CONTROL=$work/control
+if $ha; then export K8SHA_TEST_HDFS_NAMENODES=$namenodes; fi
+set +e
+"$@" 3>&-
+rc=$?
+set -e
+if [ $rc -ne 0 ]; then log_tail; fi
+exit $rc
