@@ -13,11 +13,13 @@
 #                 writes and retention, and that it catches each seeded bug (docs/model.md)
 #   s3            (a suite of both builds) the store tests, the s3 backend's tests and the demo
 #                 against S3Proxy (checks signatures) and moto (STS, pod credential sources)
+#   hdfs          (the -Werror build only, its own run) the store tests, the hdfs backend's tests
+#                 and the demo against Hadoop's MiniDFSCluster (WebHDFS; one and two namenodes)
 #   java          (the -Werror build only, -Djava=enabled) the Java API's JUnit tests under
 #                 -Xcheck:jni on JDK 17 and the newest JDK present, and the Java example
 #                 (bindings/java/test.sh); against the real API server too, in the realkube tier
 #   build/tsan    ThreadSanitizer: the tests where the library runs on several threads
-# realkube, flink, model and s3 are not in meson's default test setup (docs/packaging.md): the runs
+# realkube, flink, model, s3 and hdfs are not in meson's default test setup (docs/packaging.md): the runs
 # below name the setup `full`, which has every suite.
 # Ends with one line "N passed, N failed" and exits non-zero when anything failed.
 set -uo pipefail
@@ -78,7 +80,8 @@ export K8SHA_REALKUBE_REQUIRED=1
 
 echo "== build: -Werror"
 if setup build/werror -Dwerror=true -Djava=enabled && ninja -C build/werror >/dev/null; then
-  run "tests (-Werror build)" build/werror --setup full
+  run "tests (-Werror build)" build/werror --setup full --no-suite hdfs
+  run "hdfs tier (-Werror build, MiniDFSCluster)" build/werror --setup full --suite hdfs
   run "unit and integration tests under valgrind" build/werror --setup valgrind --suite unit --suite integration
 else
   ninja -C build/werror
@@ -90,7 +93,7 @@ if setup build/asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=fals
    ninja -C build/asan >/dev/null; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  run "tests (ASan + UBSan build)" build/asan --setup full --no-suite flink --no-suite chaos --no-suite model
+  run "tests (ASan + UBSan build)" build/asan --setup full --no-suite flink --no-suite chaos --no-suite model --no-suite hdfs
 else
   ninja -C build/asan
   status=1
