@@ -269,7 +269,15 @@ static int request(hdfs_work *w, const char *query, answer *a, remote_error *e, 
 /* A definite answer that is not a success. */
 static void fail_answer(hdfs_work *w, const answer *a, const remote_error *e) {
   const char *x = e->exception[0] ? e->exception : "(no RemoteException)";
-  if (a->code == 401 || strcmp(e->exception, "AccessControlException") == 0 ||
+  if (a->code == 401 && w->b->conf.kerberos)
+    failf(w, K8SHA_EFORBIDDEN, "hdfs: %s %s: 401: the namenode did not accept this process's "
+          "Kerberos credentials (SPNEGO needs a ticket: kinit, or a keytab in KRB5_CLIENT_KTNAME; "
+          "KRB5_CONFIG names the realm)", op_name(w), w->base.uri);
+  else if (a->code == 401)
+    failf(w, K8SHA_EFORBIDDEN, "hdfs: %s %s: 401: the namenode wants Kerberos (SPNEGO), but "
+          "hadoop.security.authentication is simple here (set it to kerberos in core-site.xml, "
+          "or as flink.hadoop.hadoop.security.authentication)", op_name(w), w->base.uri);
+  else if ( strcmp(e->exception, "AccessControlException") == 0 ||
       strcmp(e->exception, "SecurityException") == 0 ||
       strcmp(e->exception, "AuthorizationException") == 0)
     failf(w, K8SHA_EFORBIDDEN, "hdfs: %s %s: %ld %s: %s (as %s%s)", op_name(w), w->base.uri,

@@ -476,6 +476,14 @@ START_TEST(delete_answers) {
   assert_has(r.message, "DELETE " ONE_URI ": 403 AccessControlException: scripted "
                         "AccessControlException (as " USER ", simple authentication)");
   ck_assert_int_eq(nn[0].requests, 4);
+
+  /* a secured namenode asked without Kerberos: what to set */
+  sc.nn_status = 401;
+  sc.nn_body = "<html>Authentication required</html>";
+  ck_assert_int_eq(op(&e, REMOVE, ONE_URI, &r), K8SHA_EFORBIDDEN);
+  assert_has(r.message, "DELETE " ONE_URI ": 401: the namenode wants Kerberos (SPNEGO), but "
+                        "hadoop.security.authentication is simple here");
+  ck_assert_int_eq(nn[0].requests, 5); /* (not tried again) */
   ck_assert_int_eq(dn.requests, 0);
   stop(&e);
 }
