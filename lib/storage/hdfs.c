@@ -297,16 +297,10 @@ static void do_read(hdfs_work *w) {
   int sent = 0;
   if (!request(w, "op=OPEN", &a, &e, &sent))
     return;
-  if (a.code != 200) {
+  if (a.code != 200)
     fail_answer(w, &a, &e);
-  } else if (a.content_length >= 0 && (size_t)a.content_length != a.len) {
-    failf(w, K8SHA_ESTORAGE, "hdfs: OPEN %s: %zu bytes came of the %lld announced", w->base.uri,
-          a.len, (long long)a.content_length);
-  } else {
-    w->base.out = a.body;
-    w->base.out_len = a.len;
-    a.body = NULL;
-  }
+  else
+    k8sha__pool_take_read(&w->base, &a.body, a.len, a.content_length, "hdfs: OPEN");
   k8sha__http_answer_clear(&a);
 }
 
@@ -323,8 +317,7 @@ static void do_write(hdfs_work *w) {
     k8sha__http_answer_clear(&a);
     r.base.kind = K8SHA__POOL_READ;
     got = request(&r, "op=OPEN", &a, &e, &sent) && a.code == 200;
-    if (got && a.len == w->base.len &&
-        (a.len == 0 || memcmp(a.body ? a.body : "", w->base.data, a.len) == 0)) {
+    if (got && k8sha__pool_same_bytes(&w->base, a.body, a.len)) {
       k8sha__http_answer_clear(&a);
       return;
     }

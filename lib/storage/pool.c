@@ -119,6 +119,23 @@ void k8sha__pool_failf(k8sha__pool_work *w, int status, const char *fmt, ...) {
   va_end(ap);
 }
 
+int k8sha__pool_take_read(k8sha__pool_work *w, char **body, size_t len, long long announced,
+                          const char *what) {
+  if (announced >= 0 && (unsigned long long)announced != len) {
+    k8sha__pool_failf(w, K8SHA_ESTORAGE, "%s %s: %zu bytes came of the %lld announced", what,
+                      w->uri, len, announced);
+    return -1;
+  }
+  w->out = *body;
+  w->out_len = len;
+  *body = NULL;
+  return 0;
+}
+
+int k8sha__pool_same_bytes(const k8sha__pool_work *w, const char *body, size_t len) {
+  return len == w->len && (len == 0 || memcmp(body, w->data, len) == 0);
+}
+
 void k8sha__pool_backoff(unsigned attempt) {
   unsigned ms = BACKOFF_FIRST_MS << (attempt < 5 ? attempt : 5);
   if (ms > BACKOFF_MAX_MS)

@@ -63,6 +63,16 @@ int k8sha__pool_register(k8sha__pool *p, k8sha_ctx *ctx, const char *const *sche
 void k8sha__pool_failf(k8sha__pool_work *w, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A read's answer (`*body`, `len` bytes; `announced` its Content-Length, -1 when it gave none)
+ * becomes the operation's bytes: 0, taking *body; or -1 when fewer or more bytes came than
+ * announced (the status set, the message naming `what`). */
+int k8sha__pool_take_read(k8sha__pool_work *w, char **body, size_t len, long long announced,
+                          const char *what);
+
+/* 1 when `body` holds exactly the bytes the write operation `w` writes (a read-back after a
+ * retry found the blob: it is this write's own). */
+int k8sha__pool_same_bytes(const k8sha__pool_work *w, const char *body, size_t len);
+
 /* Sleeps before try `attempt` + 2 of a request: 100 ms doubling to 3 s, jittered. */
 void k8sha__pool_backoff(unsigned attempt);
 

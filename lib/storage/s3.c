@@ -259,8 +259,7 @@ static void do_write(s3_work *w) {
     k8sha__http_answer_clear(&a);
     r.base.kind = K8SHA__POOL_READ;
     got = exchange(&r, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent) && a.code == 200;
-    if (got && a.len == w->base.len &&
-        memcmp(a.body ? a.body : "", w->base.data, w->base.len) == 0) {
+    if (got && k8sha__pool_same_bytes(&w->base, a.body, a.len)) {
       k8sha__http_answer_clear(&a);
       return;
     }
@@ -287,16 +286,10 @@ static void do_read(s3_work *w) {
   int sent = 0;
   if (!exchange(w, "GetObject", "GET", w->key, NULL, 0, 0, &a, &e, &sent))
     return;
-  if (a.code != 200) {
+  if (a.code != 200)
     fail_answer(w, "GetObject", &a, &e);
-  } else if (a.content_length >= 0 && (size_t)a.content_length != a.len) {
-    failf(w, K8SHA_ESTORAGE, "s3: GetObject %s: %zu bytes came of the %lld announced", w->base.uri,
-          a.len, (long long)a.content_length);
-  } else {
-    w->base.out = a.body;
-    w->base.out_len = a.len;
-    a.body = NULL;
-  }
+  else
+    k8sha__pool_take_read(&w->base, &a.body, a.len, a.content_length, "s3: GetObject");
   k8sha__http_answer_clear(&a);
 }
 
