@@ -142,7 +142,11 @@ static int authority(reader *r, const char *dir) {
     }
     memcpy(out->authority, a, n);
     out->authority[n] = '\0';
-    return 0;
+    /* hdfs:///path names it too when it is the default file system */
+    rc = get(r, "fs.defaultFS", fs, sizeof(fs), NULL, 0);
+    out->default_fs = rc == 1 && strncasecmp(fs, "hdfs://", 7) == 0 &&
+                      strcspn(fs + 7, "/") == n && strncmp(fs + 7, out->authority, n) == 0;
+    return rc < 0 ? K8SHA_ECONFIG : 0;
   }
   out->default_fs = 1;
   rc = get(r, "fs.defaultFS", fs, sizeof(fs), from, sizeof(from));

@@ -22,7 +22,7 @@ typedef struct k8sha__hdfs_namenode {
 typedef struct k8sha__hdfs_conf {
   char authority[256];   /* the file system the storage directory names: a nameservice, or
                             host[:port]; "" never (hdfs:/// is resolved through fs.defaultFS) */
-  int default_fs;        /* the storage directory wrote hdfs:/// (so both spellings name it) */
+  int default_fs;        /* it is fs.defaultFS's file system: hdfs:///path names it too */
   char nameservice[256]; /* the HA nameservice, or "" for one namenode */
   size_t n_namenodes;
   k8sha__hdfs_namenode namenodes[K8SHA__HDFS_NAMENODES_MAX];

@@ -3,7 +3,8 @@
  * that need encoding, a name written twice, listings over several LISTSTATUS_BATCH pages (run
  * with --ls-limit 3), and the errors a user meets: a namenode nobody answers on. Under --ha:
  * the namenodes of a nameservice found through fs.defaultFS, a failover between two operations,
- * and no active namenode at all, each named. */
+ * and no active namenode at all, each named. Under --kerberos: the round trip through SPNEGO as
+ * the keytab's principal, and the error without credentials. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,19 @@ START_TEST(blobs_round_trip_through_webhdfs) {
              env("K8SHA_TEST_HDFS_DEFAULT_FS"));
     ck_assert_int_eq(tu_blob_op(&loop, ctx, TU_READ, named, NULL, 0, &r), K8SHA_OK);
     ck_assert_uint_eq(r.len, big);
+  }
+  /* and a storage directory naming that authority reads what hdfs:/// names (Flink's pointers
+   * keep the storage directory's spelling) */
+  {
+    uv_loop_t loop2;
+    k8sha_ctx *ctx2;
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/round-trip", env("K8SHA_TEST_HDFS_DEFAULT_FS"));
+    uv_loop_init(&loop2);
+    ctx2 = hdfs_ctx(&loop2, dir, NULL);
+    ck_assert_msg(tu_blob_op(&loop2, ctx2, TU_READ, uri, NULL, 0, &r) == 0, "%s", r.message);
+    ck_assert_uint_eq(r.len, big);
+    tu_ctx_finish(&loop2, ctx2);
   }
 
   ck_assert_msg(tu_blob_op(&loop, ctx, TU_REMOVE, uri, NULL, 0, &r) == 0, "%s", r.message);
@@ -226,11 +240,35 @@ START_TEST(no_active_namenode_is_named) {
 }
 END_TEST
 
+/* --kerberos: with no keytab and an empty credential cache, the namenode's 401 is named with
+ * what the process lacks. */
+START_TEST(without_kerberos_credentials_the_namenode_refuses) {
+  uv_loop_t loop;
+  k8sha_ctx *ctx;
+  tu_blob_res r = {0};
+  char cache[600];
+
+  snprintf(cache, sizeof(cache), "FILE:%s/empty-ccache", tu_tmpdir());
+  unsetenv("KRB5_CLIENT_KTNAME");
+  setenv("KRB5CCNAME", cache, 1);
+  uv_loop_init(&loop);
+  ctx = hdfs_ctx(&loop, "hdfs:///no-ticket", NULL);
+  ck_assert_int_eq(tu_blob_op(&loop, ctx, TU_WRITE, "hdfs:///no-ticket/x", "x", 1, &r),
+                   K8SHA_EFORBIDDEN);
+  ck_assert_msg(strstr(r.message, "CREATE hdfs:///no-ticket/x: 401: the namenode did not accept "
+                                  "this process's Kerberos credentials"), "%s", r.message);
+  tu_ctx_finish(&loop, ctx);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("hdfs");
   TCase *tc = tcase_create("webhdfs");
   tcase_set_timeout(tc, 300);
-  if (getenv("K8SHA_TEST_HDFS_NAMENODES")) {
+  if (getenv("K8SHA_TEST_HDFS_KERBEROS")) {
+    tcase_add_test(tc, blobs_round_trip_through_webhdfs);
+    tcase_add_test(tc, without_kerberos_credentials_the_namenode_refuses);
+  } else if (getenv("K8SHA_TEST_HDFS_NAMENODES")) {
     tcase_add_test(tc, a_failover_is_followed);
     tcase_add_test(tc, no_active_namenode_is_named);
   } else {
