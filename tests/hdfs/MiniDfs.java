@@ -2,21 +2,35 @@
 // datanode, all in this JVM) with WebHDFS, every server on 127.0.0.1 on a port of the kernel's
 // choosing. minidfs.sh compiles and starts it:
 //
-//   java ... MiniDfs [--ha] [--ls-limit N] DIR
+//   java ... MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] DIR
 //
-// DIR holds the cluster's storage; --ls-limit sets dfs.ls.limit (entries a listing batch). Once
-// the cluster is up and each namenode's WebHDFS has answered a request, stdout says where it
-// is, one fact a line, then `ready`:
+// DIR holds the cluster's storage; --ls-limit sets dfs.ls.limit (entries a listing batch).
+// --kerberos KRBDIR: a Kerberos-secured cluster (one namenode) and its KDC, Hadoop's MiniKdc,
+// started first, its files in KRBDIR: realm EXAMPLE.COM, the KDC on localhost (TCP), keytabs
+// hdfs.keytab (hdfs/localhost and HTTP/localhost: the servers' RPC and SPNEGO principals) and
+// client.keytab (client, alone: GSS-API takes a client keytab's first principal). WebHDFS then
+// takes SPNEGO (or a delegation token), not user.name, and every server is on localhost, named
+// so: a client's SPNEGO target is HTTP/<the URL's host>, which has to be HTTP/localhost. Plain HTTP and unprivileged ports
+// (Hadoop's ignore.secure.ports.for.testing), block access tokens and SASL on data transfer; a
+// namenode's redirect to the datanode carries a delegation token.
+//
+// Once the cluster is up and each namenode's WebHDFS has answered a request, stdout says where
+// it is, one fact a line, then `ready`:
 //
 //   rpc INDEX ID 127.0.0.1:PORT                    each namenode's RPC address
 //   webhdfs INDEX ID http://127.0.0.1:PORT STATE   its WebHDFS (STATE: active, standby)
 //   nameservice NS ID,ID                           HA only: the nameservice, its namenodes
+//   realm REALM                                    --kerberos only: the realm,
+//   krb5conf KRBDIR/krb5.conf                      the KDC's client configuration,
+//   clientkeytab KRBDIR/client.keytab              the client's keytab,
+//   principal client@REALM                         its principal,
+//   nnprincipal hdfs/localhost@REALM               the namenode's (dfs.namenode.kerberos.principal)
 //   ready
 //
-// INDEX is MiniDFSCluster's index of the namenode (0, 1); ID its namenode ID in the
-// configuration (dfs.ha.namenodes.NS), "nn0" without HA. A failure to start is one line,
-// `error MESSAGE`, and exit status 1. Then it reads commands from stdin, one a line, and
-// answers each with lines ending in `ok` or `error MESSAGE`:
+// (with --kerberos, localhost instead of 127.0.0.1). INDEX is MiniDFSCluster's index of the
+// namenode (0, 1); ID its namenode ID in the configuration (dfs.ha.namenodes.NS), "nn0" without
+// HA. A failure to start is one line, `error MESSAGE`, and exit status 1. Then it reads
+// commands from stdin, one a line, and answers each with lines ending in `ok` or `error MESSAGE`:
 //
 //   status          `nn ID STATE` for each namenode (STATE down when stopped)
 //   failover        (HA) the active namenode becomes standby and the next one up active:
@@ -24,7 +38,8 @@
 //   stop-nn N       shuts namenode N (an index or an ID) down
 //   restart-nn N    starts it again on the same ports (a standby in HA): `nn ID STATE`
 //
-// The end of its input shuts the cluster down and exits 0; so does SIGTERM (a shutdown hook).
+// The end of its input shuts the cluster (and the KDC) down and exits 0; so does SIGTERM (a
+// shutdown hook).
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.File;
@@ -37,9 +52,13 @@ import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.StandardCopyOption;
+import java.security.PrivilegedExceptionAction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -48,6 +67,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.hdfs.MiniDFSNNTopology;
 import org.apache.hadoop.hdfs.server.namenode.NameNode;
+import org.apache.hadoop.minikdc.MiniKdc;
+import org.apache.hadoop.security.UserGroupInformation;
+import org.apache.hadoop.security.authentication.client.AuthenticatedURL;
 import org.apache.hadoop.util.ShutdownHookManager;
 
 public final class MiniDfs {
@@ -56,6 +78,9 @@ public final class MiniDfs {
   private static boolean ha;
   private static int namenodes;
   private static boolean down;
+  private static Kerberos kerberos; // --kerberos
+  // The servers' host: an address, or with Kerberos the name their principals are of.
+  private static String host = "127.0.0.1";
 
   public static void main(String[] args) throws Exception {
     // The protocol has stdout to itself: whatever else prints there goes to stderr (the log).
@@ -67,40 +92,59 @@ public final class MiniDfs {
     // methods are noise.
     Logger.getLogger("").setLevel(Level.SEVERE);
 
+    String usage = "usage: MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] DIR";
     String dir = null;
+    String krbDir = null;
     int lsLimit = -1;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--ha")) {
         ha = true;
+      } else if (args[i].equals("--kerberos") && i + 1 < args.length) {
+        krbDir = args[++i];
       } else if (args[i].equals("--ls-limit") && i + 1 < args.length) {
         lsLimit = Integer.parseInt(args[++i]);
       } else if (!args[i].startsWith("--") && dir == null) {
         dir = args[i];
       } else {
-        fail("usage: MiniDfs [--ha] [--ls-limit N] DIR");
+        fail(usage);
       }
     }
-    if (dir == null) fail("usage: MiniDfs [--ha] [--ls-limit N] DIR");
+    if (dir == null) fail(usage);
+    if (ha && krbDir != null) fail(usage + " (--kerberos is of one namenode, not --ha)");
+
+    // The KDC first: MiniKdc.start() writes its krb5.conf and points this JVM's Kerberos at it
+    // (java.security.krb5.conf), which has to happen before anything reads Kerberos settings.
+    if (krbDir != null) {
+      try {
+        kerberos = Kerberos.start(new File(krbDir).getAbsoluteFile());
+      } catch (Throwable e) {
+        fail("the KDC: " + message(e));
+      }
+      host = "localhost";
+    }
 
     Configuration conf = new Configuration();
     conf.setBoolean("dfs.webhdfs.enabled", true);
     conf.setBoolean("dfs.permissions.enabled", false);
     conf.setInt("dfs.replication", 1);
-    conf.set("dfs.namenode.http-address", "127.0.0.1:0");
-    conf.set("dfs.namenode.rpc-address", "127.0.0.1:0");
-    conf.set("dfs.datanode.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.http.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.ipc.address", "127.0.0.1:0");
-    conf.set("dfs.datanode.hostname", "127.0.0.1");
+    conf.set("dfs.namenode.http-address", host + ":0");
+    conf.set("dfs.namenode.rpc-address", host + ":0");
+    conf.set("dfs.datanode.address", host + ":0");
+    conf.set("dfs.datanode.http.address", host + ":0");
+    conf.set("dfs.datanode.ipc.address", host + ":0");
+    conf.set("dfs.datanode.hostname", host);
     // A restarted namenode leaves safe mode as soon as the datanode has reported, which it does
     // within a second (the heartbeat's interval; Hadoop's default is 3 s).
     conf.setInt("dfs.namenode.safemode.extension", 0);
     conf.setLong("dfs.heartbeat.interval", 1);
     if (lsLimit > 0) conf.setInt("dfs.ls.limit", lsLimit);
+    if (kerberos != null) kerberos.secure(conf);
 
+    // checkDataNodeHostConfig: else dfs.datanode.hostname is 127.0.0.1, whatever it says.
     MiniDFSCluster.Builder builder = new MiniDFSCluster.Builder(conf, new File(dir))
         .numDataNodes(1)
-        .checkDataNodeAddrConfig(true);
+        .checkDataNodeAddrConfig(true)
+        .checkDataNodeHostConfig(true);
     if (ha) {
       MiniDFSNNTopology topology = MiniDFSNNTopology.simpleHATopology();
       builder.nnTopology(topology);
@@ -119,6 +163,7 @@ public final class MiniDfs {
       conf.setInt("dfs.client.failover.sleep.max.millis", 200);
     }
     try {
+      if (kerberos != null) UserGroupInformation.setConfiguration(conf);
       cluster = builder.build();
       namenodes = ha ? cluster.getNumNameNodes() : 1;
       if (ha) cluster.transitionToActive(0);
@@ -150,6 +195,13 @@ public final class MiniDfs {
     if (ha) {
       String ns = cluster.getConfiguration(0).get("dfs.nameservices");
       out.println("nameservice " + ns + " " + String.join(",", ids));
+    }
+    if (kerberos != null) {
+      out.println("realm " + kerberos.realm);
+      out.println("krb5conf " + kerberos.krb5conf);
+      out.println("clientkeytab " + kerberos.clientKeytab);
+      out.println("principal " + kerberos.clientPrincipal);
+      out.println("nnprincipal " + kerberos.serverPrincipal);
     }
     out.println("ready");
 
@@ -206,17 +258,35 @@ public final class MiniDfs {
   }
 
   // GETFILESTATUS of / answers 200 at an active namenode, 403 (StandbyException) at a standby.
+  // With Kerberos: 401 without SPNEGO, 200 with it, as the client (the whole SPNEGO path: the
+  // KDC, the HTTP/localhost key, the mapping of the client's principal to a user).
   private static void checkWebHdfs(int i) throws Exception {
     InetSocketAddress http = cluster.getNameNode(i).getHttpAddress();
-    URL url = new URL("http://" + hostPort(http) + "/webhdfs/v1/?op=GETFILESTATUS&user.name=k8sha");
-    HttpURLConnection c = (HttpURLConnection) url.openConnection();
+    String base = "http://" + hostPort(http) + "/webhdfs/v1/?op=GETFILESTATUS";
+    int want = cluster.getNameNode(i).isActiveState() ? 200 : 403;
+    if (kerberos == null) {
+      URL url = new URL(base + "&user.name=k8sha");
+      expectStatus(i, (HttpURLConnection) url.openConnection(), want);
+      return;
+    }
+    expectStatus(i, (HttpURLConnection) new URL(base).openConnection(), 401);
+    UserGroupInformation client = UserGroupInformation.loginUserFromKeytabAndReturnUGI(
+        kerberos.clientPrincipal, kerberos.clientKeytab.getPath());
+    client.doAs((PrivilegedExceptionAction<Void>) () -> {
+      HttpURLConnection c =
+          new AuthenticatedURL().openConnection(new URL(base), new AuthenticatedURL.Token());
+      expectStatus(i, c, want);
+      return null;
+    });
+  }
+
+  private static void expectStatus(int i, HttpURLConnection c, int want) throws Exception {
     c.setConnectTimeout(10000);
     c.setReadTimeout(30000);
     int code = c.getResponseCode();
     InputStream body = code < 400 ? c.getInputStream() : c.getErrorStream();
     String text = body == null ? "" : new String(body.readAllBytes(), StandardCharsets.UTF_8);
     c.disconnect();
-    int want = cluster.getNameNode(i).isActiveState() ? 200 : 403;
     if (code != want) {
       throw new IllegalStateException("WebHDFS of " + id(i) + " answers " + code + ", not " + want
           + ": " + text.substring(0, Math.min(text.length(), 300)));
@@ -242,13 +312,85 @@ public final class MiniDfs {
   }
 
   private static String hostPort(InetSocketAddress a) {
-    return a.getAddress().getHostAddress() + ":" + a.getPort();
+    return (kerberos != null ? host : a.getAddress().getHostAddress()) + ":" + a.getPort();
   }
 
   private static synchronized void shutdown() {
-    if (down || cluster == null) return;
+    if (down) return;
     down = true;
-    cluster.shutdown();
+    if (cluster != null) cluster.shutdown();
+    if (kerberos != null) kerberos.kdc.stop();
+  }
+
+  // The KDC of --kerberos and what the cluster's configuration takes from it. A class of its
+  // own, so that without --kerberos MiniKdc and Kerby are never loaded.
+  private static final class Kerberos {
+    final MiniKdc kdc;
+    final String realm;
+    final File krb5conf;
+    final File serverKeytab;
+    final File clientKeytab;
+    final String serverPrincipal;
+    final String httpPrincipal;
+    final String clientPrincipal;
+
+    private Kerberos(MiniKdc kdc, File dir) throws Exception {
+      this.kdc = kdc;
+      realm = kdc.getRealm();
+      krb5conf = new File(dir, "krb5.conf");
+      Files.copy(kdc.getKrb5conf().toPath(), krb5conf.toPath(),
+          StandardCopyOption.REPLACE_EXISTING);
+      serverKeytab = new File(dir, "hdfs.keytab");
+      clientKeytab = new File(dir, "client.keytab");
+      kdc.createPrincipal(serverKeytab, "hdfs/localhost", "HTTP/localhost");
+      kdc.createPrincipal(clientKeytab, "client");
+      serverPrincipal = "hdfs/localhost@" + realm;
+      httpPrincipal = "HTTP/localhost@" + realm;
+      clientPrincipal = "client@" + realm;
+    }
+
+    static Kerberos start(File dir) throws Exception {
+      File work = new File(dir, "kdc");
+      if (!work.isDirectory() && !work.mkdirs()) {
+        throw new IllegalStateException("cannot make " + work);
+      }
+      Properties kdcConf = MiniKdc.createConf(); // realm EXAMPLE.COM, TCP, a free port
+      kdcConf.setProperty(MiniKdc.KDC_BIND_ADDRESS, "localhost");
+      MiniKdc kdc = new MiniKdc(kdcConf, work);
+      kdc.start();
+      try {
+        return new Kerberos(kdc, dir);
+      } catch (Throwable e) {
+        kdc.stop();
+        throw e;
+      }
+    }
+
+    void secure(Configuration conf) {
+      conf.set("hadoop.security.authentication", "kerberos");
+      conf.setBoolean("hadoop.security.authorization", true);
+      conf.set("dfs.namenode.kerberos.principal", serverPrincipal);
+      conf.set("dfs.namenode.keytab.file", serverKeytab.getPath());
+      conf.set("dfs.datanode.kerberos.principal", serverPrincipal);
+      conf.set("dfs.datanode.keytab.file", serverKeytab.getPath());
+      // The namenode's own SPNEGO (dfs.namenode.kerberos.internal.spnego.principal defaults to
+      // it) and the filter in front of WebHDFS, which DFSUtil always installs and configures
+      // from hadoop.http.authentication.*: core-default.xml's type there is simple, anonymous
+      // allowed, and then every WebHDFS request is refused.
+      conf.set("dfs.web.authentication.kerberos.principal", httpPrincipal);
+      conf.set("dfs.web.authentication.kerberos.keytab", serverKeytab.getPath());
+      conf.set("hadoop.http.authentication.type", "kerberos");
+      conf.set("hadoop.http.authentication.kerberos.principal", httpPrincipal);
+      conf.set("hadoop.http.authentication.kerberos.keytab", serverKeytab.getPath());
+      conf.setBoolean("dfs.block.access.token.enable", true);
+      // A secure datanode on unprivileged ports and plain HTTP: the test escape of Hadoop's
+      // DataNode.checkSecureConfig. Data transfer authenticated with SASL, as a datanode without
+      // privileged ports has it; without, MiniDFSCluster tries to bind privileged resources for
+      // the datanode, fails and prints a harmless stack trace.
+      conf.setBoolean("ignore.secure.ports.for.testing", true);
+      conf.set("dfs.http.policy", "HTTP_ONLY");
+      conf.set("dfs.data.transfer.protection", "authentication");
+    }
   }
 
   private static String message(Throwable e) {

@@ -1,32 +1,50 @@
 #!/usr/bin/env bash
 # Runs a program with a real HDFS: Hadoop's MiniDFSCluster (MiniDfs.java, one JVM) with WebHDFS,
 # every server on 127.0.0.1 on a free port, storage in a scratch folder; then stops it:
-#   minidfs.sh [--ha] [--ls-limit N] PROGRAM [ARGS...]
+#   minidfs.sh [--ha | --kerberos] [--ls-limit N] PROGRAM [ARGS...]
 # --ha: two namenodes of one nameservice sharing their edits, the first active, the second
 # standby. --ls-limit N: the namenode lists N entries a batch (dfs.ls.limit; Hadoop's default is
 # 1000), so that a listing of more than N entries takes several LISTSTATUS_BATCH requests.
+# --kerberos: a Kerberos-secured cluster (one namenode) and its KDC (Hadoop's MiniKdc, in the same
+# JVM, realm EXAMPLE.COM): WebHDFS takes SPNEGO, not user.name, as client@EXAMPLE.COM, whose
+# keytab the program is given; every server is on localhost and named so (the SPNEGO target of a
+# URL's host localhost is HTTP/localhost, the namenode's HTTP principal). Plain HTTP; the
+# datanode's URL in a redirect carries a delegation token, and the datanode takes that.
 #
 # The program is given:
 #   HADOOP_CONF_DIR              a folder with core-site.xml (fs.defaultFS) and hdfs-site.xml (the
 #                                namenodes' addresses; in HA the nameservice and its namenodes)
-#   HADOOP_USER_NAME             k8sha
+#   HADOOP_USER_NAME             k8sha (unset with --kerberos: the user is the principal's)
 #   K8SHA_TEST_HDFS_DEFAULT_FS   fs.defaultFS: hdfs://127.0.0.1:PORT, or hdfs://NAMESERVICE in HA
 #   K8SHA_TEST_HDFS_WEBHDFS      the active namenode's HTTP address, http://127.0.0.1:PORT
 #   K8SHA_TEST_HDFS_NAMENODES    (HA) every namenode as ID=http://127.0.0.1:PORT, space-separated
+# and with --kerberos, where both addresses are on localhost, not 127.0.0.1, and core-site.xml
+# has hadoop.security.authentication=kerberos (hdfs-site.xml dfs.namenode.kerberos.principal):
+#   K8SHA_TEST_HDFS_KERBEROS     the client's principal, client@EXAMPLE.COM (unset otherwise)
+#   KRB5_CONFIG                  the KDC's krb5.conf (its KDC on localhost, over TCP)
+#   KRB5_CLIENT_KTNAME           the client's keytab: MIT GSS-API gets the client's ticket from it
+#                                on its own, no kinit (e.g. curl --negotiate -u :)
+#   KRB5CCNAME                   FILE:SCRATCH/ccache, the credential cache, in the scratch folder
 #   K8SHA_TEST_HDFS_CONTROL      a command that drives the cluster and returns when it is done:
 #                                `$K8SHA_TEST_HDFS_CONTROL failover` (HA; prints `active ID`),
 #                                `stop-nn ID`, `restart-nn ID`, `status`; it prints the launcher's
 #                                answer and exits 0 on `ok`, 1 on `error MESSAGE` (on stderr)
-# Its exit status is this script's. Hadoop's classpath is resolved once per Hadoop version into
-# ${XDG_CACHE_HOME:-~/.cache}/libk8sha/hadoop-<version>, where the launcher is compiled too.
+# Its exit status is this script's. Hadoop's classpath is resolved once per version of pom.xml
+# into ${XDG_CACHE_HOME:-~/.cache}/libk8sha/hadoop-<version>, where the launcher is compiled too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: minidfs.sh [--ha] [--ls-limit N] PROGRAM [ARGS...]" >&2; exit 2; }
+usage() {
+  [ $# -eq 0 ] || echo "minidfs.sh: $*" >&2
+  echo "usage: minidfs.sh [--ha | --kerberos] [--ls-limit N] PROGRAM [ARGS...]" >&2
+  exit 2
+}
 launcher_args=()
 ha=false
+kerberos=false
 while [ $# -gt 0 ]; do
   case $1 in
     --ha) ha=true; launcher_args+=(--ha); shift ;;
+    --kerberos) kerberos=true; shift ;;
     --ls-limit) [ $# -ge 2 ] || usage; launcher_args+=(--ls-limit "$2"); shift 2 ;;
     --) shift; break ;;
     -*) usage ;;
@@ -34,20 +52,24 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -ge 1 ] || usage
+if $ha && $kerberos; then usage "--kerberos is of one namenode: not with --ha"; fi
 
+# The classpath, resolved once per version of pom.xml (a changed pom is resolved again).
 version=$(sed -n 's:.*<hadoop.version>\(.*\)</hadoop.version>.*:\1:p' "$here/pom.xml")
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/libk8sha/hadoop-$version
 mkdir -p "$cache"
-if [ ! -s "$cache/classpath" ]; then
-  mvn -q -B -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cache/classpath.tmp" \
+pom_sum=$(sha256sum < "$here/pom.xml" | cut -c1-16)
+if [ ! -s "$cache/classpath-$pom_sum" ]; then
+  tmp=$(mktemp "$cache/classpath.XXXXXX")
+  mvn -q -B -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$tmp" \
     > "$cache/maven.log" 2>&1 || { echo "minidfs.sh: resolving Hadoop $version failed:" >&2;
-                                   tail -20 "$cache/maven.log" >&2; exit 1; }
-  mv "$cache/classpath.tmp" "$cache/classpath"
+                                   tail -20 "$cache/maven.log" >&2; rm -f "$tmp"; exit 1; }
+  mv "$tmp" "$cache/classpath-$pom_sum"
 fi
-classpath=$(cat "$cache/classpath")
+classpath=$(cat "$cache/classpath-$pom_sum")
 
-# The launcher, compiled once per version of its source.
-sum=$(sha256sum < "$here/MiniDfs.java" | cut -c1-16)
+# The launcher, compiled once per version of its source and of the classpath.
+sum=$(cat "$here/MiniDfs.java" "$here/pom.xml" | sha256sum | cut -c1-16)
 classes=$cache/launcher-$sum
 if [ ! -f "$classes/MiniDfs.class" ]; then
   tmp=$(mktemp -d "$cache/compile.XXXXXX")
@@ -59,6 +81,7 @@ if [ ! -f "$classes/MiniDfs.class" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/k8sha-hdfs.XXXXXX")
+if $kerberos; then mkdir "$work/krb"; launcher_args+=(--kerberos "$work/krb"); fi
 mkfifo "$work/in"
 : > "$work/out"
 # The launcher reads commands from the FIFO "in" (held open here, so that it sees the end of its
@@ -96,14 +119,23 @@ done
 $ready || { echo "minidfs.sh: the cluster was not up within 120 s" >&2; log_tail; exit 1; }
 
 declare -A rpc http state
-ids=() ns=
+ids=() ns= krb5conf= clientkeytab= principal= nnprincipal=
 while read -r kind a b c d; do
   case $kind in
     rpc) rpc[$b]=$c; ids+=("$b") ;;
     webhdfs) http[$b]=$c; state[$b]=$d ;;
     nameservice) ns=$a ;;
+    krb5conf) krb5conf=$a ;;
+    clientkeytab) clientkeytab=$a ;;
+    principal) principal=$a ;;
+    nnprincipal) nnprincipal=$a ;;
   esac
 done < "$work/out"
+if $kerberos && { [ -z "$krb5conf" ] || [ -z "$clientkeytab" ] || [ -z "$principal" ] ||
+                  [ -z "$nnprincipal" ]; }; then
+  echo "minidfs.sh: the launcher did not say where its Kerberos files are" >&2; cat "$work/out" >&2
+  exit 1
+fi
 
 mkdir "$work/conf"
 property() { printf '  <property><name>%s</name><value>%s</value></property>\n' "$1" "$2"; }
@@ -130,11 +162,15 @@ else
   { echo '<configuration>'
     property dfs.namenode.rpc-address "${rpc[$active]}"
     property dfs.namenode.http-address "${http[$active]#http://}"
+    if $kerberos; then property dfs.namenode.kerberos.principal "$nnprincipal"; fi
     echo '</configuration>'
   } > "$work/conf/hdfs-site.xml"
 fi
-{ echo '<configuration>'; property fs.defaultFS "$default_fs"; echo '</configuration>'; } \
-  > "$work/conf/core-site.xml"
+{ echo '<configuration>'
+  property fs.defaultFS "$default_fs"
+  if $kerberos; then property hadoop.security.authentication kerberos; fi
+  echo '</configuration>'
+} > "$work/conf/core-site.xml"
 
 # The control command: one command at a time (a lock), written to the launcher's input, then
 # the launcher's answer: the lines it appends to "out" up to `ok` or `error ...`.
@@ -161,10 +197,19 @@ exit 1
 CONTROL
 chmod +x "$work/control"
 
-export HADOOP_CONF_DIR=$work/conf HADOOP_USER_NAME=k8sha
+export HADOOP_CONF_DIR=$work/conf
 export K8SHA_TEST_HDFS_DEFAULT_FS=$default_fs K8SHA_TEST_HDFS_WEBHDFS=${http[$active]}
 export K8SHA_TEST_HDFS_CONTROL=$work/control
 if $ha; then export K8SHA_TEST_HDFS_NAMENODES=$namenodes; fi
+if $kerberos; then
+  # The user is the principal's (client), not one named by the program.
+  unset HADOOP_USER_NAME
+  export K8SHA_TEST_HDFS_KERBEROS=$principal KRB5_CONFIG=$krb5conf
+  export KRB5_CLIENT_KTNAME=$clientkeytab KRB5CCNAME=FILE:$work/ccache
+else
+  export HADOOP_USER_NAME=k8sha
+  unset K8SHA_TEST_HDFS_KERBEROS
+fi
 set +e
 "$@" 3>&-
 rc=$?

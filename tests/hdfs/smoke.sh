@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
 # WebHDFS as the hdfs backend relies on it, checked with curl against the cluster of minidfs.sh:
-#   minidfs.sh [--ha] [--ls-limit N] smoke.sh [N]
+#   minidfs.sh [--ha | --kerberos] [--ls-limit N] smoke.sh [N]
 # N: the namenode's dfs.ls.limit, so that the pages of LISTSTATUS_BATCH are checked as well.
 # Each check states what the server does; a change in Hadoop that the backend would notice
 # fails here first. Quiet on success.
+# With --kerberos (K8SHA_TEST_HDFS_KERBEROS, the client's principal) every request to the
+# namenode is made with SPNEGO (curl --negotiate, the ticket from KRB5_CLIENT_KTNAME's keytab)
+# and without user.name; the datanode's hop goes by the delegation token of the redirect.
 set -euo pipefail
 page=${1:-}
 webhdfs=${K8SHA_TEST_HDFS_WEBHDFS:?run under minidfs.sh}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/k8sha-hdfs-smoke.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-user=user.name=k8sha
+principal=${K8SHA_TEST_HDFS_KERBEROS:-}
+if [ -n "$principal" ]; then
+  user= owner=${principal%%@*} host=localhost auth=(--negotiate -u :)
+else
+  user='&user.name=k8sha' owner=k8sha host=127.0.0.1 auth=()
+fi
 
 fail() { echo "smoke.sh: $*" >&2; [ -s "$tmp/body" ] && head -c 2000 "$tmp/body" >&2 && echo >&2; exit 1; }
 # req METHOD URL [CURL ARGS...]: the status in $code (000: no connection), the body in
 # $tmp/body, the Location header in $location. Redirects are not followed unless asked (-L).
+# With Kerberos, SPNEGO when the server asks for it, unless noauth is set (noauth=1 req ...).
 req() {
-  local method=$1 url=$2
+  local method=$1 url=$2 a=("${auth[@]}")
   shift 2
-  code=$(curl -s -X "$method" -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' "$@" "$url") ||
-    true
+  [ -z "${noauth:-}" ] || a=()
+  code=$(curl -s -X "$method" -o "$tmp/body" -D "$tmp/headers" -w '%{http_code}' "${a[@]}" "$@" \
+    "$url") || true
   location=$(sed -n 's/^[Ll]ocation: *//p' "$tmp/headers" 2>/dev/null | tr -d '\r' | tail -1)
 }
 # json EXPR: EXPR of the body parsed as JSON (d).
@@ -40,19 +50,26 @@ expect_json() { # expect_json EXPR VALUE WHAT
   v=$(json "$1") || fail "$3: not JSON with $1"
   [ "$v" = "$2" ] || fail "$3: $1 is $v, expected $2"
 }
-# The first hop of a data operation: a 307 to a datanode on 127.0.0.1 (not the namenode).
+# The first hop of a data operation: a 307 to a datanode on 127.0.0.1 (not the namenode); with
+# Kerberos on localhost, with a delegation token (the datanode takes no SPNEGO).
 expect_redirect() { # expect_redirect NAMENODE WHAT
   expect 307 "$2"
   case $location in
-    http://127.0.0.1:*/webhdfs/v1/*) ;;
-    *) fail "$2: redirected to '$location', not to a datanode on 127.0.0.1" ;;
+    "http://$host:"*/webhdfs/v1/*) ;;
+    *) fail "$2: redirected to '$location', not to a datanode on $host" ;;
   esac
   [ "${location%%/webhdfs/*}" != "$1" ] || fail "$2: redirected to the namenode itself"
+  if [ -n "$principal" ]; then
+    case $location in
+      *[?\&]delegation=?*) ;;
+      *) fail "$2: redirected to '$location', without a delegation token" ;;
+    esac
+  fi
 }
 
 # create NAMENODE PATH FILE: CREATE without overwrite, its two hops.
 create() {
-  req PUT "$1/webhdfs/v1$2?op=CREATE&overwrite=false&$user"
+  req PUT "$1/webhdfs/v1$2?op=CREATE&overwrite=false$user"
   expect_redirect "$1" "CREATE $2 at the namenode"
   req PUT "$location" --data-binary "@$3" -H 'Content-Type: application/octet-stream'
   expect 201 "CREATE $2 at the datanode"
@@ -63,10 +80,10 @@ create() {
 }
 # expect_content NAMENODE PATH FILE: OPEN, its redirect, then the bytes.
 expect_content() {
-  req GET "$1/webhdfs/v1$2?op=OPEN&$user"
+  req GET "$1/webhdfs/v1$2?op=OPEN$user"
   expect_redirect "$1" "OPEN $2"
   case $location in *offset=0*) ;; *) fail "OPEN $2: redirect without offset=0: $location" ;; esac
-  req GET "$1/webhdfs/v1$2?op=OPEN&$user" -L
+  req GET "$1/webhdfs/v1$2?op=OPEN$user" -L
   expect 200 "OPEN $2 (following the redirect)"
   cmp -s "$tmp/body" "$3" || fail "OPEN $2: not the bytes written"
 }
@@ -74,22 +91,49 @@ expect_content() {
 { printf 'k8sha\0\377\r\n'; seq 1 20000; } > "$tmp/data" # about 100 KB, not all text
 printf 'other' > "$tmp/other"
 
-# --- Writing, reading, failing as documented.
 nn=$webhdfs
+# --- Kerberos: nothing without SPNEGO, user.name is no way in, no ticket no entry.
+if [ -n "$principal" ]; then
+  noauth=1 req GET "$nn/webhdfs/v1/?op=GETFILESTATUS"
+  expect 401 "GETFILESTATUS without SPNEGO"
+  grep -qi '^WWW-Authenticate: Negotiate' "$tmp/headers" ||
+    fail "GETFILESTATUS without SPNEGO: a 401 without WWW-Authenticate: Negotiate"
+  noauth=1 req GET "$nn/webhdfs/v1/?op=GETFILESTATUS&user.name=k8sha"
+  expect 401 "GETFILESTATUS with user.name, without SPNEGO"
+  noauth=1 req PUT "$nn/webhdfs/v1/smoke/denied?op=CREATE&overwrite=false"
+  expect 401 "CREATE without SPNEGO"
+  KRB5_CLIENT_KTNAME=$tmp/no.keytab KRB5CCNAME=FILE:$tmp/no.ccache \
+    req GET "$nn/webhdfs/v1/?op=GETFILESTATUS"
+  expect 401 "GETFILESTATUS with --negotiate, but neither a keytab nor a ticket"
+  req GET "$nn/webhdfs/v1/?op=GETFILESTATUS"
+  expect 200 "GETFILESTATUS with SPNEGO"
+fi
+
+# --- Writing, reading, failing as documented.
 create "$nn" /smoke/dir/file "$tmp/data" # (the parent folders are made)
 expect_content "$nn" /smoke/dir/file "$tmp/data"
+# Its owner: user.name's, or with Kerberos the principal's short name.
+req GET "$nn/webhdfs/v1/smoke/dir/file?op=GETFILESTATUS$user"
+expect 200 "GETFILESTATUS"
+expect_json 'd["FileStatus"]["owner"], d["FileStatus"]["type"]' "('$owner', 'FILE')" "GETFILESTATUS"
+if [ -n "$principal" ]; then
+  # With SPNEGO a user.name is not refused, but no one's but the principal's either.
+  user='&user.name=k8sha' create "$nn" /smoke/dir/named "$tmp/other"
+  req GET "$nn/webhdfs/v1/smoke/dir/named?op=GETFILESTATUS"
+  expect_json 'd["FileStatus"]["owner"]' "$owner" "CREATE with SPNEGO and user.name=k8sha"
+fi
 # overwrite=false on an existing file: the namenode still redirects; the datanode refuses.
-req PUT "$nn/webhdfs/v1/smoke/dir/file?op=CREATE&overwrite=false&$user"
+req PUT "$nn/webhdfs/v1/smoke/dir/file?op=CREATE&overwrite=false$user"
 expect_redirect "$nn" "CREATE of an existing file at the namenode"
 req PUT "$location" --data-binary "@$tmp/other" -H 'Content-Type: application/octet-stream'
 expect_exception 403 FileAlreadyExistsException "CREATE of an existing file at the datanode"
 expect_content "$nn" /smoke/dir/file "$tmp/data" # unchanged
 # A missing file: 404 from the namenode itself, no redirect.
-req GET "$nn/webhdfs/v1/smoke/dir/missing?op=OPEN&$user"
+req GET "$nn/webhdfs/v1/smoke/dir/missing?op=OPEN$user"
 expect_exception 404 FileNotFoundException "OPEN of a missing file"
-req GET "$nn/webhdfs/v1/smoke/dir/missing?op=GETFILESTATUS&$user"
+req GET "$nn/webhdfs/v1/smoke/dir/missing?op=GETFILESTATUS$user"
 expect_exception 404 FileNotFoundException "GETFILESTATUS of a missing file"
-req GET "$nn/webhdfs/v1/smoke/missing?op=LISTSTATUS_BATCH&$user"
+req GET "$nn/webhdfs/v1/smoke/missing?op=LISTSTATUS_BATCH$user"
 expect_exception 404 FileNotFoundException "LISTSTATUS_BATCH of a missing folder"
 
 # --- Listing in pages: startAfter is the last name of the page before.
@@ -98,7 +142,7 @@ for n in $names; do create "$nn" "/smoke/list/$n" "$tmp/other"; done
 total=$(echo $names | wc -w)
 seen=() after= pages=0
 while :; do
-  req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH${after:+&startAfter=$after}&$user"
+  req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH${after:+&startAfter=$after}$user"
   expect 200 "LISTSTATUS_BATCH of /smoke/list after '$after'"
   got=$(json '" ".join(s["pathSuffix"] for s in d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"])')
   remaining=$(json 'd["DirectoryListing"]["remainingEntries"]')
@@ -120,28 +164,28 @@ if [ -n "$page" ]; then
   [ $pages = $(((total + page - 1) / page)) ] || fail "LISTSTATUS_BATCH: $pages pages of at most $page"
 fi
 # After the last name: an empty page, not an error.
-req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH&startAfter=g&$user"
+req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH&startAfter=g$user"
 expect 200 "LISTSTATUS_BATCH after the last name"
 expect_json 'len(d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"]), d["DirectoryListing"]["remainingEntries"]' \
   "(0, 0)" "LISTSTATUS_BATCH after the last name"
 # Of a file: the file itself, with an empty pathSuffix.
-req GET "$nn/webhdfs/v1/smoke/dir/file?op=LISTSTATUS_BATCH&$user"
+req GET "$nn/webhdfs/v1/smoke/dir/file?op=LISTSTATUS_BATCH$user"
 expect 200 "LISTSTATUS_BATCH of a file"
 expect_json '[(s["pathSuffix"], s["type"], s["length"]) for s in d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"]]' \
   "[('', 'FILE', $(wc -c < "$tmp/data"))]" "LISTSTATUS_BATCH of a file"
 
 # --- Deleting: a boolean, false when there was nothing to delete.
-req DELETE "$nn/webhdfs/v1/smoke/dir/file?op=DELETE&$user"
+req DELETE "$nn/webhdfs/v1/smoke/dir/file?op=DELETE$user"
 expect 200 "DELETE"
 expect_json 'd' "{'boolean': True}" "DELETE"
-req DELETE "$nn/webhdfs/v1/smoke/dir/file?op=DELETE&$user"
+req DELETE "$nn/webhdfs/v1/smoke/dir/file?op=DELETE$user"
 expect 200 "DELETE of a missing file"
 expect_json 'd' "{'boolean': False}" "DELETE of a missing file"
-req GET "$nn/webhdfs/v1/smoke/dir/file?op=OPEN&$user"
+req GET "$nn/webhdfs/v1/smoke/dir/file?op=OPEN$user"
 expect_exception 404 FileNotFoundException "OPEN after DELETE"
-req DELETE "$nn/webhdfs/v1/smoke/list?op=DELETE&$user"
+req DELETE "$nn/webhdfs/v1/smoke/list?op=DELETE$user"
 expect_exception 403 PathIsNotEmptyDirectoryException "DELETE of a folder with files, not recursive"
-req DELETE "$nn/webhdfs/v1/smoke?op=DELETE&recursive=true&$user"
+req DELETE "$nn/webhdfs/v1/smoke?op=DELETE&recursive=true$user"
 expect_json 'd' "{'boolean': True}" "DELETE recursive"
 
 [ -n "${K8SHA_TEST_HDFS_NAMENODES:-}" ] || exit 0
@@ -163,11 +207,11 @@ ctl() {
 }
 # expect_standby NAMENODE WHAT: it answers, but only that it is a standby.
 expect_standby() {
-  req GET "$1/webhdfs/v1/ha/file?op=OPEN&$user"
+  req GET "$1/webhdfs/v1/ha/file?op=OPEN$user"
   expect_exception 403 StandbyException "OPEN at $2"
-  req GET "$1/webhdfs/v1/ha?op=LISTSTATUS_BATCH&$user"
+  req GET "$1/webhdfs/v1/ha?op=LISTSTATUS_BATCH$user"
   expect_exception 403 StandbyException "LISTSTATUS_BATCH at $2"
-  req DELETE "$1/webhdfs/v1/ha/none?op=DELETE&$user"
+  req DELETE "$1/webhdfs/v1/ha/none?op=DELETE$user"
   expect_exception 403 StandbyException "DELETE at $2"
 }
 
@@ -189,7 +233,7 @@ create "$standby" /ha/other "$tmp/other"
 
 # A stopped namenode does not answer at all.
 ctl stop-nn "$active_id" ok
-req GET "$active/webhdfs/v1/ha/file?op=OPEN&$user"
+req GET "$active/webhdfs/v1/ha/file?op=OPEN$user"
 expect 000 "OPEN at a stopped namenode"
 expect_content "$standby" /ha/file "$tmp/data"
 # Started again, it is a standby; failing over to it, it has everything.
