@@ -3,8 +3,8 @@
  * Copyright the libk8sha authors. Licensed under the Apache License, Version 2.0.
  *
  * Blobs live in the storage directory (`high-availability.storageDir`); only pointers to them go
- * into Kubernetes. A backend serves one URI scheme. `file` and `s3` (also `s3a`, `s3p`) are built
- * in (docs/storage.md); a host plugs in its own, or its own client of a built-in scheme, with
+ * into Kubernetes. A backend serves one URI scheme. `file`, `s3` (also `s3a`, `s3p`) and `hdfs`
+ * (WebHDFS) are built in (docs/storage.md); a host plugs in its own, or its own client of a built-in scheme, with
  * k8sha_storage_register().
  *
  * Every operation is asynchronous: the backend starts it and returns 0, then completes it exactly

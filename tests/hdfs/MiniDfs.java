@@ -2,9 +2,10 @@
 // datanode, all in this JVM) with WebHDFS, every server on 127.0.0.1 on a port of the kernel's
 // choosing. minidfs.sh compiles and starts it:
 //
-//   java ... MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] DIR
+//   java ... MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] [--set KEY=VALUE]... DIR
 //
-// DIR holds the cluster's storage; --ls-limit sets dfs.ls.limit (entries a listing batch).
+// DIR holds the cluster's storage; --ls-limit sets dfs.ls.limit (entries a listing batch); --set
+// sets any other property of the cluster (after the launcher's own).
 // --kerberos KRBDIR: a Kerberos-secured cluster (one namenode) and its KDC, Hadoop's MiniKdc,
 // started first, its files in KRBDIR: realm EXAMPLE.COM, the KDC on localhost (TCP), keytabs
 // hdfs.keytab (hdfs/localhost and HTTP/localhost: the servers' RPC and SPNEGO principals) and
@@ -92,7 +93,8 @@ public final class MiniDfs {
     // methods are noise.
     Logger.getLogger("").setLevel(Level.SEVERE);
 
-    String usage = "usage: MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] DIR";
+    String usage = "usage: MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] [--set KEY=VALUE]... DIR";
+    java.util.List<String> sets = new java.util.ArrayList<>();
     String dir = null;
     String krbDir = null;
     int lsLimit = -1;
@@ -101,6 +103,8 @@ public final class MiniDfs {
         ha = true;
       } else if (args[i].equals("--kerberos") && i + 1 < args.length) {
         krbDir = args[++i];
+      } else if (args[i].equals("--set") && i + 1 < args.length && args[i + 1].indexOf('=') > 0) {
+        sets.add(args[++i]);
       } else if (args[i].equals("--ls-limit") && i + 1 < args.length) {
         lsLimit = Integer.parseInt(args[++i]);
       } else if (!args[i].startsWith("--") && dir == null) {
@@ -138,6 +142,7 @@ public final class MiniDfs {
     conf.setInt("dfs.namenode.safemode.extension", 0);
     conf.setLong("dfs.heartbeat.interval", 1);
     if (lsLimit > 0) conf.setInt("dfs.ls.limit", lsLimit);
+    for (String kv : sets) conf.set(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     if (kerberos != null) kerberos.secure(conf);
 
     // checkDataNodeHostConfig: else dfs.datanode.hostname is 127.0.0.1, whatever it says.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs a program with a real HDFS: Hadoop's MiniDFSCluster (MiniDfs.java, one JVM) with WebHDFS,
 # every server on 127.0.0.1 on a free port, storage in a scratch folder; then stops it:
-#   minidfs.sh [--ha | --kerberos] [--ls-limit N] PROGRAM [ARGS...]
+#   minidfs.sh [--ha | --kerberos] [--ls-limit N] [--set KEY=VALUE]... PROGRAM [ARGS...]
 # --ha: two namenodes of one nameservice sharing their edits, the first active, the second
 # standby. --ls-limit N: the namenode lists N entries a batch (dfs.ls.limit; Hadoop's default is
 # 1000), so that a listing of more than N entries takes several LISTSTATUS_BATCH requests.
+# --set KEY=VALUE: any other property of the cluster (e.g. for benchmarks of a tuned namenode).
 # --kerberos: a Kerberos-secured cluster (one namenode) and its KDC (Hadoop's MiniKdc, in the same
 # JVM, realm EXAMPLE.COM): WebHDFS takes SPNEGO, not user.name, as client@EXAMPLE.COM, whose
 # keytab the program is given; every server is on localhost and named so (the SPNEGO target of a
@@ -35,7 +36,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 usage() {
   [ $# -eq 0 ] || echo "minidfs.sh: $*" >&2
-  echo "usage: minidfs.sh [--ha | --kerberos] [--ls-limit N] PROGRAM [ARGS...]" >&2
+  echo "usage: minidfs.sh [--ha | --kerberos] [--ls-limit N] [--set KEY=VALUE]... PROGRAM [ARGS...]" >&2
   exit 2
 }
 launcher_args=()
@@ -46,6 +47,7 @@ while [ $# -gt 0 ]; do
     --ha) ha=true; launcher_args+=(--ha); shift ;;
     --kerberos) kerberos=true; shift ;;
     --ls-limit) [ $# -ge 2 ] || usage; launcher_args+=(--ls-limit "$2"); shift 2 ;;
+    --set) [ $# -ge 2 ] || usage; launcher_args+=(--set "$2"); shift 2 ;;
     --) shift; break ;;
     -*) usage ;;
     *) break ;;
