@@ -143,9 +143,18 @@ static outcome judge(const answer *a, const remote_error *e) {
   static const char *const passing[] = {"RetriableException", "SafeModeException",
                                         "ConnectException", "NoRouteToHostException",
                                         "SocketTimeoutException"};
+  /* Answers about the request itself, whatever the status (HttpFS says them with a 500). */
+  static const char *const definite[] = {
+      "FileAlreadyExistsException", "FileNotFoundException", "PathIsNotEmptyDirectoryException",
+      "ParentNotDirectoryException", "AccessControlException", "SecurityException",
+      "AuthorizationException", "IllegalArgumentException", "UnsupportedOperationException",
+      "QueryParamException"};
   size_t i;
   if (strcmp(e->exception, "StandbyException") == 0)
     return STANDBY;
+  for (i = 0; i < sizeof(definite) / sizeof(definite[0]); i++)
+    if (strcmp(e->exception, definite[i]) == 0)
+      return DONE;
   if (a->code >= 500)
     return TRANSIENT;
   for (i = 0; i < sizeof(passing) / sizeof(passing[0]); i++)
@@ -186,7 +195,10 @@ static outcome try_namenode(hdfs_work *w, size_t i, const char *query, answer *a
     }
     a->location = NULL;
     k8sha__http_answer_clear(a);
-    rc = exchange(w, method, to, w->base.kind == K8SHA__POOL_WRITE ? w->base.data : NULL,
+    /* (a write always sends a body, "" for an empty blob: HttpFS refuses a data request
+     * without its Content-Type) */
+    rc = exchange(w, method, to,
+                  w->base.kind == K8SHA__POOL_WRITE ? (w->base.data ? w->base.data : "") : NULL,
                   w->base.len, a, err, err_len);
     if (rc == -1) {
       /* (the namenode answered: a datanode that does not is worth another try) */
@@ -310,7 +322,8 @@ static void do_write(hdfs_work *w) {
   int sent = 0;
   if (!request(w, "op=CREATE&overwrite=false", &a, &e, &sent))
     return;
-  if (a.code == 403 && strcmp(e.exception, "FileAlreadyExistsException") == 0 && sent) {
+  /* (the datanode says it with a 403, HttpFS with a 500) */
+  if (strcmp(e.exception, "FileAlreadyExistsException") == 0 && sent) {
     /* An earlier try may have written it: the file is ours when it holds our bytes. */
     hdfs_work r = *w;
     int got;
@@ -331,7 +344,7 @@ static void do_write(hdfs_work *w) {
             r.base.status ? r.base.message : "OPEN did not answer 200");
     return;
   }
-  if (a.code == 403 && strcmp(e.exception, "FileAlreadyExistsException") == 0)
+  if (strcmp(e.exception, "FileAlreadyExistsException") == 0)
     failf(w, K8SHA_EEXISTS, "hdfs: CREATE %s: the file exists", w->base.uri);
   else if (a.code != 201)
     fail_answer(w, &a, &e);
@@ -442,9 +455,10 @@ static void do_list(hdfs_work *w) {
       k8sha__http_answer_clear(&a); /* (no folder: no blobs) */
       return;
     }
-    if (batch && !last[0] && a.code == 400 &&
+    if (batch && !last[0] && (a.code == 400 || a.code == 500) &&
         (strcmp(e.exception, "IllegalArgumentException") == 0 ||
-         strcmp(e.exception, "UnsupportedOperationException") == 0)) {
+         strcmp(e.exception, "UnsupportedOperationException") == 0 ||
+         strcmp(e.exception, "QueryParamException") == 0)) {
       batch = 0; /* (a server without LISTSTATUS_BATCH: one listing of the whole folder) */
       k8sha__http_answer_clear(&a);
       continue;

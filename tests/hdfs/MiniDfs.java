@@ -2,7 +2,8 @@
 // datanode, all in this JVM) with WebHDFS, every server on 127.0.0.1 on a port of the kernel's
 // choosing. minidfs.sh compiles and starts it:
 //
-//   java ... MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] [--set KEY=VALUE]... DIR
+//   java ... MiniDfs [--ha | --kerberos KRBDIR | --httpfs HTTPFSDIR] [--ls-limit N]
+//                    [--set KEY=VALUE]... DIR
 //
 // DIR holds the cluster's storage; --ls-limit sets dfs.ls.limit (entries a listing batch); --set
 // sets any other property of the cluster (after the launcher's own).
@@ -14,9 +15,15 @@
 // so: a client's SPNEGO target is HTTP/<the URL's host>, which has to be HTTP/localhost. Plain HTTP and unprivileged ports
 // (Hadoop's ignore.secure.ports.for.testing), block access tokens and SASL on data transfer; a
 // namenode's redirect to the datanode carries a delegation token.
+// --httpfs HTTPFSDIR: one namenode, and HttpFS (Hadoop's REST gateway, org.apache.hadoop.fs.http
+// .server.HttpFSServerWebServer) in this JVM too, on 127.0.0.1 on a port of the kernel's choosing,
+// in front of the cluster: its home, configuration (httpfs-site.xml; core-site.xml whose
+// fs.defaultFS is the cluster), log and temp folders in HTTPFSDIR. HttpFS acts on HDFS as this
+// JVM's user impersonating the request's user.name (hadoop.proxyuser.<that user>.* of the
+// cluster, and httpfs.proxyuser.<that user>.* of HttpFS, allow it), simple authentication only.
 //
-// Once the cluster is up and each namenode's WebHDFS has answered a request, stdout says where
-// it is, one fact a line, then `ready`:
+// Once the cluster is up and each namenode's WebHDFS (and HttpFS) has answered a request, stdout
+// says where it is, one fact a line, then `ready`:
 //
 //   rpc INDEX ID 127.0.0.1:PORT                    each namenode's RPC address
 //   webhdfs INDEX ID http://127.0.0.1:PORT STATE   its WebHDFS (STATE: active, standby)
@@ -26,6 +33,8 @@
 //   clientkeytab KRBDIR/client.keytab              the client's keytab,
 //   principal client@REALM                         its principal,
 //   nnprincipal hdfs/localhost@REALM               the namenode's (dfs.namenode.kerberos.principal)
+//   httpfs http://127.0.0.1:PORT                   --httpfs only: HttpFS (its REST API under
+//                                                  /webhdfs/v1, as WebHDFS's)
 //   ready
 //
 // (with --kerberos, localhost instead of 127.0.0.1). INDEX is MiniDFSCluster's index of the
@@ -39,8 +48,8 @@
 //   stop-nn N       shuts namenode N (an index or an ID) down
 //   restart-nn N    starts it again on the same ports (a standby in HA): `nn ID STATE`
 //
-// The end of its input shuts the cluster (and the KDC) down and exits 0; so does SIGTERM (a
-// shutdown hook).
+// The end of its input shuts HttpFS, the cluster (and the KDC) down and exits 0; so does SIGTERM
+// (a shutdown hook).
 import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.File;
@@ -49,6 +58,7 @@ import java.io.FileDescriptor;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.lang.reflect.Constructor;
 import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
 import java.net.URL;
@@ -56,6 +66,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardCopyOption;
 import java.security.PrivilegedExceptionAction;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -65,6 +76,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.http.server.HttpFSServerWebServer;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.hdfs.MiniDFSNNTopology;
 import org.apache.hadoop.hdfs.server.namenode.NameNode;
@@ -80,6 +92,7 @@ public final class MiniDfs {
   private static int namenodes;
   private static boolean down;
   private static Kerberos kerberos; // --kerberos
+  private static HttpFs httpfs; // --httpfs
   // The servers' host: an address, or with Kerberos the name their principals are of.
   private static String host = "127.0.0.1";
 
@@ -93,16 +106,20 @@ public final class MiniDfs {
     // methods are noise.
     Logger.getLogger("").setLevel(Level.SEVERE);
 
-    String usage = "usage: MiniDfs [--ha | --kerberos KRBDIR] [--ls-limit N] [--set KEY=VALUE]... DIR";
+    String usage = "usage: MiniDfs [--ha | --kerberos KRBDIR | --httpfs HTTPFSDIR] [--ls-limit N]"
+        + " [--set KEY=VALUE]... DIR";
     java.util.List<String> sets = new java.util.ArrayList<>();
     String dir = null;
     String krbDir = null;
+    String httpfsDir = null;
     int lsLimit = -1;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--ha")) {
         ha = true;
       } else if (args[i].equals("--kerberos") && i + 1 < args.length) {
         krbDir = args[++i];
+      } else if (args[i].equals("--httpfs") && i + 1 < args.length) {
+        httpfsDir = args[++i];
       } else if (args[i].equals("--set") && i + 1 < args.length && args[i + 1].indexOf('=') > 0) {
         sets.add(args[++i]);
       } else if (args[i].equals("--ls-limit") && i + 1 < args.length) {
@@ -115,6 +132,9 @@ public final class MiniDfs {
     }
     if (dir == null) fail(usage);
     if (ha && krbDir != null) fail(usage + " (--kerberos is of one namenode, not --ha)");
+    if (httpfsDir != null && (ha || krbDir != null)) {
+      fail(usage + " (--httpfs is of one namenode and simple authentication: not --ha, --kerberos)");
+    }
 
     // The KDC first: MiniKdc.start() writes its krb5.conf and points this JVM's Kerberos at it
     // (java.security.krb5.conf), which has to happen before anything reads Kerberos settings.
@@ -144,6 +164,7 @@ public final class MiniDfs {
     if (lsLimit > 0) conf.setInt("dfs.ls.limit", lsLimit);
     for (String kv : sets) conf.set(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
     if (kerberos != null) kerberos.secure(conf);
+    if (httpfsDir != null) HttpFs.allowProxy(conf);
 
     // checkDataNodeHostConfig: else dfs.datanode.hostname is 127.0.0.1, whatever it says.
     MiniDFSCluster.Builder builder = new MiniDFSCluster.Builder(conf, new File(dir))
@@ -188,6 +209,16 @@ public final class MiniDfs {
       }
     }
 
+    // HttpFS, once the cluster answers; its first request made here too.
+    if (httpfsDir != null) {
+      try {
+        httpfs = HttpFs.start(new File(httpfsDir).getAbsoluteFile(),
+            "hdfs://" + hostPort(cluster.getNameNode(0).getNameNodeAddress()));
+      } catch (Throwable e) {
+        fail("HttpFS: " + message(e));
+      }
+    }
+
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < namenodes; i++) {
       NameNode nn = cluster.getNameNode(i);
@@ -208,6 +239,7 @@ public final class MiniDfs {
       out.println("principal " + kerberos.clientPrincipal);
       out.println("nnprincipal " + kerberos.serverPrincipal);
     }
+    if (httpfs != null) out.println("httpfs " + httpfs.url);
     out.println("ready");
 
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
@@ -323,6 +355,7 @@ public final class MiniDfs {
   private static synchronized void shutdown() {
     if (down) return;
     down = true;
+    if (httpfs != null) httpfs.stop();
     if (cluster != null) cluster.shutdown();
     if (kerberos != null) kerberos.kdc.stop();
   }
@@ -395,6 +428,130 @@ public final class MiniDfs {
       conf.setBoolean("ignore.secure.ports.for.testing", true);
       conf.set("dfs.http.policy", "HTTP_ONLY");
       conf.set("dfs.data.transfer.protection", "authentication");
+    }
+  }
+
+  // HttpFS of --httpfs. A class of its own, so that without --httpfs HttpFS is never loaded.
+  private static final class HttpFs {
+    final HttpFSServerWebServer server;
+    final String url;
+
+    private HttpFs(HttpFSServerWebServer server, String url) {
+      this.server = server;
+      this.url = url;
+    }
+
+    // HttpFS acts on HDFS as this JVM's (login) user, a proxy user of the request's user.name:
+    // the namenode has to allow it, from anywhere, for anyone.
+    static void allowProxy(Configuration conf) throws Exception {
+      String user = UserGroupInformation.getLoginUser().getShortUserName();
+      conf.set("hadoop.proxyuser." + user + ".hosts", "*");
+      conf.set("hadoop.proxyuser." + user + ".groups", "*");
+    }
+
+    static HttpFs start(File dir, String defaultFs) throws Exception {
+      File conf = new File(dir, "conf");
+      File log = new File(dir, "log");
+      File temp = new File(dir, "temp");
+      for (File d : new File[] {conf, log, temp}) {
+        if (!d.isDirectory() && !d.mkdirs()) throw new IllegalStateException("cannot make " + d);
+      }
+      // The server's own settings (HttpFSServerWebApp, the part behind the servlet) come from
+      // httpfs.config.dir's httpfs-site.xml; the Hadoop configuration it reaches HDFS with
+      // from httpfs.hadoop.config.dir's core-site.xml and hdfs-site.xml (the same folder here).
+      // The system properties name its folders (${httpfs.config.dir} in httpfs-default.xml too).
+      System.setProperty("httpfs.home.dir", dir.getPath());
+      System.setProperty("httpfs.config.dir", conf.getPath());
+      System.setProperty("httpfs.log.dir", log.getPath());
+      System.setProperty("httpfs.temp.dir", temp.getPath());
+      // (dfs.replication as the cluster's: HttpFS creates files with its own default, else 3)
+      writeConf(new File(conf, "core-site.xml"), "fs.defaultFS", defaultFs);
+      writeConf(new File(conf, "hdfs-site.xml"), "dfs.replication", "1");
+      // httpfs.proxyuser.*: whom HttpFS lets a user act as (doas). In this one JVM they are the
+      // namenode's as well: Hadoop's proxy-user rules are a static, and HttpFS's filter, starting
+      // last, replaces the namenode's hadoop.proxyuser.* with them.
+      String user = UserGroupInformation.getLoginUser().getShortUserName();
+      writeConf(new File(conf, "httpfs-site.xml"),
+          "httpfs.hadoop.config.dir", conf.getPath(),
+          "httpfs.proxyuser." + user + ".hosts", "*",
+          "httpfs.proxyuser." + user + ".groups", "*");
+      // HttpFS resets log4j as it starts, to httpfs-log4j.properties there (else INFO and more
+      // to stderr): the launcher's own configuration.
+      File log4j = new File(conf, "httpfs-log4j.properties");
+      String launcherLog4j = System.getProperty("log4j.configuration");
+      if (launcherLog4j != null) {
+        try (InputStream in = new URL(launcherLog4j).openStream()) {
+          Files.copy(in, log4j.toPath());
+        }
+      } else {
+        Files.write(log4j.toPath(), ("log4j.rootLogger=WARN, err\n"
+            + "log4j.appender.err=org.apache.log4j.ConsoleAppender\n"
+            + "log4j.appender.err.Target=System.err\n"
+            + "log4j.appender.err.layout=org.apache.log4j.PatternLayout\n"
+            + "log4j.appender.err.layout.ConversionPattern=%d{ISO8601} %p %c{1}: %m%n\n")
+            .getBytes(StandardCharsets.UTF_8));
+      }
+      // The secret its authentication cookies are signed with, in the file httpfs-default.xml
+      // names: random, for this run.
+      byte[] secret = new byte[32];
+      new SecureRandom().nextBytes(secret);
+      StringBuilder hex = new StringBuilder();
+      for (byte b : secret) hex.append(String.format("%02x", b));
+      Files.write(new File(conf, "httpfs-signature.secret").toPath(),
+          hex.toString().getBytes(StandardCharsets.US_ASCII));
+
+      // The web server's settings: what its main() reads (httpfs-default.xml, and httpfs-site.xml
+      // from the classpath: there is none), with the address set here: 127.0.0.1, a free port.
+      // Its constructor is package-private; main() would block, and not say the port.
+      Configuration web = new Configuration(true);
+      web.set("httpfs.http.hostname", "127.0.0.1");
+      web.setInt("httpfs.http.port", 0);
+      web.set("hadoop.http.temp.dir", temp.getPath());
+      Constructor<HttpFSServerWebServer> make = HttpFSServerWebServer.class
+          .getDeclaredConstructor(Configuration.class, Configuration.class);
+      make.setAccessible(true);
+      HttpFSServerWebServer server = make.newInstance(web, new Configuration(false));
+      server.start();
+      HttpFs h;
+      try {
+        h = new HttpFs(server, "http://127.0.0.1:" + server.getUrl().getPort());
+        // It answers, as the user minidfs.sh's program is, through the proxy user.
+        HttpURLConnection c = (HttpURLConnection) new URL(
+            h.url + "/webhdfs/v1/?op=GETFILESTATUS&user.name=k8sha").openConnection();
+        c.setConnectTimeout(10000);
+        c.setReadTimeout(30000);
+        int code = c.getResponseCode();
+        InputStream body = code < 400 ? c.getInputStream() : c.getErrorStream();
+        String text = body == null ? "" : new String(body.readAllBytes(), StandardCharsets.UTF_8);
+        c.disconnect();
+        if (code != 200) {
+          throw new IllegalStateException("HttpFS answers " + code + ", not 200: "
+              + text.substring(0, Math.min(text.length(), 300)));
+        }
+      } catch (Throwable e) {
+        server.stop();
+        throw e;
+      }
+      return h;
+    }
+
+    void stop() {
+      try {
+        server.stop();
+      } catch (Exception e) {
+        // (the cluster is shut down all the same)
+      }
+    }
+
+    // A Hadoop configuration file of these NAME, VALUE pairs (no character in them to escape).
+    private static void writeConf(File file, String... nameValues) throws Exception {
+      StringBuilder xml = new StringBuilder("<configuration>\n");
+      for (int i = 0; i + 1 < nameValues.length; i += 2) {
+        xml.append("  <property><name>").append(nameValues[i]).append("</name><value>")
+            .append(nameValues[i + 1]).append("</value></property>\n");
+      }
+      xml.append("</configuration>\n");
+      Files.write(file.toPath(), xml.toString().getBytes(StandardCharsets.UTF_8));
     }
   }
 

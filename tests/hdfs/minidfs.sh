@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a program with a real HDFS: Hadoop's MiniDFSCluster (MiniDfs.java, one JVM) with WebHDFS,
 # every server on 127.0.0.1 on a free port, storage in a scratch folder; then stops it:
-#   minidfs.sh [--ha | --kerberos] [--ls-limit N] [--set KEY=VALUE]... PROGRAM [ARGS...]
+#   minidfs.sh [--ha | --kerberos | --httpfs] [--ls-limit N] [--set KEY=VALUE]... PROGRAM [ARGS...]
 # --ha: two namenodes of one nameservice sharing their edits, the first active, the second
 # standby. --ls-limit N: the namenode lists N entries a batch (dfs.ls.limit; Hadoop's default is
 # 1000), so that a listing of more than N entries takes several LISTSTATUS_BATCH requests.
@@ -11,6 +11,13 @@
 # keytab the program is given; every server is on localhost and named so (the SPNEGO target of a
 # URL's host localhost is HTTP/localhost, the namenode's HTTP principal). Plain HTTP; the
 # datanode's URL in a redirect carries a delegation token, and the datanode takes that.
+# --httpfs: one namenode, and HttpFS (Hadoop's REST gateway to HDFS; 3.4.2, the newest on Maven
+# Central, on the cluster's 3.4.3 jars) in the same JVM, on 127.0.0.1 on a free port, in front of
+# it, simple authentication: HttpFS serves the WebHDFS API under /webhdfs/v1 itself (a CREATE's
+# redirect names HttpFS, with data=true; OPEN answers the bytes at once) and reaches HDFS over RPC
+# as the JVM's user, a proxy user of the request's user.name. The program sees HttpFS only:
+# hdfs-site.xml's dfs.namenode.http-address is HttpFS's, as a deployment that points clients at
+# HttpFS has it.
 #
 # The program is given:
 #   HADOOP_CONF_DIR              a folder with core-site.xml (fs.defaultFS) and hdfs-site.xml (the
@@ -18,7 +25,9 @@
 #   HADOOP_USER_NAME             k8sha (unset with --kerberos: the user is the principal's)
 #   K8SHA_TEST_HDFS_DEFAULT_FS   fs.defaultFS: hdfs://127.0.0.1:PORT, or hdfs://NAMESERVICE in HA
 #   K8SHA_TEST_HDFS_WEBHDFS      the active namenode's HTTP address, http://127.0.0.1:PORT
+#                                (with --httpfs HttpFS's, http://127.0.0.1:PORT)
 #   K8SHA_TEST_HDFS_NAMENODES    (HA) every namenode as ID=http://127.0.0.1:PORT, space-separated
+#   K8SHA_TEST_HDFS_HTTPFS       1 with --httpfs (unset otherwise): WebHDFS's API is HttpFS's
 # and with --kerberos, where both addresses are on localhost, not 127.0.0.1, and core-site.xml
 # has hadoop.security.authentication=kerberos (hdfs-site.xml dfs.namenode.kerberos.principal):
 #   K8SHA_TEST_HDFS_KERBEROS     the client's principal, client@EXAMPLE.COM (unset otherwise)
@@ -36,16 +45,19 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 usage() {
   [ $# -eq 0 ] || echo "minidfs.sh: $*" >&2
-  echo "usage: minidfs.sh [--ha | --kerberos] [--ls-limit N] [--set KEY=VALUE]... PROGRAM [ARGS...]" >&2
+  echo "usage: minidfs.sh [--ha | --kerberos | --httpfs] [--ls-limit N] [--set KEY=VALUE]..." \
+    "PROGRAM [ARGS...]" >&2
   exit 2
 }
 launcher_args=()
 ha=false
 kerberos=false
+httpfs=false
 while [ $# -gt 0 ]; do
   case $1 in
     --ha) ha=true; launcher_args+=(--ha); shift ;;
     --kerberos) kerberos=true; shift ;;
+    --httpfs) httpfs=true; shift ;;
     --ls-limit) [ $# -ge 2 ] || usage; launcher_args+=(--ls-limit "$2"); shift 2 ;;
     --set) [ $# -ge 2 ] || usage; launcher_args+=(--set "$2"); shift 2 ;;
     --) shift; break ;;
@@ -55,6 +67,9 @@ while [ $# -gt 0 ]; do
 done
 [ $# -ge 1 ] || usage
 if $ha && $kerberos; then usage "--kerberos is of one namenode: not with --ha"; fi
+if $httpfs && { $ha || $kerberos; }; then
+  usage "--httpfs is of one namenode and simple authentication: not with --ha or --kerberos"
+fi
 
 # The classpath, resolved once per version of pom.xml (a changed pom is resolved again).
 version=$(sed -n 's:.*<hadoop.version>\(.*\)</hadoop.version>.*:\1:p' "$here/pom.xml")
@@ -70,7 +85,8 @@ if [ ! -s "$cache/classpath-$pom_sum" ]; then
 fi
 classpath=$(cat "$cache/classpath-$pom_sum")
 
-# The launcher, compiled once per version of its source and of the classpath.
+# The launcher, compiled once per version of its source and of the classpath (other versions
+# stay: another checkout's run may be using one; each is some tens of KB).
 sum=$(cat "$here/MiniDfs.java" "$here/pom.xml" | sha256sum | cut -c1-16)
 classes=$cache/launcher-$sum
 if [ ! -f "$classes/MiniDfs.class" ]; then
@@ -78,12 +94,12 @@ if [ ! -f "$classes/MiniDfs.class" ]; then
   javac -nowarn -d "$tmp" -cp "$classpath" "$here/MiniDfs.java" > "$cache/javac.log" 2>&1 ||
     { echo "minidfs.sh: compiling MiniDfs.java failed:" >&2; cat "$cache/javac.log" >&2;
       rm -rf "$tmp"; exit 1; }
-  find "$cache" -maxdepth 1 -name 'launcher-*' ! -name "launcher-$sum" -exec rm -rf {} +
   mv -T "$tmp" "$classes" 2>/dev/null || rm -rf "$tmp" # (another run got there first)
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/k8sha-hdfs.XXXXXX")
 if $kerberos; then mkdir "$work/krb"; launcher_args+=(--kerberos "$work/krb"); fi
+if $httpfs; then mkdir "$work/httpfs"; launcher_args+=(--httpfs "$work/httpfs"); fi
 mkfifo "$work/in"
 : > "$work/out"
 # The launcher reads commands from the FIFO "in" (held open here, so that it sees the end of its
@@ -121,7 +137,7 @@ done
 $ready || { echo "minidfs.sh: the cluster was not up within 120 s" >&2; log_tail; exit 1; }
 
 declare -A rpc http state
-ids=() ns= krb5conf= clientkeytab= principal= nnprincipal=
+ids=() ns= krb5conf= clientkeytab= principal= nnprincipal= httpfs_url=
 while read -r kind a b c d; do
   case $kind in
     rpc) rpc[$b]=$c; ids+=("$b") ;;
@@ -131,6 +147,7 @@ while read -r kind a b c d; do
     clientkeytab) clientkeytab=$a ;;
     principal) principal=$a ;;
     nnprincipal) nnprincipal=$a ;;
+    httpfs) httpfs_url=$a ;;
   esac
 done < "$work/out"
 if $kerberos && { [ -z "$krb5conf" ] || [ -z "$clientkeytab" ] || [ -z "$principal" ] ||
@@ -139,11 +156,19 @@ if $kerberos && { [ -z "$krb5conf" ] || [ -z "$clientkeytab" ] || [ -z "$princip
   exit 1
 fi
 
+if $httpfs && [ -z "$httpfs_url" ]; then
+  echo "minidfs.sh: the launcher did not say where HttpFS is" >&2; cat "$work/out" >&2; exit 1
+fi
+
 mkdir "$work/conf"
 property() { printf '  <property><name>%s</name><value>%s</value></property>\n' "$1" "$2"; }
 active=
 for id in "${ids[@]}"; do [ "${state[$id]}" = active ] && active=$id; done
 [ -n "$active" ] || { echo "minidfs.sh: no namenode is active" >&2; cat "$work/out" >&2; exit 1; }
+# The program's WebHDFS: the active namenode's, or with --httpfs HttpFS (the namenode's own HTTP
+# address is then named nowhere).
+webhdfs=${http[$active]}
+if $httpfs; then webhdfs=$httpfs_url; fi
 if $ha; then
   default_fs=hdfs://$ns
   namenodes=
@@ -163,7 +188,7 @@ else
   default_fs=hdfs://${rpc[$active]}
   { echo '<configuration>'
     property dfs.namenode.rpc-address "${rpc[$active]}"
-    property dfs.namenode.http-address "${http[$active]#http://}"
+    property dfs.namenode.http-address "${webhdfs#http://}"
     if $kerberos; then property dfs.namenode.kerberos.principal "$nnprincipal"; fi
     echo '</configuration>'
   } > "$work/conf/hdfs-site.xml"
@@ -200,9 +225,10 @@ CONTROL
 chmod +x "$work/control"
 
 export HADOOP_CONF_DIR=$work/conf
-export K8SHA_TEST_HDFS_DEFAULT_FS=$default_fs K8SHA_TEST_HDFS_WEBHDFS=${http[$active]}
+export K8SHA_TEST_HDFS_DEFAULT_FS=$default_fs K8SHA_TEST_HDFS_WEBHDFS=$webhdfs
 export K8SHA_TEST_HDFS_CONTROL=$work/control
 if $ha; then export K8SHA_TEST_HDFS_NAMENODES=$namenodes; fi
+if $httpfs; then export K8SHA_TEST_HDFS_HTTPFS=1; else unset K8SHA_TEST_HDFS_HTTPFS; fi
 if $kerberos; then
   # The user is the principal's (client), not one named by the program.
   unset HADOOP_USER_NAME

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # WebHDFS as the hdfs backend relies on it, checked with curl against the cluster of minidfs.sh:
-#   minidfs.sh [--ha | --kerberos] [--ls-limit N] smoke.sh [N]
+#   minidfs.sh [--ha | --kerberos | --httpfs] [--ls-limit N] smoke.sh [N]
 # N: the namenode's dfs.ls.limit, so that the pages of LISTSTATUS_BATCH are checked as well.
 # Each check states what the server does; a change in Hadoop that the backend would notice
 # fails here first. Quiet on success.
 # With --kerberos (K8SHA_TEST_HDFS_KERBEROS, the client's principal) every request to the
 # namenode is made with SPNEGO (curl --negotiate, the ticket from KRB5_CLIENT_KTNAME's keytab)
 # and without user.name; the datanode's hop goes by the delegation token of the redirect.
+# With --httpfs (K8SHA_TEST_HDFS_HTTPFS) the server is HttpFS, and the checks are of what HttpFS
+# does where it differs from WebHDFS: a CREATE is redirected to HttpFS itself (data=true), which
+# wants the bytes as application/octet-stream and answers 201 with its own URL of the file; OPEN
+# answers the bytes at once; failures of HDFS other than a missing file (FileAlreadyExists,
+# PathIsNotEmptyDirectory) are 500s, not 403s; LISTSTATUS_BATCH lists the whole folder in one
+# page, whatever dfs.ls.limit, and ignores startAfter; a request without user.name is a 401.
 set -euo pipefail
 page=${1:-}
 webhdfs=${K8SHA_TEST_HDFS_WEBHDFS:?run under minidfs.sh}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/k8sha-hdfs-smoke.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 principal=${K8SHA_TEST_HDFS_KERBEROS:-}
+httpfs=${K8SHA_TEST_HDFS_HTTPFS:-}
+# Who answers a CREATE's two requests (in failure messages).
+if [ -n "$httpfs" ]; then hop1=HttpFS hop2="HttpFS (data=true)"
+else hop1="the namenode" hop2="the datanode"; fi
 if [ -n "$principal" ]; then
   user= owner=${principal%%@*} host=localhost auth=(--negotiate -u :)
 else
@@ -51,9 +61,17 @@ expect_json() { # expect_json EXPR VALUE WHAT
   [ "$v" = "$2" ] || fail "$3: $1 is $v, expected $2"
 }
 # The first hop of a data operation: a 307 to a datanode on 127.0.0.1 (not the namenode); with
-# Kerberos on localhost, with a delegation token (the datanode takes no SPNEGO).
+# Kerberos on localhost, with a delegation token (the datanode takes no SPNEGO). HttpFS (CREATE
+# only) redirects to itself: the same operation with data=true.
 expect_redirect() { # expect_redirect NAMENODE WHAT
   expect 307 "$2"
+  if [ -n "$httpfs" ]; then
+    case $location in
+      "$1/webhdfs/v1/"*[?\&]data=true*) ;;
+      *) fail "$2: redirected to '$location', not to HttpFS itself with data=true" ;;
+    esac
+    return 0
+  fi
   case $location in
     "http://$host:"*/webhdfs/v1/*) ;;
     *) fail "$2: redirected to '$location', not to a datanode on $host" ;;
@@ -70,17 +88,41 @@ expect_redirect() { # expect_redirect NAMENODE WHAT
 # create NAMENODE PATH FILE: CREATE without overwrite, its two hops.
 create() {
   req PUT "$1/webhdfs/v1$2?op=CREATE&overwrite=false$user"
-  expect_redirect "$1" "CREATE $2 at the namenode"
+  expect_redirect "$1" "CREATE $2 at $hop1"
   req PUT "$location" --data-binary "@$3" -H 'Content-Type: application/octet-stream'
-  expect 201 "CREATE $2 at the datanode"
+  expect 201 "CREATE $2 at $hop2"
+  if [ -n "$httpfs" ]; then
+    # HttpFS: its own URL of the file, in the Location header and as JSON.
+    [ "$location" = "$1/webhdfs/v1$2" ] ||
+      fail "CREATE $2: HttpFS's Location is '$location', not $1/webhdfs/v1$2"
+    expect_json 'd["Location"]' "$1/webhdfs/v1$2" "CREATE $2 at HttpFS"
+    return 0
+  fi
   case $location in
     hdfs://*"$2") ;;
     *) fail "CREATE $2: the datanode's Location is '$location', not an hdfs:// URL of the file" ;;
   esac
 }
-# expect_content NAMENODE PATH FILE: OPEN, its redirect, then the bytes.
+# expect_content NAMENODE PATH FILE: OPEN, its redirect, then the bytes; from HttpFS the bytes at
+# once: with a Content-Length when they fit in its server's response buffer (under 32 KiB),
+# else chunked, without one (no length to check a short read against).
 expect_content() {
   req GET "$1/webhdfs/v1$2?op=OPEN$user"
+  if [ -n "$httpfs" ]; then
+    expect 200 "OPEN $2 at HttpFS (no redirect)"
+    local length size
+    length=$(sed -n 's/^[Cc]ontent-[Ll]ength: *//p' "$tmp/headers" | tr -d '\r' | tail -1)
+    size=$(wc -c < "$3")
+    if [ "$size" -lt 32768 ]; then
+      [ "$length" = "$size" ] ||
+        fail "OPEN $2 at HttpFS: Content-Length '$length', the file has $size bytes"
+    else
+      [ -z "$length" ] && grep -qi '^Transfer-Encoding: chunked' "$tmp/headers" ||
+        fail "OPEN $2 at HttpFS: $size bytes not chunked, or with a Content-Length ($length)"
+    fi
+    cmp -s "$tmp/body" "$3" || fail "OPEN $2: not the bytes written"
+    return 0
+  fi
   expect_redirect "$1" "OPEN $2"
   case $location in *offset=0*) ;; *) fail "OPEN $2: redirect without offset=0: $location" ;; esac
   req GET "$1/webhdfs/v1$2?op=OPEN$user" -L
@@ -116,17 +158,40 @@ expect_content "$nn" /smoke/dir/file "$tmp/data"
 req GET "$nn/webhdfs/v1/smoke/dir/file?op=GETFILESTATUS$user"
 expect 200 "GETFILESTATUS"
 expect_json 'd["FileStatus"]["owner"], d["FileStatus"]["type"]' "('$owner', 'FILE')" "GETFILESTATUS"
+if [ -n "$httpfs" ]; then
+  # The bytes as application/octet-stream only (the backend sends that): else a 400 with no
+  # body, and no file; curl's own type for a body is refused too.
+  req PUT "$nn/webhdfs/v1/smoke/dir/typeless?op=CREATE&data=true&overwrite=false$user" \
+    --data-binary "@$tmp/other" -H 'Content-Type:'
+  expect 400 "CREATE's bytes at HttpFS without Content-Type"
+  req PUT "$nn/webhdfs/v1/smoke/dir/typeless?op=CREATE&data=true&overwrite=false$user" \
+    --data-binary "@$tmp/other"
+  expect 400 "CREATE's bytes at HttpFS as application/x-www-form-urlencoded"
+  req GET "$nn/webhdfs/v1/smoke/dir/typeless?op=GETFILESTATUS$user"
+  expect_exception 404 FileNotFoundException "GETFILESTATUS after CREATE without Content-Type"
+  # Simple authentication, no anonymous user: without user.name a 401 (an HTML page).
+  req GET "$nn/webhdfs/v1/smoke/dir/file?op=GETFILESTATUS"
+  expect 401 "GETFILESTATUS at HttpFS without user.name"
+  # An empty file: the bytes' request with no bytes.
+  create "$nn" /smoke/dir/empty /dev/null
+  expect_content "$nn" /smoke/dir/empty /dev/null
+fi
 if [ -n "$principal" ]; then
   # With SPNEGO a user.name is not refused, but no one's but the principal's either.
   user='&user.name=k8sha' create "$nn" /smoke/dir/named "$tmp/other"
   req GET "$nn/webhdfs/v1/smoke/dir/named?op=GETFILESTATUS"
   expect_json 'd["FileStatus"]["owner"]' "$owner" "CREATE with SPNEGO and user.name=k8sha"
 fi
-# overwrite=false on an existing file: the namenode still redirects; the datanode refuses.
+# overwrite=false on an existing file: the namenode still redirects; the datanode refuses (403).
+# HttpFS redirects as well, then refuses with a 500.
 req PUT "$nn/webhdfs/v1/smoke/dir/file?op=CREATE&overwrite=false$user"
-expect_redirect "$nn" "CREATE of an existing file at the namenode"
+expect_redirect "$nn" "CREATE of an existing file at $hop1"
 req PUT "$location" --data-binary "@$tmp/other" -H 'Content-Type: application/octet-stream'
-expect_exception 403 FileAlreadyExistsException "CREATE of an existing file at the datanode"
+if [ -n "$httpfs" ]; then
+  expect_exception 500 FileAlreadyExistsException "CREATE of an existing file at $hop2"
+else
+  expect_exception 403 FileAlreadyExistsException "CREATE of an existing file at the datanode"
+fi
 expect_content "$nn" /smoke/dir/file "$tmp/data" # unchanged
 # A missing file: 404 from the namenode itself, no redirect.
 req GET "$nn/webhdfs/v1/smoke/dir/missing?op=OPEN$user"
@@ -140,8 +205,31 @@ expect_exception 404 FileNotFoundException "LISTSTATUS_BATCH of a missing folder
 names="a b c d e f g"
 for n in $names; do create "$nn" "/smoke/list/$n" "$tmp/other"; done
 total=$(echo $names | wc -w)
+# listed WHAT: the page in the body is the whole folder, in order, with no entries remaining.
+listed() {
+  expect_json '[s["pathSuffix"] for s in d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"]], d["DirectoryListing"]["remainingEntries"]' \
+    "([$(printf "'%s', " $names | sed 's/, $//')], 0)" "$1"
+}
+if [ -n "$httpfs" ]; then
+  # HttpFS: the whole folder in one page, more names than dfs.ls.limit, none remaining...
+  req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH$user"
+  expect 200 "LISTSTATUS_BATCH of /smoke/list at HttpFS"
+  listed "LISTSTATUS_BATCH of /smoke/list at HttpFS: the whole folder at once"
+  # ... and startAfter is ignored: the whole folder again, even after the last name. (A
+  # client only sends it after a page that said more remain, which HttpFS never says.)
+  for after in c g; do
+    req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH&startAfter=$after$user"
+    expect 200 "LISTSTATUS_BATCH after '$after' at HttpFS"
+    listed "LISTSTATUS_BATCH after '$after' at HttpFS: startAfter ignored"
+  done
+  # LISTSTATUS, the backend's way with servers without batches: the same names.
+  req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS$user"
+  expect 200 "LISTSTATUS of /smoke/list at HttpFS"
+  expect_json '" ".join(s["pathSuffix"] for s in d["FileStatuses"]["FileStatus"])' "$names" \
+    "LISTSTATUS of /smoke/list at HttpFS"
+fi
 seen=() after= pages=0
-while :; do
+while [ -z "$httpfs" ]; do
   req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH${after:+&startAfter=$after}$user"
   expect 200 "LISTSTATUS_BATCH of /smoke/list after '$after'"
   got=$(json '" ".join(s["pathSuffix"] for s in d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"])')
@@ -159,15 +247,19 @@ while :; do
   after=${batch[-1]}
   [ $pages -le "$total" ] || fail "LISTSTATUS_BATCH does not end"
 done
-[ "${seen[*]}" = "$names" ] || fail "LISTSTATUS_BATCH listed '${seen[*]}', expected '$names' in order"
-if [ -n "$page" ]; then
-  [ $pages = $(((total + page - 1) / page)) ] || fail "LISTSTATUS_BATCH: $pages pages of at most $page"
+if [ -z "$httpfs" ]; then
+  [ "${seen[*]}" = "$names" ] ||
+    fail "LISTSTATUS_BATCH listed '${seen[*]}', expected '$names' in order"
+  if [ -n "$page" ]; then
+    [ $pages = $(((total + page - 1) / page)) ] ||
+      fail "LISTSTATUS_BATCH: $pages pages of at most $page"
+  fi
+  # After the last name: an empty page, not an error.
+  req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH&startAfter=g$user"
+  expect 200 "LISTSTATUS_BATCH after the last name"
+  expect_json 'len(d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"]), d["DirectoryListing"]["remainingEntries"]' \
+    "(0, 0)" "LISTSTATUS_BATCH after the last name"
 fi
-# After the last name: an empty page, not an error.
-req GET "$nn/webhdfs/v1/smoke/list?op=LISTSTATUS_BATCH&startAfter=g$user"
-expect 200 "LISTSTATUS_BATCH after the last name"
-expect_json 'len(d["DirectoryListing"]["partialListing"]["FileStatuses"]["FileStatus"]), d["DirectoryListing"]["remainingEntries"]' \
-  "(0, 0)" "LISTSTATUS_BATCH after the last name"
 # Of a file: the file itself, with an empty pathSuffix.
 req GET "$nn/webhdfs/v1/smoke/dir/file?op=LISTSTATUS_BATCH$user"
 expect 200 "LISTSTATUS_BATCH of a file"
@@ -184,7 +276,11 @@ expect_json 'd' "{'boolean': False}" "DELETE of a missing file"
 req GET "$nn/webhdfs/v1/smoke/dir/file?op=OPEN$user"
 expect_exception 404 FileNotFoundException "OPEN after DELETE"
 req DELETE "$nn/webhdfs/v1/smoke/list?op=DELETE$user"
-expect_exception 403 PathIsNotEmptyDirectoryException "DELETE of a folder with files, not recursive"
+if [ -n "$httpfs" ]; then # (HttpFS: a 500)
+  expect_exception 500 PathIsNotEmptyDirectoryException "DELETE of a folder with files, not recursive"
+else
+  expect_exception 403 PathIsNotEmptyDirectoryException "DELETE of a folder with files, not recursive"
+fi
 req DELETE "$nn/webhdfs/v1/smoke?op=DELETE&recursive=true$user"
 expect_json 'd' "{'boolean': True}" "DELETE recursive"
 

@@ -362,6 +362,18 @@ START_TEST(an_existing_file_is_ours_only_when_an_earlier_try_wrote_our_bytes) {
   ck_assert_int_eq(dn.gets, 0);
   stop(&e);
 
+  /* HttpFS says it with a 500: the same answer, not a server error to try again */
+  memset(&sc, 0, sizeof(sc));
+  sc.dn_put_status = 500;
+  sc.dn_put_body = EXISTS;
+  sc.file = "state";
+  start(&e, ONE, 1);
+  ck_assert_int_eq(op(&e, WRITE, ONE_URI, &r), K8SHA_EEXISTS);
+  assert_has(r.message, "CREATE " ONE_URI ": the file exists");
+  ck_assert_int_eq(nn[0].requests, 1);
+  ck_assert_int_eq(dn.requests, 1);
+  stop(&e);
+
   /* the first try's answer is lost, the retry is refused: the file holds our bytes */
   memset(&sc, 0, sizeof(sc));
   sc.dn_drop_first = 1;
