@@ -272,7 +272,8 @@ static int namenodes(reader *r) {
 
 static int user(reader *r) {
   k8sha__hdfs_conf *out = r->out;
-  char auth[64], from[400];
+  char auth[64], from[400], buf[2048]; /* (buf: the passwd entry v may point into) */
+  struct passwd pw, *found = NULL;
   const char *v;
   int rc = get(r, "hadoop.security.authentication", auth, sizeof(auth), from, sizeof(from));
   if (rc < 0)
@@ -290,8 +291,6 @@ static int user(reader *r) {
   if (v && *v) {
     snprintf(out->user_from, sizeof(out->user_from), "HADOOP_USER_NAME");
   } else {
-    struct passwd pw, *found = NULL;
-    char buf[2048];
     if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found) != 0 || !found) {
       snprintf(r->why, r->why_len,
                "simple authentication needs a user name: the process's user id %u has none "
