@@ -480,7 +480,8 @@ int k8sha__req_prepare(k8sha__req *r) {
     curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
   }
   /* Headers */
-  rc |= add_header(r, "Accept: application/json");
+  rc |= add_header(r, r->metadata_only ? "Accept: " K8SHA__ACCEPT_METADATA ", application/json"
+                                        : "Accept: application/json");
   if (r->body) {
     char ct[160];
     snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type ? r->content_type : "application/json");
@@ -794,6 +795,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
       return K8SHA_ENOMEM;
     }
   }
+  r->metadata_only = o->metadata_only;
   if (o->content_type && !(r->content_type = k8sha__strdup(a, o->content_type))) {
     k8sha__req_destroy(r);
     return K8SHA_ENOMEM;

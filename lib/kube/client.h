@@ -10,6 +10,11 @@
 #include "k8sha/context.h"
 
 typedef struct k8sha__kube k8sha__kube;
+
+/* The media type of an object's metadata alone (what metadata_only asks for first). */
+#define K8SHA__ACCEPT_METADATA "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+#define K8SHA__KIND_METADATA "PartialObjectMetadata"
+#define K8SHA__MERGE_PATCH "application/merge-patch+json"
 typedef struct k8sha__req k8sha__req;
 
 /* What a request is, for counters and for the retry policy. */
@@ -43,6 +48,9 @@ typedef struct k8sha__req_opts {
   const char *body;         /* request body or NULL */
   size_t body_len;
   const char *content_type; /* default application/json when body is set */
+  int metadata_only;        /* ask for the object's metadata alone in the answer (a
+                               meta.k8s.io PartialObjectMetadata); a server may still send the
+                               whole object */
   uint64_t timeout_ms;      /* per attempt; 0: the client's default */
   uint64_t deadline_ms;     /* total time for all attempts, backoff included (each attempt's
                                timeout is cut to what is left); 0: timeout_ms * attempts */

@@ -26,6 +26,7 @@ struct k8sha__req {
   size_t body_len;
   size_t body_sent; /* this attempt: bytes of the body curl has taken to send (see on_send) */
   char *content_type;
+  int metadata_only;
   uint64_t timeout_ms, deadline_at;
   uint64_t attempt_timeout_ms; /* this attempt's: timeout_ms, or less when the deadline is near
                                   (streams: the bound on the start of the response) */

@@ -377,8 +377,9 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
     recovered(c);
 }
 
-static int edit_nothing(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_nothing(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   (void)obj;
+  (void)changes;
   (void)ud;
   (void)msg;
   (void)n;
@@ -467,15 +468,12 @@ int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s, k8sha_checkpoint_
 
 /* ---- counter ---- */
 
-static int edit_counter(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_counter(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   cop *c = ud;
-  json_t *data = k8sha__configmap_data(obj, 1);
-  const char *v = json_string_value(json_object_get(data, COUNTER_KEY));
+  const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), COUNTER_KEY));
   char text[24], *end;
   uint64_t cur = 1;
 
-  if (!data)
-    return K8SHA_ENOMEM;
   if (v) {
     cur = strtoull(v, &end, 10);
     if (!*v || *v < '0' || *v > '9' || *end || cur == 0) {
@@ -494,7 +492,7 @@ static int edit_counter(json_t *obj, void *ud, char *msg, size_t n) {
   }
   if (v && strcmp(v, text) == 0)
     return K8SHA__UNCHANGED;
-  return json_object_set_new(data, COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
+  return json_object_set_new(changes, COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
 }
 
 static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, uint64_t value,
@@ -597,15 +595,13 @@ int k8sha_checkpoint_commit(k8sha_checkpoint_store *s, const void *state, size_t
 
 /* ---- shutdown ---- */
 
-static int edit_drop_counter(json_t *obj, void *ud, char *msg, size_t n) {
-  json_t *data = k8sha__configmap_data(obj, 0);
+static int edit_drop_counter(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   (void)ud;
   (void)msg;
   (void)n;
-  if (!json_object_get(data, COUNTER_KEY))
+  if (!json_object_get(json_object_get(obj, "data"), COUNTER_KEY))
     return K8SHA__UNCHANGED;
-  json_object_del(data, COUNTER_KEY);
-  return 0;
+  return json_object_set_new(changes, COUNTER_KEY, json_null()) ? K8SHA_ENOMEM : 0;
 }
 
 static void shutdown_next(cop *c);

@@ -318,15 +318,13 @@ static int keys_to_work(task *t, k8sha__hstore *h, const char *prefix) {
   return rc;
 }
 
-static int edit_drop_key(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_drop_key(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   const char *key = ud;
-  json_t *data = k8sha__configmap_data(obj, 0);
   (void)msg;
   (void)n;
-  if (!json_object_get(data, key))
+  if (!json_object_get(json_object_get(obj, "data"), key))
     return K8SHA__UNCHANGED;
-  json_object_del(data, key);
-  return 0;
+  return json_object_set_new(changes, key, json_null()) ? K8SHA_ENOMEM : 0;
 }
 
 /* ---- the job cleanup ---- */

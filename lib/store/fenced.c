@@ -39,6 +39,10 @@ struct k8sha__fcm {
   char *name, *path, *collection;
   k8sha__lock *lock; /* set when this is the lock's own ConfigMap */
   json_t *obj;       /* other objects: the state as of our last read or write */
+  size_t size;       /* bytes of obj's data (k8sha__configmap_data_size) */
+  json_t *sent;      /* the data changes of the write under way */
+  int patching;      /* the request under way is a merge patch */
+  int put_only;      /* the server refused a patch (a Role without the verb): whole objects */
   int known;         /* obj reflects the server (NULL: absent) */
   int claimed;
   int verified;      /* the lock, read after obj, named this leadership */
@@ -53,6 +57,7 @@ struct k8sha__fcm {
 
 static void step(k8sha__fcm *f);
 static void destroy(k8sha__fcm *f);
+static size_t size_after(json_t *obj, size_t size, json_t *changes);
 
 /* ---- small helpers ---- */
 
@@ -78,6 +83,49 @@ size_t k8sha__configmap_data_size(json_t *obj) {
     n += strlen(key) + json_string_length(v) / 4 * 3;
   }
   return n;
+}
+
+const char *k8sha__fcm_value(json_t *obj, json_t *changes, const char *key) {
+  json_t *c = json_object_get(changes, key);
+  if (c)
+    return json_string_value(c); /* (NULL for a removal) */
+  return json_string_value(json_object_get(json_object_get(obj, "data"), key));
+}
+
+size_t k8sha__fcm_size_after(const k8sha__fcm *f, json_t *obj, json_t *changes) {
+  return size_after(obj, obj == f->obj ? f->size : k8sha__configmap_data_size(obj), changes);
+}
+
+/* The size of obj's data (`size` now) once `changes` apply. */
+static size_t size_after(json_t *obj, size_t size, json_t *changes) {
+  json_t *data = json_object_get(obj, "data"), *v, *old;
+  const char *key;
+  json_object_foreach(changes, key, v) {
+    old = json_object_get(data, key);
+    if (json_is_string(old))
+      size -= strlen(key) + json_string_length(old);
+    if (json_is_string(v))
+      size += strlen(key) + json_string_length(v);
+  }
+  return size;
+}
+
+/* Applies an edit's changes to obj's data: 0 or K8SHA_ENOMEM. */
+static int apply_changes(json_t *obj, json_t *changes) {
+  json_t *data, *v;
+  const char *key;
+  if (json_object_size(changes) == 0)
+    return 0;
+  data = k8sha__configmap_data(obj, 1);
+  if (!data)
+    return K8SHA_ENOMEM;
+  json_object_foreach(changes, key, v) {
+    if (json_is_null(v))
+      json_object_del(data, key);
+    else if (json_object_set(data, key, v) != 0)
+      return K8SHA_ENOMEM;
+  }
+  return 0;
 }
 
 static const char *rv_of(json_t *obj) {
@@ -138,6 +186,7 @@ static json_t *new_object(k8sha__fcm *f) {
 static void set_obj(k8sha__fcm *f, json_t *obj) {
   json_t *old = f->obj;
   f->obj = obj ? json_incref(obj) : NULL;
+  f->size = obj ? k8sha__configmap_data_size(obj) : 0;
   f->known = 1;
   f->verified = 0;
   json_decref(old);
@@ -145,8 +194,7 @@ static void set_obj(k8sha__fcm *f, json_t *obj) {
 
 /* K8SHA_ETOOLARGE (with msg) when `obj` would pass Kubernetes' limit, else 0: refused before
  * the server would answer 422. */
-static int size_check(const k8sha__fcm *f, json_t *obj, char *msg, size_t n) {
-  size_t size = k8sha__configmap_data_size(obj);
+static int size_check(const k8sha__fcm *f, size_t size, char *msg, size_t n) {
   if (size <= K8SHA__CONFIGMAP_MAX_BYTES)
     return 0;
   snprintf(msg, n, "ConfigMap %s would hold %zu bytes of data, more than the %d that Kubernetes allows",
@@ -229,7 +277,7 @@ static void on_lock_refreshed(int err, const char *message, void *ud) {
 
 static void step_lock(k8sha__fcm *f) {
   op *o = f->head;
-  json_t *cur = k8sha__lock_object(f->lock), *copy;
+  json_t *cur = k8sha__lock_object(f->lock), *copy, *changes;
   k8sha__record rec;
   const char *why;
   char msg[768];
@@ -257,20 +305,28 @@ static void step_lock(k8sha__fcm *f) {
     finish(f, K8SHA_EINVAL, "ConfigMap %s holds the lock and is not deleted here", f->name);
     return;
   }
-  copy = json_deep_copy(cur);
-  if (!copy) {
+  changes = json_object();
+  if (!changes) {
     finish(f, K8SHA_ENOMEM, "out of memory updating ConfigMap %s", f->name);
     return;
   }
-  json_object_del(json_object_get(copy, "metadata"), "managedFields");
   msg[0] = '\0';
-  rc = o->edit(copy, o->edit_data, msg, sizeof(msg));
+  copy = NULL;
+  rc = o->edit(cur, changes, o->edit_data, msg, sizeof(msg));
   if (rc == 0)
-    rc = size_check(f, copy, msg, sizeof(msg));
+    rc = size_check(f, size_after(cur, k8sha__configmap_data_size(cur), changes), msg,
+                    sizeof(msg));
+  if (rc == 0) {
+    /* (the lock's writes are whole objects: its renewals are too) */
+    copy = json_deep_copy(cur);
+    rc = copy ? apply_changes(copy, changes) : K8SHA_ENOMEM;
+    json_object_del(json_object_get(copy, "metadata"), "managedFields");
+  }
   if (rc == 0)
     rc = k8sha__lock_write(f->lock, copy, 0, f->ctx->ha.request_timeout_ms, on_lock_written, f,
                            &f->req);
   json_decref(copy);
+  json_decref(changes);
   if (rc == K8SHA__UNCHANGED)
     finish(f, 0, NULL);
   else if (rc)
@@ -295,7 +351,10 @@ static void on_lock_written(int err, const char *message, void *ud) {
 
 static void on_response(const k8sha__resp *resp, void *ud);
 
-static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *body) {
+/* Sends a request; a write's answer is asked for as the object's metadata alone when
+ * `metadata_only` (the data is what we wrote). */
+static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *body,
+                    const char *content_type, int metadata_only) {
   k8sha__req_opts o;
   char *text = NULL;
   int rc;
@@ -307,8 +366,11 @@ static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *b
     o.body = text;
     o.body_len = strlen(text);
   }
+  f->patching = verb == K8SHA__PATCH;
   o.verb = verb;
   o.path = path;
+  o.content_type = content_type;
+  o.metadata_only = metadata_only;
   o.timeout_ms = f->ctx->ha.request_timeout_ms;
   /* Reads are repeated within one timeout's time; writes only where the client knows they were
    * not processed. */
@@ -392,6 +454,60 @@ static int needs_verify(k8sha__fcm *f) {
   return 1;
 }
 
+/* Writes `changes` and our stamp on the state we last saw, conditional on its resourceVersion:
+ * a JSON merge patch of what changes (the cost of a commit does not grow with the entries the
+ * ConfigMap holds), or, when the server refused us the patch verb, the whole object. */
+static int write_changes(k8sha__fcm *f, json_t *changes, char *msg, size_t n) {
+  const char *rv = rv_of(f->obj);
+  json_t *body;
+  int rc;
+  if (!rv || !*rv) {
+    /* (without it the write would not be conditional) */
+    snprintf(msg, n, "ConfigMap %s as read has no resourceVersion; nothing written", f->name);
+    return K8SHA_EBADRESPONSE;
+  }
+  if (!f->put_only) {
+    body = json_pack("{s:{s:s}}", "metadata", "resourceVersion", rv);
+    if (body && json_object_size(changes) && json_object_set(body, "data", changes) != 0) {
+      json_decref(body);
+      body = NULL;
+    }
+  } else {
+    body = json_deep_copy(f->obj);
+    if (body && apply_changes(body, changes) != 0) {
+      json_decref(body);
+      body = NULL;
+    }
+    json_object_del(json_object_get(body, "metadata"), "managedFields");
+  }
+  rc = body ? stamp(f, body) : K8SHA_ENOMEM;
+  if (rc == 0)
+    rc = send_req(f, f->put_only ? K8SHA__UPDATE : K8SHA__PATCH, f->path, body,
+                  f->put_only ? NULL : K8SHA__MERGE_PATCH, 1);
+  json_decref(body);
+  if (rc == 0) {
+    json_decref(f->sent);
+    f->sent = json_incref(changes);
+  }
+  return rc;
+}
+
+/* Our write landed and the server answered with the object's metadata: the object is the one
+ * we read with the changes we sent (the write was conditional on it). 0, or -1 when it cannot
+ * be known (read again before the next write). */
+static int adopt(k8sha__fcm *f, json_t *answer) {
+  json_t *meta = json_object_get(answer, "metadata");
+  size_t size;
+  if (!f->obj || !f->sent || !json_is_object(meta) || !json_is_string(json_object_get(meta, "resourceVersion")))
+    return -1;
+  size = size_after(f->obj, f->size, f->sent);
+  if (json_object_set(f->obj, "metadata", meta) != 0 || apply_changes(f->obj, f->sent) != 0)
+    return -1;
+  f->size = size;
+  f->verified = 0;
+  return 0;
+}
+
 static void step_term(k8sha__fcm *f) {
   op *o = f->head;
   json_t *copy;
@@ -400,7 +516,7 @@ static void step_term(k8sha__fcm *f) {
   int rc;
 
   if (!f->known) {
-    rc = send_req(f, K8SHA__GET, f->path, NULL);
+    rc = send_req(f, K8SHA__GET, f->path, NULL, NULL, 0);
     if (rc)
       finish(f, rc, "reading ConfigMap %s: %s", f->name, k8sha_strerror(rc));
     return;
@@ -416,7 +532,7 @@ static void step_term(k8sha__fcm *f) {
       return;
     body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                      "preconditions", "resourceVersion", rv_of(f->obj) ? rv_of(f->obj) : "");
-    rc = body ? send_req(f, K8SHA__DELETE, f->path, body) : K8SHA_ENOMEM;
+    rc = body ? send_req(f, K8SHA__DELETE, f->path, body, NULL, 0) : K8SHA_ENOMEM;
     json_decref(body);
     if (rc)
       finish(f, rc, "deleting ConfigMap %s: %s", f->name, k8sha_strerror(rc));
@@ -426,7 +542,7 @@ static void step_term(k8sha__fcm *f) {
     f->claimed = 0;
     if (o->kind == OP_CLAIM && o->create) {
       copy = new_object(f);
-      rc = copy ? send_req(f, K8SHA__CREATE, f->collection, copy) : K8SHA_ENOMEM;
+      rc = copy ? send_req(f, K8SHA__CREATE, f->collection, copy, NULL, 0) : K8SHA_ENOMEM;
       json_decref(copy);
       if (rc)
         finish(f, rc, "creating ConfigMap %s: %s", f->name, k8sha_strerror(rc));
@@ -451,20 +567,17 @@ static void step_term(k8sha__fcm *f) {
   }
   if (needs_verify(f))
     return;
-  copy = json_deep_copy(f->obj);
+  copy = json_object(); /* the edit's changes to the data */
   if (!copy) {
     finish(f, K8SHA_ENOMEM, "out of memory updating ConfigMap %s", f->name);
     return;
   }
-  json_object_del(json_object_get(copy, "metadata"), "managedFields");
   msg[0] = '\0';
-  rc = stamp(f, copy);
-  if (rc == 0 && o->kind == OP_UPDATE)
-    rc = o->edit(copy, o->edit_data, msg, sizeof(msg));
+  rc = o->kind == OP_UPDATE ? o->edit(f->obj, copy, o->edit_data, msg, sizeof(msg)) : 0;
   if (rc == 0)
-    rc = size_check(f, copy, msg, sizeof(msg));
+    rc = size_check(f, size_after(f->obj, f->size, copy), msg, sizeof(msg));
   if (rc == 0)
-    rc = send_req(f, K8SHA__UPDATE, f->path, copy);
+    rc = write_changes(f, copy, msg, sizeof(msg));
   json_decref(copy);
   if (rc == K8SHA__UNCHANGED)
     finish(f, 0, NULL);
@@ -477,6 +590,7 @@ static void on_response(const k8sha__resp *resp, void *ud) {
   op *o = f->head;
   int was_read = !f->known;
   const char *m = resp->message ? resp->message : "";
+  json_t *sent;
 
   f->req = NULL;
   if (was_read) {
@@ -492,17 +606,37 @@ static void on_response(const k8sha__resp *resp, void *ud) {
     step(f);
     return;
   }
+  sent = f->sent;
+  f->sent = NULL;
   if (resp->err == 0) {
+    const char *kind = json_string_value(json_object_get(resp->json, "kind"));
     if (o->kind == OP_DELETE) {
       set_obj(f, NULL);
       f->claimed = 0;
     } else if (json_is_object(resp->json)) {
-      set_obj(f, resp->json);
+      f->sent = sent;
+      if (!(kind && strcmp(kind, K8SHA__KIND_METADATA) == 0))
+        set_obj(f, resp->json);
+      else if (adopt(f, resp->json) != 0)
+        f->known = 0;
+      f->sent = NULL;
       f->claimed = 1;
     } else {
       f->known = 0;
     }
+    json_decref(sent);
     finish(f, 0, NULL);
+    return;
+  }
+  json_decref(sent);
+  if (resp->err == K8SHA_EFORBIDDEN && f->patching) {
+    /* A Role written for whole-object updates (get, update) lacks "patch": write those. */
+    f->put_only = 1;
+    k8sha__log(f->ctx, K8SHA_LOG_WARN, "store",
+               "ConfigMap %s: patch refused (%s); writing whole objects instead (grant the verb "
+               "\"patch\" on configmaps to make writes smaller)",
+               f->name, m);
+    step(f);
     return;
   }
   switch (resp->err) {
@@ -672,6 +806,7 @@ static void destroy(k8sha__fcm *f) {
   }
   k8sha__timer_free(f->kick);
   json_decref(f->obj);
+  json_decref(f->sent);
   k8sha__free(a, f->name);
   k8sha__free(a, f->path);
   k8sha__free(a, f->collection);

@@ -32,12 +32,18 @@
 
 typedef struct k8sha__fcm k8sha__fcm;
 
-/* An update's edit of the object: `obj` is a private copy of the current state (for an object
- * that does not exist yet, a new one with the layout's labels). Returns 0 to write `obj`,
+/* An update's edit of the object: `obj` is the current state (read only); the edit puts what
+ * it changes into `changes`, a data key with its new string value or with JSON null to remove
+ * it. Returns 0 to write the changes (with our stamp; none is a write of the stamp alone),
  * K8SHA__UNCHANGED to succeed without writing, or an error (with a message in msg) to fail
  * without writing. Runs again after each conflict, on the fresh state. */
 #define K8SHA__UNCHANGED 1
-typedef int (*k8sha__fcm_edit)(json_t *obj, void *user_data, char *msg, size_t msg_size);
+typedef int (*k8sha__fcm_edit)(json_t *obj, json_t *changes, void *user_data, char *msg,
+                               size_t msg_size);
+/* The value of data key `key` in `obj` once `changes` apply (NULL: none). */
+const char *k8sha__fcm_value(json_t *obj, json_t *changes, const char *key);
+/* The bytes of `obj`'s data (the object an edit was given) once `changes` apply. */
+size_t k8sha__fcm_size_after(const k8sha__fcm *f, json_t *obj, json_t *changes);
 /* The end of an update or claim: 0, or an error and a message naming the object. */
 typedef void (*k8sha__fcm_done)(int err, const char *message, void *user_data);
 

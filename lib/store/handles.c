@@ -71,7 +71,7 @@ struct k8sha__hstore {
 
 static void advance(hop *o, int err, const char *message);
 static void subsume_next(hop *o);
-static int retain(hop *o, json_t *data);
+static int retain(hop *o, json_t *obj, json_t *changes);
 static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *ptr, size_t len,
                        const k8sha__retention *r, k8sha__hstore_done done, void *user_data);
 
@@ -170,15 +170,12 @@ static void set_old(hop *o, const char *v) {
 
 /* ---- edits, run by the fenced ConfigMap on its current state ---- */
 
-static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_put(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   hop *o = ud;
   const char *name = k8sha__fcm_name(o->s->f);
-  json_t *data = k8sha__configmap_data(obj, 1);
-  const char *v = json_string_value(json_object_get(data, o->key));
+  const char *v = entry_of(obj, o->key);
   size_t size;
 
-  if (!data)
-    return K8SHA_ENOMEM;
   o->identical = 0;
   if (o->kind == H_REPLACE) {
     if (!v || is_marked(o->ctx, v)) {
@@ -202,9 +199,9 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
   } else if (v) {
     set_old(o, v); /* a removal that never finished: its blob goes after our commit */
   }
-  if (json_object_set_new(data, o->key, json_string(o->value)) != 0)
+  if (json_object_set_new(changes, o->key, json_string(o->value)) != 0)
     return K8SHA_ENOMEM;
-  if (o->retain_prefix && (size = (size_t)retain(o, data)) != 0) {
+  if (o->retain_prefix && (size = (size_t)retain(o, obj, changes)) != 0) {
     if ((int)size != K8SHA_EINVAL)
       return K8SHA_ENOMEM;
     if (o->retire)
@@ -220,7 +217,7 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
     return K8SHA_EINVAL;
   }
   if (o->phase == P_CHECK) {
-    size = k8sha__configmap_data_size(obj);
+    size = k8sha__fcm_size_after(o->s->f, obj, changes);
     if (size > K8SHA__CONFIGMAP_MAX_BYTES) {
       snprintf(msg, n,
                "adding %s would grow ConfigMap %s to %zu bytes of data, more than the %d that "
@@ -235,43 +232,71 @@ static int edit_put(json_t *obj, void *ud, char *msg, size_t n) {
 
 static int cmp_str(const void *a, const void *b);
 
+/* Puts the k lowest of keys[0..n) first, in order (the rest in any order). A commit retires one
+ * or two entries: k passes over the entries, not a sort of all of them. */
+static void oldest_first(const char **keys, size_t n, size_t k) {
+  size_t i, j, low;
+  const char *t;
+  if (k > 8) {
+    qsort(keys, n, sizeof(keys[0]), cmp_str);
+    return;
+  }
+  for (i = 0; i < k; i++) {
+    for (low = i, j = i + 1; j < n; j++)
+      if (strcmp(keys[j], keys[low]) < 0)
+        low = j;
+    t = keys[i];
+    keys[i] = keys[low];
+    keys[low] = t;
+  }
+}
+
 /* Retention, in the add's own update: marks the oldest live entries beyond `keep` (or exactly
  * the live ones listed in `retire`), drops marked ones whose blobs this store has deleted, and
  * notes every entry left marked (their blobs are deleted after the commit). */
-static int retain(hop *o, json_t *data) {
+static int retain(hop *o, json_t *obj, json_t *changes) {
   k8sha__hstore *s = o->s;
   size_t plen = strlen(o->retain_prefix), n = 0, cap = 0, i;
   const char *key, **live = NULL;
-  json_t *v;
-  void *it;
-  int rc = 0;
+  json_t *v, *drop = NULL;
+  int rc = 0, pass;
 
   json_decref(o->subsumed);
   o->subsumed = json_object();
   if (!o->subsumed)
     return K8SHA_ENOMEM;
-  json_object_foreach_safe(data, it, key, v) {
-    const char *text = json_string_value(v);
-    if (!text || strncmp(key, o->retain_prefix, plen) != 0)
-      continue;
-    if (is_marked(o->ctx, text)) {
-      const char *gone = json_string_value(json_object_get(s->deleted, key));
-      if (gone && strcmp(gone, text) == 0)
-        json_object_del(data, key); /* its blob is gone already: the key goes now */
-      else if (json_object_set_new(o->subsumed, key, json_string(text)) != 0)
-        rc = K8SHA_ENOMEM;
-    } else {
-      if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
-        k8sha__free(&o->ctx->alloc, live);
-        return K8SHA_ENOMEM;
+  /* the entries as they will be: the data not changed, then the changes */
+  for (pass = 0; pass < 2; pass++) {
+    json_object_foreach(pass ? changes : json_object_get(obj, "data"), key, v) {
+      const char *text = json_string_value(v);
+      if (!text || strncmp(key, o->retain_prefix, plen) != 0 ||
+          (!pass && json_object_get(changes, key)))
+        continue;
+      if (is_marked(o->ctx, text)) {
+        const char *gone = json_string_value(json_object_get(s->deleted, key));
+        if (gone && strcmp(gone, text) == 0) {
+          /* its blob is gone already: the key goes now */
+          if (!drop && !(drop = json_object()))
+            rc = K8SHA_ENOMEM;
+          else if (json_object_set_new(drop, key, json_null()) != 0)
+            rc = K8SHA_ENOMEM;
+        } else if (json_object_set_new(o->subsumed, key, json_string(text)) != 0) {
+          rc = K8SHA_ENOMEM;
+        }
+      } else {
+        if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
+          k8sha__free(&o->ctx->alloc, live);
+          json_decref(drop);
+          return K8SHA_ENOMEM;
+        }
+        live[n++] = key;
       }
-      live[n++] = key;
     }
   }
-  if (n)
-    qsort(live, n, sizeof(live[0]), cmp_str);
+  if (!o->retire && n > o->keep)
+    oldest_first(live, n, n - o->keep);
   for (i = 0; rc == 0 && i < n && (o->retire || i + o->keep < n); i++) {
-    const char *text = json_string_value(json_object_get(data, live[i]));
+    const char *text = k8sha__fcm_value(obj, changes, live[i]);
     if (o->retire && !json_object_get(o->retire, live[i]))
       continue;
     if (strcmp(live[i], o->key) == 0) {
@@ -287,18 +312,21 @@ static int retain(hop *o, json_t *data) {
      * its blob forever; one in `subsumed` but not marked would lose its blob while a key still
      * points to it. */
     if (json_object_set_new(o->subsumed, live[i], json_string(marked)) != 0 ||
-        json_object_set_new(data, live[i], json_string(marked)) != 0) /* the key stays */
+        json_object_set_new(changes, live[i], json_string(marked)) != 0) /* the key stays */
       rc = K8SHA_ENOMEM;
     k8sha__free(&o->ctx->alloc, marked);
   }
   k8sha__free(&o->ctx->alloc, live);
+  /* (after the loop: `live` points into the keys of changes, which these would move) */
+  if (rc == 0 && drop && json_object_update(changes, drop) != 0)
+    rc = K8SHA_ENOMEM;
+  json_decref(drop);
   return rc;
 }
 
-static int edit_mark(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   hop *o = ud;
-  json_t *data = k8sha__configmap_data(obj, 0);
-  const char *v = json_string_value(json_object_get(data, o->key));
+  const char *v = entry_of(obj, o->key);
   char *marked;
   int rc;
   (void)msg;
@@ -314,15 +342,14 @@ static int edit_mark(json_t *obj, void *ud, char *msg, size_t n) {
     k8sha__free(&o->ctx->alloc, marked);
     return K8SHA_ENOMEM;
   }
-  rc = json_object_set_new(data, o->key, json_string(marked));
+  rc = json_object_set_new(changes, o->key, json_string(marked));
   k8sha__free(&o->ctx->alloc, marked);
   return rc ? K8SHA_ENOMEM : 0;
 }
 
-static int edit_drop(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_drop(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   hop *o = ud;
-  json_t *data = k8sha__configmap_data(obj, 0);
-  const char *v = json_string_value(json_object_get(data, o->key));
+  const char *v = entry_of(obj, o->key);
   (void)msg;
   (void)n;
   char *marked;
@@ -337,12 +364,12 @@ static int edit_drop(json_t *obj, void *ud, char *msg, size_t n) {
   k8sha__free(&o->ctx->alloc, marked);
   if (!same)
     return K8SHA__UNCHANGED;
-  json_object_del(data, o->key);
-  return 0;
+  return json_object_set_new(changes, o->key, json_null()) ? K8SHA_ENOMEM : 0;
 }
 
-static int edit_read(json_t *obj, void *ud, char *msg, size_t n) {
+static int edit_read(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   hop *o = ud;
+  (void)changes;
   const char *v = entry_of(obj, o->key);
   if (!v || is_marked(o->ctx, v)) {
     snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);

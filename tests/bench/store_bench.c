@@ -140,7 +140,7 @@ static void run(k8sha_election *e, size_t n_jobs, uint64_t per_job, const char *
   while (running)
     uv_run(&loop, UV_RUN_DEFAULT);
   n_lat = 0;
-  updates0 = kubelite_count(kl, "update", "configmaps", 0);
+  updates0 = kubelite_count(kl, "update", "configmaps", 0) + kubelite_count(kl, "patch", "configmaps", 0);
   gets0 = kubelite_count(kl, "get", "configmaps", 0);
   creates0 = kubelite_count(kl, "create", "configmaps", 0);
   cpu0 = cpu_ms();
@@ -154,7 +154,8 @@ static void run(k8sha_election *e, size_t n_jobs, uint64_t per_job, const char *
     uv_run(&loop, UV_RUN_DEFAULT);
   elapsed = now_ms() - t0;
   cpu = cpu_ms() - cpu0;
-  updates = kubelite_count(kl, "update", "configmaps", 0) - updates0;
+  updates = kubelite_count(kl, "update", "configmaps", 0) +
+            kubelite_count(kl, "patch", "configmaps", 0) - updates0;
   gets = kubelite_count(kl, "get", "configmaps", 0) - gets0;
   creates = kubelite_count(kl, "create", "configmaps", 0) - creates0;
   qsort(lat, n_lat, sizeof(*lat), cmp_double);

@@ -283,7 +283,7 @@ def orphans_match():
 
 
 def held_update(code=None):
-    rule = {"verbs": ["update"], "resources": ["configmaps"], "name": CM, "latencyMs": 1500,
+    rule = {"verbs": ["patch"], "resources": ["configmaps"], "name": CM, "latencyMs": 1500,
             "count": 1}
     if code:
         rule["code"] = code
@@ -388,8 +388,8 @@ if not EXTERNAL or CONTROL:
     nid = max(check_no_dangling(None)) + 1
     w = manual_worker("jm-held")
     before = set(blobs())
-    conflicts = count_of("update", 409)
-    rule_id = fault({"verbs": ["update"], "resources": ["configmaps"], "name": CM,
+    conflicts = count_of("patch", 409)
+    rule_id = fault({"verbs": ["patch"], "resources": ["configmaps"], "name": CM,
                      "latencyMs": 15000, "count": 1})
     w.send("add %d" % nid)
     wait_fault_hit(rule_id)
@@ -407,7 +407,7 @@ if not EXTERNAL or CONTROL:
         fail("the held add's blob %s was not found and deleted as an orphan: %s" % (held_blob, out.stdout))
     # the held update reaches the store now: refused (409), never a pointer to the deleted blob
     deadline = time.monotonic() + WAIT_S
-    while count_of("update", 409) == conflicts:
+    while count_of("patch", 409) == conflicts:
         if "checkpointID-%019d" % nid in ((job_cm() or {}).get("data") or {}):
             fail("the held update landed after the scan deleted its blob: a dangling pointer")
         if time.monotonic() > deadline:

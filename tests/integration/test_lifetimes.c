@@ -513,7 +513,7 @@ START_TEST(freeing_the_context_lets_a_release_land_first) {
 
   /* The release's first attempt is answered 409 after a pause: it lands only if the election
    * may read the lock again and retry, after the context was freed. */
-  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
                                             "\"name\":\"it-cluster-config-map\",\"latencyMs\":300,"
                                             "\"code\":409,\"count\":1}"),
                    0);

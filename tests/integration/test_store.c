@@ -86,11 +86,11 @@ START_TEST(handles_identical_readd_and_different_entry) {
   setup_with(&f, NULL, NULL, K8SHA_LOCK_LEASE);
   h_open(&f, &h);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "same", &r), 0);
-  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "patch", "configmaps", 0);
   /* a retried add of identical content succeeds without a blob or a write */
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "same", &r), 0);
   ck_assert_int_eq(blob_count(&f), 1);
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 0), updates);
   /* different content under the same key: refused, nothing left behind */
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "other", &r), K8SHA_EEXISTS);
   ck_assert_ptr_nonnull(strstr(r.msg, "checkpointID-1"));
@@ -192,12 +192,12 @@ START_TEST(handles_failed_blob_write_commits_nothing) {
   /* a Lease lock: the election's renewals are not ConfigMap updates, so counts are ours */
   setup_mem_with(&f, &m, NULL, K8SHA_LOCK_LEASE);
   h_open(&f, &h);
-  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "patch", "configmaps", 0);
   m.fail_write = 1;
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_ESTORAGE);
   ck_assert_ptr_nonnull(strstr(r.msg, "disk full"));
   ck_assert_ptr_nonnull(strstr(r.msg, "mem://bucket/ha/it/completedCheckpoint"));
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 0), updates);
   ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
   h_close(&h);
   teardown(&f);
@@ -212,10 +212,11 @@ START_TEST(handles_definite_failure_deletes_new_blob) {
 
   setup_mem(&f, &m, NULL);
   h_open(&f, &h);
-  /* the server refuses the update: nothing committed, the new blob is deleted */
+  /* the server refuses the update (the patch, then the whole object the store writes after a
+   * patch refused with 403): nothing committed, the new blob is deleted */
   ck_assert_int_gt(
-      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
-                                 "\"name\":\"" JOB_CM "\",\"code\":403,\"count\":1}"),
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
+                                 "\"name\":\"" JOB_CM "\",\"code\":403,\"count\":2}"),
       0);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_EFORBIDDEN);
   ck_assert_int_eq(m.blobs, 0);
@@ -232,6 +233,37 @@ END_TEST
  * a fresh connection by itself; the resend met a 409, the store read the ConfigMap again, found
  * its own entry and took it for someone else's identical one: it deleted the blob of a committed
  * pointer.) */
+/* A Role without the verb "patch" (every patch answered 403): the store writes whole objects
+ * instead, after one refused patch per ConfigMap, and commits as before. */
+START_TEST(commit_without_patch_verb_writes_whole_objects) {
+  fixture f;
+  k8sha_checkpoint_store *s;
+  res r;
+  long puts, refused;
+
+  setup_with(&f, NULL, NULL, K8SHA_LOCK_LEASE);
+  ck_assert_int_gt(kubelite_add_fault(f.t.kl, "{\"verbs\":[\"patch\"],\"resources\":"
+                                              "[\"configmaps\"],\"code\":403}"),
+                   0);
+  puts = kubelite_count(f.t.kl, "update", "configmaps", 200);
+  refused = kubelite_count(f.t.kl, "patch", "configmaps", 403);
+  s = open_store(&f);
+  ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), 0);
+  ck_assert_int_eq(cp_add(&f, s, 3, "three", &r), 0);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 403), refused + 1);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 200), puts + 3);
+  k8sha_checkpoint_store_free(s);
+  s = open_store(&f);
+  recover(&f, s, &r);
+  ck_assert_uint_ge(r.n, 1);
+  ck_assert_uint_eq(r.ids[r.n - 1], 3);
+  ck_assert_int_eq(r.status[r.n - 1], 0);
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 START_TEST(handles_commit_applied_then_connection_dropped_keeps_blob) {
   fixture f;
   membackend m;
@@ -242,7 +274,7 @@ START_TEST(handles_commit_applied_then_connection_dropped_keeps_blob) {
   h_open(&f, &h);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0); /* a connection to reuse */
   ck_assert_int_gt(
-      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
                                  "\"name\":\"" JOB_CM "\",\"afterApply\":true,\"drop\":true,"
                                  "\"count\":1}"),
       0);
@@ -268,7 +300,7 @@ START_TEST(handles_commit_applied_then_refused_keeps_blob) {
   setup_mem(&f, &m, NULL);
   h_open(&f, &h);
   ck_assert_int_gt(
-      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
                                  "\"name\":\"" JOB_CM "\",\"afterApply\":true,\"code\":409,"
                                  "\"count\":1}"),
       0);
@@ -317,7 +349,7 @@ START_TEST(handles_unknown_outcome_keeps_blob) {
   ck_assert_int_eq(k8sha_watch_new(&w, f.ctx, NULL, on_landing, &seen), 0);
   /* 5xx: the server may have applied it. The blob stays; the caller is told. */
   ck_assert_int_gt(
-      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
                                  "\"name\":\"" JOB_CM "\",\"code\":503,\"count\":1}"),
       0);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_EUNKNOWN_OUTCOME);
@@ -329,7 +361,7 @@ START_TEST(handles_unknown_outcome_keeps_blob) {
 
   /* A slow answer: the update lands after our request timeout (1 s = renew/3). */
   ck_assert_int_gt(
-      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"configmaps\"],"
+      kubelite_add_fault(f.t.kl, "{\"verbs\":[\"update\",\"patch\"],\"resources\":[\"configmaps\"],"
                                  "\"name\":\"" JOB_CM "\",\"latencyMs\":2500,\"count\":1}"),
       0);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-2", "two", &r), K8SHA_EUNKNOWN_OUTCOME);
@@ -358,23 +390,23 @@ START_TEST(handles_conflict_is_retried_and_steady_state_is_one_request) {
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), 0);
   /* steady state: one update per add, no read */
   gets = kubelite_count(f.t.kl, "get", "configmaps", 0);
-  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "patch", "configmaps", 0);
   for (i = 2; i < 7; i++) {
     char key[32];
     snprintf(key, sizeof(key), "checkpointID-%d", i);
     ck_assert_int_eq(h_add(&f, &h, key, key, &r), 0);
   }
   ck_assert_int_eq(kubelite_count(f.t.kl, "get", "configmaps", 0), gets);
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates + 5);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 0), updates + 5);
 
   /* another writer changes an unrelated key: one 409, a re-read, and the add lands */
   cm = get_cm(&f, JOB_PATH);
   ck_assert_int_eq(json_object_set_new(k8sha__configmap_data(cm, 1), "unrelated", json_string("x")), 0);
   put_cm(&f, JOB_PATH, cm);
   json_decref(cm);
-  conflicts = kubelite_count(f.t.kl, "update", "configmaps", 409);
+  conflicts = kubelite_count(f.t.kl, "patch", "configmaps", 409);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-7", "seven", &r), 0);
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 409), conflicts + 1);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 409), conflicts + 1);
   cm = get_cm(&f, JOB_PATH);
   ck_assert_str_eq(data_of(cm, "unrelated"), "x");
   ck_assert_ptr_nonnull(data_of(cm, "checkpointID-7"));
@@ -407,11 +439,11 @@ START_TEST(handles_too_large_refused_before_the_server) {
   /* a store opened now reads the new state when it claims the ConfigMap */
   h_close(&h);
   h_open(&f, &h);
-  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "patch", "configmaps", 0);
   ck_assert_int_eq(h_add(&f, &h, "checkpointID-1", "one", &r), K8SHA_ETOOLARGE);
   ck_assert_ptr_nonnull(strstr(r.msg, "1048576"));
   ck_assert_ptr_nonnull(strstr(r.msg, JOB_CM));
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 0), updates);
   ck_assert_int_eq(blob_count(&f), 0);
   h_close(&h);
   teardown(&f);
@@ -432,12 +464,12 @@ START_TEST(handles_opaque_pointers) {
                    K8SHA_EINVAL);
   /* bytes that start like Java serialization but are not Flink's handle: the store would take
    * them for a handle whose blob it owns, and could name no blob; refused, nothing written */
-  updates = kubelite_count(f.t.kl, "update", "configmaps", 0);
+  updates = kubelite_count(f.t.kl, "patch", "configmaps", 0);
   ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", java, sizeof(java), on_h, &r),
                    K8SHA_ECORRUPT);
   ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "0xACED"));
   ck_assert_ptr_nonnull(strstr(k8sha_last_error(), "checkpointID-1"));
-  ck_assert_int_eq(kubelite_count(f.t.kl, "update", "configmaps", 0), updates);
+  ck_assert_int_eq(kubelite_count(f.t.kl, "patch", "configmaps", 0), updates);
   ck_assert_int_eq(k8sha__hstore_exists(h.h, "checkpointID-1"), 0);
   ck_assert_int_eq(k8sha__hstore_add_pointer(h.h, "checkpointID-1", "host-ptr", 8, on_h, &r), 0);
   it_run_until(&f.t, &r.done);
@@ -1315,8 +1347,12 @@ START_TEST(faults_on_every_store_request) {
     s = open_store(&f);
     ck_assert_int_eq(cp_add(&f, s, 1, "one", &r), 0);
 
-    /* update (a commit): refused -> blob deleted; no answer -> blob kept, outcome unknown */
-    fault_once(&f, "update", code);
+    /* update (a commit, a merge patch): refused -> blob deleted; no answer -> blob kept,
+     * outcome unknown. A patch refused with 403 is written again as a whole object (a Role
+     * without the verb "patch"): that is refused too here. */
+    fault_once(&f, "patch", code);
+    if (code == 403)
+      fault_once(&f, "update", code);
     ck_assert_int_eq(cp_add(&f, s, 2, "two", &r), want_write);
     ck_assert_int_eq(blob_count(&f), code == 403 ? 1 : 2);
     assert_no_dangling(&f);
@@ -1376,6 +1412,7 @@ int main(void) {
   it_add(tc, handles_failing_blob_delete_leaves_resumable_marker, IT_ANY);
   it_add(tc, handles_failed_blob_write_commits_nothing, IT_ANY);
   it_add(tc, handles_definite_failure_deletes_new_blob, IT_FAULTS);
+  it_add(tc, commit_without_patch_verb_writes_whole_objects, IT_FAULTS);
   it_add(tc, handles_unknown_outcome_keeps_blob, IT_FAULTS);
   it_add(tc, handles_commit_applied_then_connection_dropped_keeps_blob, IT_FAULTS);
   it_add(tc, handles_commit_applied_then_refused_keeps_blob, IT_FAULTS);

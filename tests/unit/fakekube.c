@@ -210,6 +210,22 @@ static void start_watch(fakekube *fk, fake_conn *c, request *r) {
   }
 }
 
+/* `target` with the merge patch `patch` applied (RFC 7386), new. */
+static json_t *merge_patch(json_t *target, json_t *patch) {
+  json_t *out, *v;
+  const char *key;
+  if (!json_is_object(patch))
+    return json_incref(patch);
+  out = json_is_object(target) ? json_deep_copy(target) : json_object();
+  json_object_foreach(patch, key, v) {
+    if (json_is_null(v))
+      json_object_del(out, key);
+    else
+      json_object_set_new(out, key, merge_patch(json_object_get(out, key), v));
+  }
+  return out;
+}
+
 static void serve(fakekube *fk, fake_conn *c, const char *method, request *r) {
   json_t *objs = json_object_get(fk->store, r->kind), *cur, *body;
   char uid[32];
@@ -309,6 +325,30 @@ static void serve(fakekube *fk, fake_conn *c, const char *method, request *r) {
     json_object_set(objs, r->name, body);
     record(fk, r->kind, "MODIFIED", body);
     reply_json(c, 200, body);
+    return;
+  }
+  if (strcmp(method, "PATCH") == 0 && r->name[0]) {
+    /* a JSON merge patch (RFC 7386), conditional on the resourceVersion it names */
+    json_t *patched;
+    const char *want, *have;
+    if (!cur) {
+      json_decref(body);
+      reply_status(c, 404, "NotFound", "not found");
+      return;
+    }
+    patched = merge_patch(cur, body);
+    json_decref(body);
+    want = json_string_value(json_object_get(json_object_get(patched, "metadata"), "resourceVersion"));
+    have = json_string_value(json_object_get(json_object_get(cur, "metadata"), "resourceVersion"));
+    if (want && *want && strcmp(want, have) != 0) {
+      json_decref(patched);
+      reply_status(c, 409, "Conflict", "the object has been modified");
+      return;
+    }
+    stamp(fk, patched, json_string_value(json_object_get(json_object_get(cur, "metadata"), "uid")));
+    json_object_set(objs, r->name, patched);
+    record(fk, r->kind, "MODIFIED", patched);
+    reply_json(c, 200, patched);
     return;
   }
   json_decref(body);

@@ -278,6 +278,7 @@ void kl_dispatch(kl_conn *c, kl_req *req)
     ctx->conn = c;
     ctx->req = req;
     ctx->table = req->accept && strstr(req->accept, "as=Table");
+    ctx->partial = !ctx->table && req->accept && strstr(req->accept, "as=PartialObjectMetadata");
     route(ctx);
     kl_server *srv = ctx->srv;
 

@@ -240,6 +240,7 @@ typedef struct kl_ctx {
     char *ns, *name;       /* decoded path parts, owned by the request */
     const kl_token *token; /* NULL when authentication is off */
     bool table;            /* client asked for a meta.k8s.io Table */
+    bool partial;          /* ... for a meta.k8s.io PartialObjectMetadata (an object's metadata) */
     bool control;          /* kube-lite's own endpoint: not counted */
     int endpoint;          /* enum kl_endpoint in api.c */
     const char *sub;       /* path below /kube-lite/v1/ for control calls */

@@ -116,6 +116,12 @@ static void reply_object(kl_ctx *ctx, int code, json_t *obj)
                                time(NULL)));
         return;
     }
+    if (ctx->partial) {
+        kl_reply_json(ctx, code,
+                      json_pack("{s:s,s:s,s:O}", "kind", "PartialObjectMetadata", "apiVersion",
+                                "meta.k8s.io/v1", "metadata", json_object_get(obj, "metadata")));
+        return;
+    }
     kl_reply_json(ctx, code, json_incref(obj));
 }
 
