@@ -1,7 +1,8 @@
 /* Benchmark (not a test): what one checkpoint commit costs this process in CPU, and how that
- * grows with the checkpoints a job retains. A commit is k8sha_checkpoint_commit() (the counter,
- * the blob, the pointer, the subsumed checkpoint marked: one ConfigMap update), with 512-byte
- * states, on a k8sha-kube-lite (its own process: its CPU is not counted).
+ * grows with the checkpoints a job retains. A commit is k8sha_checkpoint_add() of the next id
+ * (the blob, then the pointer with the subsumed checkpoint marked: one ConfigMap write), as a
+ * JobManager completes a checkpoint whose id it took from the counter when it began it; with
+ * 512-byte states, on a k8sha-kube-lite (its own process: its CPU is not counted).
  *
  * The blobs go either to a storage backend that keeps nothing and completes each operation at
  * once (scheme "null": what remains is the library's own work, with jansson, libcurl and the
@@ -31,6 +32,7 @@ static kubelite *kl;
 static k8sha_checkpoint_store *store;
 static char state[STATE_BYTES];
 static unsigned long remaining;
+static uint64_t next_id;
 static int granted, opened;
 
 static void die(const char *what, const char *message) {
@@ -81,21 +83,21 @@ static void on_opened(k8sha_checkpoint_store *s, int status, void *ud) {
   uv_stop(&loop);
 }
 
-static void on_committed(k8sha_checkpoint_store *s, int status, uint64_t id, void *ud) {
-  (void)id, (void)ud;
+static void on_committed(k8sha_checkpoint_store *s, int status, void *ud) {
+  (void)ud;
   if (status)
     die("commit", k8sha_checkpoint_store_last_error(s));
   if (--remaining == 0) {
     uv_stop(&loop);
     return;
   }
-  if (k8sha_checkpoint_commit(s, state, sizeof(state), on_committed, NULL))
+  if (k8sha_checkpoint_add(s, next_id++, state, sizeof(state), on_committed, NULL))
     die("commit", k8sha_checkpoint_store_last_error(s));
 }
 
 static void commits(unsigned long n) {
   remaining = n;
-  if (k8sha_checkpoint_commit(store, state, sizeof(state), on_committed, NULL))
+  if (k8sha_checkpoint_add(store, next_id++, state, sizeof(state), on_committed, NULL))
     die("commit", k8sha_checkpoint_store_last_error(store));
   while (remaining)
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -164,6 +166,7 @@ static void row(const char *backend, unsigned int retained, unsigned long n, int
   while (!granted)
     uv_run(&loop, UV_RUN_DEFAULT);
   opened = 0;
+  next_id = 1;
   if (k8sha_checkpoint_store_open(&store, e, "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", on_opened, NULL))
     die("open", NULL);
   while (!opened)
@@ -201,7 +204,7 @@ int main(int argc, char **argv) {
   if (!kl)
     return 1;
   uv_loop_init(&loop);
-  printf("CPU of this process per checkpoint commit (k8sha_checkpoint_commit, %d-byte states, "
+  printf("CPU of this process per checkpoint commit (k8sha_checkpoint_add, %d-byte states, "
          "%lu commits a row; kube-lite's own CPU not counted)\n\n",
          STATE_BYTES, n);
   printf("| backend | retained  | user us  | sys us   | total us | req/commit | commits/s |\n");
