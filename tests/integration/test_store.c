@@ -260,6 +260,8 @@ START_TEST(commit_without_patch_verb_writes_whole_objects) {
   ck_assert_uint_eq(r.ids[r.n - 1], 3);
   ck_assert_int_eq(r.status[r.n - 1], 0);
   k8sha_checkpoint_store_free(s);
+  /* (the rule has no count: a fault proxy in front of a real server outlives the test) */
+  ck_assert_int_ge(kubelite_clear_faults(f.t.kl), 0);
   teardown(&f);
 }
 END_TEST
