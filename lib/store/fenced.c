@@ -41,6 +41,8 @@ struct k8sha__fcm {
   json_t *obj;       /* other objects: the state as of our last read or write */
   size_t size;       /* bytes of obj's data (k8sha__configmap_data_size) */
   json_t *sent;      /* the data changes of the write under way */
+  uint64_t gen;      /* changes with every change of obj (k8sha__fcm_generation) */
+  json_t *last;      /* the changes of our write that made obj's generation, or NULL */
   int patching;      /* the request under way is a merge patch */
   int put_only;      /* the server refused a patch (a Role without the verb): whole objects */
   int known;         /* obj reflects the server (NULL: absent) */
@@ -187,6 +189,9 @@ static void set_obj(k8sha__fcm *f, json_t *obj) {
   json_t *old = f->obj;
   f->obj = obj ? json_incref(obj) : NULL;
   f->size = obj ? k8sha__configmap_data_size(obj) : 0;
+  f->gen++;
+  json_decref(f->last);
+  f->last = NULL;
   f->known = 1;
   f->verified = 0;
   json_decref(old);
@@ -501,9 +506,13 @@ static int adopt(k8sha__fcm *f, json_t *answer) {
   if (!f->obj || !f->sent || !json_is_object(meta) || !json_is_string(json_object_get(meta, "resourceVersion")))
     return -1;
   size = size_after(f->obj, f->size, f->sent);
+  f->gen++;
+  json_decref(f->last);
+  f->last = NULL;
   if (json_object_set(f->obj, "metadata", meta) != 0 || apply_changes(f->obj, f->sent) != 0)
     return -1;
   f->size = size;
+  f->last = json_incref(f->sent);
   f->verified = 0;
   return 0;
 }
@@ -774,6 +783,11 @@ int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data) {
   return enqueue(f, OP_DELETE, 0, NULL, NULL, done, user_data);
 }
 
+uint64_t k8sha__fcm_generation(const k8sha__fcm *f, json_t **last) {
+  *last = f->lock ? NULL : f->last;
+  return f->lock ? 0 : f->gen;
+}
+
 json_t *k8sha__fcm_object(const k8sha__fcm *f) {
   return f->lock ? k8sha__lock_object(f->lock) : f->obj;
 }
@@ -807,6 +821,7 @@ static void destroy(k8sha__fcm *f) {
   k8sha__timer_free(f->kick);
   json_decref(f->obj);
   json_decref(f->sent);
+  json_decref(f->last);
   k8sha__free(a, f->name);
   k8sha__free(a, f->path);
   k8sha__free(a, f->collection);

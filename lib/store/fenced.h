@@ -61,6 +61,10 @@ int k8sha__fcm_update(k8sha__fcm *f, k8sha__fcm_edit edit, void *edit_data, k8sh
 int k8sha__fcm_delete(k8sha__fcm *f, k8sha__fcm_done done, void *user_data);
 /* The state as of our last read or write (borrowed), or NULL (absent or not read yet). */
 json_t *k8sha__fcm_object(const k8sha__fcm *f);
+/* The generation of that state: it changes with every change (a read, a write of ours); 0 for
+ * the lock's own ConfigMap, whose state is the lock's. *last: the changes of our write that made
+ * this generation from the one before, or NULL (borrowed). */
+uint64_t k8sha__fcm_generation(const k8sha__fcm *f, json_t **last);
 const char *k8sha__fcm_name(const k8sha__fcm *f);
 /* 1 while the election this ConfigMap was opened with still leads in its term. */
 int k8sha__fcm_leads(const k8sha__fcm *f);

@@ -15,6 +15,7 @@
 #include "storage/uri.h"
 #include "store/handles.h"
 #include "store/pointer.h"
+#include "store/retained.h"
 
 #define MARKER_LEN (sizeof(K8SHA__DELETING_MARKER) - 1)
 
@@ -67,6 +68,7 @@ struct k8sha__hstore {
   char *blob_kind;
   hop *ops;        /* everything started and not finished */
   json_t *deleted; /* key -> marked value whose blob this store deleted: dropped by a later add */
+  k8sha__retained retained; /* the retained entries, for retention at each add */
 };
 
 static void advance(hop *o, int err, const char *message);
@@ -232,92 +234,105 @@ static int edit_put(json_t *obj, json_t *changes, void *ud, char *msg, size_t n)
 
 static int cmp_str(const void *a, const void *b);
 
-/* Puts the k lowest of keys[0..n) first, in order (the rest in any order). A commit retires one
- * or two entries: k passes over the entries, not a sort of all of them. */
-static void oldest_first(const char **keys, size_t n, size_t k) {
-  size_t i, j, low;
-  const char *t;
-  if (k > 8) {
-    qsort(keys, n, sizeof(keys[0]), cmp_str);
-    return;
+/* An entry retention found marked: dropped now when this store has deleted its blob (into
+ * `drop`), else noted so that its blob is deleted after the commit. */
+static int note_marked(hop *o, const char *key, const char *text, json_t **drop) {
+  const char *gone = json_string_value(json_object_get(o->s->deleted, key));
+  if (gone && strcmp(gone, text) == 0) {
+    if (!*drop && !(*drop = json_object()))
+      return K8SHA_ENOMEM;
+    return json_object_set_new(*drop, key, json_null()) ? K8SHA_ENOMEM : 0;
   }
-  for (i = 0; i < k; i++) {
-    for (low = i, j = i + 1; j < n; j++)
-      if (strcmp(keys[j], keys[low]) < 0)
-        low = j;
-    t = keys[i];
-    keys[i] = keys[low];
-    keys[low] = t;
-  }
+  return json_object_set_new(o->subsumed, key, json_string(text)) ? K8SHA_ENOMEM : 0;
+}
+
+/* Marks live entry `key` in the add's update. Both or the update fails: an entry marked in the
+ * write but not in `subsumed` would keep its blob forever; one in `subsumed` but not marked would
+ * lose its blob while a key still points to it. */
+static int retire_one(hop *o, json_t *obj, json_t *changes, const char *key) {
+  char *marked;
+  int rc = 0;
+  if (strcmp(key, o->key) == 0)
+    return K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
+  marked = k8sha__value_mark(&o->ctx->alloc, k8sha__fcm_value(obj, changes, key));
+  if (!marked)
+    return K8SHA_ENOMEM;
+  if (json_object_set_new(o->subsumed, key, json_string(marked)) != 0 ||
+      json_object_set_new(changes, key, json_string(marked)) != 0) /* the key stays */
+    rc = K8SHA_ENOMEM;
+  k8sha__free(&o->ctx->alloc, marked);
+  return rc;
 }
 
 /* Retention, in the add's own update: marks the oldest live entries beyond `keep` (or exactly
  * the live ones listed in `retire`), drops marked ones whose blobs this store has deleted, and
- * notes every entry left marked (their blobs are deleted after the commit). */
+ * notes every entry left marked (their blobs are deleted after the commit). The entries are
+ * those of the store's index (store/retained.h) with the edit's changes over it: the work is in
+ * what changes, not in the entries the ConfigMap holds. */
 static int retain(hop *o, json_t *obj, json_t *changes) {
   k8sha__hstore *s = o->s;
-  size_t plen = strlen(o->retain_prefix), n = 0, cap = 0, i;
-  const char *key, **live = NULL;
-  json_t *v, *drop = NULL;
-  int rc = 0, pass;
+  k8sha__retained *x = &s->retained;
+  size_t plen = strlen(o->retain_prefix), n_live, n_new = 0, i = 0, j = 0, k;
+  const char *key, *added[8];
+  json_t *v, *drop = NULL, *last = NULL;
+  uint64_t gen = 0;
+  int rc;
 
   json_decref(o->subsumed);
   o->subsumed = json_object();
   if (!o->subsumed)
     return K8SHA_ENOMEM;
-  /* the entries as they will be: the data not changed, then the changes */
-  for (pass = 0; pass < 2; pass++) {
-    json_object_foreach(pass ? changes : json_object_get(obj, "data"), key, v) {
-      const char *text = json_string_value(v);
-      if (!text || strncmp(key, o->retain_prefix, plen) != 0 ||
-          (!pass && json_object_get(changes, key)))
-        continue;
-      if (is_marked(o->ctx, text)) {
-        const char *gone = json_string_value(json_object_get(s->deleted, key));
-        if (gone && strcmp(gone, text) == 0) {
-          /* its blob is gone already: the key goes now */
-          if (!drop && !(drop = json_object()))
-            rc = K8SHA_ENOMEM;
-          else if (json_object_set_new(drop, key, json_null()) != 0)
-            rc = K8SHA_ENOMEM;
-        } else if (json_object_set_new(o->subsumed, key, json_string(text)) != 0) {
-          rc = K8SHA_ENOMEM;
-        }
-      } else {
-        if (k8sha__grow(&o->ctx->alloc, (void **)&live, &cap, n + 1, sizeof(*live)) != 0) {
-          k8sha__free(&o->ctx->alloc, live);
-          json_decref(drop);
-          return K8SHA_ENOMEM;
-        }
-        live[n++] = key;
-      }
-    }
-  }
-  if (!o->retire && n > o->keep)
-    oldest_first(live, n, n - o->keep);
-  for (i = 0; rc == 0 && i < n && (o->retire || i + o->keep < n); i++) {
-    const char *text = k8sha__fcm_value(obj, changes, live[i]);
-    if (o->retire && !json_object_get(o->retire, live[i]))
+  if (obj == k8sha__fcm_object(s->f))
+    gen = k8sha__fcm_generation(s->f, &last);
+  rc = k8sha__retained_sync(x, obj, gen, last, o->retain_prefix);
+  /* the edit's changes over the index: live entries it adds, marked ones it writes */
+  n_live = x->n;
+  json_object_foreach(changes, key, v) {
+    const char *text = json_string_value(v);
+    if (rc || strncmp(key, o->retain_prefix, plen) != 0)
       continue;
-    if (strcmp(live[i], o->key) == 0) {
-      rc = K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
-      break;
-    }
-    char *marked = k8sha__value_mark(&o->ctx->alloc, text);
-    if (!marked) {
-      rc = K8SHA_ENOMEM;
-      break;
-    }
-    /* Both or the update fails: an entry marked in the write but not in `subsumed` would keep
-     * its blob forever; one in `subsumed` but not marked would lose its blob while a key still
-     * points to it. */
-    if (json_object_set_new(o->subsumed, live[i], json_string(marked)) != 0 ||
-        json_object_set_new(changes, live[i], json_string(marked)) != 0) /* the key stays */
-      rc = K8SHA_ENOMEM;
-    k8sha__free(&o->ctx->alloc, marked);
+    if (k8sha__retained_is_live(x, key))
+      n_live--;
+    if (!text)
+      continue;
+    if (is_marked(o->ctx, text))
+      rc = note_marked(o, key, text, &drop);
+    else if (n_new == sizeof(added) / sizeof(added[0]))
+      rc = K8SHA_EINVAL; /* (an add's edit adds one entry) */
+    else
+      added[n_new++] = key, n_live++;
   }
-  k8sha__free(&o->ctx->alloc, live);
-  /* (after the loop: `live` points into the keys of changes, which these would move) */
+  json_object_foreach(x->marked, key, v) {
+    if (rc == 0 && !json_object_get(changes, key))
+      rc = note_marked(o, key, json_string_value(v), &drop);
+  }
+  if (rc == 0 && n_new > 1)
+    qsort(added, n_new, sizeof(added[0]), cmp_str);
+  if (rc == 0 && o->retire) {
+    json_object_foreach(o->retire, key, v) {
+      const char *text = k8sha__fcm_value(obj, changes, key);
+      int live = json_object_get(changes, key) ? text && !is_marked(o->ctx, text) &&
+                                                     strncmp(key, o->retain_prefix, plen) == 0
+                                               : k8sha__retained_is_live(x, key);
+      if (rc == 0 && live)
+        rc = retire_one(o, obj, changes, key);
+    }
+  } else if (rc == 0 && n_live > o->keep) {
+    /* the oldest n_live - keep: the index's live keys (those the edit leaves alone) merged with
+     * the ones it adds, in key order */
+    for (k = n_live - o->keep; rc == 0 && k > 0; k--) {
+      while (i < x->n && json_object_get(changes, x->live[i]))
+        i++;
+      if (j < n_new && (i == x->n || strcmp(added[j], x->live[i]) < 0))
+        key = added[j++];
+      else if (i < x->n)
+        key = x->live[i++];
+      else
+        break;
+      rc = retire_one(o, obj, changes, key);
+    }
+  }
+  /* (after the marks: `added` points into the keys of changes, which these would move) */
   if (rc == 0 && drop && json_object_update(changes, drop) != 0)
     rc = K8SHA_ENOMEM;
   json_decref(drop);
@@ -979,6 +994,7 @@ int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out)
   s->ctx = ctx;
   s->blob_kind = k8sha__strdup(&ctx->alloc, blob_kind);
   s->deleted = json_object();
+  k8sha__retained_init(&s->retained, &ctx->alloc);
   if (!s->blob_kind || !s->deleted) {
     json_decref(s->deleted);
     k8sha__free(&ctx->alloc, s->blob_kind);
@@ -1011,6 +1027,7 @@ void k8sha__hstore_free(k8sha__hstore *s) {
     }
   }
   json_decref(s->deleted);
+  k8sha__retained_clear(&s->retained);
   k8sha__free(&s->ctx->alloc, s->blob_kind);
   k8sha__free(&s->ctx->alloc, s);
 }

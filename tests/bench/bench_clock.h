@@ -1,7 +1,9 @@
-/* Clocks the benchmarks share: this process's CPU time and the monotonic wall clock, in ms. */
+/* What the benchmarks share: this process's CPU time and the monotonic wall clock, in ms, and
+ * its resident set size. */
 #ifndef K8SHA_BENCH_CLOCK_H
 #define K8SHA_BENCH_CLOCK_H
 
+#include <stdio.h>
 #include <sys/resource.h>
 #include <uv.h>
 
@@ -14,6 +16,19 @@ static inline double cpu_ms(void) {
 
 static inline double now_ms(void) {
   return (double)uv_hrtime() / 1e6;
+}
+
+/* This process's resident set (VmRSS) in KiB, or -1. */
+static inline long rss_kib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kib = -1;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      break;
+  if (f)
+    fclose(f);
+  return kib;
 }
 
 #endif

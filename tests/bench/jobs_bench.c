@@ -42,18 +42,6 @@ static void die(const char *what, const char *message) {
   exit(1);
 }
 
-static long rss_kib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof(line), f))
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-      break;
-  if (f)
-    fclose(f);
-  return kib;
-}
-
 static void one_done(void) {
   if (--pending == 0)
     uv_stop(&loop);

@@ -36,18 +36,6 @@
 static uv_loop_t loop;
 static kubelite *kl;
 
-static long rss_kib(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  char line[256];
-  long kib = -1;
-  while (f && fgets(line, sizeof(line), f))
-    if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-      break;
-  if (f)
-    fclose(f);
-  return kib;
-}
-
 static void die(const char *what, int err, const char *message) {
   fprintf(stderr, "store_bench: %s: %s (%s)\n", what, message ? message : "", k8sha_err_name(err));
   exit(1);
