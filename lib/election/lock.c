@@ -355,6 +355,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
    * that was not sent, a 401 after a token rotation); the deadline keeps it within the timeout. */
   o.max_attempts = 2;
   o.deadline_ms = timeout_ms;
+  o.urgent = 1; /* (a renewal must not wait behind a burst of store requests) */
   rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
   free(body);
   if (rc)

@@ -135,6 +135,12 @@ static void curl_init(void) {
   curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static void on_pump(void *user_data);
+
+void k8sha__kube_set_max_in_flight(k8sha__kube *k, unsigned int n) {
+  k->max_in_flight = n ? n : 1;
+}
+
 int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
   k8sha__kube *k;
 
@@ -146,10 +152,12 @@ int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
     return K8SHA_ENOMEM;
   k->ctx = ctx;
   k->default_timeout_ms = DEFAULT_TIMEOUT_MS;
+  k->max_in_flight = K8SHA__MAX_IN_FLIGHT;
   k->rng = uv_hrtime() | 1;
   k->server = k8sha__strdup(&ctx->alloc, ctx->access.server);
   k->multi = curl_multi_init();
-  if (!k->server || !k->multi || k8sha__kube_glue_init(k) != 0)
+  k->pump_timer = k8sha__timer_new(ctx, on_pump, k);
+  if (!k->server || !k->multi || !k->pump_timer || k8sha__kube_glue_init(k) != 0)
     goto fail;
   if (ctx->access.tls_server_name &&
       apply_tls_server_name(k, ctx->access.server, ctx->access.tls_server_name) != 0)
@@ -184,9 +192,34 @@ static void unlink_req(k8sha__req *r) {
   r->prev = r->next = NULL;
 }
 
+/* Takes a queued request out of the queue. */
+static void dequeue(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  k8sha__req **p, *prev = NULL;
+  for (p = &k->queue; *p; prev = *p, p = &(*p)->qnext)
+    if (*p == r) {
+      *p = r->qnext;
+      if (k->queue_tail == r)
+        k->queue_tail = prev;
+      r->qnext = NULL;
+      return;
+    }
+}
+
+/* A slot may have come free: queued requests start on the next loop turn (never from inside a
+ * caller's cancel or a completion). */
+static void pump_soon(k8sha__kube *k) {
+  if (k->queue && !k->closing)
+    k8sha__timer_start(k->pump_timer, 0);
+}
+
 void k8sha__req_destroy(k8sha__req *r) {
   const k8sha_allocator *a = &r->k->ctx->alloc;
+  if (r->state == REQ_QUEUED)
+    dequeue(r);
   unlink_req(r);
+  if (!r->is_stream)
+    pump_soon(r->k);
   if (r->state == REQ_ACTIVE)
     curl_multi_remove_handle(r->k->multi, r->easy);
   k8sha__timer_free(r->retry_timer);
@@ -228,8 +261,10 @@ void k8sha__kube_free(k8sha__kube *k) {
     }
   }
   k->pending = NULL;
+  k->queue = k->queue_tail = NULL;
   k8sha__timer_free(k->curl_timer);
   k8sha__timer_free(k->token_timer);
+  k8sha__timer_free(k->pump_timer);
   if (k->multi)
     curl_multi_cleanup(k->multi);
   if (k->token) {
@@ -369,6 +404,9 @@ static void complete(k8sha__req *r, int err, const char *message) {
   resp.message = message;
   if (r->state == REQ_ACTIVE) {
     curl_multi_remove_handle(r->k->multi, r->easy);
+    r->state = REQ_FINISHING;
+  } else if (r->state == REQ_QUEUED) {
+    dequeue(r);
     r->state = REQ_FINISHING;
   }
   k8sha__timer_stop(r->retry_timer);
@@ -520,9 +558,70 @@ static void count_request(k8sha__kube *k, k8sha__verb verb) {
   }
 }
 
-/* Hands the request to curl for its next attempt. 0 or an error (nothing started);
+/* Requests (not streams) in curl now. */
+static unsigned int in_flight(const k8sha__kube *k) {
+  const k8sha__req *r;
+  unsigned int n = 0;
+  for (r = k->reqs; r; r = r->next)
+    n += r->state == REQ_ACTIVE && !r->is_stream;
+  return n;
+}
+
+static int start_attempt(k8sha__req *r);
+
+/* Hands the request to curl for its next attempt, or queues it while K8SHA__MAX_IN_FLIGHT
+ * others are in flight (urgent ones never wait). 0 or an error (nothing started);
  * K8SHA_ETIMEDOUT when the request's deadline has passed. */
 static int launch(k8sha__req *r) {
+  k8sha__kube *k = r->k;
+  if (!r->is_stream && !r->urgent && (k->queue || in_flight(k) >= k->max_in_flight)) {
+    if (k8sha__now_ms(k->ctx) >= r->deadline_at)
+      return K8SHA_ETIMEDOUT;
+    r->state = REQ_QUEUED;
+    r->qnext = NULL;
+    if (k->queue_tail)
+      k->queue_tail->qnext = r;
+    else
+      k->queue = r;
+    k->queue_tail = r;
+    return 0;
+  }
+  return start_attempt(r);
+}
+
+/* Starts queued requests while slots are free, oldest first. One whose deadline passed while
+ * it waited ends with K8SHA_ETIMEDOUT: nothing of it was sent. */
+static void on_pump(void *user_data) {
+  k8sha__kube *k = user_data;
+  unsigned int n = in_flight(k);
+  while (k->queue && n < k->max_in_flight) {
+    k8sha__req *r = k->queue;
+    int rc;
+    k->queue = r->qnext;
+    if (!k->queue)
+      k->queue_tail = NULL;
+    r->qnext = NULL;
+    r->state = REQ_FINISHING;
+    rc = start_attempt(r);
+    if (rc == 0) {
+      n++;
+    } else {
+      /* (the rest on the next turn: the callback below may free the client) */
+      char message[512];
+      k8sha__timer_start(k->pump_timer, 0);
+      snprintf(message, sizeof(message),
+               rc == K8SHA_ETIMEDOUT ? "%s %s: the request's deadline passed while it waited for "
+                                       "one of the %u requests in flight to end; not sent"
+                                     : "%s %s: cannot start the request (%u in flight)",
+               verb_method[r->verb], r->url, k->max_in_flight);
+      complete(r, rc, message);
+      return;
+    }
+  }
+}
+
+/* Hands the request to curl for its next attempt (see launch). */
+static int start_attempt(k8sha__req *r) {
   int rc;
   if (!r->is_stream) {
     /* No attempt outlives the request's deadline: the deadline bounds the request's total time,
@@ -642,6 +741,9 @@ void k8sha__req_finished(k8sha__req *r) {
   json_error_t jerr;
   char message[CURL_ERROR_SIZE + 256];
   long status = 0;
+
+  if (!r->is_stream)
+    pump_soon(k); /* (its slot is free: it left curl) */
 
   if (r->cancelled) {
     /* (a stream is destroyed when its last reference goes: the finished list holds one) */
@@ -796,6 +898,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
     }
   }
   r->metadata_only = o->metadata_only;
+  r->urgent = o->urgent;
   if (o->content_type && !(r->content_type = k8sha__strdup(a, o->content_type))) {
     k8sha__req_destroy(r);
     return K8SHA_ENOMEM;

@@ -48,6 +48,9 @@ typedef struct k8sha__req_opts {
   const char *body;         /* request body or NULL */
   size_t body_len;
   const char *content_type; /* default application/json when body is set */
+  int urgent;               /* never waits for a slot among the requests in flight: the
+                               election's own requests, which must not queue behind a burst
+                               of others */
   int metadata_only;        /* ask for the object's metadata alone in the answer (a
                                meta.k8s.io PartialObjectMetadata); a server may still send the
                                whole object */
@@ -66,6 +69,11 @@ typedef struct k8sha__req_opts {
 int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out);
 /* Cancels every request (callbacks run with K8SHA_ECANCELED), closes handles. */
 void k8sha__kube_free(k8sha__kube *k);
+
+/* Requests (not streams) in flight at once, per client: more wait, oldest first, until one
+ * ends; a burst (a new leader opening a thousand jobs) then uses that many connections rather
+ * than one each. */
+#define K8SHA__MAX_IN_FLIGHT 32
 
 /*
  * Starts a request. The callback runs exactly once, on the loop, never from inside this call;
@@ -123,6 +131,8 @@ void k8sha__kube_reload_token(k8sha__kube *k);
 /* The per-attempt timeout of requests that name none, which also bounds the start of a watch's
  * response (default 10 s). For tests that cannot wait that long. */
 void k8sha__kube_set_default_timeout(k8sha__kube *k, uint64_t ms);
+/* The requests in flight at once (default K8SHA__MAX_IN_FLIGHT; at least 1). For tests. */
+void k8sha__kube_set_max_in_flight(k8sha__kube *k, unsigned int n);
 /* The first step of the informers' backoff after a failure (0: their default, 800 ms). For tests
  * that make many failures in a row. */
 void k8sha__kube_set_informer_backoff(k8sha__kube *k, uint64_t ms);

@@ -12,12 +12,15 @@
 typedef enum req_state {
   REQ_ACTIVE,    /* in the curl multi */
   REQ_WAITING,   /* waiting for a retry timer */
+  REQ_QUEUED,    /* waiting for a slot among the requests in flight (k8sha__kube.queue) */
   REQ_FINISHING  /* taken out of curl; its callback is about to run */
 } req_state;
 
 struct k8sha__req {
   k8sha__kube *k;
   struct k8sha__req *prev, *next; /* every live request and stream, for cancel-all */
+  struct k8sha__req *qnext;        /* in k8sha__kube.queue */
+  int urgent;                      /* never queued (k8sha__req_opts.urgent) */
   CURL *easy;
   struct curl_slist *headers;
   k8sha__verb verb;
@@ -76,6 +79,9 @@ struct k8sha__kube {
   struct curl_slist *connect_to; /* tls-server-name: connect to the real host instead */
   struct k8sha__req *reqs; /* live requests and streams */
   struct k8sha__req *pending; /* streams with data or an end to dispatch */
+  struct k8sha__req *queue, *queue_tail; /* requests waiting for a slot, oldest first */
+  k8sha__timer *pump_timer;  /* starts queued requests once slots are free */
+  unsigned int max_in_flight; /* requests (not streams) in curl at once, urgent ones aside */
   int busy;                /* inside process(): the client must not be freed now */
   int closing;             /* being freed: no new requests */
   int unwatched;           /* some request's socket could not be watched (see glue.c) */

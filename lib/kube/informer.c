@@ -439,6 +439,7 @@ static void start_list(k8sha__informer *inf) {
   o.verb = K8SHA__LIST;
   o.path = path;
   o.on_attempt_timeout = on_list_attempt_timeout;
+  o.urgent = 1; /* (the lock's view, and every watcher's, resumes without waiting) */
   inf->state = INF_LISTING;
   rc = k8sha__req_start(inf->k, &o, on_list, inf, &inf->list_req);
   k8sha__free(&inf->ctx->alloc, path);

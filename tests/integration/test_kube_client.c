@@ -147,6 +147,83 @@ START_TEST(request_timeouts) {
 }
 END_TEST
 
+/* Requests beyond the limit in flight wait their turn, oldest first; an urgent one does not
+ * wait; a cancelled one is never sent; one whose deadline passes while it waits ends without
+ * being sent. Order of completion is the evidence: with one slot and the first request held by
+ * the server, nothing queued can answer before it. */
+typedef struct turns {
+  uv_loop_t *loop;
+  int n, done, order[8], err[8];
+  char msg[8][512];
+} turns;
+typedef struct turn {
+  turns *t;
+  int id;
+} turn;
+
+static void on_turn(const k8sha__resp *resp, void *ud) {
+  turn *u = ud;
+  u->t->order[u->t->n++] = u->id;
+  u->t->err[u->id] = resp->err;
+  snprintf(u->t->msg[u->id], sizeof(u->t->msg[0]), "%s", resp->message ? resp->message : "");
+  u->t->done = u->t->n == 4;
+  if (u->t->done)
+    uv_stop(u->t->loop);
+}
+
+static k8sha__req *get_turn(itest *t, turn *u, int urgent, uint64_t deadline_ms) {
+  k8sha__req_opts o;
+  k8sha__req *r = NULL;
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__GET;
+  o.path = NS "/a";
+  o.urgent = urgent;
+  o.timeout_ms = deadline_ms;
+  o.deadline_ms = deadline_ms;
+  ck_assert_int_eq(k8sha__req_start(t->ctx->kube, &o, on_turn, u, &r), 0);
+  return r;
+}
+
+START_TEST(requests_beyond_the_limit_wait_their_turn) {
+  itest t;
+  it_result r;
+  turns ts;
+  turn u[5];
+  long gets;
+  int i;
+
+  it_start(&t, NULL, NULL);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
+  memset(&ts, 0, sizeof(ts));
+  ts.loop = &t.loop;
+  for (i = 0; i < 5; i++)
+    u[i].t = &ts, u[i].id = i;
+  gets = kubelite_count(t.kl, "get", "configmaps", 0);
+  k8sha__kube_set_max_in_flight(t.ctx->kube, 1);
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"latencyMs\":1500,\"count\":1}"),
+                   0);
+  get_turn(&t, &u[0], 0, 10000); /* in flight, held by the server */
+  get_turn(&t, &u[1], 0, 10000); /* waits for it */
+  get_turn(&t, &u[2], 1, 10000); /* urgent: does not wait */
+  k8sha__req_cancel(get_turn(&t, &u[3], 0, 10000)); /* waits, then is cancelled */
+  get_turn(&t, &u[4], 0, 300);  /* waits past its deadline */
+  it_run_until(&t, &ts.done);
+  ck_assert_int_eq(ts.order[0], 2);
+  ck_assert_int_eq(ts.order[1], 0);
+  ck_assert_int_eq(ts.order[2], 1);
+  ck_assert_int_eq(ts.order[3], 4);
+  ck_assert_int_eq(ts.err[0], 0);
+  ck_assert_int_eq(ts.err[1], 0);
+  ck_assert_int_eq(ts.err[2], 0);
+  ck_assert_int_eq(ts.err[4], K8SHA_ETIMEDOUT);
+  ck_assert_msg(strstr(ts.msg[4], "not sent") != NULL, "%s", ts.msg[4]);
+  /* 0, 1 and 2 reached the server; the cancelled and the expired ones did not */
+  ck_assert_int_eq(kubelite_count(t.kl, "get", "configmaps", 0), gets + 3);
+  it_stop(&t);
+}
+END_TEST
+
 /* A request and the attempts that timed out on its way, as its owner hears them. */
 typedef struct attempts_seen {
   it_result r;
@@ -447,6 +524,7 @@ int main(void) {
   it_add(tc, crud_and_status_mapping, IT_ANY);
   it_add(tc, reads_retry_5xx_and_429_writes_do_not_guess, IT_FAULTS);
   it_add(tc, request_timeouts, IT_FAULTS);
+  it_add(tc, requests_beyond_the_limit_wait_their_turn, IT_FAULTS);
   it_add(tc, deadline_bounds_the_total_and_timeouts_are_told, IT_FAULTS);
   it_add(tc, watch_start_is_bounded, IT_FAULTS);
   it_add(tc, unauthorized_and_forbidden, IT_ANY);
