@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Leader-election benchmark: libk8sha (`k8sha elect`) against the Python
-kubernetes client's leaderelection, both against one k8sha-kube-lite.
+kubernetes client's leaderelection and client-go's leaderelection with a
+LeaseLock, all against one k8sha-kube-lite.
 
 It prints figures; it is not a test (it exits 0 whatever it measures, and 1
 only when it could not measure: a contender that does not start, a bound
 exceeded). See docs/election-benchmark.md for the method and the results.
 
     /usr/bin/python3 tests/bench/election_bench.py [--runs N] [--build DIR]
-        [--kube-lite PATH] [--k8sha PATH] [--idle-seconds S (20)] [--impl both|libk8sha|python]
+        [--kube-lite PATH] [--k8sha PATH] [--clientgo PATH] [--idle-seconds S (20)]
+        [--impl IMPL[,IMPL...]]    IMPL: libk8sha, python, clientgo; both (libk8sha,python,
+                                   the default) or all
 
 Use /usr/bin/python3: the peer contenders import Debian's python3-kubernetes,
 which a pyenv python does not see (the peer is started with --python, default
@@ -25,6 +28,14 @@ which prints, each line prefixed by the wall clock in ms:
     stopped                SIGTERM: it exits 0. The python client (22.6) has no
                            release, so the lock is NOT released (see the doc).
 
+The client-go contender is a Go program, tests/bench/peers/clientgo (client-go's
+tools/leaderelection with a resourcelock.LeaseLock on a coordination.k8s.io/v1
+Lease, ReleaseOnCancel), built with its build.sh into the bench's log folder
+unless --clientgo names a binary. It takes the peer's flags and prints the same
+lines; "leader" comes from OnNewLeader, and on SIGTERM it releases the Lease
+(empty holderIdentity) before it prints "stopped". The observer then watches
+the Lease instead of a ConfigMap.
+
 Synchronisation is on process output and on the lock's watch events, with
 bounded waits (--timeout, default 30 s per event). The only sleeps are the
 idle-rate measurement windows and a deliberate random delay in [0, retry)
@@ -37,6 +48,7 @@ import math
 import os
 import queue
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -51,6 +63,15 @@ import urllib.request
 ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+CLIENTGO_SRC = os.path.join(HERE, "peers", "clientgo")
+FLINK_RUN = os.path.join(HERE, "peers", "flink", "run.sh")
+# The lock objects an implementation can use: kind -> (collection path, kube-lite's stats resource).
+LOCK_KINDS = {
+    "configmap": ("/api/v1/namespaces/%s/configmaps", "configmaps"),
+    "lease": ("/apis/coordination.k8s.io/v1/namespaces/%s/leases", "leases"),
+}
+IMPL_KEYS = ("libk8sha", "python", "clientgo", "flink")
+IMPL_SETS = {"both": ("libk8sha", "python"), "all": IMPL_KEYS}
 
 
 def now_ms():
@@ -242,15 +263,19 @@ class Proc:
 
 
 class Observer:
-    """A watch on one lock ConfigMap: every event becomes an Event of source
-    "server" with words [type, resourceVersion, holder or "-"] and recv = the
-    time it arrived here (the server writes watch events synchronously with
-    the update, so this is the server's commit time plus < 1 ms on loopback)."""
+    """A watch on one lock object, a ConfigMap or a Lease (kind "configmap" or
+    "lease"): every event becomes an Event of source "server" with words
+    [type, resourceVersion, holder] and recv = the time it arrived here (the
+    server writes watch events synchronously with the update, so this is the
+    server's commit time plus < 1 ms on loopback). The holder is "<empty>" for
+    a released lock (empty holder, or a Lease without spec.holderIdentity) and,
+    for a ConfigMap, "-" when it has no leader annotation at all."""
 
-    def __init__(self, host, port, namespace, name, events):
+    def __init__(self, host, port, namespace, name, events, kind="configmap"):
         self.events = events
+        self.kind = kind
         self.sock = socket.create_connection((host, port), timeout=30)
-        path = "/api/v1/namespaces/%s/configmaps?watch=true&fieldSelector=%s" % (
+        path = (LOCK_KINDS[kind][0] + "?watch=true&fieldSelector=%s") % (
             namespace, urllib.parse.quote("metadata.name=" + name))
         self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: application/json\r\n\r\n"
                            % (path, host, port)).encode())
@@ -290,13 +315,16 @@ class Observer:
         ev = json.loads(line)
         obj = ev.get("object") or {}
         meta = obj.get("metadata") or {}
-        ann = (meta.get("annotations") or {}).get(ANNOTATION)
-        holder = "-"
-        if ann:
-            try:
-                holder = json.loads(ann).get("holderIdentity") or ""
-            except ValueError:
-                holder = "?"
+        if self.kind == "lease":
+            holder = (obj.get("spec") or {}).get("holderIdentity") or ""
+        else:
+            ann = (meta.get("annotations") or {}).get(ANNOTATION)
+            holder = "-"
+            if ann:
+                try:
+                    holder = json.loads(ann).get("holderIdentity") or ""
+                except ValueError:
+                    holder = "?"
         words = [ev.get("type", "?"), str(meta.get("resourceVersion", "?")), holder or "<empty>"]
         self.events.put(Event("server", recv, recv, words, " ".join(words)))
 
@@ -355,10 +383,14 @@ class KubeLite:
 
 
 # --------------------------------------------------------------------------
-# The two implementations
+# The implementations
 # --------------------------------------------------------------------------
 
 class Impl:
+    # The kind of lock object it elects on (a key of LOCK_KINDS): what the
+    # observer watches and what its requests are counted under.
+    lock_kind = "configmap"
+
     def __init__(self, key, label):
         self.key, self.label = key, label
 
@@ -395,6 +427,70 @@ class PythonImpl(Impl):
         return [self.python, os.path.abspath(__file__), "--peer", "--kubeconfig", kubeconfig,
                 "--namespace", self.namespace, "--lock", self.lock_name(cid), "--identity", identity,
                 "--lease", str(lease), "--renew", str(renew), "--retry", str(retry)]
+
+
+class ClientGoImpl(Impl):
+    """client-go's leaderelection on a Lease (tests/bench/peers/clientgo)."""
+    lock_kind = "lease"
+
+    def __init__(self, binary, namespace, timing):
+        super().__init__("clientgo", "client-go (LeaseLock)")
+        self.binary, self.namespace, self.timing = binary, namespace, timing
+
+    def lock_name(self, cid):
+        return cid + "-lease"
+
+    def argv(self, kubeconfig, cid, identity):
+        lease, renew, retry = self.timing
+        return [self.binary, "--kubeconfig", kubeconfig, "--namespace", self.namespace,
+                "--lock", self.lock_name(cid), "--identity", identity,
+                "--lease", str(lease), "--renew", str(renew), "--retry", str(retry)]
+
+    def build(self, logdir):
+        """Build the contender with its build.sh into logdir (quiet unless it fails)."""
+        self.binary = os.path.join(logdir, "bin", "clientgo")
+        print("building the client-go contender (%s/build.sh; a cold build takes minutes)"
+              % os.path.relpath(CLIENTGO_SRC, REPO), flush=True)
+        r = subprocess.run(["bash", os.path.join(CLIENTGO_SRC, "build.sh"), self.binary],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            with open(os.path.join(logdir, "clientgo-build.out"), "wb") as f:
+                f.write(r.stdout)
+            raise BenchError("building the client-go contender failed (exit %d); see %s/clientgo-build.out"
+                             % (r.returncode, logdir))
+
+
+class FlinkImpl(Impl):
+    """Flink 1.20's own leader election (tests/bench/peers/flink, FlinkElectionPeer): a
+    JobManager's three components on one DefaultLeaderElectionService, whose
+    KubernetesLeaderElectionDriver holds <cluster-id>-cluster-config-map."""
+
+    def __init__(self, run_sh, target, namespace, timing):
+        super().__init__("flink", "flink 1.20")
+        self.run_sh, self.target, self.namespace, self.timing = run_sh, target, namespace, timing
+
+    def lock_name(self, cid):
+        return cid + "-cluster-config-map"
+
+    def _run(self):
+        return ["bash", self.run_sh] + (["--target", self.target] if self.target else [])
+
+    def argv(self, kubeconfig, cid, identity):
+        lease, renew, retry = self.timing
+        return self._run() + ["election", "--kubeconfig", kubeconfig, "--namespace", self.namespace,
+                              "--cluster-id", cid, "--identity", identity, "--lease", str(lease),
+                              "--renew", str(renew), "--retry", str(retry)]
+
+    def build(self, logdir):
+        print("building the Flink 1.20 contender (%s build)" % os.path.relpath(self.run_sh, REPO),
+              flush=True)
+        r = subprocess.run(self._run() + ["build"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            with open(os.path.join(logdir, "flink-build.out"), "wb") as f:
+                f.write(r.stdout)
+            raise BenchError("building the Flink contender failed (exit %d); see %s/flink-build.out"
+                             % (r.returncode, logdir))
 
 
 # --------------------------------------------------------------------------
@@ -453,7 +549,7 @@ class Bench:
         obs = None
         procs = []
         try:
-            obs = Observer(self.kl.host, self.kl.port, self.a.namespace, lock, self.events)
+            obs = Observer(self.kl.host, self.kl.port, self.a.namespace, lock, self.events, impl.lock_kind)
             start = self.events.mark()
             procs += self.contenders(impl, cid, 3)
             by_name = {p.name: p for p in procs}
@@ -552,6 +648,27 @@ class Bench:
         return st, dt
 
     @staticmethod
+    def usage(procs):
+        """(CPU seconds, RSS KiB) of each process, from /proc (a contender's own process: run.sh
+        and the other launchers exec theirs)."""
+        out = []
+        tick = os.sysconf("SC_CLK_TCK")
+        for p in procs:
+            try:
+                with open("/proc/%d/stat" % p.pid) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                cpu = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+                rss = 0
+                with open("/proc/%d/status" % p.pid) as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            rss = int(line.split()[1])
+                out.append((cpu, rss))
+            except (OSError, ValueError, IndexError):
+                raise BenchError("%s: its /proc entry could not be read (did it exit?)" % p.name)
+        return out
+
+    @staticmethod
     def breakdown(st):
         return ", ".join("%s %s %d: %d" % (r["verb"], r["resource"] or "-", r["code"], r["count"])
                          for r in st.get("requests", [])) or "none"
@@ -577,11 +694,16 @@ class Bench:
                                  "the lone contender's grant", start)
             if g.kind != "granted":
                 raise BenchError("%s exited; see %s" % (leader.name, self.logdir))
-            if impl.key == "libk8sha":
+            if impl.key in ("libk8sha", "flink"):
+                # (the components' addresses, written after the grant, stay out of the window)
                 self.events.wait(lambda e: e.src == leader.name and e.kind == "published",
                                  "the publish", start)
+            u0 = self.usage([leader])
             st1, dt1 = self.window()
+            u1 = self.usage([leader])
             lead_rate = st1["total"] / dt1
+            lead_cpu = (u1[0][0] - u0[0][0]) / dt1 * 100
+            lead_rss = u1[0][1] / 1024.0
             print("  leader alone: %d requests in %.2f s = %.2f req/s (%s)"
                   % (st1["total"], dt1, lead_rate, self.breakdown(st1)), flush=True)
             mark = self.events.mark()
@@ -594,22 +716,35 @@ class Bench:
             for p in fol:
                 self.events.wait(lambda e, p=p: e.src == p.name and e.kind == "leader" and len(e.words) > 1
                                  and e.words[1] == leader.name, "%s to see the leader" % p.name, mark)
+            v0 = self.usage(fol)
             st3, dt3 = self.window()
+            v1 = self.usage(fol)
+            fol_cpu = sum(b[0] - a[0] for a, b in zip(v0, v1)) / len(fol) / dt3 * 100
+            fol_rss = sum(b[1] for b in v1) / len(fol) / 1024.0
             total_rate = st3["total"] / dt3
             fol_rate = (total_rate - lead_rate) / 2
             print("  leader + 2 followers: %d requests in %.2f s = %.2f req/s (%s)"
                   % (st3["total"], dt3, total_rate, self.breakdown(st3)), flush=True)
             print("  => idle leader %.2f req/s, idle follower (difference / 2) %.2f req/s"
                   % (lead_rate, fol_rate), flush=True)
+            print("     CPU and RSS: leader %.2f%% of a core, %.1f MiB; follower %.2f%%, %.1f MiB"
+                  % (lead_cpu, lead_rss, fol_cpu, fol_rss), flush=True)
             c1, c3 = self.by_verb(st1), self.by_verb(st3)
             print("     by verb, req/s: leader %s; follower %s" % (
                 ", ".join("%s %.2f" % (k, c1[k] / dt1) for k in sorted(c1)) or "none",
                 ", ".join("%s %+.2f" % (k, (c3.get(k, 0) / dt3 - c1.get(k, 0) / dt1) / 2)
                           for k in sorted(set(c1) | set(c3))) or "none"), flush=True)
+            # The requests are attributed by resource: the leader's must be on its kind of lock.
+            resource = LOCK_KINDS[impl.lock_kind][1]
+            if not any(k.endswith(" " + resource) for k in c1):
+                self.note(impl, "idle: no request on %s counted for the leader alone (%s)"
+                          % (resource, self.breakdown(st1)))
             for e in self.events.since(start):
                 if e.src in [p.name for p in procs] and e.kind in ("granted", "revoked") and e.src != leader.name:
                     self.note(impl, "idle: %s %s" % (e.src, e.line))
             return {"leader": lead_rate, "follower": fol_rate, "total3": total_rate,
+                    "leader_cpu_pct": lead_cpu, "leader_rss_mib": lead_rss,
+                    "follower_cpu_pct": fol_cpu, "follower_rss_mib": fol_rss,
                     "st1": st1, "st3": st3}
         finally:
             self.cleanup_run(procs, None)
@@ -677,6 +812,10 @@ def report(a, impls, res):
             x["release_after_signal"] is not None for x in r["handover"]) else "no release")
     add("idle leader, requests/s", lambda r: "%.2f" % r["idle"]["leader"])
     add("idle follower, requests/s", lambda r: "%.2f" % r["idle"]["follower"])
+    add("idle leader: CPU (% of a core) / RSS (MiB)",
+        lambda r: "%.2f / %.1f" % (r["idle"]["leader_cpu_pct"], r["idle"]["leader_rss_mib"]))
+    add("idle follower: CPU (% of a core) / RSS (MiB)",
+        lambda r: "%.2f / %.1f" % (r["idle"]["follower_cpu_pct"], r["idle"]["follower_rss_mib"]))
     w0 = max(len(r[0]) for r in rows)
     ws = [max(len(impls[k].label), max(len(r[k + 1]) for r in rows)) for k in range(len(impls))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, [w0] + ws)) + " |"
@@ -700,15 +839,34 @@ What each row measures (all times on this machine's wall clock, ms):
                        <= lease-duration + 250 ms.
   granted - SIGTERM    SIGTERM to the leader until another contender printed
                        "granted". libk8sha releases the lock (empty holder) on
-                       SIGTERM; the python client (22.6) has no release, so
+                       SIGTERM, and a watching follower takes it at once;
+                       client-go releases the Lease too (ReleaseOnCancel), and
+                       a follower takes it at its next poll (retry period plus
+                       jitter); the python client (22.6) has no release, so
                        its handover is a lease expiry like a crash.
   release - SIGTERM    SIGTERM until the watch saw the releasing write.
   idle req/s           requests counted by kube-lite (/kube-lite/v1/stats) in
                        a window: leader alone; then leader + 2 followers, the
                        follower figure being (second - first) / 2. A watch
-                       counts once, when it starts.
+                       counts once, when it starts. Requests are by verb and
+                       resource: configmaps for libk8sha and python, leases
+                       for client-go.
   p50 is the median; p99 is the nearest-rank 99th percentile, i.e. the
   maximum when there are fewer than 100 runs.""")
+
+
+def impl_list(text):
+    """--impl: a comma-separated list of IMPL_KEYS, or "both" or "all"; canonical order."""
+    keys = set()
+    for word in text.split(","):
+        word = word.strip()
+        if word in IMPL_SETS:
+            keys.update(IMPL_SETS[word])
+        elif word in IMPL_KEYS:
+            keys.add(word)
+        else:
+            raise argparse.ArgumentTypeError("%r is not one of %s, both, all" % (word, ", ".join(IMPL_KEYS)))
+    return [k for k in IMPL_KEYS if k in keys]
 
 
 def main():
@@ -721,6 +879,11 @@ def main():
     ap.add_argument("--build", help="a meson build directory to take both binaries from")
     ap.add_argument("--kube-lite", help="k8sha-kube-lite binary (default /tmp/b/...)")
     ap.add_argument("--k8sha", help="k8sha binary (default /tmp/b/...)")
+    ap.add_argument("--clientgo", help="client-go contender binary (default: build it with "
+                    "tests/bench/peers/clientgo/build.sh into the log folder)")
+    ap.add_argument("--flink-target", help="build folder of the Flink contender (default: "
+                    "tests/bench/peers/flink/run.sh's own, outside the tree)")
+    ap.add_argument("--json", help="also write the measurements to this file (JSON)")
     ap.add_argument("--python", default="/usr/bin/python3",
                     help="interpreter for the python peers (needs python3-kubernetes)")
     ap.add_argument("--config", default=os.path.join(REPO, "examples", "config", "flink-conf.yaml"),
@@ -732,7 +895,9 @@ def main():
     ap.add_argument("--idle-seconds", type=float, default=20.0, help="idle measurement window, s (20)")
     ap.add_argument("--timeout", type=float, default=30.0, help="bound on each awaited event, s (30)")
     ap.add_argument("--seed", type=int, default=1, help="seed of the kill-phase delays")
-    ap.add_argument("--impl", choices=["both", "libk8sha", "python"], default="both")
+    ap.add_argument("--impl", default="both", type=impl_list,
+                    help="comma-separated implementations to run, in the order libk8sha, python, "
+                         "clientgo, flink; both = libk8sha,python (default); all = the four")
     ap.add_argument("--keep-logs", action="store_true", help="keep the per-process logs")
     a = ap.parse_args()
     if a.peer:
@@ -743,14 +908,22 @@ def main():
     a.k8sha = a.k8sha or os.path.join(build, "tools", "k8sha", "k8sha")
     timing = (a.lease, a.renew, a.retry)
     impls = []
-    if a.impl in ("both", "libk8sha"):
+    if "libk8sha" in a.impl:
         impls.append(K8shaImpl(a.k8sha, a.config, timing))
-    if a.impl in ("both", "python"):
+    if "python" in a.impl:
         impls.append(PythonImpl(a.python, a.namespace, timing))
-    for path in [a.kube_lite] + ([a.k8sha] if a.impl != "python" else []):
+    if "clientgo" in a.impl:
+        impls.append(ClientGoImpl(a.clientgo, a.namespace, timing))
+    if "flink" in a.impl:
+        impls.append(FlinkImpl(FLINK_RUN, a.flink_target, a.namespace, timing))
+    for path in [a.kube_lite] + ([a.k8sha] if "libk8sha" in a.impl else []):
         if not os.access(path, os.X_OK):
             sys.exit("not executable: %s (build it: ninja -C BUILD, or pass --build/--kube-lite/--k8sha)" % path)
-    if a.impl != "libk8sha":
+    if a.clientgo and not os.access(a.clientgo, os.X_OK):
+        sys.exit("not executable: %s (build it: tests/bench/peers/clientgo/build.sh OUT)" % a.clientgo)
+    if "clientgo" in a.impl and not a.clientgo and shutil.which("go") is None:
+        sys.exit("no Go toolchain (go) on PATH to build the client-go contender (or pass --clientgo)")
+    if "python" in a.impl:
         chk = subprocess.run([a.python, "-c", "import kubernetes.leaderelection.leaderelection"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if chk.returncode != 0:
@@ -767,8 +940,19 @@ def main():
     b = Bench(a)
     ok = False
     try:
+        for impl in impls:
+            if isinstance(impl, ClientGoImpl) and not impl.binary:
+                impl.build(b.logdir)
+            if isinstance(impl, FlinkImpl):
+                impl.build(b.logdir)
         res = b.run(impls)
         report(a, impls, res)
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump({"timing": {"lease": a.lease, "renew": a.renew, "retry": a.retry},
+                           "runs": a.runs, "idle_seconds": a.idle_seconds,
+                           "labels": {i.key: i.label for i in impls}, "results": res,
+                           "anomalies": b.anomalies}, f, indent=1)
         if b.anomalies:
             print("\nAnomalies (%d):" % len(b.anomalies))
             for x in b.anomalies:
@@ -784,7 +968,6 @@ def main():
     finally:
         b.cleanup()
     if ok and not a.keep_logs and not b.anomalies:
-        import shutil
         shutil.rmtree(b.logdir, ignore_errors=True)
     elif ok:
         print("logs kept in %s" % b.logdir)
