@@ -23,7 +23,7 @@
 #include <k8sha.h>
 
 #include "bench_clock.h"
-#include "kubelite_harness.h"
+#include "bench_kube.h"
 
 #define STATE_BYTES 512
 
@@ -111,7 +111,6 @@ static double usec(const struct timeval *tv) {
  * measured. */
 static void row(const char *backend, unsigned int retained, unsigned long n, int seq) {
   k8sha_config *cfg = NULL;
-  k8sha_ctx_options co;
   k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
   k8sha_ctx *ctx = NULL;
@@ -128,22 +127,11 @@ static void row(const char *backend, unsigned int retained, unsigned long n, int
     snprintf(dir, sizeof(dir), "null://bench/ha");
   else
     snprintf(dir, sizeof(dir), "file://%s/ha", kubelite_dir(kl));
-  k8sha_config_new(&cfg, NULL);
-  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(kl));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", cid);
-  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", dir);
+  cfg = bench_config(kl, cid, dir);
   k8sha_config_set(cfg, "execution.checkpointing.num-retained", num);
   if (null && k8sha_config_add_storage_scheme(cfg, "null"))
     die("config", k8sha_config_last_error(cfg));
-  if (k8sha_config_validate(cfg) || k8sha_config_resolve_kube(cfg))
-    die("config", k8sha_config_last_error(cfg));
-  k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
-  co.loop = &loop;
-  if (k8sha_ctx_new(&ctx, cfg, &co))
-    die("context", NULL);
-  k8sha_config_free(cfg);
+  ctx = bench_context(&loop, cfg);
   if (null) {
     k8sha_storage_backend b;
     memset(&b, 0, sizeof(b));

@@ -20,7 +20,7 @@
 #include <k8sha.h>
 
 #include "bench_clock.h"
-#include "kubelite_harness.h"
+#include "bench_kube.h"
 
 #define STATE_BYTES 512
 
@@ -59,25 +59,9 @@ static void on_granted(k8sha_election *e, const char *session, uint64_t term, vo
 }
 
 static k8sha_ctx *context(const char *cid) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options co;
-  k8sha_ctx *ctx;
   char dir[600];
   snprintf(dir, sizeof(dir), "file://%s/ha", kubelite_dir(kl));
-  k8sha_config_new(&cfg, NULL);
-  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(kl));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", cid);
-  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", dir);
-  if (k8sha_config_validate(cfg) || k8sha_config_resolve_kube(cfg))
-    die("config", k8sha_config_last_error(cfg));
-  k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
-  co.loop = &loop;
-  if (k8sha_ctx_new(&ctx, cfg, &co))
-    die("context", NULL);
-  k8sha_config_free(cfg);
-  return ctx;
+  return bench_context(&loop, bench_config(kl, cid, dir));
 }
 
 static void lead(const char *cid, const char *identity, k8sha_ctx **ctx, k8sha_election **e,

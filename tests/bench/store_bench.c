@@ -24,7 +24,7 @@
 #include <k8sha.h>
 
 #include "bench_clock.h"
-#include "kubelite_harness.h"
+#include "bench_kube.h"
 
 #define JOBS 100
 #define STATE_BYTES 512
@@ -166,29 +166,16 @@ static void run(k8sha_election *e, size_t n_jobs, uint64_t per_job, const char *
  * (with the s3 keys of tests/s3/s3proxy.sh's server when `s3`), led by this process. */
 static void lead(const char *cluster_id, const char *dir, int s3, k8sha_ctx **ctx,
                  k8sha_election **e) {
-  k8sha_config *cfg = NULL;
-  k8sha_ctx_options co;
+  k8sha_config *cfg = bench_config(kl, cluster_id, dir);
   k8sha_election_options eo = K8SHA_ELECTION_OPTIONS_INIT;
   k8sha_election_callbacks cbs;
-  k8sha_config_new(&cfg, NULL);
-  k8sha_config_set(cfg, "kubernetes.config.file", kubelite_kubeconfig(kl));
-  k8sha_config_set(cfg, "kubernetes.cluster-id", cluster_id);
-  k8sha_config_set(cfg, "kubernetes.namespace", "flink");
-  k8sha_config_set(cfg, "high-availability.type", "kubernetes");
-  k8sha_config_set(cfg, "high-availability.storageDir", dir);
   if (s3) {
     k8sha_config_set(cfg, "s3.endpoint", getenv("K8SHA_TEST_S3_ENDPOINT"));
     k8sha_config_set(cfg, "s3.path.style.access", "true");
     k8sha_config_set(cfg, "s3.access-key", getenv("K8SHA_TEST_S3_ACCESS_KEY"));
     k8sha_config_set(cfg, "s3.secret-key", getenv("K8SHA_TEST_S3_SECRET_KEY"));
   }
-  if (k8sha_config_validate(cfg) || k8sha_config_resolve_kube(cfg))
-    die("config", -1, k8sha_config_last_error(cfg));
-  k8sha_ctx_options_init(&co, K8SHA_CTX_OPTIONS_VERSION);
-  co.loop = &loop;
-  if (k8sha_ctx_new(ctx, cfg, &co))
-    die("context", -1, k8sha_last_error());
-  k8sha_config_free(cfg);
+  *ctx = bench_context(&loop, cfg);
   memset(&cbs, 0, sizeof(cbs));
   cbs.version = K8SHA_ELECTION_CALLBACKS_VERSION;
   cbs.granted = on_granted;

@@ -43,8 +43,8 @@ import election_bench as eb  # noqa: E402  (its percentiles and labels)
 
 JOB = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf"  # commit_bench's job
 # Each peer's own defaults (lease, renew deadline, retry period), s: Flink's configuration
-# defaults (libk8sha takes Flink's keys), the Python client's documented example and client-go's
-# leaderelection example (15 / 10 / 2).
+# defaults (libk8sha takes Flink's keys); for the Python client (no defaults of its own) and
+# client-go, the leader-election defaults of Kubernetes' own components (15 / 10 / 2).
 DEFAULTS = {"libk8sha": (15, 15, 5), "flink": (15, 15, 5), "python": (15, 10, 2),
             "clientgo": (15, 10, 2)}
 ORDER = ["libk8sha", "flink", "python", "clientgo"]
@@ -67,11 +67,11 @@ def section_time(name, t0):
 
 # ---------------------------------------------------------------- election
 
-def election(a, work, timing, impls, tag):
+def election(a, work, timing, impls, tag, runs):
     out = os.path.join(work, "election-%s.json" % tag)
     lease, renew, retry = timing
     run(["/usr/bin/python3", os.path.join(BENCH, "election_bench.py"), "--build", a.build,
-         "--impl", ",".join(impls), "--runs", str(a.runs), "--idle-seconds", str(a.idle_seconds),
+         "--impl", ",".join(impls), "--runs", str(runs), "--idle-seconds", str(a.idle_seconds),
          "--lease", str(lease), "--renew", str(renew), "--retry", str(retry), "--json", out]
         + (["--flink-target", a.flink_target] if a.flink_target else []))
     with open(out) as f:
@@ -365,9 +365,15 @@ def document(a, el, el_def, s, cost, jobs, path):
          "- Idle cost: a libk8sha follower sends nothing (the watch); the others read the lock every "
          "retry period. Flink's leader renews with a GET and a PATCH.",
          ""]
+    if el_def:
+        t += ["### Each at its own defaults", "",
+              "Each implementation with its own default durations (lease / renew deadline / "
+              "retry period: Flink's configuration defaults, which libk8sha takes too, and for the "
+              "Python client, which has none, and client-go, 15 / 10 / 2 s, the defaults "
+              "Kubernetes' own controller manager and scheduler elect with), %d runs per "
+              "series:" % a.defaults_runs, ""]
     for rows, impls, timing in el_def:
-        t += ["At %s's own defaults:" % LABELS[impls[0]], "",
-              election_table(rows, impls, timing), ""]
+        t += [election_table(rows, impls, timing), ""]
     if s:
         t += ["## Checkpoint store", "",
               "A commit as a JobManager makes it: the checkpoint id taken from the counter, then "
@@ -416,10 +422,13 @@ def main():
                     help="3 runs, 5 s windows, 100 commits: to see that it all works")
     ap.add_argument("--defaults", action="store_true",
                     help="also each implementation at its own defaults (long)")
+    ap.add_argument("--defaults-runs", type=int, help="runs per series at the defaults "
+                    "(default: --runs; a failover there waits out a 15 s lease)")
     ap.add_argument("--flink-target", help="build folder of the Flink peers (run.sh --target)")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"))
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
+    a.defaults_runs = a.defaults_runs or a.runs
     if a.quick:
         a.runs, a.idle_seconds, a.commits, a.cost_commits = 3, 5, 100, 500
     work = tempfile.mkdtemp(prefix="peers-bench-")
@@ -427,7 +436,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     t0 = time.monotonic()
     timing = (2, 1.5, 0.5)
-    res = election(a, work, timing, ORDER, "lease-2s")
+    res = election(a, work, timing, ORDER, "lease-2s", a.runs)
     rows = election_rows(res)
     el = (rows, [k for k in ORDER if k in rows], timing)
     section_time("election at lease 2 s", t0)
@@ -435,7 +444,7 @@ def main():
     if a.defaults:
         for k in ORDER:
             t1 = time.monotonic()
-            r = election(a, work, DEFAULTS[k], [k], "defaults-" + k)
+            r = election(a, work, DEFAULTS[k], [k], "defaults-" + k, a.defaults_runs)
             el_def.append((election_rows(r), [k], DEFAULTS[k]))
             section_time("election, %s at its defaults" % k, t1)
     t1 = time.monotonic()
