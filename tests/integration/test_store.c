@@ -71,6 +71,17 @@ START_TEST(handles_add_get_replace_remove) {
   ck_assert_ptr_nonnull(data_of(cm, "checkpointID-2"));
   json_decref(cm);
   ck_assert_int_eq(h_remove(&f, &h, "checkpointID-1", &r), 0);
+  /* The store's state, built from its writes' answers (the metadata alone) and the changes it
+   * sent, is the server's object: data and resourceVersion alike. */
+  cm = get_cm(&f, JOB_PATH);
+  ck_assert_msg(json_equal(json_object_get(cm, "data"),
+                           json_object_get(k8sha__fcm_object(h.fcm), "data")),
+                "the store's data differs from the server's");
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(cm, "metadata"),
+                                                     "resourceVersion")),
+                   json_string_value(json_object_get(
+                       json_object_get(k8sha__fcm_object(h.fcm), "metadata"), "resourceVersion")));
+  json_decref(cm);
   h_close(&h);
   teardown(&f);
 }

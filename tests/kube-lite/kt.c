@@ -40,6 +40,8 @@ static void common_opts(CURL *c, kubelite *k, struct curl_slist **h, const char 
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 }
 
+const char *kt_accept;
+
 kt_resp kt_req(kubelite *k, const char *method, const char *path, const char *body,
                const char *ctype, const char *token)
 {
@@ -55,6 +57,11 @@ kt_resp kt_req(kubelite *k, const char *method, const char *path, const char *bo
     snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
     h = curl_slist_append(h, ct);
     h = curl_slist_append(h, "Expect:");
+    if (kt_accept) {
+        char accept[256];
+        snprintf(accept, sizeof accept, "Accept: %s", kt_accept);
+        h = curl_slist_append(h, accept);
+    }
     common_opts(c, k, &h, token);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

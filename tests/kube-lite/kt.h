@@ -26,6 +26,9 @@ kt_resp kt_req(kubelite *k, const char *method, const char *path, const char *bo
                const char *ctype, const char *token);
 void kt_resp_free(kt_resp *r);
 
+/* An Accept header for the next requests (NULL: none, the default). */
+extern const char *kt_accept;
+
 /* Shorthands that fail the test on transport errors. */
 kt_resp kt_get(kubelite *k, const char *path);
 kt_resp kt_post(kubelite *k, const char *path, const char *body);

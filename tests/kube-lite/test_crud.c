@@ -208,6 +208,38 @@ static int list_names(kubelite *k, const char *query, char *out, size_t n)
     return count;
 }
 
+/* Accept: ...;as=PartialObjectMetadata (what libk8sha asks with its writes): the object's
+ * metadata alone, for a get, an update and a patch (conditional on its resourceVersion). */
+START_TEST(partial_object_metadata)
+{
+    kubelite *k = kt_server;
+    unsigned long long rv = kt_make_cm(k, "flink", "pm", "app=x");
+    char body[200];
+    kt_accept = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
+    snprintf(body, sizeof body, "{\"metadata\":{\"resourceVersion\":\"%llu\"},\"data\":{\"n\":\"1\"}}",
+             rv);
+    kt_resp r = kt_patch(k, CM "/pm", "application/merge-patch+json", body);
+    ck_assert_int_eq(r.code, 200);
+    ck_assert_str_eq(kt_str(r.json, "kind"), "PartialObjectMetadata");
+    ck_assert_str_eq(kt_str(r.json, "apiVersion"), "meta.k8s.io/v1");
+    ck_assert_str_eq(kt_str(r.json, "metadata.name"), "pm");
+    ck_assert_str_eq(kt_str(r.json, "metadata.labels.app"), "x");
+    ck_assert_uint_gt(kt_rv(r.json), rv);
+    ck_assert_ptr_null(json_object_get(r.json, "data"));
+    kt_resp_free(&r);
+    r = kt_get(k, CM "/pm");
+    ck_assert_str_eq(kt_str(r.json, "kind"), "PartialObjectMetadata");
+    ck_assert_ptr_null(json_object_get(r.json, "data"));
+    kt_resp_free(&r);
+    /* without it: the whole object, with the patched data */
+    kt_accept = NULL;
+    r = kt_get(k, CM "/pm");
+    ck_assert_str_eq(kt_str(r.json, "kind"), "ConfigMap");
+    ck_assert_str_eq(kt_str(r.json, "data.n"), "1");
+    kt_resp_free(&r);
+}
+END_TEST
+
 START_TEST(selectors)
 {
     kubelite *k = kt_server;
@@ -426,6 +458,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, create_get_and_conflicts);
     tcase_add_test(tc, patch_and_delete);
+    tcase_add_test(tc, partial_object_metadata);
     tcase_add_test(tc, selectors);
     tcase_add_test(tc, leases);
     tcase_add_test(tc, discovery_and_misc);
