@@ -497,7 +497,7 @@ static jlongArray n_ctx_stats(JNIEnv *env, jclass cls, jlong h) {
   jctx *jc = P(jctx, h);
   k8sha_stats st;
   call c;
-  jlong v[8];
+  jlong v[9];
   jlongArray out;
   (void)cls;
   memset(&c, 0, sizeof(c));
@@ -516,9 +516,10 @@ static jlongArray n_ctx_stats(JNIEnv *env, jclass cls, jlong h) {
   v[5] = (jlong)st.retries;
   v[6] = (jlong)st.responses_409;
   v[7] = (jlong)st.transport_errors;
-  out = (*env)->NewLongArray(env, 8);
+  v[8] = (jlong)st.requests_patch;
+  out = (*env)->NewLongArray(env, 9);
   if (out)
-    (*env)->SetLongArrayRegion(env, out, 0, 8, v);
+    (*env)->SetLongArrayRegion(env, out, 0, 9, v);
   return out;
 }
 

@@ -128,12 +128,12 @@ public final class Context implements AutoCloseable {
 
   /**
    * The context's request counters: requests (and of them get, update, create, watch), retries,
-   * conflicts (409) and transport errors.
+   * conflicts (409), transport errors, and patch requests (the stores' writes).
    */
   public Map<String, Long> stats() {
     long[] v = Native.ctxStats(handle());
     String[] names = {"requests", "get", "update", "create", "watch", "retries", "conflicts",
-        "transportErrors"};
+        "transportErrors", "patch"};
     Map<String, Long> out = new LinkedHashMap<>();
     for (int i = 0; i < names.length && i < v.length; i++) {
       out.put(names[i], v[i]);

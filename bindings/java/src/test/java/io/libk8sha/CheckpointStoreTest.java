@@ -42,6 +42,8 @@ class CheckpointStoreTest extends KubeLiteTest {
         long id = s.counterGetAndIncrement().join();
         s.add(id, bytes("state " + id)).join();
       }
+      // The store's writes are merge patches (3 increments, 3 adds), counted.
+      assertTrue(ctx.stats().get("patch") >= 6, ctx.stats().toString());
       // Two retained (num-retained 2): 2 and 3, each read back and verified.
       List<Checkpoint> list = s.recover().join();
       assertEquals(2, list.size());
