@@ -171,12 +171,13 @@ static void on_turn(const k8sha__resp *resp, void *ud) {
     uv_stop(u->t->loop);
 }
 
-static k8sha__req *get_turn(itest *t, turn *u, int urgent, uint64_t deadline_ms) {
+static k8sha__req *get_turn(itest *t, turn *u, const char *path, int urgent,
+                           uint64_t deadline_ms) {
   k8sha__req_opts o;
   k8sha__req *r = NULL;
   memset(&o, 0, sizeof(o));
   o.verb = K8SHA__GET;
-  o.path = NS "/a";
+  o.path = path;
   o.urgent = urgent;
   o.timeout_ms = deadline_ms;
   o.deadline_ms = deadline_ms;
@@ -195,19 +196,23 @@ START_TEST(requests_beyond_the_limit_wait_their_turn) {
   it_start(&t, NULL, NULL);
   it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("a", ""), NULL, 0, 0, &r);
   ck_assert_int_eq(r.err, 0);
+  it_request(&t, t.ctx, K8SHA__CREATE, NS, CM("b", ""), NULL, 0, 0, &r);
+  ck_assert_int_eq(r.err, 0);
   memset(&ts, 0, sizeof(ts));
   ts.loop = &t.loop;
   for (i = 0; i < 5; i++)
     u[i].t = &ts, u[i].id = i;
   gets = kubelite_count(t.kl, "get", "configmaps", 0);
   k8sha__kube_set_max_in_flight(t.ctx->kube, 1);
-  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"latencyMs\":1500,\"count\":1}"),
+  /* (the held request is the only one reading "a": whichever connection the server sees first) */
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"name\":\"a\","
+                                            "\"latencyMs\":1500,\"count\":1}"),
                    0);
-  get_turn(&t, &u[0], 0, 10000); /* in flight, held by the server */
-  get_turn(&t, &u[1], 0, 10000); /* waits for it */
-  get_turn(&t, &u[2], 1, 10000); /* urgent: does not wait */
-  k8sha__req_cancel(get_turn(&t, &u[3], 0, 10000)); /* waits, then is cancelled */
-  get_turn(&t, &u[4], 0, 300);  /* waits past its deadline */
+  get_turn(&t, &u[0], NS "/a", 0, 10000); /* in flight, held by the server */
+  get_turn(&t, &u[1], NS "/b", 0, 10000); /* waits for it */
+  get_turn(&t, &u[2], NS "/b", 1, 10000); /* urgent: does not wait */
+  k8sha__req_cancel(get_turn(&t, &u[3], NS "/b", 0, 10000)); /* waits, then is cancelled */
+  get_turn(&t, &u[4], NS "/b", 0, 300);  /* waits past its deadline */
   it_run_until(&t, &ts.done);
   ck_assert_int_eq(ts.order[0], 2);
   ck_assert_int_eq(ts.order[1], 0);
