@@ -99,7 +99,7 @@ class HaServicesTest extends KubeLiteTest {
       CompletedCheckpointStore s = store(jm, job);
       s.addCheckpointAndSubsumeOldestOne(Checkpoints.of(job, 1, Checkpoints.Kind.CHECKPOINT,
           dir), cleaner, () -> {});
-      server.addFault("{\"verbs\":[\"update\"],\"name\":\"" + cluster + "-" + job
+      server.addFault("{\"verbs\":[\"update\",\"patch\"],\"name\":\"" + cluster + "-" + job
           + "-config-map\",\"afterApply\":true,\"drop\":true,\"count\":1}");
       org.apache.flink.runtime.persistence.PossibleInconsistentStateException unknown =
           assertThrows(org.apache.flink.runtime.persistence.PossibleInconsistentStateException.class,
