@@ -69,6 +69,12 @@ def section_time(name, t0):
 
 def election(a, work, timing, impls, tag, runs):
     out = os.path.join(work, "election-%s.json" % tag)
+    if a.reuse:
+        # (the measurements of an earlier run, kept beside the document)
+        shutil.copy(os.path.join(a.reuse, os.path.basename(out)), out)
+        say("reusing %s" % os.path.join(a.reuse, os.path.basename(out)))
+        with open(out) as f:
+            return json.load(f)
     lease, renew, retry = timing
     run(["/usr/bin/python3", os.path.join(BENCH, "election_bench.py"), "--build", a.build,
          "--impl", ",".join(impls), "--runs", str(runs), "--idle-seconds", str(a.idle_seconds),
@@ -424,11 +430,23 @@ def main():
                     help="also each implementation at its own defaults (long)")
     ap.add_argument("--defaults-runs", type=int, help="runs per series at the defaults "
                     "(default: --runs; a failover there waits out a 15 s lease)")
+    ap.add_argument("--reuse", metavar="DIR",
+                    help="take the election measurements from an earlier run's JSON in DIR "
+                         "(docs/benchmarks) and measure the rest again")
     ap.add_argument("--flink-target", help="build folder of the Flink peers (run.sh --target)")
     ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"))
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     a.defaults_runs = a.defaults_runs or a.runs
+    if a.reuse:
+        a.reuse = os.path.abspath(a.reuse)
+        with open(os.path.join(a.reuse, "election-lease-2s.json")) as f:
+            a.runs = json.load(f)["runs"]
+        d = [n for n in os.listdir(a.reuse) if n.startswith("election-defaults-")]
+        if d:
+            a.defaults = True
+            with open(os.path.join(a.reuse, d[0])) as f:
+                a.defaults_runs = json.load(f)["runs"]
     if a.quick:
         a.runs, a.idle_seconds, a.commits, a.cost_commits = 3, 5, 100, 500
     work = tempfile.mkdtemp(prefix="peers-bench-")
