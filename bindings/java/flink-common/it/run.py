@@ -36,6 +36,7 @@ outages go through a fault proxy's control URL (tests/realkube/faultproxy) in fr
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -86,7 +87,10 @@ class Log:
             return []
 
     def wait(self, pattern, after=0.0, what=None, proc=None):
-        """The first line matching `pattern` stamped at or after `after`: (match, stamp)."""
+        """The first line matching `pattern` stamped at or after `after`: (match, stamp).
+        Stamps are whole milliseconds, cut down: a line written in the millisecond `after`
+        falls in has a stamp up to 1 ms before it, and counts."""
+        after = math.floor(after * 1000) / 1000.0
         rx = re.compile(pattern)
         deadline = time.monotonic() + BOUND
         while time.monotonic() < deadline:
