@@ -11,6 +11,19 @@
 
 #include "kubelite_harness.h"
 
+/* Fills `state` (the checkpoints' bytes), starts a kube-lite and initialises `loop`. */
+static inline kubelite *bench_start(uv_loop_t *loop, char *state, size_t n) {
+  kubelite *kl;
+  size_t i;
+  for (i = 0; i < n; i++)
+    state[i] = (char)('a' + i % 26);
+  kl = kubelite_start(NULL);
+  if (!kl)
+    exit(1); /* (kubelite_start said why) */
+  uv_loop_init(loop);
+  return kl;
+}
+
 /* Cluster `cid` on `kl` (namespace flink, Kubernetes HA), blobs under `dir`; the caller may set
  * more keys before bench_context(). */
 static inline k8sha_config *bench_config(kubelite *kl, const char *cid, const char *dir) {

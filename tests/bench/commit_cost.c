@@ -183,15 +183,9 @@ static void row(const char *backend, unsigned int retained, unsigned long n, int
 
 int main(int argc, char **argv) {
   unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 2000;
-  size_t i;
   if (n == 0)
     die("usage", "commit_cost [commits per row, > 0]");
-  for (i = 0; i < sizeof(state); i++)
-    state[i] = (char)('a' + i % 26);
-  kl = kubelite_start(NULL);
-  if (!kl)
-    return 1;
-  uv_loop_init(&loop);
+  kl = bench_start(&loop, state, sizeof(state));
   printf("CPU of this process per checkpoint commit (k8sha_checkpoint_add, %d-byte states, "
          "%lu commits a row; kube-lite's own CPU not counted)\n\n",
          STATE_BYTES, n);

@@ -249,12 +249,7 @@ int main(int argc, char **argv) {
     counts[0] = 1, counts[1] = 100, counts[2] = 1000;
     n_counts = 3;
   }
-  for (i = 0; i < sizeof(state); i++)
-    state[i] = (char)('a' + i % 26);
-  kl = kubelite_start(NULL);
-  if (!kl)
-    return 1;
-  uv_loop_init(&loop);
+  kl = bench_start(&loop, state, sizeof(state));
   printf("jobs recovered after a failover, in one process (Lease lock, kube-lite, %d-byte "
          "states; quiet window %.0f s)\n\n",
          STATE_BYTES, window);

@@ -194,14 +194,8 @@ int main(int argc, char **argv) {
   k8sha_ctx *ctx = NULL;
   k8sha_election *e = NULL;
   char dir[600];
-  size_t i;
 
-  for (i = 0; i < sizeof(state); i++)
-    state[i] = (char)('a' + i % 26);
-  kl = kubelite_start(NULL);
-  if (!kl)
-    return 1;
-  uv_loop_init(&loop);
+  kl = bench_start(&loop, state, sizeof(state));
   if (s3 && *s3) {
     /* the same commits with the blobs in S3 (under tests/s3/s3proxy.sh: S3Proxy on loopback,
      * objects as files on the same disk), beside the file backend below */

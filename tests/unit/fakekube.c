@@ -306,14 +306,20 @@ static void serve(fakekube *fk, fake_conn *c, const char *method, request *r) {
     reply_json(c, 201, body);
     return;
   }
-  if (strcmp(method, "PUT") == 0 && r->name[0]) {
-    const char *want =
-        json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
+  if ((strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0) && r->name[0]) {
+    const char *want;
     if (!cur) {
       json_decref(body);
       reply_status(c, 404, "NotFound", "not found");
       return;
     }
+    if (strcmp(method, "PATCH") == 0) {
+      /* a JSON merge patch (RFC 7386), then as an update of what it makes */
+      json_t *patched = merge_patch(cur, body);
+      json_decref(body);
+      body = patched;
+    }
+    want = json_string_value(json_object_get(json_object_get(body, "metadata"), "resourceVersion"));
     if (want && *want &&
         strcmp(want, json_string_value(json_object_get(json_object_get(cur, "metadata"),
                                                        "resourceVersion"))) != 0) {
@@ -325,30 +331,6 @@ static void serve(fakekube *fk, fake_conn *c, const char *method, request *r) {
     json_object_set(objs, r->name, body);
     record(fk, r->kind, "MODIFIED", body);
     reply_json(c, 200, body);
-    return;
-  }
-  if (strcmp(method, "PATCH") == 0 && r->name[0]) {
-    /* a JSON merge patch (RFC 7386), conditional on the resourceVersion it names */
-    json_t *patched;
-    const char *want, *have;
-    if (!cur) {
-      json_decref(body);
-      reply_status(c, 404, "NotFound", "not found");
-      return;
-    }
-    patched = merge_patch(cur, body);
-    json_decref(body);
-    want = json_string_value(json_object_get(json_object_get(patched, "metadata"), "resourceVersion"));
-    have = json_string_value(json_object_get(json_object_get(cur, "metadata"), "resourceVersion"));
-    if (want && *want && strcmp(want, have) != 0) {
-      json_decref(patched);
-      reply_status(c, 409, "Conflict", "the object has been modified");
-      return;
-    }
-    stamp(fk, patched, json_string_value(json_object_get(json_object_get(cur, "metadata"), "uid")));
-    json_object_set(objs, r->name, patched);
-    record(fk, r->kind, "MODIFIED", patched);
-    reply_json(c, 200, patched);
     return;
   }
   json_decref(body);
