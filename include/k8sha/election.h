@@ -58,8 +58,12 @@ typedef struct k8sha_election_callbacks {
  * The kind of lock object. Since 0.1.
  *  - K8SHA_LOCK_CONFIGMAP (default): Flink's layout (see above), shareable with Flink.
  *  - K8SHA_LOCK_LEASE: a coordination.k8s.io/v1 Lease `<cluster-id>-cluster-lease`; the record is
- *    its spec in client-go's form (integer leaseDurationSeconds, MicroTime stamps) and published
- *    entries are its annotations `org.apache.flink.k8s.leader.<component>`. Needs RBAC on leases.
+ *    its spec in client-go's form (integer leaseDurationSeconds, MicroTime stamps). Published
+ *    entries `org.apache.flink.k8s.leader.<component>` go to a ConfigMap of their own,
+ *    `<lease name>-addresses`, claimed and written by each leader with its term like a job's
+ *    ConfigMap: renewals never touch it, so retrievers hear only of address changes. A leader
+ *    that takes over removes the previous term's entries; a clean stop removes its own after
+ *    the release. Needs RBAC on leases (and on configmaps, as the stores do).
  */
 typedef enum k8sha_lock_kind {
   K8SHA_LOCK_CONFIGMAP = 0,

@@ -15,6 +15,8 @@
 #include "election/elector.h"
 #include "election/lock.h"
 #include "election/record.h"
+#include "store/fenced.h"
+#include "kube/client.h"
 #include "kube/names.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
@@ -25,7 +27,14 @@ typedef struct pending_done {
   struct pending_done *next;
   void (*done)(k8sha_election *, int, void *);
   void *ud;
+  /* Lease lock: the election and the addresses ConfigMap whose update completes it */
+  struct k8sha_election *e;
+  k8sha__fcm *f;
+  int unpublish;
 } pending_done;
+
+/* Resource versions of the addresses ConfigMap our own writes made (the last few). */
+#define OWN_RVS 8
 
 struct k8sha_election {
   k8sha_ctx *ctx;
@@ -57,6 +66,19 @@ struct k8sha_election {
                               key goes in every write while it still holds that value */
   pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
   pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
+  /* Lease lock: the entries live in the ConfigMap <lease>-addresses (election/lock.h), claimed
+   * and written like a job's ConfigMap (store/fenced.h) by the leader of each term. */
+  char *pub_name;
+  k8sha__lock *pub_lock;   /* its watch (shared with the context's retrievers) */
+  k8sha__lock_sub pub_sub;
+  k8sha__fcm *pub;         /* written in this term (or the last one, until the next) */
+  pending_done *pub_ops;   /* publish and unpublish callbacks waiting for its updates */
+  int pub_recheck;         /* the watch changed while an update was under way */
+  char own_rvs[OWN_RVS][32];
+  unsigned int own_rv_next;
+  int claim_err;           /* the last claim of it failed: with this error and message */
+  char claim_msg[512];
+  k8sha__req *unpub;       /* after a release: our entries taken out */
   int writing_maybe_landed; /* a write carrying them failed without a definite answer */
   /* writes */
   k8sha__req *inflight;
@@ -85,6 +107,13 @@ static void on_leader_refreshed(int err, const char *message, void *ud);
 static void on_follower_refreshed(int err, const char *message, void *ud);
 static void release_done(k8sha_election *e, int err, const char *message);
 static void free_now(k8sha_election *e);
+static void pub_check(k8sha_election *e);
+static void pub_abandon(k8sha_election *e, k8sha__fcm *old);
+static int pub_release(k8sha_election *e);
+
+static int lease_mode(const k8sha_election *e) {
+  return e->kind == K8SHA_LOCK_LEASE;
+}
 
 static uint64_t now_ms(k8sha_election *e) {
   return k8sha__now_ms(e->ctx);
@@ -233,6 +262,8 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
     json_decref(obj);
     return NULL;
   }
+  if (lease_mode(e))
+    with_entries = 0; /* (they live in the addresses ConfigMap) */
   if (with_entries && json_object_size(e->entries)) {
     entries = k8sha__lock_entries(e->lock, obj, 1);
     json_object_foreach(e->entries, key, v) {
@@ -309,6 +340,13 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
     k8sha__timer_start(e->timer, 0);
     return;
   }
+  if (e->pub) {
+    /* (the last term's addresses ConfigMap: what it still has under way ends here) */
+    k8sha__fcm *old = e->pub;
+    e->pub = NULL;
+    GUARD(e, pub_abandon(e, old));
+    k8sha__fcm_free(old);
+  }
   e->st = E_LEADER;
   e->term = rec->transitions;
   e->renewed_at = sent;
@@ -323,6 +361,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
              e->identity, (unsigned long long)e->term, e->session);
   if (e->cbs.granted)
     GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
+  pub_check(e); /* a previous term's addresses go (Lease lock) */
 }
 
 /* A lock we have just created is renewed once before we lead on it: creating needs the `create`
@@ -484,7 +523,7 @@ static void evaluate(k8sha_election *e) {
        * with our identity), or one of ours from another term or another incarnation of the lock
        * object (a late write of ours landing on a lock created again): not this leadership */
       GUARD(e, step_down(e, K8SHA_ENOTLEADER));
-    } else {
+    } else if (!lease_mode(e)) {
       /* Still ours: put back any published entry someone else changed. */
       json_t *data = k8sha__lock_entries(e->lock, obj, 0), *v;
       const char *key;
@@ -682,6 +721,284 @@ static void on_timer(void *ud) {
   }
 }
 
+/* ---- Lease lock: the addresses ConfigMap ---- */
+
+static int is_leader_key(const char *key) {
+  return strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) == 0;
+}
+
+static const char *rv_of(json_t *obj) {
+  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
+
+/* 1 when the leader entries of `obj` (the addresses ConfigMap; NULL: absent) are exactly ours. */
+static int pub_in_sync(const k8sha_election *e, json_t *obj) {
+  json_t *v;
+  const char *key;
+  size_t n = 0;
+  json_object_foreach(k8sha__configmap_data(obj, 0), key, v) {
+    if (!is_leader_key(key))
+      continue;
+    if (!json_equal(json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)), v))
+      return 0;
+    n++;
+  }
+  return n == json_object_size(e->entries);
+}
+
+/* The update of the addresses ConfigMap: its leader entries become exactly ours (a previous
+ * term's go; one someone else changed is put back). */
+static int pub_edit(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
+  k8sha_election *e = ud;
+  json_t *data = k8sha__configmap_data(obj, 0), *v;
+  const char *key;
+  char k[512];
+  (void)msg;
+  (void)n;
+  json_object_foreach(data, key, v) {
+    if (is_leader_key(key) &&
+        !json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)) &&
+        json_object_set_new(changes, key, json_null()) != 0)
+      return K8SHA_ENOMEM;
+  }
+  json_object_foreach(e->entries, key, v) {
+    entry_key(k, sizeof(k), key);
+    if (!json_equal(json_object_get(data, k), v) && json_object_set(changes, k, v) != 0)
+      return K8SHA_ENOMEM;
+  }
+  return json_object_size(changes) ? 0 : K8SHA__UNCHANGED;
+}
+
+/* Remembers the version our last claim or update of it left (what the watch will show). */
+static void pub_note_rv(k8sha_election *e) {
+  const char *rv = rv_of(k8sha__fcm_object(e->pub));
+  if (rv && strlen(rv) < sizeof(e->own_rvs[0]))
+    snprintf(e->own_rvs[e->own_rv_next++ % OWN_RVS], sizeof(e->own_rvs[0]), "%s", rv);
+}
+
+static int pub_own_rv(const k8sha_election *e, const char *rv) {
+  size_t i;
+  for (i = 0; rv && i < OWN_RVS; i++)
+    if (strcmp(e->own_rvs[i], rv) == 0)
+      return 1;
+  return 0;
+}
+
+static void pub_claimed(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  e->claim_err = err;
+  if (err)
+    snprintf(e->claim_msg, sizeof(e->claim_msg), "%s", message ? message : k8sha_strerror(err));
+  else
+    pub_note_rv(e);
+}
+
+static void pub_updated(int err, const char *message, void *ud) {
+  pending_done *p = ud, **pp;
+  k8sha_election *e = p->e;
+  void (*done)(k8sha_election *, int, void *) = p->done;
+  void *dud = p->ud;
+  int unpublish = p->unpublish;
+
+  for (pp = &e->pub_ops; *pp; pp = &(*pp)->next)
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+  k8sha__free(&e->ctx->alloc, p);
+  if (err == 0) {
+    pub_note_rv(e);
+  } else if (err == K8SHA_ENOTFOUND && (unpublish || !done)) {
+    err = 0; /* (no addresses ConfigMap: nothing there to take out) */
+  } else if (e->claim_err) {
+    /* (the update failed because the claim before it did: say why that did) */
+    err = e->claim_err;
+    message = e->claim_msg;
+  }
+  if (err)
+    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s: %s", e->identity, e->pub_name,
+               message ? message : k8sha_strerror(err));
+  if (done) {
+    if (err)
+      snprintf(e->last_error, sizeof(e->last_error), "%s: %s",
+               unpublish ? "unpublish" : "publish", message ? message : k8sha_strerror(err));
+    GUARD(e, done(e, err, dud));
+  }
+  if (e->pub_recheck)
+    pub_check(e);
+}
+
+/* Queues the claim of the addresses ConfigMap for this term (created when `create` and it is
+ * absent) and an update writing our entries, which completes `p` (taken over; NULL: one without
+ * a callback). 0, or an error with nothing queued for p. */
+static int pub_sync(k8sha_election *e, pending_done *p, int create) {
+  int rc = 0;
+  if (!p) {
+    p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+    if (!p)
+      return K8SHA_ENOMEM;
+  }
+  if (!e->pub)
+    rc = k8sha__fcm_new(e, e->pub_name, &e->pub);
+  if (rc == 0)
+    rc = k8sha__fcm_claim(e->pub, create, pub_claimed, e);
+  if (rc == 0) {
+    p->e = e;
+    p->f = e->pub;
+    rc = k8sha__fcm_update(e->pub, pub_edit, e, pub_updated, p);
+  }
+  if (rc) {
+    k8sha__free(&e->ctx->alloc, p);
+    return rc;
+  }
+  p->next = e->pub_ops;
+  e->pub_ops = p;
+  return 0;
+}
+
+/* The watched addresses ConfigMap is not what this leader published: a previous term's entries,
+ * or someone else changed it. Writes ours, once no update of ours is under way (its answer may
+ * be what the watch has not shown yet). */
+static void pub_check(k8sha_election *e) {
+  json_t *obj;
+  const char *rv, *cur;
+  if (!lease_mode(e) || !lease_valid(e) || !e->pub_lock || !k8sha__lock_synced(e->pub_lock))
+    return;
+  if (e->pub && !k8sha__fcm_idle(e->pub)) {
+    e->pub_recheck = 1;
+    return;
+  }
+  e->pub_recheck = 0;
+  obj = k8sha__lock_object(e->pub_lock);
+  if (pub_in_sync(e, obj))
+    return;
+  rv = rv_of(obj);
+  if (e->pub) {
+    cur = rv_of(k8sha__fcm_object(e->pub));
+    if (rv && cur && strcmp(rv, cur) != 0 && pub_own_rv(e, rv))
+      return; /* an earlier write of ours: the watch shows the later ones next */
+    if (!rv || !cur || strcmp(rv, cur) != 0)
+      k8sha__fcm_forget(e->pub); /* changed by someone else: read it anew */
+  }
+  if (pub_sync(e, NULL, json_object_size(e->entries) > 0) != 0)
+    k8sha__log(e->ctx, K8SHA_LOG_WARN, "election", "%s: out of memory writing %s", e->identity,
+               e->pub_name);
+}
+
+static void on_pub_update(json_t *obj, void *ud) {
+  (void)obj;
+  pub_check(ud);
+}
+
+static void on_pub_error(int err, const char *message, void *ud) {
+  k8sha_election *e = ud;
+  report_error(e, err, "%s", message);
+}
+
+/* A new term began while updates of the last term's addresses ConfigMap were queued or under
+ * way: they end now (the one under way may have landed). */
+static void pub_abandon(k8sha_election *e, k8sha__fcm *old) {
+  pending_done **pp = &e->pub_ops;
+  while (*pp) {
+    pending_done *p = *pp;
+    void (*done)(k8sha_election *, int, void *) = p->done;
+    void *dud = p->ud;
+    if (p->f != old) {
+      pp = &p->next;
+      continue;
+    }
+    *pp = p->next;
+    k8sha__free(&e->ctx->alloc, p);
+    if (done) {
+      snprintf(e->last_error, sizeof(e->last_error),
+               "publish: leadership ended while the entry was being written; it may have landed");
+      GUARD(e, done(e, K8SHA_EUNKNOWN_OUTCOME, dud));
+    }
+    pp = &e->pub_ops; /* (the callback may have changed the list) */
+  }
+}
+
+static void on_pub_released(const k8sha__resp *resp, void *ud) {
+  k8sha_election *e = ud;
+  e->unpub = NULL;
+  if (resp->err)
+    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election",
+               "%s: our addresses stay in %s for the next leader to replace: %s", e->identity,
+               e->pub_name, resp->message ? resp->message : k8sha_strerror(resp->err));
+  release_done(e, 0, NULL);
+}
+
+/* After the release of a Lease: our entries leave the addresses ConfigMap in one merge patch,
+ * conditional on the version our last write left there (changed since, it holds a newer
+ * leader's claim, and they are that leader's to replace). 1 when under way, else 0. */
+static int pub_release(k8sha_election *e) {
+  json_t *obj = e->pub ? k8sha__fcm_object(e->pub) : NULL, *gone, *body, *v;
+  const char *key, *rv = rv_of(obj);
+  k8sha__req_opts o;
+  char *text;
+  int rc;
+
+  if (!lease_mode(e) || !rv || !e->pub_lock)
+    return 0;
+  gone = json_object();
+  json_object_foreach(k8sha__configmap_data(obj, 0), key, v) {
+    if (gone && is_leader_key(key) &&
+        json_equal(json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)), v))
+      json_object_set_new(gone, key, json_null());
+  }
+  body = json_object_size(gone) ? json_pack("{s:{s:s}, s:O}", "metadata", "resourceVersion", rv,
+                                            "data", gone)
+                                : NULL;
+  json_decref(gone);
+  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+  json_decref(body);
+  if (!text)
+    return 0;
+  memset(&o, 0, sizeof(o));
+  o.verb = K8SHA__PATCH;
+  o.path = k8sha__lock_path(e->pub_lock);
+  o.body = text;
+  o.body_len = strlen(text);
+  o.content_type = K8SHA__MERGE_PATCH;
+  o.metadata_only = 1;
+  o.timeout_ms = e->ctx->ha.request_timeout_ms;
+  o.deadline_ms = e->ctx->ha.request_timeout_ms;
+  rc = k8sha__req_start(e->ctx->kube, &o, on_pub_released, e, &e->unpub);
+  free(text);
+  if (rc)
+    e->unpub = NULL;
+  return rc == 0;
+}
+
+/* Publishes or unpublishes (value NULL) through the addresses ConfigMap. */
+static int pub_entry(k8sha_election *e, const char *component, const char *value,
+                     void (*done)(k8sha_election *, int, void *), void *ud) {
+  pending_done *p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+  json_t *before = json_incref(json_object_get(e->entries, component));
+  int rc = p ? 0 : K8SHA_ENOMEM;
+  if (rc == 0 && value)
+    rc = json_object_set_new(e->entries, component, json_string(value)) ? K8SHA_ENOMEM : 0;
+  else if (rc == 0)
+    json_object_del(e->entries, component);
+  if (rc == 0) {
+    p->done = done;
+    p->ud = ud;
+    p->unpublish = value == NULL;
+    rc = pub_sync(e, p, value != NULL);
+    p = NULL; /* (taken over) */
+  }
+  if (rc) {
+    /* (as it was: nothing of this call is written) */
+    if (before)
+      json_object_set(e->entries, component, before);
+    else
+      json_object_del(e->entries, component);
+    k8sha__free(&e->ctx->alloc, p);
+  }
+  json_decref(before);
+  return rc;
+}
+
 int k8sha_election_publish(k8sha_election *e, const char *component, const char *address,
                            void (*done)(k8sha_election *, int, void *), void *ud) {
   pending_done *p, **tail;
@@ -704,10 +1021,12 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   if (!lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_publish: %s does not lead",
                        e->identity);
+  snprintf(value, sizeof(value), "%s,%s", e->session, address);
+  if (lease_mode(e))
+    return pub_entry(e, component, value, done, ud);
   p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
-  snprintf(value, sizeof(value), "%s,%s", e->session, address);
   json_object_del(e->removed, component);
   if (json_object_set_new(e->entries, component, json_string(value)) != 0) {
     k8sha__free(&e->ctx->alloc, p);
@@ -738,6 +1057,8 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
   if (!lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
                        e->identity);
+  if (lease_mode(e))
+    return pub_entry(e, component, NULL, done, ud);
   p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
@@ -835,6 +1156,8 @@ static void on_released(int err, const char *message, void *ud) {
     release_done(e, rc, "the lock could not be read again to release it");
     return;
   }
+  if (err == 0 && pub_release(e))
+    return;
   release_done(e, err, message);
 }
 
@@ -848,6 +1171,8 @@ static void on_release_refreshed(int err, const char *message, void *ud) {
   }
   rc = release_write(e);
   if (rc == 1)
+    return;
+  if (rc == 0 && pub_release(e))
     return;
   release_done(e, rc, rc ? "the release could not be sent" : NULL);
 }
@@ -947,6 +1272,16 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   e->kind = opts->lock;
   e->lock_name = opts->lock_name ? k8sha__strdup(&ctx->alloc, opts->lock_name)
                                  : k8sha__lock_default_name(ctx, opts->lock);
+  if (e->kind == K8SHA_LOCK_LEASE && e->lock_name) {
+    e->pub_name = k8sha__lock_addresses_name(ctx, e->lock_name);
+    if (e->pub_name && !k8sha__is_dns_subdomain(e->pub_name)) {
+      k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the Lease name %s does not leave room for "
+                                "its addresses ConfigMap %s (a DNS subdomain of at most 253 "
+                                "characters)", e->lock_name, e->pub_name);
+      k8sha_election_free(e);
+      return K8SHA_EINVAL;
+    }
+  }
   e->entries = json_object();
   e->removed = json_object();
   e->timer = k8sha__timer_new(ctx, on_timer, e);
@@ -954,7 +1289,11 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   e->sub.on_update = on_update;
   e->sub.on_error = on_lock_error;
   e->sub.user_data = e;
-  if (!e->lock_name || !e->entries || !e->removed || !e->timer || !e->deadline) {
+  e->pub_sub.on_update = on_pub_update;
+  e->pub_sub.on_error = on_pub_error;
+  e->pub_sub.user_data = e;
+  if (!e->lock_name || !e->entries || !e->removed || !e->timer || !e->deadline ||
+      (e->kind == K8SHA_LOCK_LEASE && !e->pub_name)) {
     k8sha_election_free(e);
     return K8SHA_ENOMEM;
   }
@@ -970,8 +1309,15 @@ int k8sha_election_start(k8sha_election *e) {
   if (e->st != E_IDLE)
     return k8sha__fail(K8SHA_EBUSY, "k8sha_election_start: already started");
   rc = k8sha__lock_subscribe(e->ctx, e->kind, e->lock_name, &e->sub, &e->lock);
-  if (rc)
+  if (rc == 0 && e->pub_name)
+    rc = k8sha__lock_subscribe(e->ctx, K8SHA_LOCK_CONFIGMAP, e->pub_name, &e->pub_sub,
+                               &e->pub_lock);
+  if (rc) {
+    if (e->lock)
+      k8sha__lock_unsubscribe(e->lock, &e->sub);
+    e->lock = NULL;
     return rc;
+  }
   e->st = E_FOLLOWER;
   /* A lock already watched by another contender here: look at it on the next turn (the timer's
    * follower turn; no new timer, which could not be had out of memory). */
@@ -990,6 +1336,11 @@ static void destroy(k8sha_election *e) {
     e->writing = p->next;
     k8sha__free(&e->ctx->alloc, p);
   }
+  while ((p = e->pub_ops) != NULL) {
+    e->pub_ops = p->next;
+    k8sha__free(&e->ctx->alloc, p);
+  }
+  k8sha__free(&e->ctx->alloc, e->pub_name);
   json_decref(e->entries);
   json_decref(e->removed);
   free(e->seen_annotation);
@@ -1032,6 +1383,13 @@ static void free_now(k8sha_election *e) {
   e->inflight = NULL;
   k8sha__lock_unsubscribe(e->lock, &e->sub);
   e->lock = NULL;
+  k8sha__req_cancel(e->unpub);
+  e->unpub = NULL;
+  k8sha__fcm_free(e->pub); /* (its callbacks never run after this) */
+  e->pub = NULL;
+  if (e->pub_lock)
+    k8sha__lock_unsubscribe(e->pub_lock, &e->pub_sub);
+  e->pub_lock = NULL;
   k8sha__timer_free(e->timer);
   k8sha__timer_free(e->deadline);
   e->timer = e->deadline = NULL;
@@ -1045,7 +1403,7 @@ void k8sha_election_free(k8sha_election *e) {
   K8SHA__LOOP_ONLY_VOID(e->ctx);
   k8sha__ctx_child(e->ctx, -1);
   unlink_all(e); /* (stores and tasks of it fail with K8SHA_ECANCELED from now on) */
-  if (e->st == E_STOPPING && e->inflight) {
+  if (e->st == E_STOPPING && (e->inflight || e->unpub)) {
     /* A stop whose release is being written keeps going: the followers then take over in
      * milliseconds, not after a lease. Nothing reaches the host any more (its destroy callback
      * excepted); the context frees it when the answer comes, or at its own free. */
@@ -1055,6 +1413,11 @@ void k8sha_election_free(k8sha_election *e) {
     e->cbs.destroy = host_destroy;
     e->cbs.user_data = ud;
     e->stopped = NULL;
+    {
+      pending_done *p;
+      for (p = e->pub_ops; p; p = p->next)
+        p->done = NULL;
+    }
     e->orphan = 1;
     e->next_orphan = e->ctx->orphans;
     e->ctx->orphans = e;

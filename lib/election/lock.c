@@ -192,9 +192,13 @@ static void lock_free(k8sha__lock *l) {
 }
 
 char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind) {
-  return k8sha__asprintf(&ctx->alloc, kind == K8SHA_LOCK_LEASE ? "%s-cluster-lease"
-                                                                : "%s-cluster-config-map",
+  return k8sha__asprintf(&ctx->alloc, kind == K8SHA_LOCK_LEASE ? "%s" K8SHA__LEASE_SUFFIX
+                                                                : "%s" K8SHA__CLUSTER_CM_SUFFIX,
                          ctx->ha.cluster_id);
+}
+
+char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name) {
+  return k8sha__asprintf(&ctx->alloc, "%s" K8SHA__ADDRESSES_SUFFIX, lock_name);
 }
 
 int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
@@ -269,6 +273,10 @@ json_t *k8sha__lock_object(const k8sha__lock *l) {
 
 int k8sha__lock_synced(const k8sha__lock *l) {
   return l->synced;
+}
+
+const char *k8sha__lock_path(const k8sha__lock *l) {
+  return l->path;
 }
 
 const char *k8sha__lock_name(const k8sha__lock *l) {

@@ -28,6 +28,12 @@ int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name
 /* The default lock name of a kind for the context's cluster (allocated). */
 char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind);
 
+/* With a Lease lock the published entries live in a ConfigMap of their own, "<lease>-addresses":
+ * renewals change the Lease every few seconds, the addresses only when a leader publishes, so
+ * retrievers watching it hear of nothing else. Its name for lock `lock_name` (allocated; NULL
+ * out of memory). */
+char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name);
+
 /* ---- the layout of a lock object: where the record and the published entries live ----
  * ConfigMap (Flink's): the record is JSON in the annotation control-plane.alpha.kubernetes.io/
  * leader, entries are data keys. Lease: the record is the spec (client-go's form), entries are
@@ -50,6 +56,8 @@ void k8sha__lock_unsubscribe(k8sha__lock *l, k8sha__lock_sub *sub);
 json_t *k8sha__lock_object(const k8sha__lock *l);
 int k8sha__lock_synced(const k8sha__lock *l);
 const char *k8sha__lock_name(const k8sha__lock *l);
+/* The API path of the object ("/api/v1/namespaces/<ns>/configmaps/<name>", ...). */
+const char *k8sha__lock_path(const k8sha__lock *l);
 /* The highest leaderTransitions seen in this lock's records since it has been watched here
  * (also across a deletion and re-creation of the object). 1 and *term set, or 0 when none. */
 int k8sha__lock_max_term(const k8sha__lock *l, uint64_t *term);

@@ -22,12 +22,18 @@ struct k8sha_retriever {
   k8sha__timer *first;     /* reports the state of an already-watched lock */
 };
 
-/* The entry counts only while somebody holds the lock: a released lock has no leader. */
+/* ConfigMap lock: the entry counts only while somebody holds the lock (a released lock has no
+ * leader). Lease lock: the entries are in the addresses ConfigMap, which a leader empties of its
+ * own when it releases, and the next one of the last term's when it takes over. */
 static const char *current(k8sha_retriever *r) {
   json_t *obj = k8sha__lock_object(r->lock);
   const char *value, *why;
   k8sha__record rec;
 
+  if (r->opts.lock == K8SHA_LOCK_LEASE) {
+    value = json_string_value(json_object_get(json_object_get(obj, "data"), r->key));
+    return value ? value : "";
+  }
   if (!obj || k8sha__lock_read_record(r->lock, obj, &rec, &why, NULL) != 1 || !rec.holder[0])
     return "";
   value = json_string_value(json_object_get(k8sha__lock_entries(r->lock, obj, 0), r->key));
@@ -105,10 +111,15 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
   r->sub.user_data = r;
   name = o.lock_name ? k8sha__strdup(&ctx->alloc, o.lock_name)
                      : k8sha__lock_default_name(ctx, o.lock);
+  if (name && o.lock == K8SHA_LOCK_LEASE) {
+    char *lease = name;
+    name = k8sha__lock_addresses_name(ctx, lease);
+    k8sha__free(&ctx->alloc, lease);
+  }
   r->first = k8sha__timer_new(ctx, on_first, r);
   rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
   if (rc == 0)
-    rc = k8sha__lock_subscribe(ctx, o.lock, name, &r->sub, &r->lock);
+    rc = k8sha__lock_subscribe(ctx, K8SHA_LOCK_CONFIGMAP, name, &r->sub, &r->lock);
   k8sha__free(&ctx->alloc, name);
   if (rc) {
     k8sha_retriever_free(r);

@@ -796,6 +796,15 @@ int k8sha__fcm_leads(const k8sha__fcm *f) {
   return f->e && k8sha__election_leads(f->e, f->term);
 }
 
+int k8sha__fcm_idle(const k8sha__fcm *f) {
+  return f->head == NULL;
+}
+
+void k8sha__fcm_forget(k8sha__fcm *f) {
+  if (!f->head && !f->lock)
+    f->known = 0;
+}
+
 const char *k8sha__fcm_name(const k8sha__fcm *f) {
   return f->name;
 }

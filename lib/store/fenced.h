@@ -69,7 +69,13 @@ const char *k8sha__fcm_name(const k8sha__fcm *f);
 /* 1 while the election this ConfigMap was opened with still leads in its term. */
 int k8sha__fcm_leads(const k8sha__fcm *f);
 k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f);
-/* Frees; queued and running updates end with K8SHA_ECANCELED, their callbacks run first. */
+/* 1 when no operation is queued or under way (inside an operation's callback: none follows). */
+int k8sha__fcm_idle(const k8sha__fcm *f);
+/* Drops the state as of our last read or write, when idle (else nothing): the next operation
+ * reads the object first. For a holder that learned of a change by other means (a watch). */
+void k8sha__fcm_forget(k8sha__fcm *f);
+/* Frees; queued and running operations are abandoned, their callbacks never run (a write under
+ * way may still land). */
 void k8sha__fcm_free(k8sha__fcm *f);
 
 /* Bytes a ConfigMap's data and binaryData count against K8SHA__CONFIGMAP_MAX_BYTES. */

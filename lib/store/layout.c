@@ -37,11 +37,13 @@ json_t *k8sha__ha_labels(const k8sha_ctx *ctx) {
 
 int k8sha__ha_configmap(const char *name, const char *cluster_id, char *job_id) {
   size_t c = strlen(cluster_id), n = strlen(name);
-  static const char job_suffix[] = "-config-map", cluster_suffix[] = "-cluster-config-map";
+  static const char job_suffix[] = "-config-map";
   if (n <= c || strncmp(name, cluster_id, c) != 0)
     return 0;
-  if (strcmp(name + c, cluster_suffix) == 0)
+  if (strcmp(name + c, K8SHA__CLUSTER_CM_SUFFIX) == 0)
     return 1;
+  if (strcmp(name + c, K8SHA__LEASE_SUFFIX K8SHA__ADDRESSES_SUFFIX) == 0)
+    return 3;
   if (n != c + 1 + K8SHA__JOB_ID_LEN + strlen(job_suffix) || name[c] != '-' ||
       strcmp(name + c + 1 + K8SHA__JOB_ID_LEN, job_suffix) != 0)
     return 0;

@@ -19,6 +19,12 @@
 
 #define K8SHA__CONFIGMAPS_PATH_FMT "/api/v1/namespaces/%s/configmaps"
 
+/* The default lock names: Flink's cluster ConfigMap, or libk8sha's Lease; and the suffix of the
+ * ConfigMap holding a Lease lock's published addresses (election/lock.h). */
+#define K8SHA__CLUSTER_CM_SUFFIX "-cluster-config-map"
+#define K8SHA__LEASE_SUFFIX "-cluster-lease"
+#define K8SHA__ADDRESSES_SUFFIX "-addresses"
+
 #define K8SHA__CHECKPOINT_PREFIX "checkpointID-"
 #define K8SHA__CHECKPOINT_BLOB "completedCheckpoint"
 #define K8SHA__COUNTER_KEY "counter"
@@ -44,7 +50,8 @@ const k8sha__graph_kind *k8sha__graph_kind_written(const k8sha_ctx *ctx);
 json_t *k8sha__ha_labels(const k8sha_ctx *ctx);
 
 /* What a ConfigMap of cluster `cluster_id` named `name` is: 1 the cluster ConfigMap (leader
- * entries, job graphs), 2 a job's ConfigMap (*job_id filled, 33 bytes), 0 not an HA ConfigMap. */
+ * entries, job graphs), 2 a job's ConfigMap (*job_id filled, 33 bytes), 3 the addresses of the
+ * default Lease lock, 0 not an HA ConfigMap. */
 int k8sha__ha_configmap(const char *name, const char *cluster_id, char *job_id);
 
 /* 1 when a listed object of the cluster is an HA ConfigMap: labelled configmap-type=

@@ -340,6 +340,50 @@ START_TEST(cleanup_cluster_removes_everything) {
 }
 END_TEST
 
+static uv_loop_t *pub_loop;
+
+static void on_published(k8sha_election *e, int status, void *ud) {
+  int *done = ud;
+  (void)e;
+  *done = status == 0 ? 1 : status;
+  uv_stop(pub_loop);
+}
+
+/* Under a Lease lock the published addresses have a ConfigMap of their own; with Flink 2's
+ * layout (no configmap-type label) only its name says it is the cluster's: cleanup deletes it
+ * too. */
+START_TEST(cleanup_cluster_removes_the_lease_addresses) {
+  static const char *const layout2[] = {"libk8sha.flink-layout", "2.x", NULL};
+  fixture f;
+  found_log l;
+  it_result lr;
+  int published = 0;
+
+  setup_with(&f, NULL, layout2, K8SHA_LOCK_LEASE);
+  pub_loop = &f.t.loop;
+  ck_assert_int_eq(k8sha_election_publish(f.e, "restserver", "http://one:8081", on_published,
+                                          &published), 0);
+  it_run_until(&f.t, &published);
+  ck_assert_int_eq(published, 1);
+  it_request(&f.t, f.ctx, K8SHA__GET, "/api/v1/namespaces/flink/configmaps/it-cluster-lease-addresses",
+             NULL, NULL, 5000, 1, &lr);
+  ck_assert_int_eq(lr.err, 0);
+  ck_assert_ptr_null(strstr(lr.body, "configmap-type"));
+  k8sha_election_free(f.e); /* a stopped cluster */
+  f.e = NULL;
+  log_init(&f, &l);
+  ck_assert_int_eq(k8sha_cleanup_cluster(f.ctx, 0, on_found, on_cleaned, &l), 0);
+  it_run_until(&f.t, &l.done);
+  ck_assert_msg(l.err == 0, "%s", l.msg);
+  it_request(&f.t, f.ctx, K8SHA__LIST,
+             "/api/v1/namespaces/flink/configmaps?labelSelector=app%3Dit", NULL, NULL, 5000, 1,
+             &lr);
+  ck_assert_int_eq(lr.err, 0);
+  ck_assert_ptr_null(strstr(lr.body, "it-cluster-lease-addresses"));
+  teardown(&f);
+}
+END_TEST
+
 /* A cluster with more HA ConfigMaps than one page of a LIST: cleanup lists them page by page
  * (limit/continue), so no response carries them all, and finds every one. */
 START_TEST(cleanup_lists_many_configmaps_in_pages) {
@@ -387,6 +431,7 @@ int main(void) {
   it_add(tc, orphans_spare_an_add_in_flight, IT_ANY);
   it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
+  it_add(tc, cleanup_cluster_removes_the_lease_addresses, IT_ANY);
   it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
   it_add(tc, stores_and_tasks_outlive_their_election_inert, IT_ANY);
   it_add(tc, store_then_context_freed_with_a_blob_write_in_flight, IT_ANY);

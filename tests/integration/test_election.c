@@ -173,8 +173,9 @@ static void write_record(itest *t, const char *holder, const char *renew_time, u
 /* Writes the restserver entry of the lock as another client with the documented Role could (a
  * read, then a conditional update; read again after a 409). */
 static void put_entry(itest *t, k8sha_lock_kind kind, const char *value) {
+  /* (with a Lease lock the entries live in the ConfigMap <lease>-addresses) */
   const char *path = kind == K8SHA_LOCK_LEASE
-                         ? "/apis/coordination.k8s.io/v1/namespaces/flink/leases/it-cluster-lease"
+                         ? "/api/v1/namespaces/flink/configmaps/it-cluster-lease-addresses"
                          : LOCK_PATH;
   int attempts = 0;
   it_result res;
@@ -186,12 +187,10 @@ static void put_entry(itest *t, k8sha_lock_kind kind, const char *value) {
     ck_assert_int_eq(res.err, 0);
     obj = json_loads(res.body, 0, NULL);
     ck_assert_ptr_nonnull(obj);
-    bag = kind == K8SHA_LOCK_LEASE ? json_object_get(json_object_get(obj, "metadata"), "annotations")
-                                   : json_object_get(obj, "data");
+    bag = json_object_get(obj, "data");
     if (!bag) {
       bag = json_object();
-      json_object_set_new(kind == K8SHA_LOCK_LEASE ? json_object_get(obj, "metadata") : obj,
-                          kind == K8SHA_LOCK_LEASE ? "annotations" : "data", bag);
+      json_object_set_new(obj, "data", bag);
     }
     json_object_set_new(bag, "org.apache.flink.k8s.leader.restserver", json_string(value));
     body = json_dumps(obj, JSON_COMPACT);
@@ -337,6 +336,113 @@ END_TEST
 
 START_TEST(lease_lock_grant_publish_retrieve_and_release) {
   grant_publish_retrieve_and_release(K8SHA_LOCK_LEASE);
+  g_kind = K8SHA_LOCK_CONFIGMAP;
+}
+END_TEST
+
+static uint64_t stat_of(k8sha_ctx *c, int which) {
+  k8sha_stats st;
+  st.version = K8SHA_STATS_VERSION;
+  ck_assert_int_eq(k8sha_ctx_stats(c, &st), 0);
+  return which == 0 ? st.watch_events : which == 1 ? st.requests : st.requests_update;
+}
+
+/* With a Lease lock the published addresses live in the ConfigMap <lease>-addresses, not in the
+ * Lease: renewals reach no retriever; a dead leader's addresses stay until the next leader takes
+ * over, which takes them out; a clean stop takes its own out. */
+START_TEST(lease_lock_addresses_are_quiet_and_go_with_their_term) {
+  itest t;
+  probe p1, p2;
+  addr_probe a;
+  k8sha_ctx *c1, *c2, *c3;
+  k8sha_election *e1, *e2;
+  k8sha_retriever *r = NULL;
+  k8sha_retriever_options ro = K8SHA_RETRIEVER_OPTIONS_INIT;
+  it_result res;
+  json_t *lease, *v;
+  const char *key;
+  uint64_t events, requests, renewals;
+  int published = 0, turns = 0, stopped = 0, calls;
+
+  g_kind = K8SHA_LOCK_LEASE;
+  ro.lock = K8SHA_LOCK_LEASE;
+  it_start(&t, NULL, NULL);
+  done_loop = &t.loop;
+  c1 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  c3 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing); /* retrievers only */
+  memset(&a, 0, sizeof(a));
+  a.loop = &t.loop;
+  ck_assert_int_eq(k8sha_retriever_new(&r, c3, &ro, "restserver", on_address, &a), 0);
+  e1 = contender(c1, "one", &p1, &t.loop);
+  await_count(&t, &p1.granted, 1);
+  ck_assert_int_eq(k8sha_election_publish(e1, "restserver", "http://one:8081", on_done, &published), 0);
+  while (published == 0)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(published, 1);
+  await_address(&t, &a, "http://one:8081");
+
+  /* The Lease holds no entries. */
+  it_request(&t, c1, K8SHA__GET,
+             "/apis/coordination.k8s.io/v1/namespaces/flink/leases/it-cluster-lease", NULL, NULL,
+             0, 0, &res);
+  ck_assert_int_eq(res.err, 0);
+  lease = json_loads(res.body, 0, NULL);
+  ck_assert_ptr_nonnull(lease);
+  json_object_foreach(json_object_get(json_object_get(lease, "metadata"), "annotations"), key, v) {
+    ck_assert_msg(strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) != 0,
+                  "the Lease carries %s", key);
+  }
+  json_decref(lease);
+
+  /* Three renewals of the Lease: the retrievers' context hears of none of them. */
+  events = stat_of(c3, 0);
+  requests = stat_of(c3, 1);
+  renewals = stat_of(c1, 2);
+  calls = a.calls;
+  while (stat_of(c1, 2) < renewals + 3) {
+    ck_assert_msg(turns++ < 1000000, "the leader stopped renewing");
+    uv_run(&t.loop, UV_RUN_ONCE);
+  }
+  ck_assert_uint_eq(stat_of(c3, 0), events);
+  ck_assert_uint_eq(stat_of(c3, 1), requests);
+  ck_assert_int_eq(a.calls, calls);
+
+  /* The leader can no longer renew (a crash, as far as the others can tell): it steps down, its
+   * address stays; whoever leads next takes it out. */
+  c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
+  e2 = contender(c2, "two", &p2, &t.loop);
+  ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"resources\":[\"leases\"],"
+                                            "\"code\":503,\"count\":1000000}"), 0);
+  await_count(&t, &p1.revoked, 1);
+  ck_assert_str_eq(a.address, "http://one:8081");
+  ck_assert_int_eq(kubelite_clear_faults(t.kl), 0);
+  while (p1.granted + p2.granted < 2)
+    uv_run(&t.loop, UV_RUN_DEFAULT);
+  ck_assert_uint_gt(p2.granted ? p2.term : p1.term, 0); /* a new term */
+  await_address(&t, &a, "");
+
+  /* The new leader publishes; a clean stop with nobody left to take over takes it out. */
+  {
+    k8sha_election *leader = p2.granted ? e2 : e1, *other = p2.granted ? e1 : e2;
+    published = 0;
+    k8sha_election_free(other);
+    ck_assert_int_eq(k8sha_election_publish(leader, "restserver", "http://next:8081", on_done,
+                                            &published), 0);
+    while (published == 0)
+      uv_run(&t.loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(published, 1);
+    await_address(&t, &a, "http://next:8081");
+    ck_assert_int_eq(k8sha_election_stop(leader, on_done, &stopped), 0);
+    while (stopped == 0)
+      uv_run(&t.loop, UV_RUN_DEFAULT);
+    await_address(&t, &a, "");
+    k8sha_election_free(leader);
+  }
+  k8sha_retriever_free(r);
+  k8sha_ctx_free(c1);
+  k8sha_ctx_free(c2);
+  k8sha_ctx_free(c3);
+  it_stop(&t);
   g_kind = K8SHA_LOCK_CONFIGMAP;
 }
 END_TEST
@@ -1215,6 +1321,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   it_add(tc, configmap_lock_grant_publish_retrieve_and_release, IT_ANY);
   it_add(tc, lease_lock_grant_publish_retrieve_and_release, IT_ANY);
+  it_add(tc, lease_lock_addresses_are_quiet_and_go_with_their_term, IT_FAULTS);
   it_add(tc, external_takeover_and_deletion_revoke, IT_ANY);
   it_add(tc, expiry_is_judged_on_the_local_clock, IT_ANY);
   it_add(tc, failing_renewals_step_down_before_the_lease_ends, IT_FAULTS);
