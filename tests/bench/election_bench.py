@@ -271,14 +271,15 @@ class Observer:
     a released lock (empty holder, or a Lease without spec.holderIdentity) and,
     for a ConfigMap, "-" when it has no leader annotation at all."""
 
-    def __init__(self, host, port, namespace, name, events, kind="configmap"):
+    def __init__(self, host, port, namespace, name, events, kind="configmap", token=None):
         self.events = events
         self.kind = kind
         self.sock = socket.create_connection((host, port), timeout=30)
         path = (LOCK_KINDS[kind][0] + "?watch=true&fieldSelector=%s") % (
             namespace, urllib.parse.quote("metadata.name=" + name))
-        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: application/json\r\n\r\n"
-                           % (path, host, port)).encode())
+        auth = "Authorization: Bearer %s\r\n" % token if token else ""
+        self.sock.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAccept: application/json\r\n%s\r\n"
+                           % (path, host, port, auth)).encode())
         self.f = self.sock.makefile("rb")
         status = self.f.readline().decode()
         if " 200 " not in status:
@@ -378,6 +379,45 @@ class KubeLite:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
+
+    kill = stop
+
+
+class External:
+    """An API server already running, on plain HTTP on loopback, with kube-lite's stats at a
+    control URL: the real kube-apiserver behind tests/realkube's faultproxy, which forwards each
+    client's own credentials and counts requests as kube-lite does. The contenders use
+    `kubeconfig` (a server URL and a bearer token); the observer uses the same token."""
+    token = None
+
+    def __init__(self, kubeconfig, control_url):
+        self.kubeconfig = kubeconfig
+        self.control_url = control_url.rstrip("/")
+        server = None
+        with open(kubeconfig) as f:
+            for line in f:
+                key, _, value = line.strip().partition(":")
+                if key == "server":
+                    server = value.strip()
+                elif key == "token":
+                    self.token = value.strip().strip('"')
+        if not server or not server.startswith("http://"):
+            raise BenchError("%s: the server must be a plain http:// URL on loopback (the "
+                             "faultproxy's), not %r" % (kubeconfig, server))
+        self.url = server
+        u = urllib.parse.urlparse(server)
+        self.host, self.port = u.hostname, u.port
+
+    def control(self, method, path):
+        req = urllib.request.Request(self.control_url + "/kube-lite/v1/" + path, method=method,
+                                     data=b"{}" if method == "POST" else None,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            body = r.read()
+        return json.loads(body) if body.strip() else {}
+
+    def stop(self, grace=5.0):
+        pass
 
     kill = stop
 
@@ -549,7 +589,8 @@ class Bench:
         obs = None
         procs = []
         try:
-            obs = Observer(self.kl.host, self.kl.port, self.a.namespace, lock, self.events, impl.lock_kind)
+            obs = Observer(self.kl.host, self.kl.port, self.a.namespace, lock, self.events,
+                           impl.lock_kind, self.kl.token)
             start = self.events.mark()
             procs += self.contenders(impl, cid, 3)
             by_name = {p.name: p for p in procs}
@@ -752,8 +793,13 @@ class Bench:
     # -- everything --
 
     def run(self, impls):
-        self.kl = KubeLite(self.reg, self.a.kube_lite, self.logdir, self.a.namespace)
-        print("kube-lite at %s; logs in %s" % (self.kl.url, self.logdir), flush=True)
+        if self.a.server_kubeconfig:
+            self.kl = External(self.a.server_kubeconfig, self.a.server_control)
+            print("the API server at %s (counted at %s); logs in %s"
+                  % (self.kl.url, self.kl.control_url, self.logdir), flush=True)
+        else:
+            self.kl = KubeLite(self.reg, self.a.kube_lite, self.logdir, self.a.namespace)
+            print("kube-lite at %s; logs in %s" % (self.kl.url, self.logdir), flush=True)
         out = {}
         for impl in impls:
             out[impl.key] = {
@@ -889,6 +935,12 @@ def main():
     ap.add_argument("--config", default=os.path.join(REPO, "examples", "config", "flink-conf.yaml"),
                     help="Flink configuration for k8sha elect")
     ap.add_argument("--namespace", default="flink")
+    ap.add_argument("--server-kubeconfig", help="measure on an API server already running "
+                    "instead of a kube-lite of its own: a kubeconfig with a plain http:// server "
+                    "on loopback and a bearer token (the real kube-apiserver behind "
+                    "tests/realkube's faultproxy; tests/bench/peers/run --real-kube does this)")
+    ap.add_argument("--server-control", help="with --server-kubeconfig: the URL of its "
+                    "kube-lite-style control endpoint, where requests are counted")
     ap.add_argument("--lease", type=float, default=2.0, help="lease duration, s (2)")
     ap.add_argument("--renew", type=float, default=1.5, help="renew deadline, s (1.5)")
     ap.add_argument("--retry", type=float, default=0.5, help="retry period, s (0.5)")
@@ -916,7 +968,10 @@ def main():
         impls.append(ClientGoImpl(a.clientgo, a.namespace, timing))
     if "flink" in a.impl:
         impls.append(FlinkImpl(FLINK_RUN, a.flink_target, a.namespace, timing))
-    for path in [a.kube_lite] + ([a.k8sha] if "libk8sha" in a.impl else []):
+    if bool(a.server_kubeconfig) != bool(a.server_control):
+        sys.exit("--server-kubeconfig and --server-control go together")
+    for path in ([] if a.server_kubeconfig else [a.kube_lite]) + (
+            [a.k8sha] if "libk8sha" in a.impl else []):
         if not os.access(path, os.X_OK):
             sys.exit("not executable: %s (build it: ninja -C BUILD, or pass --build/--kube-lite/--k8sha)" % path)
     if a.clientgo and not os.access(a.clientgo, os.X_OK):

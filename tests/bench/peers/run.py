@@ -2,7 +2,7 @@
 provides matplotlib). A benchmark, not a test: it exits 1 only when it could not measure.
 
     tests/bench/peers/run [--build DIR] [--runs N (20)] [--idle-seconds S (20)]
-        [--commits N (500)] [--retained N (10)] [--quick] [--defaults] [--doc PATH]
+        [--commits N (500)] [--retained N (1)] [--quick] [--defaults] [--real-kube] [--doc PATH]
 
 1. Leader election (tests/bench/election_bench.py --impl all): libk8sha (`k8sha elect`), Flink
    1.20's own (tests/bench/peers/flink), the Python client, client-go with a LeaseLock
@@ -19,6 +19,12 @@ provides matplotlib). A benchmark, not a test: it exits 1 only when it could not
 
 Prints every table, and writes them with charts into --doc (default docs/benchmarks.md; the
 charts and the raw JSON beside it, in docs/benchmarks/).
+
+With --real-kube, 1 and 2 run against the real kube-apiserver instead (tests/realkube: etcd and
+kube-apiserver on loopback with RBAC, every contender as the service account bound to the Role of
+docs/operations.md), through tests/realkube's faultproxy, which forwards each request as it came
+and counts requests as kube-lite does; 3 stays on kube-lite (those programs start their own). The
+document is then docs/benchmarks-realkube.md, its charts and JSON in docs/benchmarks-realkube/.
 """
 
 import argparse
@@ -79,7 +85,9 @@ def election(a, work, timing, impls, tag, runs):
     run(["/usr/bin/python3", os.path.join(BENCH, "election_bench.py"), "--build", a.build,
          "--impl", ",".join(impls), "--runs", str(runs), "--idle-seconds", str(a.idle_seconds),
          "--lease", str(lease), "--renew", str(renew), "--retry", str(retry), "--json", out]
-        + (["--flink-target", a.flink_target] if a.flink_target else []))
+        + (["--flink-target", a.flink_target] if a.flink_target else [])
+        + (["--server-kubeconfig", a.server.kubeconfig, "--server-control", a.server.control_url]
+           if a.server else []))
     with open(out) as f:
         return json.load(f)
 
@@ -176,12 +184,94 @@ class KubeLite:
         ids = [k for k in data if k.startswith("checkpointID-")]
         return sum(len(k) + len(v) for k, v in data.items()), len(ids)
 
+    stats_url = property(lambda self: self.url + "/kube-lite/v1/stats")
+
     def stop(self):
         self.p.terminate()
         try:
             self.p.wait(10)
         except subprocess.TimeoutExpired:
             self.p.kill()
+
+
+class RealKube:
+    """The real kube-apiserver (tests/realkube/cluster.sh) behind the faultproxy, which counts
+    requests by verb and resource as kube-lite does (at its control URL)."""
+
+    def __init__(self, work):
+        rk = os.path.join(REPO, "tests", "realkube")
+        self.work = os.path.join(work, "realkube")
+        os.makedirs(self.work)
+        binaries = run(["bash", os.path.join(rk, "build.sh")], stdout=subprocess.PIPE,
+                       text=True).stdout.strip().splitlines()[-1]
+        run(["bash", os.path.join(rk, "cluster.sh"), "start", binaries, self.work])
+        self.started = True
+        proxy_bin = os.path.join(self.work, "faultproxy")
+        run(["go", "build", "-o", proxy_bin, "."], cwd=os.path.join(rk, "faultproxy"),
+            env=dict(os.environ, GOFLAGS="-mod=mod", CGO_ENABLED="0"))
+        env = {}
+        with open(os.path.join(self.work, "env")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                env[k] = v.strip('"')
+        self.out = open(os.path.join(self.work, "faultproxy.out"), "w+")
+        self.p = subprocess.Popen([proxy_bin, "-upstream", env["APISERVER_URL"], "-ca",
+                                   env["APISERVER_CA"]], stdout=self.out,
+                                  stderr=open(os.path.join(self.work, "faultproxy.err"), "w"),
+                                  start_new_session=True)
+        deadline = time.monotonic() + 30
+        self.url = None
+        while time.monotonic() < deadline and not self.url and self.p.poll() is None:
+            self.out.seek(0)
+            for line in self.out:
+                if line.startswith("faultproxy: listening on "):
+                    w = line.split()
+                    self.url, self.control_url = w[3], w[5]
+            time.sleep(0.05)  # (polling its output for the one line that says it listens)
+        if not self.url:
+            raise SystemExit("the faultproxy did not start; see %s" % self.work)
+        # The contenders' kubeconfig: the service account of docs/operations.md, via the proxy.
+        self.kubeconfig = os.path.join(self.work, "proxy.kubeconfig")
+        self.token = None
+        with open(os.path.join(self.work, "user.kubeconfig")) as f, \
+                open(self.kubeconfig, "w") as out:
+            for line in f:
+                key = line.strip().split(":", 1)[0]
+                if key == "certificate-authority":
+                    continue
+                if key == "server":
+                    line = line.split("server:")[0] + "server: %s\n" % self.url
+                if key == "token":
+                    self.token = line.split(":", 1)[1].strip().strip('"')
+                out.write(line)
+        say("the real kube-apiserver %s behind the faultproxy %s (control %s)"
+            % (env["APISERVER_URL"], self.url, self.control_url))
+
+    def req(self, method, path):
+        r = urllib.request.Request(self.url + path, method=method,
+                                   headers={"Authorization": "Bearer %s" % self.token})
+        with urllib.request.urlopen(r, timeout=30) as f:
+            body = f.read()
+        return json.loads(body) if body else None
+
+    def count(self, resource):
+        with urllib.request.urlopen(self.control_url + "/kube-lite/v1/stats", timeout=30) as f:
+            st = json.loads(f.read())
+        return sum(r["count"] for r in st.get("requests", []) if r["resource"] == resource)
+
+    stats_url = property(lambda self: self.control_url + "/kube-lite/v1/stats")
+    data_bytes = KubeLite.data_bytes
+
+    def stop(self):
+        if getattr(self, "p", None):
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+        if getattr(self, "started", False):
+            run(["bash", os.path.join(REPO, "tests", "realkube", "cluster.sh"), "stop", self.work])
+            self.started = False
 
 
 def json_line(text):
@@ -192,7 +282,7 @@ def json_line(text):
 
 
 def stores(a, work):
-    kl = KubeLite(os.path.join(a.build, "tools", "kube-lite", "k8sha-kube-lite"), work)
+    kl = a.server or KubeLite(os.path.join(a.build, "tools", "kube-lite", "k8sha-kube-lite"), work)
     out = {}
     try:
         # libk8sha: counter + add in k8sha_checkpoint_commit, the job's pointers in its ConfigMap
@@ -221,7 +311,7 @@ def stores(a, work):
             "store", "--kubeconfig", kl.kubeconfig, "--namespace", "flink", "--cluster-id",
             "store-f", "--storage", os.path.join(work, "flink-ha"), "--commits", str(a.commits),
             "--retained", str(a.retained), "--state-bytes", "512",
-            "--stats-url", kl.url + "/kube-lite/v1/stats"]
+            "--stats-url", kl.stats_url]
         p = run(argv, stdout=subprocess.PIPE, text=True)
         say(p.stdout.strip())
         f = json_line(p.stdout)
@@ -232,7 +322,8 @@ def stores(a, work):
                         "bytes_per_retained": f["config_map_bytes_per_retained"],
                         "retained": f["retained_after_run"]}
     finally:
-        kl.stop()
+        if kl is not a.server:
+            kl.stop()
     return out
 
 
@@ -338,13 +429,21 @@ def machine():
 
 
 def document(a, el, el_def, s, cost, jobs, path):
-    rel = os.path.relpath(os.path.join(os.path.dirname(path), "benchmarks"), os.path.dirname(path))
-    t = ["# Benchmarks: libk8sha beside its peers", "",
-         "Written by `tests/bench/peers/run` (%s, %s); every figure below is from that one run "
-         "on %s, against `k8sha-kube-lite` on loopback. Rerun it to measure your machine; the "
-         "raw results are in [benchmarks/](benchmarks/)."
-         % (datetime.date.today().isoformat(), "quick" if a.quick else
-            "%d runs per series" % a.runs, machine()), "",
+    rel = os.path.splitext(os.path.basename(path))[0]
+    server = ("the real kube-apiserver (tests/realkube: etcd and kube-apiserver %s on loopback "
+              "with RBAC, every contender as the service account bound to the Role of "
+              "[operations.md](operations.md)), through tests/realkube's faultproxy, which "
+              "forwards each request as it came and counts them" % a.server_version
+              if a.server else "`k8sha-kube-lite` on loopback")
+    t = ["# Benchmarks: libk8sha beside its peers" + (", on the real kube-apiserver"
+                                                      if a.server else ""), "",
+         "Written by `tests/bench/peers/run%s` (%s, %s); every figure below is from that one run "
+         "on %s, against %s. Rerun it to measure your machine; the "
+         "raw results are in [%s/](%s/)."
+         % (" --real-kube" if a.server else "", datetime.date.today().isoformat(),
+            "quick" if a.quick else "%d runs per series" % a.runs, machine(), server, rel, rel),
+         ""] + (["The same run against kube-lite, with the library's own CPU per commit and a "
+                 "thousand jobs: [benchmarks.md](benchmarks.md).", ""] if a.server else []) + [
          "## Leader election", "",
          "Four implementations, each only against contenders of its own kind (three of them, "
          "one lock per run): libk8sha (`k8sha elect`, the ConfigMap lock), Flink 1.20.1's own "
@@ -390,7 +489,7 @@ def document(a, el, el_def, s, cost, jobs, path):
               "`DefaultCompletedCheckpointStore.addCheckpointAndSubsumeOldestOne` over "
               "`KubernetesStateHandleStore`, as `KubernetesCheckpointRecoveryFactory` builds "
               "them (FlinkStoreBench; its leader's own renewals subtracted). Requests are "
-              "kube-lite's counts; CPU is each process's own.", "",
+              "the server's counts; CPU is each process's own.", "",
               store_table(s, a), "", "![store](%s/store.png)" % rel, "",
               "Flink's add reads the ConfigMap and writes it whole, and subsuming the oldest "
               "checkpoint marks it and removes it in two more read-and-write pairs; its counter "
@@ -400,7 +499,11 @@ def document(a, el, el_def, s, cost, jobs, path):
               "8 KiB, Flink's HTTP client (OkHttp 3 inside its fabric8 client) sends the body in "
               "two writes without TCP_NODELAY, and each write then waits about 40 ms for the "
               "server's delayed ACK (seen against kube-lite on loopback).", ""]
-    t += ["## libk8sha: the CPU of a commit", "",
+    if cost is None:
+        t += ["The library's own CPU per commit and a thousand jobs are measured against "
+              "kube-lite only: [benchmarks.md](benchmarks.md).", ""]
+    else:
+        t += ["## libk8sha: the CPU of a commit", "",
           "`tests/bench/commit_cost`: `k8sha_checkpoint_add` (one ConfigMap write), this "
           "process's CPU per commit; `null` is a storage backend that keeps nothing (what "
           "remains is the library with jansson, libcurl and the kernel's loopback), `file` "
@@ -434,8 +537,14 @@ def main():
                     help="take the election measurements from an earlier run's JSON in DIR "
                          "(docs/benchmarks) and measure the rest again")
     ap.add_argument("--flink-target", help="build folder of the Flink peers (run.sh --target)")
-    ap.add_argument("--doc", default=os.path.join(REPO, "docs", "benchmarks.md"))
+    ap.add_argument("--real-kube", action="store_true",
+                    help="the election and the stores against the real kube-apiserver "
+                         "(tests/realkube; builds its binaries once, about 6 minutes, cached)")
+    ap.add_argument("--doc", help="default docs/benchmarks.md (--real-kube: "
+                                  "docs/benchmarks-realkube.md)")
     a = ap.parse_args()
+    a.doc = a.doc or os.path.join(REPO, "docs", "benchmarks-realkube.md" if a.real_kube
+                                  else "benchmarks.md")
     a.build = os.path.abspath(a.build)
     a.defaults_runs = a.defaults_runs or a.runs
     if a.reuse:
@@ -450,9 +559,24 @@ def main():
     if a.quick:
         a.runs, a.idle_seconds, a.commits, a.cost_commits = 3, 5, 100, 500
     work = tempfile.mkdtemp(prefix="peers-bench-")
-    outdir = os.path.join(os.path.dirname(os.path.abspath(a.doc)), "benchmarks")
+    outdir = os.path.splitext(os.path.abspath(a.doc))[0]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     t0 = time.monotonic()
+    a.server = None
+    try:
+        measure(a, work, outdir, t0)
+    finally:
+        if a.server:
+            a.server.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(a, work, outdir, t0):
+    if a.real_kube:
+        a.server = RealKube(work)
+        v = a.server.req("GET", "/version") or {}
+        a.server_version = v.get("gitVersion", "")
+        section_time("the real kube-apiserver started", t0)
     timing = (2, 1.5, 0.5)
     res = election(a, work, timing, ORDER, "lease-2s", a.runs)
     rows = election_rows(res)
@@ -468,9 +592,11 @@ def main():
     t1 = time.monotonic()
     s = stores(a, work)
     section_time("checkpoint stores", t1)
-    t1 = time.monotonic()
-    cost, jobs = alone(a)
-    section_time("commit cost and jobs", t1)
+    cost = jobs = None
+    if not a.server:
+        t1 = time.monotonic()
+        cost, jobs = alone(a)
+        section_time("commit cost and jobs", t1)
     say("")
     say(election_table(*el))
     for e in el_def:
@@ -486,7 +612,6 @@ def main():
         json.dump(s, f, indent=1)
     charts(rows, s, outdir)
     document(a, el, el_def, s, cost, jobs, os.path.abspath(a.doc))
-    shutil.rmtree(work, ignore_errors=True)
     section_time("all", t0)
 
 

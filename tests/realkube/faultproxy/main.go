@@ -380,6 +380,9 @@ func (p *proxy) forward(w http.ResponseWriter, r *http.Request, q request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		fl.Flush() // the head at once, as the API server sends a watch's before any event
+	}
 	buf := make([]byte, 32*1024)
 	for {
 		n, rerr := resp.Body.Read(buf)

@@ -19,8 +19,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -88,6 +90,15 @@ func run() error {
 	}
 	// Typed clients send protobuf unless a content type is set; kube-lite speaks JSON only.
 	cfg.ContentType = "application/json"
+	// client-go takes no credentials from a kubeconfig whose server is plain http://; the
+	// benchmark's servers are plain HTTP on loopback (kube-lite, or the faultproxy in front of the
+	// real kube-apiserver, which forwards each client's own credentials), so the context's token
+	// goes in the header here.
+	if token := plainToken(*kubeconfig); token != "" && strings.HasPrefix(cfg.Host, "http://") {
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return bearer{token, rt}
+		}
+	}
 	client, err := coordinationv1.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -148,4 +159,34 @@ func main() {
 		fmt.Fprintf(os.Stderr, "clientgo: %v\n", err)
 		os.Exit(2)
 	}
+}
+
+// bearer adds "Authorization: Bearer <token>" to every request without one.
+type bearer struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// plainToken is the bearer token of the kubeconfig's current context ("" for none).
+func plainToken(path string) string {
+	raw, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return ""
+	}
+	c, ok := raw.Contexts[raw.CurrentContext]
+	if !ok {
+		return ""
+	}
+	if ai, ok := raw.AuthInfos[c.AuthInfo]; ok {
+		return ai.Token
+	}
+	return ""
 }
