@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/backoff.h"
 #include "core/fileio.h"
 #include "k8sha/errors.h"
 #include "kube/client_priv.h"
@@ -672,15 +673,9 @@ static int retry_later(k8sha__req *r, uint64_t delay_ms) {
   return 1;
 }
 
-/* Exponential backoff with full jitter between half and all of the step. */
 static uint64_t backoff_ms(k8sha__req *r) {
-  uint64_t step = BACKOFF_FIRST_MS;
-  unsigned int i;
-  for (i = 1; i < r->attempts && step < BACKOFF_MAX_MS; i++)
-    step *= 2;
-  if (step > BACKOFF_MAX_MS)
-    step = BACKOFF_MAX_MS;
-  return step / 2 + k8sha__kube_random(r->k, step / 2 + 1);
+  return k8sha__backoff_ms(r->attempts, BACKOFF_FIRST_MS, BACKOFF_MAX_MS,
+                           k8sha__kube_random(r->k, UINT64_MAX));
 }
 
 static int is_read(k8sha__verb v) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/backoff.h"
 #include "core/life.h"
 #include "core/ctx_priv.h"
 #include "core/timer.h"
@@ -36,7 +37,7 @@ struct k8sha__informer {
   k8sha__req *list_req;
   k8sha__stream *stream;
   k8sha__timer *timer;
-  uint64_t backoff_ms;
+  unsigned int failures; /* in a row: the backoff's step */
   uint64_t watch_started;
   int watch_events;
   int relist_next;     /* the next attempt lists instead of watching */
@@ -233,7 +234,7 @@ static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
   if (err == K8SHA_ECANCELED)
     return; /* freed from inside on_line */
   if (healthy)
-    inf->backoff_ms = 0; /* a failure after a good run starts the backoff from the bottom */
+    inf->failures = 0; /* a failure after a good run starts the backoff from the bottom */
   if (err == 0) {
     /* The server ended the watch (timeoutSeconds, or its own limit): resume. */
     schedule(inf, 0, !healthy);
@@ -470,14 +471,12 @@ static void schedule(k8sha__informer *inf, int relist, int failed) {
   inf->state = INF_WAITING;
   inf->relist_next = relist;
   if (failed) {
-    uint64_t b = inf->backoff_ms ? inf->backoff_ms * 2 : least;
-    inf->backoff_ms = b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
-    /* between 80% and 100% of the step, never under the minimum */
-    delay = inf->backoff_ms - k8sha__kube_random(inf->k, inf->backoff_ms / 5 + 1);
-    if (delay < least)
+    delay = k8sha__backoff_ms(++inf->failures, least, BACKOFF_MAX_MS,
+                              k8sha__kube_random(inf->k, UINT64_MAX));
+    if (delay < least) /* (never under the minimum) */
       delay = least;
   } else {
-    inf->backoff_ms = 0;
+    inf->failures = 0;
   }
   k8sha__timer_start(inf->timer, delay);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backoff.h"
 #include "k8sha/errors.h"
 
 #define BACKOFF_FIRST_MS 100u
@@ -137,8 +138,7 @@ int k8sha__pool_same_bytes(const k8sha__pool_work *w, const char *body, size_t l
 }
 
 void k8sha__pool_backoff(unsigned attempt) {
-  unsigned ms = BACKOFF_FIRST_MS << (attempt < 5 ? attempt : 5);
-  if (ms > BACKOFF_MAX_MS)
-    ms = BACKOFF_MAX_MS;
-  uv_sleep(ms / 2 + (unsigned)rand() % (ms / 2 + 1)); /* (jitter: rand() is only spread) */
+  /* (a worker thread: rand() only spreads the pauses) */
+  uv_sleep((unsigned int)k8sha__backoff_ms(attempt + 1, BACKOFF_FIRST_MS, BACKOFF_MAX_MS,
+                                           (uint64_t)rand()));
 }

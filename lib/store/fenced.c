@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/backoff.h"
 #include "core/ctx_priv.h"
 #include "core/life.h"
 #include "core/timer.h"
@@ -17,6 +18,10 @@
 #include "kube/client.h"
 #include "store/fenced.h"
 #include "store/layout.h"
+
+/* The pause after a conflict, before the object is read again: 10-20 ms doubling to 1.28 s. */
+#define CONFLICT_FIRST_MS 20u
+#define CONFLICT_MAX_MS 1280u
 
 typedef enum op_kind { OP_CLAIM, OP_UPDATE, OP_DELETE } op_kind;
 
@@ -247,15 +252,14 @@ static void finish(k8sha__fcm *f, int err, const char *fmt, ...) {
 
 /* A conflict: read again (after a jittered pause) and repeat, or give up. */
 static void conflict(k8sha__fcm *f, const char *message) {
-  uint64_t base;
   if (++f->conflicts > f->ctx->ha.max_retries) {
     finish(f, K8SHA_ECONFLICT, "ConfigMap %s: still conflicting after %u attempts (%s)", f->name,
            f->conflicts, message ? message : "409");
     return;
   }
   f->known = 0;
-  base = (uint64_t)10 << (f->conflicts < 7 ? f->conflicts : 7);
-  k8sha__timer_start(f->kick, base / 2 + k8sha__kube_random(f->ctx->kube, base));
+  k8sha__timer_start(f->kick, k8sha__backoff_ms(f->conflicts, CONFLICT_FIRST_MS, CONFLICT_MAX_MS,
+                                                k8sha__kube_random(f->ctx->kube, UINT64_MAX)));
 }
 
 static void on_kick(void *ud) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/backoff.h"
 #include "core/base64.h"
 #include "core/versioned.h"
 #include "k8sha/cleanup.h"
@@ -129,6 +130,29 @@ START_TEST(public_struct_versions_outside_the_library_range_are_refused) {
 }
 END_TEST
 
+/* The one backoff: the step doubles from the first to the cap, the pause lies between half the
+ * step and the step, and a huge attempt number neither overflows nor passes the cap. */
+START_TEST(backoff_doubles_to_its_cap_with_jitter) {
+  static const uint64_t randoms[] = {0, 1, 7, 12345, UINT64_MAX / 3, UINT64_MAX};
+  unsigned int attempt;
+  size_t i;
+  uint64_t step = 100;
+  for (attempt = 1; attempt < 40; attempt++) {
+    for (i = 0; i < sizeof(randoms) / sizeof(randoms[0]); i++) {
+      uint64_t d = k8sha__backoff_ms(attempt, 100, 5000, randoms[i]);
+      ck_assert_uint_ge(d, step / 2);
+      ck_assert_uint_le(d, step);
+    }
+    step = step * 2 > 5000 ? 5000 : step * 2;
+  }
+  ck_assert_uint_eq(k8sha__backoff_ms(1, 100, 5000, 0), 50);
+  ck_assert_uint_eq(k8sha__backoff_ms(1, 100, 5000, 50), 100);
+  ck_assert_uint_eq(k8sha__backoff_ms(3, 100, 5000, 0), 200);
+  ck_assert_uint_eq(k8sha__backoff_ms(4000000000u, 100, 5000, 2500), 5000);
+  ck_assert_uint_eq(k8sha__backoff_ms(0, 800, 30000, 0), 400); /* (0 counts as the first) */
+}
+END_TEST
+
 START_TEST(base64_rfc4648_vectors) {
   const k8sha_allocator *a = k8sha__default_allocator();
   unsigned char *dec = (unsigned char *)"untouched";
@@ -191,6 +215,7 @@ int main(void) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, every_error_has_its_own_name_and_text);
+  tcase_add_test(tc, backoff_doubles_to_its_cap_with_jitter);
   tcase_add_test(tc, found_kinds_have_names);
   tcase_add_test(tc, version_matches_the_header);
   tcase_add_test(tc, older_struct_versions_are_read_and_written_only_as_far_as_they_go);
