@@ -341,6 +341,8 @@ class Observer:
 
 
 class KubeLite:
+    token = None  # (kube-lite takes any client)
+
     def __init__(self, reg, binary, logdir, namespace):
         self.kubeconfig = os.path.join(logdir, "kubeconfig")
         err = open(os.path.join(logdir, "kube-lite.err"), "wb")
