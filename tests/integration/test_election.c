@@ -1285,7 +1285,7 @@ static void on_pub_done(k8sha_election *e, int status, void *ud) {
   snprintf(p->msg, sizeof(p->msg), "%s", k8sha_election_last_error(e));
 }
 
-START_TEST(a_failed_publish_says_why) {
+static void failed_publish_says_why(k8sha_lock_kind kind) {
   itest t;
   probe p;
   pub_probe pp;
@@ -1293,7 +1293,7 @@ START_TEST(a_failed_publish_says_why) {
   k8sha_election *e;
   int turns = 0;
 
-  g_kind = K8SHA_LOCK_CONFIGMAP;
+  g_kind = kind;
   it_start(&t, NULL, NULL);
   c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   e = contender(c, "one", &p, &t.loop);
@@ -1312,6 +1312,17 @@ START_TEST(a_failed_publish_says_why) {
   k8sha_election_free(e);
   k8sha_ctx_free(c);
   it_stop(&t);
+  g_kind = K8SHA_LOCK_CONFIGMAP;
+}
+
+START_TEST(a_failed_publish_says_why) {
+  failed_publish_says_why(K8SHA_LOCK_CONFIGMAP);
+}
+END_TEST
+
+/* (with a Lease lock the entry goes to the addresses ConfigMap, through its claim) */
+START_TEST(a_failed_publish_says_why_lease) {
+  failed_publish_says_why(K8SHA_LOCK_LEASE);
 }
 END_TEST
 
@@ -1338,6 +1349,7 @@ int main(void) {
   it_add(tc, retriever_reports_what_keeps_it_blind, IT_KUBELITE);
   it_add(tc, a_release_outlives_the_free_of_its_election, IT_ANY);
   it_add(tc, a_failed_publish_says_why, IT_ANY);
+  it_add(tc, a_failed_publish_says_why_lease, IT_ANY);
   it_add(tc, one_identity_in_two_processes_never_leads_twice, IT_ANY);
   suite_add_tcase(s, tc);
   return it_run_suite(s);
