@@ -13,103 +13,21 @@
 #include "core/versioned.h"
 #include "core/timer.h"
 #include "election/elector.h"
+#include "election/elector_priv.h"
 #include "election/lock.h"
 #include "election/record.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "kube/client.h"
 #include "kube/names.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
 
-typedef enum state { E_IDLE, E_FOLLOWER, E_LEADER, E_STOPPING, E_STOPPED } state;
-
-typedef struct pending_done {
-  struct pending_done *next;
-  void (*done)(k8sha_election *, int, void *);
-  void *ud;
-  /* Lease lock: the election and the addresses ConfigMap whose update completes it */
-  struct k8sha_election *e;
-  k8sha__fcm *f;
-  int unpublish;
-} pending_done;
-
-/* Resource versions of the addresses ConfigMap our own writes made (the last few). */
-#define OWN_RVS 8
-
-struct k8sha_election {
-  k8sha_ctx *ctx;
-  k8sha_election_callbacks cbs;
-  char identity[128];
-  char *lock_name;
-  k8sha__lock *lock;
-  k8sha__lock_sub sub;
-  state st;
-  /* what we saw of the record */
-  char *seen_annotation;   /* the record as last observed (malloc'ed) */
-  k8sha_lock_kind kind;
-  uint64_t observed_at;    /* loop time (ms) when it last changed */
-  uint64_t seen_lease_ms;
-  char seen_holder[256];
-  int holder_known;
-  /* leadership */
-  char session[40];
-  uint64_t term;
-  uint64_t renewed_at;     /* loop time when the last successful renew was sent */
-  int retake;              /* a store found our term used by another leadership: take a new one */
-  char lead_uid[64];       /* metadata.uid of the lock object this leadership was granted on */
-  int orphan;              /* freed by the host while its release was being written */
-  k8sha__election_link *links; /* stores and tasks that use this election */
-  char last_error[768];    /* the message of the last failed publish or stop, for its callback */
-  struct k8sha_election *next_orphan;
-  json_t *entries;         /* component -> "session,address" published by this leader */
-  json_t *removed;         /* component -> the value it had, unpublished by this leader: its
-                              key goes in every write while it still holds that value */
-  pending_done *waiting;   /* publish callbacks waiting for a write that carries their entry */
-  pending_done *writing;   /* ... those whose entry a write carried, not yet confirmed */
-  /* Lease lock: the entries live in the ConfigMap <lease>-addresses (election/lock.h), claimed
-   * and written like a job's ConfigMap (store/fenced.h) by the leader of each term. */
-  char *pub_name;
-  k8sha__lock *pub_lock;   /* its watch (shared with the context's retrievers) */
-  k8sha__lock_sub pub_sub;
-  k8sha__fcm *pub;         /* written in this term (or the last one, until the next) */
-  pending_done *pub_ops;   /* publish and unpublish callbacks waiting for its updates */
-  int pub_recheck;         /* the watch changed while an update was under way */
-  char own_rvs[OWN_RVS][32];
-  unsigned int own_rv_next;
-  int claim_err;           /* the last claim of it failed: with this error and message */
-  char claim_msg[512];
-  k8sha__req *unpub;       /* after a release: our entries taken out */
-  int writing_maybe_landed; /* a write carrying them failed without a definite answer */
-  /* writes */
-  k8sha__req *inflight;
-  uint64_t inflight_sent;
-  int write_again;         /* something changed while a write was in flight */
-  int await_update;        /* after a lost race: wait for the watch before trying again */
-  int created;             /* the acquiring write creates the lock object */
-  int confirming;          /* the in-flight write renews a lock we have just created */
-  k8sha__timer *timer;     /* follower: expiry; leader: next renew; stopping: the report */
-  k8sha__timer *deadline;  /* leader: step down when this fires */
-  void (*stopped)(k8sha_election *, int, void *);
-  void *stopped_ud;
-  int stop_due;            /* stopping, nothing written: the timer reports the end ... */
-  int stop_status;         /* ... with this status */
-  k8sha__life life;        /* the lifetime rule (core/life.h): host callbacks hold a reference */
-  /* The records this contender wrote last (whatever their outcome): a record naming our
-   * identity is ours only if it is one of these. Another live process with the same identity
-   * (a restarted pod whose old instance still runs) writes records of its own. */
-  k8sha__record own[16];
-  unsigned int own_next;
-};
 
 static void evaluate(k8sha_election *e);
 static void leader_write(k8sha_election *e);
 static void on_leader_refreshed(int err, const char *message, void *ud);
 static void on_follower_refreshed(int err, const char *message, void *ud);
-static void release_done(k8sha_election *e, int err, const char *message);
 static void free_now(k8sha_election *e);
-static void pub_check(k8sha_election *e);
-static void pub_abandon(k8sha_election *e, k8sha__fcm *old);
-static int pub_release(k8sha_election *e);
 
 static int lease_mode(const k8sha_election *e) {
   return e->kind == K8SHA_LOCK_LEASE;
@@ -151,9 +69,7 @@ static const char *uid_of(json_t *obj) {
   return u ? u : "";
 }
 
-static void report_error(k8sha_election *e, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void report_error(k8sha_election *e, int err, const char *fmt, ...) {
+void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...) {
   char msg[768];
   va_list ap;
   va_start(ap, fmt);
@@ -163,22 +79,6 @@ static void report_error(k8sha_election *e, int err, const char *fmt, ...) {
   if (e->cbs.error)
     e->cbs.error(e, err, msg, e->cbs.user_data);
 }
-
-static void destroy(k8sha_election *e);
-
-/* Runs a host callback holding a reference; when the host freed the election inside it, the
- * enclosing function returns at once (and the last reference destroys it). */
-#define GUARD(e, call)                                                                             \
-  do {                                                                                             \
-    int gone_;                                                                                     \
-    k8sha__life_enter(&(e)->life);                                                                 \
-    call;                                                                                          \
-    if (k8sha__life_leave(&(e)->life, &gone_)) {                                                   \
-      if (gone_)                                                                                   \
-        destroy(e);                                                                                \
-      return;                                                                                      \
-    }                                                                                              \
-  } while (0)
 
 /* ---- leadership ends ---- */
 
@@ -244,11 +144,6 @@ static int lease_valid(k8sha_election *e) {
 
 /* ---- composing writes ---- */
 
-/* The lock's data key of a published component's entry. */
-static void entry_key(char *k, size_t n, const char *component) {
-  snprintf(k, n, K8SHA__LEADER_KEY_PREFIX "%s", component);
-}
-
 /* The lock object with our record and entries on top of the latest state. */
 static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_entries) {
   json_t *latest = k8sha__lock_object(e->lock), *obj, *entries, *v;
@@ -268,7 +163,7 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
     entries = k8sha__lock_entries(e->lock, obj, 1);
     json_object_foreach(e->entries, key, v) {
       char k[512];
-      entry_key(k, sizeof(k), key);
+      k8sha__entry_key(k, sizeof(k), key);
       json_object_set(entries, k, v);
     }
   }
@@ -276,7 +171,7 @@ static json_t *compose(k8sha_election *e, const k8sha__record *rec, int with_ent
       (entries = k8sha__lock_entries(e->lock, obj, 0)) != NULL) {
     json_object_foreach(e->removed, key, v) {
       char k[512];
-      entry_key(k, sizeof(k), key);
+      k8sha__entry_key(k, sizeof(k), key);
       if (json_equal(json_object_get(entries, k), v))
         json_object_del(entries, k);
     }
@@ -342,10 +237,9 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   }
   if (e->pub) {
     /* (the last term's addresses ConfigMap: what it still has under way ends here) */
-    k8sha__fcm *old = e->pub;
+    k8sha__fcm_free(e->pub);
     e->pub = NULL;
-    GUARD(e, pub_abandon(e, old));
-    k8sha__fcm_free(old);
+    GUARD(e, k8sha__addresses_abandon(e));
   }
   e->st = E_LEADER;
   e->term = rec->transitions;
@@ -361,7 +255,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
              e->identity, (unsigned long long)e->term, e->session);
   if (e->cbs.granted)
     GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
-  pub_check(e); /* a previous term's addresses go (Lease lock) */
+  k8sha__addresses_check(e); /* a previous term's addresses go (Lease lock) */
 }
 
 /* A lock we have just created is renewed once before we lead on it: creating needs the `create`
@@ -413,11 +307,11 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   }
   if (confirming)
-    GUARD(e, report_error(e, err,
+    GUARD(e, k8sha__election_report(e, err,
                           "created the lock %s, but renewing it failed, so not leading on it: %s",
                           e->lock_name, message ? message : k8sha_strerror(err)));
   else
-    GUARD(e, report_error(e, err, "acquiring the lock %s failed: %s", e->lock_name,
+    GUARD(e, k8sha__election_report(e, err, "acquiring the lock %s failed: %s", e->lock_name,
                           message ? message : k8sha_strerror(err)));
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
 }
@@ -430,7 +324,7 @@ static void on_follower_refreshed(int err, const char *message, void *ud) {
   if (err == 0)
     e->await_update = 0; /* the read is the news we waited for */
   else if (err != K8SHA_ENOTFOUND) /* (a lock gone is news, not a failure) */
-    GUARD(e, report_error(e, err, "reading the lock %s failed: %s", e->lock_name,
+    GUARD(e, k8sha__election_report(e, err, "reading the lock %s failed: %s", e->lock_name,
                           message ? message : k8sha_strerror(err)));
   evaluate(e);
 }
@@ -504,7 +398,7 @@ static void evaluate(k8sha_election *e) {
     free(text);
   }
   if (r < 0)
-    GUARD(e, report_error(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
+    GUARD(e, k8sha__election_report(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
                           e->lock_name, why));
   if (!e->holder_known || strcmp(e->seen_holder, have ? rec.holder : "") != 0) {
     snprintf(e->seen_holder, sizeof(e->seen_holder), "%s", have ? rec.holder : "");
@@ -515,7 +409,7 @@ static void evaluate(k8sha_election *e) {
 
   if (e->st == E_LEADER) {
     if (!obj) {
-      GUARD(e, report_error(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
+      GUARD(e, k8sha__election_report(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
                             e->lock_name));
       GUARD(e, step_down(e, K8SHA_ENOTFOUND));
     } else if (!names_us(e, obj, have ? &rec : NULL)) {
@@ -529,7 +423,7 @@ static void evaluate(k8sha_election *e) {
       const char *key;
       json_object_foreach(e->entries, key, v) {
         char k[512];
-        entry_key(k, sizeof(k), key);
+        k8sha__entry_key(k, sizeof(k), key);
         if (!json_equal(json_object_get(data, k), v)) {
           leader_write(e);
           return;
@@ -538,7 +432,7 @@ static void evaluate(k8sha_election *e) {
       /* ... and take out again an entry we unpublished that is back with our value. */
       json_object_foreach(e->removed, key, v) {
         char k[512];
-        entry_key(k, sizeof(k), key);
+        k8sha__entry_key(k, sizeof(k), key);
         if (json_equal(json_object_get(data, k), v)) {
           leader_write(e);
           return;
@@ -583,7 +477,7 @@ static void on_update(json_t *obj, void *ud) {
 
 static void on_lock_error(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
-  report_error(e, err, "%s", message);
+  k8sha__election_report(e, err, "%s", message);
 }
 
 /* ---- renewing and publishing ---- */
@@ -600,7 +494,7 @@ static void on_leader_refreshed(int err, const char *message, void *ud) {
     return;
   }
   if (err) {
-    GUARD(e, report_error(e, err, "reading the lock %s failed: %s", e->lock_name,
+    GUARD(e, k8sha__election_report(e, err, "reading the lock %s failed: %s", e->lock_name,
                           message ? message : k8sha_strerror(err)));
     return;
   }
@@ -647,13 +541,13 @@ static void on_leader_written(int err, const char *message, void *ud) {
     return;
   }
   if (err == K8SHA_ENOTFOUND) {
-    GUARD(e, report_error(e, err, "the lock %s was deleted while leading", e->lock_name));
+    GUARD(e, k8sha__election_report(e, err, "the lock %s was deleted while leading", e->lock_name));
     GUARD(e, step_down(e, K8SHA_ENOTFOUND));
     return;
   }
   if (err == K8SHA_EUNKNOWN_OUTCOME || err == K8SHA_ETIMEDOUT)
     e->writing_maybe_landed = 1;
-  GUARD(e, report_error(e, err, "renewing the lock %s failed: %s", e->lock_name,
+  GUARD(e, k8sha__election_report(e, err, "renewing the lock %s failed: %s", e->lock_name,
                         message ? message : k8sha_strerror(err)));
   /* The next renew comes with the timer; the deadline steps down if none succeeds. */
 }
@@ -698,7 +592,7 @@ static void on_timer(void *ud) {
   if (e->st == E_STOPPING) {
     if (e->stop_due) {
       e->stop_due = 0;
-      release_done(e, e->stop_status, e->stop_status ? "the release could not be sent" : NULL);
+      k8sha__election_release_done(e, e->stop_status, e->stop_status ? "the release could not be sent" : NULL);
     }
     return;
   }
@@ -719,284 +613,6 @@ static void on_timer(void *ud) {
     e->await_update = 0;
     evaluate(e);
   }
-}
-
-/* ---- Lease lock: the addresses ConfigMap ---- */
-
-static int is_leader_key(const char *key) {
-  return strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) == 0;
-}
-
-static const char *rv_of(json_t *obj) {
-  return json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
-}
-
-/* 1 when the leader entries of `obj` (the addresses ConfigMap; NULL: absent) are exactly ours. */
-static int pub_in_sync(const k8sha_election *e, json_t *obj) {
-  json_t *v;
-  const char *key;
-  size_t n = 0;
-  json_object_foreach(k8sha__configmap_data(obj, 0), key, v) {
-    if (!is_leader_key(key))
-      continue;
-    if (!json_equal(json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)), v))
-      return 0;
-    n++;
-  }
-  return n == json_object_size(e->entries);
-}
-
-/* The update of the addresses ConfigMap: its leader entries become exactly ours (a previous
- * term's go; one someone else changed is put back). */
-static int pub_edit(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  k8sha_election *e = ud;
-  json_t *data = k8sha__configmap_data(obj, 0), *v;
-  const char *key;
-  char k[512];
-  (void)msg;
-  (void)n;
-  json_object_foreach(data, key, v) {
-    if (is_leader_key(key) &&
-        !json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)) &&
-        json_object_set_new(changes, key, json_null()) != 0)
-      return K8SHA_ENOMEM;
-  }
-  json_object_foreach(e->entries, key, v) {
-    entry_key(k, sizeof(k), key);
-    if (!json_equal(json_object_get(data, k), v) && json_object_set(changes, k, v) != 0)
-      return K8SHA_ENOMEM;
-  }
-  return json_object_size(changes) ? 0 : K8SHA__UNCHANGED;
-}
-
-/* Remembers the version our last claim or update of it left (what the watch will show). */
-static void pub_note_rv(k8sha_election *e) {
-  const char *rv = rv_of(k8sha__fcm_object(e->pub));
-  if (rv && strlen(rv) < sizeof(e->own_rvs[0]))
-    snprintf(e->own_rvs[e->own_rv_next++ % OWN_RVS], sizeof(e->own_rvs[0]), "%s", rv);
-}
-
-static int pub_own_rv(const k8sha_election *e, const char *rv) {
-  size_t i;
-  for (i = 0; rv && i < OWN_RVS; i++)
-    if (strcmp(e->own_rvs[i], rv) == 0)
-      return 1;
-  return 0;
-}
-
-static void pub_claimed(int err, const char *message, void *ud) {
-  k8sha_election *e = ud;
-  e->claim_err = err;
-  if (err)
-    snprintf(e->claim_msg, sizeof(e->claim_msg), "%s", message ? message : k8sha_strerror(err));
-  else
-    pub_note_rv(e);
-}
-
-static void pub_updated(int err, const char *message, void *ud) {
-  pending_done *p = ud, **pp;
-  k8sha_election *e = p->e;
-  void (*done)(k8sha_election *, int, void *) = p->done;
-  void *dud = p->ud;
-  int unpublish = p->unpublish;
-
-  for (pp = &e->pub_ops; *pp; pp = &(*pp)->next)
-    if (*pp == p) {
-      *pp = p->next;
-      break;
-    }
-  k8sha__free(&e->ctx->alloc, p);
-  if (err == 0) {
-    pub_note_rv(e);
-  } else if (err == K8SHA_ENOTFOUND && (unpublish || !done)) {
-    err = 0; /* (no addresses ConfigMap: nothing there to take out) */
-  } else if (e->claim_err) {
-    /* (the update failed because the claim before it did: say why that did) */
-    err = e->claim_err;
-    message = e->claim_msg;
-  }
-  if (err)
-    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s: %s", e->identity, e->pub_name,
-               message ? message : k8sha_strerror(err));
-  if (done) {
-    if (err)
-      snprintf(e->last_error, sizeof(e->last_error), "%s: %s",
-               unpublish ? "unpublish" : "publish", message ? message : k8sha_strerror(err));
-    GUARD(e, done(e, err, dud));
-  }
-  if (e->pub_recheck)
-    pub_check(e);
-}
-
-/* Queues the claim of the addresses ConfigMap for this term (created when `create` and it is
- * absent) and an update writing our entries, which completes `p` (taken over; NULL: one without
- * a callback). 0, or an error with nothing queued for p. */
-static int pub_sync(k8sha_election *e, pending_done *p, int create) {
-  int rc = 0;
-  if (!p) {
-    p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
-    if (!p)
-      return K8SHA_ENOMEM;
-  }
-  if (!e->pub)
-    rc = k8sha__fcm_new(e, e->pub_name, &e->pub);
-  if (rc == 0)
-    rc = k8sha__fcm_claim(e->pub, create, pub_claimed, e);
-  if (rc == 0) {
-    p->e = e;
-    p->f = e->pub;
-    rc = k8sha__fcm_update(e->pub, pub_edit, e, pub_updated, p);
-  }
-  if (rc) {
-    k8sha__free(&e->ctx->alloc, p);
-    return rc;
-  }
-  p->next = e->pub_ops;
-  e->pub_ops = p;
-  return 0;
-}
-
-/* The watched addresses ConfigMap is not what this leader published: a previous term's entries,
- * or someone else changed it. Writes ours, once no update of ours is under way (its answer may
- * be what the watch has not shown yet). */
-static void pub_check(k8sha_election *e) {
-  json_t *obj;
-  const char *rv, *cur;
-  if (!lease_mode(e) || !lease_valid(e) || !e->pub_lock || !k8sha__lock_synced(e->pub_lock))
-    return;
-  if (e->pub && !k8sha__fcm_idle(e->pub)) {
-    e->pub_recheck = 1;
-    return;
-  }
-  e->pub_recheck = 0;
-  obj = k8sha__lock_object(e->pub_lock);
-  if (pub_in_sync(e, obj))
-    return;
-  rv = rv_of(obj);
-  if (e->pub) {
-    cur = rv_of(k8sha__fcm_object(e->pub));
-    if (rv && cur && strcmp(rv, cur) != 0 && pub_own_rv(e, rv))
-      return; /* an earlier write of ours: the watch shows the later ones next */
-    if (!rv || !cur || strcmp(rv, cur) != 0)
-      k8sha__fcm_forget(e->pub); /* changed by someone else: read it anew */
-  }
-  if (pub_sync(e, NULL, json_object_size(e->entries) > 0) != 0)
-    k8sha__log(e->ctx, K8SHA_LOG_WARN, "election", "%s: out of memory writing %s", e->identity,
-               e->pub_name);
-}
-
-static void on_pub_update(json_t *obj, void *ud) {
-  (void)obj;
-  pub_check(ud);
-}
-
-static void on_pub_error(int err, const char *message, void *ud) {
-  k8sha_election *e = ud;
-  report_error(e, err, "%s", message);
-}
-
-/* A new term began while updates of the last term's addresses ConfigMap were queued or under
- * way: they end now (the one under way may have landed). */
-static void pub_abandon(k8sha_election *e, k8sha__fcm *old) {
-  pending_done **pp = &e->pub_ops;
-  while (*pp) {
-    pending_done *p = *pp;
-    void (*done)(k8sha_election *, int, void *) = p->done;
-    void *dud = p->ud;
-    if (p->f != old) {
-      pp = &p->next;
-      continue;
-    }
-    *pp = p->next;
-    k8sha__free(&e->ctx->alloc, p);
-    if (done) {
-      snprintf(e->last_error, sizeof(e->last_error),
-               "publish: leadership ended while the entry was being written; it may have landed");
-      GUARD(e, done(e, K8SHA_EUNKNOWN_OUTCOME, dud));
-    }
-    pp = &e->pub_ops; /* (the callback may have changed the list) */
-  }
-}
-
-static void on_pub_released(const k8sha__resp *resp, void *ud) {
-  k8sha_election *e = ud;
-  e->unpub = NULL;
-  if (resp->err)
-    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election",
-               "%s: our addresses stay in %s for the next leader to replace: %s", e->identity,
-               e->pub_name, resp->message ? resp->message : k8sha_strerror(resp->err));
-  release_done(e, 0, NULL);
-}
-
-/* After the release of a Lease: our entries leave the addresses ConfigMap in one merge patch,
- * conditional on the version our last write left there (changed since, it holds a newer
- * leader's claim, and they are that leader's to replace). 1 when under way, else 0. */
-static int pub_release(k8sha_election *e) {
-  json_t *obj = e->pub ? k8sha__fcm_object(e->pub) : NULL, *gone, *body, *v;
-  const char *key, *rv = rv_of(obj);
-  k8sha__req_opts o;
-  char *text;
-  int rc;
-
-  if (!lease_mode(e) || !rv || !e->pub_lock)
-    return 0;
-  gone = json_object();
-  json_object_foreach(k8sha__configmap_data(obj, 0), key, v) {
-    if (gone && is_leader_key(key) &&
-        json_equal(json_object_get(e->entries, key + strlen(K8SHA__LEADER_KEY_PREFIX)), v))
-      json_object_set_new(gone, key, json_null());
-  }
-  body = json_object_size(gone) ? json_pack("{s:{s:s}, s:O}", "metadata", "resourceVersion", rv,
-                                            "data", gone)
-                                : NULL;
-  json_decref(gone);
-  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  if (!text)
-    return 0;
-  memset(&o, 0, sizeof(o));
-  o.verb = K8SHA__PATCH;
-  o.path = k8sha__lock_path(e->pub_lock);
-  o.body = text;
-  o.body_len = strlen(text);
-  o.content_type = K8SHA__MERGE_PATCH;
-  o.metadata_only = 1;
-  o.timeout_ms = e->ctx->ha.request_timeout_ms;
-  o.deadline_ms = e->ctx->ha.request_timeout_ms;
-  rc = k8sha__req_start(e->ctx->kube, &o, on_pub_released, e, &e->unpub);
-  free(text);
-  if (rc)
-    e->unpub = NULL;
-  return rc == 0;
-}
-
-/* Publishes or unpublishes (value NULL) through the addresses ConfigMap. */
-static int pub_entry(k8sha_election *e, const char *component, const char *value,
-                     void (*done)(k8sha_election *, int, void *), void *ud) {
-  pending_done *p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
-  json_t *before = json_incref(json_object_get(e->entries, component));
-  int rc = p ? 0 : K8SHA_ENOMEM;
-  if (rc == 0 && value)
-    rc = json_object_set_new(e->entries, component, json_string(value)) ? K8SHA_ENOMEM : 0;
-  else if (rc == 0)
-    json_object_del(e->entries, component);
-  if (rc == 0) {
-    p->done = done;
-    p->ud = ud;
-    p->unpublish = value == NULL;
-    rc = pub_sync(e, p, value != NULL);
-    p = NULL; /* (taken over) */
-  }
-  if (rc) {
-    /* (as it was: nothing of this call is written) */
-    if (before)
-      json_object_set(e->entries, component, before);
-    else
-      json_object_del(e->entries, component);
-    k8sha__free(&e->ctx->alloc, p);
-  }
-  json_decref(before);
-  return rc;
 }
 
 int k8sha_election_publish(k8sha_election *e, const char *component, const char *address,
@@ -1023,7 +639,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
                        e->identity);
   snprintf(value, sizeof(value), "%s,%s", e->session, address);
   if (lease_mode(e))
-    return pub_entry(e, component, value, done, ud);
+    return k8sha__addresses_entry(e, component, value, done, ud);
   p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
@@ -1058,7 +674,7 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
                        e->identity);
   if (lease_mode(e))
-    return pub_entry(e, component, NULL, done, ud);
+    return k8sha__addresses_entry(e, component, NULL, done, ud);
   p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
@@ -1082,7 +698,7 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
 
 /* ---- release ---- */
 
-static void release_done(k8sha_election *e, int err, const char *message) {
+void k8sha__election_release_done(k8sha_election *e, int err, const char *message) {
   if (e->orphan) {
     k8sha_election **p;
     k8sha_ctx *ctx;
@@ -1132,7 +748,7 @@ static int release_write(k8sha_election *e) {
   data = k8sha__lock_entries(e->lock, rel, 0);
   json_object_foreach(e->entries, key, v) {
     char k[512];
-    entry_key(k, sizeof(k), key);
+    k8sha__entry_key(k, sizeof(k), key);
     if (json_equal(json_object_get(data, k), v))
       json_object_del(data, k);
   }
@@ -1153,12 +769,12 @@ static void on_released(int err, const char *message, void *ud) {
       return;
     e->inflight = NULL;
     /* (the read that would have settled the conflict is what failed) */
-    release_done(e, rc, "the lock could not be read again to release it");
+    k8sha__election_release_done(e, rc, "the lock could not be read again to release it");
     return;
   }
-  if (err == 0 && pub_release(e))
+  if (err == 0 && k8sha__addresses_release(e))
     return;
-  release_done(e, err, message);
+  k8sha__election_release_done(e, err, message);
 }
 
 static void on_release_refreshed(int err, const char *message, void *ud) {
@@ -1166,15 +782,15 @@ static void on_release_refreshed(int err, const char *message, void *ud) {
   int rc;
   e->inflight = NULL;
   if (err) {
-    release_done(e, err, message);
+    k8sha__election_release_done(e, err, message);
     return;
   }
   rc = release_write(e);
   if (rc == 1)
     return;
-  if (rc == 0 && pub_release(e))
+  if (rc == 0 && k8sha__addresses_release(e))
     return;
-  release_done(e, rc, rc ? "the release could not be sent" : NULL);
+  k8sha__election_release_done(e, rc, rc ? "the release could not be sent" : NULL);
 }
 
 int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int, void *),
@@ -1194,7 +810,7 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
     step_down(e, K8SHA_ECANCELED);
     if (k8sha__life_leave(&e->life, &gone)) { /* freed in `revoked`: nothing more to do */
       if (gone)
-        destroy(e);
+        k8sha__election_destroy(e);
       return 0;
     }
   }
@@ -1210,7 +826,7 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
                 "stopped while the write carrying the entry was under way: it may have landed");
     if (k8sha__life_leave(&e->life, &gone)) {
       if (gone)
-        destroy(e);
+        k8sha__election_destroy(e);
       return 0;
     }
   }
@@ -1289,8 +905,8 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   e->sub.on_update = on_update;
   e->sub.on_error = on_lock_error;
   e->sub.user_data = e;
-  e->pub_sub.on_update = on_pub_update;
-  e->pub_sub.on_error = on_pub_error;
+  e->pub_sub.on_update = k8sha__addresses_on_update;
+  e->pub_sub.on_error = k8sha__addresses_on_error;
   e->pub_sub.user_data = e;
   if (!e->lock_name || !e->entries || !e->removed || !e->timer || !e->deadline ||
       (e->kind == K8SHA_LOCK_LEASE && !e->pub_name)) {
@@ -1326,7 +942,7 @@ int k8sha_election_start(k8sha_election *e) {
   return 0;
 }
 
-static void destroy(k8sha_election *e) {
+void k8sha__election_destroy(k8sha_election *e) {
   pending_done *p;
   while ((p = e->waiting) != NULL) {
     e->waiting = p->next;
@@ -1394,7 +1010,7 @@ static void free_now(k8sha_election *e) {
   k8sha__timer_free(e->deadline);
   e->timer = e->deadline = NULL;
   if (k8sha__life_close(&e->life)) /* (inside a callback: when it returns) */
-    destroy(e);
+    k8sha__election_destroy(e);
 }
 
 void k8sha_election_free(k8sha_election *e) {

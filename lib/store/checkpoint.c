@@ -13,7 +13,7 @@
 #include "election/elector.h"
 #include "k8sha/checkpoint.h"
 #include "k8sha/errors.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
 

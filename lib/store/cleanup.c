@@ -15,7 +15,7 @@
 #include "k8sha/storage.h"
 #include "kube/client.h"
 #include "storage/storage.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
 #include "store/layout.h"

@@ -10,7 +10,7 @@
 #include "k8sha/cleanup.h"
 #include "storage/storage.h"
 #include "storage/uri.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
 

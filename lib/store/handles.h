@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/pointer.h"
 
 #define K8SHA__DELETING_MARKER "deleting:"

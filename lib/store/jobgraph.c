@@ -10,7 +10,7 @@
 #include "election/lock.h"
 #include "k8sha/errors.h"
 #include "k8sha/jobgraph.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
 #include "store/layout.h"

@@ -22,7 +22,7 @@
 #include "k8sha/storage.h"
 #include "k8sha/watch.h"
 #include "election/elector.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/handles.h"
 
 #define JOB "0123456789abcdef0123456789abcdef"

@@ -5,7 +5,7 @@
  *
  * Processes
  *   Contender[NC]  one libk8sha process: its elector (lib/election/elector.c, lock.c), one
- *                  fenced ConfigMap per job (lib/store/fenced.c) and the checkpoint store and
+ *                  fenced ConfigMap per job (lib/election/fenced.c) and the checkpoint store and
  *                  counter on it (lib/store/checkpoint.c, handles.c), with its blob writes.
  *   Server         the API server applying delayed writes late (see the network below).
  *   Operator       deletes the lock object (kubectl delete, another tool); the job

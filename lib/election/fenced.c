@@ -16,7 +16,7 @@
 #include "k8sha/errors.h"
 #include "kube/names.h"
 #include "kube/client.h"
-#include "store/fenced.h"
+#include "election/fenced.h"
 #include "store/layout.h"
 
 /* The pause after a conflict, before the object is read again: 10-20 ms doubling to 1.28 s. */

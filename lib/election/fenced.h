@@ -14,8 +14,8 @@
  * (cached from our own write's response: one round trip per update in steady state). A conflict
  * re-reads and re-applies the update, up to kubernetes.transactional-operation.max-retries
  * times, with jittered backoff. */
-#ifndef K8SHA_STORE_FENCED_H
-#define K8SHA_STORE_FENCED_H
+#ifndef K8SHA_ELECTION_FENCED_H
+#define K8SHA_ELECTION_FENCED_H
 
 #include <jansson.h>
 #include <stddef.h>
