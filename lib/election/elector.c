@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <uv.h>
 
 #include "core/alloc.h"
@@ -38,8 +37,9 @@ static uint64_t now_ms(k8sha_election *e) {
 }
 
 static uint64_t wall_us(void) {
-  struct timeval tv;
-  gettimeofday(&tv, NULL);
+  uv_timeval64_t tv;
+  if (uv_gettimeofday(&tv) != 0)
+    return 0;
   return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 

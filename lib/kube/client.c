@@ -324,21 +324,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) 
     if (r->is_stream)
       k8sha__timer_stop(r->retry_timer); /* the watch has begun: its start is no longer bounded */
   }
-  /* Retry-After in whole seconds (Kubernetes never sends the HTTP-date form); anything else (a
-   * sign, a fraction, garbage) is ignored and the client's own backoff applies. */
-  if (n > 12 && strncasecmp(data, "Retry-After:", 12) == 0) {
-    const char *p = data + 12, *end = data + n;
-    uint64_t secs = 0;
-    int digits = 0;
-    while (p < end && (*p == ' ' || *p == '\t'))
-      p++;
-    for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
-      if (secs <= K8SHA__RETRY_AFTER_MAX_S) /* saturates: a huge value waits the cap */
-        secs = secs * 10 + (uint64_t)(*p - '0');
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-      p++;
-    r->retry_after_ms = digits && p == end ? retry_after_ms(secs) : 0;
-  }
+  (void)data;
   return n;
 }
 
@@ -457,7 +443,6 @@ int k8sha__req_prepare(k8sha__req *r) {
   r->scan = 0;
   r->lines_ok = 0;
   r->responded = 0;
-  r->retry_after_ms = 0;
   r->errbuf[0] = '\0';
   curl_easy_reset(e);
   curl_easy_setopt(e, CURLOPT_URL, r->url);
@@ -758,7 +743,13 @@ void k8sha__req_finished(k8sha__req *r) {
   memset(&resp, 0, sizeof(resp));
   resp.body = r->rbuf ? r->rbuf : "";
   resp.body_len = r->rlen;
-  resp.retry_after_ms = r->retry_after_ms;
+  {
+    /* Retry-After as curl read it (seconds, or an HTTP date made relative); none, a past date
+     * or a value curl could not read is 0, and the client's own backoff applies. */
+    curl_off_t secs = 0;
+    if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &secs) == CURLE_OK && secs > 0)
+      resp.retry_after_ms = retry_after_ms((uint64_t)secs);
+  }
 
   if (r->too_large) {
     /* Never a success with a cut body: a read is refused; a write's answer is lost, so its

@@ -47,7 +47,6 @@ struct k8sha__req {
   /* response */
   char *rbuf;
   size_t rlen, rcap;
-  uint64_t retry_after_ms;
   CURLcode curl_result;
   char errbuf[CURL_ERROR_SIZE];
   /* streams only */

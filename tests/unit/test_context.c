@@ -707,16 +707,20 @@ static void on_guard(uv_timer_t *t) {
 }
 
 START_TEST(hostile_retry_after_never_stalls_a_request) {
-  /* Unusable values: ignored, the client's backoff applies and the retry succeeds. Huge values:
-   * capped at 60 s, longer than this request's 10 s deadline, so it ends at once with the 429. */
+  /* Values curl cannot read (a sign, a word, a number past 64 bits): ignored, the client's
+   * backoff applies and the retry succeeds. A fraction is read as its whole seconds. Huge
+   * values: capped at 60 s, longer than this request's 10 s deadline, so it ends at once with
+   * the 429. */
   static const struct {
     const char *header;
     int requests, err;
   } cases[] = {{"Retry-After: -1\r\n", 2, 0},
                {"Retry-After: soon\r\n", 2, 0},
                {"Retry-After: 1.5\r\n", 2, 0},
-               {"Retry-After: 18446744073709551617\r\n", 1, K8SHA_ETOOMANYREQUESTS},
-               {"Retry-After: 99999999999999999999999\r\n", 1, K8SHA_ETOOMANYREQUESTS}};
+               {"Retry-After: 18446744073709551617\r\n", 2, 0},
+               {"Retry-After: 99999999999999999999999\r\n", 2, 0},
+               {"Retry-After: 9223372036854775807\r\n", 1, K8SHA_ETOOMANYREQUESTS},
+               {"Retry-After: 99999999999\r\n", 1, K8SHA_ETOOMANYREQUESTS}};
   size_t i;
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     retry_script rs = {cases[i].header, 0};
