@@ -548,10 +548,6 @@ json_t *k8sha__informer_get(const k8sha__informer *inf, const char *name) {
   return json_object_get(inf->cache, name);
 }
 
-json_t *k8sha__informer_all(const k8sha__informer *inf) {
-  return inf->cache;
-}
-
 static void destroy(k8sha__informer *inf) {
   const k8sha_allocator *a = &inf->ctx->alloc;
   json_decref(inf->cache);

@@ -38,8 +38,6 @@ int k8sha__informer_new(k8sha__kube *k, const k8sha__informer_opts *o,
 int k8sha__informer_start(k8sha__informer *inf);
 /* The cached object of that name (borrowed; valid until the next change), or NULL. */
 json_t *k8sha__informer_get(const k8sha__informer *inf, const char *name);
-/* Every cached object, as a name -> object map (borrowed). */
-json_t *k8sha__informer_all(const k8sha__informer *inf);
 /* Stops and frees; no callback runs afterwards. May be called from its own callbacks. */
 void k8sha__informer_free(k8sha__informer *inf);
 
