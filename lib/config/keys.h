@@ -2,6 +2,8 @@
 #ifndef K8SHA_CONFIG_KEYS_H
 #define K8SHA_CONFIG_KEYS_H
 
+#include "layout/flink.h" /* K8SHA__LAYOUT_FLINK1/2, the object names */
+
 #define K8SHA__KEY_HA_TYPE "high-availability.type"
 #define K8SHA__KEY_HA_LEGACY "high-availability"
 #define K8SHA__KEY_STORAGE_DIR "high-availability.storageDir"
@@ -19,8 +21,6 @@
 #define K8SHA__KEY_RETAINED_LEGACY "state.checkpoints.num-retained"
 /* libk8sha's own key: the Flink layout its writers use (every layout is read). */
 #define K8SHA__KEY_FLINK_LAYOUT "libk8sha.flink-layout"
-#define K8SHA__LAYOUT_FLINK1 1u /* "1.x": jobGraph-<id>, configmap-type label (Flink 1.15-1.20) */
-#define K8SHA__LAYOUT_FLINK2 2u /* "2.x": executionPlan-<id>, no configmap-type label (2.0+) */
 
 #define K8SHA__HA_TYPE_NAME "kubernetes"
 #define K8SHA__HA_FACTORY_CLASS \
@@ -38,8 +38,5 @@
 #define K8SHA__CLUSTER_ID_MAX 45
 
 /* The names Flink derives from the cluster id (checked for validity at configuration time). */
-#define K8SHA__CLUSTER_CONFIGMAP_FMT "%s-cluster-config-map"
-#define K8SHA__JOB_CONFIGMAP_FMT "%s-%s-config-map"
-#define K8SHA__JOBID_HEX_LEN 32
 
 #endif

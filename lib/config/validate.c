@@ -109,7 +109,7 @@ static void check_cluster_id(vctx *v) {
   const k8sha__entry *e = required(v, K8SHA__KEY_CLUSTER_ID);
   const char *id, *bad = NULL;
   char name[K8SHA__DNS_SUBDOMAIN_MAX + 64];
-  char zero_job[K8SHA__JOBID_HEX_LEN + 1];
+  char zero_job[K8SHA__JOB_ID_LEN + 1];
   size_t len, i;
 
   if (!e)
@@ -135,8 +135,8 @@ static void check_cluster_id(vctx *v) {
   }
   /* Flink's own rule lets through ids (upper case, '_', "a..b") whose ConfigMap names the API
    * server would refuse; catch them here rather than at the first write. */
-  memset(zero_job, '0', K8SHA__JOBID_HEX_LEN);
-  zero_job[K8SHA__JOBID_HEX_LEN] = '\0';
+  memset(zero_job, '0', K8SHA__JOB_ID_LEN);
+  zero_job[K8SHA__JOB_ID_LEN] = '\0';
   snprintf(name, sizeof(name), K8SHA__CLUSTER_CONFIGMAP_FMT, id);
   if (k8sha__is_dns_subdomain(name))
     snprintf(name, sizeof(name), K8SHA__JOB_CONFIGMAP_FMT, id, zero_job);
@@ -181,7 +181,6 @@ static void check_ha_cluster_id(vctx *v) {
 /* Blob URIs are <storageDir>/<ha-cluster-id>/<kind><12 hex>, at most 4096 bytes in a pointer:
  * a configuration that makes them longer is refused here, not at the first checkpoint. */
 #define K8SHA__BLOB_URI_MAX 4096
-#define K8SHA__BLOB_NAME_MAX 34 /* "submittedExecutionPlan" + 12 hex digits */
 static void check_blob_uri_length(vctx *v) {
   size_t n;
   if (!v->ha.storage_dir || !v->ha.ha_cluster_id)

@@ -23,12 +23,8 @@
 
 #include "k8sha/election.h"
 #include "kube/names.h" /* K8SHA__CONFIGMAP_MAX_BYTES */
+#include "layout/flink.h"
 
-#define K8SHA__TERM_ANNOTATION "libk8sha/term"
-#define K8SHA__HOLDER_ANNOTATION "libk8sha/holder"
-/* The leadership's session: a term is ours only together with it (a lock deleted and created
- * again can hand out a term number a second time). */
-#define K8SHA__SESSION_ANNOTATION "libk8sha/session"
 
 typedef struct k8sha__fcm k8sha__fcm;
 

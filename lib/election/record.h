@@ -6,9 +6,8 @@
 #include <stdint.h>
 
 #include "k8sha/common.h"
+#include "layout/flink.h"
 
-#define K8SHA__LEADER_ANNOTATION "control-plane.alpha.kubernetes.io/leader"
-#define K8SHA__LEADER_KEY_PREFIX "org.apache.flink.k8s.leader."
 /* The lease a clean release leaves behind, so that anyone still waiting takes over quickly. */
 #define K8SHA__RELEASE_LEASE_MS 1000u
 

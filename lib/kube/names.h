@@ -10,6 +10,7 @@
 #define K8SHA__DNS_LABEL_MAX 63      /* namespaces: RFC 1123 label */
 #define K8SHA__LABEL_VALUE_MAX 63
 #define K8SHA__CONFIGMAP_MAX_BYTES 1048576 /* data + binaryData of one ConfigMap */
+#define K8SHA__CONFIGMAPS_PATH_FMT "/api/v1/namespaces/%s/configmaps"
 
 /* Lowercase alphanumerics, '-' and '.', each dot-separated part starting and ending alphanumeric,
  * at most 253 characters. */

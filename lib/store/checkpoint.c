@@ -17,8 +17,6 @@
 #include "store/handles.h"
 #include "store/jobs.h"
 
-#define CHECKPOINT_PREFIX "checkpointID-"
-#define COUNTER_KEY "counter"
 
 typedef enum cop_kind { C_OPEN, C_ADD, C_RECOVER, C_COUNTER, C_SET, C_SHUTDOWN, C_COMMIT } cop_kind;
 
@@ -153,12 +151,12 @@ static void on_fcm_done(int err, const char *message, void *ud) {
 /* ---- keys ---- */
 
 static void key_of(char *buf, size_t n, uint64_t id) {
-  snprintf(buf, n, CHECKPOINT_PREFIX "%019" PRIu64, id);
+  snprintf(buf, n, K8SHA__CHECKPOINT_PREFIX "%019" PRIu64, id);
 }
 
 /* The id of a checkpoint key: 0 (and *id) or -1 when the key is malformed. */
 static int id_of(const char *key, uint64_t *id) {
-  const char *digits = key + strlen(CHECKPOINT_PREFIX);
+  const char *digits = key + strlen(K8SHA__CHECKPOINT_PREFIX);
   char *end;
   if (strlen(digits) != 19 || digits[0] < '0' || digits[0] > '9')
     return -1;
@@ -199,7 +197,7 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
   rc = c ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     c->done = opened;
-    rc = k8sha__store_open(leader, name, "completedCheckpoint", 1, on_fcm_done, c, &s->f, &s->h);
+    rc = k8sha__store_open(leader, name, K8SHA__CHECKPOINT_BLOB, 1, on_fcm_done, c, &s->f, &s->h);
   }
   k8sha__free(&ctx->alloc, name);
   if (rc) {
@@ -251,7 +249,7 @@ static void on_added(int err, const char *message, void *ud) {
 static k8sha__retention count_retention(const k8sha_checkpoint_store *s) {
   k8sha__retention r;
   memset(&r, 0, sizeof(r));
-  r.prefix = CHECKPOINT_PREFIX;
+  r.prefix = K8SHA__CHECKPOINT_PREFIX;
   r.keep = s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1;
   return r;
 }
@@ -396,7 +394,7 @@ static void on_recover_turn(int err, const char *message, void *ud) {
     complete(c, err, message);
     return;
   }
-  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &c->keys, &c->n) != 0 ||
+  if (k8sha__hstore_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &c->keys, &c->n) != 0 ||
       !(c->list = k8sha__calloc(a, c->n + 1, sizeof(*c->list))) ||
       !(c->ptrs = k8sha__calloc(a, c->n + 1, sizeof(*c->ptrs)))) {
     complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
@@ -470,7 +468,7 @@ int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s, k8sha_checkpoint_
 
 static int edit_counter(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
   cop *c = ud;
-  const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), COUNTER_KEY));
+  const char *v = json_string_value(json_object_get(json_object_get(obj, "data"), K8SHA__COUNTER_KEY));
   char text[24], *end;
   uint64_t cur = 1;
 
@@ -492,7 +490,7 @@ static int edit_counter(json_t *obj, json_t *changes, void *ud, char *msg, size_
   }
   if (v && strcmp(v, text) == 0)
     return K8SHA__UNCHANGED;
-  return json_object_set_new(changes, COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
+  return json_object_set_new(changes, K8SHA__COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
 }
 
 static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, uint64_t value,
@@ -599,9 +597,9 @@ static int edit_drop_counter(json_t *obj, json_t *changes, void *ud, char *msg, 
   (void)ud;
   (void)msg;
   (void)n;
-  if (!json_object_get(json_object_get(obj, "data"), COUNTER_KEY))
+  if (!json_object_get(json_object_get(obj, "data"), K8SHA__COUNTER_KEY))
     return K8SHA__UNCHANGED;
-  return json_object_set_new(changes, COUNTER_KEY, json_null()) ? K8SHA_ENOMEM : 0;
+  return json_object_set_new(changes, K8SHA__COUNTER_KEY, json_null()) ? K8SHA_ENOMEM : 0;
 }
 
 static void shutdown_next(cop *c);
@@ -642,8 +640,8 @@ static void on_shutdown_turn(int err, const char *message, void *ud) {
     complete(c, err, message);
     return;
   }
-  if (k8sha__hstore_keys(s->h, CHECKPOINT_PREFIX, &live, &nl) != 0 ||
-      k8sha__hstore_marked_keys(s->h, CHECKPOINT_PREFIX, &marked, &nm) != 0 ||
+  if (k8sha__hstore_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &live, &nl) != 0 ||
+      k8sha__hstore_marked_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &marked, &nm) != 0 ||
       !(c->keys = k8sha__calloc(&s->ctx->alloc, nl + nm + 1, sizeof(*c->keys)))) {
     k8sha__hstore_keys_free(s->h, live, nl);
     k8sha__hstore_keys_free(s->h, marked, nm);

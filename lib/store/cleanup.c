@@ -337,7 +337,7 @@ static void run_job(task *t, int err, const char *message) {
   switch (t->step) {
   case S_START:
     t->step = S_JOB_CLAIMED;
-    rc = k8sha__store_open(t->leader, t->cm_name, "completedCheckpoint", 0, k8sha__task_on_fcm, t, &t->jf,
+    rc = k8sha__store_open(t->leader, t->cm_name, K8SHA__CHECKPOINT_BLOB, 0, k8sha__task_on_fcm, t, &t->jf,
                            &t->jh);
     break;
   case S_JOB_CLAIMED:
@@ -350,7 +350,7 @@ static void run_job(task *t, int err, const char *message) {
       k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
       return;
     }
-    rc = keys_to_work(t, t->jh, "checkpointID-");
+    rc = keys_to_work(t, t->jh, K8SHA__CHECKPOINT_PREFIX);
     t->step = S_JOB_ENTRY;
     if (rc == 0) {
       run_job(t, 0, NULL);
@@ -370,9 +370,9 @@ static void run_job(task *t, int err, const char *message) {
       break;
     }
     t->step = S_JOB_COUNTER;
-    if (json_object_get(json_object_get(k8sha__fcm_object(t->jf), "data"), "counter"))
+    if (json_object_get(json_object_get(k8sha__fcm_object(t->jf), "data"), K8SHA__COUNTER_KEY))
       k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/counter", t->cm_name);
-    rc = k8sha__fcm_update(t->jf, edit_drop_key, "counter", k8sha__task_on_fcm, t);
+    rc = k8sha__fcm_update(t->jf, edit_drop_key, K8SHA__COUNTER_KEY, k8sha__task_on_fcm, t);
     break;
   case S_JOB_COUNTER:
     if (err) {

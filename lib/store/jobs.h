@@ -3,8 +3,8 @@
 #define K8SHA_STORE_JOBS_H
 
 #include "k8sha/context.h"
+#include "layout/flink.h" /* K8SHA__JOB_ID_LEN */
 
-#define K8SHA__JOB_ID_LEN 32
 
 /* 1 when `id` is 32 lowercase hex digits (Flink's JobID), else 0. */
 int k8sha__job_id_valid(const char *id);

@@ -8,9 +8,9 @@
 #include "store/jobs.h"
 
 const k8sha__graph_kind k8sha__graph_kinds[] = {
-    {"jobGraph-", "submittedJobGraph", 1},           /* Flink 1.x */
-    {"executionPlan-", "submittedExecutionPlan", 1}, /* Flink 2.0+ */
-    {"application-", "submittedApplication", 0},     /* Flink 2.3+ */
+    {K8SHA__JOBGRAPH_PREFIX, K8SHA__JOBGRAPH_BLOB, 1},             /* Flink 1.x */
+    {K8SHA__EXECUTION_PLAN_PREFIX, K8SHA__EXECUTION_PLAN_BLOB, 1}, /* Flink 2.0+ */
+    {K8SHA__APPLICATION_PREFIX, K8SHA__APPLICATION_BLOB, 0},       /* Flink 2.3+ */
     {NULL, NULL, 0},
 };
 
@@ -37,7 +37,7 @@ json_t *k8sha__ha_labels(const k8sha_ctx *ctx) {
 
 int k8sha__ha_configmap(const char *name, const char *cluster_id, char *job_id) {
   size_t c = strlen(cluster_id), n = strlen(name);
-  static const char job_suffix[] = "-config-map";
+  static const char job_suffix[] = K8SHA__JOB_CM_SUFFIX;
   if (n <= c || strncmp(name, cluster_id, c) != 0)
     return 0;
   if (strcmp(name + c, K8SHA__CLUSTER_CM_SUFFIX) == 0)

@@ -1,33 +1,16 @@
-/* Internal: Flink's names and labels for its high-availability objects (Flink 1.15 to 2.3), in
- * one place. Every layout is read; writers use the one configured (libk8sha.flink-layout). */
+/* Internal: applying Flink's layout (the names themselves: layout/flink.h). Every layout is
+ * read; writers use the one configured (libk8sha.flink-layout). */
 #ifndef K8SHA_STORE_LAYOUT_H
 #define K8SHA_STORE_LAYOUT_H
 
 #include <jansson.h>
 
 #include "k8sha/context.h"
+#include "kube/names.h"
+#include "layout/flink.h"
 
-#define K8SHA__LABEL_APP "app"
-#define K8SHA__LABEL_TYPE "type"
-#define K8SHA__LABEL_TYPE_VALUE "flink-native-kubernetes"
-#define K8SHA__LABEL_CM_TYPE "configmap-type" /* written by Flink 1.x only */
-#define K8SHA__LABEL_CM_TYPE_HA "high-availability"
-
-/* The ConfigMaps of one cluster, HA or not (Flink 2.0 dropped the configmap-type label, so HA
- * ConfigMaps are told apart by k8sha__is_ha_object). */
-#define K8SHA__HA_SELECTOR_FMT K8SHA__LABEL_APP "=%s"
-
-#define K8SHA__CONFIGMAPS_PATH_FMT "/api/v1/namespaces/%s/configmaps"
-
-/* The default lock names: Flink's cluster ConfigMap, or libk8sha's Lease; and the suffix of the
- * ConfigMap holding a Lease lock's published addresses (election/lock.h). */
-#define K8SHA__CLUSTER_CM_SUFFIX "-cluster-config-map"
-#define K8SHA__LEASE_SUFFIX "-cluster-lease"
-#define K8SHA__ADDRESSES_SUFFIX "-addresses"
-
-#define K8SHA__CHECKPOINT_PREFIX "checkpointID-"
-#define K8SHA__CHECKPOINT_BLOB "completedCheckpoint"
-#define K8SHA__COUNTER_KEY "counter"
+/* (Flink 2.0 dropped the configmap-type label, so HA ConfigMaps are told apart by
+ * k8sha__is_ha_object; K8SHA__HA_SELECTOR_FMT lists every ConfigMap of a cluster, HA or not.) */
 
 /* One kind of entry in the cluster ConfigMap that points to a blob. */
 typedef struct k8sha__graph_kind {

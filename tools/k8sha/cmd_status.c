@@ -8,9 +8,10 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "layout/flink.h"
 
-#define LEADER_ANNOTATION "control-plane.alpha.kubernetes.io/leader"
-#define LEADER_PREFIX "org.apache.flink.k8s.leader."
+#define LEADER_ANNOTATION K8SHA__LEADER_ANNOTATION
+#define LEADER_PREFIX K8SHA__LEADER_KEY_PREFIX
 
 static const char usage[] =
     "usage: k8sha status [-c FILE] [-D key=value]... [--json]\n"
@@ -51,7 +52,7 @@ int cmd_status(int argc, char **argv) {
   free(o.defs);
   if (rc)
     return rc;
-  snprintf(lock, sizeof(lock), "%s-cluster-config-map", cluster_id);
+  snprintf(lock, sizeof(lock), K8SHA__CLUSTER_CONFIGMAP_FMT, cluster_id);
   lock_obj = json_object_get(objs, lock);
 
   ann = json_string_value(json_object_get(

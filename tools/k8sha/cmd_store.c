@@ -7,11 +7,12 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "layout/flink.h"
 
 #define CONFIGMAP_MAX 1048576.0
-#define CHECKPOINT_PREFIX "checkpointID-"
+#define CHECKPOINT_PREFIX K8SHA__CHECKPOINT_PREFIX
 /* Flink's job graph entries: 1.x jobGraph-<id>, 2.0+ executionPlan-<id>. */
-static const char *const graph_prefixes[] = {"jobGraph-", "executionPlan-"};
+static const char *const graph_prefixes[] = {K8SHA__JOBGRAPH_PREFIX, K8SHA__EXECUTION_PLAN_PREFIX};
 #define N_GRAPH_PREFIXES (sizeof(graph_prefixes) / sizeof(graph_prefixes[0]))
 
 /* 1 when a stored value is marked for deletion: libk8sha's prefix or Flink's own flag. */
@@ -38,8 +39,9 @@ static size_t data_size(json_t *cm) {
 
 static int is_job_cm(const char *name, const char *cluster_id, char *job_id) {
   size_t c = strlen(cluster_id), i;
-  if (strlen(name) != c + 1 + 32 + strlen("-config-map") || strncmp(name, cluster_id, c) != 0 ||
-      name[c] != '-' || strcmp(name + c + 33, "-config-map") != 0)
+  if (strlen(name) != c + 1 + 32 + strlen(K8SHA__JOB_CM_SUFFIX) ||
+      strncmp(name, cluster_id, c) != 0 || name[c] != '-' ||
+      strcmp(name + c + 33, K8SHA__JOB_CM_SUFFIX) != 0)
     return 0;
   for (i = 0; i < 32; i++) {
     char ch = name[c + 1 + i];
@@ -83,7 +85,7 @@ static json_t *job_summary(const char *job_id, json_t *job_cm, json_t *cluster_c
   if (latest)
     json_object_set_new(j, "latestCheckpoint",
                         json_integer(strtoll(latest + strlen(CHECKPOINT_PREFIX), NULL, 10)));
-  v = json_object_get(json_object_get(job_cm, "data"), "counter");
+  v = json_object_get(json_object_get(job_cm, "data"), K8SHA__COUNTER_KEY);
   if (json_string_value(v))
     json_object_set_new(j, "nextCheckpointId",
                         json_integer(strtoll(json_string_value(v), NULL, 10)));
@@ -99,7 +101,7 @@ static json_t *jobs_of(json_t *objs, const char *cluster_id) {
   char cluster_name[300], job_id[33];
   json_t *cluster, *ids = json_object(), *out = json_array(), *v;
   const char *name, *key;
-  snprintf(cluster_name, sizeof(cluster_name), "%s-cluster-config-map", cluster_id);
+  snprintf(cluster_name, sizeof(cluster_name), K8SHA__CLUSTER_CONFIGMAP_FMT, cluster_id);
   cluster = json_object_get(objs, cluster_name);
   json_object_foreach(objs, name, v) {
     if (is_job_cm(name, cluster_id, job_id))
@@ -265,7 +267,7 @@ int cmd_checkpoints(int argc, char **argv) {
   if (o.json) {
     json_t *out = json_pack("{s:s, s:b, s:O}", "configMap", cm_name, "exists", cm != NULL,
                             "checkpoints", list);
-    v = json_object_get(json_object_get(cm, "data"), "counter");
+    v = json_object_get(json_object_get(cm, "data"), K8SHA__COUNTER_KEY);
     if (json_string_value(v))
       json_object_set_new(out, "nextCheckpointId",
                           json_integer(strtoll(json_string_value(v), NULL, 10)));
@@ -291,7 +293,7 @@ int cmd_checkpoints(int argc, char **argv) {
                (long long)json_integer_value(json_object_get(e, "size")));
       printf("\n");
     }
-    v = json_object_get(json_object_get(cm, "data"), "counter");
+    v = json_object_get(json_object_get(cm, "data"), K8SHA__COUNTER_KEY);
     if (json_string_value(v))
       printf("  next checkpoint id %s\n", json_string_value(v));
   }
