@@ -1,186 +1,21 @@
-/* The Kubernetes HTTP client: requests, the retry policy, authentication and TLS. */
-#include <errno.h>
+/* The Kubernetes HTTP client: requests, their queue and the retry policy (the client object,
+ * its credentials and TLS name: setup.c; answers: status.c; watch streams: stream.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/backoff.h"
-#include "core/fileio.h"
 #include "k8sha/errors.h"
 #include "kube/client_priv.h"
 
-#define DEFAULT_TIMEOUT_MS 10000u
 #define READ_ATTEMPTS 5u
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
-#define TOKEN_RELOAD_MS 60000u
-#define TOKEN_FILE_MAX (64u * 1024u)
 #define RESPONSE_MAX (64u * 1024u * 1024u) /* far above any ConfigMap list we expect */
 
 static const char *const verb_method[] = {"GET", "GET", "POST", "PUT", "PATCH", "DELETE", "GET"};
 
-k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k) {
-  return k->ctx;
-}
-
-void k8sha__kube_set_default_timeout(k8sha__kube *k, uint64_t ms) {
-  k->default_timeout_ms = ms ? ms : DEFAULT_TIMEOUT_MS;
-}
-
-void k8sha__kube_set_informer_backoff(k8sha__kube *k, uint64_t ms) {
-  k->informer_backoff_ms = ms;
-}
-
-uint64_t k8sha__kube_informer_backoff(const k8sha__kube *k) {
-  return k->informer_backoff_ms;
-}
-
-uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n) {
-  /* xorshift64*: jitter only needs to be spread out, not unpredictable. */
-  k->rng ^= k->rng >> 12;
-  k->rng ^= k->rng << 25;
-  k->rng ^= k->rng >> 27;
-  return n ? (k->rng * UINT64_C(2685821657736338717)) % n : 0;
-}
-
-/* ---- the token ---- */
-
-void k8sha__kube_reload_token(k8sha__kube *k) {
-  k8sha_ctx *ctx = k->ctx;
-  char *text = NULL;
-  size_t len = 0;
-  int rc;
-
-  if (!ctx->access.token_file)
-    return;
-  rc = k8sha__read_file(&ctx->alloc, ctx->access.token_file, TOKEN_FILE_MAX, &text, &len);
-  if (rc) {
-    /* Keep the old token: a rotation in progress may briefly remove the file. */
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "cannot re-read the token file %s: %s",
-               ctx->access.token_file, rc == K8SHA_EIO ? strerror(errno) : k8sha_strerror(rc));
-    return;
-  }
-  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
-    text[--len] = '\0';
-  if (len == 0) {
-    /* A rotation that truncates the file before writing the new token: keep the old one. */
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "the token file %s is empty; the token in use is kept",
-               ctx->access.token_file);
-    k8sha__free(&ctx->alloc, text);
-    return;
-  }
-  ctx->stats.token_reloads++;
-  if (k->token) {
-    memset(k->token, 0, strlen(k->token));
-    k8sha__free(&ctx->alloc, k->token);
-  }
-  k->token = text;
-}
-
-static void on_token_timer(void *user_data) {
-  k8sha__kube *k = user_data;
-  k8sha__kube_reload_token(k);
-  k8sha__timer_start(k->token_timer, TOKEN_RELOAD_MS);
-}
-
-/* ---- the client ---- */
-
-/* With tls-server-name, requests name that host (so SNI and certificate verification use it)
- * while CURLOPT_CONNECT_TO sends them to the server's real address. */
-static int apply_tls_server_name(k8sha__kube *k, const char *server, const char *name) {
-  const k8sha_allocator *a = &k->ctx->alloc;
-  const char *hostp = strstr(server, "://"), *end, *port = "443";
-  char host[256], portbuf[16], *rule;
-  size_t hlen;
-
-  if (!hostp)
-    return K8SHA_ECONFIG;
-  hostp += 3;
-  end = hostp[0] == '[' ? strchr(hostp, ']') : hostp + strcspn(hostp, ":/");
-  if (!end)
-    return K8SHA_ECONFIG;
-  if (hostp[0] == '[')
-    end++;
-  hlen = (size_t)(end - hostp);
-  if (hlen == 0 || hlen >= sizeof(host))
-    return K8SHA_ECONFIG;
-  memcpy(host, hostp, hlen);
-  host[hlen] = '\0';
-  if (*end == ':') {
-    size_t plen = strcspn(end + 1, "/");
-    if (plen == 0 || plen >= sizeof(portbuf))
-      return K8SHA_ECONFIG;
-    memcpy(portbuf, end + 1, plen);
-    portbuf[plen] = '\0';
-    port = portbuf;
-  }
-  k8sha__free(a, k->server);
-  k->server = k8sha__asprintf(a, "https://%s:%s", name, port);
-  rule = k8sha__asprintf(a, "%s:%s:%s:%s", name, port, host, port);
-  if (!k->server || !rule) {
-    k8sha__free(a, rule);
-    return K8SHA_ENOMEM;
-  }
-  k->connect_to = curl_slist_append(NULL, rule);
-  k8sha__free(a, rule);
-  return k->connect_to ? 0 : K8SHA_ENOMEM;
-}
-
-/* curl_global_init is not thread-safe before 7.84, and contexts may be made on several threads
- * at once: libk8sha calls it once, on first use, under uv_once. */
-static uv_once_t curl_once = UV_ONCE_INIT;
-static CURLcode curl_init_result;
-
-static void curl_init(void) {
-  curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void on_pump(void *user_data);
-
-void k8sha__kube_set_max_in_flight(k8sha__kube *k, unsigned int n) {
-  k->max_in_flight = n ? n : 1;
-}
-
-int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
-  k8sha__kube *k;
-
-  uv_once(&curl_once, curl_init);
-  if (curl_init_result != CURLE_OK)
-    return K8SHA_ESYSTEM;
-  k = k8sha__calloc(&ctx->alloc, 1, sizeof(*k));
-  if (!k)
-    return K8SHA_ENOMEM;
-  k->ctx = ctx;
-  k->default_timeout_ms = DEFAULT_TIMEOUT_MS;
-  k->max_in_flight = K8SHA__MAX_IN_FLIGHT;
-  k->rng = uv_hrtime() | 1;
-  k->server = k8sha__strdup(&ctx->alloc, ctx->access.server);
-  k->multi = curl_multi_init();
-  k->pump_timer = k8sha__timer_new(ctx, on_pump, k);
-  if (!k->server || !k->multi || !k->pump_timer || k8sha__kube_glue_init(k) != 0)
-    goto fail;
-  if (ctx->access.tls_server_name &&
-      apply_tls_server_name(k, ctx->access.server, ctx->access.tls_server_name) != 0)
-    goto fail;
-  if (ctx->access.token) {
-    k->token = k8sha__strdup(&ctx->alloc, ctx->access.token);
-    if (!k->token)
-      goto fail;
-  }
-  if (ctx->access.token_file) {
-    k8sha__kube_reload_token(k);
-    k->token_timer = k8sha__timer_new(ctx, on_token_timer, k);
-    if (!k->token_timer)
-      goto fail;
-    k8sha__timer_start(k->token_timer, TOKEN_RELOAD_MS);
-  }
-  *out = k;
-  return 0;
-fail:
-  k8sha__kube_free(k);
-  return K8SHA_ENOMEM;
-}
 
 static void unlink_req(k8sha__req *r) {
   k8sha__kube *k = r->k;
@@ -235,7 +70,6 @@ void k8sha__req_destroy(k8sha__req *r) {
 }
 
 static void complete(k8sha__req *r, int err, const char *message);
-static void stream_discard(k8sha__req *r);
 
 void k8sha__kube_free(k8sha__kube *k) {
   const k8sha_allocator *a;
@@ -309,13 +143,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
   return n;
 }
 
-/* A server's requested wait, capped: no answer may park a request (and what waits on it) for
- * longer than K8SHA__RETRY_AFTER_MAX_S; the request's own deadline still decides whether to wait. */
-#define K8SHA__RETRY_AFTER_MAX_S 60u
-static uint64_t retry_after_ms(uint64_t secs) {
-  return (secs > K8SHA__RETRY_AFTER_MAX_S ? K8SHA__RETRY_AFTER_MAX_S : secs) * 1000;
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) {
   k8sha__req *r = user_data;
   size_t n = size * nmemb;
@@ -326,49 +153,6 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) 
   }
   (void)data;
   return n;
-}
-
-int k8sha__status_to_err(long http_status, const char *reason) {
-  if (http_status >= 200 && http_status < 300)
-    return 0;
-  switch (http_status) {
-  case 401:
-    return K8SHA_EUNAUTHORIZED;
-  case 403:
-    return K8SHA_EFORBIDDEN;
-  case 404:
-    return K8SHA_ENOTFOUND;
-  case 409:
-    return reason && strcmp(reason, "AlreadyExists") == 0 ? K8SHA_EEXISTS : K8SHA_ECONFLICT;
-  case 410:
-    return K8SHA_EEXPIRED;
-  case 413:
-    return K8SHA_ETOOLARGE;
-  case 422:
-    return K8SHA_EINVALID_OBJECT;
-  case 429:
-    return K8SHA_ETOOMANYREQUESTS;
-  case 504:
-    return K8SHA_ETIMEDOUT;
-  default:
-    return http_status >= 500 ? K8SHA_EUNAVAILABLE : K8SHA_EAPI;
-  }
-}
-
-void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc) {
-  k8sha_stats *st = &k->ctx->stats;
-  if (rc != CURLE_OK && http_status == 0) {
-    st->transport_errors++;
-    return;
-  }
-  if (http_status >= 200 && http_status < 300)
-    st->responses_2xx++;
-  else if (http_status >= 400 && http_status < 500)
-    st->responses_4xx++;
-  else if (http_status >= 500)
-    st->responses_5xx++;
-  if (http_status == 409)
-    st->responses_409++;
 }
 
 /* Runs the callback, then frees the request. */
@@ -558,7 +342,7 @@ static int start_attempt(k8sha__req *r);
 /* Hands the request to curl for its next attempt, or queues it while K8SHA__MAX_IN_FLIGHT
  * others are in flight (urgent ones never wait). 0 or an error (nothing started);
  * K8SHA_ETIMEDOUT when the request's deadline has passed. */
-static int launch(k8sha__req *r) {
+int k8sha__req_launch(k8sha__req *r) {
   k8sha__kube *k = r->k;
   if (!r->is_stream && !r->urgent && (k->queue || in_flight(k) >= k->max_in_flight)) {
     if (k8sha__now_ms(k->ctx) >= r->deadline_at)
@@ -577,7 +361,7 @@ static int launch(k8sha__req *r) {
 
 /* Starts queued requests while slots are free, oldest first. One whose deadline passed while
  * it waited ends with K8SHA_ETIMEDOUT: nothing of it was sent. */
-static void on_pump(void *user_data) {
+void k8sha__kube_on_pump(void *user_data) {
   k8sha__kube *k = user_data;
   unsigned int n = in_flight(k);
   while (k->queue && n < k->max_in_flight) {
@@ -632,7 +416,7 @@ static int start_attempt(k8sha__req *r) {
 
 static void on_retry_timer(void *user_data) {
   k8sha__req *r = user_data;
-  int rc = launch(r);
+  int rc = k8sha__req_launch(r);
   if (rc == K8SHA_ETIMEDOUT) {
     char message[512];
     snprintf(message, sizeof(message), "%s %s: the request's deadline passed before attempt %u",
@@ -673,48 +457,6 @@ static int not_sent(CURLcode rc) {
          rc == CURLE_COULDNT_RESOLVE_PROXY;
 }
 
-static int transport_err(CURLcode rc) {
-  switch (rc) {
-  case CURLE_OPERATION_TIMEDOUT:
-    return K8SHA_ETIMEDOUT;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_CRL_BADFILE:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_ENGINE_NOTFOUND:
-  case CURLE_SSL_ENGINE_SETFAILED:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_USE_SSL_FAILED:
-    return K8SHA_ETLS;
-  case CURLE_OUT_OF_MEMORY:
-    return K8SHA_ENOMEM;
-  case CURLE_WRITE_ERROR:
-    return K8SHA_EBADRESPONSE; /* (the body callback refused what passed the limit) */
-  default:
-    return K8SHA_EUNAVAILABLE;
-  }
-}
-
-/* Fills resp from a Status body when there is one. */
-static void read_status(k8sha__resp *resp, json_t *json) {
-  json_t *kind, *retry;
-  if (!json || !json_is_object(json))
-    return;
-  kind = json_object_get(json, "kind");
-  if (!json_is_string(kind) || strcmp(json_string_value(kind), "Status") != 0)
-    return;
-  resp->message = json_string_value(json_object_get(json, "message"));
-  resp->reason = json_string_value(json_object_get(json, "reason"));
-  /* The API server states the delay in the body too; use it when the header was lost. */
-  retry = json_object_get(json_object_get(json, "details"), "retryAfterSeconds");
-  if (!resp->retry_after_ms && json_is_integer(retry) && json_integer_value(retry) > 0)
-    resp->retry_after_ms = retry_after_ms((uint64_t)json_integer_value(retry));
-}
-
 void k8sha__req_finished(k8sha__req *r) {
   k8sha__kube *k = r->k;
   k8sha__resp resp;
@@ -748,7 +490,7 @@ void k8sha__req_finished(k8sha__req *r) {
      * or a value curl could not read is 0, and the client's own backoff applies. */
     curl_off_t secs = 0;
     if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &secs) == CURLE_OK && secs > 0)
-      resp.retry_after_ms = retry_after_ms((uint64_t)secs);
+      resp.retry_after_ms = k8sha__retry_after_ms((uint64_t)secs);
   }
 
   if (r->too_large) {
@@ -763,7 +505,7 @@ void k8sha__req_finished(k8sha__req *r) {
     return;
   }
   if (r->curl_result != CURLE_OK && (status == 0 || r->curl_result != CURLE_WRITE_ERROR)) {
-    int err = transport_err(r->curl_result);
+    int err = k8sha__transport_err(r->curl_result);
     int sent = !not_sent(r->curl_result) || r->body_sent > 0; /* (see on_send) */
     snprintf(message, sizeof(message), "%s %s: %s", verb_method[r->verb], r->url,
              r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
@@ -797,7 +539,7 @@ void k8sha__req_finished(k8sha__req *r) {
 
   resp.http_status = status;
   resp.json = r->rlen ? json_loadb(r->rbuf, r->rlen, 0, &jerr) : NULL;
-  read_status(&resp, resp.json);
+  k8sha__read_status(&resp, resp.json);
   resp.err = k8sha__status_to_err(status, resp.reason);
 
   if (status == 401 && !r->auth_retried && k->ctx->access.token_file) {
@@ -808,7 +550,7 @@ void k8sha__req_finished(k8sha__req *r) {
     if (retry_later(r, 0))
       return;
     resp.json = r->rlen ? json_loadb(r->rbuf, r->rlen, 0, &jerr) : NULL;
-    read_status(&resp, resp.json);
+    k8sha__read_status(&resp, resp.json);
   }
   if (status == 429 || (status >= 500 && is_read(r->verb))) {
     uint64_t delay = status == 429 && resp.retry_after_ms ? resp.retry_after_ms : backoff_ms(r);
@@ -830,7 +572,7 @@ void k8sha__req_finished(k8sha__req *r) {
   json_decref(resp.json);
 }
 
-static k8sha__req *req_new(k8sha__kube *k, k8sha__verb verb, const char *path) {
+k8sha__req *k8sha__req_new(k8sha__kube *k, k8sha__verb verb, const char *path) {
   const k8sha_allocator *a = &k->ctx->alloc;
   k8sha__req *r = k8sha__calloc(a, 1, sizeof(*r));
   if (!r)
@@ -865,7 +607,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
   if (k->closing)
     return K8SHA_ECLOSED;
   a = &k->ctx->alloc;
-  r = req_new(k, o->verb, o->path);
+  r = k8sha__req_new(k, o->verb, o->path);
   if (!r)
     return K8SHA_ENOMEM;
   r->cb = cb;
@@ -889,7 +631,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
     k8sha__req_destroy(r);
     return K8SHA_ENOMEM;
   }
-  rc = launch(r);
+  rc = k8sha__req_launch(r);
   if (rc) {
     k8sha__req_destroy(r);
     return rc;
@@ -921,191 +663,4 @@ char *k8sha__query_escape(k8sha__kube *k, const char *value) {
   copy = k8sha__strdup(&k->ctx->alloc, esc);
   curl_free(esc);
   return copy;
-}
-
-/* ---- streams ---- */
-
-/* The queues a stream waits in (the pending streams here, the finished transfers in glue.c)
- * hold a reference to it (core/life.h), taken when it goes in and dropped when it comes out: a
- * stream its owner closed meanwhile is destroyed by the last of them. */
-void k8sha__stream_hold(k8sha__req *r) {
-  k8sha__life_enter(&r->life);
-}
-
-void k8sha__stream_release(k8sha__req *r) {
-  int gone;
-  k8sha__life_leave(&r->life, &gone);
-  if (gone)
-    k8sha__req_destroy(r);
-}
-
-void k8sha__stream_mark_pending(k8sha__req *r) {
-  k8sha__kube *k = r->k;
-  if (r->stream_pending)
-    return;
-  r->stream_pending = 1;
-  k8sha__stream_hold(r);
-  r->pending_next = k->pending;
-  k->pending = r;
-}
-
-/* A watch whose response has not begun within the client's timeout (a server that accepts the
- * connection and never answers): ended as a timed-out transfer, so that its owner reports it and
- * tries again, instead of waiting for the low-speed limit (minutes). */
-static void on_stream_silent(void *user_data) {
-  k8sha__req *r = user_data;
-  k8sha__kube *k = r->k;
-  if (r->state != REQ_ACTIVE || r->responded || r->cancelled)
-    return;
-  curl_multi_remove_handle(k->multi, r->easy);
-  r->state = REQ_FINISHING;
-  r->curl_result = CURLE_OPERATION_TIMEDOUT;
-  snprintf(r->errbuf, sizeof(r->errbuf), "no response within %llu ms",
-           (unsigned long long)r->attempt_timeout_ms);
-  r->stream_ended = 1;
-  k8sha__stream_mark_pending(r);
-  k->busy++;
-  k8sha__streams_dispatch(k);
-  k->busy--;
-}
-
-int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit_s,
-                       const k8sha__stream_cbs *cbs, void *user_data, k8sha__stream **out) {
-  k8sha__req *r;
-  int rc;
-
-  if (!k || !path || !cbs || !cbs->on_line || !cbs->on_end || !out)
-    return K8SHA_EINVAL;
-  if (k->closing)
-    return K8SHA_ECLOSED;
-  r = req_new(k, K8SHA__WATCH, path);
-  if (!r)
-    return K8SHA_ENOMEM;
-  r->is_stream = 1;
-  k8sha__life_init(&r->life);
-  r->scbs = *cbs;
-  r->user_data = user_data;
-  r->timeout_ms = (uint64_t)(idle_limit_s ? idle_limit_s : 60) * 1000;
-  r->max_attempts = 1;
-  r->attempt_timeout_ms = k->default_timeout_ms; /* (for the start of the response) */
-  r->retry_timer = k8sha__timer_new(k->ctx, on_stream_silent, r);
-  rc = r->retry_timer ? launch(r) : K8SHA_ENOMEM;
-  if (rc) {
-    k8sha__req_destroy(r);
-    return rc;
-  }
-  k8sha__timer_start(r->retry_timer, r->attempt_timeout_ms);
-  *out = (k8sha__stream *)r;
-  return 0;
-}
-
-/* The owner's close: takes the stream out of curl and drops the owner's reference. The stream
- * is destroyed when no callback of it runs and no queue holds it (core/life.h). */
-static void stream_discard(k8sha__req *r) {
-  if (r->state == REQ_ACTIVE) {
-    curl_multi_remove_handle(r->k->multi, r->easy);
-    r->state = REQ_FINISHING;
-  }
-  r->cancelled = 1;
-  if (k8sha__life_close(&r->life))
-    k8sha__req_destroy(r);
-}
-
-void k8sha__stream_close(k8sha__stream *s) {
-  if (s)
-    stream_discard((k8sha__req *)s);
-}
-
-/* Delivers the complete lines of one stream, then its end. */
-static void dispatch_one(k8sha__req *r) {
-  k8sha__kube *k = r->k;
-  int stop = 0;
-
-  k8sha__life_enter(&r->life);
-  while (!r->life.closed && !stop && r->lines_ok) {
-    char *start = r->rbuf + r->scan;
-    char *nl = r->rlen > r->scan ? memchr(start, '\n', r->rlen - r->scan) : NULL;
-    size_t len;
-    if (!nl)
-      break;
-    len = (size_t)(nl - start);
-    *nl = '\0';
-    r->scan += len + 1;
-    if (len > 0 && start[len - 1] == '\r')
-      start[--len] = '\0';
-    if (len == 0)
-      continue;
-    stop = r->scbs.on_line(start, len, r->user_data);
-  }
-  if (!r->life.closed) {
-    /* Drop delivered bytes so the buffer holds only the partial line. */
-    if (r->scan > 0) {
-      memmove(r->rbuf, r->rbuf + r->scan, r->rlen - r->scan);
-      r->rlen -= r->scan;
-      r->scan = 0;
-      if (r->rbuf)
-        r->rbuf[r->rlen] = '\0';
-    }
-    if (stop || r->stream_ended) {
-      k8sha__resp resp;
-      long status = 0;
-      int err = stop;
-      char message[CURL_ERROR_SIZE + 256];
-
-      memset(&resp, 0, sizeof(resp));
-      if (!stop) {
-        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
-        k8sha__kube_count_response(k, status, r->curl_result);
-        resp.http_status = status;
-        resp.body = r->rbuf ? r->rbuf : "";
-        resp.body_len = r->rlen;
-        if (r->curl_result != CURLE_OK) {
-          err = transport_err(r->curl_result);
-          snprintf(message, sizeof(message), "watch %s: %s", r->url,
-                   r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
-          resp.message = message;
-        } else if (status < 200 || status >= 300) {
-          json_error_t jerr;
-          if (status == 401)
-            k8sha__kube_reload_token(k); /* the next watch goes out with the rotated token */
-          resp.json = json_loadb(resp.body, resp.body_len, 0, &jerr);
-          read_status(&resp, resp.json);
-          err = k8sha__status_to_err(status, resp.reason);
-          if (!resp.message) {
-            snprintf(message, sizeof(message), "watch %s: HTTP %ld", r->url, status);
-            resp.message = message;
-          }
-        } else if (r->rlen > 0) {
-          /* The server closed the stream in the middle of an event. */
-          err = K8SHA_ECORRUPT;
-          snprintf(message, sizeof(message),
-                   "watch %s: the stream ended inside an event (%zu bytes without a newline)",
-                   r->url, r->rlen);
-          resp.message = message;
-        }
-      } else if (r->state == REQ_ACTIVE) {
-        curl_multi_remove_handle(k->multi, r->easy);
-        r->state = REQ_FINISHING;
-      }
-      resp.err = err;
-      /* The stream is over: the owner's reference goes now (closing it in on_end is a no-op). */
-      r->cancelled = 1;
-      k8sha__life_close(&r->life);
-      r->scbs.on_end(err, &resp, r->user_data);
-      json_decref(resp.json);
-    }
-  }
-  k8sha__stream_release(r);
-}
-
-void k8sha__streams_dispatch(k8sha__kube *k) {
-  while (k->pending) {
-    k8sha__req *r = k->pending;
-    k->pending = r->pending_next;
-    r->pending_next = NULL;
-    r->stream_pending = 0;
-    if (!r->life.closed)
-      dispatch_one(r);
-    k8sha__stream_release(r); /* (the queue's reference) */
-  }
 }

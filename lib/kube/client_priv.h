@@ -111,4 +111,18 @@ void k8sha__stream_release(k8sha__req *r);
 /* Records what a finished transfer means, for counters. */
 void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc);
 
+/* client.c: a request object, not yet started (NULL out of memory); hands a request to curl or
+ * to the queue (0, or an error with nothing started). */
+k8sha__req *k8sha__req_new(k8sha__kube *k, k8sha__verb verb, const char *path);
+/* client.c: the queue's timer (starts queued requests while slots are free). */
+void k8sha__kube_on_pump(void *user_data);
+int k8sha__req_launch(k8sha__req *r);
+/* status.c: a transport failure's K8SHA_E*; a Status body's message, reason and retry delay
+ * into resp; a server's requested wait in ms, capped at 60 s. */
+int k8sha__transport_err(CURLcode rc);
+void k8sha__read_status(k8sha__resp *resp, json_t *json);
+uint64_t k8sha__retry_after_ms(uint64_t secs);
+/* stream.c: frees a stream that has ended (its owner let go of it). */
+void k8sha__stream_discard(k8sha__req *r);
+
 #endif
