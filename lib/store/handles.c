@@ -14,384 +14,21 @@
 #include "storage/storage.h"
 #include "storage/uri.h"
 #include "store/handles.h"
+#include "store/handles_priv.h"
 #include "store/pointer.h"
 #include "store/retained.h"
 
-#define MARKER_LEN (sizeof(K8SHA__DELETING_MARKER) - 1)
-
-typedef enum kind { H_ADD, H_ADD_POINTER, H_PUT_POINTER, H_REPLACE, H_PUT, H_REMOVE, H_GET } kind;
-typedef enum phase {
-  P_CHECK,       /* a dry run of the edit on the cached state */
-  P_BLOB_WRITE,  /* the new blob */
-  P_COMMIT,      /* the fenced update */
-  P_DISCARD_NEW, /* deleting the new blob after a definite failure */
-  P_DELETE_OLD,  /* deleting the blob an update replaced */
-  P_SUBSUME,     /* deleting the blobs of entries an add marked (retention) */
-  P_MARK,        /* remove: marking the entry */
-  P_BLOB_REMOVE, /* remove: deleting its blob */
-  P_DROP,        /* remove: dropping the key */
-  P_READ         /* get: reading the blob */
-} phase;
-
-typedef struct hop {
-  struct hop *next;
-  k8sha__hstore *s; /* NULL once the store is freed */
-  k8sha_ctx *ctx;
-  k8sha_allocator alloc; /* a copy: a buried op is freed after its context */
-  kind kind;
-  phase phase;
-  char *key;
-  void *data; /* add/replace: the state, owned until the blob is written */
-  size_t len;
-  char *uri;       /* the new blob */
-  k8sha__pointer p; /* its pointer */
-  char *value;     /* the new value text */
-  char *old_value; /* the value replaced or removed (without the marker) */
-  int identical, absent, result;
-  int ours; /* identical: the entry there is this very value (its blob is this op's) */
-  int pinned; /* o->uri is pinned against orphan scans until the outcome is known */
-  int no_crc; /* get: the pointer (Flink's handle) gives the blob's size only */
-  const char *retain_prefix; /* add with retention: entries with this prefix ... */
-  unsigned int keep;         /* ... beyond this many live ones are marked in the same update */
-  json_t *retire;            /* or, when set, exactly these keys (key -> true) are */
-  json_t *subsumed;          /* key -> value (unmarked) of the entries marked after the edit */
-  void *sub_iter;
-  char msg[1024];
-  k8sha__hstore_done done;
-  k8sha__hstore_got got;
-  void *user_data;
-} hop;
-
-struct k8sha__hstore {
-  k8sha__fcm *f;
-  k8sha_ctx *ctx;
-  char *blob_kind;
-  hop *ops;        /* everything started and not finished */
-  json_t *deleted; /* key -> marked value whose blob this store deleted: dropped by a later add */
-  k8sha__retained retained; /* the retained entries, for retention at each add */
-};
 
 static void advance(hop *o, int err, const char *message);
 static void subsume_next(hop *o);
-static int retain(hop *o, json_t *obj, json_t *changes);
 static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *ptr, size_t len,
                        const k8sha__retention *r, k8sha__hstore_done done, void *user_data);
 
-static void set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_msg(hop *o, const char *fmt, ...) {
+void k8sha__h_set_msg(hop *o, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(o->msg, sizeof(o->msg), fmt, ap);
   va_end(ap);
-}
-
-/* ---- values ---- */
-
-int k8sha__value_decode(const k8sha_allocator *a, const char *value, int *is_marked,
-                        k8sha__pointer *p, unsigned char **bytes, size_t *len, const char **why) {
-  unsigned char *raw = NULL;
-  size_t n = 0;
-  int rc;
-
-  *is_marked = strncmp(value, K8SHA__DELETING_MARKER, MARKER_LEN) == 0;
-  if (*is_marked)
-    value += MARKER_LEN;
-  rc = k8sha__base64_decode(a, value, strlen(value), &raw, &n);
-  if (rc == K8SHA_ECORRUPT)
-    *why = "the value is not base64";
-  if (rc)
-    return rc;
-  if (n >= 3 && memcmp(raw, "K8P", 3) == 0) {
-    k8sha__free(a, raw);
-    rc = k8sha__pointer_decode(a, value, p, why);
-    return rc ? rc : 1;
-  }
-  *bytes = raw;
-  *len = n;
-  return 0;
-}
-
-static const char *entry_of(json_t *obj, const char *key) {
-  return json_string_value(json_object_get(json_object_get(obj, "data"), key));
-}
-
-static int is_marked(k8sha_ctx *ctx, const char *v) {
-  return k8sha__value_is_marked(&ctx->alloc, v);
-}
-
-/* The blob a value (marked or not) points to, allocated: for libk8sha's compact pointer and for
- * Flink's handle, whose blob the store owns as Flink's own store does; NULL for bytes a host
- * encoded itself (their blob is the host's) and for a value that cannot be read. */
-static char *blob_of(k8sha_ctx *ctx, const char *value) {
-  k8sha__value_info info;
-  char why[8];
-  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0 ||
-      info.form == K8SHA__VALUE_OPAQUE)
-    return NULL;
-  return k8sha__strdup(&ctx->alloc, info.uri);
-}
-
-/* The form of a value; K8SHA__VALUE_OPAQUE for one that cannot be read. */
-static int form_of(k8sha_ctx *ctx, const char *value) {
-  k8sha__value_info info;
-  char why[8];
-  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0)
-    return K8SHA__VALUE_OPAQUE;
-  return info.form;
-}
-
-/* Whether two blob URIs may name one blob: equal in the canonical form (Flink's "file:/x" is
- * "file:///x", s3a is s3, ...). A URI without a canonical form may: a delete decided on this
- * fails closed. */
-static int may_be_same_blob(const char *a, const char *b) {
-  char ca[K8SHA__URI_MAX], cb[K8SHA__URI_MAX];
-  if (k8sha__uri_canonical(a, ca, sizeof(ca)) != 0 || k8sha__uri_canonical(b, cb, sizeof(cb)) != 0)
-    return 1;
-  return strcmp(ca, cb) == 0;
-}
-
-static int same_entry(hop *o, const char *v) {
-  k8sha_ctx *ctx = o->ctx;
-  k8sha__pointer p;
-  unsigned char *bytes = NULL;
-  size_t len;
-  const char *why;
-  int marked, rc;
-  o->ours = strcmp(v, o->value) == 0;
-  if (o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER || o->ours)
-    return o->ours;
-  rc = k8sha__value_decode(&ctx->alloc, v, &marked, &p, &bytes, &len, &why);
-  k8sha__free(&ctx->alloc, bytes);
-  return rc == 1 && p.size == o->p.size && p.crc == o->p.crc;
-}
-
-static void set_old(hop *o, const char *v) {
-  k8sha__free(&o->ctx->alloc, o->old_value);
-  o->old_value = k8sha__strdup(&o->ctx->alloc, v);
-}
-
-/* ---- edits, run by the fenced ConfigMap on its current state ---- */
-
-static int edit_put(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  hop *o = ud;
-  const char *name = k8sha__fcm_name(o->s->f);
-  const char *v = entry_of(obj, o->key);
-  size_t size;
-
-  o->identical = 0;
-  if (o->kind == H_REPLACE) {
-    if (!v || is_marked(o->ctx, v)) {
-      snprintf(msg, n, "ConfigMap %s has no entry %s to replace", name, o->key);
-      return K8SHA_ENOTFOUND;
-    }
-    set_old(o, v);
-  } else if ((o->kind == H_PUT || o->kind == H_PUT_POINTER) && v) {
-    if (!is_marked(o->ctx, v) && same_entry(o, v)) {
-      o->identical = 1;
-      return K8SHA__UNCHANGED;
-    }
-    set_old(o, v);
-  } else if (v && !is_marked(o->ctx, v)) {
-    if (same_entry(o, v)) {
-      o->identical = 1;
-      return K8SHA__UNCHANGED;
-    }
-    snprintf(msg, n, "ConfigMap %s already holds a different entry %s", name, o->key);
-    return K8SHA_EEXISTS;
-  } else if (v) {
-    set_old(o, v); /* a removal that never finished: its blob goes after our commit */
-  }
-  if (json_object_set_new(changes, o->key, json_string(o->value)) != 0)
-    return K8SHA_ENOMEM;
-  if (o->retain_prefix && (size = (size_t)retain(o, obj, changes)) != 0) {
-    if ((int)size != K8SHA_EINVAL)
-      return K8SHA_ENOMEM;
-    if (o->retire)
-      snprintf(msg, n,
-               "%s is among the entries its own add retires (ConfigMap %s): it would be removed "
-               "in the same update that adds it, so it is not added",
-               o->key, name);
-    else
-      snprintf(msg, n,
-               "%s is older than the %u newest entries ConfigMap %s retains: it would be removed "
-               "in the same update that adds it, so it is not added",
-               o->key, o->keep, name);
-    return K8SHA_EINVAL;
-  }
-  if (o->phase == P_CHECK) {
-    size = k8sha__fcm_size_after(o->s->f, obj, changes);
-    if (size > K8SHA__CONFIGMAP_MAX_BYTES) {
-      snprintf(msg, n,
-               "adding %s would grow ConfigMap %s to %zu bytes of data, more than the %d that "
-               "Kubernetes allows",
-               o->key, name, size, K8SHA__CONFIGMAP_MAX_BYTES);
-      return K8SHA_ETOOLARGE;
-    }
-    return K8SHA__UNCHANGED;
-  }
-  return 0;
-}
-
-static int cmp_str(const void *a, const void *b);
-
-/* An entry retention found marked: dropped now when this store has deleted its blob (into
- * `drop`), else noted so that its blob is deleted after the commit. */
-static int note_marked(hop *o, const char *key, const char *text, json_t **drop) {
-  const char *gone = json_string_value(json_object_get(o->s->deleted, key));
-  if (gone && strcmp(gone, text) == 0) {
-    if (!*drop && !(*drop = json_object()))
-      return K8SHA_ENOMEM;
-    return json_object_set_new(*drop, key, json_null()) ? K8SHA_ENOMEM : 0;
-  }
-  return json_object_set_new(o->subsumed, key, json_string(text)) ? K8SHA_ENOMEM : 0;
-}
-
-/* Marks live entry `key` in the add's update. Both or the update fails: an entry marked in the
- * write but not in `subsumed` would keep its blob forever; one in `subsumed` but not marked would
- * lose its blob while a key still points to it. */
-static int retire_one(hop *o, json_t *obj, json_t *changes, const char *key) {
-  char *marked;
-  int rc = 0;
-  if (strcmp(key, o->key) == 0)
-    return K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
-  marked = k8sha__value_mark(&o->ctx->alloc, k8sha__fcm_value(obj, changes, key));
-  if (!marked)
-    return K8SHA_ENOMEM;
-  if (json_object_set_new(o->subsumed, key, json_string(marked)) != 0 ||
-      json_object_set_new(changes, key, json_string(marked)) != 0) /* the key stays */
-    rc = K8SHA_ENOMEM;
-  k8sha__free(&o->ctx->alloc, marked);
-  return rc;
-}
-
-/* Retention, in the add's own update: marks the oldest live entries beyond `keep` (or exactly
- * the live ones listed in `retire`), drops marked ones whose blobs this store has deleted, and
- * notes every entry left marked (their blobs are deleted after the commit). The entries are
- * those of the store's index (store/retained.h) with the edit's changes over it: the work is in
- * what changes, not in the entries the ConfigMap holds. */
-static int retain(hop *o, json_t *obj, json_t *changes) {
-  k8sha__hstore *s = o->s;
-  k8sha__retained *x = &s->retained;
-  size_t plen = strlen(o->retain_prefix), n_live, n_new = 0, i = 0, j = 0, k;
-  const char *key, *added[8];
-  json_t *v, *drop = NULL, *last = NULL;
-  uint64_t gen = 0;
-  int rc;
-
-  json_decref(o->subsumed);
-  o->subsumed = json_object();
-  if (!o->subsumed)
-    return K8SHA_ENOMEM;
-  if (obj == k8sha__fcm_object(s->f))
-    gen = k8sha__fcm_generation(s->f, &last);
-  rc = k8sha__retained_sync(x, obj, gen, last, o->retain_prefix);
-  /* the edit's changes over the index: live entries it adds, marked ones it writes */
-  n_live = x->n;
-  json_object_foreach(changes, key, v) {
-    const char *text = json_string_value(v);
-    if (rc || strncmp(key, o->retain_prefix, plen) != 0)
-      continue;
-    if (k8sha__retained_is_live(x, key))
-      n_live--;
-    if (!text)
-      continue;
-    if (is_marked(o->ctx, text))
-      rc = note_marked(o, key, text, &drop);
-    else if (n_new == sizeof(added) / sizeof(added[0]))
-      rc = K8SHA_EINVAL; /* (an add's edit adds one entry) */
-    else
-      added[n_new++] = key, n_live++;
-  }
-  json_object_foreach(x->marked, key, v) {
-    if (rc == 0 && !json_object_get(changes, key))
-      rc = note_marked(o, key, json_string_value(v), &drop);
-  }
-  if (rc == 0 && n_new > 1)
-    qsort(added, n_new, sizeof(added[0]), cmp_str);
-  if (rc == 0 && o->retire) {
-    json_object_foreach(o->retire, key, v) {
-      const char *text = k8sha__fcm_value(obj, changes, key);
-      int live = json_object_get(changes, key) ? text && !is_marked(o->ctx, text) &&
-                                                     strncmp(key, o->retain_prefix, plen) == 0
-                                               : k8sha__retained_is_live(x, key);
-      if (rc == 0 && live)
-        rc = retire_one(o, obj, changes, key);
-    }
-  } else if (rc == 0 && n_live > o->keep) {
-    /* the oldest n_live - keep: the index's live keys (those the edit leaves alone) merged with
-     * the ones it adds, in key order */
-    for (k = n_live - o->keep; rc == 0 && k > 0; k--) {
-      while (i < x->n && json_object_get(changes, x->live[i]))
-        i++;
-      if (j < n_new && (i == x->n || strcmp(added[j], x->live[i]) < 0))
-        key = added[j++];
-      else if (i < x->n)
-        key = x->live[i++];
-      else
-        break;
-      rc = retire_one(o, obj, changes, key);
-    }
-  }
-  /* (after the marks: `added` points into the keys of changes, which these would move) */
-  if (rc == 0 && drop && json_object_update(changes, drop) != 0)
-    rc = K8SHA_ENOMEM;
-  json_decref(drop);
-  return rc;
-}
-
-static int edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  hop *o = ud;
-  const char *v = entry_of(obj, o->key);
-  char *marked;
-  int rc;
-  (void)msg;
-  (void)n;
-  o->absent = !v;
-  if (!v)
-    return K8SHA__UNCHANGED;
-  set_old(o, v);
-  if (is_marked(o->ctx, v))
-    return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->alloc, v);
-  if (!marked || !o->old_value) {
-    k8sha__free(&o->ctx->alloc, marked);
-    return K8SHA_ENOMEM;
-  }
-  rc = json_object_set_new(changes, o->key, json_string(marked));
-  k8sha__free(&o->ctx->alloc, marked);
-  return rc ? K8SHA_ENOMEM : 0;
-}
-
-static int edit_drop(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  hop *o = ud;
-  const char *v = entry_of(obj, o->key);
-  (void)msg;
-  (void)n;
-  char *marked;
-  int same;
-  /* Only our marked entry goes; anything else there now was written since, and stays. */
-  if (!v || !is_marked(o->ctx, v))
-    return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->alloc, o->old_value);
-  if (!marked)
-    return K8SHA_ENOMEM;
-  same = strcmp(v, marked) == 0;
-  k8sha__free(&o->ctx->alloc, marked);
-  if (!same)
-    return K8SHA__UNCHANGED;
-  return json_object_set_new(changes, o->key, json_null()) ? K8SHA_ENOMEM : 0;
-}
-
-static int edit_read(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  hop *o = ud;
-  (void)changes;
-  const char *v = entry_of(obj, o->key);
-  if (!v || is_marked(o->ctx, v)) {
-    snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);
-    return K8SHA_ENOTFOUND;
-  }
-  set_old(o, v);
-  return o->old_value ? K8SHA__UNCHANGED : K8SHA_ENOMEM;
 }
 
 /* ---- the steps ---- */
@@ -450,12 +87,12 @@ static void on_blob(const k8sha__blob_result *r, void *ud) {
     uint32_t crc = k8sha__crc32c(0, r->data, r->len);
     k8sha_ctx *ctx = o->ctx;
     if (o->no_crc && r->len != o->p.size) {
-      set_msg(o, "blob %s of entry %s is damaged: %zu bytes, Flink's handle says %llu bytes",
+      k8sha__h_set_msg(o, "blob %s of entry %s is damaged: %zu bytes, Flink's handle says %llu bytes",
                o->p.uri, o->key, r->len, (unsigned long long)o->p.size);
       unlink_op(o);
       o->got(K8SHA_ECORRUPT, o->msg, NULL, 0, 0, o->user_data);
     } else if (!o->no_crc && (r->len != o->p.size || crc != o->p.crc)) {
-      set_msg(o, "blob %s of entry %s is damaged: %zu bytes with checksum %08x, the pointer says "
+      k8sha__h_set_msg(o, "blob %s of entry %s is damaged: %zu bytes with checksum %08x, the pointer says "
                "%llu bytes with checksum %08x",
                o->p.uri, o->key, r->len, (unsigned)crc, (unsigned long long)o->p.size,
                (unsigned)o->p.crc);
@@ -489,7 +126,7 @@ static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
 /* Deletes the blob of the next entry the commit left marked; finishes after the last. */
 static void subsume_next(hop *o) {
   while (o->sub_iter) {
-    char *uri = blob_of(o->ctx, json_string_value(json_object_iter_value(o->sub_iter)));
+    char *uri = k8sha__h_blob_of(o->ctx, json_string_value(json_object_iter_value(o->sub_iter)));
     int rc = uri ? start_blob(o, P_SUBSUME, uri) : -1;
     k8sha__free(&o->ctx->alloc, uri);
     if (rc == 0)
@@ -510,7 +147,7 @@ static void subsume_next(hop *o) {
 /* Deletes the blob of a definitely failed write, then reports the failure. */
 static void discard_new(hop *o, int err, const char *message) {
   o->result = err;
-  set_msg(o, "%s", message ? message : k8sha_strerror(err));
+  k8sha__h_set_msg(o, "%s", message ? message : k8sha_strerror(err));
   if (!o->uri || start_blob(o, P_DISCARD_NEW, o->uri) != 0)
     finish(o, err, o->msg);
 }
@@ -545,7 +182,7 @@ static void advance(hop *o, int err, const char *message) {
         rc = start_blob(o, P_READ, o->p.uri);
         if (rc == 0)
           return;
-        set_msg(o, "reading blob %s of entry %s (Flink's handle): %s", o->p.uri, o->key,
+        k8sha__h_set_msg(o, "reading blob %s of entry %s (Flink's handle): %s", o->p.uri, o->key,
                 k8sha_strerror(rc));
         unlink_op(o);
         o->got(rc, o->msg, NULL, 0, 0, o->user_data);
@@ -558,7 +195,7 @@ static void advance(hop *o, int err, const char *message) {
         rc = start_blob(o, P_READ, p.uri);
         if (rc == 0)
           return;
-        set_msg(o, "reading blob %s of entry %s: %s", p.uri, o->key,
+        k8sha__h_set_msg(o, "reading blob %s of entry %s: %s", p.uri, o->key,
                  k8sha_strerror(rc));
       } else if (rc == 0) {
         unlink_op(o);
@@ -567,7 +204,7 @@ static void advance(hop *o, int err, const char *message) {
         op_free(ctx, o);
         return;
       } else {
-        set_msg(o, "entry %s of ConfigMap %s is damaged: %s", o->key,
+        k8sha__h_set_msg(o, "entry %s of ConfigMap %s is damaged: %s", o->key,
                  k8sha__fcm_name(o->s->f), why ? why : k8sha_strerror(rc));
       }
       unlink_op(o);
@@ -576,22 +213,22 @@ static void advance(hop *o, int err, const char *message) {
       return;
     }
     rc = o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER
-             ? start_fcm(o, P_COMMIT, edit_put)
+             ? start_fcm(o, P_COMMIT, k8sha__h_edit_put)
              : start_blob(o, P_BLOB_WRITE, o->uri);
     break;
   case P_BLOB_WRITE:
     if (err) {
       /* Nothing points to it; a partly written blob is the backend's to clean up. */
-      set_msg(o, "writing blob %s for %s failed: %s", o->uri, o->key,
+      k8sha__h_set_msg(o, "writing blob %s for %s failed: %s", o->uri, o->key,
                message ? message : k8sha_strerror(err));
       finish(o, err, o->msg);
       return;
     }
-    rc = start_fcm(o, P_COMMIT, edit_put);
+    rc = start_fcm(o, P_COMMIT, k8sha__h_edit_put);
     break;
   case P_COMMIT:
     if (err == K8SHA_EUNKNOWN_OUTCOME) {
-      set_msg(o, "%s; blob %s is kept", message ? message : "",
+      k8sha__h_set_msg(o, "%s; blob %s is kept", message ? message : "",
                o->uri ? o->uri : "(none)");
       finish(o, err, o->msg);
       return;
@@ -617,7 +254,7 @@ static void advance(hop *o, int err, const char *message) {
       discard_new(o, 0, NULL);
       return;
     }
-    uri = o->old_value ? blob_of(ctx, o->old_value) : NULL;
+    uri = o->old_value ? k8sha__h_blob_of(ctx, o->old_value) : NULL;
     if (uri && o->value) {
       /* A new value naming the very blob the old one named keeps it. So does a host's opaque
        * value replacing Flink's handle: that blob is one the host wrote, and the new bytes may
@@ -625,9 +262,9 @@ static void advance(hop *o, int err, const char *message) {
        * refuses to run while an opaque entry exists, so the kept blob is never reported as
        * unreferenced while it may be referenced). A blob of the store's own compact pointer
        * has a name only the store chose: it goes. */
-      char *now = blob_of(ctx, o->value);
-      int host_blob = !now && form_of(ctx, o->old_value) == K8SHA__VALUE_FLINK;
-      if (host_blob || (now && may_be_same_blob(now, uri))) {
+      char *now = k8sha__h_blob_of(ctx, o->value);
+      int host_blob = !now && k8sha__h_form_of(ctx, o->old_value) == K8SHA__VALUE_FLINK;
+      if (host_blob || (now && k8sha__h_may_be_same_blob(now, uri))) {
         if (host_blob)
           k8sha__log(ctx, K8SHA_LOG_INFO, "store",
                      "entry %s of ConfigMap %s now holds host pointer bytes the store cannot "
@@ -681,13 +318,13 @@ static void advance(hop *o, int err, const char *message) {
       finish(o, err, message);
       return;
     }
-    uri = blob_of(ctx, o->old_value);
+    uri = k8sha__h_blob_of(ctx, o->old_value);
     if (uri) {
       rc = start_blob(o, P_BLOB_REMOVE, uri);
       k8sha__free(&ctx->alloc, uri);
       break;
     }
-    rc = start_fcm(o, P_DROP, edit_drop); /* an opaque pointer: its blob is the host's */
+    rc = start_fcm(o, P_DROP, k8sha__h_edit_drop); /* an opaque pointer: its blob is the host's */
     break;
   case P_BLOB_REMOVE:
     if (err) {
@@ -698,7 +335,7 @@ static void advance(hop *o, int err, const char *message) {
       finish(o, err, o->msg);
       return;
     }
-    rc = start_fcm(o, P_DROP, edit_drop);
+    rc = start_fcm(o, P_DROP, k8sha__h_edit_drop);
     break;
   case P_DROP:
     finish(o, err, message);
@@ -706,9 +343,9 @@ static void advance(hop *o, int err, const char *message) {
   case P_READ:
     /* success is handled in on_blob */
     if (err == K8SHA_ENOTFOUND)
-      set_msg(o, "blob %s of entry %s is missing", o->p.uri, o->key);
+      k8sha__h_set_msg(o, "blob %s of entry %s is missing", o->p.uri, o->key);
     else
-      set_msg(o, "reading blob %s of entry %s failed: %s", o->p.uri,
+      k8sha__h_set_msg(o, "reading blob %s of entry %s failed: %s", o->p.uri,
                o->key, message ? message : k8sha_strerror(err));
     unlink_op(o);
     o->got(err, o->msg, NULL, 0, 0, o->user_data);
@@ -716,7 +353,7 @@ static void advance(hop *o, int err, const char *message) {
     return;
   }
   if (rc) {
-    set_msg(o, "%s: cannot continue: %s", o->key, k8sha_strerror(rc));
+    k8sha__h_set_msg(o, "%s: cannot continue: %s", o->key, k8sha_strerror(rc));
     if (o->phase == P_COMMIT && o->uri)
       discard_new(o, rc, o->msg);
     else
@@ -820,7 +457,7 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
     op_free(s->ctx, o);
     return rc;
   }
-  return launch(o, P_CHECK, edit_put);
+  return launch(o, P_CHECK, k8sha__h_edit_put);
 }
 
 int k8sha__hstore_add(k8sha__hstore *s, const char *key, const void *data, size_t len,
@@ -892,7 +529,7 @@ static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *pt
     op_free(s->ctx, o);
     return rc;
   }
-  return launch(o, P_CHECK, edit_put);
+  return launch(o, P_CHECK, k8sha__h_edit_put);
 }
 
 int k8sha__hstore_remove(k8sha__hstore *s, const char *key, k8sha__hstore_done done,
@@ -903,7 +540,7 @@ int k8sha__hstore_remove(k8sha__hstore *s, const char *key, k8sha__hstore_done d
   o = op_new(s, H_REMOVE, key, done, NULL, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  return launch(o, P_MARK, edit_mark);
+  return launch(o, P_MARK, k8sha__h_edit_mark);
 }
 
 int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, void *user_data) {
@@ -913,17 +550,17 @@ int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, 
   o = op_new(s, H_GET, key, NULL, got, user_data);
   if (!o)
     return K8SHA_ENOMEM;
-  return launch(o, P_CHECK, edit_read);
+  return launch(o, P_CHECK, k8sha__h_edit_read);
 }
 
 /* ---- reads of the cached state ---- */
 
 int k8sha__hstore_exists(const k8sha__hstore *s, const char *key) {
-  const char *v = entry_of(k8sha__fcm_object(s->f), key);
-  return v && !is_marked(s->ctx, v);
+  const char *v = k8sha__h_entry_of(k8sha__fcm_object(s->f), key);
+  return v && !k8sha__h_is_marked(s->ctx, v);
 }
 
-static int cmp_str(const void *a, const void *b) {
+int k8sha__h_cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
@@ -936,7 +573,7 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
 
   json_object_foreach(data, key, v) {
     const char *text = json_string_value(v);
-    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || is_marked(s->ctx, text) != marked)
+    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || k8sha__h_is_marked(s->ctx, text) != marked)
       continue;
     if (k8sha__grow(&s->ctx->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
         !(out[count] = k8sha__strdup(&s->ctx->alloc, key))) {
@@ -946,7 +583,7 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
     count++;
   }
   if (count)
-    qsort(out, count, sizeof(*out), cmp_str);
+    qsort(out, count, sizeof(*out), k8sha__h_cmp_str);
   *keys = out;
   *n = count;
   return 0;
