@@ -6,8 +6,11 @@
  * time from the grant to the last job recovered, the API requests that took, the process's RSS
  * with every store open and one leader retriever per job ("job-<id>", as each JobMaster's
  * address is followed, in a second context as in the processes that look jobs up), and then,
- * over a quiet window, the leader's API requests per second and the retrievers' requests and
- * watch events (the window is the only wait on time here).
+ * over a quiet window, the leader's API requests per second and the retrievers' requests, watch
+ * events and callbacks (the window is the only wait on time here). The watch events are the
+ * retrievers' context's: with the Lease lock its one watch is of the addresses ConfigMap, and
+ * they include the BOOKMARK a server sends each watch about once a minute (kube-lite: every 60
+ * s), so a window may hold one; a callback is a retriever told of a change.
  *
  *   build/tests/bench/jobs_bench [JOBS ...] [--window S]       (default 1 100 1000, 10 s)
  *
@@ -142,8 +145,11 @@ static void on_opened(k8sha_checkpoint_store *s, int status, void *ud) {
     die("recover", k8sha_checkpoint_store_last_error(s));
 }
 
+static unsigned long reports; /* retriever callbacks */
+
 static void on_leader(k8sha_retriever *r, const char *address, const char *session, void *ud) {
   (void)r, (void)address, (void)session, (void)ud;
+  reports++;
 }
 
 static void stats(k8sha_ctx *ctx, k8sha_stats *st) {
@@ -210,15 +216,16 @@ static void bench(size_t n, double window_s) {
   uv_run(&loop, UV_RUN_DEFAULT);
   stats(ctx, &s1);
   stats(rctx, &r1);
+  reports = 0;
   uv_timer_start(&timer, on_window, (uint64_t)(window_s * 1000), 0);
   uv_run(&loop, UV_RUN_DEFAULT);
   stats(ctx, &s2);
   stats(rctx, &r2);
-  printf("| %5zu | %9.0f | %8ld | %5.2f | %7.1f | %8.2f | %10.2f | %8llu |\n", n, t1 - at,
-         kl1 - kl0, (double)(kl1 - kl0) / n, rss_kib() / 1024.0,
+  printf("| %5zu | %9.0f | %8ld | %5.2f | %7.1f | %8.2f | %10.2f | %8llu | %8lu |\n", n,
+         t1 - at, kl1 - kl0, (double)(kl1 - kl0) / n, rss_kib() / 1024.0,
          (double)(s2.requests - s1.requests) / window_s,
          (double)(r2.requests - r1.requests) / window_s,
-         (unsigned long long)(r2.watch_events - r1.watch_events));
+         (unsigned long long)(r2.watch_events - r1.watch_events), reports);
   fflush(stdout);
   uv_close((uv_handle_t *)&timer, NULL);
   for (i = 0; i < n; i++) {
@@ -254,8 +261,8 @@ int main(int argc, char **argv) {
          "states; quiet window %.0f s)\n\n",
          STATE_BYTES, window);
   printf("| jobs  | grant to all recovered, ms | requests | per job | RSS MiB | quiet: leader req/s "
-         "| retrievers' req/s | retrievers' watch events |\n");
-  printf("|---|---|---|---|---|---|---|---|\n");
+         "| retrievers' req/s | retrievers' watch events | retriever callbacks |\n");
+  printf("|---|---|---|---|---|---|---|---|---|\n");
   for (i = 0; i < n_counts; i++)
     bench(counts[i], window);
   printf("\nthe recovery's requests, from the leader's own counters:\n");

@@ -511,7 +511,11 @@ def document(a, el, el_def, s, cost, jobs, path):
           "## libk8sha: a thousand jobs", "",
           "`tests/bench/jobs_bench`: after a clean failover, the new leader opens every job's "
           "store (claiming its ConfigMap) and recovers its latest checkpoint, all at once; then "
-          "one leader retriever per job in a second context, and a quiet window.", "", jobs, ""]
+          "one leader retriever per job in a second context, and a quiet window. With the Lease "
+          "lock the retrievers' context watches the addresses ConfigMap, which renewals do not "
+          "touch; its watch events include the BOOKMARK the server sends each watch about once "
+          "a minute, so a window may hold one. A retriever callback is a retriever told of a "
+          "change.", "", jobs, ""]
     with open(path, "w") as f:
         f.write("\n".join(t))
     say("wrote %s" % path)
