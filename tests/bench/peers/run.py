@@ -442,7 +442,9 @@ def document(a, el, el_def, s, cost, jobs, path):
          "raw results are in [%s/](%s/)."
          % (" --real-kube" if a.server else "", datetime.date.today().isoformat(),
             "quick" if a.quick else "%d runs per series" % a.runs, machine(), server, rel, rel),
-         ""] + (["The same run against kube-lite, with the library's own CPU per commit and a "
+         ""] + (["The election figures are from an earlier run's measurements, kept in %s/ "
+                 "(`--reuse`); the rest were measured anew." % rel, ""] if a.reuse else []) + (
+                ["The same run against kube-lite, with the library's own CPU per commit and a "
                  "thousand jobs: [benchmarks.md](benchmarks.md).", ""] if a.server else []) + [
          "## Leader election", "",
          "Four implementations, each only against contenders of its own kind (three of them, "
