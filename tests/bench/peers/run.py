@@ -437,7 +437,7 @@ def document(a, el, el_def, s, cost, jobs, path):
               if a.server else "`k8sha-kube-lite` on loopback")
     t = ["# Benchmarks: libk8sha beside its peers" + (", on the real kube-apiserver"
                                                       if a.server else ""), "",
-         "Written by `tests/bench/peers/run%s` (%s, %s); every figure below is from that one run "
+         "Written by `tests/bench/peers/run%s` (%s, %s); every figure below was measured "
          "on %s, against %s. Rerun it to measure your machine; the "
          "raw results are in [%s/](%s/)."
          % (" --real-kube" if a.server else "", datetime.date.today().isoformat(),
