@@ -17,7 +17,7 @@
 #include "kube/names.h"
 #include "kube/client.h"
 #include "election/fenced.h"
-#include "store/layout.h"
+#include "layout/flink.h"
 
 /* The pause after a conflict, before the object is read again: 10-20 ms doubling to 1.28 s. */
 #define CONFLICT_FIRST_MS 20u
@@ -178,7 +178,7 @@ static int stamp(k8sha__fcm *f, json_t *obj) {
 }
 
 static json_t *new_object(k8sha__fcm *f) {
-  json_t *labels = k8sha__ha_labels(f->ctx);
+  json_t *labels = k8sha__ha_labels(f->ctx->ha.cluster_id, f->ctx->ha.flink_layout);
   json_t *obj = labels ? json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{}}", "apiVersion", "v1",
                                    "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
                                    f->ctx->ha.namespace_, "labels", labels, "data")

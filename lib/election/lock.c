@@ -11,7 +11,7 @@
 #include "k8sha/errors.h"
 #include "kube/names.h"
 #include "kube/informer.h"
-#include "store/layout.h"
+#include "layout/flink.h"
 
 /* Our own writes echo back through the watch, sometimes after a newer write of ours already
  * answered; remembering the last few versions we wrote lets us ignore such stale echoes. */
@@ -479,7 +479,7 @@ json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
 }
 
 json_t *k8sha__lock_new_object(const k8sha__lock *l) {
-  json_t *labels = k8sha__ha_labels(l->ctx);
+  json_t *labels = k8sha__ha_labels(l->ctx->ha.cluster_id, l->ctx->ha.flink_layout);
   if (!labels)
     return NULL;
   if (l->kind == K8SHA_LOCK_LEASE)

@@ -18,7 +18,7 @@
 #include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
-#include "store/layout.h"
+#include "layout/flink.h"
 #include "store/pointer.h"
 #include "storage/uri.h"
 #include "store/cleanup_task.h"
@@ -389,7 +389,7 @@ static void run_job(task *t, int err, const char *message) {
       return;
     }
     t->step = S_GRAPH_CLAIMED;
-    rc = k8sha__store_open(t->leader, t->cluster_cm, k8sha__graph_kind_written(t->ctx)->blob_kind,
+    rc = k8sha__store_open(t->leader, t->cluster_cm, k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind,
                            0, k8sha__task_on_fcm, t, &t->cf, &t->ch);
     break;
   case S_GRAPH_CLAIMED:

@@ -7,7 +7,8 @@
 #include "k8sha/watch.h"
 #include "kube/informer.h"
 #include "store/jobs.h"
-#include "store/layout.h"
+#include "kube/names.h"
+#include "layout/flink.h"
 
 struct k8sha_watch {
   k8sha_ctx *ctx;

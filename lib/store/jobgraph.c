@@ -13,17 +13,7 @@
 #include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
-#include "store/layout.h"
-
-int k8sha__job_id_valid(const char *id) {
-  size_t i;
-  if (!id || strlen(id) != K8SHA__JOB_ID_LEN)
-    return 0;
-  for (i = 0; i < K8SHA__JOB_ID_LEN; i++)
-    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-      return 0;
-  return 1;
-}
+#include "layout/flink.h"
 
 char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id) {
   return k8sha__asprintf(&ctx->alloc, "%s-%s-config-map", ctx->ha.cluster_id, job_id);
@@ -131,7 +121,7 @@ int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *l
   k8sha__life_init(&s->life);
   s->ctx = ctx;
   s->kind = kind == K8SHA_GRAPH_APPLICATIONS ? k8sha__graph_kind_of(K8SHA__GRAPH_APPLICATION)
-                                             : k8sha__graph_kind_written(ctx);
+                                             : k8sha__graph_kind_written(ctx->ha.flink_layout);
   k8sha__ctx_child(ctx, 1);
   name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
   g = name ? gop_new(s, user_data) : NULL;

@@ -6,8 +6,6 @@
 #include "layout/flink.h" /* K8SHA__JOB_ID_LEN */
 
 
-/* 1 when `id` is 32 lowercase hex digits (Flink's JobID), else 0. */
-int k8sha__job_id_valid(const char *id);
 /* "<cluster-id>-<jobid>-config-map" (allocated). */
 char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id);
 

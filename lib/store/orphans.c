@@ -8,7 +8,7 @@
 #include "k8sha/errors.h"
 #include "storage/storage.h"
 #include "store/cleanup_task.h"
-#include "store/layout.h"
+#include "layout/flink.h"
 
 /* Lists Flink's default folder beside ours when high-availability.cluster-id was not given (the
  * scan must not guess which folder is this cluster's); otherwise goes on at once. */
@@ -118,7 +118,7 @@ void k8sha__orphans_run(task *t, int err, const char *message) {
       rc = k8sha__store_open(t->leader, k8sha__task_item_name(item),
                              k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) == 2
                                  ? K8SHA__CHECKPOINT_BLOB
-                                 : k8sha__graph_kind_written(t->ctx)->blob_kind,
+                                 : k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind,
                              0, k8sha__task_on_fcm, t, &t->jf, &t->jh);
       break;
     }

@@ -1,11 +1,8 @@
-/* Flink's HA names, by version (see layout.h). */
-#include "store/layout.h"
+/* Applying Flink's HA layout (layout/flink.h): graph kinds by version, labels, what a listed
+ * ConfigMap or blob name is. */
+#include "layout/flink.h"
 
 #include <string.h>
-
-#include "config/keys.h"
-#include "core/ctx_priv.h"
-#include "store/jobs.h"
 
 const k8sha__graph_kind k8sha__graph_kinds[] = {
     {K8SHA__JOBGRAPH_PREFIX, K8SHA__JOBGRAPH_BLOB, 1},             /* Flink 1.x */
@@ -14,20 +11,30 @@ const k8sha__graph_kind k8sha__graph_kinds[] = {
     {NULL, NULL, 0},
 };
 
+int k8sha__job_id_valid(const char *id) {
+  size_t i;
+  if (!id || strlen(id) != K8SHA__JOB_ID_LEN)
+    return 0;
+  for (i = 0; i < K8SHA__JOB_ID_LEN; i++)
+    if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+      return 0;
+  return 1;
+}
+
 const k8sha__graph_kind *k8sha__graph_kind_of(int which) {
   return &k8sha__graph_kinds[which];
 }
 
-const k8sha__graph_kind *k8sha__graph_kind_written(const k8sha_ctx *ctx) {
-  return k8sha__graph_kind_of(ctx->ha.flink_layout == K8SHA__LAYOUT_FLINK2
+const k8sha__graph_kind *k8sha__graph_kind_written(unsigned int layout) {
+  return k8sha__graph_kind_of(layout == K8SHA__LAYOUT_FLINK2
                                   ? K8SHA__GRAPH_EXECUTION_PLAN
                                   : K8SHA__GRAPH_JOBGRAPH);
 }
 
-json_t *k8sha__ha_labels(const k8sha_ctx *ctx) {
-  json_t *l = json_pack("{s:s, s:s}", K8SHA__LABEL_APP, ctx->ha.cluster_id, K8SHA__LABEL_TYPE,
+json_t *k8sha__ha_labels(const char *cluster_id, unsigned int layout) {
+  json_t *l = json_pack("{s:s, s:s}", K8SHA__LABEL_APP, cluster_id, K8SHA__LABEL_TYPE,
                         K8SHA__LABEL_TYPE_VALUE);
-  if (l && ctx->ha.flink_layout != K8SHA__LAYOUT_FLINK2 &&
+  if (l && layout != K8SHA__LAYOUT_FLINK2 &&
       json_object_set_new(l, K8SHA__LABEL_CM_TYPE, json_string(K8SHA__LABEL_CM_TYPE_HA)) != 0) {
     json_decref(l);
     return NULL;
