@@ -12,7 +12,7 @@
 #include "config/s3_conf.h"
 #include "core/alloc.h"
 #include "k8sha/errors.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 
 typedef struct vctx {
   k8sha_config *cfg;

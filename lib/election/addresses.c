@@ -9,7 +9,7 @@
 #include "election/elector.h"
 #include "election/elector_priv.h"
 #include "k8sha/errors.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 
 static int is_leader_key(const char *key) {
   return strncmp(key, K8SHA__LEADER_KEY_PREFIX, strlen(K8SHA__LEADER_KEY_PREFIX)) == 0;

@@ -17,7 +17,7 @@
 #include "election/record.h"
 #include "election/fenced.h"
 #include "kube/client.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 #include "k8sha/election.h"
 #include "k8sha/errors.h"
 

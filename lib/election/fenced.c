@@ -14,7 +14,7 @@
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/errors.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 #include "kube/client.h"
 #include "election/fenced.h"
 #include "layout/flink.h"

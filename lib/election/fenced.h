@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "k8sha/election.h"
-#include "kube/names.h" /* K8SHA__CONFIGMAP_MAX_BYTES */
+#include "core/k8s_names.h" /* K8SHA__CONFIGMAP_MAX_BYTES */
 #include "layout/flink.h"
 
 

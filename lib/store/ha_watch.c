@@ -7,7 +7,7 @@
 #include "k8sha/watch.h"
 #include "kube/informer.h"
 #include "store/jobs.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 #include "layout/flink.h"
 
 struct k8sha_watch {

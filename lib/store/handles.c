@@ -10,7 +10,7 @@
 #include "core/ctx_priv.h"
 #include "core/fail.h"
 #include "k8sha/errors.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 #include "storage/storage.h"
 #include "storage/uri.h"
 #include "store/handles.h"

@@ -7,7 +7,7 @@
 #include "core/base64.h"
 #include "core/versioned.h"
 #include "k8sha/cleanup.h"
-#include "kube/names.h"
+#include "core/k8s_names.h"
 #include "testutil.h"
 
 static const int all_codes[] = {

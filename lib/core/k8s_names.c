@@ -1,4 +1,4 @@
-#include "kube/names.h"
+#include "core/k8s_names.h"
 
 #include <string.h>
 

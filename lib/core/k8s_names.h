@@ -1,7 +1,7 @@
 /* Internal: Kubernetes naming rules (apimachinery's validation), as plain predicates; and an
  * object metadata helper. */
-#ifndef K8SHA_KUBE_NAMES_H
-#define K8SHA_KUBE_NAMES_H
+#ifndef K8SHA_CORE_K8S_NAMES_H
+#define K8SHA_CORE_K8S_NAMES_H
 
 #include <jansson.h>
 #include <stddef.h>
