@@ -615,9 +615,25 @@ static void on_timer(void *ud) {
   }
 }
 
+/* ConfigMap lock: `p` completes with the next write that carries the entries as they are now. */
+static void wait_for_write(k8sha_election *e, pending_done *p,
+                           void (*done)(k8sha_election *, int, void *), void *ud) {
+  pending_done **tail;
+  p->done = done;
+  p->ud = ud;
+  for (tail = &e->waiting; *tail; tail = &(*tail)->next)
+    ;
+  *tail = p;
+  /* A write already in flight was built before this change: write once more after it. */
+  if (e->inflight)
+    e->write_again = 1;
+  else
+    leader_write(e);
+}
+
 int k8sha_election_publish(k8sha_election *e, const char *component, const char *address,
                            void (*done)(k8sha_election *, int, void *), void *ud) {
-  pending_done *p, **tail;
+  pending_done *p;
   char value[1024], key[300];
 
   if (!e || !component || !*component || !address)
@@ -648,22 +664,13 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
     k8sha__free(&e->ctx->alloc, p);
     return K8SHA_ENOMEM;
   }
-  p->done = done;
-  p->ud = ud;
-  for (tail = &e->waiting; *tail; tail = &(*tail)->next)
-    ;
-  *tail = p;
-  /* A write already in flight was built before this entry: write once more after it. */
-  if (e->inflight)
-    e->write_again = 1;
-  else
-    leader_write(e);
+  wait_for_write(e, p, done, ud);
   return 0;
 }
 
 int k8sha_election_unpublish(k8sha_election *e, const char *component,
                              void (*done)(k8sha_election *, int, void *), void *ud) {
-  pending_done *p, **tail;
+  pending_done *p;
   json_t *v;
 
   if (!e || !component || !*component)
@@ -684,15 +691,7 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
     return K8SHA_ENOMEM;
   }
   json_object_del(e->entries, component);
-  p->done = done;
-  p->ud = ud;
-  for (tail = &e->waiting; *tail; tail = &(*tail)->next)
-    ;
-  *tail = p;
-  if (e->inflight)
-    e->write_again = 1;
-  else
-    leader_write(e);
+  wait_for_write(e, p, done, ud);
   return 0;
 }
 
