@@ -26,7 +26,6 @@ static void evaluate(k8sha_election *e);
 static void leader_write(k8sha_election *e);
 static void on_leader_refreshed(int err, const char *message, void *ud);
 static void on_follower_refreshed(int err, const char *message, void *ud);
-static void free_now(k8sha_election *e);
 
 static int lease_mode(const k8sha_election *e) {
   return e->kind == K8SHA_LOCK_LEASE;
@@ -43,7 +42,7 @@ static uint64_t wall_us(void) {
   return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-static void new_uuid(char *out) {
+void k8sha__elector_new_uuid(char *out) {
   unsigned char b[16];
   if (uv_random(NULL, NULL, b, sizeof(b), 0, NULL) != 0) {
     uint64_t t = uv_hrtime();
@@ -59,7 +58,7 @@ static void new_uuid(char *out) {
 }
 
 /* The record in `obj`, in the lock's layout: 1 when there is a readable one. */
-static int record_of(k8sha_election *e, json_t *obj, k8sha__record *rec) {
+int k8sha__elector_record_of(k8sha_election *e, json_t *obj, k8sha__record *rec) {
   const char *why;
   return obj && k8sha__lock_read_record(e->lock, obj, rec, &why, NULL) == 1;
 }
@@ -125,7 +124,7 @@ static void step_down(k8sha_election *e, int reason) {
   e->writing_maybe_landed = 0;
 }
 
-static void on_deadline(void *ud) {
+void k8sha__elector_on_deadline(void *ud) {
   k8sha_election *e = ud;
   /* No successful renew within the effective renew deadline: give up before anyone may take
    * over. A renew still in flight may yet land; the record then names us, and we take it anew
@@ -137,7 +136,7 @@ static void on_deadline(void *ud) {
 
 /* Whether our leadership is still within its deadline right now (timers may lag behind a
  * process that was stopped). */
-static int lease_valid(k8sha_election *e) {
+int k8sha__elector_lease_valid(k8sha_election *e) {
   return e->st == E_LEADER &&
          now_ms(e) < e->renewed_at + e->ctx->ha.renew_effective_ms;
 }
@@ -245,7 +244,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   e->term = rec->transitions;
   e->renewed_at = sent;
   e->writing_maybe_landed = 0;
-  new_uuid(e->session);
+  k8sha__elector_new_uuid(e->session);
   snprintf(e->lead_uid, sizeof(e->lead_uid), "%s", uid_of(k8sha__lock_object(e->lock)));
   json_object_clear(e->entries);
   json_object_clear(e->removed);
@@ -288,7 +287,7 @@ static void on_acquired(int err, const char *message, void *ud) {
     return;
   if (err == 0) {
     k8sha__record rec;
-    if (!record_of(e, k8sha__lock_object(e->lock), &rec) || !is_ours(e, &rec))
+    if (!k8sha__elector_record_of(e, k8sha__lock_object(e->lock), &rec) || !is_ours(e, &rec))
       return; /* cannot happen: we just wrote it */
     if (e->created && !confirming)
       confirm_created(e, &rec);
@@ -372,7 +371,7 @@ static void try_acquire(k8sha_election *e, const k8sha__record *seen) {
 
 /* 1 when `obj` (with its parsed record, NULL when it has none) names this leadership: a record
  * we wrote, in our term, on the object incarnation we were granted on. */
-static int names_us(const k8sha_election *e, json_t *obj, const k8sha__record *rec) {
+int k8sha__elector_names_us(const k8sha_election *e, json_t *obj, const k8sha__record *rec) {
   return e->st == E_LEADER && rec && is_ours(e, rec) && rec->transitions == e->term &&
          strcmp(uid_of(obj), e->lead_uid) == 0;
 }
@@ -412,7 +411,7 @@ static void evaluate(k8sha_election *e) {
       GUARD(e, k8sha__election_report(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
                             e->lock_name));
       GUARD(e, step_down(e, K8SHA_ENOTFOUND));
-    } else if (!names_us(e, obj, have ? &rec : NULL)) {
+    } else if (!k8sha__elector_names_us(e, obj, have ? &rec : NULL)) {
       /* another holder, or our identity in a record we did not write (a second live process
        * with our identity), or one of ours from another term or another incarnation of the lock
        * object (a late write of ours landing on a lock created again): not this leadership */
@@ -468,14 +467,14 @@ static void evaluate(k8sha_election *e) {
   e->seen_lease_ms = lease;
 }
 
-static void on_update(json_t *obj, void *ud) {
+void k8sha__elector_on_update(json_t *obj, void *ud) {
   k8sha_election *e = ud;
   (void)obj;
   e->await_update = 0; /* this is the news a lost race waits for */
   evaluate(e);
 }
 
-static void on_lock_error(int err, const char *message, void *ud) {
+void k8sha__elector_on_lock_error(int err, const char *message, void *ud) {
   k8sha_election *e = ud;
   k8sha__election_report(e, err, "%s", message);
 }
@@ -560,12 +559,12 @@ static void leader_write(k8sha_election *e) {
     e->write_again = 1;
     return;
   }
-  if (!lease_valid(e)) {
+  if (!k8sha__elector_lease_valid(e)) {
     GUARD(e, step_down(e, K8SHA_ETIMEDOUT));
     evaluate(e);
     return;
   }
-  if (!record_of(e, k8sha__lock_object(e->lock), &seen) || !is_ours(e, &seen)) {
+  if (!k8sha__elector_record_of(e, k8sha__lock_object(e->lock), &seen) || !is_ours(e, &seen)) {
     GUARD(e, step_down(e, K8SHA_ENOTLEADER));
     evaluate(e);
     return;
@@ -587,7 +586,7 @@ static void leader_write(k8sha_election *e) {
   }
 }
 
-static void on_timer(void *ud) {
+void k8sha__elector_on_timer(void *ud) {
   k8sha_election *e = ud;
   if (e->st == E_STOPPING) {
     if (e->stop_due) {
@@ -650,7 +649,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
     return k8sha__fail(K8SHA_EINVAL, "address of %zu bytes: at most %zu fit the lock entry "
                                      "(refused, never cut short)", strlen(address),
                        sizeof(value) - 2 - strlen(e->session));
-  if (!lease_valid(e))
+  if (!k8sha__elector_lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_publish: %s does not lead",
                        e->identity);
   snprintf(value, sizeof(value), "%s,%s", e->session, address);
@@ -677,7 +676,7 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_unpublish: election and component are "
                                      "required");
   K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
-  if (!lease_valid(e))
+  if (!k8sha__elector_lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
                        e->identity);
   if (lease_mode(e))
@@ -711,7 +710,7 @@ void k8sha__election_release_done(k8sha_election *e, int err, const char *messag
       }
     e->orphan = 0;
     ctx = e->ctx;
-    free_now(e);
+    k8sha__elector_free_now(e);
     k8sha__ctx_orphan_gone(ctx);
     return;
   }
@@ -738,7 +737,7 @@ static int release_write(k8sha_election *e) {
   k8sha__record rec, seen;
   int rc;
 
-  if (!record_of(e, obj, &seen) || !is_ours(e, &seen))
+  if (!k8sha__elector_record_of(e, obj, &seen) || !is_ours(e, &seen))
     return 0; /* not ours (any more): nothing to release */
   record_now(&rec, "", K8SHA__RELEASE_LEASE_MS, seen.transitions, seen.acquire_time);
   rel = compose(e, &rec, 0);
@@ -840,281 +839,4 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   e->stop_status = rc;
   k8sha__timer_start(e->timer, 0);
   return 0;
-}
-
-/* ---- object ---- */
-
-/* The sizes of each version of the versioned structs (core/versioned.h). */
-static const size_t options_sizes[] = {0, sizeof(k8sha_election_options)};
-static const size_t callbacks_sizes[] = {0, sizeof(k8sha_election_callbacks)};
-
-int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_election_options *given,
-                       const k8sha_election_callbacks *cbs) {
-  k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT, *opts = &o;
-  k8sha_election *e;
-
-  if (!out || !ctx || !cbs)
-    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: out, ctx and callbacks are required");
-  if (!K8SHA__VERSION_OK(cbs->version, callbacks_sizes))
-    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: callbacks version %u is not one this "
-                                     "library knows (1..%u)", cbs->version,
-                       (unsigned)K8SHA__VERSIONS(callbacks_sizes));
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
-  if (given) {
-    if (!K8SHA__VERSION_OK(given->version, options_sizes))
-      return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: options version %u is not one this "
-                                       "library knows (1..%u)", given->version,
-                         (unsigned)K8SHA__VERSIONS(options_sizes));
-    k8sha__versioned_copy(&o, given, given->version, options_sizes);
-  }
-  if (opts->lock != K8SHA_LOCK_CONFIGMAP && opts->lock != K8SHA_LOCK_LEASE)
-    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: lock kind %d is neither "
-                                     "K8SHA_LOCK_CONFIGMAP nor K8SHA_LOCK_LEASE", (int)opts->lock);
-  if (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128))
-    return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the identity must have 1 to 127 "
-                                     "characters");
-  e = k8sha__calloc(&ctx->alloc, 1, sizeof(*e));
-  if (!e)
-    return K8SHA_ENOMEM;
-  k8sha__life_init(&e->life);
-  e->ctx = ctx;
-  k8sha__ctx_child(ctx, 1);
-  k8sha__versioned_copy(&e->cbs, cbs, cbs->version, callbacks_sizes); /* (the rest: NULL) */
-  if (opts->identity)
-    snprintf(e->identity, sizeof(e->identity), "%s", opts->identity);
-  else
-    new_uuid(e->identity);
-  e->kind = opts->lock;
-  e->lock_name = opts->lock_name ? k8sha__strdup(&ctx->alloc, opts->lock_name)
-                                 : k8sha__lock_default_name(ctx, opts->lock);
-  if (e->kind == K8SHA_LOCK_LEASE && e->lock_name) {
-    e->pub_name = k8sha__lock_addresses_name(ctx, e->lock_name);
-    if (e->pub_name && !k8sha__is_dns_subdomain(e->pub_name)) {
-      k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the Lease name %s does not leave room for "
-                                "its addresses ConfigMap %s (a DNS subdomain of at most 253 "
-                                "characters)", e->lock_name, e->pub_name);
-      k8sha_election_free(e);
-      return K8SHA_EINVAL;
-    }
-  }
-  e->entries = json_object();
-  e->removed = json_object();
-  e->timer = k8sha__timer_new(ctx, on_timer, e);
-  e->deadline = k8sha__timer_new(ctx, on_deadline, e);
-  e->sub.on_update = on_update;
-  e->sub.on_error = on_lock_error;
-  e->sub.user_data = e;
-  e->pub_sub.on_update = k8sha__addresses_on_update;
-  e->pub_sub.on_error = k8sha__addresses_on_error;
-  e->pub_sub.user_data = e;
-  if (!e->lock_name || !e->entries || !e->removed || !e->timer || !e->deadline ||
-      (e->kind == K8SHA_LOCK_LEASE && !e->pub_name)) {
-    k8sha_election_free(e);
-    return K8SHA_ENOMEM;
-  }
-  *out = e;
-  return 0;
-}
-
-int k8sha_election_start(k8sha_election *e) {
-  int rc;
-  if (!e)
-    return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
-  if (e->st != E_IDLE)
-    return k8sha__fail(K8SHA_EBUSY, "k8sha_election_start: already started");
-  rc = k8sha__lock_subscribe(e->ctx, e->kind, e->lock_name, &e->sub, &e->lock);
-  if (rc == 0 && e->pub_name)
-    rc = k8sha__lock_subscribe(e->ctx, K8SHA_LOCK_CONFIGMAP, e->pub_name, &e->pub_sub,
-                               &e->pub_lock);
-  if (rc) {
-    if (e->lock)
-      k8sha__lock_unsubscribe(e->lock, &e->sub);
-    e->lock = NULL;
-    return rc;
-  }
-  e->st = E_FOLLOWER;
-  /* A lock already watched by another contender here: look at it on the next turn (the timer's
-   * follower turn; no new timer, which could not be had out of memory). */
-  if (k8sha__lock_synced(e->lock))
-    k8sha__timer_start(e->timer, 0);
-  return 0;
-}
-
-void k8sha__election_destroy(k8sha_election *e) {
-  pending_done *p;
-  while ((p = e->waiting) != NULL) {
-    e->waiting = p->next;
-    k8sha__free(&e->ctx->alloc, p);
-  }
-  while ((p = e->writing) != NULL) {
-    e->writing = p->next;
-    k8sha__free(&e->ctx->alloc, p);
-  }
-  while ((p = e->pub_ops) != NULL) {
-    e->pub_ops = p->next;
-    k8sha__free(&e->ctx->alloc, p);
-  }
-  k8sha__free(&e->ctx->alloc, e->pub_name);
-  json_decref(e->entries);
-  json_decref(e->removed);
-  free(e->seen_annotation);
-  k8sha__free(&e->ctx->alloc, e->lock_name);
-  if (e->cbs.destroy)
-    e->cbs.destroy(e->cbs.user_data);
-  k8sha__free(&e->ctx->alloc, e);
-}
-
-void k8sha__election_link_add(k8sha_election *e, k8sha__election_link *link) {
-  link->next = e->links;
-  link->prev = &e->links;
-  if (e->links)
-    e->links->prev = &link->next;
-  e->links = link;
-}
-
-void k8sha__election_link_remove(k8sha__election_link *link) {
-  if (!link->prev)
-    return;
-  if (link->next)
-    link->next->prev = link->prev;
-  *link->prev = link->next;
-  link->next = NULL;
-  link->prev = NULL;
-}
-
-/* The host freed the election: what still uses it lets go now. */
-static void unlink_all(k8sha_election *e) {
-  while (e->links) {
-    k8sha__election_link *link = e->links;
-    k8sha__election_link_remove(link);
-    link->gone(link);
-  }
-}
-
-/* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
-static void free_now(k8sha_election *e) {
-  k8sha__lock_cancel(e->lock, e->inflight);
-  e->inflight = NULL;
-  k8sha__lock_unsubscribe(e->lock, &e->sub);
-  e->lock = NULL;
-  k8sha__req_cancel(e->unpub);
-  e->unpub = NULL;
-  k8sha__fcm_free(e->pub); /* (its callbacks never run after this) */
-  e->pub = NULL;
-  if (e->pub_lock)
-    k8sha__lock_unsubscribe(e->pub_lock, &e->pub_sub);
-  e->pub_lock = NULL;
-  k8sha__timer_free(e->timer);
-  k8sha__timer_free(e->deadline);
-  e->timer = e->deadline = NULL;
-  if (k8sha__life_close(&e->life)) /* (inside a callback: when it returns) */
-    k8sha__election_destroy(e);
-}
-
-void k8sha_election_free(k8sha_election *e) {
-  if (!e || e->life.closed || e->orphan)
-    return;
-  K8SHA__LOOP_ONLY_VOID(e->ctx);
-  k8sha__ctx_child(e->ctx, -1);
-  unlink_all(e); /* (stores and tasks of it fail with K8SHA_ECANCELED from now on) */
-  if (e->st == E_STOPPING && (e->inflight || e->unpub)) {
-    /* A stop whose release is being written keeps going: the followers then take over in
-     * milliseconds, not after a lease. Nothing reaches the host any more (its destroy callback
-     * excepted); the context frees it when the answer comes, or at its own free. */
-    void (*host_destroy)(void *) = e->cbs.destroy;
-    void *ud = e->cbs.user_data;
-    memset(&e->cbs, 0, sizeof(e->cbs));
-    e->cbs.destroy = host_destroy;
-    e->cbs.user_data = ud;
-    e->stopped = NULL;
-    {
-      pending_done *p;
-      for (p = e->pub_ops; p; p = p->next)
-        p->done = NULL;
-    }
-    e->orphan = 1;
-    e->next_orphan = e->ctx->orphans;
-    e->ctx->orphans = e;
-    return;
-  }
-  /* Nothing reaches the host after this: stop every source of callbacks now. */
-  free_now(e);
-}
-
-void k8sha__election_reap(k8sha_ctx *ctx) {
-  while (ctx->orphans) {
-    k8sha_election *e = ctx->orphans;
-    ctx->orphans = e->next_orphan;
-    e->orphan = 0;
-    free_now(e);
-  }
-}
-
-int k8sha_election_is_leader(const k8sha_election *e) {
-  if (e && !k8sha__ctx_on_loop(e->ctx)) {
-    (void)k8sha__ctx_wrong_thread(e->ctx, __func__);
-    return 0;
-  }
-  return e && e->st == E_LEADER &&
-         k8sha__now_ms(e->ctx) < e->renewed_at + e->ctx->ha.renew_effective_ms;
-}
-
-const char *k8sha_election_last_error(const k8sha_election *e) {
-  return e ? e->last_error : "";
-}
-
-const char *k8sha_election_identity(const k8sha_election *e) {
-  return e ? e->identity : NULL;
-}
-
-const char *k8sha_election_session(const k8sha_election *e) {
-  if (e && !k8sha__ctx_on_loop(e->ctx)) {
-    (void)k8sha__ctx_wrong_thread(e->ctx, __func__);
-    return NULL;
-  }
-  return e && e->st == E_LEADER ? e->session : NULL;
-}
-
-/* ---- for the stores (election/elector.h) ---- */
-
-k8sha_ctx *k8sha__election_ctx(const k8sha_election *e) {
-  return e->ctx;
-}
-
-k8sha__lock *k8sha__election_lock(const k8sha_election *e) {
-  return e->lock;
-}
-
-k8sha_lock_kind k8sha__election_kind(const k8sha_election *e) {
-  return e->kind;
-}
-
-uint64_t k8sha__election_term(const k8sha_election *e) {
-  return e->st == E_LEADER ? e->term : 0;
-}
-
-int k8sha__election_leads(const k8sha_election *e, uint64_t term) {
-  return lease_valid((k8sha_election *)e) && e->term == term;
-}
-
-const char *k8sha__election_session(const k8sha_election *e) {
-  return e->st == E_LEADER ? e->session : "";
-}
-
-int k8sha__election_names_us(k8sha_election *e, uint64_t term) {
-  json_t *obj = k8sha__lock_object(e->lock);
-  k8sha__record rec;
-  return e->term == term && record_of(e, obj, &rec) && names_us(e, obj, &rec);
-}
-
-void k8sha__election_term_used(k8sha_election *e, uint64_t term, uint64_t found) {
-  if (found < term)
-    return;
-  if (e->lock)
-    k8sha__lock_note_term(e->lock, found);
-  if (e->st == E_LEADER && e->term == term && !e->retake) {
-    e->retake = 1;
-    k8sha__timer_start(e->timer, 0);
-  }
 }

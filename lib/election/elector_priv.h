@@ -116,6 +116,24 @@ void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...)
 /* The end of a stop: the `stopped` callback, or the orphan's free. */
 void k8sha__election_release_done(k8sha_election *e, int err, const char *message);
 
+/* ---- elector.c, for election.c ---- */
+
+/* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
+void k8sha__elector_free_now(k8sha_election *e);
+/* Whether our leadership is still within its deadline right now. */
+int k8sha__elector_lease_valid(k8sha_election *e);
+/* 1 when `obj` (with its parsed record, NULL when it has none) names this leadership. */
+int k8sha__elector_names_us(const k8sha_election *e, json_t *obj, const k8sha__record *rec);
+/* The record in `obj`, in the lock's layout: 1 when there is a readable one. */
+int k8sha__elector_record_of(k8sha_election *e, json_t *obj, k8sha__record *rec);
+/* A random (version 4) UUID into out (37 bytes). */
+void k8sha__elector_new_uuid(char *out);
+/* The timers' and the lock watch's callbacks. */
+void k8sha__elector_on_timer(void *ud);
+void k8sha__elector_on_deadline(void *ud);
+void k8sha__elector_on_update(json_t *obj, void *ud);
+void k8sha__elector_on_lock_error(int err, const char *message, void *ud);
+
 /* The data key of a published component's entry. */
 static inline void k8sha__entry_key(char *k, size_t n, const char *component) {
   snprintf(k, n, K8SHA__LEADER_KEY_PREFIX "%s", component);
