@@ -37,7 +37,8 @@ static int pub_in_sync(const k8sha_election *e, json_t *obj) {
 /* The update of the addresses ConfigMap: its leader entries become exactly ours (a previous
  * term's go; one someone else changed is put back). */
 static int pub_edit(json_t *obj, json_t *changes, void *ud, char *msg, size_t n) {
-  k8sha_election *e = ud;
+  pending_done *p = ud;
+  k8sha_election *e = p->e;
   json_t *data = k8sha__configmap_data(obj, 0), *v;
   const char *key;
   char k[512];
@@ -54,7 +55,10 @@ static int pub_edit(json_t *obj, json_t *changes, void *ud, char *msg, size_t n)
     if (!json_equal(json_object_get(data, k), v) && json_object_set(changes, k, v) != 0)
       return K8SHA_ENOMEM;
   }
-  return json_object_size(changes) ? 0 : K8SHA__UNCHANGED;
+  if (!json_object_size(changes))
+    return K8SHA__UNCHANGED;
+  p->sent = 1;
+  return 0;
 }
 
 /* Remembers the version our last claim or update of it left (what the watch will show). */
@@ -73,12 +77,12 @@ static int pub_own_rv(const k8sha_election *e, const char *rv) {
 }
 
 static void pub_claimed(int err, const char *message, void *ud) {
-  k8sha_election *e = ud;
-  e->claim_err = err;
+  pending_done *p = ud;
+  p->claim_err = err;
   if (err)
-    snprintf(e->claim_msg, sizeof(e->claim_msg), "%s", message ? message : k8sha_strerror(err));
+    snprintf(p->claim_msg, sizeof(p->claim_msg), "%s", message ? message : k8sha_strerror(err));
   else
-    pub_note_rv(e);
+    pub_note_rv(p->e);
 }
 
 static void pub_updated(int err, const char *message, void *ud) {
@@ -87,22 +91,24 @@ static void pub_updated(int err, const char *message, void *ud) {
   void (*done)(k8sha_election *, int, void *) = p->done;
   void *dud = p->ud;
   int unpublish = p->unpublish;
+  char claim_msg[sizeof(p->claim_msg)];
 
   for (pp = &e->pub_ops; *pp; pp = &(*pp)->next)
     if (*pp == p) {
       *pp = p->next;
       break;
     }
-  k8sha__free(&e->ctx->alloc, p);
   if (err == 0) {
     pub_note_rv(e);
   } else if (err == K8SHA_ENOTFOUND && (unpublish || !done)) {
     err = 0; /* (no addresses ConfigMap: nothing there to take out) */
-  } else if (e->claim_err) {
+  } else if (p->claim_err) {
     /* (the update failed because the claim before it did: say why that did) */
-    err = e->claim_err;
-    message = e->claim_msg;
+    err = p->claim_err;
+    memcpy(claim_msg, p->claim_msg, sizeof(claim_msg));
+    message = claim_msg;
   }
+  k8sha__free(&e->ctx->alloc, p);
   if (err)
     k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s: %s", e->identity, e->pub_name,
                message ? message : k8sha_strerror(err));
@@ -129,11 +135,12 @@ static int pub_sync(k8sha_election *e, pending_done *p, int create) {
   if (!e->pub)
     rc = k8sha__fcm_new(e, e->pub_name, &e->pub);
   if (rc == 0)
-    rc = k8sha__fcm_claim(e->pub, create, pub_claimed, e);
   if (rc == 0) {
     p->e = e;
-    rc = k8sha__fcm_update(e->pub, pub_edit, e, pub_updated, p);
+    rc = k8sha__fcm_claim(e->pub, create, pub_claimed, p);
   }
+  if (rc == 0)
+    rc = k8sha__fcm_update(e->pub, pub_edit, p, pub_updated, p);
   if (rc) {
     k8sha__free(&e->ctx->alloc, p);
     return rc;
@@ -182,19 +189,24 @@ void k8sha__addresses_on_error(int err, const char *message, void *ud) {
   k8sha__election_report(e, err, "%s", message);
 }
 
-/* A new term begins while updates of the last term's addresses ConfigMap (freed now) were
- * queued or under way: they end here (the one under way may have landed). */
-void k8sha__addresses_abandon(k8sha_election *e) {
+void k8sha__addresses_end_term(k8sha_election *e, int stopping) {
+  json_decref(e->pub_last);
+  e->pub_last = stopping && e->pub ? json_incref(k8sha__fcm_object(e->pub)) : NULL;
+  k8sha__fcm_free(e->pub); /* (no callback of it runs after this) */
+  e->pub = NULL;
   while (e->pub_ops) {
     pending_done *p = e->pub_ops;
     void (*done)(k8sha_election *, int, void *) = p->done;
     void *dud = p->ud;
+    int sent = p->sent, status = p->sent ? K8SHA_EUNKNOWN_OUTCOME : K8SHA_ENOTLEADER;
+    const char *what = p->unpublish ? "unpublish" : "publish";
     e->pub_ops = p->next;
     k8sha__free(&e->ctx->alloc, p);
     if (done) {
-      snprintf(e->last_error, sizeof(e->last_error),
-               "publish: leadership ended while the entry was being written; it may have landed");
-      GUARD(e, done(e, K8SHA_EUNKNOWN_OUTCOME, dud));
+      snprintf(e->last_error, sizeof(e->last_error), "%s: %s while the entry was being written%s",
+               what, stopping ? "stopped" : "leadership ended",
+               sent ? "; it may have landed" : "; it was not");
+      GUARD(e, done(e, status, dud));
     }
   }
 }
@@ -204,16 +216,17 @@ static void on_pub_released(const k8sha__resp *resp, void *ud) {
   e->unpub = NULL;
   if (resp->err)
     k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election",
-               "%s: our addresses stay in %s for the next leader to replace: %s", e->identity,
+               "%s: our entries could not be taken out of %s (a newer leader's claim replaces "
+               "them; a deleted ConfigMap has none): %s", e->identity,
                e->pub_name, resp->message ? resp->message : k8sha_strerror(resp->err));
   k8sha__election_release_done(e, 0, NULL);
 }
 
 /* After the release of a Lease: our entries leave the addresses ConfigMap in one merge patch,
- * conditional on the version our last write left there (changed since, it holds a newer
+ * conditional on the version our last write left there (pub_last, kept at the stop) (changed since, it holds a newer
  * leader's claim, and they are that leader's to replace). 1 when under way, else 0. */
 int k8sha__addresses_release(k8sha_election *e) {
-  json_t *obj = e->pub ? k8sha__fcm_object(e->pub) : NULL, *gone, *body, *v;
+  json_t *obj = e->pub_last, *gone, *body, *v;
   const char *key, *rv = rv_of(obj);
   k8sha__req_opts o;
   char *text;

@@ -132,6 +132,7 @@ void k8sha__election_destroy(k8sha_election *e) {
     k8sha__free(&e->ctx->alloc, p);
   }
   k8sha__free(&e->ctx->alloc, e->pub_name);
+  json_decref(e->pub_last);
   json_decref(e->entries);
   json_decref(e->removed);
   free(e->seen_annotation);

@@ -235,10 +235,11 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
     return;
   }
   if (e->pub) {
-    /* (the last term's addresses ConfigMap: what it still has under way ends here) */
-    k8sha__fcm_free(e->pub);
-    e->pub = NULL;
-    GUARD(e, k8sha__addresses_abandon(e));
+    /* (the last term's addresses ConfigMap: what it still has under way ends here; a host
+     * callback may stop the election meanwhile, and it then does not lead) */
+    GUARD(e, k8sha__addresses_end_term(e, 0));
+    if (e->st != E_FOLLOWER)
+      return;
   }
   e->st = E_LEADER;
   e->term = rec->transitions;
@@ -822,6 +823,18 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
     k8sha__life_enter(&e->life);
     finish_list(e, &e->writing, K8SHA_EUNKNOWN_OUTCOME,
                 "stopped while the write carrying the entry was under way: it may have landed");
+    if (k8sha__life_leave(&e->life, &gone)) {
+      if (gone)
+        k8sha__election_destroy(e);
+      return 0;
+    }
+  }
+  if (e->pub) {
+    /* (Lease lock: the addresses ConfigMap's updates end; its last state is kept for the
+     * release's removal of our entries) */
+    int gone;
+    k8sha__life_enter(&e->life);
+    k8sha__addresses_end_term(e, 1);
     if (k8sha__life_leave(&e->life, &gone)) {
       if (gone)
         k8sha__election_destroy(e);

@@ -23,6 +23,9 @@ typedef struct pending_done {
   /* Lease lock: the election whose addresses ConfigMap update completes it */
   struct k8sha_election *e;
   int unpublish;
+  int sent;          /* its update's write was sent (it may have landed) */
+  int claim_err;     /* the claim queued before its update failed: with this error ... */
+  char claim_msg[256]; /* ... and message */
 } pending_done;
 
 /* Resource versions of the addresses ConfigMap our own writes made (the last few). */
@@ -68,8 +71,7 @@ struct k8sha_election {
   int pub_recheck;         /* the watch changed while an update was under way */
   char own_rvs[K8SHA__OWN_RVS][32];
   unsigned int own_rv_next;
-  int claim_err;           /* the last claim of it failed: with this error and message */
-  char claim_msg[512];
+  json_t *pub_last;        /* at a stop: its state as our last write left it (for the release) */
   k8sha__req *unpub;       /* after a release: our entries taken out */
   int writing_maybe_landed; /* a write carrying them failed without a definite answer */
   /* writes */
@@ -148,9 +150,11 @@ int k8sha__addresses_entry(k8sha_election *e, const char *component, const char 
 /* The leader makes the ConfigMap hold its entries when the watch shows otherwise (a previous
  * term's entries, someone else's change). */
 void k8sha__addresses_check(k8sha_election *e);
-/* A new term: the last term's updates end (EUNKNOWN_OUTCOME); its ConfigMap object is freed
- * first. */
-void k8sha__addresses_abandon(k8sha_election *e);
+/* A new term or a stop: the ConfigMap object of the term that ended is let go (at a stop its
+ * last state is kept for the release), and its publishes and unpublishes end now:
+ * K8SHA_EUNKNOWN_OUTCOME for one whose write was sent, K8SHA_ENOTLEADER for the others. Runs
+ * host callbacks: call it under GUARD. */
+void k8sha__addresses_end_term(k8sha_election *e, int stopping);
 /* After a release: our entries out, conditional on our last write. 1 when under way (the stop
  * then ends in its callback), else 0. */
 int k8sha__addresses_release(k8sha_election *e);

@@ -552,6 +552,7 @@ static void step_term(k8sha__fcm *f) {
     return;
   }
   if (!f->obj) {
+    int was_claimed = f->claimed;
     f->claimed = 0;
     if (o->kind == OP_CLAIM && o->create) {
       copy = new_object(f);
@@ -562,7 +563,7 @@ static void step_term(k8sha__fcm *f) {
       return;
     }
     finish(f, K8SHA_ENOTFOUND, "ConfigMap %s does not exist%s", f->name,
-           f->claimed ? " any more" : "");
+           was_claimed ? " any more" : "");
     return;
   }
   if (fenced_out(f))
