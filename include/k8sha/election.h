@@ -95,8 +95,9 @@ K8SHA_EXPORT int k8sha_election_start(k8sha_election *e);
 
 /**
  * Leaves the election. A leader is revoked (K8SHA_ECANCELED) at once, then releases the lock
- * (empty holder, 1 s lease, its published entries removed) so another contender takes over
- * within one round trip; `stopped` (may be NULL) runs when the release is written or failed.
+ * (empty holder, 1 s lease, its published entries removed; with a Lease lock they are taken out
+ * of the addresses ConfigMap right after the release) so another contender takes over within
+ * one round trip; `stopped` (may be NULL) runs when the release is written or failed.
  * Returns 0, K8SHA_EINVAL or K8SHA_EBUSY (not started or already stopping). Since 0.1.
  */
 K8SHA_EXPORT int k8sha_election_stop(k8sha_election *e,
@@ -121,8 +122,10 @@ K8SHA_EXPORT const char *k8sha_election_session(const k8sha_election *e);
 /**
  * Publishes `address` for `component` ("resourcemanager", "dispatcher", "restserver",
  * "job-<jobid>", ...) with the current session, in one fenced write together with every
- * component published before. The leader restores its entries if someone else changes them.
- * `done` (may be NULL) gets 0, K8SHA_ENOTLEADER or an API error. K8SHA_EINVAL when
+ * component published before (with a Lease lock: in the ConfigMap "<lease name>-addresses"). The
+ * leader restores its entries if someone else changes them. `done` (may be NULL) gets 0,
+ * K8SHA_ENOTLEADER, K8SHA_EUNKNOWN_OUTCOME (leadership ended while its write was under way) or an
+ * API error. K8SHA_EINVAL when
  * "org.apache.flink.k8s.leader.<component>" is not a valid ConfigMap key (letters, digits, '-',
  * '_', '.', at most 253 characters) or the address is longer than about 1000 bytes.
  * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER (not leading now) or K8SHA_ENOMEM. Since 0.1.
@@ -133,8 +136,8 @@ K8SHA_EXPORT int k8sha_election_publish(k8sha_election *e, const char *component
                                         void *ud);
 
 /**
- * Takes back what this leadership published for `component`: its entry goes from the lock in one
- * fenced write (only while it still holds the value this leadership wrote), and the leader no
+ * Takes back what this leadership published for `component`: its entry goes from the lock (with
+ * a Lease lock: from the addresses ConfigMap) in one fenced write (only while it still holds the value this leadership wrote), and the leader no
  * longer restores it. `done` (may be NULL) gets 0, K8SHA_ENOTLEADER or an API error. A component
  * not published by this leadership is success (after one write). Publishing it again is allowed.
  * Returns 0, K8SHA_EINVAL, K8SHA_ENOTLEADER (not leading now), K8SHA_ETHREAD or K8SHA_ENOMEM.
