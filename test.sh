@@ -103,7 +103,7 @@ echo "== build: ThreadSanitizer"
 # The tests where the library's code runs on several threads (tests/tsan.sh says which).
 if setup build/tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false && ninja -C build/tsan >/dev/null; then
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stop=1:suppressions=$PWD/tests/tsan.supp"
-  run "threaded tests (TSan build)" build/tsan context storage storage_faults s3_faults hdfs_faults examples
+  run "threaded tests (TSan build)" build/tsan core context storage storage_faults s3_faults hdfs_faults examples
 else
   ninja -C build/tsan
   status=1

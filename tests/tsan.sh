@@ -29,7 +29,7 @@ fi
 ninja -C "$build" >/dev/null
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stop=1:suppressions=$root/tests/tsan.supp"
 status=0
-meson test -C "$build" --no-rebuild --print-errorlogs context storage storage_faults s3_faults \
+meson test -C "$build" --no-rebuild --print-errorlogs core context storage storage_faults s3_faults \
   hdfs_faults examples ||
   status=$?
 echo "tsan tier: $(( $(date +%s) - start )) s"

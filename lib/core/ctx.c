@@ -6,6 +6,7 @@
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "core/fail.h"
+#include "core/mailbox.h"
 #include "core/timer.h"
 #include "core/versioned.h"
 #include "election/elector.h"
@@ -16,39 +17,39 @@
 #include "storage/storage.h"
 
 typedef struct post_item {
-  struct post_item *next;
+  k8sha__letter letter; /* first: the mailbox links items through it */
   void (*fn)(k8sha_ctx *, void *);
   void *user_data;
   void (*dropped)(void *user_data); /* when it will never run (the context went first) */
 } post_item;
 
-/* Lives until its uv_async_t is closed, which may be after the context is gone. Queue items are
- * allocated with libc because other threads create them and a host allocator need not be
- * thread-safe. */
+/* Lives until its handle is closed, which may be after the context is gone. Items are allocated
+ * with libc because other threads create them and a host allocator need not be thread-safe. */
 struct k8sha__poster {
-  uv_async_t async;
-  uv_mutex_t mu;
-  post_item *head, *tail;
+  k8sha__mailbox box;
   k8sha_ctx *ctx; /* NULL once the context is torn down */
-  int closed;     /* no more posts accepted */
-  int stop_loop;  /* library-owned loop: tear down on the loop thread */
-  int refs;       /* the context and the open handle: freed when both are gone */
+  int stop_loop;  /* (atomic) library-owned loop: tear down on the loop thread */
+  int refs;       /* (atomic) the context and the open handle: freed when both are gone */
 };
 
+static void run_posts(struct k8sha__poster *p) {
+  k8sha__letter *l = k8sha__mailbox_take(&p->box), *next;
+  for (; l; l = next) {
+    post_item *it = (post_item *)l;
+    next = l->next;
+    if (p->ctx)
+      it->fn(p->ctx, it->user_data);
+    else if (it->dropped)
+      it->dropped(it->user_data);
+    free(it);
+  }
+}
+
 static void poster_unref(struct k8sha__poster *p) {
-  int last;
-  uv_mutex_lock(&p->mu);
-  last = --p->refs == 0;
-  uv_mutex_unlock(&p->mu);
-  if (last) {
-    post_item *it = p->head, *next;
-    for (; it; it = next) {
-      next = it->next;
-      if (it->dropped)
-        it->dropped(it->user_data);
-      free(it);
-    }
-    uv_mutex_destroy(&p->mu);
+  if (__atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+    p->ctx = NULL;
+    run_posts(p); /* (each is dropped) */
+    k8sha__mailbox_destroy(&p->box);
     free(p);
   }
 }
@@ -72,34 +73,13 @@ uint64_t k8sha__now_ms(k8sha_ctx *ctx) {
   return uv_now(ctx->loop);
 }
 
-static post_item *take_posts(struct k8sha__poster *p) {
-  post_item *items;
-  uv_mutex_lock(&p->mu);
-  items = p->head;
-  p->head = p->tail = NULL;
-  uv_mutex_unlock(&p->mu);
-  return items;
-}
-
 static void teardown(k8sha_ctx *ctx);
 
 static void on_async(uv_async_t *h) {
   struct k8sha__poster *p = h->data;
-  post_item *it = take_posts(p), *next;
-  int stop;
 
-  for (; it; it = next) {
-    next = it->next;
-    if (p->ctx)
-      it->fn(p->ctx, it->user_data);
-    else if (it->dropped)
-      it->dropped(it->user_data);
-    free(it);
-  }
-  uv_mutex_lock(&p->mu);
-  stop = p->stop_loop;
-  uv_mutex_unlock(&p->mu);
-  if (stop && p->ctx) {
+  run_posts(p);
+  if (__atomic_load_n(&p->stop_loop, __ATOMIC_ACQUIRE) && p->ctx) {
     /* Library-owned loop: a release still being written for an election the host has freed
      * goes out first (its request's timeout bounds the wait); then everything closes. */
     if (p->ctx->orphans)
@@ -115,18 +95,14 @@ static void poster_closed(uv_handle_t *h) {
 
 static int poster_new(k8sha_ctx *ctx) {
   struct k8sha__poster *p = calloc(1, sizeof(*p));
+  int rc;
   if (!p)
     return K8SHA_ENOMEM;
-  if (uv_mutex_init(&p->mu) != 0) {
+  rc = k8sha__mailbox_init(&p->box, ctx->loop, on_async, p);
+  if (rc) {
     free(p);
-    return K8SHA_ENOMEM;
+    return rc;
   }
-  if (uv_async_init(ctx->loop, &p->async, on_async) != 0) {
-    uv_mutex_destroy(&p->mu);
-    free(p);
-    return K8SHA_ESYSTEM;
-  }
-  p->async.data = p;
   p->ctx = ctx;
   p->refs = 2;
   ctx->poster = p;
@@ -147,21 +123,10 @@ static int post(k8sha_ctx *ctx, void (*fn)(k8sha_ctx *, void *), void *user_data
   it->fn = fn;
   it->user_data = user_data;
   it->dropped = dropped;
-  uv_mutex_lock(&p->mu);
-  if (p->closed) {
-    uv_mutex_unlock(&p->mu);
+  if (k8sha__mailbox_post(&p->box, &it->letter) != 0) {
     free(it);
     return K8SHA_ECLOSED;
   }
-  if (p->tail)
-    p->tail->next = it;
-  else
-    p->head = it;
-  p->tail = it;
-  /* Under the lock: teardown sets `closed` under it before closing the handle, so no send can
-   * reach a closed handle. */
-  uv_async_send(&p->async);
-  uv_mutex_unlock(&p->mu);
   return 0;
 }
 
@@ -289,13 +254,10 @@ static void teardown(k8sha_ctx *ctx) {
     ctx->kube = NULL;
   }
   if (p) {
-    uv_mutex_lock(&p->mu);
-    p->closed = 1;
-    uv_mutex_unlock(&p->mu);
     p->ctx = NULL;
     /* ctx->poster stays set (and the poster alive) until k8sha_ctx_free() returns, so a post
      * racing the teardown finds it closed rather than freed. */
-    uv_close((uv_handle_t *)&p->async, poster_closed);
+    k8sha__mailbox_close(&p->box, poster_closed);
   }
 }
 
@@ -476,7 +438,7 @@ int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn) {
 void k8sha__ctx_orphan_gone(k8sha_ctx *ctx) {
   /* (on the loop, inside a request's completion: the teardown runs from the poster's turn) */
   if (ctx->teardown_due && !ctx->orphans && ctx->poster)
-    uv_async_send(&ctx->poster->async);
+    k8sha__mailbox_wake(&ctx->poster->box);
 }
 
 void k8sha__ctx_child(k8sha_ctx *ctx, int delta) {
@@ -512,10 +474,8 @@ int k8sha_ctx_free(k8sha_ctx *ctx) {
   }
   if (ctx->own_loop) {
     struct k8sha__poster *p = ctx->poster;
-    uv_mutex_lock(&p->mu);
-    p->stop_loop = 1;
-    uv_async_send(&p->async);
-    uv_mutex_unlock(&p->mu);
+    __atomic_store_n(&p->stop_loop, 1, __ATOMIC_RELEASE);
+    k8sha__mailbox_wake(&p->box);
     uv_thread_join(&ctx->thread);
     uv_loop_close(ctx->own_loop);
   } else {

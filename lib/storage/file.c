@@ -1,7 +1,8 @@
 /* The file:// backend: blobs under the storage directory, written to a temporary name, fsynced,
  * linked into place (link() refuses to replace, so a blob is never overwritten) and the folder
  * fsynced. Paths are confined to the storage directory. The blocking calls run on libuv's
- * thread pool. */
+ * thread pool; what the loop thread makes goes through the context's allocator, the bytes a read
+ * makes on the pool come from libc. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
@@ -20,6 +22,7 @@
 
 typedef struct file_backend {
   uv_loop_t *loop;
+  k8sha_allocator alloc;
   char *root; /* absolute path of the storage directory, no trailing '/' */
 } file_backend;
 
@@ -27,6 +30,7 @@ typedef enum file_op { F_WRITE, F_READ, F_REMOVE, F_LIST } file_op;
 
 typedef struct file_work {
   uv_work_t req;
+  k8sha_allocator alloc; /* (a copy: the backend may be gone before the work's end) */
   file_op kind;
   k8sha_storage_op *op;
   char *path;       /* the blob (or, for list, the folder) */
@@ -153,7 +157,7 @@ static void do_read(file_work *w) {
     close(fd);
     return fail(w, K8SHA_ESTORAGE, "cannot read (not a regular file under 1 GiB)", err);
   }
-  w->out = malloc((size_t)st.st_size + 1);
+  w->out = malloc((size_t)st.st_size + 1); /* (on the pool: libc) */
   if (!w->out) {
     close(fd);
     return fail(w, K8SHA_ENOMEM, "cannot read", ENOMEM);
@@ -218,26 +222,32 @@ static void work(uv_work_t *req) {
   }
 }
 
+static void work_free(file_work *w) {
+  k8sha_allocator a = w->alloc;
+  k8sha__free(&a, w->path);
+  k8sha__free(&a, w->name_prefix);
+  k8sha__free(&a, w->uri_base);
+  k8sha__free(&a, w);
+}
+
 static void after(uv_work_t *req, int status) {
   file_work *w = req->data;
   (void)status;
   k8sha_storage_op_complete(w->op, w->status, w->status ? w->message : NULL, w->out, w->out_len);
   free(w->out);
-  free(w->path);
-  free(w->name_prefix);
-  free(w->uri_base);
-  free(w);
+  work_free(w);
 }
 
-/* The local path of a file:// URI inside the storage directory, or NULL when it is not one. */
-static char *confined_path(const file_backend *fb, const char *uri) {
+/* The local path of a file:// URI inside the storage directory in *out: 0, K8SHA_EINVAL when it
+ * is not one, or K8SHA_ENOMEM. */
+static int confined_path(const file_backend *fb, const char *uri, char **out) {
   const char *p;
   size_t rlen = strlen(fb->root);
   if (strncmp(uri, "file://", 7) != 0)
-    return NULL;
+    return K8SHA_EINVAL;
   p = uri + 7;
   if (strncmp(p, fb->root, rlen) != 0 || (p[rlen] != '/' && p[rlen] != '\0'))
-    return NULL;
+    return K8SHA_EINVAL;
   /* No "..", ".", empty components or control characters anywhere. */
   {
     const char *s = p;
@@ -251,28 +261,32 @@ static char *confined_path(const file_backend *fb, const char *uri) {
       if (!e)
         e = s + strlen(s);
       if ((e - s == 1 && s[0] == '.') || (e - s == 2 && s[0] == '.' && s[1] == '.'))
-        return NULL;
+        return K8SHA_EINVAL;
       for (; s < e; s++)
         if ((unsigned char)*s < 0x20)
-          return NULL;
+          return K8SHA_EINVAL;
     }
     if (strstr(p, "//"))
-      return NULL;
+      return K8SHA_EINVAL;
   }
-  return strdup(p);
+  *out = k8sha__strdup(&fb->alloc, p);
+  return *out ? 0 : K8SHA_ENOMEM;
 }
 
 static int submit(file_backend *fb, file_op kind, const char *uri, const void *data, size_t len,
                   k8sha_storage_op *op) {
   file_work *w;
-  char *path = confined_path(fb, uri);
-  if (!path)
-    return K8SHA_EINVAL; /* outside the storage directory, or not a plain path */
-  w = calloc(1, sizeof(*w));
+  char *path;
+  int rc = confined_path(fb, uri, &path);
+  if (rc)
+    return rc; /* (EINVAL: outside the storage directory, or not a plain path) */
+  w = k8sha__calloc(&fb->alloc, 1, sizeof(*w));
   if (!w) {
-    free(path);
+    k8sha__free(&fb->alloc, path);
     return K8SHA_ENOMEM;
   }
+  w->alloc = fb->alloc;
+  w->path = path;
   w->kind = kind;
   w->op = op;
   w->data = data;
@@ -282,23 +296,16 @@ static int submit(file_backend *fb, file_op kind, const char *uri, const void *d
     /* "file:///root/cid/completedCheckpoint": folder /root/cid, names starting with the rest */
     char *slash = strrchr(path, '/');
     const char *uslash = strrchr(uri, '/');
-    w->name_prefix = strdup(slash + 1);
+    w->name_prefix = k8sha__strdup(&fb->alloc, slash + 1);
     *slash = '\0';
-    w->uri_base = strndup(uri, (size_t)(uslash - uri) + 1);
+    w->uri_base = k8sha__strndup(&fb->alloc, uri, (size_t)(uslash - uri) + 1);
     if (!w->name_prefix || !w->uri_base) {
-      free(w->name_prefix);
-      free(w->uri_base);
-      free(path);
-      free(w);
+      work_free(w);
       return K8SHA_ENOMEM;
     }
   }
-  w->path = path;
   if (uv_queue_work(fb->loop, &w->req, work, after) != 0) {
-    free(w->name_prefix);
-    free(w->uri_base);
-    free(path);
-    free(w);
+    work_free(w);
     return K8SHA_ESTORAGE;
   }
   return 0;
@@ -321,21 +328,23 @@ static int fb_list(void *self, const char *prefix, k8sha_storage_op *op) {
 
 static void fb_destroy(void *self) {
   file_backend *fb = self;
-  free(fb->root);
-  free(fb);
+  k8sha_allocator a = fb->alloc;
+  k8sha__free(&a, fb->root);
+  k8sha__free(&a, fb);
 }
 
 int k8sha__file_backend_register(k8sha_ctx *ctx) {
   k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, "file", fb_write, fb_read,
                               fb_remove, fb_list, fb_destroy};
-  file_backend *fb = calloc(1, sizeof(*fb));
+  file_backend *fb = k8sha__calloc(&ctx->alloc, 1, sizeof(*fb));
   int rc;
   if (!fb)
     return K8SHA_ENOMEM;
   fb->loop = ctx->loop;
-  fb->root = strdup(ctx->ha.storage_dir + 7); /* after "file://" */
+  fb->alloc = ctx->alloc;
+  fb->root = k8sha__strdup(&ctx->alloc, ctx->ha.storage_dir + 7); /* after "file://" */
   if (!fb->root) {
-    free(fb);
+    k8sha__free(&ctx->alloc, fb);
     return K8SHA_ENOMEM;
   }
   rc = k8sha_storage_register(ctx, &vt, fb);

@@ -1,11 +1,17 @@
 /* The backend registry and the operation queue: backends complete from any thread; completions
- * are handed to the loop through one uv_async and delivered there. */
+ * are handed to the loop through a mailbox (core/mailbox.h) and delivered there.
+ *
+ * Allocation: what the loop thread makes and frees (the registry, backends, operations, URIs,
+ * pins, graves) goes through the context's allocator. What a backend's thread makes (an
+ * operation's message, data and listed entries) comes from libc, because a host allocator need
+ * not be thread-safe; the loop frees those with free(). */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
 #include "core/alloc.h"
 #include "core/ctx_priv.h"
+#include "core/mailbox.h"
 #include "core/versioned.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
@@ -25,15 +31,13 @@ typedef struct grave {
   void *arg;
 } grave;
 
-/* Shared with backend threads: allocated with libc, freed when the last operation is gone. */
+/* Backend threads post completions to it; made and freed on the loop thread, freed once the
+ * context is gone and the last operation delivered. */
 typedef struct k8sha__storage registry;
 struct k8sha__storage {
-  uv_async_t async;
-  uv_mutex_t mu;
-  k8sha_storage_op *done; /* completed, waiting for the loop */
-  unsigned long pending;  /* started and not yet delivered */
+  k8sha__mailbox done;   /* completed operations, waiting for the loop */
+  unsigned long pending; /* started and not yet delivered */
   int closing;            /* the context is gone: deliver nothing, free when idle */
-  int async_closed;
   backend *backends;
   k8sha_allocator alloc;
   k8sha_ctx *ctx; /* NULL once closing */
@@ -46,8 +50,8 @@ struct k8sha__storage {
 };
 
 struct k8sha_storage_op {
+  k8sha__letter letter; /* first: the registry's mailbox links completed operations */
   registry *reg;
-  k8sha_storage_op *next;
   k8sha__blob_cb cb;
   void *user_data;
   char *uri;
@@ -61,61 +65,54 @@ struct k8sha_storage_op {
 };
 
 static void op_free(k8sha_storage_op *op) {
+  const k8sha_allocator *a = &op->reg->alloc;
   size_t i;
-  free(op->uri);
-  free(op->message);
+  free(op->message); /* (these three from a backend's thread: libc) */
   free(op->data);
   for (i = 0; i < op->n_entries; i++)
     free(op->entries[i]);
   free(op->entries);
   uv_mutex_destroy(&op->entries_mu);
-  free(op);
+  k8sha__free(a, op->uri);
+  k8sha__free(a, op);
+}
+
+static void backend_free(registry *reg, backend *b) {
+  if (b->vt.destroy)
+    b->vt.destroy(b->self);
+  k8sha__free(&reg->alloc, b->scheme);
+  k8sha__free(&reg->alloc, b);
 }
 
 static void registry_closed(uv_handle_t *h) {
   registry *reg = h->data;
-  uv_mutex_destroy(&reg->mu);
-  free(reg);
+  k8sha_allocator a = reg->alloc;
+  k8sha__mailbox_destroy(&reg->done);
+  k8sha__free(&a, reg);
 }
 
 static void maybe_close(registry *reg) {
   /* The loop thread: once the context is gone and nothing is pending, the registry goes too,
    * and with it what freed objects left to the operations that have now all ended. */
-  if (reg->closing && reg->pending == 0 && !reg->async_closed) {
+  if (reg->closing && reg->pending == 0 && !reg->done.closed) {
     grave *g;
     while ((g = reg->graves) != NULL) {
       reg->graves = g->next;
       g->release(g->arg);
-      free(g);
+      k8sha__free(&reg->alloc, g);
     }
-    reg->async_closed = 1;
-    uv_close((uv_handle_t *)&reg->async, registry_closed);
+    k8sha__mailbox_close(&reg->done, registry_closed);
   }
 }
 
 static void on_async(uv_async_t *h) {
   registry *reg = h->data;
-  k8sha_storage_op *list, *op;
+  k8sha__letter *list = k8sha__mailbox_take(&reg->done);
 
-  uv_mutex_lock(&reg->mu);
-  list = reg->done;
-  reg->done = NULL;
-  uv_mutex_unlock(&reg->mu);
-  /* Completed in reverse order of arrival; put them back in order. */
-  {
-    k8sha_storage_op *rev = NULL;
-    while (list) {
-      op = list;
-      list = op->next;
-      op->next = rev;
-      rev = op;
-    }
-    list = rev;
-  }
   while (list) {
+    k8sha_storage_op *op = (k8sha_storage_op *)list;
     k8sha__blob_result r;
-    op = list;
-    list = op->next;
+    list = list->next;
     reg->pending--;
     if (!reg->closing) {
       memset(&r, 0, sizeof(r));
@@ -138,19 +135,13 @@ static registry *get_registry(k8sha_ctx *ctx) {
   registry *reg = ctx->storage;
   if (reg)
     return reg;
-  reg = calloc(1, sizeof(*reg));
+  reg = k8sha__calloc(&ctx->alloc, 1, sizeof(*reg));
   if (!reg)
     return NULL;
-  if (uv_mutex_init(&reg->mu) != 0) {
-    free(reg);
+  if (k8sha__mailbox_init(&reg->done, ctx->loop, on_async, reg) != 0) {
+    k8sha__free(&ctx->alloc, reg);
     return NULL;
   }
-  if (uv_async_init(ctx->loop, &reg->async, on_async) != 0) {
-    uv_mutex_destroy(&reg->mu);
-    free(reg);
-    return NULL;
-  }
-  reg->async.data = reg;
   reg->alloc = ctx->alloc;
   reg->ctx = ctx;
   ctx->storage = reg;
@@ -175,14 +166,14 @@ int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void
       return K8SHA_EINVAL;
   }
   reg = get_registry(ctx);
-  b = reg ? calloc(1, sizeof(*b)) : NULL;
+  b = reg ? k8sha__calloc(&reg->alloc, 1, sizeof(*b)) : NULL;
   if (!b)
     return K8SHA_ENOMEM;
   k8sha__versioned_copy(&b->vt, vt, vt->version, backend_sizes); /* (calloc: the rest NULL) */
   b->self = self;
-  b->scheme = strdup(vt->scheme);
+  b->scheme = k8sha__strdup(&reg->alloc, vt->scheme);
   if (!b->scheme) {
-    free(b);
+    k8sha__free(&reg->alloc, b);
     return K8SHA_ENOMEM;
   }
   for (i = 0; b->scheme[i]; i++)
@@ -195,10 +186,7 @@ int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void
       backend *old = *p;
       b->next = old->next;
       *p = b;
-      if (old->vt.destroy)
-        old->vt.destroy(old->self);
-      free(old->scheme);
-      free(old);
+      backend_free(reg, old);
       return 0;
     }
   }
@@ -239,18 +227,18 @@ static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data
     return K8SHA_ENOMEM;
   /* Flink's "file:/x" goes to the file backend as "file:///x", the form it serves. */
   cap = strlen(uri) + 8;
-  routed = malloc(cap);
+  routed = k8sha__malloc(&reg->alloc, cap);
   if (!routed)
     return K8SHA_ENOMEM;
   if (k8sha__uri_routable(uri, routed, cap) != 0) {
-    free(routed);
+    k8sha__free(&reg->alloc, routed);
     return K8SHA_EINVAL;
   }
   b = find(reg, routed);
-  op = b ? calloc(1, sizeof(*op)) : NULL;
+  op = b ? k8sha__calloc(&reg->alloc, 1, sizeof(*op)) : NULL;
   if (!op || uv_mutex_init(&op->entries_mu) != 0) {
-    free(op);
-    free(routed);
+    k8sha__free(&reg->alloc, op);
+    k8sha__free(&reg->alloc, routed);
     return b ? K8SHA_ENOMEM : K8SHA_ENOTSUP;
   }
   op->reg = reg;
@@ -309,11 +297,8 @@ void k8sha_storage_op_complete(k8sha_storage_op *op, int status, const char *mes
       op->status = K8SHA_ENOMEM;
     }
   }
-  uv_mutex_lock(&reg->mu);
-  op->next = reg->done;
-  reg->done = op;
-  uv_mutex_unlock(&reg->mu);
-  uv_async_send(&reg->async);
+  /* (never refused: the mailbox closes only when no operation is pending) */
+  (void)k8sha__mailbox_post(&reg->done, &op->letter);
 }
 
 int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri) {
@@ -345,25 +330,20 @@ int k8sha_storage_op_add_entry(k8sha_storage_op *op, const char *uri) {
 
 /* ---- pins ---- */
 
-static void strings_free(char **v, size_t *n) {
+static void strings_free(const k8sha_allocator *a, char **v, size_t *n) {
   size_t i;
   for (i = 0; i < *n; i++)
-    free(v[i]);
-  free(v);
+    k8sha__free(a, v[i]);
+  k8sha__free(a, v);
   *n = 0;
 }
 
-static int strings_add(char ***v, size_t *n, size_t *cap, const char *s) {
+static int strings_add(const k8sha_allocator *a, char ***v, size_t *n, size_t *cap,
+                       const char *s) {
   char *copy;
-  if (*n == *cap) {
-    size_t ncap = *cap ? *cap * 2 : 8;
-    char **p = realloc(*v, ncap * sizeof(*p));
-    if (!p)
-      return K8SHA_ENOMEM;
-    *v = p;
-    *cap = ncap;
-  }
-  copy = strdup(s);
+  if (k8sha__grow(a, (void **)v, cap, *n + 1, sizeof(**v)) != 0)
+    return K8SHA_ENOMEM;
+  copy = k8sha__strdup(a, s);
   if (!copy)
     return K8SHA_ENOMEM;
   (*v)[(*n)++] = copy;
@@ -386,9 +366,9 @@ int k8sha__blob_pin(k8sha_ctx *ctx, const char *uri) {
   if (k8sha__uri_canonical(uri, c, sizeof(c)) != 0)
     return K8SHA_EINVAL;
   if (reg->watchers && strings_index(reg->seen, reg->n_seen, c) < 0 &&
-      strings_add(&reg->seen, &reg->n_seen, &reg->cap_seen, c) != 0)
+      strings_add(&reg->alloc, &reg->seen, &reg->n_seen, &reg->cap_seen, c) != 0)
     return K8SHA_ENOMEM;
-  return strings_add(&reg->pins, &reg->n_pins, &reg->cap_pins, c);
+  return strings_add(&reg->alloc, &reg->pins, &reg->n_pins, &reg->cap_pins, c);
 }
 
 void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri) {
@@ -400,7 +380,7 @@ void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri) {
   i = strings_index(reg->pins, reg->n_pins, c);
   if (i < 0)
     return;
-  free(reg->pins[i]);
+  k8sha__free(&reg->alloc, reg->pins[i]);
   reg->pins[i] = reg->pins[--reg->n_pins];
 }
 
@@ -411,7 +391,7 @@ int k8sha__pins_watch(k8sha_ctx *ctx, int on) {
     return K8SHA_ENOMEM;
   if (!on) {
     if (reg->watchers && --reg->watchers == 0) {
-      strings_free(reg->seen, &reg->n_seen);
+      strings_free(&reg->alloc, reg->seen, &reg->n_seen);
       reg->seen = NULL;
       reg->cap_seen = 0;
     }
@@ -420,7 +400,7 @@ int k8sha__pins_watch(k8sha_ctx *ctx, int on) {
   reg->watchers++;
   for (i = 0; i < reg->n_pins; i++)
     if (strings_index(reg->seen, reg->n_seen, reg->pins[i]) < 0 &&
-        strings_add(&reg->seen, &reg->n_seen, &reg->cap_seen, reg->pins[i]) != 0)
+        strings_add(&reg->alloc, &reg->seen, &reg->n_seen, &reg->cap_seen, reg->pins[i]) != 0)
       return K8SHA_ENOMEM;
   return 0;
 }
@@ -434,7 +414,7 @@ int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical) {
 int k8sha__storage_bury(k8sha_ctx *ctx, void (*release)(void *arg), void *arg) {
   registry *reg = ctx->storage;
   grave *g;
-  if (!reg || !(g = malloc(sizeof(*g))))
+  if (!reg || !(g = k8sha__malloc(&reg->alloc, sizeof(*g))))
     return K8SHA_ENOMEM;
   g->release = release;
   g->arg = arg;
@@ -450,7 +430,7 @@ void k8sha__storage_unbury(k8sha_ctx *ctx, void *arg) {
     if ((*pp)->arg == arg) {
       grave *g = *pp;
       *pp = g->next;
-      free(g);
+      k8sha__free(&reg->alloc, g);
       return;
     }
   }
@@ -462,17 +442,14 @@ void k8sha__storage_close(k8sha_ctx *ctx) {
   if (!reg)
     return;
   ctx->storage = NULL;
-  strings_free(reg->pins, &reg->n_pins);
-  strings_free(reg->seen, &reg->n_seen);
+  strings_free(&reg->alloc, reg->pins, &reg->n_pins);
+  strings_free(&reg->alloc, reg->seen, &reg->n_seen);
   reg->pins = reg->seen = NULL;
   reg->closing = 1;
   reg->ctx = NULL;
   while ((b = reg->backends) != NULL) {
     reg->backends = b->next;
-    if (b->vt.destroy)
-      b->vt.destroy(b->self);
-    free(b->scheme);
-    free(b);
+    backend_free(reg, b);
   }
   maybe_close(reg);
 }

@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/backoff.h"
 #include "core/base64.h"
+#include "core/mailbox.h"
 #include "core/versioned.h"
 #include "k8sha/cleanup.h"
 #include "core/k8s_names.h"
@@ -153,6 +154,90 @@ START_TEST(backoff_doubles_to_its_cap_with_jitter) {
 }
 END_TEST
 
+/* The mailbox: letters from several threads arrive, each thread's in its order; after the
+ * close nothing is accepted. */
+#define MB_THREADS 4
+#define MB_EACH 2000
+typedef struct mb_letter {
+  k8sha__letter l; /* first */
+  int thread, seq;
+} mb_letter;
+typedef struct mb_state {
+  k8sha__mailbox box;
+  mb_letter letters[MB_THREADS][MB_EACH];
+  int next[MB_THREADS]; /* the next sequence number expected from each thread */
+  int received, out_of_order, closed_cb;
+} mb_state;
+typedef struct mb_sender {
+  mb_state *st;
+  int thread;
+} mb_sender;
+
+static void mb_send(void *arg) {
+  mb_sender *s = arg;
+  int i;
+  for (i = 0; i < MB_EACH; i++) {
+    mb_letter *m = &s->st->letters[s->thread][i];
+    m->thread = s->thread;
+    m->seq = i;
+    ck_assert_int_eq(k8sha__mailbox_post(&s->st->box, &m->l), 0);
+  }
+}
+
+static void mb_on_mail(uv_async_t *h) {
+  mb_state *st = h->data;
+  k8sha__letter *l = k8sha__mailbox_take(&st->box);
+  for (; l; l = l->next) {
+    mb_letter *m = (mb_letter *)l;
+    if (m->seq != st->next[m->thread])
+      st->out_of_order++;
+    st->next[m->thread] = m->seq + 1;
+    st->received++;
+  }
+  if (st->received == MB_THREADS * MB_EACH)
+    uv_stop(h->loop);
+}
+
+static void mb_closed(uv_handle_t *h) {
+  mb_state *st = h->data;
+  st->closed_cb = 1;
+}
+
+START_TEST(mailbox_delivers_every_letter_in_each_senders_order) {
+  static mb_state st; /* (large: not on the stack) */
+  mb_sender senders[MB_THREADS];
+  uv_thread_t threads[MB_THREADS];
+  mb_letter late;
+  uv_loop_t loop;
+  int i;
+
+  memset(&st, 0, sizeof(st));
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(k8sha__mailbox_init(&st.box, &loop, mb_on_mail, &st), 0);
+  for (i = 0; i < MB_THREADS; i++) {
+    senders[i].st = &st;
+    senders[i].thread = i;
+    ck_assert_int_eq(uv_thread_create(&threads[i], mb_send, &senders[i]), 0);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT); /* (until the last letter arrives) */
+  for (i = 0; i < MB_THREADS; i++)
+    uv_thread_join(&threads[i]);
+  ck_assert_int_eq(st.received, MB_THREADS * MB_EACH);
+  ck_assert_int_eq(st.out_of_order, 0);
+  for (i = 0; i < MB_THREADS; i++)
+    ck_assert_int_eq(st.next[i], MB_EACH);
+
+  k8sha__mailbox_close(&st.box, mb_closed);
+  ck_assert_int_eq(k8sha__mailbox_post(&st.box, &late.l), K8SHA_ECLOSED);
+  k8sha__mailbox_wake(&st.box); /* (a no-op once closed) */
+  ck_assert_ptr_null(k8sha__mailbox_take(&st.box));
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(st.closed_cb, 1);
+  k8sha__mailbox_destroy(&st.box);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 START_TEST(base64_rfc4648_vectors) {
   const k8sha_allocator *a = k8sha__default_allocator();
   unsigned char *dec = (unsigned char *)"untouched";
@@ -220,6 +305,7 @@ int main(void) {
   tcase_add_test(tc, version_matches_the_header);
   tcase_add_test(tc, older_struct_versions_are_read_and_written_only_as_far_as_they_go);
   tcase_add_test(tc, public_struct_versions_outside_the_library_range_are_refused);
+  tcase_add_test(tc, mailbox_delivers_every_letter_in_each_senders_order);
   tcase_add_test(tc, base64_rfc4648_vectors);
   tcase_add_test(tc, kubernetes_names);
   suite_add_tcase(s, tc);
