@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "config/hdfs_conf.h"
+#include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/hdfs.h"
@@ -517,20 +518,21 @@ static int prepare(k8sha__pool_work *base) {
 static void destroy(k8sha__pool *p) {
   hdfs_backend *b = (hdfs_backend *)p;
   k8sha__http_share_free(b->share);
+  k8sha_allocator a = p->alloc;
   uv_mutex_destroy(&b->lock);
-  free(b);
+  k8sha__free(&a, b);
 }
 
 int k8sha__hdfs_backend_register(k8sha_ctx *ctx, const k8sha__hdfs_conf *conf) {
   static const char *const schemes[] = {"hdfs"};
-  hdfs_backend *b = calloc(1, sizeof(*b));
+  hdfs_backend *b = k8sha__calloc(&ctx->alloc, 1, sizeof(*b));
   if (!b)
     return K8SHA_ENOMEM;
   if (uv_mutex_init(&b->lock) != 0) {
-    free(b);
+    k8sha__free(&ctx->alloc, b);
     return K8SHA_ENOMEM;
   }
-  k8sha__pool_init(&b->pool, ctx->loop, sizeof(hdfs_work), prepare, run, destroy);
+  k8sha__pool_init(&b->pool, ctx->loop, &ctx->alloc, sizeof(hdfs_work), prepare, run, destroy);
   b->conf = *conf;
   if (!(b->share = k8sha__http_share_new())) {
     destroy(&b->pool);

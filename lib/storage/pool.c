@@ -6,17 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/backoff.h"
 #include "k8sha/errors.h"
 
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 3000u
 
-void k8sha__pool_init(k8sha__pool *p, uv_loop_t *loop, size_t work_size,
-                      int (*prepare)(k8sha__pool_work *w), void (*run)(k8sha__pool_work *w),
-                      void (*destroy)(k8sha__pool *p)) {
+void k8sha__pool_init(k8sha__pool *p, uv_loop_t *loop, const k8sha_allocator *alloc,
+                      size_t work_size, int (*prepare)(k8sha__pool_work *w),
+                      void (*run)(k8sha__pool_work *w), void (*destroy)(k8sha__pool *p)) {
   k8sha__life_init(&p->life);
   p->loop = loop;
+  p->alloc = *alloc;
   p->work_size = work_size;
   p->prepare = prepare;
   p->run = run;
@@ -35,20 +37,24 @@ static void work(uv_work_t *req) {
   w->pool->run(w);
 }
 
+static void work_free(k8sha__pool_work *w) {
+  k8sha__free(&w->pool->alloc, w->uri);
+  k8sha__free(&w->pool->alloc, w);
+}
+
 static void after(uv_work_t *req, int status) {
   k8sha__pool_work *w = req->data;
   k8sha__pool *p = w->pool;
   (void)status;
   k8sha_storage_op_complete(w->op, w->status, w->status ? w->message : NULL, w->out, w->out_len);
-  free(w->out);
-  free(w->uri);
-  free(w);
+  free(w->out); /* (made on the pool: libc) */
+  work_free(w);
   release(p);
 }
 
 static int submit(k8sha__pool *p, k8sha__pool_kind kind, const char *uri, const void *data,
                        size_t len, k8sha_storage_op *op) {
-  k8sha__pool_work *w = calloc(1, p->work_size);
+  k8sha__pool_work *w = k8sha__calloc(&p->alloc, 1, p->work_size);
   int rc;
   if (!w)
     return K8SHA_ENOMEM;
@@ -58,19 +64,17 @@ static int submit(k8sha__pool *p, k8sha__pool_kind kind, const char *uri, const 
   w->data = data;
   w->len = len;
   w->req.data = w;
-  if (!(w->uri = strdup(uri))) {
-    free(w);
+  if (!(w->uri = k8sha__strdup(&p->alloc, uri))) {
+    work_free(w);
     return K8SHA_ENOMEM;
   }
   if ((rc = p->prepare(w)) != 0) {
-    free(w->uri);
-    free(w);
+    work_free(w);
     return rc;
   }
   k8sha__life_enter(&p->life);
   if (uv_queue_work(p->loop, &w->req, work, after) != 0) {
-    free(w->uri);
-    free(w);
+    work_free(w);
     release(p);
     return K8SHA_ESTORAGE;
   }

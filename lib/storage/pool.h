@@ -39,6 +39,7 @@ typedef struct k8sha__pool_work {
 struct k8sha__pool {
   k8sha__life life;  /* loop thread */
   uv_loop_t *loop;
+  k8sha_allocator alloc; /* the context's: the work items (the bytes a read makes are libc's) */
   size_t work_size;  /* the backend's work structure */
   /* Loop thread, before the work is queued: reads w->uri into the backend's fields. 0, or
    * K8SHA_EINVAL for a URI the backend does not serve (the operation is not started). */
@@ -48,7 +49,8 @@ struct k8sha__pool {
 };
 
 /* Sets the pool's fields; the pool holds one reference (its maker's). */
-void k8sha__pool_init(k8sha__pool *p, uv_loop_t *loop, size_t work_size,
+void k8sha__pool_init(k8sha__pool *p, uv_loop_t *loop, const k8sha_allocator *alloc,
+                      size_t work_size,
                       int (*prepare)(k8sha__pool_work *w), void (*run)(k8sha__pool_work *w),
                       void (*destroy)(k8sha__pool *p));
 

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "config/s3_conf.h"
+#include "core/alloc.h"
 #include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/http.h"
@@ -380,16 +381,17 @@ static int prepare(k8sha__pool_work *base) {
 static void destroy(k8sha__pool *p) {
   s3_backend *b = (s3_backend *)p;
   k8sha__s3_creds_free(b->creds);
+  k8sha_allocator a = p->alloc;
   k8sha__http_share_free(b->share);
-  free(b);
+  k8sha__free(&a, b);
 }
 
 int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
   static const char *const schemes[] = {"s3", "s3a", "s3p"}; /* one backend, three schemes */
-  s3_backend *b = calloc(1, sizeof(*b));
+  s3_backend *b = k8sha__calloc(&ctx->alloc, 1, sizeof(*b));
   if (!b)
     return K8SHA_ENOMEM;
-  k8sha__pool_init(&b->pool, ctx->loop, sizeof(s3_work), prepare, run, destroy);
+  k8sha__pool_init(&b->pool, ctx->loop, &ctx->alloc, sizeof(s3_work), prepare, run, destroy);
   b->conf = *conf;
   b->share = k8sha__http_share_new();
   b->creds = k8sha__s3_creds_new(conf);
