@@ -3,15 +3,17 @@
 # tree, then builds and runs a consumer program using only the installed files and
 # `pkg-config --cflags --libs libk8sha`.
 #
-#   check-install.sh BUILD SRC SANITIZE PREFIX BINDIR LIBDIR INCLUDEDIR VERSION TOOLS
+#   check-install.sh BUILD SRC SANITIZE PREFIX BINDIR LIBDIR INCLUDEDIR LIBEXECDIR VERSION TOOLS
 #
-# BINDIR, LIBDIR and INCLUDEDIR are absolute (PREFIX joined with meson's option), VERSION is the
-# release (0.1.0), TOOLS is `tools` when the k8sha CLI and k8sha-kube-lite are built.
-# The tree must hold exactly the headers of include/, the library with its two links, the .pc
-# file, the two programs and, in a build with -Djava=enabled, the JNI shim: anything else (a test
-# program, a static archive, an example) fails the test.
+# BINDIR, LIBDIR, INCLUDEDIR and LIBEXECDIR are absolute (PREFIX joined with meson's option),
+# VERSION is the release (0.1.0), TOOLS is `tools` when the k8sha CLI and k8sha-kube-lite are
+# built. The tree must hold exactly the headers of include/, the library with its two links, the
+# .pc file, the CLI in BINDIR, k8sha-kube-lite in LIBEXECDIR/libk8sha (a development helper, off
+# the PATH) and, in a build with -Djava=enabled, the JNI shim: anything else (a test program, a
+# static archive, an example) fails the test.
 set -euo pipefail
-build=$1 src=$2 sanitize=$3 prefix=$4 bindir=$5 libdir=$6 includedir=$7 version=$8 tools=$9
+build=$1 src=$2 sanitize=$3 prefix=$4 bindir=$5 libdir=$6 includedir=$7 libexecdir=$8
+version=$9 tools=${10}
 # The library's file is named after the soname's major and the release's minor and patch
 # (docs/abi.md): libk8sha.so.1.1.0 for 0.1.0.
 libversion=1.${version#*.}
@@ -39,7 +41,7 @@ expected=$work/expected actual=$work/actual
   echo "$libdir/pkgconfig/libk8sha.pc"
   if [ "$tools" = tools ]; then
     echo "$bindir/k8sha"
-    echo "$bindir/k8sha-kube-lite"
+    echo "$libexecdir/libk8sha/k8sha-kube-lite"
   fi
   if [ "$jni" = yes ]; then echo "$libdir/libk8sha-jni.so"; fi
 } | sort > "$expected"
@@ -65,7 +67,7 @@ soname=$(readelf -d "$lib" | sed -n 's/.*SONAME.*\[\(.*\)\].*/\1/p')
 
 # Nothing installed may keep a search path into the build tree (meson drops its own on install).
 elfs=("$lib")
-[ "$tools" = tools ] && elfs+=("$dest$bindir/k8sha" "$dest$bindir/k8sha-kube-lite")
+[ "$tools" = tools ] && elfs+=("$dest$bindir/k8sha" "$dest$libexecdir/libk8sha/k8sha-kube-lite")
 [ "$jni" = yes ] && elfs+=("$dest$libdir/libk8sha-jni.so")
 for f in "${elfs[@]}"; do
   if readelf -d "$f" | grep -E '\((RPATH|RUNPATH)\)'; then fail "${f#"$dest"} has a library search path"; fi
