@@ -68,11 +68,6 @@ int k8sha_ctx_options_init(k8sha_ctx_options *opts, unsigned int version) {
   return 0;
 }
 
-uint64_t k8sha__now_ms(k8sha_ctx *ctx) {
-  uv_update_time(ctx->loop);
-  return uv_now(ctx->loop);
-}
-
 static void teardown(k8sha_ctx *ctx);
 
 static void on_async(uv_async_t *h) {
@@ -98,7 +93,7 @@ static int poster_new(k8sha_ctx *ctx) {
   int rc;
   if (!p)
     return K8SHA_ENOMEM;
-  rc = k8sha__mailbox_init(&p->box, ctx->loop, on_async, p);
+  rc = k8sha__mailbox_init(&p->box, ctx->rt.loop, on_async, p);
   if (rc) {
     free(p);
     return rc;
@@ -157,7 +152,7 @@ int k8sha_ctx_call(k8sha_ctx *ctx, int (*fn)(k8sha_ctx *ctx, void *user_data), v
   int rc, status = 0;
   if (!ctx || !fn)
     return K8SHA_EINVAL;
-  if (k8sha__ctx_on_loop(ctx))
+  if (k8sha__rt_on_loop(&ctx->rt))
     return fn(ctx, user_data); /* (waiting for ourselves would never end) */
   c.fn = fn;
   c.user_data = user_data;
@@ -202,14 +197,14 @@ static void delayed_fire(void *ud) {
 static void delayed_start(k8sha_ctx *ctx, void *ud) {
   struct k8sha__delayed *d = ud;
   d->ctx = ctx;
-  d->timer = k8sha__timer_new(ctx, delayed_fire, d);
+  d->timer = k8sha__timer_new(&ctx->rt, delayed_fire, d);
   d->next = ctx->delayed;
   d->prev = &ctx->delayed;
   if (d->next)
     d->next->prev = &d->next;
   ctx->delayed = d;
   if (!d->timer) {
-    k8sha__log(ctx, K8SHA_LOG_ERROR, "context",
+    k8sha__log(&ctx->rt, K8SHA_LOG_ERROR, "context",
                "out of memory starting a timer: the delayed call runs now");
     delayed_fire(d);
     return;
@@ -248,7 +243,8 @@ static void teardown(k8sha_ctx *ctx) {
   while (ctx->delayed) /* (delayed calls not run yet never run) */
     delayed_free(ctx->delayed);
   k8sha__election_reap(ctx); /* (releases still being written are cancelled) */
-  k8sha__storage_close(ctx);
+  k8sha__storage_close(ctx->storage); /* (it frees itself once nothing is pending) */
+  ctx->storage = NULL;
   if (ctx->kube) {
     k8sha__kube_free(ctx->kube);
     ctx->kube = NULL;
@@ -264,11 +260,11 @@ static void teardown(k8sha_ctx *ctx) {
 static void loop_thread(void *arg) {
   k8sha_ctx *ctx = arg;
   /* Runs until teardown has closed every handle. */
-  uv_run(ctx->loop, UV_RUN_DEFAULT);
+  uv_run(ctx->rt.loop, UV_RUN_DEFAULT);
 }
 
 static void ctx_release(k8sha_ctx *ctx) {
-  k8sha_allocator a = ctx->alloc;
+  k8sha_allocator a = ctx->rt.alloc;
   if (ctx->poster)
     poster_unref(ctx->poster);
   k8sha__ha_clear(&a, &ctx->ha);
@@ -282,42 +278,42 @@ static void warn_transport(k8sha_ctx *ctx) {
   const unsigned int bearer = K8SHA_AUTH_TOKEN | K8SHA_AUTH_TOKEN_FILE | K8SHA_AUTH_SERVICE_ACCOUNT;
   if ((ctx->access.auth & bearer) && ctx->access.server &&
       strncasecmp(ctx->access.server, "http://", 7) == 0)
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "the bearer token is sent in clear text to %s",
+    k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "kube", "the bearer token is sent in clear text to %s",
                ctx->access.server);
   if (ctx->access.insecure)
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube",
+    k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "kube",
                "insecure-skip-tls-verify: the API server's certificate is not checked");
 }
 
 /* The built-in s3 backend, with the settings the configuration and the environment give now. */
 static int s3_backend(k8sha_ctx *ctx, const k8sha_config *cfg) {
-  k8sha__s3_conf *conf = k8sha__malloc(&ctx->alloc, sizeof(*conf));
+  k8sha__s3_conf *conf = k8sha__malloc(&ctx->rt.alloc, sizeof(*conf));
   char why[400];
   int rc;
   if (!conf)
     return K8SHA_ENOMEM;
   rc = k8sha__s3_conf_read(cfg, getenv, conf, why, sizeof(why));
   if (rc == 0)
-    rc = k8sha__s3_backend_register(ctx, conf);
+    rc = k8sha__s3_backend_register(ctx->storage, &ctx->rt, conf);
   else
     rc = k8sha__fail(rc, "k8sha_ctx_new: s3 storage: %s", why);
-  k8sha__free(&ctx->alloc, conf);
+  k8sha__free(&ctx->rt.alloc, conf);
   return rc;
 }
 
 /* The built-in hdfs backend, with the Hadoop configuration and the environment of now. */
 static int hdfs_backend(k8sha_ctx *ctx, const k8sha_config *cfg) {
-  k8sha__hdfs_conf *conf = k8sha__malloc(&ctx->alloc, sizeof(*conf));
+  k8sha__hdfs_conf *conf = k8sha__malloc(&ctx->rt.alloc, sizeof(*conf));
   char why[600];
   int rc;
   if (!conf)
     return K8SHA_ENOMEM;
   rc = k8sha__hdfs_conf_read(cfg, ctx->ha.storage_dir, getenv, conf, why, sizeof(why));
   if (rc == 0)
-    rc = k8sha__hdfs_backend_register(ctx, conf);
+    rc = k8sha__hdfs_backend_register(ctx->storage, &ctx->rt, conf);
   else
     rc = k8sha__fail(rc, "k8sha_ctx_new: hdfs storage: %s", why);
-  k8sha__free(&ctx->alloc, conf);
+  k8sha__free(&ctx->rt.alloc, conf);
   return rc;
 }
 
@@ -358,18 +354,18 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
   ctx = k8sha__calloc(a, 1, sizeof(*ctx));
   if (!ctx)
     return K8SHA_ENOMEM;
-  ctx->alloc = *a;
-  ctx->log = opts->log;
-  ctx->log_user_data = opts->log_user_data;
-  ctx->log_level = opts->log_level;
-  ctx->stats.version = K8SHA_STATS_VERSION;
+  ctx->rt.alloc = *a;
+  ctx->rt.log = opts->log;
+  ctx->rt.log_user_data = opts->log_user_data;
+  ctx->rt.log_level = opts->log_level;
+  ctx->rt.stats.version = K8SHA_STATS_VERSION;
   rc = k8sha__config_copy_runtime(cfg, a, &ctx->ha, &ctx->access);
   if (rc)
     goto fail;
   warn_transport(ctx);
   if (opts->loop) {
-    ctx->loop = opts->loop;
-    ctx->loop_thread = uv_thread_self();
+    ctx->rt.loop = opts->loop;
+    ctx->rt.loop_thread = uv_thread_self();
   } else {
     ctx->own_loop = k8sha__malloc(a, sizeof(*ctx->own_loop));
     if (!ctx->own_loop) {
@@ -382,13 +378,16 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
       rc = k8sha__fail(K8SHA_ESYSTEM, "k8sha_ctx_new: the event loop could not be made");
       goto fail;
     }
-    ctx->loop = ctx->own_loop;
+    ctx->rt.loop = ctx->own_loop;
+    ctx->rt.own_loop = 1;
   }
   rc = poster_new(ctx);
   if (rc == 0)
-    rc = k8sha__kube_new(ctx, &ctx->kube);
+    rc = k8sha__kube_new(&ctx->rt, &ctx->access, &ctx->kube);
+  if (rc == 0)
+    rc = k8sha__storage_new(&ctx->rt, &ctx->storage);
   if (rc == 0 && strncmp(ctx->ha.storage_dir, "file://", 7) == 0)
-    rc = k8sha__file_backend_register(ctx);
+    rc = k8sha__file_backend_register(ctx->storage, &ctx->rt, ctx->ha.storage_dir);
   if (rc == 0 && k8sha__s3_scheme(ctx->ha.storage_dir, strcspn(ctx->ha.storage_dir, ":")))
     rc = s3_backend(ctx, cfg);
   if (rc == 0 && strncmp(ctx->ha.storage_dir, "hdfs://", 7) == 0)
@@ -396,7 +395,7 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
   if (rc)
     goto fail_loop;
   if (ctx->own_loop) {
-    if (uv_thread_create(&ctx->thread, loop_thread, ctx) != 0) {
+    if (uv_thread_create(&ctx->rt.loop_thread, loop_thread, ctx) != 0) {
       rc = k8sha__fail(K8SHA_ESYSTEM, "k8sha_ctx_new: the loop thread could not be started");
       goto fail_loop;
     }
@@ -419,64 +418,41 @@ fail:
   return rc;
 }
 
-int k8sha__ctx_on_loop(const k8sha_ctx *ctx) {
-  uv_thread_t self = uv_thread_self();
-  return uv_thread_equal(&self, ctx->own_loop ? &ctx->thread : &ctx->loop_thread);
-}
-
-int k8sha__ctx_wrong_thread(k8sha_ctx *ctx, const char *fn) {
-  char msg[512];
-  snprintf(msg, sizeof(msg),
-           "%s was called from a thread other than the context's loop thread (%s); nothing "
-           "was done", fn, ctx->own_loop ? "post it with k8sha_ctx_post() or k8sha_ctx_call()"
-                                         : "the thread that created the context and runs its loop");
-  /* (the log callback runs on this thread then: a misuse report, and a host bug to fix) */
-  k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
-  return k8sha__fail(K8SHA_ETHREAD, "%s", msg);
-}
-
 void k8sha__ctx_orphan_gone(k8sha_ctx *ctx) {
   /* (on the loop, inside a request's completion: the teardown runs from the poster's turn) */
   if (ctx->teardown_due && !ctx->orphans && ctx->poster)
     k8sha__mailbox_wake(&ctx->poster->box);
 }
 
-void k8sha__ctx_child(k8sha_ctx *ctx, int delta) {
-  if (delta > 0)
-    __atomic_add_fetch(&ctx->children, 1, __ATOMIC_SEQ_CST);
-  else
-    __atomic_sub_fetch(&ctx->children, 1, __ATOMIC_SEQ_CST);
-}
-
 int k8sha_ctx_free(k8sha_ctx *ctx) {
   unsigned int children;
   if (!ctx)
     return 0;
-  if (ctx->own_loop ? k8sha__ctx_on_loop(ctx) : !k8sha__ctx_on_loop(ctx) || ctx->depth > 0) {
+  if (ctx->own_loop ? k8sha__rt_on_loop(&ctx->rt) : !k8sha__rt_on_loop(&ctx->rt) || ctx->rt.depth > 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "k8sha_ctx_free was called %s; the context was not freed",
              ctx->own_loop ? "on the library's own loop thread (call it from another thread)"
-             : ctx->depth > 0 ? "from inside a libk8sha callback (defer it until the callback "
+             : ctx->rt.depth > 0 ? "from inside a libk8sha callback (defer it until the callback "
                                 "has returned)"
                               : "from a thread other than the loop's");
-    k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
+    k8sha__log(&ctx->rt, K8SHA_LOG_ERROR, "context", "%s", msg);
     return k8sha__fail(K8SHA_ETHREAD, "%s", msg);
   }
-  children = __atomic_load_n(&ctx->children, __ATOMIC_SEQ_CST);
+  children = __atomic_load_n(&ctx->rt.children, __ATOMIC_SEQ_CST);
   if (children > 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "k8sha_ctx_free: %u object%s made from the context (elections, "
              "retrievers, stores, watches, running cleanup tasks and orphan scans) %s not freed "
              "or finished yet; the context was not freed",
              children, children == 1 ? "" : "s", children == 1 ? "is" : "are");
-    k8sha__log(ctx, K8SHA_LOG_ERROR, "context", "%s", msg);
+    k8sha__log(&ctx->rt, K8SHA_LOG_ERROR, "context", "%s", msg);
     return k8sha__fail(K8SHA_EBUSY, "%s", msg);
   }
   if (ctx->own_loop) {
     struct k8sha__poster *p = ctx->poster;
     __atomic_store_n(&p->stop_loop, 1, __ATOMIC_RELEASE);
     k8sha__mailbox_wake(&p->box);
-    uv_thread_join(&ctx->thread);
+    uv_thread_join(&ctx->rt.loop_thread);
     uv_loop_close(ctx->own_loop);
   } else {
     teardown(ctx);
@@ -485,18 +461,22 @@ int k8sha_ctx_free(k8sha_ctx *ctx) {
   return 0;
 }
 
+int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *backend, void *self) {
+  return ctx ? k8sha__storage_register(ctx->storage, backend, self) : K8SHA_EINVAL;
+}
+
 uv_loop_t *k8sha_ctx_loop(const k8sha_ctx *ctx) {
-  return ctx ? ctx->loop : NULL;
+  return ctx ? ctx->rt.loop : NULL;
 }
 
 int k8sha_ctx_stats(const k8sha_ctx *ctx, k8sha_stats *out) {
   unsigned int version;
   if (!ctx || !out || !K8SHA__VERSION_OK(out->version, stats_sizes))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY((k8sha_ctx *)ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&((k8sha_ctx *)ctx)->rt, K8SHA_ETHREAD);
   /* Only what the caller's version has room for. */
   version = out->version;
-  k8sha__versioned_copy(out, &ctx->stats, version, stats_sizes);
+  k8sha__versioned_copy(out, &ctx->rt.stats, version, stats_sizes);
   out->version = version;
   return 0;
 }

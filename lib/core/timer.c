@@ -1,24 +1,25 @@
+/* One-shot libuv timers that outlive their owner until libuv has closed them (timer.h). */
 #include "core/timer.h"
 
 #include <uv.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "core/rt.h"
 
 struct k8sha__timer {
   uv_timer_t handle;
   k8sha_allocator alloc; /* a copy: the context may be gone when the close callback runs */
-  k8sha_ctx *ctx;        /* alive while the timer can fire */
+  k8sha__rt *rt;         /* alive while the timer can fire */
   void (*cb)(void *);
   void *user_data;
 };
 
 static void on_timer(uv_timer_t *h) {
   k8sha__timer *t = h->data;
-  k8sha_ctx *ctx = t->ctx; /* (the callback may free the timer) */
-  K8SHA__ENTER(ctx);
+  k8sha__rt *rt = t->rt; /* (the callback may free the timer) */
+  K8SHA__ENTER(rt);
   t->cb(t->user_data);
-  K8SHA__LEAVE(ctx);
+  K8SHA__LEAVE(rt);
 }
 
 static void on_closed(uv_handle_t *h) {
@@ -27,14 +28,14 @@ static void on_closed(uv_handle_t *h) {
   k8sha__free(&a, t);
 }
 
-k8sha__timer *k8sha__timer_new(k8sha_ctx *ctx, void (*cb)(void *), void *user_data) {
-  k8sha__timer *t = k8sha__calloc(&ctx->alloc, 1, sizeof(*t));
+k8sha__timer *k8sha__timer_new(k8sha__rt *rt, void (*cb)(void *), void *user_data) {
+  k8sha__timer *t = k8sha__calloc(&rt->alloc, 1, sizeof(*t));
   if (!t)
     return NULL;
-  uv_timer_init(ctx->loop, &t->handle); /* cannot fail for a valid loop */
+  uv_timer_init(rt->loop, &t->handle); /* cannot fail for a valid loop */
   t->handle.data = t;
-  t->alloc = ctx->alloc;
-  t->ctx = ctx;
+  t->alloc = rt->alloc;
+  t->rt = rt;
   t->cb = cb;
   t->user_data = user_data;
   return t;

@@ -5,12 +5,12 @@
 
 #include <stdint.h>
 
-#include "k8sha/context.h"
+#include "core/rt.h"
 
 typedef struct k8sha__timer k8sha__timer;
 
 /* NULL when out of memory. */
-k8sha__timer *k8sha__timer_new(k8sha_ctx *ctx, void (*cb)(void *user_data), void *user_data);
+k8sha__timer *k8sha__timer_new(k8sha__rt *rt, void (*cb)(void *user_data), void *user_data);
 /* (Re)starts a one-shot timer `ms` from now. */
 void k8sha__timer_start(k8sha__timer *t, uint64_t ms);
 void k8sha__timer_stop(k8sha__timer *t); /* NULL is a no-op */

@@ -32,7 +32,7 @@ static int lease_mode(const k8sha_election *e) {
 }
 
 static uint64_t now_ms(k8sha_election *e) {
-  return k8sha__now_ms(e->ctx);
+  return k8sha__now_ms(&e->ctx->rt);
 }
 
 static uint64_t wall_us(void) {
@@ -74,7 +74,7 @@ void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  k8sha__log(e->ctx, K8SHA_LOG_WARN, "election", "%s: %s", e->identity, msg);
+  k8sha__log(&e->ctx->rt, K8SHA_LOG_WARN, "election", "%s: %s", e->identity, msg);
   if (e->cbs.error)
     e->cbs.error(e, err, msg, e->cbs.user_data);
 }
@@ -91,7 +91,7 @@ static void finish_list(k8sha_election *e, pending_done **list, int status, cons
     void (*done)(k8sha_election *, int, void *) = p->done;
     void *ud = p->ud;
     *list = p->next;
-    k8sha__free(&e->ctx->alloc, p); /* (first: the callback may free the election) */
+    k8sha__free(&e->ctx->rt.alloc, p); /* (first: the callback may free the election) */
     if (done)
       GUARD(e, done(e, status, ud));
   }
@@ -105,7 +105,7 @@ static void step_down(k8sha_election *e, int reason) {
   e->retake = 0;
   k8sha__timer_stop(e->deadline);
   k8sha__timer_stop(e->timer);
-  k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
+  k8sha__log(&e->ctx->rt, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
              k8sha_err_name(reason));
   if (e->cbs.revoked)
     GUARD(e, e->cbs.revoked(e, reason, e->cbs.user_data));
@@ -251,7 +251,7 @@ static void lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   json_object_clear(e->removed);
   k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
   k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
-  k8sha__log(e->ctx, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
+  k8sha__log(&e->ctx->rt, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
              e->identity, (unsigned long long)e->term, e->session);
   if (e->cbs.granted)
     GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
@@ -446,7 +446,7 @@ static void evaluate(k8sha_election *e) {
   if (e->await_update)
     return; /* lost a race: the watch (or the retry timer) brings the next look */
   if (!obj || r == 0 || (have && (rec.holder[0] == '\0' || is_ours(e, &rec)))) {
-    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
+    k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
                !obj ? "absent" : r == 0 ? "without a record" : rec.holder[0] ? "ours" : "released");
     try_acquire(e, have ? &rec : NULL);
     return;
@@ -459,7 +459,7 @@ static void evaluate(k8sha_election *e) {
   }
   lease = rec.lease_ms ? rec.lease_ms : e->ctx->ha.lease_ms;
   expires = e->observed_at + lease;
-  k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
+  k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
              e->identity, rec.holder, (unsigned long long)(now >= expires ? 0 : expires - now));
   if (now >= expires)
     try_acquire(e, &rec);
@@ -600,7 +600,7 @@ void k8sha__elector_on_timer(void *ud) {
     /* The lock names us, but a job ConfigMap holds our term (or a higher one) from an earlier
      * incarnation of the lock. Take the lock anew: the acquisition starts above that term. */
     e->retake = 0;
-    k8sha__log(e->ctx, K8SHA_LOG_WARN, "election",
+    k8sha__log(&e->ctx->rt, K8SHA_LOG_WARN, "election",
                "%s: term %llu was already used before the lock %s was created again; taking a "
                "new term", e->identity, (unsigned long long)e->term, e->lock_name);
     GUARD(e, step_down(e, K8SHA_ECONFLICT));
@@ -639,7 +639,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   if (!e || !component || !*component || !address)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_publish: election, component and address "
                                      "are required");
-  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
   /* The entry's key must be a valid ConfigMap key, or every renewal would be refused (422). */
   if (snprintf(key, sizeof(key), K8SHA__LEADER_KEY_PREFIX "%s", component) >= (int)sizeof(key) ||
       !k8sha__is_configmap_key(key))
@@ -656,12 +656,12 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   snprintf(value, sizeof(value), "%s,%s", e->session, address);
   if (lease_mode(e))
     return k8sha__addresses_entry(e, component, value, done, ud);
-  p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+  p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
   json_object_del(e->removed, component);
   if (json_object_set_new(e->entries, component, json_string(value)) != 0) {
-    k8sha__free(&e->ctx->alloc, p);
+    k8sha__free(&e->ctx->rt.alloc, p);
     return K8SHA_ENOMEM;
   }
   wait_for_write(e, p, done, ud);
@@ -676,18 +676,18 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
   if (!e || !component || !*component)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_unpublish: election and component are "
                                      "required");
-  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
   if (!k8sha__elector_lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
                        e->identity);
   if (lease_mode(e))
     return k8sha__addresses_entry(e, component, NULL, done, ud);
-  p = k8sha__calloc(&e->ctx->alloc, 1, sizeof(*p));
+  p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
   v = json_object_get(e->entries, component);
   if (v && json_object_set(e->removed, component, v) != 0) {
-    k8sha__free(&e->ctx->alloc, p);
+    k8sha__free(&e->ctx->rt.alloc, p);
     return K8SHA_ENOMEM;
   }
   json_object_del(e->entries, component);
@@ -701,7 +701,7 @@ void k8sha__election_release_done(k8sha_election *e, int err, const char *messag
   if (e->orphan) {
     k8sha_election **p;
     k8sha_ctx *ctx;
-    k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
+    k8sha__log(&e->ctx->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
                "%s: the release written after the election was freed %s%s", e->identity,
                err ? "failed: " : "landed", err && message ? message : "");
     for (p = &e->ctx->orphans; *p; p = &(*p)->next_orphan)
@@ -719,7 +719,7 @@ void k8sha__election_release_done(k8sha_election *e, int err, const char *messag
   if (err)
     snprintf(e->last_error, sizeof(e->last_error), "stop: the release failed: %s",
              message ? message : k8sha_strerror(err));
-  k8sha__log(e->ctx, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
+  k8sha__log(&e->ctx->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
              e->identity, err ? ", release failed: " : "", err && message ? message : "");
   if (e->stopped)
     e->stopped(e, err, e->stopped_ud);
@@ -797,7 +797,7 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   int rc;
   if (!e)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(e->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
   if (e->st == E_IDLE || e->st == E_STOPPING || e->st == E_STOPPED)
     return k8sha__fail(K8SHA_EBUSY, "k8sha_election_stop: the election %s",
                        e->st == E_IDLE ? "was never started" : "is already stopping or stopped");

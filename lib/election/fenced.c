@@ -233,11 +233,11 @@ static void finish(k8sha__fcm *f, int err, const char *fmt, ...) {
   f->running = 0;
   f->conflicts = 0;
   if (err)
-    k8sha__log(f->ctx, K8SHA_LOG_DEBUG, "store", "%s", msg);
+    k8sha__log(&f->ctx->rt, K8SHA_LOG_DEBUG, "store", "%s", msg);
   k8sha__life_enter(&f->life);
   if (o->done)
     o->done(err, err ? msg : NULL, o->user_data);
-  k8sha__free(&f->ctx->alloc, o);
+  k8sha__free(&f->ctx->rt.alloc, o);
   {
     int gone;
     if (k8sha__life_leave(&f->life, &gone)) {
@@ -646,7 +646,7 @@ static void on_response(const k8sha__resp *resp, void *ud) {
   if (resp->err == K8SHA_EFORBIDDEN && f->patching) {
     /* A Role written for whole-object updates (get, update) lacks "patch": write those. */
     f->put_only = 1;
-    k8sha__log(f->ctx, K8SHA_LOG_WARN, "store",
+    k8sha__log(&f->ctx->rt, K8SHA_LOG_WARN, "store",
                "ConfigMap %s: patch refused (%s); writing whole objects instead (grant the verb "
                "\"patch\" on configmaps to make writes smaller)",
                f->name, m);
@@ -723,7 +723,7 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
   ctx = k8sha__election_ctx(e);
   if (!k8sha_election_is_leader(e))
     return K8SHA_ENOTLEADER;
-  f = k8sha__calloc(&ctx->alloc, 1, sizeof(*f));
+  f = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*f));
   if (!f)
     return K8SHA_ENOMEM;
   k8sha__life_init(&f->life);
@@ -739,10 +739,10 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
     f->lock = lock;
     f->known = 1; /* the lock is watched: its state is current */
   }
-  f->name = k8sha__strdup(&ctx->alloc, name);
-  f->collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
-  f->path = f->collection ? k8sha__asprintf(&ctx->alloc, "%s/%s", f->collection, name) : NULL;
-  f->kick = k8sha__timer_new(ctx, on_kick, f);
+  f->name = k8sha__strdup(&ctx->rt.alloc, name);
+  f->collection = k8sha__asprintf(&ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+  f->path = f->collection ? k8sha__asprintf(&ctx->rt.alloc, "%s/%s", f->collection, name) : NULL;
+  f->kick = k8sha__timer_new(&ctx->rt, on_kick, f);
   if (!f->name || !f->path || !f->kick) {
     destroy(f);
     return K8SHA_ENOMEM;
@@ -756,7 +756,7 @@ static int enqueue(k8sha__fcm *f, op_kind kind, int create, k8sha__fcm_edit edit
   op *o;
   if (!f || (kind == OP_UPDATE && !edit))
     return K8SHA_EINVAL;
-  o = k8sha__calloc(&f->ctx->alloc, 1, sizeof(*o));
+  o = k8sha__calloc(&f->ctx->rt.alloc, 1, sizeof(*o));
   if (!o)
     return K8SHA_ENOMEM;
   o->kind = kind;
@@ -819,7 +819,7 @@ k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f) {
 }
 
 static void destroy(k8sha__fcm *f) {
-  const k8sha_allocator *a = &f->ctx->alloc;
+  const k8sha_allocator *a = &f->ctx->rt.alloc;
   op *o, *next;
   k8sha__election_link_remove(&f->link);
   if (f->req) {

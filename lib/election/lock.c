@@ -146,7 +146,7 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user
   k8sha__lock *l = user_data;
   (void)old;
   if (is_older(l, change, obj)) {
-    k8sha__log(l->ctx, K8SHA_LOG_DEBUG, "election",
+    k8sha__log(&l->ctx->rt, K8SHA_LOG_DEBUG, "election",
                "%s: ignoring an event of resourceVersion %s, older than the %llu held",
                l->name, rv_of(obj), (unsigned long long)l->latest_rv);
     return;
@@ -176,7 +176,7 @@ static void on_error(int err, const char *message, void *user_data) {
 }
 
 static void lock_free(k8sha__lock *l) {
-  const k8sha_allocator *a = &l->ctx->alloc;
+  const k8sha_allocator *a = &l->ctx->rt.alloc;
   k8sha__lock **p;
   for (p = &l->ctx->locks; *p; p = &(*p)->next)
     if (*p == l) {
@@ -192,13 +192,13 @@ static void lock_free(k8sha__lock *l) {
 }
 
 char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind) {
-  return k8sha__asprintf(&ctx->alloc, kind == K8SHA_LOCK_LEASE ? "%s" K8SHA__LEASE_SUFFIX
+  return k8sha__asprintf(&ctx->rt.alloc, kind == K8SHA_LOCK_LEASE ? "%s" K8SHA__LEASE_SUFFIX
                                                                 : "%s" K8SHA__CLUSTER_CM_SUFFIX,
                          ctx->ha.cluster_id);
 }
 
 char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name) {
-  return k8sha__asprintf(&ctx->alloc, "%s" K8SHA__ADDRESSES_SUFFIX, lock_name);
+  return k8sha__asprintf(&ctx->rt.alloc, "%s" K8SHA__ADDRESSES_SUFFIX, lock_name);
 }
 
 int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
@@ -212,17 +212,17 @@ int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name
     if (l->kind == kind && strcmp(l->name, name) == 0)
       break;
   if (!l) {
-    l = k8sha__calloc(&ctx->alloc, 1, sizeof(*l));
+    l = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*l));
     if (!l)
       return K8SHA_ENOMEM;
     l->ctx = ctx;
     l->kind = kind;
-    l->name = k8sha__strdup(&ctx->alloc, name);
-    l->collection = k8sha__asprintf(&ctx->alloc,
+    l->name = k8sha__strdup(&ctx->rt.alloc, name);
+    l->collection = k8sha__asprintf(&ctx->rt.alloc,
                                     kind == K8SHA_LOCK_LEASE ? LEASES_PATH_FMT
                                                              : K8SHA__CONFIGMAPS_PATH_FMT,
                                     ctx->ha.namespace_);
-    l->path = l->collection ? k8sha__asprintf(&ctx->alloc, "%s/%s", l->collection, name) : NULL;
+    l->path = l->collection ? k8sha__asprintf(&ctx->rt.alloc, "%s/%s", l->collection, name) : NULL;
     l->next = ctx->locks;
     ctx->locks = l;
     if (!l->name || !l->path) {
@@ -326,7 +326,7 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
     notify(l);
   cancelled = k8sha__life_leave(&op->life, &gone);
   (void)gone; /* (either way the request is over: the op goes now) */
-  k8sha__free(&ctx->alloc, op);
+  k8sha__free(&ctx->rt.alloc, op);
   if (!cancelled)
     cb(resp->err, resp->message, ud);
 }
@@ -339,7 +339,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   char *body = NULL;
   int rc;
 
-  op = k8sha__calloc(&l->ctx->alloc, 1, sizeof(*op));
+  op = k8sha__calloc(&l->ctx->rt.alloc, 1, sizeof(*op));
   if (!op)
     return K8SHA_ENOMEM;
   k8sha__life_init(&op->life);
@@ -350,7 +350,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   if (obj) {
     body = json_dumps(obj, JSON_COMPACT);
     if (!body) {
-      k8sha__free(&l->ctx->alloc, op);
+      k8sha__free(&l->ctx->rt.alloc, op);
       return K8SHA_ENOMEM;
     }
     o.body = body;
@@ -367,7 +367,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
   free(body);
   if (rc)
-    k8sha__free(&l->ctx->alloc, op);
+    k8sha__free(&l->ctx->rt.alloc, op);
   return rc;
 }
 
@@ -378,7 +378,7 @@ void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r) {
   op = k8sha__req_user_data(r);
   if (!k8sha__life_close(&op->life))
     return; /* inside on_written: it frees the op and skips the callback */
-  k8sha__free(&l->ctx->alloc, op);
+  k8sha__free(&l->ctx->rt.alloc, op);
   k8sha__req_cancel(r);
 }
 

@@ -46,10 +46,10 @@ static void report(k8sha_retriever *r) {
 
   if (r->last && strcmp(r->last, v) == 0)
     return;
-  copy = k8sha__strdup(&r->ctx->alloc, v);
+  copy = k8sha__strdup(&r->ctx->rt.alloc, v);
   if (!copy)
     return; /* reported with the next change */
-  k8sha__free(&r->ctx->alloc, r->last);
+  k8sha__free(&r->ctx->rt.alloc, r->last);
   r->last = copy;
   comma = strchr(v, ',');
   if (!*v || !comma || (size_t)(comma - v) >= sizeof(session)) {
@@ -95,32 +95,32 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
   }
   if (o.lock != K8SHA_LOCK_CONFIGMAP && o.lock != K8SHA_LOCK_LEASE)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
-  r = k8sha__calloc(&ctx->alloc, 1, sizeof(*r));
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  r = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*r));
   if (!r)
     return K8SHA_ENOMEM;
   r->ctx = ctx;
-  k8sha__ctx_child(ctx, 1);
+  k8sha__rt_child(&ctx->rt, 1);
   r->cb = cb;
   r->opts = o;
   r->opts.lock_name = NULL; /* (copied below; the caller's string need not outlive the call) */
   r->user_data = user_data;
-  r->key = k8sha__asprintf(&ctx->alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
+  r->key = k8sha__asprintf(&ctx->rt.alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
   r->sub.on_update = on_update;
   r->sub.on_error = on_error;
   r->sub.user_data = r;
-  name = o.lock_name ? k8sha__strdup(&ctx->alloc, o.lock_name)
+  name = o.lock_name ? k8sha__strdup(&ctx->rt.alloc, o.lock_name)
                      : k8sha__lock_default_name(ctx, o.lock);
   if (name && o.lock == K8SHA_LOCK_LEASE) {
     char *lease = name;
     name = k8sha__lock_addresses_name(ctx, lease);
-    k8sha__free(&ctx->alloc, lease);
+    k8sha__free(&ctx->rt.alloc, lease);
   }
-  r->first = k8sha__timer_new(ctx, on_first, r);
+  r->first = k8sha__timer_new(&ctx->rt, on_first, r);
   rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
   if (rc == 0)
     rc = k8sha__lock_subscribe(ctx, K8SHA_LOCK_CONFIGMAP, name, &r->sub, &r->lock);
-  k8sha__free(&ctx->alloc, name);
+  k8sha__free(&ctx->rt.alloc, name);
   if (rc) {
     k8sha_retriever_free(r);
     return rc;
@@ -134,12 +134,12 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
 void k8sha_retriever_free(k8sha_retriever *r) {
   if (!r)
     return;
-  K8SHA__LOOP_ONLY_VOID(r->ctx);
-  k8sha__ctx_child(r->ctx, -1);
+  K8SHA__LOOP_ONLY_VOID(&r->ctx->rt);
+  k8sha__rt_child(&r->ctx->rt, -1);
   if (r->lock)
     k8sha__lock_unsubscribe(r->lock, &r->sub);
   k8sha__timer_free(r->first);
-  k8sha__free(&r->ctx->alloc, r->key);
-  k8sha__free(&r->ctx->alloc, r->last);
-  k8sha__free(&r->ctx->alloc, r);
+  k8sha__free(&r->ctx->rt.alloc, r->key);
+  k8sha__free(&r->ctx->rt.alloc, r->last);
+  k8sha__free(&r->ctx->rt.alloc, r);
 }

@@ -1,5 +1,6 @@
 /* The Kubernetes HTTP client: requests, their queue and the retry policy (the client object,
- * its credentials and TLS name: setup.c; answers: status.c; watch streams: stream.c). */
+ * its credentials and TLS name: setup.c; an attempt's curl handle: transfer.c; answers:
+ * status.c; watch streams: stream.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,12 @@
 #define READ_ATTEMPTS 5u
 #define BACKOFF_FIRST_MS 100u
 #define BACKOFF_MAX_MS 5000u
-#define RESPONSE_MAX (64u * 1024u * 1024u) /* far above any ConfigMap list we expect */
 
 static const char *const verb_method[] = {"GET", "GET", "POST", "PUT", "PATCH", "DELETE", "GET"};
+
+const char *k8sha__verb_method(k8sha__verb v) {
+  return verb_method[v];
+}
 
 
 static void unlink_req(k8sha__req *r) {
@@ -50,7 +54,7 @@ static void pump_soon(k8sha__kube *k) {
 }
 
 void k8sha__req_destroy(k8sha__req *r) {
-  const k8sha_allocator *a = &r->k->ctx->alloc;
+  const k8sha_allocator *a = &r->k->rt->alloc;
   if (r->state == REQ_QUEUED)
     dequeue(r);
   unlink_req(r);
@@ -80,7 +84,7 @@ void k8sha__kube_free(k8sha__kube *k) {
   /* Freeing from inside one of the client's callbacks would pull the loop from under it. */
   if (k->busy)
     abort();
-  a = &k->ctx->alloc;
+  a = &k->rt->alloc;
   k->closing = 1;
   /* Pending requests are told; streams are closed silently (their owners are going too). */
   while (k->reqs) {
@@ -109,50 +113,6 @@ void k8sha__kube_free(k8sha__kube *k) {
   k8sha__free(a, k->server);
   curl_slist_free_all(k->connect_to);
   k8sha__free(a, k);
-}
-
-/* ---- responses ---- */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *user_data) {
-  k8sha__req *r = user_data;
-  size_t n = size * nmemb;
-
-  if (r->rlen + n + 1 > RESPONSE_MAX) {
-    r->too_large = 1;
-    return 0; /* curl fails the transfer with CURLE_WRITE_ERROR */
-  }
-  if (k8sha__grow(&r->k->ctx->alloc, (void **)&r->rbuf, &r->rcap, r->rlen + n + 1, 1) != 0) {
-    /* Not a cut body delivered as the answer: the attempt fails as out of memory. */
-    r->oom = 1;
-    return 0;
-  }
-  memcpy(r->rbuf + r->rlen, data, n);
-  r->rlen += n;
-  r->rbuf[r->rlen] = '\0';
-  r->k->ctx->stats.bytes_received += n;
-  if (r->is_stream && memchr(data, '\n', n)) {
-    /* Only a 2xx body is a stream of events: an error Status (which a real API server ends with
-     * a newline) is delivered whole when the stream ends. */
-    long code = 0;
-    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (code >= 200 && code < 300) {
-      r->lines_ok = 1;
-      k8sha__stream_mark_pending(r);
-    }
-  }
-  return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *user_data) {
-  k8sha__req *r = user_data;
-  size_t n = size * nmemb;
-  if (!r->responded) {
-    r->responded = 1;
-    if (r->is_stream)
-      k8sha__timer_stop(r->retry_timer); /* the watch has begun: its start is no longer bounded */
-  }
-  (void)data;
-  return n;
 }
 
 /* Runs the callback, then frees the request. */
@@ -186,136 +146,8 @@ static void complete(k8sha__req *r, int err, const char *message) {
 
 /* ---- starting and retrying ---- */
 
-static int add_header(k8sha__req *r, const char *h) {
-  struct curl_slist *l = curl_slist_append(r->headers, h);
-  if (!l)
-    return K8SHA_ENOMEM;
-  r->headers = l;
-  return 0;
-}
-
-/* Hands a request's body to curl. libcurl sends a request again by itself, on a fresh
- * connection and within the same attempt, when a reused connection dies before any byte of the
- * answer: a write the server may have applied before the connection died would be sent twice,
- * and if that second connection is refused the attempt would look like one that never reached
- * the server. So a body curl has taken is never given again (without a seek callback curl
- * cannot rewind it and ends the attempt with CURLE_SEND_FAIL_REWIND), and an attempt counts as
- * sent, whatever error ends it, once curl took any byte of its body (k8sha__req_finished).
- * Every write the library makes carries a body. */
-static size_t on_send(char *buf, size_t size, size_t nitems, void *ud) {
-  k8sha__req *r = ud;
-  size_t n = size * nitems, left = r->body_len - r->body_sent;
-  if (n > left)
-    n = left;
-  memcpy(buf, r->body + r->body_sent, n);
-  r->body_sent += n;
-  return n;
-}
-
-int k8sha__req_prepare(k8sha__req *r) {
-  k8sha__kube *k = r->k;
-  k8sha_ctx *ctx = k->ctx;
-  const k8sha__kube_access *acc = &ctx->access;
-  CURL *e = r->easy;
-  char *auth = NULL;
-  int rc = 0;
-
-  curl_slist_free_all(r->headers);
-  r->headers = NULL;
-  r->rlen = 0;
-  r->too_large = 0;
-  r->scan = 0;
-  r->lines_ok = 0;
-  r->responded = 0;
-  r->errbuf[0] = '\0';
-  curl_easy_reset(e);
-  curl_easy_setopt(e, CURLOPT_URL, r->url);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-  curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, verb_method[r->verb]);
-  r->body_sent = 0;
-  if (r->body) {
-    /* Through a read callback and without a seek callback: see on_send. */
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_send);
-    curl_easy_setopt(e, CURLOPT_READDATA, r);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-    ctx->stats.bytes_sent += r->body_len;
-  }
-  if (r->is_stream) {
-    /* No total timeout on a watch: the server's timeoutSeconds ends it; a dead peer is caught by
-     * the low-speed limit (bookmarks and events keep a healthy stream above it). */
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)k->default_timeout_ms);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)r->timeout_ms / 1000);
-  } else {
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->attempt_timeout_ms);
-  }
-  /* TLS */
-  if (acc->insecure) {
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-  }
-  if (k->connect_to)
-    curl_easy_setopt(e, CURLOPT_CONNECT_TO, k->connect_to);
-  /* A configured CA replaces the system's trust, as in client-go: neither libcurl's default
-   * bundle nor its default CA directory may vouch for the API server. */
-  if (acc->ca_file || acc->ca_pem) {
-    curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-    curl_easy_setopt(e, CURLOPT_CAINFO, acc->ca_file);
-  }
-  if (acc->ca_pem) {
-    struct curl_blob blob = {acc->ca_pem, acc->ca_pem_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-  }
-  if (acc->cert_file)
-    curl_easy_setopt(e, CURLOPT_SSLCERT, acc->cert_file);
-  if (acc->cert_pem) {
-    struct curl_blob blob = {acc->cert_pem, acc->cert_pem_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-  }
-  if (acc->key_file)
-    curl_easy_setopt(e, CURLOPT_SSLKEY, acc->key_file);
-  if (acc->key_pem) {
-    struct curl_blob blob = {acc->key_pem, acc->key_pem_len, CURL_BLOB_COPY};
-    curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-  }
-  /* Headers */
-  rc |= add_header(r, r->metadata_only ? "Accept: " K8SHA__ACCEPT_METADATA ", application/json"
-                                        : "Accept: application/json");
-  if (r->body) {
-    char ct[160];
-    snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type ? r->content_type : "application/json");
-    rc |= add_header(r, ct);
-  }
-  /* curl adds "Expect: 100-continue" to large bodies, costing a round trip. */
-  rc |= add_header(r, "Expect:");
-  if (k->token && *k->token) {
-    auth = k8sha__asprintf(&ctx->alloc, "Authorization: Bearer %s", k->token);
-    if (!auth)
-      rc = K8SHA_ENOMEM;
-    else
-      rc |= add_header(r, auth);
-    if (auth) {
-      memset(auth, 0, strlen(auth));
-      k8sha__free(&ctx->alloc, auth);
-    }
-  }
-  if (rc)
-    return K8SHA_ENOMEM;
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
-  return 0;
-}
-
 static void count_request(k8sha__kube *k, k8sha__verb verb) {
-  k8sha_stats *st = &k->ctx->stats;
+  k8sha_stats *st = &k->rt->stats;
   st->requests++;
   switch (verb) {
   case K8SHA__GET: st->requests_get++; break;
@@ -345,7 +177,7 @@ static int start_attempt(k8sha__req *r);
 int k8sha__req_launch(k8sha__req *r) {
   k8sha__kube *k = r->k;
   if (!r->is_stream && !r->urgent && (k->queue || in_flight(k) >= k->max_in_flight)) {
-    if (k8sha__now_ms(k->ctx) >= r->deadline_at)
+    if (k8sha__now_ms(k->rt) >= r->deadline_at)
       return K8SHA_ETIMEDOUT;
     r->state = REQ_QUEUED;
     r->qnext = NULL;
@@ -396,7 +228,7 @@ static int start_attempt(k8sha__req *r) {
   if (!r->is_stream) {
     /* No attempt outlives the request's deadline: the deadline bounds the request's total time,
      * not only when its last attempt may start. */
-    uint64_t now = k8sha__now_ms(r->k->ctx);
+    uint64_t now = k8sha__now_ms(r->k->rt);
     if (now >= r->deadline_at)
       return K8SHA_ETIMEDOUT;
     r->attempt_timeout_ms = r->deadline_at - now < r->timeout_ms ? r->deadline_at - now
@@ -430,14 +262,14 @@ static void on_retry_timer(void *user_data) {
 /* Schedules another attempt after `delay_ms`, if the deadline allows. 1 if scheduled. */
 static int retry_later(k8sha__req *r, uint64_t delay_ms) {
   k8sha__kube *k = r->k;
-  uint64_t now = k8sha__now_ms(k->ctx);
+  uint64_t now = k8sha__now_ms(k->rt);
 
   if (r->attempts >= r->max_attempts || now >= r->deadline_at || delay_ms >= r->deadline_at - now)
     return 0; /* (compared without a sum that could wrap) */
-  if (!r->retry_timer && !(r->retry_timer = k8sha__timer_new(k->ctx, on_retry_timer, r)))
+  if (!r->retry_timer && !(r->retry_timer = k8sha__timer_new(k->rt, on_retry_timer, r)))
     return 0;
   r->state = REQ_WAITING;
-  k->ctx->stats.retries++;
+  k->rt->stats.retries++;
   k8sha__timer_start(r->retry_timer, delay_ms);
   return 1;
 }
@@ -511,7 +343,7 @@ void k8sha__req_finished(k8sha__req *r) {
              r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->curl_result));
     /* The first failed attempt of a request is said at WARN (a server that accepts and never
      * answers must not stay invisible through every retry); later ones at DEBUG. */
-    k8sha__log(k->ctx, r->attempts <= 1 ? K8SHA_LOG_WARN : K8SHA_LOG_DEBUG, "kube",
+    k8sha__log(k->rt, r->attempts <= 1 ? K8SHA_LOG_WARN : K8SHA_LOG_DEBUG, "kube",
                "%s (attempt %u of %u)", message, r->attempts, r->max_attempts);
     if (err != K8SHA_ETLS && err != K8SHA_ENOMEM && err != K8SHA_EBADRESPONSE &&
         (is_read(r->verb) || !sent) && retry_later(r, backoff_ms(r))) {
@@ -542,7 +374,7 @@ void k8sha__req_finished(k8sha__req *r) {
   k8sha__read_status(&resp, resp.json);
   resp.err = k8sha__status_to_err(status, resp.reason);
 
-  if (status == 401 && !r->auth_retried && k->ctx->access.token_file) {
+  if (status == 401 && !r->auth_retried && k->access->token_file) {
     /* The token may have rotated under us: re-read it and try once more. */
     r->auth_retried = 1;
     k8sha__kube_reload_token(k);
@@ -566,14 +398,14 @@ void k8sha__req_finished(k8sha__req *r) {
     resp.message = message;
   }
   if (resp.err)
-    k8sha__log(k->ctx, K8SHA_LOG_DEBUG, "kube", "%s %s -> %ld %s", verb_method[r->verb], r->url,
+    k8sha__log(k->rt, K8SHA_LOG_DEBUG, "kube", "%s %s -> %ld %s", verb_method[r->verb], r->url,
                status, resp.message);
   complete_resp(r, &resp);
   json_decref(resp.json);
 }
 
 k8sha__req *k8sha__req_new(k8sha__kube *k, k8sha__verb verb, const char *path) {
-  const k8sha_allocator *a = &k->ctx->alloc;
+  const k8sha_allocator *a = &k->rt->alloc;
   k8sha__req *r = k8sha__calloc(a, 1, sizeof(*r));
   if (!r)
     return NULL;
@@ -606,7 +438,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
     return K8SHA_EINVAL;
   if (k->closing)
     return K8SHA_ECLOSED;
-  a = &k->ctx->alloc;
+  a = &k->rt->alloc;
   r = k8sha__req_new(k, o->verb, o->path);
   if (!r)
     return K8SHA_ENOMEM;
@@ -615,7 +447,7 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
   r->on_attempt_timeout = o->on_attempt_timeout;
   r->timeout_ms = o->timeout_ms ? o->timeout_ms : k->default_timeout_ms;
   r->max_attempts = o->max_attempts ? o->max_attempts : READ_ATTEMPTS;
-  r->deadline_at = k8sha__now_ms(k->ctx) +
+  r->deadline_at = k8sha__now_ms(k->rt) +
                    (o->deadline_ms ? o->deadline_ms : r->timeout_ms * r->max_attempts);
   if (o->body) {
     r->body = k8sha__strndup(a, o->body, o->body_len);
@@ -660,7 +492,7 @@ char *k8sha__query_escape(k8sha__kube *k, const char *value) {
   char *copy;
   if (!esc)
     return NULL;
-  copy = k8sha__strdup(&k->ctx->alloc, esc);
+  copy = k8sha__strdup(&k->rt->alloc, esc);
   curl_free(esc);
   return copy;
 }

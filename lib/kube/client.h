@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/kube_access.h"
+#include "core/rt.h"
 #include "k8sha/context.h"
 
 typedef struct k8sha__kube k8sha__kube;
@@ -65,8 +67,9 @@ typedef struct k8sha__req_opts {
   void (*on_attempt_timeout)(const k8sha__resp *resp, void *user_data);
 } k8sha__req_opts;
 
-/* Creates the client of a context (on its loop). 0, K8SHA_ENOMEM, K8SHA_EIO. */
-int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out);
+/* Creates a client on `rt`'s loop, reaching the API server as `access` says (kept by pointer:
+ * it must outlive the client). 0, K8SHA_ENOMEM, K8SHA_EIO. */
+int k8sha__kube_new(k8sha__rt *rt, const k8sha__kube_access *access, k8sha__kube **out);
 /* Cancels every request (callbacks run with K8SHA_ECANCELED), closes handles. */
 void k8sha__kube_free(k8sha__kube *k);
 
@@ -122,8 +125,8 @@ void k8sha__stream_close(k8sha__stream *s);
 int k8sha__status_to_err(long http_status, const char *reason);
 /* Percent-encodes a query value (selectors). Returns an allocated string or NULL. */
 char *k8sha__query_escape(k8sha__kube *k, const char *value);
-/* The context a client belongs to. */
-k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k);
+/* The runtime a client was made with. */
+k8sha__rt *k8sha__kube_rt(k8sha__kube *k);
 /* A random number in [0, n) for jitter. */
 uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n);
 /* Re-reads the token file now (also done every minute and after a 401). */

@@ -4,10 +4,13 @@
 
 #include <curl/curl.h>
 
-#include "core/ctx_priv.h"
+#include "config/kube_access.h"
+#include "core/rt.h"
 #include "core/timer.h"
 #include "core/life.h"
 #include "kube/client.h"
+
+#define RESPONSE_MAX (64u * 1024u * 1024u) /* far above any ConfigMap list we expect */
 
 typedef enum req_state {
   REQ_ACTIVE,    /* in the curl multi */
@@ -69,7 +72,8 @@ struct k8sha__stream {
 };
 
 struct k8sha__kube {
-  k8sha_ctx *ctx;
+  k8sha__rt *rt;
+  const k8sha__kube_access *access; /* the context's, which outlives the client */
   CURLM *multi;
   k8sha__timer *curl_timer;
   k8sha__timer *token_timer;
@@ -94,7 +98,9 @@ void k8sha__kube_socket_action(k8sha__kube *k, curl_socket_t fd, int flags);
 /* Installs the curl <-> libuv glue on the multi handle. */
 int k8sha__kube_glue_init(k8sha__kube *k);
 
-/* Prepares the easy handle of a request (URL, TLS, auth, timeouts) for its next attempt. */
+/* client.c: the HTTP method of a verb ("GET", "PATCH", ...). */
+const char *k8sha__verb_method(k8sha__verb v);
+/* transfer.c: prepares the easy handle of a request (URL, TLS, auth, timeouts) for its next attempt. */
 int k8sha__req_prepare(k8sha__req *r);
 /* A finished transfer, called from process() after curl is done with it. */
 void k8sha__req_finished(k8sha__req *r);

@@ -6,7 +6,6 @@
 #include <uv.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
 #include "kube/client_priv.h"
 
 typedef struct sock_ctx {
@@ -24,7 +23,7 @@ static void sock_closed(uv_handle_t *h) {
 
 static void on_poll(uv_poll_t *h, int status, int events) {
   sock_ctx *s = h->data;
-  k8sha_ctx *ctx;
+  k8sha__rt *rt;
   int flags = 0;
 
   if (status < 0)
@@ -33,10 +32,10 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE)
     flags |= CURL_CSELECT_OUT;
-  ctx = s->k->ctx;
-  K8SHA__ENTER(ctx);
+  rt = s->k->rt;
+  K8SHA__ENTER(rt);
   k8sha__kube_socket_action(s->k, s->fd, flags);
-  K8SHA__LEAVE(ctx);
+  K8SHA__LEAVE(rt);
 }
 
 static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp) {
@@ -54,7 +53,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
     return 0;
   }
   if (!s) {
-    s = k8sha__calloc(&k->ctx->alloc, 1, sizeof(*s));
+    s = k8sha__calloc(&k->rt->alloc, 1, sizeof(*s));
     if (!s) {
       /* Not -1: curl would then abort every transfer of the multi handle, watches included, and
        * refuse new ones while any is left. This transfer alone fails, as out of memory, taken
@@ -67,14 +66,14 @@ static int on_socket(CURL *easy, curl_socket_t fd, int action, void *userp, void
       k->unwatched = 1;
       return 0;
     }
-    if (uv_poll_init_socket(k->ctx->loop, &s->poll, fd) != 0) {
-      k8sha__free(&k->ctx->alloc, s);
+    if (uv_poll_init_socket(k->rt->loop, &s->poll, fd) != 0) {
+      k8sha__free(&k->rt->alloc, s);
       return -1;
     }
     s->poll.data = s;
     s->fd = fd;
     s->k = k;
-    s->alloc = k->ctx->alloc;
+    s->alloc = k->rt->alloc;
     curl_multi_assign(k->multi, fd, s);
   }
   if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
@@ -108,7 +107,7 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
 }
 
 int k8sha__kube_glue_init(k8sha__kube *k) {
-  k->curl_timer = k8sha__timer_new(k->ctx, on_curl_timer, k);
+  k->curl_timer = k8sha__timer_new(k->rt, on_curl_timer, k);
   if (!k->curl_timer)
     return -1;
   curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, on_socket);

@@ -7,7 +7,6 @@
 #include "core/alloc.h"
 #include "core/backoff.h"
 #include "core/life.h"
-#include "core/ctx_priv.h"
 #include "core/timer.h"
 #include "k8sha/errors.h"
 #include "kube/informer.h"
@@ -23,7 +22,7 @@ typedef enum inf_state { INF_IDLE, INF_LISTING, INF_WATCHING, INF_WAITING } inf_
 
 struct k8sha__informer {
   k8sha__kube *k;
-  k8sha_ctx *ctx;
+  k8sha__rt *rt;
   k8sha__informer_cbs cbs;
   void *user_data;
   char *collection, *selector_query; /* selector_query: "labelSelector=..&fieldSelector=.." */
@@ -61,10 +60,10 @@ static int set_rv(k8sha__informer *inf, const char *rv) {
   char *copy;
   if (!rv || !*rv)
     return 0;
-  copy = k8sha__strdup(&inf->ctx->alloc, rv);
+  copy = k8sha__strdup(&inf->rt->alloc, rv);
   if (!copy)
     return K8SHA_ENOMEM;
-  k8sha__free(&inf->ctx->alloc, inf->rv);
+  k8sha__free(&inf->rt->alloc, inf->rv);
   inf->rv = copy;
   return 0;
 }
@@ -104,7 +103,7 @@ static void report(k8sha__informer *inf, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(message, sizeof(message), fmt, ap);
   va_end(ap);
-  k8sha__log(inf->ctx, err == K8SHA_EEXPIRED ? K8SHA_LOG_INFO : K8SHA_LOG_WARN, "watch", "%s",
+  k8sha__log(inf->rt, err == K8SHA_EEXPIRED ? K8SHA_LOG_INFO : K8SHA_LOG_WARN, "watch", "%s",
              message);
   if (inf->cbs.on_error)
     inf->cbs.on_error(err, message, inf->user_data);
@@ -183,7 +182,7 @@ static int on_line(const char *line, size_t len, void *user_data) {
   const char *type = NULL, *why = NULL;
   int rc = 0;
 
-  inf->ctx->stats.watch_events++;
+  inf->rt->stats.watch_events++;
   k8sha__life_enter(&inf->life); /* (left below, on every way out) */
   if (k8sha__watch_event_parse(line, len, &root, &type, &obj, &why) != 0) {
     report(inf, K8SHA_ECORRUPT, "malformed watch event (%s): %.120s%s", why, line,
@@ -227,7 +226,7 @@ static int on_line(const char *line, size_t len, void *user_data) {
 
 static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
   k8sha__informer *inf = user_data;
-  uint64_t lived = k8sha__now_ms(inf->ctx) - inf->watch_started;
+  uint64_t lived = k8sha__now_ms(inf->rt) - inf->watch_started;
   int healthy = inf->watch_events > 0 || lived >= HEALTHY_WATCH_MS;
 
   inf->stream = NULL;
@@ -242,7 +241,7 @@ static void on_stream_end(int err, const k8sha__resp *resp, void *user_data) {
   }
   if (err == K8SHA_EEXPIRED) {
     /* Routine recovery: logged, not an error for the owner (nothing failed, nothing is lost). */
-    k8sha__log(inf->ctx, K8SHA_LOG_INFO, "watch",
+    k8sha__log(inf->rt, K8SHA_LOG_INFO, "watch",
                "watch of %s: resource version %s is too old; listing again", inf->collection,
                inf->rv ? inf->rv : "?");
     /* After a healthy watch, at once; a watch that expired before any event (a server whose
@@ -264,7 +263,7 @@ static void start_watch(k8sha__informer *inf) {
   char *path;
   int rc;
 
-  path = k8sha__asprintf(&inf->ctx->alloc,
+  path = k8sha__asprintf(&inf->rt->alloc,
                          "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%u"
                          "&resourceVersion=%s%s%s",
                          inf->collection, timeout, inf->rv ? inf->rv : "0",
@@ -275,11 +274,11 @@ static void start_watch(k8sha__informer *inf) {
     return;
   }
   inf->state = INF_WATCHING;
-  inf->watch_started = k8sha__now_ms(inf->ctx);
+  inf->watch_started = k8sha__now_ms(inf->rt);
   inf->watch_events = 0;
   inf->error_reported = 0;
   rc = k8sha__stream_open(inf->k, path, timeout + STREAM_IDLE_MARGIN_S, &cbs, inf, &inf->stream);
-  k8sha__free(&inf->ctx->alloc, path);
+  k8sha__free(&inf->rt->alloc, path);
   if (rc) {
     inf->stream = NULL;
     schedule(inf, 0, 1);
@@ -306,7 +305,7 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
   int failed;
 
   inf->list_req = NULL;
-  k8sha__free(&inf->ctx->alloc, inf->next_page);
+  k8sha__free(&inf->rt->alloc, inf->next_page);
   inf->next_page = NULL;
   if (resp->err) {
     /* (an expired continue token, 410, starts the list over like any failure) */
@@ -344,7 +343,7 @@ static void on_list(const k8sha__resp *resp, void *user_data) {
         return;
       }
       if (next && *next) {
-        inf->next_page = k8sha__strdup(&inf->ctx->alloc, next);
+        inf->next_page = k8sha__strdup(&inf->rt->alloc, next);
         if (inf->next_page) {
           start_list(inf);
           return;
@@ -422,14 +421,14 @@ static void start_list(k8sha__informer *inf) {
   memset(&o, 0, sizeof(o));
   if (inf->next_page) {
     char *token = k8sha__query_escape(inf->k, inf->next_page);
-    path = token ? k8sha__asprintf(&inf->ctx->alloc, "%s?limit=%u&continue=%s%s%s",
+    path = token ? k8sha__asprintf(&inf->rt->alloc, "%s?limit=%u&continue=%s%s%s",
                                    inf->collection, K8SHA__LIST_PAGE, token,
                                    inf->selector_query ? "&" : "",
                                    inf->selector_query ? inf->selector_query : "")
                  : NULL;
     free(token);
   } else {
-    path = k8sha__asprintf(&inf->ctx->alloc, "%s?limit=%u%s%s", inf->collection,
+    path = k8sha__asprintf(&inf->rt->alloc, "%s?limit=%u%s%s", inf->collection,
                            K8SHA__LIST_PAGE, inf->selector_query ? "&" : "",
                            inf->selector_query ? inf->selector_query : "");
   }
@@ -443,7 +442,7 @@ static void start_list(k8sha__informer *inf) {
   o.urgent = 1; /* (the lock's view, and every watcher's, resumes without waiting) */
   inf->state = INF_LISTING;
   rc = k8sha__req_start(inf->k, &o, on_list, inf, &inf->list_req);
-  k8sha__free(&inf->ctx->alloc, path);
+  k8sha__free(&inf->rt->alloc, path);
   if (rc) {
     inf->list_req = NULL;
     schedule(inf, 1, 1);
@@ -455,10 +454,10 @@ static void start_list(k8sha__informer *inf) {
 static void on_timer(void *user_data) {
   k8sha__informer *inf = user_data;
   if (inf->relist_next || !inf->synced) {
-    inf->ctx->stats.relists += inf->synced;
+    inf->rt->stats.relists += inf->synced;
     start_list(inf);
   } else {
-    inf->ctx->stats.watch_restarts++;
+    inf->rt->stats.watch_restarts++;
     start_watch(inf);
   }
 }
@@ -484,7 +483,7 @@ static void schedule(k8sha__informer *inf, int relist, int failed) {
 /* ---- object ---- */
 
 static char *selector_query(k8sha__informer *inf, const k8sha__informer_opts *o) {
-  const k8sha_allocator *a = &inf->ctx->alloc;
+  const k8sha_allocator *a = &inf->rt->alloc;
   char *label = NULL, *field = NULL, *fsel = NULL, *out = NULL;
 
   if (!o->label_selector && !o->name)
@@ -508,24 +507,24 @@ done:
 
 int k8sha__informer_new(k8sha__kube *k, const k8sha__informer_opts *o,
                         const k8sha__informer_cbs *cbs, void *user_data, k8sha__informer **out) {
-  k8sha_ctx *ctx;
+  k8sha__rt *rt;
   k8sha__informer *inf;
 
   if (!k || !o || !o->collection || !cbs || !out)
     return K8SHA_EINVAL;
-  ctx = k8sha__kube_ctx(k);
-  inf = k8sha__calloc(&ctx->alloc, 1, sizeof(*inf));
+  rt = k8sha__kube_rt(k);
+  inf = k8sha__calloc(&rt->alloc, 1, sizeof(*inf));
   if (!inf)
     return K8SHA_ENOMEM;
   k8sha__life_init(&inf->life);
   inf->k = k;
-  inf->ctx = ctx;
+  inf->rt = rt;
   inf->cbs = *cbs;
   inf->user_data = user_data;
   inf->watch_timeout_s = o->watch_timeout_s ? o->watch_timeout_s : DEFAULT_WATCH_TIMEOUT_S;
-  inf->collection = k8sha__strdup(&ctx->alloc, o->collection);
+  inf->collection = k8sha__strdup(&rt->alloc, o->collection);
   inf->cache = json_object();
-  inf->timer = k8sha__timer_new(ctx, on_timer, inf);
+  inf->timer = k8sha__timer_new(rt, on_timer, inf);
   if (!inf->collection || !inf->cache || !inf->timer)
     goto fail;
   if ((o->label_selector || o->name) && !(inf->selector_query = selector_query(inf, o)))
@@ -549,7 +548,7 @@ json_t *k8sha__informer_get(const k8sha__informer *inf, const char *name) {
 }
 
 static void destroy(k8sha__informer *inf) {
-  const k8sha_allocator *a = &inf->ctx->alloc;
+  const k8sha_allocator *a = &inf->rt->alloc;
   json_decref(inf->cache);
   json_decref(inf->pages);
   k8sha__free(a, inf->next_page);

@@ -14,8 +14,8 @@
 #define TOKEN_RELOAD_MS 60000u
 #define TOKEN_FILE_MAX (64u * 1024u)
 
-k8sha_ctx *k8sha__kube_ctx(k8sha__kube *k) {
-  return k->ctx;
+k8sha__rt *k8sha__kube_rt(k8sha__kube *k) {
+  return k->rt;
 }
 
 void k8sha__kube_set_default_timeout(k8sha__kube *k, uint64_t ms) {
@@ -41,33 +41,34 @@ uint64_t k8sha__kube_random(k8sha__kube *k, uint64_t n) {
 /* ---- the token ---- */
 
 void k8sha__kube_reload_token(k8sha__kube *k) {
-  k8sha_ctx *ctx = k->ctx;
+  k8sha__rt *rt = k->rt;
+  const k8sha__kube_access *acc = k->access;
   char *text = NULL;
   size_t len = 0;
   int rc;
 
-  if (!ctx->access.token_file)
+  if (!acc->token_file)
     return;
-  rc = k8sha__read_file(&ctx->alloc, ctx->access.token_file, TOKEN_FILE_MAX, &text, &len);
+  rc = k8sha__read_file(&rt->alloc, acc->token_file, TOKEN_FILE_MAX, &text, &len);
   if (rc) {
     /* Keep the old token: a rotation in progress may briefly remove the file. */
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "cannot re-read the token file %s: %s",
-               ctx->access.token_file, rc == K8SHA_EIO ? strerror(errno) : k8sha_strerror(rc));
+    k8sha__log(rt, K8SHA_LOG_WARN, "kube", "cannot re-read the token file %s: %s",
+               acc->token_file, rc == K8SHA_EIO ? strerror(errno) : k8sha_strerror(rc));
     return;
   }
   while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
     text[--len] = '\0';
   if (len == 0) {
     /* A rotation that truncates the file before writing the new token: keep the old one. */
-    k8sha__log(ctx, K8SHA_LOG_WARN, "kube", "the token file %s is empty; the token in use is kept",
-               ctx->access.token_file);
-    k8sha__free(&ctx->alloc, text);
+    k8sha__log(rt, K8SHA_LOG_WARN, "kube", "the token file %s is empty; the token in use is kept",
+               acc->token_file);
+    k8sha__free(&rt->alloc, text);
     return;
   }
-  ctx->stats.token_reloads++;
+  rt->stats.token_reloads++;
   if (k->token) {
     memset(k->token, 0, strlen(k->token));
-    k8sha__free(&ctx->alloc, k->token);
+    k8sha__free(&rt->alloc, k->token);
   }
   k->token = text;
 }
@@ -83,7 +84,7 @@ static void on_token_timer(void *user_data) {
 /* With tls-server-name, requests name that host (so SNI and certificate verification use it)
  * while CURLOPT_CONNECT_TO sends them to the server's real address. */
 static int apply_tls_server_name(k8sha__kube *k, const char *server, const char *name) {
-  const k8sha_allocator *a = &k->ctx->alloc;
+  const k8sha_allocator *a = &k->rt->alloc;
   const char *hostp = strstr(server, "://"), *end, *port = "443";
   char host[256], portbuf[16], *rule;
   size_t hlen;
@@ -135,35 +136,36 @@ void k8sha__kube_set_max_in_flight(k8sha__kube *k, unsigned int n) {
   k->max_in_flight = n ? n : 1;
 }
 
-int k8sha__kube_new(k8sha_ctx *ctx, k8sha__kube **out) {
+int k8sha__kube_new(k8sha__rt *rt, const k8sha__kube_access *acc, k8sha__kube **out) {
   k8sha__kube *k;
 
   uv_once(&curl_once, curl_init);
   if (curl_init_result != CURLE_OK)
     return K8SHA_ESYSTEM;
-  k = k8sha__calloc(&ctx->alloc, 1, sizeof(*k));
+  k = k8sha__calloc(&rt->alloc, 1, sizeof(*k));
   if (!k)
     return K8SHA_ENOMEM;
-  k->ctx = ctx;
+  k->rt = rt;
+  k->access = acc;
   k->default_timeout_ms = DEFAULT_TIMEOUT_MS;
   k->max_in_flight = K8SHA__MAX_IN_FLIGHT;
   k->rng = uv_hrtime() | 1;
-  k->server = k8sha__strdup(&ctx->alloc, ctx->access.server);
+  k->server = k8sha__strdup(&rt->alloc, acc->server);
   k->multi = curl_multi_init();
-  k->pump_timer = k8sha__timer_new(ctx, k8sha__kube_on_pump, k);
+  k->pump_timer = k8sha__timer_new(rt, k8sha__kube_on_pump, k);
   if (!k->server || !k->multi || !k->pump_timer || k8sha__kube_glue_init(k) != 0)
     goto fail;
-  if (ctx->access.tls_server_name &&
-      apply_tls_server_name(k, ctx->access.server, ctx->access.tls_server_name) != 0)
+  if (acc->tls_server_name &&
+      apply_tls_server_name(k, acc->server, acc->tls_server_name) != 0)
     goto fail;
-  if (ctx->access.token) {
-    k->token = k8sha__strdup(&ctx->alloc, ctx->access.token);
+  if (acc->token) {
+    k->token = k8sha__strdup(&rt->alloc, acc->token);
     if (!k->token)
       goto fail;
   }
-  if (ctx->access.token_file) {
+  if (acc->token_file) {
     k8sha__kube_reload_token(k);
-    k->token_timer = k8sha__timer_new(ctx, on_token_timer, k);
+    k->token_timer = k8sha__timer_new(rt, on_token_timer, k);
     if (!k->token_timer)
       goto fail;
     k8sha__timer_start(k->token_timer, TOKEN_RELOAD_MS);

@@ -40,7 +40,7 @@ int k8sha__status_to_err(long http_status, const char *reason) {
 }
 
 void k8sha__kube_count_response(k8sha__kube *k, long http_status, CURLcode rc) {
-  k8sha_stats *st = &k->ctx->stats;
+  k8sha_stats *st = &k->rt->stats;
   if (rc != CURLE_OK && http_status == 0) {
     st->transport_errors++;
     return;

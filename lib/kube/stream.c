@@ -69,7 +69,7 @@ int k8sha__stream_open(k8sha__kube *k, const char *path, unsigned int idle_limit
   r->timeout_ms = (uint64_t)(idle_limit_s ? idle_limit_s : 60) * 1000;
   r->max_attempts = 1;
   r->attempt_timeout_ms = k->default_timeout_ms; /* (for the start of the response) */
-  r->retry_timer = k8sha__timer_new(k->ctx, on_stream_silent, r);
+  r->retry_timer = k8sha__timer_new(k->rt, on_stream_silent, r);
   rc = r->retry_timer ? k8sha__req_launch(r) : K8SHA_ENOMEM;
   if (rc) {
     k8sha__req_destroy(r);

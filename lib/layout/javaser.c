@@ -1,6 +1,11 @@
 /* The Java Object Serialization Stream Protocol, as a recursive-descent parser over its grammar
  * (Java Object Serialization Specification, 6.4). Written here because no C library reads it.
- * Every rule below is named after the grammar's production it implements. */
+ * Every rule below is named after the grammar's production it implements.
+ *
+ * About 700 lines in one file, on purpose: the productions are one grammar and call each other
+ * (content -> object -> class descriptor -> content), so they are read here top to bottom in
+ * the specification's order; the few accessors of the parsed tree at the end need its node
+ * layout, which is the parser's own. */
 #include "layout/javaser.h"
 
 #include <stdarg.h>

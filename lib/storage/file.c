@@ -14,7 +14,6 @@
 #include <uv.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
 
@@ -333,21 +332,21 @@ static void fb_destroy(void *self) {
   k8sha__free(&a, fb);
 }
 
-int k8sha__file_backend_register(k8sha_ctx *ctx) {
+int k8sha__file_backend_register(k8sha__storage *st, k8sha__rt *rt, const char *storage_dir) {
   k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, "file", fb_write, fb_read,
                               fb_remove, fb_list, fb_destroy};
-  file_backend *fb = k8sha__calloc(&ctx->alloc, 1, sizeof(*fb));
+  file_backend *fb = k8sha__calloc(&rt->alloc, 1, sizeof(*fb));
   int rc;
   if (!fb)
     return K8SHA_ENOMEM;
-  fb->loop = ctx->loop;
-  fb->alloc = ctx->alloc;
-  fb->root = k8sha__strdup(&ctx->alloc, ctx->ha.storage_dir + 7); /* after "file://" */
+  fb->loop = rt->loop;
+  fb->alloc = rt->alloc;
+  fb->root = k8sha__strdup(&rt->alloc, storage_dir + 7); /* after "file://" */
   if (!fb->root) {
-    k8sha__free(&ctx->alloc, fb);
+    k8sha__free(&rt->alloc, fb);
     return K8SHA_ENOMEM;
   }
-  rc = k8sha_storage_register(ctx, &vt, fb);
+  rc = k8sha__storage_register(st, &vt, fb);
   if (rc)
     fb_destroy(fb);
   return rc;

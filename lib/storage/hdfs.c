@@ -19,7 +19,6 @@
 
 #include "config/hdfs_conf.h"
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/hdfs.h"
 #include "storage/http.h"
@@ -523,20 +522,20 @@ static void destroy(k8sha__pool *p) {
   k8sha__free(&a, b);
 }
 
-int k8sha__hdfs_backend_register(k8sha_ctx *ctx, const k8sha__hdfs_conf *conf) {
+int k8sha__hdfs_backend_register(k8sha__storage *st, k8sha__rt *rt, const k8sha__hdfs_conf *conf) {
   static const char *const schemes[] = {"hdfs"};
-  hdfs_backend *b = k8sha__calloc(&ctx->alloc, 1, sizeof(*b));
+  hdfs_backend *b = k8sha__calloc(&rt->alloc, 1, sizeof(*b));
   if (!b)
     return K8SHA_ENOMEM;
   if (uv_mutex_init(&b->lock) != 0) {
-    k8sha__free(&ctx->alloc, b);
+    k8sha__free(&rt->alloc, b);
     return K8SHA_ENOMEM;
   }
-  k8sha__pool_init(&b->pool, ctx->loop, &ctx->alloc, sizeof(hdfs_work), prepare, run, destroy);
+  k8sha__pool_init(&b->pool, rt->loop, &rt->alloc, sizeof(hdfs_work), prepare, run, destroy);
   b->conf = *conf;
   if (!(b->share = k8sha__http_share_new())) {
     destroy(&b->pool);
     return K8SHA_ENOMEM;
   }
-  return k8sha__pool_register(&b->pool, ctx, schemes, 1);
+  return k8sha__pool_register(&b->pool, st, schemes, 1);
 }

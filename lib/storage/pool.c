@@ -100,7 +100,7 @@ static void pool_destroy(void *self) {
   release(self);
 }
 
-int k8sha__pool_register(k8sha__pool *p, k8sha_ctx *ctx, const char *const *schemes,
+int k8sha__pool_register(k8sha__pool *p, k8sha__storage *st, const char *const *schemes,
                          size_t n_schemes) {
   size_t i;
   int rc = 0;
@@ -108,7 +108,7 @@ int k8sha__pool_register(k8sha__pool *p, k8sha_ctx *ctx, const char *const *sche
     k8sha_storage_backend vt = {K8SHA_STORAGE_BACKEND_VERSION, schemes[i], pool_write, pool_read,
                                 pool_remove, pool_list, pool_destroy};
     k8sha__life_enter(&p->life);
-    rc = k8sha_storage_register(ctx, &vt, p);
+    rc = k8sha__storage_register(st, &vt, p);
     if (rc)
       release(p);
   }

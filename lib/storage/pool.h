@@ -12,6 +12,7 @@
 
 #include "core/life.h"
 #include "k8sha/storage.h"
+#include "storage/storage.h"
 
 typedef enum k8sha__pool_kind {
   K8SHA__POOL_WRITE,
@@ -58,7 +59,7 @@ void k8sha__pool_init(k8sha__pool *p, uv_loop_t *loop, const k8sha_allocator *al
  * each operation is work for the pool: an operation whose prepare() refuses it, or that the
  * thread pool does not take, fails to start with K8SHA_EINVAL / K8SHA_ESTORAGE), then drops the
  * maker's reference. 0 or the registry's error. */
-int k8sha__pool_register(k8sha__pool *p, k8sha_ctx *ctx, const char *const *schemes,
+int k8sha__pool_register(k8sha__pool *p, k8sha__storage *st, const char *const *schemes,
                          size_t n_schemes);
 
 /* Records the operation's failure: its status and message. */

@@ -17,7 +17,6 @@
 
 #include "config/s3_conf.h"
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
 #include "k8sha/errors.h"
 #include "storage/http.h"
 #include "storage/s3.h"
@@ -386,12 +385,12 @@ static void destroy(k8sha__pool *p) {
   k8sha__free(&a, b);
 }
 
-int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
+int k8sha__s3_backend_register(k8sha__storage *st, k8sha__rt *rt, const k8sha__s3_conf *conf) {
   static const char *const schemes[] = {"s3", "s3a", "s3p"}; /* one backend, three schemes */
-  s3_backend *b = k8sha__calloc(&ctx->alloc, 1, sizeof(*b));
+  s3_backend *b = k8sha__calloc(&rt->alloc, 1, sizeof(*b));
   if (!b)
     return K8SHA_ENOMEM;
-  k8sha__pool_init(&b->pool, ctx->loop, &ctx->alloc, sizeof(s3_work), prepare, run, destroy);
+  k8sha__pool_init(&b->pool, rt->loop, &rt->alloc, sizeof(s3_work), prepare, run, destroy);
   b->conf = *conf;
   b->share = k8sha__http_share_new();
   b->creds = k8sha__s3_creds_new(conf);
@@ -399,5 +398,5 @@ int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf) {
     destroy(&b->pool);
     return K8SHA_ENOMEM;
   }
-  return k8sha__pool_register(&b->pool, ctx, schemes, 3);
+  return k8sha__pool_register(&b->pool, st, schemes, 3);
 }

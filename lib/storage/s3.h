@@ -3,9 +3,9 @@
 #define K8SHA_STORAGE_S3_H
 
 #include "config/s3_conf.h"
-#include "k8sha/context.h"
+#include "storage/storage.h"
 
 /* Registers the backend for s3, s3a and s3p with these settings (copied). 0 or K8SHA_ENOMEM. */
-int k8sha__s3_backend_register(k8sha_ctx *ctx, const k8sha__s3_conf *conf);
+int k8sha__s3_backend_register(k8sha__storage *st, k8sha__rt *rt, const k8sha__s3_conf *conf);
 
 #endif

@@ -10,7 +10,6 @@
 #include <uv.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
 #include "core/mailbox.h"
 #include "core/versioned.h"
 #include "k8sha/errors.h"
@@ -40,7 +39,7 @@ struct k8sha__storage {
   int closing;            /* the context is gone: deliver nothing, free when idle */
   backend *backends;
   k8sha_allocator alloc;
-  k8sha_ctx *ctx; /* NULL once closing */
+  k8sha__rt *rt; /* the context's; NULL once closing */
   /* Loop thread only: canonical URIs of blobs written whose pointers are not committed yet, and
    * every URI pinned since the oldest running orphan scan began. */
   char **pins, **seen;
@@ -122,41 +121,39 @@ static void on_async(uv_async_t *h) {
       r.len = op->len;
       r.entries = (const char *const *)op->entries;
       r.n_entries = op->n_entries;
-      K8SHA__ENTER(reg->ctx);
+      K8SHA__ENTER(reg->rt);
       op->cb(&r, op->user_data);
-      K8SHA__LEAVE(reg->ctx);
+      K8SHA__LEAVE(reg->rt);
     }
     op_free(op);
   }
   maybe_close(reg);
 }
 
-static registry *get_registry(k8sha_ctx *ctx) {
-  registry *reg = ctx->storage;
-  if (reg)
-    return reg;
-  reg = k8sha__calloc(&ctx->alloc, 1, sizeof(*reg));
+int k8sha__storage_new(k8sha__rt *rt, k8sha__storage **out) {
+  registry *reg = k8sha__calloc(&rt->alloc, 1, sizeof(*reg));
+  int rc;
   if (!reg)
-    return NULL;
-  if (k8sha__mailbox_init(&reg->done, ctx->loop, on_async, reg) != 0) {
-    k8sha__free(&ctx->alloc, reg);
-    return NULL;
+    return K8SHA_ENOMEM;
+  rc = k8sha__mailbox_init(&reg->done, rt->loop, on_async, reg);
+  if (rc) {
+    k8sha__free(&rt->alloc, reg);
+    return rc;
   }
-  reg->alloc = ctx->alloc;
-  reg->ctx = ctx;
-  ctx->storage = reg;
-  return reg;
+  reg->alloc = rt->alloc;
+  reg->rt = rt;
+  *out = reg;
+  return 0;
 }
 
 /* The sizes of each version of k8sha_storage_backend (core/versioned.h). */
 static const size_t backend_sizes[] = {0, sizeof(k8sha_storage_backend)};
 
-int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void *self) {
-  registry *reg;
+int k8sha__storage_register(registry *reg, const k8sha_storage_backend *vt, void *self) {
   backend *b, **p;
   size_t i;
 
-  if (!ctx || !vt || !K8SHA__VERSION_OK(vt->version, backend_sizes) || !vt->scheme ||
+  if (!reg || !vt || !K8SHA__VERSION_OK(vt->version, backend_sizes) || !vt->scheme ||
       !*vt->scheme || !vt->write_new || !vt->read || !vt->remove || !vt->list)
     return K8SHA_EINVAL;
   for (i = 0; vt->scheme[i]; i++) {
@@ -165,8 +162,7 @@ int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *vt, void
           (i && (c == '+' || c == '-' || c == '.'))))
       return K8SHA_EINVAL;
   }
-  reg = get_registry(ctx);
-  b = reg ? k8sha__calloc(&reg->alloc, 1, sizeof(*b)) : NULL;
+  b = k8sha__calloc(&reg->alloc, 1, sizeof(*b));
   if (!b)
     return K8SHA_ENOMEM;
   k8sha__versioned_copy(&b->vt, vt, vt->version, backend_sizes); /* (calloc: the rest NULL) */
@@ -210,9 +206,8 @@ static backend *find(registry *reg, const char *uri) {
 
 typedef enum op_kind { OP_WRITE, OP_READ, OP_REMOVE, OP_LIST } op_kind;
 
-static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data, size_t len,
+static int start(registry *reg, op_kind kind, const char *uri, const void *data, size_t len,
                  k8sha__blob_cb cb, void *user_data) {
-  registry *reg;
   backend *b;
   k8sha_storage_op *op;
   int rc;
@@ -220,11 +215,10 @@ static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data
   char *routed;
   size_t cap;
 
-  if (!ctx || !uri || !cb)
+  if (!uri || !cb)
     return K8SHA_EINVAL;
-  reg = get_registry(ctx);
   if (!reg)
-    return K8SHA_ENOMEM;
+    return K8SHA_ECLOSED;
   /* Flink's "file:/x" goes to the file backend as "file:///x", the form it serves. */
   cap = strlen(uri) + 8;
   routed = k8sha__malloc(&reg->alloc, cap);
@@ -260,23 +254,23 @@ static int start(k8sha_ctx *ctx, op_kind kind, const char *uri, const void *data
   return 0;
 }
 
-int k8sha__blob_write(k8sha_ctx *ctx, const char *uri, const void *data, size_t len,
+int k8sha__blob_write(registry *reg, const char *uri, const void *data, size_t len,
                       k8sha__blob_cb cb, void *user_data) {
   if (!data && len)
     return K8SHA_EINVAL;
-  return start(ctx, OP_WRITE, uri, data, len, cb, user_data);
+  return start(reg, OP_WRITE, uri, data, len, cb, user_data);
 }
 
-int k8sha__blob_read(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *user_data) {
-  return start(ctx, OP_READ, uri, NULL, 0, cb, user_data);
+int k8sha__blob_read(registry *reg, const char *uri, k8sha__blob_cb cb, void *user_data) {
+  return start(reg, OP_READ, uri, NULL, 0, cb, user_data);
 }
 
-int k8sha__blob_remove(k8sha_ctx *ctx, const char *uri, k8sha__blob_cb cb, void *user_data) {
-  return start(ctx, OP_REMOVE, uri, NULL, 0, cb, user_data);
+int k8sha__blob_remove(registry *reg, const char *uri, k8sha__blob_cb cb, void *user_data) {
+  return start(reg, OP_REMOVE, uri, NULL, 0, cb, user_data);
 }
 
-int k8sha__blob_list(k8sha_ctx *ctx, const char *prefix, k8sha__blob_cb cb, void *user_data) {
-  return start(ctx, OP_LIST, prefix, NULL, 0, cb, user_data);
+int k8sha__blob_list(registry *reg, const char *prefix, k8sha__blob_cb cb, void *user_data) {
+  return start(reg, OP_LIST, prefix, NULL, 0, cb, user_data);
 }
 
 void k8sha_storage_op_complete(k8sha_storage_op *op, int status, const char *message,
@@ -358,11 +352,10 @@ static int strings_index(char **v, size_t n, const char *s) {
   return -1;
 }
 
-int k8sha__blob_pin(k8sha_ctx *ctx, const char *uri) {
-  registry *reg = get_registry(ctx);
+int k8sha__blob_pin(registry *reg, const char *uri) {
   char c[K8SHA__URI_MAX];
   if (!reg)
-    return K8SHA_ENOMEM;
+    return K8SHA_ECLOSED;
   if (k8sha__uri_canonical(uri, c, sizeof(c)) != 0)
     return K8SHA_EINVAL;
   if (reg->watchers && strings_index(reg->seen, reg->n_seen, c) < 0 &&
@@ -371,8 +364,7 @@ int k8sha__blob_pin(k8sha_ctx *ctx, const char *uri) {
   return strings_add(&reg->alloc, &reg->pins, &reg->n_pins, &reg->cap_pins, c);
 }
 
-void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri) {
-  registry *reg = ctx->storage;
+void k8sha__blob_unpin(registry *reg, const char *uri) {
   char c[K8SHA__URI_MAX];
   int i;
   if (!reg || k8sha__uri_canonical(uri, c, sizeof(c)) != 0)
@@ -384,11 +376,10 @@ void k8sha__blob_unpin(k8sha_ctx *ctx, const char *uri) {
   reg->pins[i] = reg->pins[--reg->n_pins];
 }
 
-int k8sha__pins_watch(k8sha_ctx *ctx, int on) {
-  registry *reg = get_registry(ctx);
+int k8sha__pins_watch(registry *reg, int on) {
   size_t i;
   if (!reg)
-    return K8SHA_ENOMEM;
+    return K8SHA_ECLOSED;
   if (!on) {
     if (reg->watchers && --reg->watchers == 0) {
       strings_free(&reg->alloc, reg->seen, &reg->n_seen);
@@ -405,14 +396,12 @@ int k8sha__pins_watch(k8sha_ctx *ctx, int on) {
   return 0;
 }
 
-int k8sha__blob_pinned(k8sha_ctx *ctx, const char *canonical) {
-  registry *reg = ctx->storage;
+int k8sha__blob_pinned(registry *reg, const char *canonical) {
   return reg && (strings_index(reg->pins, reg->n_pins, canonical) >= 0 ||
                  strings_index(reg->seen, reg->n_seen, canonical) >= 0);
 }
 
-int k8sha__storage_bury(k8sha_ctx *ctx, void (*release)(void *arg), void *arg) {
-  registry *reg = ctx->storage;
+int k8sha__storage_bury(registry *reg, void (*release)(void *arg), void *arg) {
   grave *g;
   if (!reg || !(g = k8sha__malloc(&reg->alloc, sizeof(*g))))
     return K8SHA_ENOMEM;
@@ -423,8 +412,7 @@ int k8sha__storage_bury(k8sha_ctx *ctx, void (*release)(void *arg), void *arg) {
   return 0;
 }
 
-void k8sha__storage_unbury(k8sha_ctx *ctx, void *arg) {
-  registry *reg = ctx->storage;
+void k8sha__storage_unbury(registry *reg, void *arg) {
   grave **pp;
   for (pp = reg ? &reg->graves : NULL; pp && *pp; pp = &(*pp)->next) {
     if ((*pp)->arg == arg) {
@@ -436,17 +424,15 @@ void k8sha__storage_unbury(k8sha_ctx *ctx, void *arg) {
   }
 }
 
-void k8sha__storage_close(k8sha_ctx *ctx) {
-  registry *reg = ctx->storage;
+void k8sha__storage_close(registry *reg) {
   backend *b;
   if (!reg)
     return;
-  ctx->storage = NULL;
   strings_free(&reg->alloc, reg->pins, &reg->n_pins);
   strings_free(&reg->alloc, reg->seen, &reg->n_seen);
   reg->pins = reg->seen = NULL;
   reg->closing = 1;
-  reg->ctx = NULL;
+  reg->rt = NULL;
   while ((b = reg->backends) != NULL) {
     reg->backends = b->next;
     backend_free(reg, b);

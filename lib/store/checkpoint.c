@@ -70,18 +70,18 @@ static void cop_free(cop *c) {
       break;
     }
   for (i = 0; c->keys && i < c->n; i++)
-    k8sha__free(&s->ctx->alloc, c->keys[i]);
-  k8sha__free(&s->ctx->alloc, c->keys);
+    k8sha__free(&s->ctx->rt.alloc, c->keys[i]);
+  k8sha__free(&s->ctx->rt.alloc, c->keys);
   for (i = 0; c->list && i < c->n; i++) {
-    k8sha__free(&s->ctx->alloc, (void *)c->list[i].data);
+    k8sha__free(&s->ctx->rt.alloc, (void *)c->list[i].data);
     if (c->list[i].message != no_memory)
-      k8sha__free(&s->ctx->alloc, (void *)c->list[i].message);
+      k8sha__free(&s->ctx->rt.alloc, (void *)c->list[i].message);
   }
-  k8sha__free(&s->ctx->alloc, c->list);
-  k8sha__free(&s->ctx->alloc, (void *)c->ptrs);
-  k8sha__free(&s->ctx->alloc, c->state);
+  k8sha__free(&s->ctx->rt.alloc, c->list);
+  k8sha__free(&s->ctx->rt.alloc, (void *)c->ptrs);
+  k8sha__free(&s->ctx->rt.alloc, c->state);
   k8sha__timer_free(c->defer);
-  k8sha__free(&s->ctx->alloc, c);
+  k8sha__free(&s->ctx->rt.alloc, c);
 }
 
 static void note_error(k8sha_checkpoint_store *s, int err, const char *message) {
@@ -91,7 +91,7 @@ static void note_error(k8sha_checkpoint_store *s, int err, const char *message) 
 }
 
 static void destroy(k8sha_checkpoint_store *s) {
-  k8sha__free(&s->ctx->alloc, s);
+  k8sha__free(&s->ctx->rt.alloc, s);
 }
 
 /* Runs the operation's callback and frees it. The host may free the store from the callback:
@@ -113,7 +113,7 @@ static void complete(cop *c, int err, const char *message) {
         latest = &c->list[i - 1];
       } else {
         skipped++;
-        k8sha__log(s->ctx, K8SHA_LOG_WARN, "store", "checkpoint %" PRIu64 " is unusable, an "
+        k8sha__log(&s->ctx->rt, K8SHA_LOG_WARN, "store", "checkpoint %" PRIu64 " is unusable, an "
                    "older one is taken: %s", c->list[i - 1].id, c->list[i - 1].message);
       }
     }
@@ -133,7 +133,7 @@ static void complete(cop *c, int err, const char *message) {
 }
 
 static cop *cop_new(k8sha_checkpoint_store *s, cop_kind kind, void *user_data) {
-  cop *c = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*c));
+  cop *c = k8sha__calloc(&s->ctx->rt.alloc, 1, sizeof(*c));
   if (!c)
     return NULL;
   c->s = s;
@@ -181,16 +181,16 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
     return k8sha__fail(K8SHA_EINVAL, "job id '%.64s' is not 32 lowercase hex digits (Flink's "
                                      "JobID)", job_id ? job_id : "(null)");
   ctx = k8sha__election_ctx(leader);
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
   if (!k8sha_election_is_leader(leader))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_checkpoint_store_open: %s does not lead",
                        k8sha_election_identity(leader));
-  s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
+  s = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
   s->ctx = ctx;
-  k8sha__ctx_child(ctx, 1);
+  k8sha__rt_child(&ctx->rt, 1);
   snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
   name = k8sha__job_configmap_name(ctx, job_id);
   c = name ? cop_new(s, C_OPEN, user_data) : NULL;
@@ -199,7 +199,7 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
     c->done = opened;
     rc = k8sha__store_open(leader, name, K8SHA__CHECKPOINT_BLOB, 1, on_fcm_done, c, &s->f, &s->h);
   }
-  k8sha__free(&ctx->alloc, name);
+  k8sha__free(&ctx->rt.alloc, name);
   if (rc) {
     k8sha_checkpoint_store_free(s);
     return rc;
@@ -212,8 +212,8 @@ void k8sha_checkpoint_store_free(k8sha_checkpoint_store *s) {
   cop **p;
   if (!s || s->life.closed)
     return;
-  K8SHA__LOOP_ONLY_VOID(s->ctx);
-  k8sha__ctx_child(s->ctx, -1);
+  K8SHA__LOOP_ONLY_VOID(&s->ctx->rt);
+  k8sha__rt_child(&s->ctx->rt, -1);
   s->shut = 1; /* calls from a callback under way now get K8SHA_ECLOSED */
   /* The ConfigMap first: its queued updates go without callbacks, then the store's steps (an
    * operation whose callback is running is freed when it returns). */
@@ -272,7 +272,7 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
   key_of(key, sizeof(key), id);
   c = cop_new(s, C_ADD, user_data);
   if (!c)
@@ -280,8 +280,8 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   c->done = done;
   r = count_retention(s);
   if (retire) {
-    keys = k8sha__calloc(&s->ctx->alloc, n_retire ? n_retire : 1, sizeof(*keys));
-    names = k8sha__calloc(&s->ctx->alloc, n_retire ? n_retire : 1, sizeof(*names));
+    keys = k8sha__calloc(&s->ctx->rt.alloc, n_retire ? n_retire : 1, sizeof(*keys));
+    names = k8sha__calloc(&s->ctx->rt.alloc, n_retire ? n_retire : 1, sizeof(*names));
     for (i = 0; keys && names && i < n_retire; i++) {
       key_of(keys[i], sizeof(keys[i]), retire[i]);
       names[i] = keys[i];
@@ -292,8 +292,8 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   rc = retire && (!keys || !names)
            ? K8SHA_ENOMEM
            : k8sha__hstore_add_retaining(s->h, key, data, len, is_pointer, &r, on_added, c);
-  k8sha__free(&s->ctx->alloc, keys); /* (the add has its own copy) */
-  k8sha__free(&s->ctx->alloc, names);
+  k8sha__free(&s->ctx->rt.alloc, keys); /* (the add has its own copy) */
+  k8sha__free(&s->ctx->rt.alloc, names);
   if (rc)
     cop_free(c);
   return rc;
@@ -350,7 +350,7 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
   slot *sl = ud;
   cop *c = sl->c;
   k8sha_checkpoint *cp = &c->list[sl->index];
-  const k8sha_allocator *a = &c->s->ctx->alloc;
+  const k8sha_allocator *a = &c->s->ctx->rt.alloc;
 
   k8sha__free(a, sl);
   cp->status = err;
@@ -387,7 +387,7 @@ static int edit_nothing(json_t *obj, json_t *changes, void *ud, char *msg, size_
 static void on_recover_turn(int err, const char *message, void *ud) {
   cop *c = ud;
   k8sha_checkpoint_store *s = c->s;
-  const k8sha_allocator *a = &s->ctx->alloc;
+  const k8sha_allocator *a = &s->ctx->rt.alloc;
   size_t i;
 
   if (err) {
@@ -441,7 +441,7 @@ static int start_recovery(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
   c = cop_new(s, C_RECOVER, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -502,7 +502,7 @@ static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, u
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
   c = cop_new(s, kind, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -552,7 +552,7 @@ static void on_commit_counted(int err, const char *message, void *ud) {
     rc = k8sha__hstore_add_retaining(s->h, key, c->state, c->state_len, 0, &r, on_commit_added,
                                      c);
   }
-  k8sha__free(&s->ctx->alloc, c->state); /* (the add has its own copy) */
+  k8sha__free(&s->ctx->rt.alloc, c->state); /* (the add has its own copy) */
   c->state = NULL;
   if (rc) {
     char msg[160];
@@ -571,14 +571,14 @@ int k8sha_checkpoint_commit(k8sha_checkpoint_store *s, const void *state, size_t
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
   c = cop_new(s, C_COMMIT, user_data);
   if (!c)
     return K8SHA_ENOMEM;
   c->committed = done;
   c->increment = 1;
   c->state_len = len;
-  c->state = k8sha__malloc(&s->ctx->alloc, len);
+  c->state = k8sha__malloc(&s->ctx->rt.alloc, len);
   if (!c->state) {
     cop_free(c);
     return K8SHA_ENOMEM;
@@ -642,7 +642,7 @@ static void on_shutdown_turn(int err, const char *message, void *ud) {
   }
   if (k8sha__hstore_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &live, &nl) != 0 ||
       k8sha__hstore_marked_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &marked, &nm) != 0 ||
-      !(c->keys = k8sha__calloc(&s->ctx->alloc, nl + nm + 1, sizeof(*c->keys)))) {
+      !(c->keys = k8sha__calloc(&s->ctx->rt.alloc, nl + nm + 1, sizeof(*c->keys)))) {
     k8sha__hstore_keys_free(s->h, live, nl);
     k8sha__hstore_keys_free(s->h, marked, nm);
     complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
@@ -652,8 +652,8 @@ static void on_shutdown_turn(int err, const char *message, void *ud) {
     c->keys[c->n++] = marked[i];
   for (i = 0; i < nl; i++)
     c->keys[c->n++] = live[i];
-  k8sha__free(&s->ctx->alloc, live);
-  k8sha__free(&s->ctx->alloc, marked);
+  k8sha__free(&s->ctx->rt.alloc, live);
+  k8sha__free(&s->ctx->rt.alloc, marked);
   shutdown_next(c);
 }
 
@@ -666,14 +666,14 @@ int k8sha_checkpoint_store_shutdown(k8sha_checkpoint_store *s, k8sha_job_status 
   if (s->shut)
     return k8sha__fail(K8SHA_ECLOSED, "the checkpoint store of job %s is shut down or freed",
                        s->job_id);
-  K8SHA__LOOP_ONLY(s->ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
   c = cop_new(s, C_SHUTDOWN, user_data);
   if (!c)
     return K8SHA_ENOMEM;
   c->done = done;
   if (status == K8SHA_JOB_SUSPENDED) {
     /* Nothing to write (and no leadership needed): complete on the next loop turn. */
-    c->defer = k8sha__timer_new(s->ctx, on_suspended, c);
+    c->defer = k8sha__timer_new(&s->ctx->rt, on_suspended, c);
     rc = c->defer ? 0 : K8SHA_ENOMEM;
     if (rc == 0)
       k8sha__timer_start(c->defer, 0);

@@ -38,11 +38,11 @@ static void task_leader_gone(k8sha__election_link *link) {
 }
 
 static void task_free(task *t) {
-  const k8sha_allocator *a = &t->ctx->alloc;
-  k8sha__ctx_child(t->ctx, -1);
+  const k8sha_allocator *a = &t->ctx->rt.alloc;
+  k8sha__rt_child(&t->ctx->rt, -1);
   k8sha__election_link_remove(&t->link);
   if (t->watching)
-    k8sha__pins_watch(t->ctx, 0);
+    k8sha__pins_watch(t->ctx->storage, 0);
   k8sha__fcm_free(t->jf);
   k8sha__fcm_free(t->cf);
   k8sha__hstore_free(t->jh);
@@ -132,7 +132,7 @@ static int on_listed(task *t, const k8sha__resp *resp) {
   if (resp->err == K8SHA_EEXPIRED && t->next_page && t->list_restarts < LIST_RESTARTS) {
     t->list_restarts++;
     json_array_clear(t->items);
-    k8sha__free(&t->ctx->alloc, t->next_page);
+    k8sha__free(&t->ctx->rt.alloc, t->next_page);
     t->next_page = NULL;
     return list_page(t);
   }
@@ -140,10 +140,10 @@ static int on_listed(task *t, const k8sha__resp *resp) {
     return resp->err;
   if (json_is_array(items) && json_array_extend(t->items, items) != 0)
     return K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->alloc, t->next_page);
+  k8sha__free(&t->ctx->rt.alloc, t->next_page);
   t->next_page = NULL;
   if (cont && *cont) {
-    if (!(t->next_page = k8sha__strdup(&t->ctx->alloc, cont)))
+    if (!(t->next_page = k8sha__strdup(&t->ctx->rt.alloc, cont)))
       return K8SHA_ENOMEM;
     return list_page(t);
   }
@@ -186,12 +186,12 @@ static int list_page(task *t) {
   k8sha__req_opts o;
   char *selector, *escaped, *token = NULL, *path = NULL;
   int rc;
-  selector = k8sha__asprintf(&t->ctx->alloc, K8SHA__HA_SELECTOR_FMT, t->ctx->ha.cluster_id);
+  selector = k8sha__asprintf(&t->ctx->rt.alloc, K8SHA__HA_SELECTOR_FMT, t->ctx->ha.cluster_id);
   escaped = selector ? k8sha__query_escape(t->ctx->kube, selector) : NULL;
   if (t->next_page)
     token = k8sha__query_escape(t->ctx->kube, t->next_page);
   if (escaped && (!t->next_page || token))
-    path = k8sha__asprintf(&t->ctx->alloc,
+    path = k8sha__asprintf(&t->ctx->rt.alloc,
                            K8SHA__CONFIGMAPS_PATH_FMT "?labelSelector=%s&limit=%d%s%s",
                            t->ctx->ha.namespace_, escaped, LIST_PAGE, token ? "&continue=" : "",
                            token ? token : "");
@@ -200,17 +200,17 @@ static int list_page(task *t) {
   o.path = path;
   t->step = S_LISTED;
   rc = path ? k8sha__req_start(t->ctx->kube, &o, on_resp, t, NULL) : K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->alloc, selector);
+  k8sha__free(&t->ctx->rt.alloc, selector);
   free(escaped);
   free(token);
-  k8sha__free(&t->ctx->alloc, path);
+  k8sha__free(&t->ctx->rt.alloc, path);
   return rc;
 }
 
 /* Lists the cluster's labelled ConfigMaps into t->items, page by page. */
 int k8sha__task_list_configmaps(task *t) {
   json_decref(t->items);
-  k8sha__free(&t->ctx->alloc, t->next_page);
+  k8sha__free(&t->ctx->rt.alloc, t->next_page);
   t->next_page = NULL;
   t->list_restarts = 0;
   if (!(t->items = json_array()))
@@ -225,7 +225,7 @@ static int delete_configmap(task *t, json_t *item) {
   json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                            "preconditions", "resourceVersion", rv ? rv : "");
   char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  char *path = k8sha__asprintf(&t->ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
+  char *path = k8sha__asprintf(&t->ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
                                t->ctx->ha.namespace_, k8sha__task_item_name(item));
   int rc;
   json_decref(body);
@@ -236,12 +236,12 @@ static int delete_configmap(task *t, json_t *item) {
   o.body_len = text ? strlen(text) : 0;
   rc = text && path ? k8sha__req_start(t->ctx->kube, &o, on_resp, t, NULL) : K8SHA_ENOMEM;
   free(text);
-  k8sha__free(&t->ctx->alloc, path);
+  k8sha__free(&t->ctx->rt.alloc, path);
   return rc;
 }
 
 static char *blob_prefix(task *t) {
-  return k8sha__asprintf(&t->ctx->alloc, "%s/%s/", t->ctx->ha.storage_dir,
+  return k8sha__asprintf(&t->ctx->rt.alloc, "%s/%s/", t->ctx->ha.storage_dir,
                          t->ctx->ha.ha_cluster_id);
 }
 
@@ -249,8 +249,8 @@ int k8sha__task_list_blobs(task *t) {
   char *prefix = blob_prefix(t);
   int rc;
   t->step = S_BLOBS_LISTED;
-  rc = prefix ? k8sha__blob_list(t->ctx, prefix, k8sha__task_on_blob, t) : K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->alloc, prefix);
+  rc = prefix ? k8sha__blob_list(t->ctx->storage, prefix, k8sha__task_on_blob, t) : K8SHA_ENOMEM;
+  k8sha__free(&t->ctx->rt.alloc, prefix);
   return rc;
 }
 
@@ -265,7 +265,7 @@ static void report_entries(task *t, json_t *obj, const char *cm, const char *pre
     if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
     k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/%s", cm, key);
-    if (k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
+    if (k8sha__value_describe(&t->ctx->rt.alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
       k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", cm, key, why);
     else if (info.uri[0])
       k8sha__task_report(t, K8SHA_FOUND_BLOB, "%s", info.uri);
@@ -454,7 +454,7 @@ int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
     int rc;
     if (not_a_pointer(key) || !json_string_value(v))
       continue;
-    rc = k8sha__value_describe(&t->ctx->alloc, json_string_value(v), &info, why, sizeof(why));
+    rc = k8sha__value_describe(&t->ctx->rt.alloc, json_string_value(v), &info, why, sizeof(why));
     if (rc == 0 && info.form == K8SHA__VALUE_OPAQUE) {
       rc = K8SHA_ECORRUPT;
       snprintf(why, sizeof(why), "a pointer in a form libk8sha does not read (a host's own)");
@@ -542,7 +542,7 @@ int k8sha__task_next_blob(task *t) {
       if (t->flags & K8SHA_CLEANUP_DRY_RUN)
         continue;
     }
-    return k8sha__blob_remove(t->ctx, uri, k8sha__task_on_blob, t);
+    return k8sha__blob_remove(t->ctx->storage, uri, k8sha__task_on_blob, t);
   }
   k8sha__task_end(t, 0, NULL);
   return 0;
@@ -647,11 +647,11 @@ static void run(task *t, int err, const char *message) {
 int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data) {
-  task *t = k8sha__calloc(&ctx->alloc, 1, sizeof(*t));
+  task *t = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*t));
   if (!t)
     return K8SHA_ENOMEM;
   t->ctx = ctx;
-  k8sha__ctx_child(ctx, 1); /* a running task keeps its context (k8sha_ctx_free: K8SHA_EBUSY) */
+  k8sha__rt_child(&ctx->rt, 1); /* a running task keeps its context (k8sha_ctx_free: K8SHA_EBUSY) */
   t->leader = leader;
   t->term = leader ? k8sha__election_term(leader) : 0;
   if (leader) {
@@ -667,7 +667,7 @@ int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
     snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
   t->cm_name = job_id ? k8sha__job_configmap_name(ctx, job_id) : NULL;
   t->cluster_cm = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
-  t->kick = k8sha__timer_new(ctx, on_kick, t);
+  t->kick = k8sha__timer_new(&ctx->rt, on_kick, t);
   {
     char folder[K8SHA__URI_MAX];
     snprintf(folder, sizeof(folder), "%s/%s/", ctx->ha.storage_dir, ctx->ha.ha_cluster_id);
@@ -689,7 +689,7 @@ int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id
   if (!ctx || !k8sha__job_id_valid(job_id) || (flags & ~K8SHA_CLEANUP_DRY_RUN) ||
       (!leader && !dry) || (leader && k8sha__election_ctx(leader) != ctx))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
   if (!dry && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
   return k8sha__task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found, done,
@@ -700,6 +700,6 @@ int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb fou
                           k8sha_cleanup_done_cb done, void *user_data) {
   if (!ctx || (flags & ~K8SHA_CLEANUP_DRY_RUN))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
   return k8sha__task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
 }

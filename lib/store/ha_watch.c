@@ -73,19 +73,19 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
 
   if (!out || !ctx || !cb)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
-  w = k8sha__calloc(&ctx->alloc, 1, sizeof(*w));
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  w = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*w));
   if (!w)
     return K8SHA_ENOMEM;
   w->ctx = ctx;
-  k8sha__ctx_child(ctx, 1);
+  k8sha__rt_child(&ctx->rt, 1);
   w->cb = cb;
   w->user_data = user_data;
   w->ha_only = !label_selector;
-  selector = label_selector ? k8sha__strdup(&ctx->alloc, label_selector)
-                            : k8sha__asprintf(&ctx->alloc, K8SHA__HA_SELECTOR_FMT,
+  selector = label_selector ? k8sha__strdup(&ctx->rt.alloc, label_selector)
+                            : k8sha__asprintf(&ctx->rt.alloc, K8SHA__HA_SELECTOR_FMT,
                                               ctx->ha.cluster_id);
-  collection = k8sha__asprintf(&ctx->alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+  collection = k8sha__asprintf(&ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
   rc = selector && collection ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     memset(&o, 0, sizeof(o));
@@ -95,8 +95,8 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
   }
   if (rc == 0)
     rc = k8sha__informer_start(w->inf);
-  k8sha__free(&ctx->alloc, selector);
-  k8sha__free(&ctx->alloc, collection);
+  k8sha__free(&ctx->rt.alloc, selector);
+  k8sha__free(&ctx->rt.alloc, collection);
   if (rc) {
     k8sha_watch_free(w);
     return rc;
@@ -108,8 +108,8 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
 void k8sha_watch_free(k8sha_watch *w) {
   if (!w)
     return;
-  K8SHA__LOOP_ONLY_VOID(w->ctx);
-  k8sha__ctx_child(w->ctx, -1);
+  K8SHA__LOOP_ONLY_VOID(&w->ctx->rt);
+  k8sha__rt_child(&w->ctx->rt, -1);
   k8sha__informer_free(w->inf);
-  k8sha__free(&w->ctx->alloc, w);
+  k8sha__free(&w->ctx->rt.alloc, w);
 }

@@ -48,7 +48,7 @@ static void op_free(k8sha_ctx *ctx, hop *o) {
   const k8sha_allocator alloc = o->alloc;
   const k8sha_allocator *a = &alloc;
   if (o->pinned && ctx)
-    k8sha__blob_unpin(ctx, o->uri);
+    k8sha__blob_unpin(ctx->storage, o->uri);
   k8sha__free(a, o->key);
   k8sha__free(a, o->data);
   k8sha__free(a, o->uri);
@@ -79,7 +79,7 @@ static void on_fcm(int err, const char *message, void *ud) {
 static void on_blob(const k8sha__blob_result *r, void *ud) {
   hop *o = ud;
   if (!o->s) { /* the store was freed while the blob operation ran */
-    k8sha__storage_unbury(o->ctx, o);
+    k8sha__storage_unbury(o->ctx->storage, o);
     op_free(o->ctx, o);
     return;
   }
@@ -112,10 +112,10 @@ static int start_blob(hop *o, phase ph, const char *uri) {
   k8sha_ctx *ctx = o->ctx;
   o->phase = ph;
   if (ph == P_BLOB_WRITE)
-    return k8sha__blob_write(ctx, uri, o->data, o->len, on_blob, o);
+    return k8sha__blob_write(ctx->storage, uri, o->data, o->len, on_blob, o);
   if (ph == P_READ)
-    return k8sha__blob_read(ctx, uri, on_blob, o);
-  return k8sha__blob_remove(ctx, uri, on_blob, o);
+    return k8sha__blob_read(ctx->storage, uri, on_blob, o);
+  return k8sha__blob_remove(ctx->storage, uri, on_blob, o);
 }
 
 static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
@@ -128,16 +128,16 @@ static void subsume_next(hop *o) {
   while (o->sub_iter) {
     char *uri = k8sha__h_blob_of(o->ctx, json_string_value(json_object_iter_value(o->sub_iter)));
     int rc = uri ? start_blob(o, P_SUBSUME, uri) : -1;
-    k8sha__free(&o->ctx->alloc, uri);
+    k8sha__free(&o->ctx->rt.alloc, uri);
     if (rc == 0)
       return;
     if (!uri) { /* a host pointer: its blob is the host's; the key can go with the next add */
       const char *key = json_object_iter_key(o->sub_iter);
-      char *marked = k8sha__value_mark(&o->ctx->alloc,
+      char *marked = k8sha__value_mark(&o->ctx->rt.alloc,
                                        json_string_value(json_object_iter_value(o->sub_iter)));
       if (marked)
         json_object_set_new(o->s->deleted, key, json_string(marked));
-      k8sha__free(&o->ctx->alloc, marked);
+      k8sha__free(&o->ctx->rt.alloc, marked);
     }
     o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
   }
@@ -171,7 +171,7 @@ static void advance(hop *o, int err, const char *message) {
       int marked;
       k8sha__value_info info;
       char whybuf[160];
-      if (k8sha__value_describe(&ctx->alloc, o->old_value, &info, whybuf, sizeof(whybuf)) == 0 &&
+      if (k8sha__value_describe(&ctx->rt.alloc, o->old_value, &info, whybuf, sizeof(whybuf)) == 0 &&
           info.form == K8SHA__VALUE_FLINK) {
         /* Flink's own handle: its blob holds the state, as Flink wrote it; the handle gives its
          * size (no checksum) */
@@ -189,7 +189,7 @@ static void advance(hop *o, int err, const char *message) {
         op_free(ctx, o);
         return;
       }
-      rc = k8sha__value_decode(&ctx->alloc, o->old_value, &marked, &p, &bytes, &len, &why);
+      rc = k8sha__value_decode(&ctx->rt.alloc, o->old_value, &marked, &p, &bytes, &len, &why);
       if (rc == 1) {
         o->p = p;
         rc = start_blob(o, P_READ, p.uri);
@@ -200,7 +200,7 @@ static void advance(hop *o, int err, const char *message) {
       } else if (rc == 0) {
         unlink_op(o);
         o->got(0, NULL, bytes, len, 1, o->user_data);
-        k8sha__free(&ctx->alloc, bytes);
+        k8sha__free(&ctx->rt.alloc, bytes);
         op_free(ctx, o);
         return;
       } else {
@@ -243,7 +243,7 @@ static void advance(hop *o, int err, const char *message) {
        * server is an unknown outcome); should it still, the blob is the entry's: it stays, and
        * so does whatever that write replaced or marked (an orphan at worst; retention marks
        * are retried by the next add). */
-      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+      k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "store",
                  "entry %s of ConfigMap %s already holds this write's pointer: it landed earlier; "
                  "blob %s is kept",
                  o->key, k8sha__fcm_name(o->s->f), o->uri ? o->uri : "(none)");
@@ -266,18 +266,18 @@ static void advance(hop *o, int err, const char *message) {
       int host_blob = !now && k8sha__h_form_of(ctx, o->old_value) == K8SHA__VALUE_FLINK;
       if (host_blob || (now && k8sha__h_may_be_same_blob(now, uri))) {
         if (host_blob)
-          k8sha__log(ctx, K8SHA_LOG_INFO, "store",
+          k8sha__log(&ctx->rt, K8SHA_LOG_INFO, "store",
                      "entry %s of ConfigMap %s now holds host pointer bytes the store cannot "
                      "read; blob %s of the entry they replaced is kept",
                      o->key, k8sha__fcm_name(o->s->f), uri);
-        k8sha__free(&ctx->alloc, uri);
+        k8sha__free(&ctx->rt.alloc, uri);
         uri = NULL;
       }
-      k8sha__free(&ctx->alloc, now);
+      k8sha__free(&ctx->rt.alloc, now);
     }
     if (uri) {
       rc = start_blob(o, P_DELETE_OLD, uri);
-      k8sha__free(&ctx->alloc, uri);
+      k8sha__free(&ctx->rt.alloc, uri);
       if (rc == 0)
         return;
     }
@@ -286,13 +286,13 @@ static void advance(hop *o, int err, const char *message) {
     return;
   case P_DISCARD_NEW:
     if (err)
-      k8sha__log(ctx, K8SHA_LOG_WARN, "store", "deleting unreferenced blob %s failed: %s", o->uri,
+      k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "store", "deleting unreferenced blob %s failed: %s", o->uri,
                  message ? message : k8sha_strerror(err));
     finish(o, o->result, o->msg);
     return;
   case P_DELETE_OLD:
     if (err)
-      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+      k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "store",
                  "deleting blob of the replaced entry %s failed (an orphan now): %s", o->key,
                  message ? message : k8sha_strerror(err));
     o->sub_iter = json_object_iter(o->subsumed);
@@ -301,14 +301,14 @@ static void advance(hop *o, int err, const char *message) {
   case P_SUBSUME: {
     const char *key = json_object_iter_key(o->sub_iter);
     const char *value = json_string_value(json_object_iter_value(o->sub_iter));
-    char *marked = k8sha__value_mark(&ctx->alloc, value);
+    char *marked = k8sha__value_mark(&ctx->rt.alloc, value);
     if (err)
-      k8sha__log(ctx, K8SHA_LOG_WARN, "store",
+      k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "store",
                  "deleting the blob of subsumed entry %s failed (the next add retries): %s", key,
                  message ? message : k8sha_strerror(err));
     else if (marked)
       json_object_set_new(o->s->deleted, key, json_string(marked));
-    k8sha__free(&ctx->alloc, marked);
+    k8sha__free(&ctx->rt.alloc, marked);
     o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
     subsume_next(o);
     return;
@@ -321,7 +321,7 @@ static void advance(hop *o, int err, const char *message) {
     uri = k8sha__h_blob_of(ctx, o->old_value);
     if (uri) {
       rc = start_blob(o, P_BLOB_REMOVE, uri);
-      k8sha__free(&ctx->alloc, uri);
+      k8sha__free(&ctx->rt.alloc, uri);
       break;
     }
     rc = start_fcm(o, P_DROP, k8sha__h_edit_drop); /* an opaque pointer: its blob is the host's */
@@ -369,7 +369,7 @@ static int valid_key(const char *key) {
 
 static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done done,
                    k8sha__hstore_got got, void *user_data) {
-  hop *o = k8sha__calloc(&s->ctx->alloc, 1, sizeof(*o));
+  hop *o = k8sha__calloc(&s->ctx->rt.alloc, 1, sizeof(*o));
   if (!o)
     return NULL;
   o->done = done;
@@ -377,11 +377,11 @@ static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done
   o->user_data = user_data;
   o->s = s;
   o->ctx = s->ctx;
-  o->alloc = s->ctx->alloc;
+  o->alloc = s->ctx->rt.alloc;
   o->kind = k;
-  o->key = k8sha__strdup(&s->ctx->alloc, key);
+  o->key = k8sha__strdup(&s->ctx->rt.alloc, key);
   if (!o->key) {
-    k8sha__free(&s->ctx->alloc, o);
+    k8sha__free(&s->ctx->rt.alloc, o);
     return NULL;
   }
   return o;
@@ -406,7 +406,7 @@ static int new_blob_uri(k8sha__hstore *s, char **out) {
     return K8SHA_ESYSTEM;
   for (i = 0; i < 6; i++)
     snprintf(hex + 2 * i, 3, "%02x", r[i]);
-  *out = k8sha__asprintf(&s->ctx->alloc, "%s/%s/%s%s", s->ctx->ha.storage_dir,
+  *out = k8sha__asprintf(&s->ctx->rt.alloc, "%s/%s/%s%s", s->ctx->ha.storage_dir,
                          s->ctx->ha.ha_cluster_id, s->blob_kind, hex);
   return *out ? 0 : K8SHA_ENOMEM;
 }
@@ -437,7 +437,7 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
   if (!o)
     return K8SHA_ENOMEM;
   o->len = len;
-  o->data = k8sha__malloc(&s->ctx->alloc, len ? len : 1);
+  o->data = k8sha__malloc(&s->ctx->rt.alloc, len ? len : 1);
   rc = set_retention(o, r);
   if (rc == 0)
     rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
@@ -449,9 +449,9 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
     snprintf(o->p.uri, sizeof(o->p.uri), "%s", o->uri);
     o->p.size = len;
     o->p.crc = k8sha__crc32c(0, data, len);
-    rc = k8sha__pointer_encode(&s->ctx->alloc, &o->p, &o->value);
+    rc = k8sha__pointer_encode(&s->ctx->rt.alloc, &o->p, &o->value);
   }
-  if (rc == 0 && (rc = k8sha__blob_pin(s->ctx, o->uri)) == 0)
+  if (rc == 0 && (rc = k8sha__blob_pin(s->ctx->storage, o->uri)) == 0)
     o->pinned = 1;
   if (rc) {
     op_free(s->ctx, o);
@@ -501,7 +501,7 @@ int k8sha__hstore_put_pointer(k8sha__hstore *s, const char *key, const void *ptr
 static int check_host_pointer(hop *o) {
   k8sha__value_info info;
   char why[160];
-  int rc = k8sha__value_describe(&o->ctx->alloc, o->value, &info, why, sizeof(why));
+  int rc = k8sha__value_describe(&o->ctx->rt.alloc, o->value, &info, why, sizeof(why));
   if (rc == K8SHA_ECORRUPT)
     return k8sha__fail(rc,
                        "pointer bytes for entry %s of ConfigMap %s start like a Java "
@@ -522,7 +522,7 @@ static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *pt
     return K8SHA_ENOMEM;
   rc = set_retention(o, r);
   if (rc == 0)
-    rc = k8sha__base64_encode(&s->ctx->alloc, ptr, len, &o->value);
+    rc = k8sha__base64_encode(&s->ctx->rt.alloc, ptr, len, &o->value);
   if (rc == 0)
     rc = check_host_pointer(o);
   if (rc) {
@@ -575,8 +575,8 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
     const char *text = json_string_value(v);
     if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || k8sha__h_is_marked(s->ctx, text) != marked)
       continue;
-    if (k8sha__grow(&s->ctx->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
-        !(out[count] = k8sha__strdup(&s->ctx->alloc, key))) {
+    if (k8sha__grow(&s->ctx->rt.alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
+        !(out[count] = k8sha__strdup(&s->ctx->rt.alloc, key))) {
       k8sha__hstore_keys_free(s, out, count);
       return K8SHA_ENOMEM;
     }
@@ -601,8 +601,8 @@ int k8sha__hstore_marked_keys(const k8sha__hstore *s, const char *prefix, char *
 void k8sha__hstore_keys_free(const k8sha__hstore *s, char **keys, size_t n) {
   size_t i;
   for (i = 0; i < n; i++)
-    k8sha__free(&s->ctx->alloc, keys[i]);
-  k8sha__free(&s->ctx->alloc, keys);
+    k8sha__free(&s->ctx->rt.alloc, keys[i]);
+  k8sha__free(&s->ctx->rt.alloc, keys);
 }
 
 /* ---- the store ---- */
@@ -624,18 +624,18 @@ int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out)
   if (!f || !blob_kind || !out)
     return K8SHA_EINVAL;
   ctx = k8sha__fcm_ctx(f);
-  s = k8sha__calloc(&ctx->alloc, 1, sizeof(*s));
+  s = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   s->f = f;
   s->ctx = ctx;
-  s->blob_kind = k8sha__strdup(&ctx->alloc, blob_kind);
+  s->blob_kind = k8sha__strdup(&ctx->rt.alloc, blob_kind);
   s->deleted = json_object();
-  k8sha__retained_init(&s->retained, &ctx->alloc);
+  k8sha__retained_init(&s->retained, &ctx->rt.alloc);
   if (!s->blob_kind || !s->deleted) {
     json_decref(s->deleted);
-    k8sha__free(&ctx->alloc, s->blob_kind);
-    k8sha__free(&ctx->alloc, s);
+    k8sha__free(&ctx->rt.alloc, s->blob_kind);
+    k8sha__free(&ctx->rt.alloc, s);
     return K8SHA_ENOMEM;
   }
   *out = s;
@@ -658,13 +658,13 @@ void k8sha__hstore_free(k8sha__hstore *s) {
       /* The backend still holds it: freed when its completion arrives, or, when the context is
        * freed before that, once the backends are done (the callback never comes then). */
       o->s = NULL;
-      (void)k8sha__storage_bury(s->ctx, release_buried, o);
+      (void)k8sha__storage_bury(s->ctx->storage, release_buried, o);
     } else {
       op_free(s->ctx, o);
     }
   }
   json_decref(s->deleted);
   k8sha__retained_clear(&s->retained);
-  k8sha__free(&s->ctx->alloc, s->blob_kind);
-  k8sha__free(&s->ctx->alloc, s);
+  k8sha__free(&s->ctx->rt.alloc, s->blob_kind);
+  k8sha__free(&s->ctx->rt.alloc, s);
 }

@@ -40,7 +40,7 @@ const char *k8sha__h_entry_of(json_t *obj, const char *key) {
 }
 
 int k8sha__h_is_marked(k8sha_ctx *ctx, const char *v) {
-  return k8sha__value_is_marked(&ctx->alloc, v);
+  return k8sha__value_is_marked(&ctx->rt.alloc, v);
 }
 
 /* The blob a value (marked or not) points to, allocated: for libk8sha's compact pointer and for
@@ -49,17 +49,17 @@ int k8sha__h_is_marked(k8sha_ctx *ctx, const char *v) {
 char *k8sha__h_blob_of(k8sha_ctx *ctx, const char *value) {
   k8sha__value_info info;
   char why[8];
-  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0 ||
+  if (k8sha__value_describe(&ctx->rt.alloc, value, &info, why, sizeof(why)) != 0 ||
       info.form == K8SHA__VALUE_OPAQUE)
     return NULL;
-  return k8sha__strdup(&ctx->alloc, info.uri);
+  return k8sha__strdup(&ctx->rt.alloc, info.uri);
 }
 
 /* The form of a value; K8SHA__VALUE_OPAQUE for one that cannot be read. */
 int k8sha__h_form_of(k8sha_ctx *ctx, const char *value) {
   k8sha__value_info info;
   char why[8];
-  if (k8sha__value_describe(&ctx->alloc, value, &info, why, sizeof(why)) != 0)
+  if (k8sha__value_describe(&ctx->rt.alloc, value, &info, why, sizeof(why)) != 0)
     return K8SHA__VALUE_OPAQUE;
   return info.form;
 }
@@ -84,14 +84,14 @@ static int same_entry(hop *o, const char *v) {
   o->ours = strcmp(v, o->value) == 0;
   if (o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER || o->ours)
     return o->ours;
-  rc = k8sha__value_decode(&ctx->alloc, v, &marked, &p, &bytes, &len, &why);
-  k8sha__free(&ctx->alloc, bytes);
+  rc = k8sha__value_decode(&ctx->rt.alloc, v, &marked, &p, &bytes, &len, &why);
+  k8sha__free(&ctx->rt.alloc, bytes);
   return rc == 1 && p.size == o->p.size && p.crc == o->p.crc;
 }
 
 static void set_old(hop *o, const char *v) {
-  k8sha__free(&o->ctx->alloc, o->old_value);
-  o->old_value = k8sha__strdup(&o->ctx->alloc, v);
+  k8sha__free(&o->ctx->rt.alloc, o->old_value);
+  o->old_value = k8sha__strdup(&o->ctx->rt.alloc, v);
 }
 
 /* ---- edits, run by the fenced ConfigMap on its current state ---- */
@@ -176,13 +176,13 @@ static int retire_one(hop *o, json_t *obj, json_t *changes, const char *key) {
   int rc = 0;
   if (strcmp(key, o->key) == 0)
     return K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
-  marked = k8sha__value_mark(&o->ctx->alloc, k8sha__fcm_value(obj, changes, key));
+  marked = k8sha__value_mark(&o->ctx->rt.alloc, k8sha__fcm_value(obj, changes, key));
   if (!marked)
     return K8SHA_ENOMEM;
   if (json_object_set_new(o->subsumed, key, json_string(marked)) != 0 ||
       json_object_set_new(changes, key, json_string(marked)) != 0) /* the key stays */
     rc = K8SHA_ENOMEM;
-  k8sha__free(&o->ctx->alloc, marked);
+  k8sha__free(&o->ctx->rt.alloc, marked);
   return rc;
 }
 
@@ -274,13 +274,13 @@ int k8sha__h_edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   set_old(o, v);
   if (k8sha__h_is_marked(o->ctx, v))
     return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->alloc, v);
+  marked = k8sha__value_mark(&o->ctx->rt.alloc, v);
   if (!marked || !o->old_value) {
-    k8sha__free(&o->ctx->alloc, marked);
+    k8sha__free(&o->ctx->rt.alloc, marked);
     return K8SHA_ENOMEM;
   }
   rc = json_object_set_new(changes, o->key, json_string(marked));
-  k8sha__free(&o->ctx->alloc, marked);
+  k8sha__free(&o->ctx->rt.alloc, marked);
   return rc ? K8SHA_ENOMEM : 0;
 }
 
@@ -294,11 +294,11 @@ int k8sha__h_edit_drop(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   /* Only our marked entry goes; anything else there now was written since, and stays. */
   if (!v || !k8sha__h_is_marked(o->ctx, v))
     return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->alloc, o->old_value);
+  marked = k8sha__value_mark(&o->ctx->rt.alloc, o->old_value);
   if (!marked)
     return K8SHA_ENOMEM;
   same = strcmp(v, marked) == 0;
-  k8sha__free(&o->ctx->alloc, marked);
+  k8sha__free(&o->ctx->rt.alloc, marked);
   if (!same)
     return K8SHA__UNCHANGED;
   return json_object_set_new(changes, o->key, json_null()) ? K8SHA_ENOMEM : 0;

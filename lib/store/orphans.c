@@ -19,7 +19,7 @@ static int list_siblings(task *t) {
     return 0;
   }
   snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
-  return k8sha__blob_list(t->ctx, t->sibling, k8sha__task_on_blob, t);
+  return k8sha__blob_list(t->ctx->storage, t->sibling, k8sha__task_on_blob, t);
 }
 
 /* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
@@ -48,9 +48,9 @@ int k8sha__orphans_pinned(task *t, const char *canon) {
   if (base[0] == '.' && (tmp = strstr(base, ".tmp-")) != NULL) {
     snprintf(final, sizeof(final), "%.*s%.*s", (int)(base - canon), canon, (int)(tmp - base - 1),
              base + 1);
-    return k8sha__blob_pinned(t->ctx, final);
+    return k8sha__blob_pinned(t->ctx->storage, final);
   }
-  return k8sha__blob_pinned(t->ctx, canon);
+  return k8sha__blob_pinned(t->ctx->storage, canon);
 }
 
 /* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
@@ -70,7 +70,7 @@ void k8sha__orphans_run(task *t, int err, const char *message) {
   }
   switch (t->step) {
   case S_START:
-    if (k8sha__pins_watch(t->ctx, 1) != 0) {
+    if (k8sha__pins_watch(t->ctx->storage, 1) != 0) {
       k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
       return;
     }
@@ -156,7 +156,7 @@ int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb fo
                        k8sha_cleanup_done_cb done, void *user_data) {
   if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(ctx, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
   if (leader && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
   return k8sha__task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);

@@ -38,7 +38,7 @@ static void on_granted(k8sha_election *e, const char *session, uint64_t term, vo
   (void)e;
   p->granted++;
   p->term = term;
-  p->granted_at = k8sha__now_ms(p->ctx);
+  p->granted_at = k8sha__now_ms(&p->ctx->rt);
   snprintf(p->session, sizeof(p->session), "%s", session);
   stop_loop(p);
 }
@@ -48,7 +48,7 @@ static void on_revoked(k8sha_election *e, int reason, void *ud) {
   (void)e;
   p->revoked++;
   p->revoke_reason = reason;
-  p->revoked_at = k8sha__now_ms(p->ctx);
+  p->revoked_at = k8sha__now_ms(&p->ctx->rt);
   stop_loop(p);
 }
 
@@ -305,7 +305,7 @@ static void grant_publish_retrieve_and_release(k8sha_lock_kind kind) {
   }
 
   /* Clean stop: released at once; the follower takes over within a round trip or two. */
-  handover_start = k8sha__now_ms(c1);
+  handover_start = k8sha__now_ms(&c1->rt);
   ck_assert_int_eq(k8sha_election_stop(e1, on_done, &stopped), 0);
   ck_assert_int_eq(p1.revoked, 1);
   ck_assert_int_eq(p1.revoke_reason, K8SHA_ECANCELED);
@@ -499,7 +499,7 @@ START_TEST(expiry_is_judged_on_the_local_clock) {
     ck_assert_int_eq(r.err, 0);
   }
   write_record(&t, "skewed", "2099-01-01T00:00:00.000000Z", 3);
-  written = k8sha__now_ms(t.ctx);
+  written = k8sha__now_ms(&t.ctx->rt);
   c = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   e = contender(c, "me", &p, &t.loop);
   await_count(&t, &p.granted, 1);
@@ -511,7 +511,7 @@ START_TEST(expiry_is_judged_on_the_local_clock) {
 
   /* A record an hour in the past is not taken at once either: it is new to us. */
   write_record(&t, "behind", "1999-01-01T00:00:00.000000Z", 10);
-  written = k8sha__now_ms(t.ctx);
+  written = k8sha__now_ms(&t.ctx->rt);
   e = contender(c, "me2", &p, &t.loop);
   await_count(&t, &p.granted, 1);
   ck_assert_uint_ge(p.granted_at - written, LEASE_MS);
@@ -533,7 +533,7 @@ START_TEST(failing_renewals_step_down_before_the_lease_ends) {
   e = contender(c, "leader", &p, &t.loop);
   await_count(&t, &p.granted, 1);
   /* Every write to the lock fails from now on. */
-  fault_at = k8sha__now_ms(c);
+  fault_at = k8sha__now_ms(&c->rt);
   ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"code\":503,\"count\":1000000}"), 0);
   await_count(&t, &p.revoked, 1);
   ck_assert_int_eq(p.revoke_reason, K8SHA_ETIMEDOUT);
@@ -853,13 +853,13 @@ static void on_first_error(k8sha_election *e, int err, const char *message, void
   on_error(e, err, message, &f->p);
   if (!strstr(message, "trying again") && f->outcomes++ == 0) {
     f->outcome_err = err;
-    f->outcome_at = k8sha__now_ms(f->p.ctx);
+    f->outcome_at = k8sha__now_ms(&f->p.ctx->rt);
     snprintf(f->outcome_message, sizeof(f->outcome_message), "%s", message);
   }
   if (f->errors++ > 0)
     return;
   f->err = err;
-  f->at = k8sha__now_ms(f->p.ctx);
+  f->at = k8sha__now_ms(&f->p.ctx->rt);
   f->granted_before = (uint64_t)f->p.granted;
   snprintf(f->message, sizeof(f->message), "%s", message);
   st.version = K8SHA_STATS_VERSION;
@@ -909,7 +909,7 @@ START_TEST(a_list_timeout_reaches_the_error_callback_at_once) {
   ck_assert_int_ge(
       kubelite_add_fault(t.kl, "{\"verbs\":[\"list\"],\"latencyMs\":5000,\"count\":1}"), 0);
   e = watched_contender(c, "slow-list", &f, &t.loop);
-  start = k8sha__now_ms(c);
+  start = k8sha__now_ms(&c->rt);
   ck_assert_int_eq(k8sha_election_start(e), 0);
   await_count_within(&t, &f.errors, 1, 4500, "the error callback after the LIST's first timeout");
   ck_assert_msg(f.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(f.err), f.message);
@@ -929,7 +929,7 @@ START_TEST(a_list_timeout_reaches_the_error_callback_at_once) {
   c2 = it_ctx_with(&t, kubelite_kubeconfig(t.kl), timing);
   k8sha__kube_set_default_timeout(c2->kube, 400);
   e2 = watched_contender(c2, "no-list", &f, &t.loop);
-  start = k8sha__now_ms(c2);
+  start = k8sha__now_ms(&c2->rt);
   ck_assert_int_eq(k8sha_election_start(e2), 0);
   await_count_within(&t, &f.outcomes, 1, 20000, "a failed LIST");
   ck_assert_msg(f.outcome_err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(f.outcome_err),
@@ -1257,7 +1257,7 @@ START_TEST(a_release_outlives_the_free_of_its_election) {
     await_count(&t, &p2.changes, p2.changes + 1);
   ck_assert_int_eq(k8sha_election_stop(e1, NULL, NULL), 0);
   k8sha_election_free(e1);
-  freed_at = k8sha__now_ms(c2);
+  freed_at = k8sha__now_ms(&c2->rt);
   await_count(&t, &p2.granted, 1);
   ck_assert_msg(p2.granted_at - freed_at < 30000,
                 "the follower waited %llu ms: the release did not land",

@@ -101,10 +101,10 @@ START_TEST(reads_retry_5xx_and_429_writes_do_not_guess) {
 
   /* 429 with Retry-After: 1 s: repeated, and not before the server asked. */
   ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"get\"],\"code\":429,\"retryAfterSeconds\":1,\"count\":1}"), 0);
-  before = k8sha__now_ms(t.ctx);
+  before = k8sha__now_ms(&t.ctx->rt);
   it_request(&t, t.ctx, K8SHA__GET, NS "/a", NULL, NULL, 0, 0, &r);
   ck_assert_int_eq(r.err, 0);
-  ck_assert_uint_ge(k8sha__now_ms(t.ctx) - before, 1000);
+  ck_assert_uint_ge(k8sha__now_ms(&t.ctx->rt) - before, 1000);
 
   /* A 500 on a write may hide a commit: reported as unknown, never repeated. */
   ck_assert_int_ge(kubelite_add_fault(t.kl, "{\"verbs\":[\"update\"],\"code\":500,\"count\":1}"), 0);
@@ -254,10 +254,10 @@ static uint64_t request_with(itest *t, k8sha__req_opts *o, attempts_seen *a) {
   memset(a, 0, sizeof(*a));
   a->r.loop = &t->loop;
   o->on_attempt_timeout = on_attempt_timeout;
-  start = k8sha__now_ms(t->ctx);
+  start = k8sha__now_ms(&t->ctx->rt);
   ck_assert_int_eq(k8sha__req_start(t->ctx->kube, o, on_seen_resp, a, NULL), 0);
   it_run_until(t, &a->r.done);
-  return k8sha__now_ms(t->ctx) - start;
+  return k8sha__now_ms(&t->ctx->rt) - start;
 }
 
 /* The deadline bounds a request's total time, not only when its last attempt may start: an
@@ -356,11 +356,11 @@ START_TEST(watch_start_is_bounded) {
   uv_timer_init(&t.loop, &bound);
   bound.data = &bound_hit;
   uv_timer_start(&bound, on_bound, 20000, 0);
-  start = k8sha__now_ms(t.ctx);
+  start = k8sha__now_ms(&t.ctx->rt);
   ck_assert_int_eq(k8sha__stream_open(t.ctx->kube, NS "?watch=1", 60, &cbs, &s, &st), 0);
   while (!s.ended && !bound_hit)
     uv_run(&t.loop, UV_RUN_DEFAULT);
-  took = k8sha__now_ms(t.ctx) - start;
+  took = k8sha__now_ms(&t.ctx->rt) - start;
   uv_close((uv_handle_t *)&bound, NULL);
   ck_assert_msg(s.ended, "the watch was still waiting for its response after 20 s");
   ck_assert_msg(s.err == K8SHA_ETIMEDOUT, "%s: %s", k8sha_err_name(s.err), s.message);

@@ -103,8 +103,8 @@ START_TEST(blobs_round_trip_through_a_server_that_checks_signatures) {
   ck_assert_ptr_nonnull(strstr(r.message, "completedCheckpoint0123456789ab"));
   ck_assert_int_eq(op(&loop, ctx, 2, uri, NULL, 0, &r), 0); /* absent: success */
   /* not an S3 bucket name, or no key: refused at the call */
-  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://Bad_Bucket/x", never_called, &r), K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_read(ctx, "s3://bucket", never_called, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(ctx->storage, "s3://Bad_Bucket/x", never_called, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(ctx->storage, "s3://bucket", never_called, &r), K8SHA_EINVAL);
   free(r.data);
   free(data);
   tu_ctx_finish(&loop, ctx);

@@ -78,10 +78,10 @@ static int op(uv_loop_t *loop, k8sha_ctx *ctx, int kind, const char *name, const
   snprintf(uri, sizeof(uri), "s3://%s/%s/c1/%s", env("K8SHA_TEST_MOTO_BUCKET"), name, blob);
   memset(r, 0, sizeof(*r));
   r->loop = loop;
-  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(ctx, uri, data, strlen(data), on_res, r)
-                   : kind == 1 ? k8sha__blob_read(ctx, uri, on_res, r)
-                   : kind == 2 ? k8sha__blob_remove(ctx, uri, on_res, r)
-                               : k8sha__blob_list(ctx, uri, on_res, r),
+  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(ctx->storage, uri, data, strlen(data), on_res, r)
+                   : kind == 1 ? k8sha__blob_read(ctx->storage, uri, on_res, r)
+                   : kind == 2 ? k8sha__blob_remove(ctx->storage, uri, on_res, r)
+                               : k8sha__blob_list(ctx->storage, uri, on_res, r),
                    0);
   while (!r->done && turns++ < 100000)
     uv_run(loop, UV_RUN_DEFAULT);

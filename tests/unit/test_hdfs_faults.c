@@ -231,10 +231,10 @@ static int op(env *e, kind k, const char *uri, res *r) {
   int turns = 0;
   memset(r, 0, sizeof(*r));
   r->loop = &e->loop;
-  ck_assert_int_eq(k == WRITE    ? k8sha__blob_write(e->ctx, uri, "state", 5, on_res, r)
-                   : k == READ   ? k8sha__blob_read(e->ctx, uri, on_res, r)
-                   : k == REMOVE ? k8sha__blob_remove(e->ctx, uri, on_res, r)
-                                 : k8sha__blob_list(e->ctx, uri, on_res, r),
+  ck_assert_int_eq(k == WRITE    ? k8sha__blob_write(e->ctx->storage, uri, "state", 5, on_res, r)
+                   : k == READ   ? k8sha__blob_read(e->ctx->storage, uri, on_res, r)
+                   : k == REMOVE ? k8sha__blob_remove(e->ctx->storage, uri, on_res, r)
+                                 : k8sha__blob_list(e->ctx->storage, uri, on_res, r),
                    0);
   while (!r->done && turns++ < 100000)
     uv_run(&e->loop, UV_RUN_DEFAULT);
@@ -588,13 +588,13 @@ START_TEST(another_file_system_is_refused_at_the_start) {
   res r;
   memset(&sc, 0, sizeof(sc));
   start(&e, PAIR, 1);
-  ck_assert_int_eq(k8sha__blob_write(e.ctx, "hdfs://other:8020/x", "state", 5, noop, NULL),
+  ck_assert_int_eq(k8sha__blob_write(e.ctx->storage, "hdfs://other:8020/x", "state", 5, noop, NULL),
                    K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_read(e.ctx, "hdfs://other:8020/x", noop, NULL), K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_list(e.ctx, "hdfs://ns2/ha/c1/", noop, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(e.ctx->storage, "hdfs://other:8020/x", noop, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_list(e.ctx->storage, "hdfs://ns2/ha/c1/", noop, NULL), K8SHA_EINVAL);
   /* the storage directory named its file system: hdfs:/// (the default one) is not it */
-  ck_assert_int_eq(k8sha__blob_read(e.ctx, "hdfs:///x", noop, NULL), K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_remove(e.ctx, "hdfs:///ha/c1/x", noop, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(e.ctx->storage, "hdfs:///x", noop, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_remove(e.ctx->storage, "hdfs:///ha/c1/x", noop, NULL), K8SHA_EINVAL);
   ck_assert_int_eq(nn[0].requests + nn[1].requests + dn.requests, 0);
   stop(&e);
 
@@ -604,7 +604,7 @@ START_TEST(another_file_system_is_refused_at_the_start) {
   sc.pages[0] = "{\"DirectoryListing\":{\"partialListing\":{\"FileStatuses\":{\"FileStatus\":["
                 STATUS("completedCheckpoint01", "FILE") "]}},\"remainingEntries\":0}}";
   start(&e, PAIR_DEFAULT_FS, 1);
-  ck_assert_int_eq(k8sha__blob_read(e.ctx, "hdfs://other:8020/x", noop, NULL), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_read(e.ctx->storage, "hdfs://other:8020/x", noop, NULL), K8SHA_EINVAL);
   ck_assert_msg(op(&e, LIST, "hdfs:///ha/c1/completed", &r) == 0, "%s", r.message);
   ck_assert_uint_eq(r.n_entries, 1);
   ck_assert_str_eq(r.entries[0], "hdfs:///ha/c1/completedCheckpoint01");

@@ -105,9 +105,9 @@ static int op(env *e, int kind, res *r) {
   int turns = 0;
   memset(r, 0, sizeof(*r));
   r->loop = &e->loop;
-  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(e->ctx, URI, "state", 5, on_res, r)
-                   : kind == 1 ? k8sha__blob_read(e->ctx, URI, on_res, r)
-                               : k8sha__blob_list(e->ctx, "s3://bkt/ha/c1/completed", on_res, r),
+  ck_assert_int_eq(kind == 0   ? k8sha__blob_write(e->ctx->storage, URI, "state", 5, on_res, r)
+                   : kind == 1 ? k8sha__blob_read(e->ctx->storage, URI, on_res, r)
+                               : k8sha__blob_list(e->ctx->storage, "s3://bkt/ha/c1/completed", on_res, r),
                    0);
   while (!r->done && turns++ < 100000)
     uv_run(&e->loop, UV_RUN_DEFAULT);

@@ -73,7 +73,7 @@ START_TEST(file_backend_write_read_list_remove) {
   /* New blob: written, folders created. */
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_write(ctx, uri, "state-1", 7, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, uri, "state-1", 7, on_res, &r), 0);
   ck_assert_int_eq(r.done, 0); /* never from inside the call */
   wait_res(&loop, &r);
   ck_assert_msg(r.err == 0, "%s", r.message);
@@ -84,14 +84,14 @@ START_TEST(file_backend_write_read_list_remove) {
   /* Never overwritten. */
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_write(ctx, uri, "state-2", 7, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, uri, "state-2", 7, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, K8SHA_EEXISTS);
   ck_assert_ptr_nonnull(strstr(r.message, "never overwritten"));
 
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_read(ctx, uri, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_read(ctx->storage, uri, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, 0);
   ck_assert_str_eq(r.data, "state-1");
@@ -99,7 +99,7 @@ START_TEST(file_backend_write_read_list_remove) {
   /* Listing finds it (and no temporary file is left behind). */
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_list(ctx, prefix, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_list(ctx->storage, prefix, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, 0);
   ck_assert_uint_eq(r.n_entries, 1);
@@ -107,28 +107,28 @@ START_TEST(file_backend_write_read_list_remove) {
 
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_remove(ctx, uri, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_remove(ctx->storage, uri, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, 0);
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_remove(ctx, uri, on_res, &r), 0); /* absent: still success */
+  ck_assert_int_eq(k8sha__blob_remove(ctx->storage, uri, on_res, &r), 0); /* absent: still success */
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, 0);
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_read(ctx, uri, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_read(ctx->storage, uri, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, K8SHA_ENOTFOUND);
   ck_assert_ptr_nonnull(strstr(r.message, "completedCheckpoint0123456789ab"));
 
   /* Outside the storage directory, or escaping it: refused before anything happens. */
-  ck_assert_int_eq(k8sha__blob_write(ctx, "file:///etc/passwd", "x", 1, on_res, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, "file:///etc/passwd", "x", 1, on_res, &r), K8SHA_EINVAL);
   snprintf(tmpuri, sizeof(tmpuri), "%s/c1/../../escape", root);
-  ck_assert_int_eq(k8sha__blob_write(ctx, tmpuri, "x", 1, on_res, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, tmpuri, "x", 1, on_res, &r), K8SHA_EINVAL);
   snprintf(tmpuri, sizeof(tmpuri), "%s-sibling/x", root);
-  ck_assert_int_eq(k8sha__blob_write(ctx, tmpuri, "x", 1, on_res, &r), K8SHA_EINVAL);
-  ck_assert_int_eq(k8sha__blob_write(ctx, "s3://bucket/x", "x", 1, on_res, &r), K8SHA_ENOTSUP);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, tmpuri, "x", 1, on_res, &r), K8SHA_EINVAL);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, "s3://bucket/x", "x", 1, on_res, &r), K8SHA_ENOTSUP);
 
   /* A file where a folder should be: a clear error naming the blob. */
   snprintf(path, sizeof(path), "%s/ha/c1/blocker", tu_tmpdir());
@@ -136,7 +136,7 @@ START_TEST(file_backend_write_read_list_remove) {
   snprintf(tmpuri, sizeof(tmpuri), "%s/c1/blocker/completedCheckpoint1", root);
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_write(ctx, tmpuri, "x", 1, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, tmpuri, "x", 1, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, K8SHA_ESTORAGE);
   ck_assert_msg(strstr(r.message, "blocker") && strstr(r.message, "Not a directory"), "%s", r.message);
@@ -218,17 +218,17 @@ START_TEST(host_backend_completes_from_another_thread) {
   ck_assert_int_eq(k8sha_storage_register(ctx, &vt, NULL), 0);
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_write(ctx, "mem://a/1", "x", 1, on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, "mem://a/1", "x", 1, on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_int_eq(r.err, 0);
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_read(ctx, "MEM://a/1", on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_read(ctx->storage, "MEM://a/1", on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_str_eq(r.data, "from-thread");
   memset(&r, 0, sizeof(r));
   r.loop = &loop;
-  ck_assert_int_eq(k8sha__blob_list(ctx, "mem://a/", on_res, &r), 0);
+  ck_assert_int_eq(k8sha__blob_list(ctx->storage, "mem://a/", on_res, &r), 0);
   wait_res(&loop, &r);
   ck_assert_uint_eq(r.n_entries, 2);
   ck_assert_str_eq(r.entries[1], "mem://a/2");

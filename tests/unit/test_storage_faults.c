@@ -124,7 +124,7 @@ static void write_blob(uv_loop_t *loop, k8sha_ctx *ctx, const char *uri, res *x)
   int turns = 0;
   memset(x, 0, sizeof(*x));
   x->loop = loop;
-  ck_assert_int_eq(k8sha__blob_write(ctx, uri, "state", 5, on_res, x), 0);
+  ck_assert_int_eq(k8sha__blob_write(ctx->storage, uri, "state", 5, on_res, x), 0);
   while (!x->done && turns++ < 1000)
     uv_run(loop, UV_RUN_DEFAULT);
   ck_assert_msg(x->done, "no completion for %s", uri);

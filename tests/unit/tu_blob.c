@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ctx_priv.h"
 #include "storage/storage.h"
 
 static void on_blob(const k8sha__blob_result *r, void *ud) {
@@ -34,10 +35,10 @@ int tu_blob_op(uv_loop_t *loop, k8sha_ctx *ctx, tu_blob_kind kind, const char *u
   free(r->data);
   memset(r, 0, sizeof(*r));
   r->loop = loop;
-  ck_assert_int_eq(kind == TU_WRITE   ? k8sha__blob_write(ctx, uri, data, len, on_blob, r)
-                   : kind == TU_READ  ? k8sha__blob_read(ctx, uri, on_blob, r)
-                   : kind == TU_REMOVE ? k8sha__blob_remove(ctx, uri, on_blob, r)
-                                       : k8sha__blob_list(ctx, uri, on_blob, r),
+  ck_assert_int_eq(kind == TU_WRITE   ? k8sha__blob_write(ctx->storage, uri, data, len, on_blob, r)
+                   : kind == TU_READ  ? k8sha__blob_read(ctx->storage, uri, on_blob, r)
+                   : kind == TU_REMOVE ? k8sha__blob_remove(ctx->storage, uri, on_blob, r)
+                                       : k8sha__blob_list(ctx->storage, uri, on_blob, r),
                    0);
   while (!r->done && turns++ < 100000)
     uv_run(loop, UV_RUN_DEFAULT);
