@@ -1,5 +1,6 @@
-/* Internal: the task behind the job and cluster cleanups (cleanup.c) and the orphan scan
- * (orphans.c): a short state machine over listings of ConfigMaps and blobs. */
+/* Internal: the task behind the job cleanup (cleanup_job.c), the cluster cleanup
+ * (cleanup_cluster.c) and the orphan scan (orphans.c), run by cleanup_task.c: a short state
+ * machine over listings of ConfigMaps and blobs. */
 #ifndef K8SHA_STORE_CLEANUP_TASK_H
 #define K8SHA_STORE_CLEANUP_TASK_H
 
@@ -10,29 +11,22 @@
 #include "k8sha/cleanup.h"
 #include "storage/storage.h"
 #include "storage/uri.h"
+#include "election/elector.h"
 #include "election/fenced.h"
 #include "store/handles.h"
 #include "store/jobs.h"
 
 typedef enum task_kind { T_JOB, T_JOB_DRY, T_CLUSTER, T_ORPHANS } task_kind;
 
-typedef enum step {
-  S_START,
-  S_JOB_CLAIMED,   /* job ConfigMap claimed (or absent) */
-  S_JOB_ENTRY,     /* removing checkpoint entries one by one */
-  S_JOB_COUNTER,   /* counter dropped */
-  S_JOB_DELETED,   /* job ConfigMap deleted */
-  S_GRAPH_CLAIMED, /* cluster ConfigMap checked */
-  S_LEADER_ENTRY,  /* leader entry of the job dropped */
-  S_LISTED,        /* HA ConfigMaps listed */
-  S_CM_DELETE,     /* deleting ConfigMaps one by one */
-  S_BLOBS_LISTED,  /* blobs listed */
-  S_AGED,          /* orphan scan: the candidates are old enough */
-  S_CLAIMED,       /* orphan scan: claiming the HA ConfigMaps one by one */
-  S_SIBLINGS,      /* orphan scan: Flink's default folder beside ours listed */
-  S_GRAPH_ENTRY,   /* job cleanup: removing graph entries one by one */
-  S_BLOB_DELETE    /* deleting blobs one by one */
-} step;
+/* The steps the shared machinery (cleanup_task.c) sets or reads. Each task numbers its own steps
+ * from S_OWN on, in its file; t->step holds either. */
+enum task_step {
+  S_START,        /* the first step, run from the loop */
+  S_LISTED,       /* HA ConfigMaps listed */
+  S_BLOBS_LISTED, /* blobs listed */
+  S_BLOB_DELETE,  /* deleting blobs one by one */
+  S_OWN
+};
 
 typedef struct task {
   k8sha__election_link link; /* to leader, when there is one */
@@ -46,7 +40,7 @@ typedef struct task {
   k8sha_found_cb found;
   k8sha_cleanup_done_cb done;
   void *user_data;
-  step step;
+  int step;           /* an S_* step, or one of the task's own */
   json_t *items;      /* listed HA ConfigMaps */
   char *next_page;    /* the continue token of the LIST in progress, or NULL */
   int list_restarts;  /* LISTs started over after an expired continue token */
@@ -65,11 +59,14 @@ typedef struct task {
 } task;
 
 void k8sha__task_end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* With `err` set, ends the task with `message` (or the error's text) and returns 1; else 0. */
+int k8sha__task_failed(task *t, int err, const char *message);
 void k8sha__task_report(task *t, k8sha_found_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Callbacks that advance the task. */
+/* Advances the task: its next step (ended when the leader's election was freed). */
+void k8sha__task_run(task *t, int err, const char *message);
+/* The callback of a fenced ConfigMap (or store) operation: advances the task. */
 void k8sha__task_on_fcm(int err, const char *message, void *ud);
-void k8sha__task_on_blob(const k8sha__blob_result *r, void *ud);
 const char *k8sha__task_item_name(json_t *item);
 json_t *k8sha__task_item_named(task *t, const char *name);
 /* Lists the cluster's ConfigMaps (step S_LISTED) / the blobs of its HA folder (S_BLOBS_LISTED). */
@@ -88,7 +85,11 @@ int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data);
 
-/* orphans.c: the scan's own steps. */
+/* Each task's own steps: cleanup_job.c (the job cleanup and its dry run), cleanup_cluster.c,
+ * orphans.c. */
+void k8sha__cleanup_job_run(task *t, int err, const char *message);
+void k8sha__cleanup_dry_job_run(task *t, int err, const char *message);
+void k8sha__cleanup_cluster_run(task *t, int err, const char *message);
 void k8sha__orphans_run(task *t, int err, const char *message);
 int k8sha__orphans_pinned(task *t, const char *canon);
 

@@ -1,6 +1,6 @@
-/* Internal to the state-handle store (handles.c: its operations and their steps;
- * handles_edit.c: what each operation does to the ConfigMap, retention included): the store's
- * object and an operation's. */
+/* Internal to the state-handle store (handles.c: the store and the start of its operations;
+ * handles_steps.c: an operation's phases; handles_edit.c: what each operation does to the
+ * ConfigMap, retention included): the store's object and an operation's. */
 #ifndef K8SHA_STORE_HANDLES_PRIV_H
 #define K8SHA_STORE_HANDLES_PRIV_H
 
@@ -65,8 +65,15 @@ struct k8sha__hstore {
   k8sha__retained retained; /* the retained entries, for retention at each add */
 };
 
-void k8sha__h_set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int k8sha__h_cmp_str(const void *a, const void *b);
+
+/* ---- handles_steps.c ---- */
+
+void k8sha__h_set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts a new operation at its first phase, an update with `edit`; on error it is freed. */
+int k8sha__h_launch(hop *o, phase ph, k8sha__fcm_edit edit);
+/* Frees an operation (ctx NULL: one buried after its context, nothing to unpin). */
+void k8sha__h_op_free(k8sha_ctx *ctx, hop *o);
 
 /* ---- handles_edit.c ---- */
 

@@ -10,16 +10,34 @@
 #include "store/cleanup_task.h"
 #include "layout/flink.h"
 
+/* The orphan scan's own steps. */
+enum orphans_step {
+  O_AGED = S_OWN, /* the candidates are old enough */
+  O_CLAIMED,      /* claiming the HA ConfigMaps one by one */
+  O_SIBLINGS      /* Flink's default folder beside ours listed */
+};
+
+/* Counts the blobs a store writes in Flink's default folder beside ours. */
+static void on_siblings(const k8sha__blob_result *r, void *ud) {
+  task *t = ud;
+  size_t i;
+  for (i = 0; r->err == 0 && i < r->n_entries; i++) {
+    const char *base = strrchr(r->entries[i], '/');
+    t->sibling_blobs += base && k8sha__is_blob_name(base + 1);
+  }
+  k8sha__task_run(t, r->err, r->message);
+}
+
 /* Lists Flink's default folder beside ours when high-availability.cluster-id was not given (the
  * scan must not guess which folder is this cluster's); otherwise goes on at once. */
 static int list_siblings(task *t) {
-  t->step = S_SIBLINGS;
+  t->step = O_SIBLINGS;
   if (t->ctx->ha.ha_cluster_id_explicit || strcmp(t->ctx->ha.ha_cluster_id, "default") == 0) {
     k8sha__timer_start(t->kick, 0);
     return 0;
   }
   snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
-  return k8sha__blob_list(t->ctx->storage, t->sibling, k8sha__task_on_blob, t);
+  return k8sha__blob_list(t->ctx->storage, t->sibling, on_siblings, t);
 }
 
 /* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
@@ -53,96 +71,118 @@ int k8sha__orphans_pinned(task *t, const char *canon) {
   return k8sha__blob_pinned(t->ctx->storage, canon);
 }
 
+/* S_START: pins watched, the blobs listed. */
+static int start_scan(task *t) {
+  if (k8sha__pins_watch(t->ctx->storage, 1) != 0) {
+    k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
+    return 0;
+  }
+  t->watching = 1;
+  return k8sha__task_list_blobs(t);
+}
+
+/* S_BLOBS_LISTED: the candidates; deleting, a wait until they are old enough. */
+static void blobs_listed(task *t) {
+  k8sha__task_keep_blob_names(t);
+  t->step = O_AGED;
+  if (t->leader) {
+    k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
+    return;
+  }
+  k8sha__orphans_run(t, 0, NULL);
+}
+
+/* S_LISTED: deleting, the HA ConfigMaps claimed one by one; else their pointers read from the
+ * listing. */
+static int configmaps_listed(task *t) {
+  json_t *item;
+  k8sha__task_keep_ha_items(t);
+  t->referenced = json_object();
+  t->i = 0;
+  t->step = O_CLAIMED;
+  if (!t->leader) {
+    json_array_foreach(t->items, t->i, item) {
+      if (k8sha__task_collect_references(t, item, 1) != 0)
+        return 0;
+    }
+    return list_siblings(t);
+  }
+  k8sha__orphans_run(t, K8SHA_ENOTFOUND, NULL);
+  return 0;
+}
+
+/* O_CLAIMED: the ConfigMap t->i - 1 is claimed (or gone): its pointers, read from the claimed
+ * state; then the next one claimed, or after the last, the siblings listed. */
+static int claim_next_configmap(task *t, int err) {
+  json_t *item;
+  char id[K8SHA__JOB_ID_LEN + 1];
+  if (t->jf && err == 0 && k8sha__task_collect_references(t, k8sha__fcm_object(t->jf), 1) != 0)
+    return 0;
+  k8sha__hstore_free(t->jh);
+  k8sha__fcm_free(t->jf);
+  t->jh = NULL;
+  t->jf = NULL;
+  if (t->i < json_array_size(t->items)) {
+    item = json_array_get(t->items, t->i++);
+    return k8sha__store_open(
+        t->leader, k8sha__task_item_name(item),
+        k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) == 2
+            ? K8SHA__CHECKPOINT_BLOB
+            : k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind,
+        0, k8sha__task_on_fcm, t, &t->jf, &t->jh);
+  }
+  return list_siblings(t);
+}
+
+/* O_SIBLINGS: refused when the default folder beside ours holds blobs; else the orphan
+ * ConfigMaps reported and the blobs deleted. */
+static void siblings_listed(task *t, int err) {
+  if (err == 0 && t->sibling_blobs) {
+    k8sha__task_end(t, K8SHA_EINVAL,
+        "orphan scan: %s holds Flink HA blobs (Flink's default high-availability.cluster-id "
+        "is /default) and high-availability.cluster-id is not set, so which folder is this "
+        "cluster's is a guess; set it; nothing was deleted",
+        t->sibling);
+    return;
+  }
+  report_orphan_configmaps(t);
+  t->step = S_BLOB_DELETE;
+  t->i = 0;
+  k8sha__orphans_run(t, 0, NULL);
+}
+
 /* The orphan scan, in its order: blobs listed first (only what exists now can be a candidate),
  * then, deleting, a wait until each candidate is older than lease + request timeout (a writer
  * that could still commit a pointer to it has lost its lease by then), then every HA ConfigMap
  * claimed with our term (an update an older leader left in flight gets a conflict and never
  * lands), then the pointers read from the claimed state, each of which must be understood. */
 void k8sha__orphans_run(task *t, int err, const char *message) {
-  json_t *item;
   int rc = 0;
-  char id[K8SHA__JOB_ID_LEN + 1];
 
-  if (err && !(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND) &&
-      !(t->step == S_CLAIMED && err == K8SHA_ENOTFOUND)) {
-    k8sha__task_end(t, err, "%s", message ? message : k8sha_strerror(err));
+  if (!(t->step == S_BLOB_DELETE && err == K8SHA_ENOTFOUND) &&
+      !(t->step == O_CLAIMED && err == K8SHA_ENOTFOUND) && k8sha__task_failed(t, err, message))
     return;
-  }
   switch (t->step) {
   case S_START:
-    if (k8sha__pins_watch(t->ctx->storage, 1) != 0) {
-      k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
-      return;
-    }
-    t->watching = 1;
-    rc = k8sha__task_list_blobs(t);
+    rc = start_scan(t);
     break;
   case S_BLOBS_LISTED:
-    k8sha__task_keep_blob_names(t);
-    t->step = S_AGED;
-    if (t->leader) {
-      k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
-      return;
-    }
-    k8sha__orphans_run(t, 0, NULL);
+    blobs_listed(t);
     return;
-  case S_AGED:
+  case O_AGED:
     rc = k8sha__task_list_configmaps(t);
     break;
   case S_LISTED:
-    k8sha__task_keep_ha_items(t);
-    t->referenced = json_object();
-    t->i = 0;
-    t->step = S_CLAIMED;
-    if (!t->leader) {
-      json_array_foreach(t->items, t->i, item) {
-        if (k8sha__task_collect_references(t, item, 1) != 0)
-          return;
-      }
-      t->step = S_SIBLINGS;
-      rc = list_siblings(t);
-      break;
-    }
-    k8sha__orphans_run(t, K8SHA_ENOTFOUND, NULL);
-    return;
-  case S_CLAIMED:
-    /* The ConfigMap t->i - 1 is claimed (or gone): its pointers, read from the claimed state. */
-    if (t->jf && err == 0 && k8sha__task_collect_references(t, k8sha__fcm_object(t->jf), 1) != 0)
-      return;
-    k8sha__hstore_free(t->jh);
-    k8sha__fcm_free(t->jf);
-    t->jh = NULL;
-    t->jf = NULL;
-    if (t->i < json_array_size(t->items)) {
-      item = json_array_get(t->items, t->i++);
-      rc = k8sha__store_open(t->leader, k8sha__task_item_name(item),
-                             k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) == 2
-                                 ? K8SHA__CHECKPOINT_BLOB
-                                 : k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind,
-                             0, k8sha__task_on_fcm, t, &t->jf, &t->jh);
-      break;
-    }
-    t->step = S_SIBLINGS;
-    rc = list_siblings(t);
+    rc = configmaps_listed(t);
     break;
-  case S_SIBLINGS:
-    if (err == 0 && t->sibling_blobs) {
-      k8sha__task_end(t, K8SHA_EINVAL,
-          "orphan scan: %s holds Flink HA blobs (Flink's default high-availability.cluster-id "
-          "is /default) and high-availability.cluster-id is not set, so which folder is this "
-          "cluster's is a guess; set it; nothing was deleted",
-          t->sibling);
-      return;
-    }
-    report_orphan_configmaps(t);
-    t->step = S_BLOB_DELETE;
-    t->i = 0;
-    k8sha__orphans_run(t, 0, NULL);
+  case O_CLAIMED:
+    rc = claim_next_configmap(t, err);
+    break;
+  case O_SIBLINGS:
+    siblings_listed(t, err);
     return;
   case S_BLOB_DELETE:
     rc = k8sha__task_next_blob(t);
-    if (rc == 0)
-      return;
     break;
   default:
     k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
