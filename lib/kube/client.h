@@ -123,7 +123,8 @@ void k8sha__stream_close(k8sha__stream *s);
 
 /* Maps an HTTP status and Status reason to a K8SHA_E* code. */
 int k8sha__status_to_err(long http_status, const char *reason);
-/* Percent-encodes a query value (selectors). Returns an allocated string or NULL. */
+/* Percent-encodes a query value (selectors). Returns a string from the client's allocator (its
+ * runtime's: free it with k8sha__free) or NULL. */
 char *k8sha__query_escape(k8sha__kube *k, const char *value);
 /* The runtime a client was made with. */
 k8sha__rt *k8sha__kube_rt(k8sha__kube *k);

@@ -426,7 +426,7 @@ static void start_list(k8sha__informer *inf) {
                                    inf->selector_query ? "&" : "",
                                    inf->selector_query ? inf->selector_query : "")
                  : NULL;
-    free(token);
+    k8sha__free(&inf->rt->alloc, token);
   } else {
     path = k8sha__asprintf(&inf->rt->alloc, "%s?limit=%u%s%s", inf->collection,
                            K8SHA__LIST_PAGE, inf->selector_query ? "&" : "",

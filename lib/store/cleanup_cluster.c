@@ -49,7 +49,8 @@ static void configmaps_listed(task *t) {
   k8sha__task_keep_ha_items(t);
   t->referenced = json_object();
   json_array_foreach(t->items, t->i, item) {
-    k8sha__task_collect_references(t, item, 0);
+    if (k8sha__task_collect_references(t, item, 0) != 0)
+      return;
   }
   t->step = C_CM_DELETE;
   t->i = 0;

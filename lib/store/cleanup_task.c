@@ -114,17 +114,28 @@ static void on_blob(const k8sha__blob_result *r, void *ud) {
   if (t->step == S_BLOBS_LISTED && r->err == 0) {
     json_decref(t->work);
     t->work = json_array();
-    for (i = 0; t->work && i < r->n_entries; i++)
-      json_array_append_new(t->work, json_string(r->entries[i]));
+    for (i = 0; t->work && i < r->n_entries; i++) {
+      if (json_array_append_new(t->work, json_string(r->entries[i])) != 0)
+        break;
+    }
+    if (!t->work || i < r->n_entries) {
+      /* (a listing with blobs missing would be reported as the whole of it) */
+      k8sha__task_run(t, K8SHA_ENOMEM, "out of memory keeping the listed blobs");
+      return;
+    }
   }
   k8sha__task_run(t, r->err, r->message);
 }
 
 static int list_page(task *t);
 
+#define LISTED_ALL 1 /* on_listed: the last page is in */
+
 /* A page of the LIST: gathered into t->items; the next page is asked for while the server hands
  * out a continue token. An expired token (410: the namespace changed too much meanwhile) starts
- * the LIST over, a few times. */
+ * the LIST over, a few times. Returns 0 while a page is on its way, LISTED_ALL after the last,
+ * or the K8SHA_E* code that ends the listing (a listing cut short is never taken for whole). */
+
 static int on_listed(task *t, const k8sha__resp *resp) {
   json_t *items = json_object_get(resp->json, "items");
   const char *cont =
@@ -147,7 +158,7 @@ static int on_listed(task *t, const k8sha__resp *resp) {
       return K8SHA_ENOMEM;
     return list_page(t);
   }
-  return -1; /* complete */
+  return LISTED_ALL;
 }
 
 static void on_page(const k8sha__resp *resp, void *ud) {
@@ -155,7 +166,8 @@ static void on_page(const k8sha__resp *resp, void *ud) {
   int rc = on_listed(t, resp);
   if (rc == 0)
     return; /* the next page is on its way */
-  k8sha__task_run(t, rc < 0 ? 0 : rc, rc == resp->err ? resp->message : NULL);
+  /* (K8SHA_E* codes are negative: only LISTED_ALL says the listing is whole) */
+  k8sha__task_run(t, rc == LISTED_ALL ? 0 : rc, rc == resp->err ? resp->message : NULL);
 }
 
 static void on_kick(void *ud) {
@@ -197,8 +209,8 @@ static int list_page(task *t) {
   t->step = S_LISTED;
   rc = path ? k8sha__req_start(t->ctx->kube, &o, on_page, t, NULL) : K8SHA_ENOMEM;
   k8sha__free(&t->ctx->rt.alloc, selector);
-  free(escaped);
-  free(token);
+  k8sha__free(&t->ctx->rt.alloc, escaped);
+  k8sha__free(&t->ctx->rt.alloc, token);
   k8sha__free(&t->ctx->rt.alloc, path);
   return rc;
 }
@@ -236,7 +248,9 @@ static int not_a_pointer(const char *key) {
 
 /* Adds the blobs the pointers of `obj` reference to t->referenced (canonical URIs). With
  * `strict` (the orphan scan) any value it cannot read, or a host's opaque pointer, ends the task:
- * nothing can be deleted on a guess. Returns 0 or ends the task and returns -1. */
+ * nothing can be deleted on a guess. A reference that cannot be recorded (out of memory) ends
+ * the task either way: a blob missing from the set would be taken for unreferenced. Returns 0 or
+ * ends the task and returns -1. */
 int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
   const char *key, *name = k8sha__task_item_name(obj);
   json_t *v;
@@ -274,7 +288,12 @@ int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
           key, name, info.uri, t->folder);
       return -1;
     }
-    json_object_set_new(t->referenced, canon, json_true());
+    if (!t->referenced || json_object_set_new(t->referenced, canon, json_true()) != 0) {
+      k8sha__task_end(t, K8SHA_ENOMEM,
+                      "%s: out of memory recording the blob entry %s of ConfigMap %s references; "
+                      "nothing was deleted", strict ? "orphan scan" : "cleanup", key, name);
+      return -1;
+    }
   }
   return 0;
 }

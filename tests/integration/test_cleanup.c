@@ -193,6 +193,47 @@ START_TEST(orphans_spare_an_add_in_flight) {
 }
 END_TEST
 
+/* The server fails every LIST of ConfigMaps (500, after the client's own retries): the scan,
+ * with or without a leader, ends with that error and takes no blob for an orphan. A failed
+ * listing taken for an empty one would make every blob unreferenced, and a leader's scan would
+ * delete them all. */
+START_TEST(orphans_never_take_a_failed_listing_for_an_empty_one) {
+  static const char *const timing[] = {
+      "high-availability.kubernetes.leader-election.lease-duration", "2 s",
+      "high-availability.kubernetes.leader-election.renew-deadline", "1500 ms",
+      "high-availability.kubernetes.leader-election.retry-period", "300 ms", NULL};
+  fixture f;
+  membackend m;
+  found_log l;
+  k8sha_checkpoint_store *s;
+  res r;
+  int scan;
+
+  setup_mem(&f, &m, timing);
+  s = open_store(&f);
+  res_init(&f, &r);
+  ck_assert_int_eq(k8sha_checkpoint_add(s, 1, "one", 3, on_cp, &r), 0);
+  it_run_until(&f.t, &r.done);
+  ck_assert_msg(r.err == 0, "%s", r.msg);
+  ck_assert_int_eq(m.blobs, 1);
+  ck_assert_int_gt(kubelite_add_fault(f.t.kl, "{\"verbs\":[\"list\"],"
+                                              "\"resources\":[\"configmaps\"],\"code\":500}"),
+                   0);
+  for (scan = 0; scan < 2; scan++) { /* without a leader, then with one (it would delete) */
+    log_init(&f, &l);
+    ck_assert_int_eq(k8sha_orphans_scan(f.ctx, scan ? f.e : NULL, on_found, on_cleaned, &l), 0);
+    it_run_until(&f.t, &l.done);
+    ck_assert_msg(l.err == K8SHA_EUNAVAILABLE, "scan %d ended with %s: %s", scan,
+                  k8sha_err_name(l.err), l.msg);
+    ck_assert_msg(strstr(l.seen, "orphan-blob") == NULL, "%s", l.seen);
+    ck_assert_int_eq(m.blobs, 1);
+    ck_assert_int_eq(m.removes, 0);
+  }
+  k8sha_checkpoint_store_free(s);
+  teardown(&f);
+}
+END_TEST
+
 /* A store freed while its blob write is in flight, then its context, before the backend
  * completes: the write's callback never comes, and what the store left to it is released once
  * the backend is done (ASan and valgrind, which run this suite, see any leak). */
@@ -430,6 +471,7 @@ int main(void) {
   it_add(tc, orphans_found_and_deleted_by_leader, IT_ANY);
   it_add(tc, orphans_spare_an_add_in_flight, IT_ANY);
   it_add(tc, orphans_fail_closed_on_unreadable_pointers, IT_ANY);
+  it_add(tc, orphans_never_take_a_failed_listing_for_an_empty_one, IT_FAULTS);
   it_add(tc, cleanup_cluster_removes_everything, IT_ANY);
   it_add(tc, cleanup_cluster_removes_the_lease_addresses, IT_ANY);
   it_add(tc, cleanup_lists_many_configmaps_in_pages, IT_ANY);
