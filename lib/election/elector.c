@@ -377,19 +377,12 @@ int k8sha__elector_names_us(const k8sha_election *e, json_t *obj, const k8sha__r
          strcmp(uid_of(obj), e->lead_uid) == 0;
 }
 
-static void evaluate(k8sha_election *e) {
-  json_t *obj = k8sha__lock_object(e->lock);
-  const char *why = NULL;
+/* Reads the record in `obj` (1: into *rec; 0: none; -1: unreadable, *why set) and notes when it
+ * last changed: a change of the record restarts its lease, as observed here. */
+static int observe_record(k8sha_election *e, json_t *obj, uint64_t now, k8sha__record *rec,
+                          const char **why) {
   char *text = NULL;
-  k8sha__record rec;
-  int have = 0, r;
-  uint64_t now = now_ms(e), lease, expires;
-
-  if (!k8sha__lock_synced(e->lock) || e->st == E_IDLE || e->st == E_STOPPED)
-    return;
-  r = obj ? k8sha__lock_read_record(e->lock, obj, &rec, &why, &text) : 0;
-  have = r == 1;
-  /* A change of the record restarts its lease, as observed here. */
+  int r = obj ? k8sha__lock_read_record(e->lock, obj, rec, why, &text) : 0;
   if (!e->seen_annotation || !text || strcmp(e->seen_annotation, text) != 0) {
     free(e->seen_annotation);
     e->seen_annotation = text;
@@ -397,47 +390,103 @@ static void evaluate(k8sha_election *e) {
   } else {
     free(text);
   }
+  return r;
+}
+
+/* Tells the host when the lock names another holder ("" for none). */
+static void tell_holder(k8sha_election *e, const char *holder) {
+  if (e->holder_known && strcmp(e->seen_holder, holder) == 0)
+    return;
+  snprintf(e->seen_holder, sizeof(e->seen_holder), "%s", holder);
+  e->holder_known = 1;
+  if (e->cbs.leader_changed)
+    GUARD(e, e->cbs.leader_changed(e, e->seen_holder, e->cbs.user_data));
+}
+
+/* The leader steps down when the lock (`obj`, with its record or NULL) no longer names this
+ * leadership. */
+static void check_leadership(k8sha_election *e, json_t *obj, const k8sha__record *rec) {
+  if (!obj) {
+    GUARD(e, k8sha__election_report(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
+                          e->lock_name));
+    GUARD(e, step_down(e, K8SHA_ENOTFOUND));
+  } else if (!k8sha__elector_names_us(e, obj, rec)) {
+    /* another holder, or our identity in a record we did not write (a second live process
+     * with our identity), or one of ours from another term or another incarnation of the lock
+     * object (a late write of ours landing on a lock created again): not this leadership */
+    GUARD(e, step_down(e, K8SHA_ENOTLEADER));
+  }
+}
+
+/* ConfigMap lock, still ours: 1 when someone else changed a published entry (to be put back),
+ * or an entry we unpublished is back with our value (to be taken out again). */
+static int entries_disturbed(k8sha_election *e, json_t *obj) {
+  json_t *data = k8sha__lock_entries(e->lock, obj, 0), *v;
+  const char *key;
+  json_object_foreach(e->entries, key, v) {
+    char k[512];
+    k8sha__entry_key(k, sizeof(k), key);
+    if (!json_equal(json_object_get(data, k), v))
+      return 1;
+  }
+  json_object_foreach(e->removed, key, v) {
+    char k[512];
+    k8sha__entry_key(k, sizeof(k), key);
+    if (json_equal(json_object_get(data, k), v))
+      return 1;
+  }
+  return 0;
+}
+
+/* A follower acquires the lock when it is absent, without a record, released or ours, or when
+ * its holder's lease ran out; else it waits for that (`r`, `rec`: as observe_record read them). */
+static void follow(k8sha_election *e, json_t *obj, int r, k8sha__record *rec, uint64_t now) {
+  int have = r == 1;
+  uint64_t lease, expires;
+  if (!obj || r == 0 || (have && (rec->holder[0] == '\0' || is_ours(e, rec)))) {
+    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
+               !obj ? "absent" : r == 0 ? "without a record" : rec->holder[0] ? "ours" : "released");
+    try_acquire(e, have ? rec : NULL);
+    return;
+  }
+  /* An unreadable record (another implementation, a newer format) counts as held: it expires
+   * one configured lease after it last changed, like any other. */
+  if (!have) {
+    memset(rec, 0, sizeof(*rec));
+    snprintf(rec->holder, sizeof(rec->holder), "(unreadable record)");
+  }
+  lease = rec->lease_ms ? rec->lease_ms : e->ctx->ha.lease_ms;
+  expires = e->observed_at + lease;
+  k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
+             e->identity, rec->holder, (unsigned long long)(now >= expires ? 0 : expires - now));
+  if (now >= expires)
+    try_acquire(e, rec);
+  else
+    k8sha__timer_start(e->timer, expires - now);
+  e->seen_lease_ms = lease;
+}
+
+/* What the lock says decides: the leader keeps its leadership (and its entries) or steps down;
+ * a follower acquires or waits. */
+static void evaluate(k8sha_election *e) {
+  json_t *obj = k8sha__lock_object(e->lock);
+  const char *why = NULL;
+  k8sha__record rec;
+  int r;
+  uint64_t now = now_ms(e);
+
+  if (!k8sha__lock_synced(e->lock) || e->st == E_IDLE || e->st == E_STOPPED)
+    return;
+  r = observe_record(e, obj, now, &rec, &why);
   if (r < 0)
     GUARD(e, k8sha__election_report(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
                           e->lock_name, why));
-  if (!e->holder_known || strcmp(e->seen_holder, have ? rec.holder : "") != 0) {
-    snprintf(e->seen_holder, sizeof(e->seen_holder), "%s", have ? rec.holder : "");
-    e->holder_known = 1;
-    if (e->cbs.leader_changed)
-      GUARD(e, e->cbs.leader_changed(e, e->seen_holder, e->cbs.user_data));
-  }
-
+  GUARD(e, tell_holder(e, r == 1 ? rec.holder : ""));
   if (e->st == E_LEADER) {
-    if (!obj) {
-      GUARD(e, k8sha__election_report(e, K8SHA_ENOTFOUND, "the lock %s was deleted while leading",
-                            e->lock_name));
-      GUARD(e, step_down(e, K8SHA_ENOTFOUND));
-    } else if (!k8sha__elector_names_us(e, obj, have ? &rec : NULL)) {
-      /* another holder, or our identity in a record we did not write (a second live process
-       * with our identity), or one of ours from another term or another incarnation of the lock
-       * object (a late write of ours landing on a lock created again): not this leadership */
-      GUARD(e, step_down(e, K8SHA_ENOTLEADER));
-    } else if (!lease_mode(e)) {
-      /* Still ours: put back any published entry someone else changed. */
-      json_t *data = k8sha__lock_entries(e->lock, obj, 0), *v;
-      const char *key;
-      json_object_foreach(e->entries, key, v) {
-        char k[512];
-        k8sha__entry_key(k, sizeof(k), key);
-        if (!json_equal(json_object_get(data, k), v)) {
-          leader_write(e);
-          return;
-        }
-      }
-      /* ... and take out again an entry we unpublished that is back with our value. */
-      json_object_foreach(e->removed, key, v) {
-        char k[512];
-        k8sha__entry_key(k, sizeof(k), key);
-        if (json_equal(json_object_get(data, k), v)) {
-          leader_write(e);
-          return;
-        }
-      }
+    GUARD(e, check_leadership(e, obj, r == 1 ? &rec : NULL));
+    if (e->st == E_LEADER) {
+      if (!lease_mode(e) && entries_disturbed(e, obj))
+        leader_write(e);
       return;
     }
   }
@@ -445,27 +494,7 @@ static void evaluate(k8sha_election *e) {
     return;
   if (e->await_update)
     return; /* lost a race: the watch (or the retry timer) brings the next look */
-  if (!obj || r == 0 || (have && (rec.holder[0] == '\0' || is_ours(e, &rec)))) {
-    k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
-               !obj ? "absent" : r == 0 ? "without a record" : rec.holder[0] ? "ours" : "released");
-    try_acquire(e, have ? &rec : NULL);
-    return;
-  }
-  /* An unreadable record (another implementation, a newer format) counts as held: it expires
-   * one configured lease after it last changed, like any other. */
-  if (!have) {
-    memset(&rec, 0, sizeof(rec));
-    snprintf(rec.holder, sizeof(rec.holder), "(unreadable record)");
-  }
-  lease = rec.lease_ms ? rec.lease_ms : e->ctx->ha.lease_ms;
-  expires = e->observed_at + lease;
-  k8sha__log(e->ctx, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
-             e->identity, rec.holder, (unsigned long long)(now >= expires ? 0 : expires - now));
-  if (now >= expires)
-    try_acquire(e, &rec);
-  else
-    k8sha__timer_start(e->timer, expires - now);
-  e->seen_lease_ms = lease;
+  follow(e, obj, r, &rec, now);
 }
 
 void k8sha__elector_on_update(json_t *obj, void *ud) {
