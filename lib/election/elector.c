@@ -173,11 +173,11 @@ static int observe_record(k8sha_election *e, json_t *obj, uint64_t now, k8sha__r
   char *text = NULL;
   int r = obj ? k8sha__lock_read_record(e->lock, obj, rec, why, &text) : 0;
   if (!e->seen_annotation || !text || strcmp(e->seen_annotation, text) != 0) {
-    free(e->seen_annotation);
+    k8sha__free(&e->ctx->alloc, e->seen_annotation);
     e->seen_annotation = text;
     e->observed_at = now;
   } else {
-    free(text);
+    k8sha__free(&e->ctx->alloc, text);
   }
   return r;
 }

@@ -42,7 +42,7 @@ struct k8sha_election {
   k8sha__lock_sub sub;
   state st;
   /* what we saw of the record */
-  char *seen_annotation;   /* the record as last observed (malloc'ed) */
+  char *seen_annotation;   /* the record as last observed (the context's allocator) */
   k8sha_lock_kind kind;
   uint64_t observed_at;    /* loop time (ms) when it last changed */
   uint64_t seen_lease_ms;

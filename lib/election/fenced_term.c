@@ -106,7 +106,7 @@ static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *b
    * not processed. */
   o.deadline_ms = f->ctx->ha.request_timeout_ms;
   rc = k8sha__req_start(f->ctx->kube, &o, on_response, f, &f->req);
-  free(text);
+  free(text); /* (json_dumps allocates through jansson: released with free()) */
   return rc;
 }
 
