@@ -258,7 +258,7 @@ int k8sha__addresses_release(k8sha_election *e) {
   o.timeout_ms = e->ctx->ha.request_timeout_ms;
   o.deadline_ms = e->ctx->ha.request_timeout_ms;
   rc = k8sha__req_start(e->ctx->kube, &o, on_pub_released, e, &e->unpub);
-  free(text);
+  free(text); /* (json_dumps allocates through jansson: released with free()) */
   if (rc)
     e->unpub = NULL;
   return rc == 0;

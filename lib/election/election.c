@@ -135,7 +135,7 @@ void k8sha__election_destroy(k8sha_election *e) {
   json_decref(e->pub_last);
   json_decref(e->entries);
   json_decref(e->removed);
-  free(e->seen_annotation);
+  k8sha__free(&e->ctx->rt.alloc, e->seen_annotation);
   k8sha__free(&e->ctx->rt.alloc, e->lock_name);
   if (e->cbs.destroy)
     e->cbs.destroy(e->cbs.user_data);

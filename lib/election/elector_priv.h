@@ -1,5 +1,6 @@
-/* Internal to the elector (elector.c) and its Lease lock's addresses ConfigMap (addresses.c): the
- * election object and what the two share. */
+/* Internal to the election: the object (election.c), the elector's states and transitions
+ * (elector.c), its writes (elector_write.c), publish (publish.c), the stop (release.c) and a
+ * Lease lock's addresses ConfigMap (addresses.c): the election object and what they share. */
 #ifndef K8SHA_ELECTION_ELECTOR_PRIV_H
 #define K8SHA_ELECTION_ELECTOR_PRIV_H
 
@@ -8,6 +9,7 @@
 #include "core/ctx_priv.h"
 #include "core/life.h"
 #include "core/timer.h"
+#include "election/elector.h"
 #include "election/lock.h"
 #include "election/record.h"
 #include "k8sha/election.h"
@@ -40,7 +42,7 @@ struct k8sha_election {
   k8sha__lock_sub sub;
   state st;
   /* what we saw of the record */
-  char *seen_annotation;   /* the record as last observed (malloc'ed) */
+  char *seen_annotation;   /* the record as last observed (the context's allocator) */
   k8sha_lock_kind kind;
   uint64_t observed_at;    /* loop time (ms) when it last changed */
   uint64_t seen_lease_ms;
@@ -118,6 +120,11 @@ void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...)
 /* The end of a stop: the `stopped` callback, or the orphan's free. */
 void k8sha__election_release_done(k8sha_election *e, int err, const char *message);
 
+/* Whether the lock is a Lease (the published entries then live in the addresses ConfigMap). */
+static inline int k8sha__elector_lease_mode(const k8sha_election *e) {
+  return e->kind == K8SHA_LOCK_LEASE;
+}
+
 /* ---- elector.c, for election.c ---- */
 
 /* Cancels, unsubscribes and frees (now, or when the host callback under way returns). */
@@ -135,6 +142,39 @@ void k8sha__elector_on_timer(void *ud);
 void k8sha__elector_on_deadline(void *ud);
 void k8sha__elector_on_update(json_t *obj, void *ud);
 void k8sha__elector_on_lock_error(int err, const char *message, void *ud);
+
+/* ---- elector.c: the states and transitions ---- */
+
+/* What the lock says decides: the leader keeps its leadership (and its entries) or steps down;
+ * a follower acquires or waits. */
+void k8sha__elector_evaluate(k8sha_election *e);
+/* Leadership starts on our record landed in a new term (sent at `sent`), unless too late. Runs
+ * host callbacks. */
+void k8sha__elector_lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent);
+/* The leader becomes a follower for `reason`. Runs host callbacks: call it under GUARD. */
+void k8sha__elector_step_down(k8sha_election *e, int reason);
+/* Completes the publish callbacks on `list` with `status` (why: a failure's message). Runs host
+ * callbacks: call it under GUARD. */
+void k8sha__elector_finish_list(k8sha_election *e, pending_done **list, int status,
+                                const char *why);
+
+/* ---- elector_write.c: the writes of the lock ---- */
+
+/* The lock object with our record (and, when `with_entries`, the entries of a ConfigMap lock) on
+ * top of the latest state; NULL out of memory. */
+json_t *k8sha__elector_compose(k8sha_election *e, const k8sha__record *rec, int with_entries);
+/* A record of `holder` stamped now (acquired now when `acquire_time` is NULL). */
+void k8sha__elector_record_now(k8sha__record *r, const char *holder, uint64_t lease_ms,
+                               uint64_t transitions, const char *acquire_time);
+/* 1 when `r` is a record this contender wrote. */
+int k8sha__elector_is_ours(const k8sha_election *e, const k8sha__record *r);
+/* Sends `obj` (consumed) as the one write in flight: 0, or an error with nothing in flight. */
+int k8sha__elector_send_write(k8sha_election *e, json_t *obj, int create,
+                              k8sha__lock_write_cb cb);
+/* A follower writes a record naming us in a new term (`seen`: the record there, or NULL). */
+void k8sha__elector_try_acquire(k8sha_election *e, const k8sha__record *seen);
+/* The leader renews, carrying the published entries (after the write in flight, if any). */
+void k8sha__elector_leader_write(k8sha_election *e);
 
 /* The data key of a published component's entry. */
 static inline void k8sha__entry_key(char *k, size_t n, const char *component) {

@@ -365,7 +365,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   o.deadline_ms = timeout_ms;
   o.urgent = 1; /* (a renewal must not wait behind a burst of store requests) */
   rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
-  free(body);
+  free(body); /* (json_dumps allocates through jansson: released with free()) */
   if (rc)
     k8sha__free(&l->ctx->rt.alloc, op);
   return rc;
@@ -394,6 +394,19 @@ int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_c
 }
 
 /* ---- layout ---- */
+
+/* `v` as compact JSON with sorted keys, allocated with `a` (NULL out of memory). */
+static char *dump_sorted(const k8sha_allocator *a, json_t *v) {
+  size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
+  char *s = n ? k8sha__malloc(a, n + 1) : NULL;
+  if (s && json_dumpb(v, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n) {
+    k8sha__free(a, s);
+    return NULL;
+  }
+  if (s)
+    s[n] = '\0';
+  return s;
+}
 
 static void copy_time(json_t *v, char *dst, size_t size) {
   const char *s = json_string_value(v);
@@ -426,7 +439,7 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
     copy_time(json_object_get(spec, "acquireTime"), r.acquire_time, sizeof(r.acquire_time));
     copy_time(json_object_get(spec, "renewTime"), r.renew_time, sizeof(r.renew_time));
     if (text)
-      *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+      *text = dump_sorted(&l->ctx->rt.alloc, spec);
     *rec = r;
     return 1;
   } else {
@@ -434,11 +447,8 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
         json_string_value(json_object_get(k8sha__annotations(obj, 0), K8SHA__LEADER_ANNOTATION));
     if (!ann)
       return 0;
-    if (text) {
-      *text = malloc(strlen(ann) + 1);
-      if (*text)
-        strcpy(*text, ann);
-    }
+    if (text)
+      *text = k8sha__strdup(&l->ctx->rt.alloc, ann);
     if (k8sha__record_parse(ann, rec, why) != 0)
       return -1;
     return 1;
@@ -458,9 +468,9 @@ int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__recor
     return 0;
   } else {
     json_t *ann = k8sha__annotations(obj, 1);
-    char *text = k8sha__record_format(rec);
+    char *text = k8sha__record_format(&l->ctx->rt.alloc, rec);
     int rc = ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
-    free(text);
+    k8sha__free(&l->ctx->rt.alloc, text);
     return rc ? K8SHA_ENOMEM : 0;
   }
 }

@@ -40,7 +40,8 @@ char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name);
  * annotations. */
 
 /* Reads the record of `obj`: 1 (parsed into *rec), 0 (no record), -1 (unreadable, *why set).
- * *text, when asked for, gets an allocated rendering used to notice changes (free() it). */
+ * *text, when asked for, gets a rendering used to notice changes, allocated with the context's
+ * allocator (NULL out of memory). */
 int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *rec,
                             const char **why, char **text);
 /* Puts `rec` into `obj`. 0 or K8SHA_ENOMEM. */

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
+
 void k8sha__format_micro_time(uint64_t now_us, char *buf, unsigned long size) {
   time_t secs = (time_t)(now_us / 1000000);
   struct tm tm;
@@ -106,7 +108,7 @@ int k8sha__record_parse(const char *json_text, k8sha__record *out, const char **
   return 0;
 }
 
-char *k8sha__record_format(const k8sha__record *r) {
+char *k8sha__record_format(const k8sha_allocator *a, const k8sha__record *r) {
   /* By hand rather than through jansson: Flink writes leaseDuration with nine decimals
    * ("15.000000000"), which jansson's real formatting does not reproduce. */
   static const char fmt[] =
@@ -122,10 +124,10 @@ char *k8sha__record_format(const k8sha__record *r) {
   n = snprintf(NULL, 0, fmt, h, (unsigned long long)(r->lease_ms / 1000),
                (unsigned)(r->lease_ms % 1000), r->acquire_time, r->renew_time,
                (unsigned long long)r->transitions);
-  if (n > 0 && (out = malloc((size_t)n + 1)) != NULL)
+  if (n > 0 && (out = k8sha__malloc(a, (size_t)n + 1)) != NULL)
     snprintf(out, (size_t)n + 1, fmt, h, (unsigned long long)(r->lease_ms / 1000),
              (unsigned)(r->lease_ms % 1000), r->acquire_time, r->renew_time,
              (unsigned long long)r->transitions);
-  free(h);
+  free(h); /* (json_dumps allocates through jansson: released with free()) */
   return out;
 }

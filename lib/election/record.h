@@ -25,8 +25,8 @@ typedef struct k8sha__record {
 int k8sha__record_parse(const char *json_text, k8sha__record *out, const char **why);
 
 /* Formats the record as Flink writes it: decimal-seconds duration, UTC times with 6 fractional
- * digits (as stored in the record). Returns a malloc'ed string or NULL. */
-char *k8sha__record_format(const k8sha__record *r);
+ * digits (as stored in the record). Returns a string allocated with `a`, or NULL. */
+char *k8sha__record_format(const k8sha_allocator *a, const k8sha__record *r);
 
 /* Wall-clock time as "2020-10-20T04:06:31.431000Z". */
 void k8sha__format_micro_time(uint64_t now_us, char *buf, unsigned long size);

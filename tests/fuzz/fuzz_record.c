@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "election/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (r.lease_ms > UINT64_C(1000000000000))
     abort(); /* a lease is capped (1e9 s); NaN or a wrapped value never gets through */
-  again = k8sha__record_format(&r);
+  again = k8sha__record_format(k8sha__default_allocator(), &r);
   if (!again || k8sha__record_parse(again, &back, &why) != 0 || strcmp(back.holder, r.holder) != 0 ||
       back.transitions != r.transitions || strcmp(back.renew_time, r.renew_time) != 0)
     abort();

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "election/record.h"
 #include "testutil.h"
 
@@ -102,7 +103,7 @@ START_TEST(writes_flink_records) {
   k8sha__format_micro_time(UINT64_C(1603166791431000), r.acquire_time, sizeof(r.acquire_time));
   strcpy(r.renew_time, r.acquire_time);
   ck_assert_str_eq(r.acquire_time, "2020-10-20T04:06:31.431000Z");
-  text = k8sha__record_format(&r);
+  text = k8sha__record_format(k8sha__default_allocator(), &r);
   ck_assert_str_eq(text, "{\"holderIdentity\":\"jm-\\\"1\\\"\",\"leaseDuration\":15.000000000,"
                          "\"acquireTime\":\"2020-10-20T04:06:31.431000Z\",\"renewTime\":"
                          "\"2020-10-20T04:06:31.431000Z\",\"leaderTransitions\":4}");
@@ -111,14 +112,14 @@ START_TEST(writes_flink_records) {
   ck_assert_uint_eq(back.lease_ms, 15000);
   free(text);
   r.lease_ms = 1500;
-  text = k8sha__record_format(&r);
+  text = k8sha__record_format(k8sha__default_allocator(), &r);
   ck_assert_ptr_nonnull(strstr(text, "\"leaseDuration\":1.500000000"));
   free(text);
   /* the longest identity an election takes (127 bytes), all control characters: each escapes
    * to six bytes; the record must still be whole and read back the same */
   memset(r.holder, 0x01, 127);
   r.holder[127] = '\0';
-  text = k8sha__record_format(&r);
+  text = k8sha__record_format(k8sha__default_allocator(), &r);
   ck_assert_ptr_nonnull(text);
   ck_assert_int_eq(k8sha__record_parse(text, &back, &why), 0);
   ck_assert_str_eq(back.holder, r.holder);
