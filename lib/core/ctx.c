@@ -1,4 +1,5 @@
 /* The context: loop ownership, k8sha_ctx_post(), teardown, counters. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -69,6 +70,7 @@ int k8sha_ctx_options_init(k8sha_ctx_options *opts, unsigned int version) {
 }
 
 static void teardown(k8sha_ctx *ctx);
+static void orphans_gone(k8sha__env *env);
 
 static void on_async(uv_async_t *h) {
   struct k8sha__poster *p = h->data;
@@ -77,7 +79,7 @@ static void on_async(uv_async_t *h) {
   if (__atomic_load_n(&p->stop_loop, __ATOMIC_ACQUIRE) && p->ctx) {
     /* Library-owned loop: a release still being written for an election the host has freed
      * goes out first (its request's timeout bounds the wait); then everything closes. */
-    if (p->ctx->orphans)
+    if (p->ctx->env.orphans)
       p->ctx->teardown_due = 1;
     else
       teardown(p->ctx);
@@ -242,12 +244,12 @@ static void teardown(k8sha_ctx *ctx) {
   ctx->freeing = 1;
   while (ctx->delayed) /* (delayed calls not run yet never run) */
     delayed_free(ctx->delayed);
-  k8sha__election_reap(ctx); /* (releases still being written are cancelled) */
+  k8sha__election_reap(&ctx->env); /* (releases still being written are cancelled) */
   k8sha__storage_close(ctx->storage); /* (it frees itself once nothing is pending) */
-  ctx->storage = NULL;
+  ctx->storage = ctx->env.storage = NULL;
   if (ctx->kube) {
     k8sha__kube_free(ctx->kube);
-    ctx->kube = NULL;
+    ctx->kube = ctx->env.kube = NULL;
   }
   if (p) {
     p->ctx = NULL;
@@ -386,6 +388,13 @@ int k8sha_ctx_new(k8sha_ctx **out, const k8sha_config *cfg, const k8sha_ctx_opti
     rc = k8sha__kube_new(&ctx->rt, &ctx->access, &ctx->kube);
   if (rc == 0)
     rc = k8sha__storage_new(&ctx->rt, &ctx->storage);
+  if (rc == 0) {
+    ctx->env.rt = &ctx->rt;
+    ctx->env.ha = &ctx->ha;
+    ctx->env.kube = ctx->kube;
+    ctx->env.storage = ctx->storage;
+    ctx->env.orphans_gone = orphans_gone;
+  }
   if (rc == 0 && strncmp(ctx->ha.storage_dir, "file://", 7) == 0)
     rc = k8sha__file_backend_register(ctx->storage, &ctx->rt, ctx->ha.storage_dir);
   if (rc == 0 && k8sha__s3_scheme(ctx->ha.storage_dir, strcspn(ctx->ha.storage_dir, ":")))
@@ -418,9 +427,12 @@ fail:
   return rc;
 }
 
-void k8sha__ctx_orphan_gone(k8sha_ctx *ctx) {
+/* The env's hook: the last election freed while writing its release is done with it, so a
+ * context freed meanwhile (on its own loop thread) may now close. */
+static void orphans_gone(k8sha__env *env) {
+  k8sha_ctx *ctx = (k8sha_ctx *)(void *)((char *)env - offsetof(k8sha_ctx, env));
   /* (on the loop, inside a request's completion: the teardown runs from the poster's turn) */
-  if (ctx->teardown_due && !ctx->orphans && ctx->poster)
+  if (ctx->teardown_due && ctx->poster)
     k8sha__mailbox_wake(&ctx->poster->box);
 }
 

@@ -1,4 +1,4 @@
-/* Internal: the context object, shared by lib/core and lib/kube. */
+/* Internal: the context object, on top of every module: it makes each and hands it what it uses. */
 #ifndef K8SHA_CORE_CTX_PRIV_H
 #define K8SHA_CORE_CTX_PRIV_H
 
@@ -7,6 +7,7 @@
 #include "config/config_priv.h"
 #include "config/kube_access.h"
 #include "core/rt.h"
+#include "election/env.h"
 #include "k8sha/context.h"
 
 struct k8sha__kube;
@@ -22,16 +23,12 @@ struct k8sha_ctx {
   k8sha__ha ha;              /* effective HA settings, copied from the config */
   k8sha__kube_access access; /* Kubernetes access, copied from the config */
   struct k8sha__kube *kube;
-  struct k8sha__lock *locks; /* lock objects watched by elections and retrievers */
   struct k8sha__storage *storage; /* storage backends and their pending operations */
+  k8sha__env env;            /* what elections, retrievers, stores and tasks are made with */
   int freeing;
   struct k8sha__delayed *delayed; /* k8sha_ctx_post_after() calls waiting for their time */
-  struct k8sha_election *orphans; /* freed while writing their release: see elector.c */
   int teardown_due;          /* library-owned loop: freed, waiting for those releases */
 };
 
-/* An election freed while writing its release is done with it: a context freed meanwhile (on
- * its own loop thread) may now close. */
-void k8sha__ctx_orphan_gone(k8sha_ctx *ctx);
 
 #endif

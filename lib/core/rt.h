@@ -31,14 +31,17 @@ typedef struct k8sha__rt {
 int k8sha__rt_on_loop(const k8sha__rt *rt);
 /* Logs that `fn` was called from the wrong thread; returns K8SHA_ETHREAD. */
 int k8sha__rt_wrong_thread(k8sha__rt *rt, const char *fn);
-/* In a function only the loop thread may call: returns `ret` from it on another thread. */
-#define K8SHA__LOOP_ONLY(rt, ret)                                                                  \
+/* In a function only the loop thread may call: returns `ret` from it on another thread, saying
+ * that `fn` (the public function the host called) was called from the wrong thread. */
+#define K8SHA__LOOP_ONLY_AS(rt, ret, fn)                                                           \
   do {                                                                                             \
     if (!k8sha__rt_on_loop(rt)) {                                                                  \
-      (void)k8sha__rt_wrong_thread((rt), __func__);                                                \
+      (void)k8sha__rt_wrong_thread((rt), (fn));                                                    \
       return ret;                                                                                  \
     }                                                                                              \
   } while (0)
+/* The same in the public function itself. */
+#define K8SHA__LOOP_ONLY(rt, ret) K8SHA__LOOP_ONLY_AS(rt, ret, __func__)
 #define K8SHA__LOOP_ONLY_VOID(rt)                                                                  \
   do {                                                                                             \
     if (!k8sha__rt_on_loop(rt)) {                                                                  \

@@ -108,9 +108,9 @@ static void pub_updated(int err, const char *message, void *ud) {
     memcpy(claim_msg, p->claim_msg, sizeof(claim_msg));
     message = claim_msg;
   }
-  k8sha__free(&e->ctx->rt.alloc, p);
+  k8sha__free(&e->env->rt->alloc, p);
   if (err)
-    k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election", "%s: %s: %s", e->identity, e->pub_name,
+    k8sha__log(e->env->rt, K8SHA_LOG_DEBUG, "election", "%s: %s: %s", e->identity, e->pub_name,
                message ? message : k8sha_strerror(err));
   if (done) {
     if (err)
@@ -128,7 +128,7 @@ static void pub_updated(int err, const char *message, void *ud) {
 static int pub_sync(k8sha_election *e, pending_done *p, int create) {
   int rc = 0;
   if (!p) {
-    p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
+    p = k8sha__calloc(&e->env->rt->alloc, 1, sizeof(*p));
     if (!p)
       return K8SHA_ENOMEM;
   }
@@ -142,7 +142,7 @@ static int pub_sync(k8sha_election *e, pending_done *p, int create) {
   if (rc == 0)
     rc = k8sha__fcm_update(e->pub, pub_edit, p, pub_updated, p);
   if (rc) {
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
     return rc;
   }
   p->next = e->pub_ops;
@@ -175,7 +175,7 @@ void k8sha__addresses_check(k8sha_election *e) {
       k8sha__fcm_forget(e->pub); /* changed by someone else: read it anew */
   }
   if (pub_sync(e, NULL, json_object_size(e->entries) > 0) != 0)
-    k8sha__log(&e->ctx->rt, K8SHA_LOG_WARN, "election", "%s: out of memory writing %s", e->identity,
+    k8sha__log(e->env->rt, K8SHA_LOG_WARN, "election", "%s: out of memory writing %s", e->identity,
                e->pub_name);
 }
 
@@ -201,7 +201,7 @@ void k8sha__addresses_end_term(k8sha_election *e, int stopping) {
     int sent = p->sent, status = p->sent ? K8SHA_EUNKNOWN_OUTCOME : K8SHA_ENOTLEADER;
     const char *what = p->unpublish ? "unpublish" : "publish";
     e->pub_ops = p->next;
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
     if (done) {
       snprintf(e->last_error, sizeof(e->last_error), "%s: %s while the entry was being written%s",
                what, stopping ? "stopped" : "leadership ended",
@@ -215,7 +215,7 @@ static void on_pub_released(const k8sha__resp *resp, void *ud) {
   k8sha_election *e = ud;
   e->unpub = NULL;
   if (resp->err)
-    k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election",
+    k8sha__log(e->env->rt, K8SHA_LOG_DEBUG, "election",
                "%s: our entries could not be taken out of %s (a newer leader's claim replaces "
                "them; a deleted ConfigMap has none): %s", e->identity,
                e->pub_name, resp->message ? resp->message : k8sha_strerror(resp->err));
@@ -255,9 +255,9 @@ int k8sha__addresses_release(k8sha_election *e) {
   o.body_len = strlen(text);
   o.content_type = K8SHA__MERGE_PATCH;
   o.metadata_only = 1;
-  o.timeout_ms = e->ctx->ha.request_timeout_ms;
-  o.deadline_ms = e->ctx->ha.request_timeout_ms;
-  rc = k8sha__req_start(e->ctx->kube, &o, on_pub_released, e, &e->unpub);
+  o.timeout_ms = e->env->ha->request_timeout_ms;
+  o.deadline_ms = e->env->ha->request_timeout_ms;
+  rc = k8sha__req_start(e->env->kube, &o, on_pub_released, e, &e->unpub);
   free(text); /* (json_dumps allocates through jansson: released with free()) */
   if (rc)
     e->unpub = NULL;
@@ -267,7 +267,7 @@ int k8sha__addresses_release(k8sha_election *e) {
 /* Publishes or unpublishes (value NULL) through the addresses ConfigMap. */
 int k8sha__addresses_entry(k8sha_election *e, const char *component, const char *value,
                      void (*done)(k8sha_election *, int, void *), void *ud) {
-  pending_done *p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
+  pending_done *p = k8sha__calloc(&e->env->rt->alloc, 1, sizeof(*p));
   json_t *before = json_incref(json_object_get(e->entries, component));
   int rc = p ? 0 : K8SHA_ENOMEM;
   if (rc == 0 && value)
@@ -287,7 +287,7 @@ int k8sha__addresses_entry(k8sha_election *e, const char *component, const char 
       json_object_set(e->entries, component, before);
     else
       json_object_del(e->entries, component);
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
   }
   json_decref(before);
   return rc;

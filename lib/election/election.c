@@ -5,7 +5,7 @@
 #include <string.h>
 #include <uv.h>
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/fail.h"
 #include "core/life.h"
 #include "core/versioned.h"
@@ -24,18 +24,18 @@
 static const size_t options_sizes[] = {0, sizeof(k8sha_election_options)};
 static const size_t callbacks_sizes[] = {0, sizeof(k8sha_election_callbacks)};
 
-int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_election_options *given,
-                       const k8sha_election_callbacks *cbs) {
+int k8sha__election_new(k8sha_election **out, k8sha__env *env, const k8sha_election_options *given,
+                        const k8sha_election_callbacks *cbs) {
   k8sha_election_options o = K8SHA_ELECTION_OPTIONS_INIT, *opts = &o;
   k8sha_election *e;
 
-  if (!out || !ctx || !cbs)
+  if (!out || !env || !cbs)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: out, ctx and callbacks are required");
   if (!K8SHA__VERSION_OK(cbs->version, callbacks_sizes))
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: callbacks version %u is not one this "
                                      "library knows (1..%u)", cbs->version,
                        (unsigned)K8SHA__VERSIONS(callbacks_sizes));
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_election_new");
   if (given) {
     if (!K8SHA__VERSION_OK(given->version, options_sizes))
       return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: options version %u is not one this "
@@ -49,22 +49,22 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   if (opts->identity && (!*opts->identity || strlen(opts->identity) >= 128))
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the identity must have 1 to 127 "
                                      "characters");
-  e = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*e));
+  e = k8sha__calloc(&env->rt->alloc, 1, sizeof(*e));
   if (!e)
     return K8SHA_ENOMEM;
   k8sha__life_init(&e->life);
-  e->ctx = ctx;
-  k8sha__rt_child(&ctx->rt, 1);
+  e->env = env;
+  k8sha__rt_child(env->rt, 1);
   k8sha__versioned_copy(&e->cbs, cbs, cbs->version, callbacks_sizes); /* (the rest: NULL) */
   if (opts->identity)
     snprintf(e->identity, sizeof(e->identity), "%s", opts->identity);
   else
     k8sha__elector_new_uuid(e->identity);
   e->kind = opts->lock;
-  e->lock_name = opts->lock_name ? k8sha__strdup(&ctx->rt.alloc, opts->lock_name)
-                                 : k8sha__lock_default_name(ctx, opts->lock);
+  e->lock_name = opts->lock_name ? k8sha__strdup(&env->rt->alloc, opts->lock_name)
+                                 : k8sha__lock_default_name(env, opts->lock);
   if (e->kind == K8SHA_LOCK_LEASE && e->lock_name) {
-    e->pub_name = k8sha__lock_addresses_name(ctx, e->lock_name);
+    e->pub_name = k8sha__lock_addresses_name(env, e->lock_name);
     if (e->pub_name && !k8sha__is_dns_subdomain(e->pub_name)) {
       k8sha__fail(K8SHA_EINVAL, "k8sha_election_new: the Lease name %s does not leave room for "
                                 "its addresses ConfigMap %s (a DNS subdomain of at most 253 "
@@ -75,8 +75,8 @@ int k8sha_election_new(k8sha_election **out, k8sha_ctx *ctx, const k8sha_electio
   }
   e->entries = json_object();
   e->removed = json_object();
-  e->timer = k8sha__timer_new(&ctx->rt, k8sha__elector_on_timer, e);
-  e->deadline = k8sha__timer_new(&ctx->rt, k8sha__elector_on_deadline, e);
+  e->timer = k8sha__timer_new(env->rt, k8sha__elector_on_timer, e);
+  e->deadline = k8sha__timer_new(env->rt, k8sha__elector_on_deadline, e);
   e->sub.on_update = k8sha__elector_on_update;
   e->sub.on_error = k8sha__elector_on_lock_error;
   e->sub.user_data = e;
@@ -96,12 +96,12 @@ int k8sha_election_start(k8sha_election *e) {
   int rc;
   if (!e)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(e->env->rt, K8SHA_ETHREAD);
   if (e->st != E_IDLE)
     return k8sha__fail(K8SHA_EBUSY, "k8sha_election_start: already started");
-  rc = k8sha__lock_subscribe(e->ctx, e->kind, e->lock_name, &e->sub, &e->lock);
+  rc = k8sha__lock_subscribe(e->env, e->kind, e->lock_name, &e->sub, &e->lock);
   if (rc == 0 && e->pub_name)
-    rc = k8sha__lock_subscribe(e->ctx, K8SHA_LOCK_CONFIGMAP, e->pub_name, &e->pub_sub,
+    rc = k8sha__lock_subscribe(e->env, K8SHA_LOCK_CONFIGMAP, e->pub_name, &e->pub_sub,
                                &e->pub_lock);
   if (rc) {
     if (e->lock)
@@ -121,25 +121,25 @@ void k8sha__election_destroy(k8sha_election *e) {
   pending_done *p;
   while ((p = e->waiting) != NULL) {
     e->waiting = p->next;
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
   }
   while ((p = e->writing) != NULL) {
     e->writing = p->next;
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
   }
   while ((p = e->pub_ops) != NULL) {
     e->pub_ops = p->next;
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
   }
-  k8sha__free(&e->ctx->rt.alloc, e->pub_name);
+  k8sha__free(&e->env->rt->alloc, e->pub_name);
   json_decref(e->pub_last);
   json_decref(e->entries);
   json_decref(e->removed);
-  k8sha__free(&e->ctx->rt.alloc, e->seen_annotation);
-  k8sha__free(&e->ctx->rt.alloc, e->lock_name);
+  k8sha__free(&e->env->rt->alloc, e->seen_annotation);
+  k8sha__free(&e->env->rt->alloc, e->lock_name);
   if (e->cbs.destroy)
     e->cbs.destroy(e->cbs.user_data);
-  k8sha__free(&e->ctx->rt.alloc, e);
+  k8sha__free(&e->env->rt->alloc, e);
 }
 
 void k8sha__election_link_add(k8sha_election *e, k8sha__election_link *link) {
@@ -192,8 +192,8 @@ void k8sha__elector_free_now(k8sha_election *e) {
 void k8sha_election_free(k8sha_election *e) {
   if (!e || e->life.closed || e->orphan)
     return;
-  K8SHA__LOOP_ONLY_VOID(&e->ctx->rt);
-  k8sha__rt_child(&e->ctx->rt, -1);
+  K8SHA__LOOP_ONLY_VOID(e->env->rt);
+  k8sha__rt_child(e->env->rt, -1);
   unlink_all(e); /* (stores and tasks of it fail with K8SHA_ECANCELED from now on) */
   if (e->st == E_STOPPING && (e->inflight || e->unpub)) {
     /* A stop whose release is being written keeps going: the followers then take over in
@@ -211,30 +211,30 @@ void k8sha_election_free(k8sha_election *e) {
         p->done = NULL;
     }
     e->orphan = 1;
-    e->next_orphan = e->ctx->orphans;
-    e->ctx->orphans = e;
+    e->next_orphan = e->env->orphans;
+    e->env->orphans = e;
     return;
   }
   /* Nothing reaches the host after this: stop every source of callbacks now. */
   k8sha__elector_free_now(e);
 }
 
-void k8sha__election_reap(k8sha_ctx *ctx) {
-  while (ctx->orphans) {
-    k8sha_election *e = ctx->orphans;
-    ctx->orphans = e->next_orphan;
+void k8sha__election_reap(k8sha__env *env) {
+  while (env->orphans) {
+    k8sha_election *e = env->orphans;
+    env->orphans = e->next_orphan;
     e->orphan = 0;
     k8sha__elector_free_now(e);
   }
 }
 
 int k8sha_election_is_leader(const k8sha_election *e) {
-  if (e && !k8sha__rt_on_loop(&e->ctx->rt)) {
-    (void)k8sha__rt_wrong_thread(&e->ctx->rt, __func__);
+  if (e && !k8sha__rt_on_loop(e->env->rt)) {
+    (void)k8sha__rt_wrong_thread(e->env->rt, __func__);
     return 0;
   }
   return e && e->st == E_LEADER &&
-         k8sha__now_ms(&e->ctx->rt) < e->renewed_at + e->ctx->ha.renew_effective_ms;
+         k8sha__now_ms(e->env->rt) < e->renewed_at + e->env->ha->renew_effective_ms;
 }
 
 const char *k8sha_election_last_error(const k8sha_election *e) {
@@ -246,8 +246,8 @@ const char *k8sha_election_identity(const k8sha_election *e) {
 }
 
 const char *k8sha_election_session(const k8sha_election *e) {
-  if (e && !k8sha__rt_on_loop(&e->ctx->rt)) {
-    (void)k8sha__rt_wrong_thread(&e->ctx->rt, __func__);
+  if (e && !k8sha__rt_on_loop(e->env->rt)) {
+    (void)k8sha__rt_wrong_thread(e->env->rt, __func__);
     return NULL;
   }
   return e && e->st == E_LEADER ? e->session : NULL;
@@ -255,8 +255,8 @@ const char *k8sha_election_session(const k8sha_election *e) {
 
 /* ---- for the stores (election/elector.h) ---- */
 
-k8sha_ctx *k8sha__election_ctx(const k8sha_election *e) {
-  return e->ctx;
+k8sha__env *k8sha__election_env(const k8sha_election *e) {
+  return e->env;
 }
 
 k8sha__lock *k8sha__election_lock(const k8sha_election *e) {

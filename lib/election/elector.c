@@ -7,7 +7,7 @@
 #include <uv.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -18,7 +18,7 @@
 #include "k8sha/errors.h"
 
 static uint64_t now_ms(k8sha_election *e) {
-  return k8sha__now_ms(&e->ctx->rt);
+  return k8sha__now_ms(e->env->rt);
 }
 
 void k8sha__elector_new_uuid(char *out) {
@@ -53,7 +53,7 @@ void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  k8sha__log(&e->ctx->rt, K8SHA_LOG_WARN, "election", "%s: %s", e->identity, msg);
+  k8sha__log(e->env->rt, K8SHA_LOG_WARN, "election", "%s: %s", e->identity, msg);
   if (e->cbs.error)
     e->cbs.error(e, err, msg, e->cbs.user_data);
 }
@@ -71,7 +71,7 @@ void k8sha__elector_finish_list(k8sha_election *e, pending_done **list, int stat
     void (*done)(k8sha_election *, int, void *) = p->done;
     void *ud = p->ud;
     *list = p->next;
-    k8sha__free(&e->ctx->rt.alloc, p); /* (first: the callback may free the election) */
+    k8sha__free(&e->env->rt->alloc, p); /* (first: the callback may free the election) */
     if (done)
       GUARD(e, done(e, status, ud));
   }
@@ -85,7 +85,7 @@ void k8sha__elector_step_down(k8sha_election *e, int reason) {
   e->retake = 0;
   k8sha__timer_stop(e->deadline);
   k8sha__timer_stop(e->timer);
-  k8sha__log(&e->ctx->rt, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
+  k8sha__log(e->env->rt, K8SHA_LOG_INFO, "election", "%s: leadership revoked (%s)", e->identity,
              k8sha_err_name(reason));
   if (e->cbs.revoked)
     GUARD(e, e->cbs.revoked(e, reason, e->cbs.user_data));
@@ -119,7 +119,7 @@ void k8sha__elector_on_deadline(void *ud) {
  * process that was stopped). */
 int k8sha__elector_lease_valid(k8sha_election *e) {
   return e->st == E_LEADER &&
-         now_ms(e) < e->renewed_at + e->ctx->ha.renew_effective_ms;
+         now_ms(e) < e->renewed_at + e->env->ha->renew_effective_ms;
 }
 
 /* ---- leadership starts ---- */
@@ -128,7 +128,7 @@ int k8sha__elector_lease_valid(k8sha_election *e) {
  * sending (`sent`). */
 void k8sha__elector_lead(k8sha_election *e, const k8sha__record *rec, uint64_t sent) {
   uint64_t elapsed = now_ms(e) - sent;
-  if (elapsed >= e->ctx->ha.renew_effective_ms) {
+  if (elapsed >= e->env->ha->renew_effective_ms) {
     /* Too late to lead safely on this write: take the lock again (a new term) at once. */
     k8sha__timer_start(e->timer, 0);
     return;
@@ -148,9 +148,9 @@ void k8sha__elector_lead(k8sha_election *e, const k8sha__record *rec, uint64_t s
   snprintf(e->lead_uid, sizeof(e->lead_uid), "%s", uid_of(k8sha__lock_object(e->lock)));
   json_object_clear(e->entries);
   json_object_clear(e->removed);
-  k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
-  k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
-  k8sha__log(&e->ctx->rt, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
+  k8sha__timer_start(e->deadline, e->env->ha->renew_effective_ms - elapsed);
+  k8sha__timer_start(e->timer, e->env->ha->retry_ms);
+  k8sha__log(e->env->rt, K8SHA_LOG_INFO, "election", "%s: leading, term %llu, session %s",
              e->identity, (unsigned long long)e->term, e->session);
   if (e->cbs.granted)
     GUARD(e, e->cbs.granted(e, e->session, e->term, e->cbs.user_data));
@@ -173,11 +173,11 @@ static int observe_record(k8sha_election *e, json_t *obj, uint64_t now, k8sha__r
   char *text = NULL;
   int r = obj ? k8sha__lock_read_record(e->lock, obj, rec, why, &text) : 0;
   if (!e->seen_annotation || !text || strcmp(e->seen_annotation, text) != 0) {
-    k8sha__free(&e->ctx->rt.alloc, e->seen_annotation);
+    k8sha__free(&e->env->rt->alloc, e->seen_annotation);
     e->seen_annotation = text;
     e->observed_at = now;
   } else {
-    k8sha__free(&e->ctx->rt.alloc, text);
+    k8sha__free(&e->env->rt->alloc, text);
   }
   return r;
 }
@@ -233,7 +233,7 @@ static void follow(k8sha_election *e, json_t *obj, int r, k8sha__record *rec, ui
   int have = r == 1;
   uint64_t lease, expires;
   if (!obj || r == 0 || (have && (rec->holder[0] == '\0' || k8sha__elector_is_ours(e, rec)))) {
-    k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
+    k8sha__log(e->env->rt, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
                !obj ? "absent" : r == 0 ? "without a record" : rec->holder[0] ? "ours" : "released");
     k8sha__elector_try_acquire(e, have ? rec : NULL);
     return;
@@ -244,9 +244,9 @@ static void follow(k8sha_election *e, json_t *obj, int r, k8sha__record *rec, ui
     memset(rec, 0, sizeof(*rec));
     snprintf(rec->holder, sizeof(rec->holder), "(unreadable record)");
   }
-  lease = rec->lease_ms ? rec->lease_ms : e->ctx->ha.lease_ms;
+  lease = rec->lease_ms ? rec->lease_ms : e->env->ha->lease_ms;
   expires = e->observed_at + lease;
-  k8sha__log(&e->ctx->rt, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
+  k8sha__log(e->env->rt, K8SHA_LOG_DEBUG, "election", "%s: %s holds the lock; expires in %llu ms",
              e->identity, rec->holder, (unsigned long long)(now >= expires ? 0 : expires - now));
   if (now >= expires)
     k8sha__elector_try_acquire(e, rec);
@@ -313,14 +313,14 @@ void k8sha__elector_on_timer(void *ud) {
     /* The lock names us, but a job ConfigMap holds our term (or a higher one) from an earlier
      * incarnation of the lock. Take the lock anew: the acquisition starts above that term. */
     e->retake = 0;
-    k8sha__log(&e->ctx->rt, K8SHA_LOG_WARN, "election",
+    k8sha__log(e->env->rt, K8SHA_LOG_WARN, "election",
                "%s: term %llu was already used before the lock %s was created again; taking a "
                "new term", e->identity, (unsigned long long)e->term, e->lock_name);
     GUARD(e, k8sha__elector_step_down(e, K8SHA_ECONFLICT));
     if (e->st == E_FOLLOWER)
       k8sha__elector_evaluate(e);
   } else if (e->st == E_LEADER) {
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
     k8sha__elector_leader_write(e);
   } else if (e->st == E_FOLLOWER) {
     e->await_update = 0;

@@ -17,7 +17,15 @@ typedef struct k8sha__election_link {
 void k8sha__election_link_add(k8sha_election *e, k8sha__election_link *link);
 void k8sha__election_link_remove(k8sha__election_link *link); /* unlinked: a no-op */
 
-k8sha_ctx *k8sha__election_ctx(const k8sha_election *e);
+/* k8sha_election_new() and k8sha_retriever_new(), made with `env` (the context's). */
+int k8sha__election_new(k8sha_election **out, k8sha__env *env, const k8sha_election_options *opts,
+                        const k8sha_election_callbacks *cbs);
+int k8sha__retriever_new(k8sha_retriever **out, k8sha__env *env,
+                         const k8sha_retriever_options *opts, const char *component,
+                         k8sha_retriever_cb cb, void *user_data);
+
+/* What the election was made with: its stores and tasks are made with the same. */
+k8sha__env *k8sha__election_env(const k8sha_election *e);
 /* The watched lock object (borrowed), or NULL before the election was started. */
 k8sha__lock *k8sha__election_lock(const k8sha_election *e);
 k8sha_lock_kind k8sha__election_kind(const k8sha_election *e);
@@ -33,7 +41,7 @@ const char *k8sha__election_session(const k8sha_election *e);
  * lock afresh and asks this before it writes over a claim that is not its own. */
 int k8sha__election_names_us(k8sha_election *e, uint64_t term);
 /* At the context's free: elections freed while their release was still being written go now. */
-void k8sha__election_reap(k8sha_ctx *ctx);
+void k8sha__election_reap(k8sha__env *env);
 /* A store of the leadership in `term` found a ConfigMap claimed with `found` >= term by another
  * leadership: the lock was deleted and created again with a term already used. If `e` still
  * leads in `term`, it takes the lock anew (it still names us) with a term above `found`: its

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -34,7 +34,7 @@ typedef struct pending_done {
 #define K8SHA__OWN_RVS 8
 
 struct k8sha_election {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha_election_callbacks cbs;
   char identity[128];
   char *lock_name;

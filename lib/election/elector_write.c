@@ -93,8 +93,8 @@ int k8sha__elector_is_ours(const k8sha_election *e, const k8sha__record *r) {
  * error after which nothing is in flight. */
 int k8sha__elector_send_write(k8sha_election *e, json_t *obj, int create, k8sha__lock_write_cb cb) {
   int rc;
-  e->inflight_sent = k8sha__now_ms(&e->ctx->rt);
-  rc = k8sha__lock_write(e->lock, obj, create, e->ctx->ha.request_timeout_ms, cb, e,
+  e->inflight_sent = k8sha__now_ms(e->env->rt);
+  rc = k8sha__lock_write(e->lock, obj, create, e->env->ha->request_timeout_ms, cb, e,
                          &e->inflight);
   json_decref(obj);
   if (rc)
@@ -110,18 +110,18 @@ int k8sha__elector_send_write(k8sha_election *e, json_t *obj, int create, k8sha_
 static void confirm_created(k8sha_election *e, const k8sha__record *created) {
   k8sha__record rec;
   json_t *obj;
-  k8sha__elector_record_now(&rec, e->identity, e->ctx->ha.lease_ms, created->transitions,
+  k8sha__elector_record_now(&rec, e->identity, e->env->ha->lease_ms, created->transitions,
                             created->acquire_time);
   note_own(e, &rec);
   obj = k8sha__elector_compose(e, &rec, 0);
   if (!obj) {
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
     return;
   }
   e->confirming = 1;
   if (k8sha__elector_send_write(e, obj, 0, on_acquired) != 0) {
     e->confirming = 0;
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
   }
 }
 
@@ -148,8 +148,8 @@ static void on_acquired(int err, const char *message, void *ud) {
     /* Someone else was faster. Read the lock now rather than trusting the watch to say who: a
      * silently dead watch would otherwise have us retry a stale version for minutes. */
     e->await_update = 1;
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
-    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_follower_refreshed, e,
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
+    if (k8sha__lock_refresh(e->lock, e->env->ha->request_timeout_ms, on_follower_refreshed, e,
                             &e->inflight) != 0)
       e->inflight = NULL;
     return;
@@ -161,7 +161,7 @@ static void on_acquired(int err, const char *message, void *ud) {
   else
     GUARD(e, k8sha__election_report(e, err, "acquiring the lock %s failed: %s", e->lock_name,
                           message ? message : k8sha_strerror(err)));
-  k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+  k8sha__timer_start(e->timer, e->env->ha->retry_ms);
 }
 
 static void on_follower_refreshed(int err, const char *message, void *ud) {
@@ -192,7 +192,7 @@ void k8sha__elector_try_acquire(k8sha_election *e, const k8sha__record *seen) {
 
   if (e->inflight)
     return;
-  k8sha__elector_record_now(&rec, e->identity, e->ctx->ha.lease_ms, transitions, NULL);
+  k8sha__elector_record_now(&rec, e->identity, e->env->ha->lease_ms, transitions, NULL);
   note_own(e, &rec);
   obj = k8sha__elector_compose(e, &rec, 0);
   if (obj) {
@@ -207,13 +207,13 @@ void k8sha__elector_try_acquire(k8sha_election *e, const k8sha__record *seen) {
     }
   }
   if (!obj) {
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
     return;
   }
   e->created = create;
   e->confirming = 0;
   if (k8sha__elector_send_write(e, obj, create, on_acquired) != 0)
-    k8sha__timer_start(e->timer, e->ctx->ha.retry_ms);
+    k8sha__timer_start(e->timer, e->env->ha->retry_ms);
 }
 
 /* ---- renewing ---- */
@@ -252,8 +252,8 @@ static void on_leader_written(int err, const char *message, void *ud) {
     return;
   }
   if (err == 0) {
-    uint64_t elapsed = k8sha__now_ms(&e->ctx->rt) - sent;
-    if (elapsed >= e->ctx->ha.renew_effective_ms) {
+    uint64_t elapsed = k8sha__now_ms(e->env->rt) - sent;
+    if (elapsed >= e->env->ha->renew_effective_ms) {
       /* The answer came too late to count: the deadline has passed already. */
       GUARD(e, k8sha__elector_step_down(e, K8SHA_ETIMEDOUT));
       k8sha__elector_evaluate(e);
@@ -261,7 +261,7 @@ static void on_leader_written(int err, const char *message, void *ud) {
     }
     e->renewed_at = sent;
     e->writing_maybe_landed = 0;
-    k8sha__timer_start(e->deadline, e->ctx->ha.renew_effective_ms - elapsed);
+    k8sha__timer_start(e->deadline, e->env->ha->renew_effective_ms - elapsed);
     GUARD(e, k8sha__elector_finish_list(e, &e->writing, 0, NULL));
     if (e->write_again || e->waiting) {
       e->write_again = 0;
@@ -272,7 +272,7 @@ static void on_leader_written(int err, const char *message, void *ud) {
   if (err == K8SHA_ECONFLICT) {
     /* The object changed: another writer of the ConfigMap, or a new leader. Read it; the read
      * updates the lock state (a new holder makes us step down) and then we write again. */
-    if (k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_leader_refreshed, e,
+    if (k8sha__lock_refresh(e->lock, e->env->ha->request_timeout_ms, on_leader_refreshed, e,
                             &e->inflight) != 0)
       e->inflight = NULL;
     return;
@@ -308,7 +308,7 @@ void k8sha__elector_leader_write(k8sha_election *e) {
     k8sha__elector_evaluate(e);
     return;
   }
-  k8sha__elector_record_now(&rec, e->identity, e->ctx->ha.lease_ms, seen.transitions,
+  k8sha__elector_record_now(&rec, e->identity, e->env->ha->lease_ms, seen.transitions,
                             seen.acquire_time);
   note_own(e, &rec);
   obj = k8sha__elector_compose(e, &rec, 1);

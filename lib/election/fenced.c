@@ -9,7 +9,7 @@
 
 #include "core/alloc.h"
 #include "core/backoff.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/life.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -124,11 +124,11 @@ void k8sha__fcm_finish(k8sha__fcm *f, int err, const char *fmt, ...) {
   f->running = 0;
   f->conflicts = 0;
   if (err)
-    k8sha__log(&f->ctx->rt, K8SHA_LOG_DEBUG, "store", "%s", msg);
+    k8sha__log(f->env->rt, K8SHA_LOG_DEBUG, "store", "%s", msg);
   k8sha__life_enter(&f->life);
   if (o->done)
     o->done(err, err ? msg : NULL, o->user_data);
-  k8sha__free(&f->ctx->rt.alloc, o);
+  k8sha__free(&f->env->rt->alloc, o);
   {
     int gone;
     if (k8sha__life_leave(&f->life, &gone)) {
@@ -143,14 +143,14 @@ void k8sha__fcm_finish(k8sha__fcm *f, int err, const char *fmt, ...) {
 
 /* A conflict: read again (after a jittered pause) and repeat, or give up. */
 void k8sha__fcm_conflict(k8sha__fcm *f, const char *message) {
-  if (++f->conflicts > f->ctx->ha.max_retries) {
+  if (++f->conflicts > f->env->ha->max_retries) {
     k8sha__fcm_finish(f, K8SHA_ECONFLICT, "ConfigMap %s: still conflicting after %u attempts (%s)",
                       f->name, f->conflicts, message ? message : "409");
     return;
   }
   f->known = 0;
   k8sha__timer_start(f->kick, k8sha__backoff_ms(f->conflicts, CONFLICT_FIRST_MS, CONFLICT_MAX_MS,
-                                                k8sha__kube_random(f->ctx->kube, UINT64_MAX)));
+                                                k8sha__kube_random(f->env->kube, UINT64_MAX)));
 }
 
 static void on_kick(void *ud) {
@@ -197,20 +197,20 @@ static void election_gone(k8sha__election_link *link) {
 }
 
 int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__fcm *f;
   k8sha__lock *lock;
 
   if (!e || !name || !out)
     return K8SHA_EINVAL;
-  ctx = k8sha__election_ctx(e);
+  env = k8sha__election_env(e);
   if (!k8sha_election_is_leader(e))
     return K8SHA_ENOTLEADER;
-  f = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*f));
+  f = k8sha__calloc(&env->rt->alloc, 1, sizeof(*f));
   if (!f)
     return K8SHA_ENOMEM;
   k8sha__life_init(&f->life);
-  f->ctx = ctx;
+  f->env = env;
   f->e = e;
   f->link.gone = election_gone;
   k8sha__election_link_add(e, &f->link);
@@ -222,10 +222,10 @@ int k8sha__fcm_new(k8sha_election *e, const char *name, k8sha__fcm **out) {
     f->lock = lock;
     f->known = 1; /* the lock is watched: its state is current */
   }
-  f->name = k8sha__strdup(&ctx->rt.alloc, name);
-  f->collection = k8sha__asprintf(&ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
-  f->path = f->collection ? k8sha__asprintf(&ctx->rt.alloc, "%s/%s", f->collection, name) : NULL;
-  f->kick = k8sha__timer_new(&ctx->rt, on_kick, f);
+  f->name = k8sha__strdup(&env->rt->alloc, name);
+  f->collection = k8sha__asprintf(&env->rt->alloc, K8SHA__CONFIGMAPS_PATH_FMT, env->ha->namespace_);
+  f->path = f->collection ? k8sha__asprintf(&env->rt->alloc, "%s/%s", f->collection, name) : NULL;
+  f->kick = k8sha__timer_new(env->rt, on_kick, f);
   if (!f->name || !f->path || !f->kick) {
     destroy(f);
     return K8SHA_ENOMEM;
@@ -239,7 +239,7 @@ static int enqueue(k8sha__fcm *f, op_kind kind, int create, k8sha__fcm_edit edit
   op *o;
   if (!f || (kind == OP_UPDATE && !edit))
     return K8SHA_EINVAL;
-  o = k8sha__calloc(&f->ctx->rt.alloc, 1, sizeof(*o));
+  o = k8sha__calloc(&f->env->rt->alloc, 1, sizeof(*o));
   if (!o)
     return K8SHA_ENOMEM;
   o->kind = kind;
@@ -297,12 +297,12 @@ const char *k8sha__fcm_name(const k8sha__fcm *f) {
   return f->name;
 }
 
-k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f) {
-  return f->ctx;
+k8sha__env *k8sha__fcm_env(const k8sha__fcm *f) {
+  return f->env;
 }
 
 static void destroy(k8sha__fcm *f) {
-  const k8sha_allocator *a = &f->ctx->rt.alloc;
+  const k8sha_allocator *a = &f->env->rt->alloc;
   op *o, *next;
   k8sha__election_link_remove(&f->link);
   if (f->req) {

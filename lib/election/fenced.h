@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "election/env.h"
 #include "k8sha/election.h"
 #include "core/k8s_names.h" /* K8SHA__CONFIGMAP_MAX_BYTES */
 #include "layout/flink.h"
@@ -64,7 +65,7 @@ uint64_t k8sha__fcm_generation(const k8sha__fcm *f, json_t **last);
 const char *k8sha__fcm_name(const k8sha__fcm *f);
 /* 1 while the election this ConfigMap was opened with still leads in its term. */
 int k8sha__fcm_leads(const k8sha__fcm *f);
-k8sha_ctx *k8sha__fcm_ctx(const k8sha__fcm *f);
+k8sha__env *k8sha__fcm_env(const k8sha__fcm *f);
 /* 1 when no operation is queued or under way (inside an operation's callback: none follows). */
 int k8sha__fcm_idle(const k8sha__fcm *f);
 /* Drops the state as of our last read or write, when idle (else nothing): the next operation

@@ -31,7 +31,7 @@ void k8sha__fcm_step_lock(k8sha__fcm *f) {
 
   if (!f->known) {
     f->known = 1;
-    if (k8sha__lock_refresh(f->lock, f->ctx->ha.request_timeout_ms, on_lock_refreshed, f,
+    if (k8sha__lock_refresh(f->lock, f->env->ha->request_timeout_ms, on_lock_refreshed, f,
                             &f->req) != 0)
       k8sha__fcm_finish(f, K8SHA_ENOMEM, "out of memory reading ConfigMap %s", f->name);
     return;
@@ -72,7 +72,7 @@ void k8sha__fcm_step_lock(k8sha__fcm *f) {
     json_object_del(json_object_get(copy, "metadata"), "managedFields");
   }
   if (rc == 0)
-    rc = k8sha__lock_write(f->lock, copy, 0, f->ctx->ha.request_timeout_ms, on_lock_written, f,
+    rc = k8sha__lock_write(f->lock, copy, 0, f->env->ha->request_timeout_ms, on_lock_written, f,
                            &f->req);
   json_decref(copy);
   json_decref(changes);

@@ -29,7 +29,7 @@ typedef struct op {
 
 struct k8sha__fcm {
   k8sha__election_link link; /* to e; e is NULL once the host freed the election */
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha_election *e;
   uint64_t term;
   char session[40]; /* the leadership's session, stamped beside the term */

@@ -55,10 +55,10 @@ static int stamp(k8sha__fcm *f, json_t *obj) {
 }
 
 static json_t *new_object(k8sha__fcm *f) {
-  json_t *labels = k8sha__ha_labels(f->ctx->ha.cluster_id, f->ctx->ha.flink_layout);
+  json_t *labels = k8sha__ha_labels(f->env->ha->cluster_id, f->env->ha->flink_layout);
   json_t *obj = labels ? json_pack("{s:s, s:s, s:{s:s, s:s, s:o}, s:{}}", "apiVersion", "v1",
                                    "kind", "ConfigMap", "metadata", "name", f->name, "namespace",
-                                   f->ctx->ha.namespace_, "labels", labels, "data")
+                                   f->env->ha->namespace_, "labels", labels, "data")
                        : NULL;
   if (obj && stamp(f, obj) != 0) {
     json_decref(obj);
@@ -101,11 +101,11 @@ static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *b
   o.path = path;
   o.content_type = content_type;
   o.metadata_only = metadata_only;
-  o.timeout_ms = f->ctx->ha.request_timeout_ms;
+  o.timeout_ms = f->env->ha->request_timeout_ms;
   /* Reads are repeated within one timeout's time; writes only where the client knows they were
    * not processed. */
-  o.deadline_ms = f->ctx->ha.request_timeout_ms;
-  rc = k8sha__req_start(f->ctx->kube, &o, on_response, f, &f->req);
+  o.deadline_ms = f->env->ha->request_timeout_ms;
+  rc = k8sha__req_start(f->env->kube, &o, on_response, f, &f->req);
   free(text); /* (json_dumps allocates through jansson: released with free()) */
   return rc;
 }
@@ -181,7 +181,7 @@ static int needs_verify(k8sha__fcm *f) {
     return 1;
   }
   f->req_lock = lock;
-  if (k8sha__lock_refresh(lock, f->ctx->ha.request_timeout_ms, on_lock_verified, f, &f->req) !=
+  if (k8sha__lock_refresh(lock, f->env->ha->request_timeout_ms, on_lock_verified, f, &f->req) !=
       0) {
     f->req_lock = NULL;
     k8sha__fcm_finish(f, K8SHA_ENOMEM, "out of memory reading the lock for ConfigMap %s", f->name);
@@ -374,7 +374,7 @@ static void on_response(const k8sha__resp *resp, void *ud) {
   if (resp->err == K8SHA_EFORBIDDEN && f->patching) {
     /* A Role written for whole-object updates (get, update) lacks "patch": write those. */
     f->put_only = 1;
-    k8sha__log(&f->ctx->rt, K8SHA_LOG_WARN, "store",
+    k8sha__log(f->env->rt, K8SHA_LOG_WARN, "store",
                "ConfigMap %s: patch refused (%s); writing whole objects instead (grant the verb "
                "\"patch\" on configmaps to make writes smaller)",
                f->name, m);

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/life.h"
 #include "election/lock.h"
 #include "election/record.h"
@@ -20,7 +20,7 @@
 #define LEASES_PATH_FMT "/apis/coordination.k8s.io/v1/namespaces/%s/leases"
 
 struct k8sha__lock {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha_lock_kind kind;
   struct k8sha__lock *next;
   char *name, *path, *collection;
@@ -146,7 +146,7 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user
   k8sha__lock *l = user_data;
   (void)old;
   if (is_older(l, change, obj)) {
-    k8sha__log(&l->ctx->rt, K8SHA_LOG_DEBUG, "election",
+    k8sha__log(l->env->rt, K8SHA_LOG_DEBUG, "election",
                "%s: ignoring an event of resourceVersion %s, older than the %llu held",
                l->name, rv_of(obj), (unsigned long long)l->latest_rv);
     return;
@@ -176,9 +176,9 @@ static void on_error(int err, const char *message, void *user_data) {
 }
 
 static void lock_free(k8sha__lock *l) {
-  const k8sha_allocator *a = &l->ctx->rt.alloc;
+  const k8sha_allocator *a = &l->env->rt->alloc;
   k8sha__lock **p;
-  for (p = &l->ctx->locks; *p; p = &(*p)->next)
+  for (p = &l->env->locks; *p; p = &(*p)->next)
     if (*p == l) {
       *p = l->next;
       break;
@@ -191,40 +191,40 @@ static void lock_free(k8sha__lock *l) {
   k8sha__free(a, l);
 }
 
-char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind) {
-  return k8sha__asprintf(&ctx->rt.alloc, kind == K8SHA_LOCK_LEASE ? "%s" K8SHA__LEASE_SUFFIX
+char *k8sha__lock_default_name(k8sha__env *env, k8sha_lock_kind kind) {
+  return k8sha__asprintf(&env->rt->alloc, kind == K8SHA_LOCK_LEASE ? "%s" K8SHA__LEASE_SUFFIX
                                                                 : "%s" K8SHA__CLUSTER_CM_SUFFIX,
-                         ctx->ha.cluster_id);
+                         env->ha->cluster_id);
 }
 
-char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name) {
-  return k8sha__asprintf(&ctx->rt.alloc, "%s" K8SHA__ADDRESSES_SUFFIX, lock_name);
+char *k8sha__lock_addresses_name(k8sha__env *env, const char *lock_name) {
+  return k8sha__asprintf(&env->rt->alloc, "%s" K8SHA__ADDRESSES_SUFFIX, lock_name);
 }
 
-int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
+int k8sha__lock_subscribe(k8sha__env *env, k8sha_lock_kind kind, const char *name,
                           k8sha__lock_sub *sub, k8sha__lock **out) {
   k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
   k8sha__informer_opts o;
   k8sha__lock *l;
   int rc;
 
-  for (l = ctx->locks; l; l = l->next)
+  for (l = env->locks; l; l = l->next)
     if (l->kind == kind && strcmp(l->name, name) == 0)
       break;
   if (!l) {
-    l = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*l));
+    l = k8sha__calloc(&env->rt->alloc, 1, sizeof(*l));
     if (!l)
       return K8SHA_ENOMEM;
-    l->ctx = ctx;
+    l->env = env;
     l->kind = kind;
-    l->name = k8sha__strdup(&ctx->rt.alloc, name);
-    l->collection = k8sha__asprintf(&ctx->rt.alloc,
+    l->name = k8sha__strdup(&env->rt->alloc, name);
+    l->collection = k8sha__asprintf(&env->rt->alloc,
                                     kind == K8SHA_LOCK_LEASE ? LEASES_PATH_FMT
                                                              : K8SHA__CONFIGMAPS_PATH_FMT,
-                                    ctx->ha.namespace_);
-    l->path = l->collection ? k8sha__asprintf(&ctx->rt.alloc, "%s/%s", l->collection, name) : NULL;
-    l->next = ctx->locks;
-    ctx->locks = l;
+                                    env->ha->namespace_);
+    l->path = l->collection ? k8sha__asprintf(&env->rt->alloc, "%s/%s", l->collection, name) : NULL;
+    l->next = env->locks;
+    env->locks = l;
     if (!l->name || !l->path) {
       lock_free(l);
       return K8SHA_ENOMEM;
@@ -232,7 +232,7 @@ int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name
     memset(&o, 0, sizeof(o));
     o.collection = l->collection;
     o.name = name;
-    rc = k8sha__informer_new(ctx->kube, &o, &cbs, l, &l->inf);
+    rc = k8sha__informer_new(env->kube, &o, &cbs, l, &l->inf);
     if (rc == 0)
       rc = k8sha__informer_start(l->inf);
     if (rc) {
@@ -306,7 +306,7 @@ static void remember_own(k8sha__lock *l, const char *rv) {
 static void on_written(const k8sha__resp *resp, void *user_data) {
   write_op *op = user_data;
   k8sha__lock *l = op->lock;
-  k8sha_ctx *ctx = l->ctx; /* outlives the lock, which a subscriber may free below */
+  k8sha__env *env = l->env; /* outlives the lock, which a subscriber may free below */
   k8sha__lock_write_cb cb = op->cb;
   void *ud = op->user_data;
   int cancelled, gone;
@@ -326,7 +326,7 @@ static void on_written(const k8sha__resp *resp, void *user_data) {
     notify(l);
   cancelled = k8sha__life_leave(&op->life, &gone);
   (void)gone; /* (either way the request is over: the op goes now) */
-  k8sha__free(&ctx->rt.alloc, op);
+  k8sha__free(&env->rt->alloc, op);
   if (!cancelled)
     cb(resp->err, resp->message, ud);
 }
@@ -339,7 +339,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   char *body = NULL;
   int rc;
 
-  op = k8sha__calloc(&l->ctx->rt.alloc, 1, sizeof(*op));
+  op = k8sha__calloc(&l->env->rt->alloc, 1, sizeof(*op));
   if (!op)
     return K8SHA_ENOMEM;
   k8sha__life_init(&op->life);
@@ -350,7 +350,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   if (obj) {
     body = json_dumps(obj, JSON_COMPACT);
     if (!body) {
-      k8sha__free(&l->ctx->rt.alloc, op);
+      k8sha__free(&l->env->rt->alloc, op);
       return K8SHA_ENOMEM;
     }
     o.body = body;
@@ -364,10 +364,10 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   o.max_attempts = 2;
   o.deadline_ms = timeout_ms;
   o.urgent = 1; /* (a renewal must not wait behind a burst of store requests) */
-  rc = k8sha__req_start(l->ctx->kube, &o, on_written, op, out);
+  rc = k8sha__req_start(l->env->kube, &o, on_written, op, out);
   free(body); /* (json_dumps allocates through jansson: released with free()) */
   if (rc)
-    k8sha__free(&l->ctx->rt.alloc, op);
+    k8sha__free(&l->env->rt->alloc, op);
   return rc;
 }
 
@@ -378,7 +378,7 @@ void k8sha__lock_cancel(k8sha__lock *l, k8sha__req *r) {
   op = k8sha__req_user_data(r);
   if (!k8sha__life_close(&op->life))
     return; /* inside on_written: it frees the op and skips the callback */
-  k8sha__free(&l->ctx->rt.alloc, op);
+  k8sha__free(&l->env->rt->alloc, op);
   k8sha__req_cancel(r);
 }
 
@@ -439,7 +439,7 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
     copy_time(json_object_get(spec, "acquireTime"), r.acquire_time, sizeof(r.acquire_time));
     copy_time(json_object_get(spec, "renewTime"), r.renew_time, sizeof(r.renew_time));
     if (text)
-      *text = dump_sorted(&l->ctx->rt.alloc, spec);
+      *text = dump_sorted(&l->env->rt->alloc, spec);
     *rec = r;
     return 1;
   } else {
@@ -448,7 +448,7 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
     if (!ann)
       return 0;
     if (text)
-      *text = k8sha__strdup(&l->ctx->rt.alloc, ann);
+      *text = k8sha__strdup(&l->env->rt->alloc, ann);
     if (k8sha__record_parse(ann, rec, why) != 0)
       return -1;
     return 1;
@@ -468,9 +468,9 @@ int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__recor
     return 0;
   } else {
     json_t *ann = k8sha__annotations(obj, 1);
-    char *text = k8sha__record_format(&l->ctx->rt.alloc, rec);
+    char *text = k8sha__record_format(&l->env->rt->alloc, rec);
     int rc = ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
-    k8sha__free(&l->ctx->rt.alloc, text);
+    k8sha__free(&l->env->rt->alloc, text);
     return rc ? K8SHA_ENOMEM : 0;
   }
 }
@@ -489,7 +489,7 @@ json_t *k8sha__lock_entries(const k8sha__lock *l, json_t *obj, int create) {
 }
 
 json_t *k8sha__lock_new_object(const k8sha__lock *l) {
-  json_t *labels = k8sha__ha_labels(l->ctx->ha.cluster_id, l->ctx->ha.flink_layout);
+  json_t *labels = k8sha__ha_labels(l->env->ha->cluster_id, l->env->ha->flink_layout);
   if (!labels)
     return NULL;
   if (l->kind == K8SHA_LOCK_LEASE)

@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "kube/client.h"
 
 #include "election/record.h"
@@ -21,18 +21,18 @@ typedef struct k8sha__lock_sub {
   struct k8sha__lock_sub *next;
 } k8sha__lock_sub;
 
-/* Finds or creates the watched lock `name` of ctx and subscribes `sub` (owned by the caller). */
-int k8sha__lock_subscribe(k8sha_ctx *ctx, k8sha_lock_kind kind, const char *name,
+/* Finds or creates the watched lock `name` of env and subscribes `sub` (owned by the caller). */
+int k8sha__lock_subscribe(k8sha__env *env, k8sha_lock_kind kind, const char *name,
                           k8sha__lock_sub *sub, k8sha__lock **out);
 
 /* The default lock name of a kind for the context's cluster (allocated). */
-char *k8sha__lock_default_name(k8sha_ctx *ctx, k8sha_lock_kind kind);
+char *k8sha__lock_default_name(k8sha__env *env, k8sha_lock_kind kind);
 
 /* With a Lease lock the published entries live in a ConfigMap of their own, "<lease>-addresses":
  * renewals change the Lease every few seconds, the addresses only when a leader publishes, so
  * retrievers watching it hear of nothing else. Its name for lock `lock_name` (allocated; NULL
  * out of memory). */
-char *k8sha__lock_addresses_name(k8sha_ctx *ctx, const char *lock_name);
+char *k8sha__lock_addresses_name(k8sha__env *env, const char *lock_name);
 
 /* ---- the layout of a lock object: where the record and the published entries live ----
  * ConfigMap (Flink's): the record is JSON in the annotation control-plane.alpha.kubernetes.io/

@@ -33,7 +33,7 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   if (!e || !component || !*component || !address)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_publish: election, component and address "
                                      "are required");
-  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(e->env->rt, K8SHA_ETHREAD);
   /* The entry's key must be a valid ConfigMap key, or every renewal would be refused (422). */
   if (snprintf(key, sizeof(key), K8SHA__LEADER_KEY_PREFIX "%s", component) >= (int)sizeof(key) ||
       !k8sha__is_configmap_key(key))
@@ -50,12 +50,12 @@ int k8sha_election_publish(k8sha_election *e, const char *component, const char 
   snprintf(value, sizeof(value), "%s,%s", e->session, address);
   if (k8sha__elector_lease_mode(e))
     return k8sha__addresses_entry(e, component, value, done, ud);
-  p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
+  p = k8sha__calloc(&e->env->rt->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
   json_object_del(e->removed, component);
   if (json_object_set_new(e->entries, component, json_string(value)) != 0) {
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
     return K8SHA_ENOMEM;
   }
   wait_for_write(e, p, done, ud);
@@ -70,18 +70,18 @@ int k8sha_election_unpublish(k8sha_election *e, const char *component,
   if (!e || !component || !*component)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_election_unpublish: election and component are "
                                      "required");
-  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(e->env->rt, K8SHA_ETHREAD);
   if (!k8sha__elector_lease_valid(e))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_election_unpublish: %s does not lead",
                        e->identity);
   if (k8sha__elector_lease_mode(e))
     return k8sha__addresses_entry(e, component, NULL, done, ud);
-  p = k8sha__calloc(&e->ctx->rt.alloc, 1, sizeof(*p));
+  p = k8sha__calloc(&e->env->rt->alloc, 1, sizeof(*p));
   if (!p)
     return K8SHA_ENOMEM;
   v = json_object_get(e->entries, component);
   if (v && json_object_set(e->removed, component, v) != 0) {
-    k8sha__free(&e->ctx->rt.alloc, p);
+    k8sha__free(&e->env->rt->alloc, p);
     return K8SHA_ENOMEM;
   }
   json_object_del(e->entries, component);

@@ -13,26 +13,27 @@
 void k8sha__election_release_done(k8sha_election *e, int err, const char *message) {
   if (e->orphan) {
     k8sha_election **p;
-    k8sha_ctx *ctx;
-    k8sha__log(&e->ctx->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
+    k8sha__env *env;
+    k8sha__log(e->env->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election",
                "%s: the release written after the election was freed %s%s", e->identity,
                err ? "failed: " : "landed", err && message ? message : "");
-    for (p = &e->ctx->orphans; *p; p = &(*p)->next_orphan)
+    for (p = &e->env->orphans; *p; p = &(*p)->next_orphan)
       if (*p == e) {
         *p = e->next_orphan;
         break;
       }
     e->orphan = 0;
-    ctx = e->ctx;
+    env = e->env;
     k8sha__elector_free_now(e);
-    k8sha__ctx_orphan_gone(ctx);
+    if (!env->orphans && env->orphans_gone)
+      env->orphans_gone(env);
     return;
   }
   e->st = E_STOPPED;
   if (err)
     snprintf(e->last_error, sizeof(e->last_error), "stop: the release failed: %s",
              message ? message : k8sha_strerror(err));
-  k8sha__log(&e->ctx->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
+  k8sha__log(e->env->rt, err ? K8SHA_LOG_WARN : K8SHA_LOG_INFO, "election", "%s: stopped%s%s",
              e->identity, err ? ", release failed: " : "", err && message ? message : "");
   if (e->stopped)
     e->stopped(e, err, e->stopped_ud);
@@ -75,7 +76,7 @@ static void on_released(int err, const char *message, void *ud) {
     /* Changed since we last saw it: read it and release once more if it is still ours. */
     int rc;
     e->write_again = 1;
-    rc = k8sha__lock_refresh(e->lock, e->ctx->ha.request_timeout_ms, on_release_refreshed, e,
+    rc = k8sha__lock_refresh(e->lock, e->env->ha->request_timeout_ms, on_release_refreshed, e,
                              &e->inflight);
     if (rc == 0)
       return;
@@ -110,7 +111,7 @@ int k8sha_election_stop(k8sha_election *e, void (*stopped)(k8sha_election *, int
   int rc;
   if (!e)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&e->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(e->env->rt, K8SHA_ETHREAD);
   if (e->st == E_IDLE || e->st == E_STOPPING || e->st == E_STOPPED)
     return k8sha__fail(K8SHA_EBUSY, "k8sha_election_stop: the election %s",
                        e->st == E_IDLE ? "was never started" : "is already stopping or stopped");

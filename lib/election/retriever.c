@@ -2,7 +2,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
+#include "election/elector.h"
 #include "core/versioned.h"
 #include "core/timer.h"
 #include "election/lock.h"
@@ -11,7 +12,7 @@
 #include "k8sha/errors.h"
 
 struct k8sha_retriever {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__lock *lock;
   k8sha__lock_sub sub;
   char *key;               /* org.apache.flink.k8s.leader.<component> */
@@ -46,10 +47,10 @@ static void report(k8sha_retriever *r) {
 
   if (r->last && strcmp(r->last, v) == 0)
     return;
-  copy = k8sha__strdup(&r->ctx->rt.alloc, v);
+  copy = k8sha__strdup(&r->env->rt->alloc, v);
   if (!copy)
     return; /* reported with the next change */
-  k8sha__free(&r->ctx->rt.alloc, r->last);
+  k8sha__free(&r->env->rt->alloc, r->last);
   r->last = copy;
   comma = strchr(v, ',');
   if (!*v || !comma || (size_t)(comma - v) >= sizeof(session)) {
@@ -78,7 +79,7 @@ static void on_error(int err, const char *message, void *ud) {
 
 static const size_t options_sizes[] = {0, sizeof(k8sha_retriever_options)};
 
-int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
+int k8sha__retriever_new(k8sha_retriever **out, k8sha__env *env,
                         const k8sha_retriever_options *opts, const char *component,
                         k8sha_retriever_cb cb, void *user_data) {
   k8sha_retriever_options o = K8SHA_RETRIEVER_OPTIONS_INIT;
@@ -86,7 +87,7 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
   char *name;
   int rc;
 
-  if (!out || !ctx || !component || !*component || !cb)
+  if (!out || !env || !component || !*component || !cb)
     return K8SHA_EINVAL;
   if (opts) {
     if (!K8SHA__VERSION_OK(opts->version, options_sizes))
@@ -95,32 +96,32 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
   }
   if (o.lock != K8SHA_LOCK_CONFIGMAP && o.lock != K8SHA_LOCK_LEASE)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
-  r = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*r));
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_retriever_new");
+  r = k8sha__calloc(&env->rt->alloc, 1, sizeof(*r));
   if (!r)
     return K8SHA_ENOMEM;
-  r->ctx = ctx;
-  k8sha__rt_child(&ctx->rt, 1);
+  r->env = env;
+  k8sha__rt_child(env->rt, 1);
   r->cb = cb;
   r->opts = o;
   r->opts.lock_name = NULL; /* (copied below; the caller's string need not outlive the call) */
   r->user_data = user_data;
-  r->key = k8sha__asprintf(&ctx->rt.alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
+  r->key = k8sha__asprintf(&env->rt->alloc, K8SHA__LEADER_KEY_PREFIX "%s", component);
   r->sub.on_update = on_update;
   r->sub.on_error = on_error;
   r->sub.user_data = r;
-  name = o.lock_name ? k8sha__strdup(&ctx->rt.alloc, o.lock_name)
-                     : k8sha__lock_default_name(ctx, o.lock);
+  name = o.lock_name ? k8sha__strdup(&env->rt->alloc, o.lock_name)
+                     : k8sha__lock_default_name(env, o.lock);
   if (name && o.lock == K8SHA_LOCK_LEASE) {
     char *lease = name;
-    name = k8sha__lock_addresses_name(ctx, lease);
-    k8sha__free(&ctx->rt.alloc, lease);
+    name = k8sha__lock_addresses_name(env, lease);
+    k8sha__free(&env->rt->alloc, lease);
   }
-  r->first = k8sha__timer_new(&ctx->rt, on_first, r);
+  r->first = k8sha__timer_new(env->rt, on_first, r);
   rc = r->key && name && r->first ? 0 : K8SHA_ENOMEM;
   if (rc == 0)
-    rc = k8sha__lock_subscribe(ctx, K8SHA_LOCK_CONFIGMAP, name, &r->sub, &r->lock);
-  k8sha__free(&ctx->rt.alloc, name);
+    rc = k8sha__lock_subscribe(env, K8SHA_LOCK_CONFIGMAP, name, &r->sub, &r->lock);
+  k8sha__free(&env->rt->alloc, name);
   if (rc) {
     k8sha_retriever_free(r);
     return rc;
@@ -134,12 +135,12 @@ int k8sha_retriever_new(k8sha_retriever **out, k8sha_ctx *ctx,
 void k8sha_retriever_free(k8sha_retriever *r) {
   if (!r)
     return;
-  K8SHA__LOOP_ONLY_VOID(&r->ctx->rt);
-  k8sha__rt_child(&r->ctx->rt, -1);
+  K8SHA__LOOP_ONLY_VOID(r->env->rt);
+  k8sha__rt_child(r->env->rt, -1);
   if (r->lock)
     k8sha__lock_unsubscribe(r->lock, &r->sub);
   k8sha__timer_free(r->first);
-  k8sha__free(&r->ctx->rt.alloc, r->key);
-  k8sha__free(&r->ctx->rt.alloc, r->last);
-  k8sha__free(&r->ctx->rt.alloc, r);
+  k8sha__free(&r->env->rt->alloc, r->key);
+  k8sha__free(&r->env->rt->alloc, r->last);
+  k8sha__free(&r->env->rt->alloc, r);
 }

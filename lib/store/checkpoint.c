@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/fail.h"
 #include "core/life.h"
 #include "core/timer.h"
@@ -30,12 +30,12 @@ void k8sha__cp_free(cop *c) {
       break;
     }
   for (i = 0; c->keys && i < c->n; i++)
-    k8sha__free(&s->ctx->rt.alloc, c->keys[i]);
-  k8sha__free(&s->ctx->rt.alloc, c->keys);
+    k8sha__free(&s->env->rt->alloc, c->keys[i]);
+  k8sha__free(&s->env->rt->alloc, c->keys);
   k8sha__cp_list_free(c);
-  k8sha__free(&s->ctx->rt.alloc, c->state);
+  k8sha__free(&s->env->rt->alloc, c->state);
   k8sha__timer_free(c->defer);
-  k8sha__free(&s->ctx->rt.alloc, c);
+  k8sha__free(&s->env->rt->alloc, c);
 }
 
 static void note_error(k8sha_checkpoint_store *s, int err, const char *message) {
@@ -45,7 +45,7 @@ static void note_error(k8sha_checkpoint_store *s, int err, const char *message) 
 }
 
 static void destroy(k8sha_checkpoint_store *s) {
-  k8sha__free(&s->ctx->rt.alloc, s);
+  k8sha__free(&s->env->rt->alloc, s);
 }
 
 /* Runs the operation's callback and frees it. The host may free the store from the callback:
@@ -73,7 +73,7 @@ void k8sha__cp_complete(cop *c, int err, const char *message) {
 }
 
 cop *k8sha__cp_new(k8sha_checkpoint_store *s, cop_kind kind, void *user_data) {
-  cop *c = k8sha__calloc(&s->ctx->rt.alloc, 1, sizeof(*c));
+  cop *c = k8sha__calloc(&s->env->rt->alloc, 1, sizeof(*c));
   if (!c)
     return NULL;
   c->s = s;
@@ -120,7 +120,7 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
                                 const char *job_id, k8sha_checkpoint_done_cb opened,
                                 void *user_data) {
   k8sha_checkpoint_store *s;
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   char *name;
   cop *c;
   int rc;
@@ -130,19 +130,19 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
   if (!k8sha__job_id_valid(job_id))
     return k8sha__fail(K8SHA_EINVAL, "job id '%.64s' is not 32 lowercase hex digits (Flink's "
                                      "JobID)", job_id ? job_id : "(null)");
-  ctx = k8sha__election_ctx(leader);
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  env = k8sha__election_env(leader);
+  K8SHA__LOOP_ONLY(env->rt, K8SHA_ETHREAD);
   if (!k8sha_election_is_leader(leader))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_checkpoint_store_open: %s does not lead",
                        k8sha_election_identity(leader));
-  s = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*s));
+  s = k8sha__calloc(&env->rt->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
-  s->ctx = ctx;
-  k8sha__rt_child(&ctx->rt, 1);
+  s->env = env;
+  k8sha__rt_child(env->rt, 1);
   snprintf(s->job_id, sizeof(s->job_id), "%s", job_id);
-  name = k8sha__job_configmap_name(ctx, job_id);
+  name = k8sha__job_configmap_name(env, job_id);
   c = name ? k8sha__cp_new(s, C_OPEN, user_data) : NULL;
   rc = c ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
@@ -150,7 +150,7 @@ int k8sha_checkpoint_store_open(k8sha_checkpoint_store **out, k8sha_election *le
     rc = k8sha__store_open(leader, name, K8SHA__CHECKPOINT_BLOB, 1, k8sha__cp_on_done, c, &s->f,
                            &s->h);
   }
-  k8sha__free(&ctx->rt.alloc, name);
+  k8sha__free(&env->rt->alloc, name);
   if (rc) {
     k8sha_checkpoint_store_free(s);
     return rc;
@@ -163,8 +163,8 @@ void k8sha_checkpoint_store_free(k8sha_checkpoint_store *s) {
   cop **p;
   if (!s || s->life.closed)
     return;
-  K8SHA__LOOP_ONLY_VOID(&s->ctx->rt);
-  k8sha__rt_child(&s->ctx->rt, -1);
+  K8SHA__LOOP_ONLY_VOID(s->env->rt);
+  k8sha__rt_child(s->env->rt, -1);
   s->shut = 1; /* calls from a callback under way now get K8SHA_ECLOSED */
   /* The ConfigMap first: its queued updates go without callbacks, then the store's steps (an
    * operation whose callback is running is freed when it returns). */
@@ -197,7 +197,7 @@ static k8sha__retention count_retention(const k8sha_checkpoint_store *s) {
   k8sha__retention r;
   memset(&r, 0, sizeof(r));
   r.prefix = K8SHA__CHECKPOINT_PREFIX;
-  r.keep = s->ctx->ha.num_retained ? s->ctx->ha.num_retained : 1;
+  r.keep = s->env->ha->num_retained ? s->env->ha->num_retained : 1;
   return r;
 }
 
@@ -218,7 +218,7 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
                                      "list", n_retire);
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   key_of(key, sizeof(key), id);
   c = k8sha__cp_new(s, C_ADD, user_data);
   if (!c)
@@ -226,8 +226,8 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
   c->done = done;
   r = count_retention(s);
   if (retire) {
-    keys = k8sha__calloc(&s->ctx->rt.alloc, n_retire ? n_retire : 1, sizeof(*keys));
-    names = k8sha__calloc(&s->ctx->rt.alloc, n_retire ? n_retire : 1, sizeof(*names));
+    keys = k8sha__calloc(&s->env->rt->alloc, n_retire ? n_retire : 1, sizeof(*keys));
+    names = k8sha__calloc(&s->env->rt->alloc, n_retire ? n_retire : 1, sizeof(*names));
     for (i = 0; keys && names && i < n_retire; i++) {
       key_of(keys[i], sizeof(keys[i]), retire[i]);
       names[i] = keys[i];
@@ -239,8 +239,8 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
            ? K8SHA_ENOMEM
            : k8sha__hstore_add_retaining(s->h, key, data, len, is_pointer, &r, k8sha__cp_on_done,
                                          c);
-  k8sha__free(&s->ctx->rt.alloc, keys); /* (the add has its own copy) */
-  k8sha__free(&s->ctx->rt.alloc, names);
+  k8sha__free(&s->env->rt->alloc, keys); /* (the add has its own copy) */
+  k8sha__free(&s->env->rt->alloc, names);
   if (rc)
     k8sha__cp_free(c);
   return rc;
@@ -311,7 +311,7 @@ static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, u
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   c = k8sha__cp_new(s, kind, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -357,7 +357,7 @@ static void on_commit_counted(int err, const char *message, void *ud) {
     rc = k8sha__hstore_add_retaining(s->h, key, c->state, c->state_len, 0, &r,
                                      k8sha__cp_on_done, c);
   }
-  k8sha__free(&s->ctx->rt.alloc, c->state); /* (the add has its own copy) */
+  k8sha__free(&s->env->rt->alloc, c->state); /* (the add has its own copy) */
   c->state = NULL;
   if (rc) {
     char msg[160];
@@ -375,14 +375,14 @@ int k8sha_checkpoint_commit(k8sha_checkpoint_store *s, const void *state, size_t
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   c = k8sha__cp_new(s, C_COMMIT, user_data);
   if (!c)
     return K8SHA_ENOMEM;
   c->committed = done;
   c->increment = 1;
   c->state_len = len;
-  c->state = k8sha__malloc(&s->ctx->rt.alloc, len);
+  c->state = k8sha__malloc(&s->env->rt->alloc, len);
   if (!c->state) {
     k8sha__cp_free(c);
     return K8SHA_ENOMEM;

@@ -41,7 +41,7 @@ typedef struct cop {
 
 struct k8sha_checkpoint_store {
   k8sha__life life;
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__fcm *f;
   k8sha__hstore *h;
   char job_id[K8SHA__JOB_ID_LEN + 1];

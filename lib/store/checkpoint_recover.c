@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "k8sha/checkpoint.h"
 #include "k8sha/errors.h"
 #include "election/fenced.h"
@@ -16,7 +16,7 @@
 static const char no_memory[] = "out of memory reading this checkpoint";
 
 void k8sha__cp_list_free(cop *c) {
-  const k8sha_allocator *a = &c->s->ctx->rt.alloc;
+  const k8sha_allocator *a = &c->s->env->rt->alloc;
   size_t i;
   for (i = 0; c->list && i < c->n; i++) {
     k8sha__free(a, (void *)c->list[i].data);
@@ -37,7 +37,7 @@ void k8sha__cp_report_recovery(cop *c, int err) {
         latest = &c->list[i - 1];
       } else {
         skipped++;
-        k8sha__log(&s->ctx->rt, K8SHA_LOG_WARN, "store", "checkpoint %" PRIu64 " is unusable, an "
+        k8sha__log(s->env->rt, K8SHA_LOG_WARN, "store", "checkpoint %" PRIu64 " is unusable, an "
                    "older one is taken: %s", c->list[i - 1].id, c->list[i - 1].message);
       }
     }
@@ -82,7 +82,7 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
   slot *sl = ud;
   cop *c = sl->c;
   k8sha_checkpoint *cp = &c->list[sl->index];
-  const k8sha_allocator *a = &c->s->ctx->rt.alloc;
+  const k8sha_allocator *a = &c->s->env->rt->alloc;
 
   k8sha__free(a, sl);
   cp->status = err;
@@ -110,7 +110,7 @@ static void on_got(int err, const char *message, const void *data, size_t len, i
 static void on_recover_turn(int err, const char *message, void *ud) {
   cop *c = ud;
   k8sha_checkpoint_store *s = c->s;
-  const k8sha_allocator *a = &s->ctx->rt.alloc;
+  const k8sha_allocator *a = &s->env->rt->alloc;
   size_t i;
 
   if (err) {
@@ -163,7 +163,7 @@ static int start_recovery(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   c = k8sha__cp_new(s, C_RECOVER, user_data);
   if (!c)
     return K8SHA_ENOMEM;

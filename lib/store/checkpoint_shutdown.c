@@ -2,7 +2,7 @@
  * has them removed, then its counter. */
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/timer.h"
 #include "k8sha/checkpoint.h"
 #include "k8sha/errors.h"
@@ -59,7 +59,7 @@ static void on_shutdown_turn(int err, const char *message, void *ud) {
   }
   if (k8sha__hstore_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &live, &nl) != 0 ||
       k8sha__hstore_marked_keys(s->h, K8SHA__CHECKPOINT_PREFIX, &marked, &nm) != 0 ||
-      !(c->keys = k8sha__calloc(&s->ctx->rt.alloc, nl + nm + 1, sizeof(*c->keys)))) {
+      !(c->keys = k8sha__calloc(&s->env->rt->alloc, nl + nm + 1, sizeof(*c->keys)))) {
     k8sha__hstore_keys_free(s->h, live, nl);
     k8sha__hstore_keys_free(s->h, marked, nm);
     k8sha__cp_complete(c, K8SHA_ENOMEM, "out of memory listing checkpoints");
@@ -69,8 +69,8 @@ static void on_shutdown_turn(int err, const char *message, void *ud) {
     c->keys[c->n++] = marked[i];
   for (i = 0; i < nl; i++)
     c->keys[c->n++] = live[i];
-  k8sha__free(&s->ctx->rt.alloc, live);
-  k8sha__free(&s->ctx->rt.alloc, marked);
+  k8sha__free(&s->env->rt->alloc, live);
+  k8sha__free(&s->env->rt->alloc, marked);
   shutdown_next(c);
 }
 
@@ -82,14 +82,14 @@ int k8sha_checkpoint_store_shutdown(k8sha_checkpoint_store *s, k8sha_job_status 
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   c = k8sha__cp_new(s, C_SHUTDOWN, user_data);
   if (!c)
     return K8SHA_ENOMEM;
   c->done = done;
   if (status == K8SHA_JOB_SUSPENDED) {
     /* Nothing to write (and no leadership needed): complete on the next loop turn. */
-    c->defer = k8sha__timer_new(&s->ctx->rt, on_suspended, c);
+    c->defer = k8sha__timer_new(s->env->rt, on_suspended, c);
     rc = c->defer ? 0 : K8SHA_ENOMEM;
     if (rc == 0)
       k8sha__timer_start(c->defer, 0);

@@ -4,7 +4,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
+#include "store/make.h"
 #include "core/k8s_names.h"
 #include "k8sha/cleanup.h"
 #include "k8sha/errors.h"
@@ -28,8 +29,8 @@ static int delete_configmap(task *t, json_t *item) {
   json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                            "preconditions", "resourceVersion", rv ? rv : "");
   char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  char *path = k8sha__asprintf(&t->ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
-                               t->ctx->ha.namespace_, k8sha__task_item_name(item));
+  char *path = k8sha__asprintf(&t->env->rt->alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
+                               t->env->ha->namespace_, k8sha__task_item_name(item));
   int rc;
   json_decref(body);
   memset(&o, 0, sizeof(o));
@@ -37,9 +38,9 @@ static int delete_configmap(task *t, json_t *item) {
   o.path = path;
   o.body = text;
   o.body_len = text ? strlen(text) : 0;
-  rc = text && path ? k8sha__req_start(t->ctx->kube, &o, on_deleted, t, NULL) : K8SHA_ENOMEM;
+  rc = text && path ? k8sha__req_start(t->env->kube, &o, on_deleted, t, NULL) : K8SHA_ENOMEM;
   free(text);
-  k8sha__free(&t->ctx->rt.alloc, path);
+  k8sha__free(&t->env->rt->alloc, path);
   return rc;
 }
 
@@ -121,10 +122,10 @@ void k8sha__cleanup_cluster_run(task *t, int err, const char *message) {
     k8sha__task_end(t, rc, "cleanup: %s", k8sha_strerror(rc));
 }
 
-int k8sha_cleanup_cluster(k8sha_ctx *ctx, unsigned int flags, k8sha_found_cb found,
+int k8sha__cleanup_cluster(k8sha__env *env, unsigned int flags, k8sha_found_cb found,
                           k8sha_cleanup_done_cb done, void *user_data) {
-  if (!ctx || (flags & ~K8SHA_CLEANUP_DRY_RUN))
+  if (!env || (flags & ~K8SHA_CLEANUP_DRY_RUN))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
-  return k8sha__task_start(ctx, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_cleanup_cluster");
+  return k8sha__task_start(env, NULL, T_CLUSTER, NULL, flags, found, done, user_data);
 }

@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/ctx_priv.h"
+#include "election/env.h"
+#include "store/make.h"
 #include "election/elector.h"
 #include "k8sha/cleanup.h"
 #include "k8sha/errors.h"
@@ -37,7 +38,7 @@ static void report_entries(task *t, json_t *obj, const char *cm, const char *pre
     if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
     k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/%s", cm, key);
-    if (k8sha__value_describe(&t->ctx->rt.alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
+    if (k8sha__value_describe(&t->env->rt->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
       k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", cm, key, why);
     else if (info.uri[0])
       k8sha__task_report(t, K8SHA_FOUND_BLOB, "%s", info.uri);
@@ -165,7 +166,7 @@ static int claim_cluster_configmap(task *t, int err, const char *message) {
     return 0;
   t->step = J_GRAPH_CLAIMED;
   return k8sha__store_open(t->leader, t->cluster_cm,
-                           k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind, 0,
+                           k8sha__graph_kind_written(t->env->ha->flink_layout)->blob_kind, 0,
                            k8sha__task_on_fcm, t, &t->cf, &t->ch);
 }
 
@@ -266,16 +267,16 @@ void k8sha__cleanup_dry_job_run(task *t, int err, const char *message) {
 
 /* ---- entry point ---- */
 
-int k8sha_cleanup_job(k8sha_ctx *ctx, k8sha_election *leader, const char *job_id,
+int k8sha__cleanup_job(k8sha__env *env, k8sha_election *leader, const char *job_id,
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data) {
   int dry = (flags & K8SHA_CLEANUP_DRY_RUN) != 0;
-  if (!ctx || !k8sha__job_id_valid(job_id) || (flags & ~K8SHA_CLEANUP_DRY_RUN) ||
-      (!leader && !dry) || (leader && k8sha__election_ctx(leader) != ctx))
+  if (!env || !k8sha__job_id_valid(job_id) || (flags & ~K8SHA_CLEANUP_DRY_RUN) ||
+      (!leader && !dry) || (leader && k8sha__election_env(leader) != env))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_cleanup_job");
   if (!dry && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
-  return k8sha__task_start(ctx, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found,
+  return k8sha__task_start(env, dry ? NULL : leader, dry ? T_JOB_DRY : T_JOB, job_id, flags, found,
                            done, user_data);
 }

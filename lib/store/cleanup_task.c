@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/k8s_names.h"
 #include "core/timer.h"
 #include "election/elector.h"
@@ -36,11 +36,11 @@ static void task_leader_gone(k8sha__election_link *link) {
 }
 
 static void task_free(task *t) {
-  const k8sha_allocator *a = &t->ctx->rt.alloc;
-  k8sha__rt_child(&t->ctx->rt, -1);
+  const k8sha_allocator *a = &t->env->rt->alloc;
+  k8sha__rt_child(t->env->rt, -1);
   k8sha__election_link_remove(&t->link);
   if (t->watching)
-    k8sha__pins_watch(t->ctx->storage, 0);
+    k8sha__pins_watch(t->env->storage, 0);
   k8sha__fcm_free(t->jf);
   k8sha__fcm_free(t->cf);
   k8sha__hstore_free(t->jh);
@@ -143,7 +143,7 @@ static int on_listed(task *t, const k8sha__resp *resp) {
   if (resp->err == K8SHA_EEXPIRED && t->next_page && t->list_restarts < LIST_RESTARTS) {
     t->list_restarts++;
     json_array_clear(t->items);
-    k8sha__free(&t->ctx->rt.alloc, t->next_page);
+    k8sha__free(&t->env->rt->alloc, t->next_page);
     t->next_page = NULL;
     return list_page(t);
   }
@@ -151,10 +151,10 @@ static int on_listed(task *t, const k8sha__resp *resp) {
     return resp->err;
   if (json_is_array(items) && json_array_extend(t->items, items) != 0)
     return K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->rt.alloc, t->next_page);
+  k8sha__free(&t->env->rt->alloc, t->next_page);
   t->next_page = NULL;
   if (cont && *cont) {
-    if (!(t->next_page = k8sha__strdup(&t->ctx->rt.alloc, cont)))
+    if (!(t->next_page = k8sha__strdup(&t->env->rt->alloc, cont)))
       return K8SHA_ENOMEM;
     return list_page(t);
   }
@@ -194,31 +194,31 @@ static int list_page(task *t) {
   k8sha__req_opts o;
   char *selector, *escaped, *token = NULL, *path = NULL;
   int rc;
-  selector = k8sha__asprintf(&t->ctx->rt.alloc, K8SHA__HA_SELECTOR_FMT, t->ctx->ha.cluster_id);
-  escaped = selector ? k8sha__query_escape(t->ctx->kube, selector) : NULL;
+  selector = k8sha__asprintf(&t->env->rt->alloc, K8SHA__HA_SELECTOR_FMT, t->env->ha->cluster_id);
+  escaped = selector ? k8sha__query_escape(t->env->kube, selector) : NULL;
   if (t->next_page)
-    token = k8sha__query_escape(t->ctx->kube, t->next_page);
+    token = k8sha__query_escape(t->env->kube, t->next_page);
   if (escaped && (!t->next_page || token))
-    path = k8sha__asprintf(&t->ctx->rt.alloc,
+    path = k8sha__asprintf(&t->env->rt->alloc,
                            K8SHA__CONFIGMAPS_PATH_FMT "?labelSelector=%s&limit=%d%s%s",
-                           t->ctx->ha.namespace_, escaped, LIST_PAGE, token ? "&continue=" : "",
+                           t->env->ha->namespace_, escaped, LIST_PAGE, token ? "&continue=" : "",
                            token ? token : "");
   memset(&o, 0, sizeof(o));
   o.verb = K8SHA__LIST;
   o.path = path;
   t->step = S_LISTED;
-  rc = path ? k8sha__req_start(t->ctx->kube, &o, on_page, t, NULL) : K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->rt.alloc, selector);
-  k8sha__free(&t->ctx->rt.alloc, escaped);
-  k8sha__free(&t->ctx->rt.alloc, token);
-  k8sha__free(&t->ctx->rt.alloc, path);
+  rc = path ? k8sha__req_start(t->env->kube, &o, on_page, t, NULL) : K8SHA_ENOMEM;
+  k8sha__free(&t->env->rt->alloc, selector);
+  k8sha__free(&t->env->rt->alloc, escaped);
+  k8sha__free(&t->env->rt->alloc, token);
+  k8sha__free(&t->env->rt->alloc, path);
   return rc;
 }
 
 /* Lists the cluster's labelled ConfigMaps into t->items, page by page. */
 int k8sha__task_list_configmaps(task *t) {
   json_decref(t->items);
-  k8sha__free(&t->ctx->rt.alloc, t->next_page);
+  k8sha__free(&t->env->rt->alloc, t->next_page);
   t->next_page = NULL;
   t->list_restarts = 0;
   if (!(t->items = json_array()))
@@ -227,16 +227,16 @@ int k8sha__task_list_configmaps(task *t) {
 }
 
 static char *blob_prefix(task *t) {
-  return k8sha__asprintf(&t->ctx->rt.alloc, "%s/%s/", t->ctx->ha.storage_dir,
-                         t->ctx->ha.ha_cluster_id);
+  return k8sha__asprintf(&t->env->rt->alloc, "%s/%s/", t->env->ha->storage_dir,
+                         t->env->ha->ha_cluster_id);
 }
 
 int k8sha__task_list_blobs(task *t) {
   char *prefix = blob_prefix(t);
   int rc;
   t->step = S_BLOBS_LISTED;
-  rc = prefix ? k8sha__blob_list(t->ctx->storage, prefix, on_blob, t) : K8SHA_ENOMEM;
-  k8sha__free(&t->ctx->rt.alloc, prefix);
+  rc = prefix ? k8sha__blob_list(t->env->storage, prefix, on_blob, t) : K8SHA_ENOMEM;
+  k8sha__free(&t->env->rt->alloc, prefix);
   return rc;
 }
 
@@ -260,7 +260,7 @@ int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
     int rc;
     if (not_a_pointer(key) || !json_string_value(v))
       continue;
-    rc = k8sha__value_describe(&t->ctx->rt.alloc, json_string_value(v), &info, why, sizeof(why));
+    rc = k8sha__value_describe(&t->env->rt->alloc, json_string_value(v), &info, why, sizeof(why));
     if (rc == 0 && info.form == K8SHA__VALUE_OPAQUE) {
       rc = K8SHA_ECORRUPT;
       snprintf(why, sizeof(why), "a pointer in a form libk8sha does not read (a host's own)");
@@ -303,7 +303,7 @@ void k8sha__task_keep_ha_items(task *t) {
   size_t i = 0;
   while (i < json_array_size(t->items)) {
     if (k8sha__task_item_name(json_array_get(t->items, i)) &&
-        k8sha__is_ha_object(json_array_get(t->items, i), t->ctx->ha.cluster_id))
+        k8sha__is_ha_object(json_array_get(t->items, i), t->env->ha->cluster_id))
       i++;
     else
       json_array_remove(t->items, i);
@@ -353,7 +353,7 @@ int k8sha__task_next_blob(task *t) {
       if (t->flags & K8SHA_CLEANUP_DRY_RUN)
         continue;
     }
-    return k8sha__blob_remove(t->ctx->storage, uri, on_blob, t);
+    return k8sha__blob_remove(t->env->storage, uri, on_blob, t);
   }
   k8sha__task_end(t, 0, NULL);
   return 0;
@@ -382,14 +382,14 @@ void k8sha__task_run(task *t, int err, const char *message) {
 
 /* ---- the start ---- */
 
-int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
+int k8sha__task_start(k8sha__env *env, k8sha_election *leader, task_kind kind, const char *job_id,
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data) {
-  task *t = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*t));
+  task *t = k8sha__calloc(&env->rt->alloc, 1, sizeof(*t));
   if (!t)
     return K8SHA_ENOMEM;
-  t->ctx = ctx;
-  k8sha__rt_child(&ctx->rt, 1); /* a running task keeps its context (k8sha_ctx_free: K8SHA_EBUSY) */
+  t->env = env;
+  k8sha__rt_child(env->rt, 1); /* a running task keeps its context (k8sha_ctx_free: K8SHA_EBUSY) */
   t->leader = leader;
   t->term = leader ? k8sha__election_term(leader) : 0;
   if (leader) {
@@ -403,12 +403,12 @@ int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, co
   t->user_data = user_data;
   if (job_id)
     snprintf(t->job_id, sizeof(t->job_id), "%s", job_id);
-  t->cm_name = job_id ? k8sha__job_configmap_name(ctx, job_id) : NULL;
-  t->cluster_cm = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
-  t->kick = k8sha__timer_new(&ctx->rt, on_kick, t);
+  t->cm_name = job_id ? k8sha__job_configmap_name(env, job_id) : NULL;
+  t->cluster_cm = k8sha__lock_default_name(env, K8SHA_LOCK_CONFIGMAP);
+  t->kick = k8sha__timer_new(env->rt, on_kick, t);
   {
     char folder[K8SHA__URI_MAX];
-    snprintf(folder, sizeof(folder), "%s/%s/", ctx->ha.storage_dir, ctx->ha.ha_cluster_id);
+    snprintf(folder, sizeof(folder), "%s/%s/", env->ha->storage_dir, env->ha->ha_cluster_id);
     if (k8sha__uri_canonical(folder, t->folder, sizeof(t->folder)) != 0)
       snprintf(t->folder, sizeof(t->folder), "%s", folder);
   }

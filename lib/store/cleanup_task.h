@@ -31,7 +31,7 @@ enum task_step {
 typedef struct task {
   k8sha__election_link link; /* to leader, when there is one */
   int leader_gone;           /* the host freed the leader's election: the task ends */
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha_election *leader;
   uint64_t term;
   task_kind kind;
@@ -81,7 +81,7 @@ void k8sha__task_keep_ha_items(task *t);
 void k8sha__task_keep_blob_names(task *t);
 /* Reports and deletes the next blob of t->work that goes; ends the task after the last. */
 int k8sha__task_next_blob(task *t);
-int k8sha__task_start(k8sha_ctx *ctx, k8sha_election *leader, task_kind kind, const char *job_id,
+int k8sha__task_start(k8sha__env *env, k8sha_election *leader, task_kind kind, const char *job_id,
                       unsigned int flags, k8sha_found_cb found, k8sha_cleanup_done_cb done,
                       void *user_data);
 

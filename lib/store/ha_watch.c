@@ -2,7 +2,8 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
+#include "store/make.h"
 #include "k8sha/errors.h"
 #include "k8sha/watch.h"
 #include "kube/informer.h"
@@ -11,7 +12,7 @@
 #include "layout/flink.h"
 
 struct k8sha_watch {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__informer *inf;
   k8sha_watch_cb cb;
   void *user_data;
@@ -27,7 +28,7 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user
   k8sha_watch_event ev;
   char *json, *old_json;
 
-  if (w->ha_only && !k8sha__is_ha_object(obj, w->ctx->ha.cluster_id))
+  if (w->ha_only && !k8sha__is_ha_object(obj, w->env->ha->cluster_id))
     return; /* Flink's other ConfigMaps of the cluster (its configuration, pod templates) */
   json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
   old_json = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -63,7 +64,7 @@ static void on_error(int err, const char *message, void *user_data) {
   w->cb(w, &ev, w->user_data);
 }
 
-int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selector,
+int k8sha__watch_new(k8sha_watch **out, k8sha__env *env, const char *label_selector,
                     k8sha_watch_cb cb, void *user_data) {
   k8sha__informer_cbs cbs = {on_change, on_synced, on_error};
   k8sha__informer_opts o;
@@ -71,32 +72,32 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
   k8sha_watch *w;
   int rc;
 
-  if (!out || !ctx || !cb)
+  if (!out || !env || !cb)
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
-  w = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*w));
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_watch_new");
+  w = k8sha__calloc(&env->rt->alloc, 1, sizeof(*w));
   if (!w)
     return K8SHA_ENOMEM;
-  w->ctx = ctx;
-  k8sha__rt_child(&ctx->rt, 1);
+  w->env = env;
+  k8sha__rt_child(env->rt, 1);
   w->cb = cb;
   w->user_data = user_data;
   w->ha_only = !label_selector;
-  selector = label_selector ? k8sha__strdup(&ctx->rt.alloc, label_selector)
-                            : k8sha__asprintf(&ctx->rt.alloc, K8SHA__HA_SELECTOR_FMT,
-                                              ctx->ha.cluster_id);
-  collection = k8sha__asprintf(&ctx->rt.alloc, K8SHA__CONFIGMAPS_PATH_FMT, ctx->ha.namespace_);
+  selector = label_selector ? k8sha__strdup(&env->rt->alloc, label_selector)
+                            : k8sha__asprintf(&env->rt->alloc, K8SHA__HA_SELECTOR_FMT,
+                                              env->ha->cluster_id);
+  collection = k8sha__asprintf(&env->rt->alloc, K8SHA__CONFIGMAPS_PATH_FMT, env->ha->namespace_);
   rc = selector && collection ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
     memset(&o, 0, sizeof(o));
     o.collection = collection;
     o.label_selector = selector;
-    rc = k8sha__informer_new(ctx->kube, &o, &cbs, w, &w->inf);
+    rc = k8sha__informer_new(env->kube, &o, &cbs, w, &w->inf);
   }
   if (rc == 0)
     rc = k8sha__informer_start(w->inf);
-  k8sha__free(&ctx->rt.alloc, selector);
-  k8sha__free(&ctx->rt.alloc, collection);
+  k8sha__free(&env->rt->alloc, selector);
+  k8sha__free(&env->rt->alloc, collection);
   if (rc) {
     k8sha_watch_free(w);
     return rc;
@@ -108,8 +109,8 @@ int k8sha_watch_new(k8sha_watch **out, k8sha_ctx *ctx, const char *label_selecto
 void k8sha_watch_free(k8sha_watch *w) {
   if (!w)
     return;
-  K8SHA__LOOP_ONLY_VOID(&w->ctx->rt);
-  k8sha__rt_child(&w->ctx->rt, -1);
+  K8SHA__LOOP_ONLY_VOID(w->env->rt);
+  k8sha__rt_child(w->env->rt, -1);
   k8sha__informer_free(w->inf);
-  k8sha__free(&w->ctx->rt.alloc, w);
+  k8sha__free(&w->env->rt->alloc, w);
 }

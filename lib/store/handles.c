@@ -7,7 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/base64.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/fail.h"
 #include "k8sha/errors.h"
 #include "core/k8s_names.h"
@@ -29,19 +29,19 @@ static int valid_key(const char *key) {
 
 static hop *op_new(k8sha__hstore *s, kind k, const char *key, k8sha__hstore_done done,
                    k8sha__hstore_got got, void *user_data) {
-  hop *o = k8sha__calloc(&s->ctx->rt.alloc, 1, sizeof(*o));
+  hop *o = k8sha__calloc(&s->env->rt->alloc, 1, sizeof(*o));
   if (!o)
     return NULL;
   o->done = done;
   o->got = got;
   o->user_data = user_data;
   o->s = s;
-  o->ctx = s->ctx;
-  o->alloc = s->ctx->rt.alloc;
+  o->env = s->env;
+  o->alloc = s->env->rt->alloc;
   o->kind = k;
-  o->key = k8sha__strdup(&s->ctx->rt.alloc, key);
+  o->key = k8sha__strdup(&s->env->rt->alloc, key);
   if (!o->key) {
-    k8sha__free(&s->ctx->rt.alloc, o);
+    k8sha__free(&s->env->rt->alloc, o);
     return NULL;
   }
   return o;
@@ -56,8 +56,8 @@ static int new_blob_uri(k8sha__hstore *s, char **out) {
     return K8SHA_ESYSTEM;
   for (i = 0; i < 6; i++)
     snprintf(hex + 2 * i, 3, "%02x", r[i]);
-  *out = k8sha__asprintf(&s->ctx->rt.alloc, "%s/%s/%s%s", s->ctx->ha.storage_dir,
-                         s->ctx->ha.ha_cluster_id, s->blob_kind, hex);
+  *out = k8sha__asprintf(&s->env->rt->alloc, "%s/%s/%s%s", s->env->ha->storage_dir,
+                         s->env->ha->ha_cluster_id, s->blob_kind, hex);
   return *out ? 0 : K8SHA_ENOMEM;
 }
 
@@ -87,7 +87,7 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
   if (!o)
     return K8SHA_ENOMEM;
   o->len = len;
-  o->data = k8sha__malloc(&s->ctx->rt.alloc, len ? len : 1);
+  o->data = k8sha__malloc(&s->env->rt->alloc, len ? len : 1);
   rc = set_retention(o, r);
   if (rc == 0)
     rc = o->data ? new_blob_uri(s, &o->uri) : K8SHA_ENOMEM;
@@ -99,12 +99,12 @@ static int put_blob(k8sha__hstore *s, kind k, const char *key, const void *data,
     snprintf(o->p.uri, sizeof(o->p.uri), "%s", o->uri);
     o->p.size = len;
     o->p.crc = k8sha__crc32c(0, data, len);
-    rc = k8sha__pointer_encode(&s->ctx->rt.alloc, &o->p, &o->value);
+    rc = k8sha__pointer_encode(&s->env->rt->alloc, &o->p, &o->value);
   }
-  if (rc == 0 && (rc = k8sha__blob_pin(s->ctx->storage, o->uri)) == 0)
+  if (rc == 0 && (rc = k8sha__blob_pin(s->env->storage, o->uri)) == 0)
     o->pinned = 1;
   if (rc) {
-    k8sha__h_op_free(s->ctx, o);
+    k8sha__h_op_free(s->env, o);
     return rc;
   }
   return k8sha__h_launch(o, P_CHECK, k8sha__h_edit_put);
@@ -151,7 +151,7 @@ int k8sha__hstore_put_pointer(k8sha__hstore *s, const char *key, const void *ptr
 static int check_host_pointer(hop *o) {
   k8sha__value_info info;
   char why[160];
-  int rc = k8sha__value_describe(&o->ctx->rt.alloc, o->value, &info, why, sizeof(why));
+  int rc = k8sha__value_describe(&o->env->rt->alloc, o->value, &info, why, sizeof(why));
   if (rc == K8SHA_ECORRUPT)
     return k8sha__fail(rc,
                        "pointer bytes for entry %s of ConfigMap %s start like a Java "
@@ -172,11 +172,11 @@ static int add_pointer(k8sha__hstore *s, kind k, const char *key, const void *pt
     return K8SHA_ENOMEM;
   rc = set_retention(o, r);
   if (rc == 0)
-    rc = k8sha__base64_encode(&s->ctx->rt.alloc, ptr, len, &o->value);
+    rc = k8sha__base64_encode(&s->env->rt->alloc, ptr, len, &o->value);
   if (rc == 0)
     rc = check_host_pointer(o);
   if (rc) {
-    k8sha__h_op_free(s->ctx, o);
+    k8sha__h_op_free(s->env, o);
     return rc;
   }
   return k8sha__h_launch(o, P_CHECK, k8sha__h_edit_put);
@@ -207,7 +207,7 @@ int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, 
 
 int k8sha__hstore_exists(const k8sha__hstore *s, const char *key) {
   const char *v = k8sha__h_entry_of(k8sha__fcm_object(s->f), key);
-  return v && !k8sha__h_is_marked(s->ctx, v);
+  return v && !k8sha__h_is_marked(s->env, v);
 }
 
 int k8sha__h_cmp_str(const void *a, const void *b) {
@@ -223,10 +223,10 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
 
   json_object_foreach(data, key, v) {
     const char *text = json_string_value(v);
-    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || k8sha__h_is_marked(s->ctx, text) != marked)
+    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || k8sha__h_is_marked(s->env, text) != marked)
       continue;
-    if (k8sha__grow(&s->ctx->rt.alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
-        !(out[count] = k8sha__strdup(&s->ctx->rt.alloc, key))) {
+    if (k8sha__grow(&s->env->rt->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
+        !(out[count] = k8sha__strdup(&s->env->rt->alloc, key))) {
       k8sha__hstore_keys_free(s, out, count);
       return K8SHA_ENOMEM;
     }
@@ -251,8 +251,8 @@ int k8sha__hstore_marked_keys(const k8sha__hstore *s, const char *prefix, char *
 void k8sha__hstore_keys_free(const k8sha__hstore *s, char **keys, size_t n) {
   size_t i;
   for (i = 0; i < n; i++)
-    k8sha__free(&s->ctx->rt.alloc, keys[i]);
-  k8sha__free(&s->ctx->rt.alloc, keys);
+    k8sha__free(&s->env->rt->alloc, keys[i]);
+  k8sha__free(&s->env->rt->alloc, keys);
 }
 
 /* ---- the store ---- */
@@ -269,23 +269,23 @@ int k8sha__store_open(k8sha_election *e, const char *configmap, const char *blob
 }
 
 int k8sha__hstore_new(k8sha__fcm *f, const char *blob_kind, k8sha__hstore **out) {
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__hstore *s;
   if (!f || !blob_kind || !out)
     return K8SHA_EINVAL;
-  ctx = k8sha__fcm_ctx(f);
-  s = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*s));
+  env = k8sha__fcm_env(f);
+  s = k8sha__calloc(&env->rt->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   s->f = f;
-  s->ctx = ctx;
-  s->blob_kind = k8sha__strdup(&ctx->rt.alloc, blob_kind);
+  s->env = env;
+  s->blob_kind = k8sha__strdup(&env->rt->alloc, blob_kind);
   s->deleted = json_object();
-  k8sha__retained_init(&s->retained, &ctx->rt.alloc);
+  k8sha__retained_init(&s->retained, &env->rt->alloc);
   if (!s->blob_kind || !s->deleted) {
     json_decref(s->deleted);
-    k8sha__free(&ctx->rt.alloc, s->blob_kind);
-    k8sha__free(&ctx->rt.alloc, s);
+    k8sha__free(&env->rt->alloc, s->blob_kind);
+    k8sha__free(&env->rt->alloc, s);
     return K8SHA_ENOMEM;
   }
   *out = s;
@@ -308,13 +308,13 @@ void k8sha__hstore_free(k8sha__hstore *s) {
       /* The backend still holds it: freed when its completion arrives, or, when the context is
        * freed before that, once the backends are done (the callback never comes then). */
       o->s = NULL;
-      (void)k8sha__storage_bury(s->ctx->storage, release_buried, o);
+      (void)k8sha__storage_bury(s->env->storage, release_buried, o);
     } else {
-      k8sha__h_op_free(s->ctx, o);
+      k8sha__h_op_free(s->env, o);
     }
   }
   json_decref(s->deleted);
   k8sha__retained_clear(&s->retained);
-  k8sha__free(&s->ctx->rt.alloc, s->blob_kind);
-  k8sha__free(&s->ctx->rt.alloc, s);
+  k8sha__free(&s->env->rt->alloc, s->blob_kind);
+  k8sha__free(&s->env->rt->alloc, s);
 }

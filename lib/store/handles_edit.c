@@ -6,7 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/base64.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "k8sha/errors.h"
 #include "storage/uri.h"
 #include "store/handles_priv.h"
@@ -39,27 +39,27 @@ const char *k8sha__h_entry_of(json_t *obj, const char *key) {
   return json_string_value(json_object_get(json_object_get(obj, "data"), key));
 }
 
-int k8sha__h_is_marked(k8sha_ctx *ctx, const char *v) {
-  return k8sha__value_is_marked(&ctx->rt.alloc, v);
+int k8sha__h_is_marked(k8sha__env *env, const char *v) {
+  return k8sha__value_is_marked(&env->rt->alloc, v);
 }
 
 /* The blob a value (marked or not) points to, allocated: for libk8sha's compact pointer and for
  * Flink's handle, whose blob the store owns as Flink's own store does; NULL for bytes a host
  * encoded itself (their blob is the host's) and for a value that cannot be read. */
-char *k8sha__h_blob_of(k8sha_ctx *ctx, const char *value) {
+char *k8sha__h_blob_of(k8sha__env *env, const char *value) {
   k8sha__value_info info;
   char why[8];
-  if (k8sha__value_describe(&ctx->rt.alloc, value, &info, why, sizeof(why)) != 0 ||
+  if (k8sha__value_describe(&env->rt->alloc, value, &info, why, sizeof(why)) != 0 ||
       info.form == K8SHA__VALUE_OPAQUE)
     return NULL;
-  return k8sha__strdup(&ctx->rt.alloc, info.uri);
+  return k8sha__strdup(&env->rt->alloc, info.uri);
 }
 
 /* The form of a value; K8SHA__VALUE_OPAQUE for one that cannot be read. */
-int k8sha__h_form_of(k8sha_ctx *ctx, const char *value) {
+int k8sha__h_form_of(k8sha__env *env, const char *value) {
   k8sha__value_info info;
   char why[8];
-  if (k8sha__value_describe(&ctx->rt.alloc, value, &info, why, sizeof(why)) != 0)
+  if (k8sha__value_describe(&env->rt->alloc, value, &info, why, sizeof(why)) != 0)
     return K8SHA__VALUE_OPAQUE;
   return info.form;
 }
@@ -75,7 +75,7 @@ int k8sha__h_may_be_same_blob(const char *a, const char *b) {
 }
 
 static int same_entry(hop *o, const char *v) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   k8sha__pointer p;
   unsigned char *bytes = NULL;
   size_t len;
@@ -84,14 +84,14 @@ static int same_entry(hop *o, const char *v) {
   o->ours = strcmp(v, o->value) == 0;
   if (o->kind == H_ADD_POINTER || o->kind == H_PUT_POINTER || o->ours)
     return o->ours;
-  rc = k8sha__value_decode(&ctx->rt.alloc, v, &marked, &p, &bytes, &len, &why);
-  k8sha__free(&ctx->rt.alloc, bytes);
+  rc = k8sha__value_decode(&env->rt->alloc, v, &marked, &p, &bytes, &len, &why);
+  k8sha__free(&env->rt->alloc, bytes);
   return rc == 1 && p.size == o->p.size && p.crc == o->p.crc;
 }
 
 static void set_old(hop *o, const char *v) {
-  k8sha__free(&o->ctx->rt.alloc, o->old_value);
-  o->old_value = k8sha__strdup(&o->ctx->rt.alloc, v);
+  k8sha__free(&o->env->rt->alloc, o->old_value);
+  o->old_value = k8sha__strdup(&o->env->rt->alloc, v);
 }
 
 /* ---- edits, run by the fenced ConfigMap on its current state ---- */
@@ -104,18 +104,18 @@ int k8sha__h_edit_put(json_t *obj, json_t *changes, void *ud, char *msg, size_t 
 
   o->identical = 0;
   if (o->kind == H_REPLACE) {
-    if (!v || k8sha__h_is_marked(o->ctx, v)) {
+    if (!v || k8sha__h_is_marked(o->env, v)) {
       snprintf(msg, n, "ConfigMap %s has no entry %s to replace", name, o->key);
       return K8SHA_ENOTFOUND;
     }
     set_old(o, v);
   } else if ((o->kind == H_PUT || o->kind == H_PUT_POINTER) && v) {
-    if (!k8sha__h_is_marked(o->ctx, v) && same_entry(o, v)) {
+    if (!k8sha__h_is_marked(o->env, v) && same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
     }
     set_old(o, v);
-  } else if (v && !k8sha__h_is_marked(o->ctx, v)) {
+  } else if (v && !k8sha__h_is_marked(o->env, v)) {
     if (same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
@@ -176,13 +176,13 @@ static int retire_one(hop *o, json_t *obj, json_t *changes, const char *key) {
   int rc = 0;
   if (strcmp(key, o->key) == 0)
     return K8SHA_EINVAL; /* the entry being added would be subsumed by its own update */
-  marked = k8sha__value_mark(&o->ctx->rt.alloc, k8sha__fcm_value(obj, changes, key));
+  marked = k8sha__value_mark(&o->env->rt->alloc, k8sha__fcm_value(obj, changes, key));
   if (!marked)
     return K8SHA_ENOMEM;
   if (json_object_set_new(o->subsumed, key, json_string(marked)) != 0 ||
       json_object_set_new(changes, key, json_string(marked)) != 0) /* the key stays */
     rc = K8SHA_ENOMEM;
-  k8sha__free(&o->ctx->rt.alloc, marked);
+  k8sha__free(&o->env->rt->alloc, marked);
   return rc;
 }
 
@@ -217,7 +217,7 @@ int k8sha__h_retain(hop *o, json_t *obj, json_t *changes) {
       n_live--;
     if (!text)
       continue;
-    if (k8sha__h_is_marked(o->ctx, text))
+    if (k8sha__h_is_marked(o->env, text))
       rc = note_marked(o, key, text, &drop);
     else if (n_new == sizeof(added) / sizeof(added[0]))
       rc = K8SHA_EINVAL; /* (an add's edit adds one entry) */
@@ -233,7 +233,7 @@ int k8sha__h_retain(hop *o, json_t *obj, json_t *changes) {
   if (rc == 0 && o->retire) {
     json_object_foreach(o->retire, key, v) {
       const char *text = k8sha__fcm_value(obj, changes, key);
-      int live = json_object_get(changes, key) ? text && !k8sha__h_is_marked(o->ctx, text) &&
+      int live = json_object_get(changes, key) ? text && !k8sha__h_is_marked(o->env, text) &&
                                                      strncmp(key, o->retain_prefix, plen) == 0
                                                : k8sha__retained_is_live(x, key);
       if (rc == 0 && live)
@@ -272,15 +272,15 @@ int k8sha__h_edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   if (!v)
     return K8SHA__UNCHANGED;
   set_old(o, v);
-  if (k8sha__h_is_marked(o->ctx, v))
+  if (k8sha__h_is_marked(o->env, v))
     return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->rt.alloc, v);
+  marked = k8sha__value_mark(&o->env->rt->alloc, v);
   if (!marked || !o->old_value) {
-    k8sha__free(&o->ctx->rt.alloc, marked);
+    k8sha__free(&o->env->rt->alloc, marked);
     return K8SHA_ENOMEM;
   }
   rc = json_object_set_new(changes, o->key, json_string(marked));
-  k8sha__free(&o->ctx->rt.alloc, marked);
+  k8sha__free(&o->env->rt->alloc, marked);
   return rc ? K8SHA_ENOMEM : 0;
 }
 
@@ -292,13 +292,13 @@ int k8sha__h_edit_drop(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   char *marked;
   int same;
   /* Only our marked entry goes; anything else there now was written since, and stays. */
-  if (!v || !k8sha__h_is_marked(o->ctx, v))
+  if (!v || !k8sha__h_is_marked(o->env, v))
     return K8SHA__UNCHANGED;
-  marked = k8sha__value_mark(&o->ctx->rt.alloc, o->old_value);
+  marked = k8sha__value_mark(&o->env->rt->alloc, o->old_value);
   if (!marked)
     return K8SHA_ENOMEM;
   same = strcmp(v, marked) == 0;
-  k8sha__free(&o->ctx->rt.alloc, marked);
+  k8sha__free(&o->env->rt->alloc, marked);
   if (!same)
     return K8SHA__UNCHANGED;
   return json_object_set_new(changes, o->key, json_null()) ? K8SHA_ENOMEM : 0;
@@ -308,7 +308,7 @@ int k8sha__h_edit_read(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   hop *o = ud;
   (void)changes;
   const char *v = k8sha__h_entry_of(obj, o->key);
-  if (!v || k8sha__h_is_marked(o->ctx, v)) {
+  if (!v || k8sha__h_is_marked(o->env, v)) {
     snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);
     return K8SHA_ENOTFOUND;
   }

@@ -30,7 +30,7 @@ typedef enum phase {
 typedef struct hop {
   struct hop *next;
   k8sha__hstore *s; /* NULL once the store is freed */
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha_allocator alloc; /* a copy: a buried op is freed after its context */
   kind kind;
   phase phase;
@@ -58,7 +58,7 @@ typedef struct hop {
 
 struct k8sha__hstore {
   k8sha__fcm *f;
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   char *blob_kind;
   hop *ops;        /* everything started and not finished */
   json_t *deleted; /* key -> marked value whose blob this store deleted: dropped by a later add */
@@ -72,19 +72,19 @@ int k8sha__h_cmp_str(const void *a, const void *b);
 void k8sha__h_set_msg(hop *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Starts a new operation at its first phase, an update with `edit`; on error it is freed. */
 int k8sha__h_launch(hop *o, phase ph, k8sha__fcm_edit edit);
-/* Frees an operation (ctx NULL: one buried after its context, nothing to unpin). */
-void k8sha__h_op_free(k8sha_ctx *ctx, hop *o);
+/* Frees an operation (env NULL: one buried after its context, nothing to unpin). */
+void k8sha__h_op_free(k8sha__env *env, hop *o);
 
 /* ---- handles_edit.c ---- */
 
 /* The value of `key` in obj's data, or NULL. */
 const char *k8sha__h_entry_of(json_t *obj, const char *key);
 /* 1 when the value carries the deletion marker. */
-int k8sha__h_is_marked(k8sha_ctx *ctx, const char *v);
+int k8sha__h_is_marked(k8sha__env *env, const char *v);
 /* The blob a value points to (allocated); NULL for a host's own bytes or an unreadable value. */
-char *k8sha__h_blob_of(k8sha_ctx *ctx, const char *value);
+char *k8sha__h_blob_of(k8sha__env *env, const char *value);
 /* The form of a value (K8SHA__VALUE_*); K8SHA__VALUE_OPAQUE for one that cannot be read. */
-int k8sha__h_form_of(k8sha_ctx *ctx, const char *value);
+int k8sha__h_form_of(k8sha__env *env, const char *value);
 /* Whether two blob URIs may name one blob (1 when it cannot be told: a delete fails closed). */
 int k8sha__h_may_be_same_blob(const char *a, const char *b);
 /* Retention at an add: marks what goes beyond the retained count, in `changes`. */

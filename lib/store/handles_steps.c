@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
 #include "store/handles.h"
@@ -32,13 +32,13 @@ static void unlink_op(hop *o) {
     }
 }
 
-/* ctx NULL: the context is gone (a buried operation): nothing to unpin; the op's own copy of
+/* env NULL: the context is gone (a buried operation): nothing to unpin; the op's own copy of
  * the allocator frees it. */
-void k8sha__h_op_free(k8sha_ctx *ctx, hop *o) {
+void k8sha__h_op_free(k8sha__env *env, hop *o) {
   const k8sha_allocator alloc = o->alloc;
   const k8sha_allocator *a = &alloc;
-  if (o->pinned && ctx)
-    k8sha__blob_unpin(ctx->storage, o->uri);
+  if (o->pinned && env)
+    k8sha__blob_unpin(env->storage, o->uri);
   k8sha__free(a, o->key);
   k8sha__free(a, o->data);
   k8sha__free(a, o->uri);
@@ -50,7 +50,7 @@ void k8sha__h_op_free(k8sha_ctx *ctx, hop *o) {
 }
 
 static void finish(hop *o, int err, const char *msg) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   unlink_op(o);
   if (err == K8SHA_EUNKNOWN_OUTCOME)
     o->pinned = 0; /* the pointer may still land (an update held in the API server): the blob
@@ -59,23 +59,23 @@ static void finish(hop *o, int err, const char *msg) {
     o->got(err, err ? msg : NULL, NULL, 0, 0, o->user_data);
   else if (o->done)
     o->done(err, err ? msg : NULL, o->user_data);
-  k8sha__h_op_free(ctx, o);
+  k8sha__h_op_free(env, o);
 }
 
 /* A get's answer: the value read goes to the host, and the operation is freed. */
 static void deliver(hop *o, const void *data, size_t len, int is_pointer) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   unlink_op(o);
   o->got(0, NULL, data, len, is_pointer, o->user_data);
-  k8sha__h_op_free(ctx, o);
+  k8sha__h_op_free(env, o);
 }
 
 /* A get fails with `err` and o->msg. */
 static void get_failed(hop *o, int err) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   unlink_op(o);
   o->got(err, o->msg, NULL, 0, 0, o->user_data);
-  k8sha__h_op_free(ctx, o);
+  k8sha__h_op_free(env, o);
 }
 
 /* ---- a step started, and its outcome ---- */
@@ -105,8 +105,8 @@ static void blob_read(hop *o, const k8sha__blob_result *r) {
 static void on_blob(const k8sha__blob_result *r, void *ud) {
   hop *o = ud;
   if (!o->s) { /* the store was freed while the blob operation ran */
-    k8sha__storage_unbury(o->ctx->storage, o);
-    k8sha__h_op_free(o->ctx, o);
+    k8sha__storage_unbury(o->env->storage, o);
+    k8sha__h_op_free(o->env, o);
     return;
   }
   if (o->phase == P_READ && r->err == 0) {
@@ -117,13 +117,13 @@ static void on_blob(const k8sha__blob_result *r, void *ud) {
 }
 
 static int start_blob(hop *o, phase ph, const char *uri) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   o->phase = ph;
   if (ph == P_BLOB_WRITE)
-    return k8sha__blob_write(ctx->storage, uri, o->data, o->len, on_blob, o);
+    return k8sha__blob_write(env->storage, uri, o->data, o->len, on_blob, o);
   if (ph == P_READ)
-    return k8sha__blob_read(ctx->storage, uri, on_blob, o);
-  return k8sha__blob_remove(ctx->storage, uri, on_blob, o);
+    return k8sha__blob_read(env->storage, uri, on_blob, o);
+  return k8sha__blob_remove(env->storage, uri, on_blob, o);
 }
 
 static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
@@ -134,7 +134,7 @@ static int start_fcm(hop *o, phase ph, k8sha__fcm_edit edit) {
 int k8sha__h_launch(hop *o, phase ph, k8sha__fcm_edit edit) {
   int rc = start_fcm(o, ph, edit);
   if (rc) {
-    k8sha__h_op_free(o->ctx, o);
+    k8sha__h_op_free(o->env, o);
     return rc;
   }
   o->next = o->s->ops;
@@ -145,18 +145,18 @@ int k8sha__h_launch(hop *o, phase ph, k8sha__fcm_edit edit) {
 /* Deletes the blob of the next entry the commit left marked; finishes after the last. */
 static void subsume_next(hop *o) {
   while (o->sub_iter) {
-    char *uri = k8sha__h_blob_of(o->ctx, json_string_value(json_object_iter_value(o->sub_iter)));
+    char *uri = k8sha__h_blob_of(o->env, json_string_value(json_object_iter_value(o->sub_iter)));
     int rc = uri ? start_blob(o, P_SUBSUME, uri) : -1;
-    k8sha__free(&o->ctx->rt.alloc, uri);
+    k8sha__free(&o->env->rt->alloc, uri);
     if (rc == 0)
       return;
     if (!uri) { /* a host pointer: its blob is the host's; the key can go with the next add */
       const char *key = json_object_iter_key(o->sub_iter);
-      char *marked = k8sha__value_mark(&o->ctx->rt.alloc,
+      char *marked = k8sha__value_mark(&o->env->rt->alloc,
                                        json_string_value(json_object_iter_value(o->sub_iter)));
       if (marked)
         json_object_set_new(o->s->deleted, key, json_string(marked));
-      k8sha__free(&o->ctx->rt.alloc, marked);
+      k8sha__free(&o->env->rt->alloc, marked);
     }
     o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
   }
@@ -183,7 +183,7 @@ static void discard_new(hop *o, int err, const char *message) {
 /* A get, P_CHECK: the entry's value read: Flink's handle or a compact pointer names the blob to
  * read; a host's own bytes are the answer. */
 static int read_value(hop *o) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   k8sha__pointer p;
   unsigned char *bytes = NULL;
   size_t len;
@@ -191,7 +191,7 @@ static int read_value(hop *o) {
   int marked, rc;
   k8sha__value_info info;
   char whybuf[160];
-  if (k8sha__value_describe(&ctx->rt.alloc, o->old_value, &info, whybuf, sizeof(whybuf)) == 0 &&
+  if (k8sha__value_describe(&env->rt->alloc, o->old_value, &info, whybuf, sizeof(whybuf)) == 0 &&
       info.form == K8SHA__VALUE_FLINK) {
     /* Flink's own handle: its blob holds the state, as Flink wrote it; the handle gives its
      * size (no checksum) */
@@ -207,10 +207,10 @@ static int read_value(hop *o) {
     get_failed(o, rc);
     return 0;
   }
-  rc = k8sha__value_decode(&ctx->rt.alloc, o->old_value, &marked, &p, &bytes, &len, &why);
+  rc = k8sha__value_decode(&env->rt->alloc, o->old_value, &marked, &p, &bytes, &len, &why);
   if (rc == 0) {
     deliver(o, bytes, len, 1);
-    k8sha__free(&ctx->rt.alloc, bytes);
+    k8sha__free(&env->rt->alloc, bytes);
     return 0;
   }
   if (rc == 1) {
@@ -256,8 +256,8 @@ static int blob_written(hop *o, int err, const char *message) {
 /* After a commit: the blob the replaced value named, to delete (allocated); NULL when there is
  * none or it is kept. */
 static char *replaced_blob(hop *o) {
-  k8sha_ctx *ctx = o->ctx;
-  char *uri = o->old_value ? k8sha__h_blob_of(ctx, o->old_value) : NULL;
+  k8sha__env *env = o->env;
+  char *uri = o->old_value ? k8sha__h_blob_of(env, o->old_value) : NULL;
   if (uri && o->value) {
     /* A new value naming the very blob the old one named keeps it. So does a host's opaque
      * value replacing Flink's handle: that blob is one the host wrote, and the new bytes may
@@ -265,18 +265,18 @@ static char *replaced_blob(hop *o) {
      * refuses to run while an opaque entry exists, so the kept blob is never reported as
      * unreferenced while it may be referenced). A blob of the store's own compact pointer
      * has a name only the store chose: it goes. */
-    char *now = k8sha__h_blob_of(ctx, o->value);
-    int host_blob = !now && k8sha__h_form_of(ctx, o->old_value) == K8SHA__VALUE_FLINK;
+    char *now = k8sha__h_blob_of(env, o->value);
+    int host_blob = !now && k8sha__h_form_of(env, o->old_value) == K8SHA__VALUE_FLINK;
     if (host_blob || (now && k8sha__h_may_be_same_blob(now, uri))) {
       if (host_blob)
-        k8sha__log(&ctx->rt, K8SHA_LOG_INFO, "store",
+        k8sha__log(env->rt, K8SHA_LOG_INFO, "store",
                    "entry %s of ConfigMap %s now holds host pointer bytes the store cannot "
                    "read; blob %s of the entry they replaced is kept",
                    o->key, k8sha__fcm_name(o->s->f), uri);
-      k8sha__free(&ctx->rt.alloc, uri);
+      k8sha__free(&env->rt->alloc, uri);
       uri = NULL;
     }
-    k8sha__free(&ctx->rt.alloc, now);
+    k8sha__free(&env->rt->alloc, now);
   }
   return uri;
 }
@@ -301,7 +301,7 @@ static int committed(hop *o, int err, const char *message) {
      * server is an unknown outcome); should it still, the blob is the entry's: it stays, and
      * so does whatever that write replaced or marked (an orphan at worst; retention marks
      * are retried by the next add). */
-    k8sha__log(&o->ctx->rt, K8SHA_LOG_WARN, "store",
+    k8sha__log(o->env->rt, K8SHA_LOG_WARN, "store",
                "entry %s of ConfigMap %s already holds this write's pointer: it landed earlier; "
                "blob %s is kept",
                o->key, k8sha__fcm_name(o->s->f), o->uri ? o->uri : "(none)");
@@ -315,7 +315,7 @@ static int committed(hop *o, int err, const char *message) {
   uri = replaced_blob(o);
   if (uri) {
     rc = start_blob(o, P_DELETE_OLD, uri);
-    k8sha__free(&o->ctx->rt.alloc, uri);
+    k8sha__free(&o->env->rt->alloc, uri);
     if (rc == 0)
       return 0;
   }
@@ -326,7 +326,7 @@ static int committed(hop *o, int err, const char *message) {
 /* P_DISCARD_NEW: the failure reported, whether or not the new blob is gone. */
 static int new_discarded(hop *o, int err, const char *message) {
   if (err)
-    k8sha__log(&o->ctx->rt, K8SHA_LOG_WARN, "store", "deleting unreferenced blob %s failed: %s",
+    k8sha__log(o->env->rt, K8SHA_LOG_WARN, "store", "deleting unreferenced blob %s failed: %s",
                o->uri, message ? message : k8sha_strerror(err));
   finish(o, o->result, o->msg);
   return 0;
@@ -335,7 +335,7 @@ static int new_discarded(hop *o, int err, const char *message) {
 /* P_DELETE_OLD: on to the subsumed entries, whether or not the replaced blob is gone. */
 static int old_deleted(hop *o, int err, const char *message) {
   if (err)
-    k8sha__log(&o->ctx->rt, K8SHA_LOG_WARN, "store",
+    k8sha__log(o->env->rt, K8SHA_LOG_WARN, "store",
                "deleting blob of the replaced entry %s failed (an orphan now): %s", o->key,
                message ? message : k8sha_strerror(err));
   subsume_first(o);
@@ -344,17 +344,17 @@ static int old_deleted(hop *o, int err, const char *message) {
 
 /* P_SUBSUME: a subsumed entry whose blob is gone is noted for the next add to drop. */
 static int subsumed_deleted(hop *o, int err, const char *message) {
-  k8sha_ctx *ctx = o->ctx;
+  k8sha__env *env = o->env;
   const char *key = json_object_iter_key(o->sub_iter);
   const char *value = json_string_value(json_object_iter_value(o->sub_iter));
-  char *marked = k8sha__value_mark(&ctx->rt.alloc, value);
+  char *marked = k8sha__value_mark(&env->rt->alloc, value);
   if (err)
-    k8sha__log(&ctx->rt, K8SHA_LOG_WARN, "store",
+    k8sha__log(env->rt, K8SHA_LOG_WARN, "store",
                "deleting the blob of subsumed entry %s failed (the next add retries): %s", key,
                message ? message : k8sha_strerror(err));
   else if (marked)
     json_object_set_new(o->s->deleted, key, json_string(marked));
-  k8sha__free(&ctx->rt.alloc, marked);
+  k8sha__free(&env->rt->alloc, marked);
   o->sub_iter = json_object_iter_next(o->subsumed, o->sub_iter);
   subsume_next(o);
   return 0;
@@ -368,10 +368,10 @@ static int entry_marked(hop *o, int err, const char *message) {
     finish(o, err, message);
     return 0;
   }
-  uri = k8sha__h_blob_of(o->ctx, o->old_value);
+  uri = k8sha__h_blob_of(o->env, o->old_value);
   if (uri) {
     rc = start_blob(o, P_BLOB_REMOVE, uri);
-    k8sha__free(&o->ctx->rt.alloc, uri);
+    k8sha__free(&o->env->rt->alloc, uri);
     return rc;
   }
   return start_fcm(o, P_DROP, k8sha__h_edit_drop); /* an opaque pointer: its blob is the host's */

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "core/ctx_priv.h"
+#include "election/env.h"
 #include "core/fail.h"
 #include "core/life.h"
 #include "election/elector.h"
@@ -15,8 +15,8 @@
 #include "store/jobs.h"
 #include "layout/flink.h"
 
-char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id) {
-  return k8sha__asprintf(&ctx->rt.alloc, "%s-%s-config-map", ctx->ha.cluster_id, job_id);
+char *k8sha__job_configmap_name(k8sha__env *env, const char *job_id) {
+  return k8sha__asprintf(&env->rt->alloc, "%s-%s-config-map", env->ha->cluster_id, job_id);
 }
 
 typedef struct gop {
@@ -30,7 +30,7 @@ typedef struct gop {
 
 struct k8sha_jobgraph_store {
   k8sha__life life;
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   k8sha__fcm *f;
   k8sha__hstore *h;
   const k8sha__graph_kind *kind; /* the entries' key prefix and blob kind */
@@ -39,7 +39,7 @@ struct k8sha_jobgraph_store {
 };
 
 static gop *gop_new(k8sha_jobgraph_store *s, void *user_data) {
-  gop *g = k8sha__calloc(&s->ctx->rt.alloc, 1, sizeof(*g));
+  gop *g = k8sha__calloc(&s->env->rt->alloc, 1, sizeof(*g));
   if (!g)
     return NULL;
   g->s = s;
@@ -56,7 +56,7 @@ static void gop_free(gop *g) {
       *p = g->next;
       break;
     }
-  k8sha__free(&g->s->ctx->rt.alloc, g);
+  k8sha__free(&g->s->env->rt->alloc, g);
 }
 
 static void note(k8sha_jobgraph_store *s, int err, const char *message) {
@@ -79,7 +79,7 @@ static void finish_gop(gop *g, int err, const char *message, const void *data, s
     g->done(s, err, g->user_data);
   gop_free(g);
   if (k8sha__life_leave(&s->life, &gone) && gone)
-    k8sha__free(&s->ctx->rt.alloc, s);
+    k8sha__free(&s->env->rt->alloc, s);
 }
 
 static void on_done(int err, const char *message, void *ud) {
@@ -101,7 +101,7 @@ int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *l
                                    k8sha_graph_kind kind, k8sha_jobgraph_done_cb opened,
                                    void *user_data) {
   k8sha_jobgraph_store *s;
-  k8sha_ctx *ctx;
+  k8sha__env *env;
   char *name;
   gop *g = NULL;
   int rc;
@@ -110,20 +110,20 @@ int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *l
     return k8sha__fail(K8SHA_EINVAL, "k8sha_jobgraph_store_open: out and leader are required");
   if (kind != K8SHA_GRAPH_JOBS && kind != K8SHA_GRAPH_APPLICATIONS)
     return k8sha__fail(K8SHA_EINVAL, "k8sha_jobgraph_store_open_kind: unknown kind %d", (int)kind);
-  ctx = k8sha__election_ctx(leader);
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  env = k8sha__election_env(leader);
+  K8SHA__LOOP_ONLY(env->rt, K8SHA_ETHREAD);
   if (!k8sha_election_is_leader(leader))
     return k8sha__fail(K8SHA_ENOTLEADER, "k8sha_jobgraph_store_open: %s does not lead",
                        k8sha_election_identity(leader));
-  s = k8sha__calloc(&ctx->rt.alloc, 1, sizeof(*s));
+  s = k8sha__calloc(&env->rt->alloc, 1, sizeof(*s));
   if (!s)
     return K8SHA_ENOMEM;
   k8sha__life_init(&s->life);
-  s->ctx = ctx;
+  s->env = env;
   s->kind = kind == K8SHA_GRAPH_APPLICATIONS ? k8sha__graph_kind_of(K8SHA__GRAPH_APPLICATION)
-                                             : k8sha__graph_kind_written(ctx->ha.flink_layout);
-  k8sha__rt_child(&ctx->rt, 1);
-  name = k8sha__lock_default_name(ctx, K8SHA_LOCK_CONFIGMAP);
+                                             : k8sha__graph_kind_written(env->ha->flink_layout);
+  k8sha__rt_child(env->rt, 1);
+  name = k8sha__lock_default_name(env, K8SHA_LOCK_CONFIGMAP);
   g = name ? gop_new(s, user_data) : NULL;
   rc = g ? 0 : K8SHA_ENOMEM;
   if (rc == 0) {
@@ -131,7 +131,7 @@ int k8sha_jobgraph_store_open_kind(k8sha_jobgraph_store **out, k8sha_election *l
     rc = k8sha__store_open(leader, name, s->kind->blob_kind, 1, on_done,
                            g, &s->f, &s->h);
   }
-  k8sha__free(&ctx->rt.alloc, name);
+  k8sha__free(&env->rt->alloc, name);
   if (rc) {
     k8sha_jobgraph_store_free(s);
     return rc;
@@ -144,8 +144,8 @@ void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s) {
   gop **p;
   if (!s || s->life.closed)
     return;
-  K8SHA__LOOP_ONLY_VOID(&s->ctx->rt);
-  k8sha__rt_child(&s->ctx->rt, -1);
+  K8SHA__LOOP_ONLY_VOID(s->env->rt);
+  k8sha__rt_child(s->env->rt, -1);
   k8sha__fcm_free(s->f);
   s->f = NULL;
   k8sha__hstore_free(s->h);
@@ -157,7 +157,7 @@ void k8sha_jobgraph_store_free(k8sha_jobgraph_store *s) {
       gop_free(*p);
   }
   if (k8sha__life_close(&s->life))
-    k8sha__free(&s->ctx->rt.alloc, s);
+    k8sha__free(&s->env->rt->alloc, s);
 }
 
 const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_store *s) {
@@ -178,7 +178,7 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
                                      "JobID)", job_id ? job_id : "(null)");
   if (s->life.closed)
     return k8sha__fail(K8SHA_ECLOSED, "the job-graph store was freed"); /* (in a callback) */
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   snprintf(key, sizeof(key), "%s%s", s->kind->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
@@ -222,7 +222,7 @@ int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
     return K8SHA_EINVAL;
   if (s->life.closed)
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(&s->ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
   prefix = s->kind->key_prefix;
   plen = strlen(prefix);
   rc = k8sha__hstore_keys(s->h, prefix, ids, n);
@@ -236,6 +236,6 @@ void k8sha_jobgraph_ids_free(const k8sha_jobgraph_store *s, char **ids, size_t n
   if (!s)
     return;
   for (i = 0; ids && i < n; i++)
-    k8sha__free(&s->ctx->rt.alloc, ids[i]);
-  k8sha__free(&s->ctx->rt.alloc, ids);
+    k8sha__free(&s->env->rt->alloc, ids[i]);
+  k8sha__free(&s->env->rt->alloc, ids);
 }

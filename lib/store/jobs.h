@@ -7,6 +7,6 @@
 
 
 /* "<cluster-id>-<jobid>-config-map" (allocated). */
-char *k8sha__job_configmap_name(k8sha_ctx *ctx, const char *job_id);
+char *k8sha__job_configmap_name(k8sha__env *env, const char *job_id);
 
 #endif

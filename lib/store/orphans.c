@@ -3,7 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/ctx_priv.h"
+#include "election/env.h"
+#include "store/make.h"
 #include "election/elector.h"
 #include "k8sha/errors.h"
 #include "storage/storage.h"
@@ -32,12 +33,12 @@ static void on_siblings(const k8sha__blob_result *r, void *ud) {
  * scan must not guess which folder is this cluster's); otherwise goes on at once. */
 static int list_siblings(task *t) {
   t->step = O_SIBLINGS;
-  if (t->ctx->ha.ha_cluster_id_explicit || strcmp(t->ctx->ha.ha_cluster_id, "default") == 0) {
+  if (t->env->ha->ha_cluster_id_explicit || strcmp(t->env->ha->ha_cluster_id, "default") == 0) {
     k8sha__timer_start(t->kick, 0);
     return 0;
   }
-  snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->ctx->ha.storage_dir);
-  return k8sha__blob_list(t->ctx->storage, t->sibling, on_siblings, t);
+  snprintf(t->sibling, sizeof(t->sibling), "%s/default/", t->env->ha->storage_dir);
+  return k8sha__blob_list(t->env->storage, t->sibling, on_siblings, t);
 }
 
 /* The job ConfigMaps whose job has no graph entry (of any Flink layout). */
@@ -48,7 +49,7 @@ static void report_orphan_configmaps(task *t) {
     char id[K8SHA__JOB_ID_LEN + 1], gkey[64];
     const k8sha__graph_kind *g;
     int has = 0;
-    if (k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) != 2)
+    if (k8sha__ha_configmap(k8sha__task_item_name(item), t->env->ha->cluster_id, id) != 2)
       continue;
     for (g = k8sha__graph_kinds; g->key_prefix; g++) {
       snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, id);
@@ -66,14 +67,14 @@ int k8sha__orphans_pinned(task *t, const char *canon) {
   if (base[0] == '.' && (tmp = strstr(base, ".tmp-")) != NULL) {
     snprintf(final, sizeof(final), "%.*s%.*s", (int)(base - canon), canon, (int)(tmp - base - 1),
              base + 1);
-    return k8sha__blob_pinned(t->ctx->storage, final);
+    return k8sha__blob_pinned(t->env->storage, final);
   }
-  return k8sha__blob_pinned(t->ctx->storage, canon);
+  return k8sha__blob_pinned(t->env->storage, canon);
 }
 
 /* S_START: pins watched, the blobs listed. */
 static int start_scan(task *t) {
-  if (k8sha__pins_watch(t->ctx->storage, 1) != 0) {
+  if (k8sha__pins_watch(t->env->storage, 1) != 0) {
     k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory");
     return 0;
   }
@@ -86,7 +87,7 @@ static void blobs_listed(task *t) {
   k8sha__task_keep_blob_names(t);
   t->step = O_AGED;
   if (t->leader) {
-    k8sha__timer_start(t->kick, t->ctx->ha.lease_ms + t->ctx->ha.request_timeout_ms);
+    k8sha__timer_start(t->kick, t->env->ha->lease_ms + t->env->ha->request_timeout_ms);
     return;
   }
   k8sha__orphans_run(t, 0, NULL);
@@ -126,9 +127,9 @@ static int claim_next_configmap(task *t, int err) {
     item = json_array_get(t->items, t->i++);
     return k8sha__store_open(
         t->leader, k8sha__task_item_name(item),
-        k8sha__ha_configmap(k8sha__task_item_name(item), t->ctx->ha.cluster_id, id) == 2
+        k8sha__ha_configmap(k8sha__task_item_name(item), t->env->ha->cluster_id, id) == 2
             ? K8SHA__CHECKPOINT_BLOB
-            : k8sha__graph_kind_written(t->ctx->ha.flink_layout)->blob_kind,
+            : k8sha__graph_kind_written(t->env->ha->flink_layout)->blob_kind,
         0, k8sha__task_on_fcm, t, &t->jf, &t->jh);
   }
   return list_siblings(t);
@@ -192,12 +193,12 @@ void k8sha__orphans_run(task *t, int err, const char *message) {
     k8sha__task_end(t, rc, "orphan scan: %s", k8sha_strerror(rc));
 }
 
-int k8sha_orphans_scan(k8sha_ctx *ctx, k8sha_election *leader, k8sha_found_cb found,
+int k8sha__orphans_scan(k8sha__env *env, k8sha_election *leader, k8sha_found_cb found,
                        k8sha_cleanup_done_cb done, void *user_data) {
-  if (!ctx || (leader && k8sha__election_ctx(leader) != ctx))
+  if (!env || (leader && k8sha__election_env(leader) != env))
     return K8SHA_EINVAL;
-  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(env->rt, K8SHA_ETHREAD, "k8sha_orphans_scan");
   if (leader && !k8sha_election_is_leader(leader))
     return K8SHA_ENOTLEADER;
-  return k8sha__task_start(ctx, leader, T_ORPHANS, NULL, 0, found, done, user_data);
+  return k8sha__task_start(env, leader, T_ORPHANS, NULL, 0, found, done, user_data);
 }

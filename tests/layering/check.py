@@ -8,7 +8,7 @@
     storage   lib/storage: blob backends
     election  lib/election
     store     lib/store
-    context   lib/core/ctx.c, lib/core/ctx_priv.h: the context that wires them
+    context   lib/core/ctx.c, ctx_entry.c, ctx_priv.h: the context that wires them
 
 An `#include "dir/file.h"` in lib/ may name a header of its own module or of one below it. The
 includes that still run the other way are listed in known-violations.txt, each to go as the
@@ -22,7 +22,7 @@ import re
 import sys
 
 ORDER = ["util", "layout", "config", "kube", "storage", "election", "store", "context"]
-CONTEXT = {"core/ctx.c", "core/ctx_priv.h"}
+CONTEXT = {"core/ctx.c", "core/ctx_entry.c", "core/ctx_priv.h"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+/[A-Za-z0-9_.]+)"', re.M)
 
 
