@@ -76,8 +76,22 @@ static int pub_own_rv(const k8sha_election *e, const char *rv) {
   return 0;
 }
 
+static void unlink_op(k8sha_election *e, pending_done *p) {
+  pending_done **pp;
+  for (pp = &e->pub_ops; *pp; pp = &(*pp)->next)
+    if (*pp == p) {
+      *pp = p->next;
+      break;
+    }
+}
+
 static void pub_claimed(int err, const char *message, void *ud) {
   pending_done *p = ud;
+  if (p->claim_only) { /* (its update never queued: the publish failed when it was asked for) */
+    unlink_op(p->e, p);
+    k8sha__free(&p->e->env->rt->alloc, p);
+    return;
+  }
   p->claim_err = err;
   if (err)
     snprintf(p->claim_msg, sizeof(p->claim_msg), "%s", message ? message : k8sha_strerror(err));
@@ -86,18 +100,14 @@ static void pub_claimed(int err, const char *message, void *ud) {
 }
 
 static void pub_updated(int err, const char *message, void *ud) {
-  pending_done *p = ud, **pp;
+  pending_done *p = ud;
   k8sha_election *e = p->e;
   void (*done)(k8sha_election *, int, void *) = p->done;
   void *dud = p->ud;
   int unpublish = p->unpublish;
   char claim_msg[sizeof(p->claim_msg)];
 
-  for (pp = &e->pub_ops; *pp; pp = &(*pp)->next)
-    if (*pp == p) {
-      *pp = p->next;
-      break;
-    }
+  unlink_op(e, p);
   if (err == 0) {
     pub_note_rv(e);
   } else if (err == K8SHA_ENOTFOUND && (unpublish || !done)) {
@@ -124,9 +134,10 @@ static void pub_updated(int err, const char *message, void *ud) {
 
 /* Queues the claim of the addresses ConfigMap for this term (created when `create` and it is
  * absent) and an update writing our entries, which completes `p` (taken over; NULL: one without
- * a callback). 0, or an error with nothing queued for p. */
+ * a callback). 0, or an error after which p's callback never runs (p itself stays until a
+ * claim already queued with it has completed). */
 static int pub_sync(k8sha_election *e, pending_done *p, int create) {
-  int rc = 0;
+  int rc = 0, claimed = 0;
   if (!p) {
     p = k8sha__calloc(&e->env->rt->alloc, 1, sizeof(*p));
     if (!p)
@@ -134,13 +145,23 @@ static int pub_sync(k8sha_election *e, pending_done *p, int create) {
   }
   if (!e->pub)
     rc = k8sha__fcm_new(e, e->pub_name, &e->pub);
-  if (rc == 0)
   if (rc == 0) {
     p->e = e;
     rc = k8sha__fcm_claim(e->pub, create, pub_claimed, p);
+    claimed = rc == 0;
   }
   if (rc == 0)
     rc = k8sha__fcm_update(e->pub, pub_edit, p, pub_updated, p);
+  if (rc && claimed) {
+    /* The claim is queued with p: p stays (with the election's other operations, so that it
+     * goes with them) until the claim's callback, and nothing of it reaches the host. */
+    p->claim_only = 1;
+    p->done = NULL;
+    p->ud = NULL;
+    p->next = e->pub_ops;
+    e->pub_ops = p;
+    return rc;
+  }
   if (rc) {
     k8sha__free(&e->env->rt->alloc, p);
     return rc;

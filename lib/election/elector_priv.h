@@ -26,6 +26,7 @@ typedef struct pending_done {
   struct k8sha_election *e;
   int unpublish;
   int sent;          /* its update's write was sent (it may have landed) */
+  int claim_only;    /* its update could not be queued: only its claim's callback is to come */
   int claim_err;     /* the claim queued before its update failed: with this error ... */
   char claim_msg[256]; /* ... and message */
 } pending_done;

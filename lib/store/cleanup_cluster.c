@@ -78,15 +78,20 @@ static int delete_next_configmap(task *t) {
 static void blobs_listed(task *t) {
   const char *key;
   json_t *v;
-  k8sha__task_keep_blob_names(t);
+  if (k8sha__task_keep_blob_names(t) != 0) {
+    k8sha__task_end(t, K8SHA_ENOMEM, "cleanup: out of memory keeping the listed blobs");
+    return;
+  }
   json_object_foreach(t->referenced, key, v) {
     size_t i;
     int listed = 0;
     json_array_foreach(t->work, i, v) {
       listed |= strcmp(json_string_value(v), key) == 0;
     }
-    if (!listed)
-      json_array_append_new(t->work, json_string(key));
+    if (!listed && json_array_append_new(t->work, json_string(key)) != 0) {
+      k8sha__task_end(t, K8SHA_ENOMEM, "cleanup: out of memory listing the referenced blobs");
+      return;
+    }
   }
   t->step = S_BLOB_DELETE;
   t->i = 0;

@@ -57,8 +57,9 @@ static void report_graph_entries(task *t, json_t *cluster) {
   }
 }
 
-/* The job's graph keys (every Flink layout) present in the cluster ConfigMap, as the work list. */
-static void graph_keys_to_work(task *t) {
+/* The job's graph keys (every Flink layout) present in the cluster ConfigMap, as the work list.
+ * 0 or K8SHA_ENOMEM (a short work list would leave entries behind and report the job clean). */
+static int graph_keys_to_work(task *t) {
   const k8sha__graph_kind *g;
   char gkey[64];
   json_t *data = json_object_get(k8sha__fcm_object(t->cf), "data");
@@ -67,9 +68,11 @@ static void graph_keys_to_work(task *t) {
   t->i = 0;
   for (g = k8sha__graph_kinds; g->key_prefix; g++) {
     snprintf(gkey, sizeof(gkey), "%s%s", g->key_prefix, t->job_id);
-    if (g->is_job && json_object_get(data, gkey))
-      json_array_append_new(t->work, json_string(gkey));
+    if (g->is_job && json_object_get(data, gkey) &&
+        (!t->work || json_array_append_new(t->work, json_string(gkey)) != 0))
+      return K8SHA_ENOMEM;
   }
+  return t->work ? 0 : K8SHA_ENOMEM;
 }
 
 /* The keys (live and marked) of a store starting with `prefix`, as the work list. */
@@ -81,10 +84,14 @@ static int keys_to_work(task *t, k8sha__hstore *h, const char *prefix) {
     rc = k8sha__hstore_marked_keys(h, prefix, &marked, &nm);
   json_decref(t->work);
   t->work = json_array();
+  if (rc == 0 && !t->work)
+    rc = K8SHA_ENOMEM;
   for (i = 0; rc == 0 && i < nm; i++)
-    json_array_append_new(t->work, json_string(marked[i]));
+    if (json_array_append_new(t->work, json_string(marked[i])) != 0)
+      rc = K8SHA_ENOMEM;
   for (i = 0; rc == 0 && i < nl; i++)
-    json_array_append_new(t->work, json_string(live[i]));
+    if (json_array_append_new(t->work, json_string(live[i])) != 0)
+      rc = K8SHA_ENOMEM;
   k8sha__hstore_keys_free(h, live, nl);
   k8sha__hstore_keys_free(h, marked, nm);
   t->i = 0;
@@ -178,7 +185,8 @@ static int cluster_claimed(task *t, int err, const char *message) {
   }
   if (k8sha__task_failed(t, err, message))
     return 0;
-  graph_keys_to_work(t);
+  if (graph_keys_to_work(t) != 0)
+    return K8SHA_ENOMEM;
   t->step = J_GRAPH_ENTRY;
   k8sha__cleanup_job_run(t, 0, NULL);
   return 0;

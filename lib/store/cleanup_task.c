@@ -149,7 +149,11 @@ static int on_listed(task *t, const k8sha__resp *resp) {
   }
   if (resp->err)
     return resp->err;
-  if (json_is_array(items) && json_array_extend(t->items, items) != 0)
+  /* A page without its items (a body that did not parse, a proxy's empty 200) is not an empty
+   * page: taken for one, a listing cut short would pass for whole. */
+  if (!json_is_array(items))
+    return K8SHA_EBADRESPONSE;
+  if (json_array_extend(t->items, items) != 0)
     return K8SHA_ENOMEM;
   k8sha__free(&t->env->rt->alloc, t->next_page);
   t->next_page = NULL;
@@ -310,8 +314,10 @@ void k8sha__task_keep_ha_items(task *t) {
   }
 }
 
-/* The blob candidates of a listing: names a store writes, canonical, sorted as listed. */
-void k8sha__task_keep_blob_names(task *t) {
+/* The blob candidates of a listing: names a store writes, canonical, sorted as listed. Returns
+ * 0 or K8SHA_ENOMEM: a URI left in its listed form would be compared with canonical references
+ * and pins, and could be taken for unreferenced. */
+int k8sha__task_keep_blob_names(task *t) {
   size_t i = 0;
   char canon[K8SHA__URI_MAX];
   while (i < json_array_size(t->work)) {
@@ -319,12 +325,14 @@ void k8sha__task_keep_blob_names(task *t) {
     const char *base = uri ? strrchr(uri, '/') : NULL;
     if (base && k8sha__is_blob_name(base + 1) &&
         k8sha__uri_canonical(uri, canon, sizeof(canon)) == 0) {
-      json_array_set_new(t->work, i, json_string(canon));
+      if (json_array_set_new(t->work, i, json_string(canon)) != 0)
+        return K8SHA_ENOMEM;
       i++;
     } else {
       json_array_remove(t->work, i); /* Flink's BlobStore folder, the job result store, ... */
     }
   }
+  return 0;
 }
 
 /* Reports and deletes the next blob of the work list that goes (an orphan scan: unreferenced

@@ -78,7 +78,7 @@ int k8sha__task_list_blobs(task *t);
 int k8sha__task_collect_references(task *t, json_t *obj, int strict);
 /* Filters t->items to the HA ConfigMaps, t->work to blob names a store writes (canonical). */
 void k8sha__task_keep_ha_items(task *t);
-void k8sha__task_keep_blob_names(task *t);
+int k8sha__task_keep_blob_names(task *t);
 /* Reports and deletes the next blob of t->work that goes; ends the task after the last. */
 int k8sha__task_next_blob(task *t);
 int k8sha__task_start(k8sha__env *env, k8sha_election *leader, task_kind kind, const char *job_id,

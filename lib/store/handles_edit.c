@@ -55,15 +55,6 @@ char *k8sha__h_blob_of(k8sha__env *env, const char *value) {
   return k8sha__strdup(&env->rt->alloc, info.uri);
 }
 
-/* The form of a value; K8SHA__VALUE_OPAQUE for one that cannot be read. */
-int k8sha__h_form_of(k8sha__env *env, const char *value) {
-  k8sha__value_info info;
-  char why[8];
-  if (k8sha__value_describe(&env->rt->alloc, value, &info, why, sizeof(why)) != 0)
-    return K8SHA__VALUE_OPAQUE;
-  return info.form;
-}
-
 /* Whether two blob URIs may name one blob: equal in the canonical form (Flink's "file:/x" is
  * "file:///x", s3a is s3, ...). A URI without a canonical form may: a delete decided on this
  * fails closed. */
@@ -272,10 +263,12 @@ int k8sha__h_edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   if (!v)
     return K8SHA__UNCHANGED;
   set_old(o, v);
+  if (!o->old_value)
+    return K8SHA_ENOMEM; /* (the marked entry's blob is found from it) */
   if (k8sha__h_is_marked(o->env, v))
     return K8SHA__UNCHANGED;
   marked = k8sha__value_mark(&o->env->rt->alloc, v);
-  if (!marked || !o->old_value) {
+  if (!marked) {
     k8sha__free(&o->env->rt->alloc, marked);
     return K8SHA_ENOMEM;
   }

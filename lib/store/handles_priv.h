@@ -83,8 +83,6 @@ const char *k8sha__h_entry_of(json_t *obj, const char *key);
 int k8sha__h_is_marked(k8sha__env *env, const char *v);
 /* The blob a value points to (allocated); NULL for a host's own bytes or an unreadable value. */
 char *k8sha__h_blob_of(k8sha__env *env, const char *value);
-/* The form of a value (K8SHA__VALUE_*); K8SHA__VALUE_OPAQUE for one that cannot be read. */
-int k8sha__h_form_of(k8sha__env *env, const char *value);
 /* Whether two blob URIs may name one blob (1 when it cannot be told: a delete fails closed). */
 int k8sha__h_may_be_same_blob(const char *a, const char *b);
 /* Retention at an add: marks what goes beyond the retained count, in `changes`. */

@@ -254,31 +254,39 @@ static int blob_written(hop *o, int err, const char *message) {
 }
 
 /* After a commit: the blob the replaced value named, to delete (allocated); NULL when there is
- * none or it is kept. */
+ * none or it is kept. Each value is read once here, and a value that cannot be read for want of
+ * memory keeps the blob: the delete fails closed. */
 static char *replaced_blob(hop *o) {
   k8sha__env *env = o->env;
-  char *uri = o->old_value ? k8sha__h_blob_of(env, o->old_value) : NULL;
-  if (uri && o->value) {
+  const k8sha_allocator *a = &env->rt->alloc;
+  k8sha__value_info old, now;
+  char why[8];
+  int rc;
+  if (!o->old_value || k8sha__value_describe(a, o->old_value, &old, why, sizeof(why)) != 0 ||
+      old.form == K8SHA__VALUE_OPAQUE)
+    return NULL; /* no blob the store owns (a host's bytes, or a value it cannot read) */
+  if (o->value) {
     /* A new value naming the very blob the old one named keeps it. So does a host's opaque
      * value replacing Flink's handle: that blob is one the host wrote, and the new bytes may
      * name it in a form the store cannot read (the delete fails closed; the orphan scan
      * refuses to run while an opaque entry exists, so the kept blob is never reported as
      * unreferenced while it may be referenced). A blob of the store's own compact pointer
      * has a name only the store chose: it goes. */
-    char *now = k8sha__h_blob_of(env, o->value);
-    int host_blob = !now && k8sha__h_form_of(env, o->old_value) == K8SHA__VALUE_FLINK;
-    if (host_blob || (now && k8sha__h_may_be_same_blob(now, uri))) {
-      if (host_blob)
-        k8sha__log(env->rt, K8SHA_LOG_INFO, "store",
-                   "entry %s of ConfigMap %s now holds host pointer bytes the store cannot "
-                   "read; blob %s of the entry they replaced is kept",
-                   o->key, k8sha__fcm_name(o->s->f), uri);
-      k8sha__free(&env->rt->alloc, uri);
-      uri = NULL;
+    rc = k8sha__value_describe(a, o->value, &now, why, sizeof(why));
+    if (rc != 0 && rc != K8SHA_ECORRUPT)
+      return NULL; /* (not read: out of memory) */
+    if (rc == 0 && now.form != K8SHA__VALUE_OPAQUE) {
+      if (k8sha__h_may_be_same_blob(now.uri, old.uri))
+        return NULL;
+    } else if (old.form == K8SHA__VALUE_FLINK) {
+      k8sha__log(env->rt, K8SHA_LOG_INFO, "store",
+                 "entry %s of ConfigMap %s now holds host pointer bytes the store cannot read; "
+                 "blob %s of the entry they replaced is kept",
+                 o->key, k8sha__fcm_name(o->s->f), old.uri);
+      return NULL;
     }
-    k8sha__free(&env->rt->alloc, now);
   }
-  return uri;
+  return k8sha__strdup(a, old.uri);
 }
 
 /* P_COMMIT: the update's outcome. Committed: the replaced value's blob deleted, then the blobs of

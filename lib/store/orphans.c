@@ -84,7 +84,11 @@ static int start_scan(task *t) {
 
 /* S_BLOBS_LISTED: the candidates; deleting, a wait until they are old enough. */
 static void blobs_listed(task *t) {
-  k8sha__task_keep_blob_names(t);
+  if (k8sha__task_keep_blob_names(t) != 0) {
+    k8sha__task_end(t, K8SHA_ENOMEM, "orphan scan: out of memory keeping the listed blobs; "
+                                     "nothing was deleted");
+    return;
+  }
   t->step = O_AGED;
   if (t->leader) {
     k8sha__timer_start(t->kick, t->env->ha->lease_ms + t->env->ha->request_timeout_ms);
