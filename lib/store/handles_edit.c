@@ -43,16 +43,21 @@ int k8sha__h_is_marked(k8sha__env *env, const char *v) {
   return k8sha__value_is_marked(&env->rt->alloc, v);
 }
 
-/* The blob a value (marked or not) points to, allocated: for libk8sha's compact pointer and for
- * Flink's handle, whose blob the store owns as Flink's own store does; NULL for bytes a host
- * encoded itself (their blob is the host's) and for a value that cannot be read. */
-char *k8sha__h_blob_of(k8sha__env *env, const char *value) {
+/* The blob a value (marked or not) points to, in *uri (allocated): for libk8sha's compact pointer
+ * and for Flink's handle, whose blob the store owns as Flink's own store does; NULL for bytes a
+ * host encoded itself (their blob is the host's) and for a value that cannot be read. 0, or
+ * K8SHA_ENOMEM (*uri NULL): not known, which is not "none". */
+int k8sha__h_blob_of(k8sha__env *env, const char *value, char **uri) {
   k8sha__value_info info;
   char why[8];
-  if (k8sha__value_describe(&env->rt->alloc, value, &info, why, sizeof(why)) != 0 ||
-      info.form == K8SHA__VALUE_OPAQUE)
-    return NULL;
-  return k8sha__strdup(&env->rt->alloc, info.uri);
+  int rc = k8sha__value_describe(&env->rt->alloc, value, &info, why, sizeof(why));
+  *uri = NULL;
+  if (rc == K8SHA_ECORRUPT || (rc == 0 && info.form == K8SHA__VALUE_OPAQUE))
+    return 0;
+  if (rc)
+    return rc;
+  *uri = k8sha__strdup(&env->rt->alloc, info.uri);
+  return *uri ? 0 : K8SHA_ENOMEM;
 }
 
 /* Whether two blob URIs may name one blob: equal in the canonical form (Flink's "file:/x" is

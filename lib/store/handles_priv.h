@@ -81,8 +81,9 @@ void k8sha__h_op_free(k8sha__env *env, hop *o);
 const char *k8sha__h_entry_of(json_t *obj, const char *key);
 /* 1 when the value carries the deletion marker. */
 int k8sha__h_is_marked(k8sha__env *env, const char *v);
-/* The blob a value points to (allocated); NULL for a host's own bytes or an unreadable value. */
-char *k8sha__h_blob_of(k8sha__env *env, const char *value);
+/* The blob a value points to, in *uri (allocated; NULL for a host's own bytes or an unreadable
+ * value). 0 or K8SHA_ENOMEM. */
+int k8sha__h_blob_of(k8sha__env *env, const char *value, char **uri);
 /* Whether two blob URIs may name one blob (1 when it cannot be told: a delete fails closed). */
 int k8sha__h_may_be_same_blob(const char *a, const char *b);
 /* Retention at an add: marks what goes beyond the retained count, in `changes`. */
