@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds libk8sha four ways and runs the whole test suite:
+# Installs what is missing, then builds libk8sha five ways and runs the whole test suite:
 #   build/werror  -Wall -Wextra -Werror, every suite
 #   build/asan    AddressSanitizer + UndefinedBehaviorSanitizer, every suite
 #   valgrind      the unit and integration suites of build/werror under valgrind (memcheck,
@@ -18,6 +18,8 @@
 #   java          (the -Werror build only, -Djava=enabled) the Java API's JUnit tests under
 #                 -Xcheck:jni on JDK 17 and the newest JDK present, and the Java example
 #                 (bindings/java/test.sh); against the real API server too, in the realkube tier
+#   build/pkg     a packager's build (--prefix=/usr, the multiarch libdir): meson's default test
+#                 setup, offline (a network namespace with only the loopback interface)
 #   build/tsan    ThreadSanitizer: the tests where the library runs on several threads
 # realkube, flink, model, s3 and hdfs are not in meson's default test setup (docs/packaging.md): the runs
 # below name the setup `full`, which has every suite.
@@ -58,7 +60,7 @@ run() { # run TITLE DIR [meson test options...]
   echo "== $title"
   rm -f "$dir/meson-logs/$log"
   local t0=$(date +%s)
-  if ! meson test -C "$dir" --print-errorlogs "$@"; then
+  if ! ${RUN_WRAP:-} meson test -C "$dir" --print-errorlogs "$@"; then
     status=1
   fi
   echo "== $title: $(( $(date +%s) - t0 )) s"
@@ -85,6 +87,23 @@ if setup build/werror -Dwerror=true -Djava=enabled && ninja -C build/werror >/de
   run "unit and integration tests under valgrind" build/werror --setup valgrind --suite unit --suite integration
 else
   ninja -C build/werror
+  status=1
+fi
+
+# A distribution's build: --prefix=/usr with the multiarch libdir, meson's default test setup
+# (which installs into a scratch DESTDIR and checks the tree), with no network: in a network
+# namespace of its own, only the loopback interface up (docs/packaging.md).
+echo "== build: a packager's (--prefix=/usr, multiarch libdir), tested offline"
+if setup build/pkg --prefix=/usr --libdir="lib/$(gcc -print-multiarch)" -Dwerror=true &&
+   ninja -C build/pkg >/dev/null; then
+  if unshare -n sh -c 'ip link set lo up' 2>/dev/null; then
+    RUN_WRAP="unshare -n $PWD/tests/offline.sh" run "default tests offline (packager's build)" build/pkg
+  else
+    echo "(no network namespace here: the packager's tests run with the network)"
+    run "default tests (packager's build)" build/pkg
+  fi
+else
+  ninja -C build/pkg
   status=1
 fi
 
