@@ -44,7 +44,11 @@ json_t *k8sha__elector_compose(k8sha_election *e, const k8sha__record *rec, int 
     json_object_foreach(e->entries, key, v) {
       char k[512];
       k8sha__entry_key(k, sizeof(k), key);
-      json_object_set(entries, k, v);
+      if (!entries || json_object_set(entries, k, v) != 0) {
+        /* (a write without an entry it carries would report that entry published) */
+        json_decref(obj);
+        return NULL;
+      }
     }
   }
   if (with_entries && json_object_size(e->removed) &&

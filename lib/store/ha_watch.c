@@ -1,4 +1,5 @@
 /* k8sha_watch: the public, read-only view of the HA ConfigMaps, on an informer. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -23,6 +24,8 @@ static const char *meta(json_t *obj, const char *field) {
   return json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
 }
 
+static void on_error(int err, const char *message, void *user_data);
+
 static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user_data) {
   k8sha_watch *w = user_data;
   k8sha_watch_event ev;
@@ -32,6 +35,16 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user
     return; /* Flink's other ConfigMaps of the cluster (its configuration, pod templates) */
   json = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
   old_json = old ? json_dumps(old, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+  if (!json || (old && !old_json)) {
+    /* Not an event with an empty object, which would read as the ConfigMap's data gone. */
+    char msg[400];
+    snprintf(msg, sizeof(msg), "ConfigMap %s changed; out of memory writing it out for the "
+             "event", meta(obj, "name") ? meta(obj, "name") : "(unnamed)");
+    free(json);
+    free(old_json);
+    on_error(K8SHA_ENOMEM, msg, w);
+    return;
+  }
 
   memset(&ev, 0, sizeof(ev));
   ev.type = change == K8SHA__ADDED      ? K8SHA_WATCH_ADDED
@@ -39,7 +52,7 @@ static void on_change(k8sha__change change, json_t *obj, json_t *old, void *user
                                         : K8SHA_WATCH_DELETED;
   ev.name = meta(obj, "name");
   ev.resource_version = meta(obj, "resourceVersion");
-  ev.object_json = json ? json : "{}";
+  ev.object_json = json;
   ev.old_object_json = old_json;
   w->cb(w, &ev, w->user_data);
   free(json);
