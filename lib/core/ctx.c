@@ -440,7 +440,8 @@ int k8sha_ctx_free(k8sha_ctx *ctx) {
   unsigned int children;
   if (!ctx)
     return 0;
-  if (ctx->own_loop ? k8sha__rt_on_loop(&ctx->rt) : !k8sha__rt_on_loop(&ctx->rt) || ctx->rt.depth > 0) {
+  if (ctx->own_loop ? k8sha__rt_on_loop(&ctx->rt)
+                    : !k8sha__rt_on_loop(&ctx->rt) || ctx->rt.depth > 0) {
     char msg[256];
     snprintf(msg, sizeof(msg), "k8sha_ctx_free was called %s; the context was not freed",
              ctx->own_loop ? "on the library's own loop thread (call it from another thread)"

@@ -202,8 +202,9 @@ static k8sha__retention count_retention(const k8sha_checkpoint_store *s) {
 }
 
 /* `retire` NULL: the store's own retention; else exactly those `n_retire` ids are retired. */
-static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, size_t len,
-                      int is_pointer, const uint64_t *retire, size_t n_retire,
+/* (fn: the public function, named when it was called from the wrong thread) */
+static int add_common(const char *fn, k8sha_checkpoint_store *s, uint64_t id, const void *data,
+                      size_t len, int is_pointer, const uint64_t *retire, size_t n_retire,
                       k8sha_checkpoint_done_cb done, void *user_data) {
   char key[64], (*keys)[64] = NULL;
   const char **names = NULL;
@@ -218,7 +219,7 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
                                      "list", n_retire);
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(s->env->rt, K8SHA_ETHREAD, fn);
   key_of(key, sizeof(key), id);
   c = k8sha__cp_new(s, C_ADD, user_data);
   if (!c)
@@ -248,15 +249,15 @@ static int add_common(k8sha_checkpoint_store *s, uint64_t id, const void *data, 
 
 int k8sha_checkpoint_add(k8sha_checkpoint_store *s, uint64_t id, const void *state, size_t len,
                          k8sha_checkpoint_done_cb done, void *user_data) {
-  return add_common(s, id, state, len, 0, NULL, 0, done, user_data);
+  return add_common(__func__, s, id, state, len, 0, NULL, 0, done, user_data);
 }
 
 int k8sha_checkpoint_add_retiring(k8sha_checkpoint_store *s, uint64_t id, const void *state,
                                   size_t len, const uint64_t *retire, size_t n_retire,
                                   k8sha_checkpoint_done_cb done, void *user_data) {
   static const uint64_t none[1] = {0};
-  return add_common(s, id, state, len, 0, retire ? retire : n_retire ? NULL : none, n_retire,
-                    done, user_data);
+  return add_common(__func__, s, id, state, len, 0, retire ? retire : n_retire ? NULL : none,
+                    n_retire, done, user_data);
 }
 
 int k8sha_checkpoint_add_pointer_retiring(k8sha_checkpoint_store *s, uint64_t id,
@@ -264,13 +265,13 @@ int k8sha_checkpoint_add_pointer_retiring(k8sha_checkpoint_store *s, uint64_t id
                                           size_t n_retire, k8sha_checkpoint_done_cb done,
                                           void *user_data) {
   static const uint64_t none[1] = {0};
-  return add_common(s, id, pointer, len, 1, retire ? retire : n_retire ? NULL : none, n_retire,
-                    done, user_data);
+  return add_common(__func__, s, id, pointer, len, 1, retire ? retire : n_retire ? NULL : none,
+                    n_retire, done, user_data);
 }
 
 int k8sha_checkpoint_add_pointer(k8sha_checkpoint_store *s, uint64_t id, const void *pointer,
                                  size_t len, k8sha_checkpoint_done_cb done, void *user_data) {
-  return add_common(s, id, pointer, len, 1, NULL, 0, done, user_data);
+  return add_common(__func__, s, id, pointer, len, 1, NULL, 0, done, user_data);
 }
 
 /* ---- counter ---- */
@@ -303,15 +304,16 @@ static int edit_counter(json_t *obj, json_t *changes, void *ud, char *msg, size_
   return json_object_set_new(changes, K8SHA__COUNTER_KEY, json_string(text)) ? K8SHA_ENOMEM : 0;
 }
 
-static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, uint64_t value,
-                      k8sha_counter_cb counted, k8sha_checkpoint_done_cb done, void *user_data) {
+static int counter_op(const char *fn, k8sha_checkpoint_store *s, cop_kind kind, int increment,
+                      uint64_t value, k8sha_counter_cb counted, k8sha_checkpoint_done_cb done,
+                      void *user_data) {
   cop *c;
   int rc;
   if (!s || (kind == C_COUNTER && !counted) || (kind == C_SET && value == 0))
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(s->env->rt, K8SHA_ETHREAD, fn);
   c = k8sha__cp_new(s, kind, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -327,17 +329,17 @@ static int counter_op(k8sha_checkpoint_store *s, cop_kind kind, int increment, u
 
 int k8sha_checkpoint_counter_get(k8sha_checkpoint_store *s, k8sha_counter_cb done,
                                  void *user_data) {
-  return counter_op(s, C_COUNTER, 0, 0, done, NULL, user_data);
+  return counter_op(__func__, s, C_COUNTER, 0, 0, done, NULL, user_data);
 }
 
 int k8sha_checkpoint_counter_get_and_increment(k8sha_checkpoint_store *s, k8sha_counter_cb done,
                                                void *user_data) {
-  return counter_op(s, C_COUNTER, 1, 0, done, NULL, user_data);
+  return counter_op(__func__, s, C_COUNTER, 1, 0, done, NULL, user_data);
 }
 
 int k8sha_checkpoint_counter_set(k8sha_checkpoint_store *s, uint64_t next_id,
                                  k8sha_checkpoint_done_cb done, void *user_data) {
-  return counter_op(s, C_SET, 0, next_id, NULL, done, user_data);
+  return counter_op(__func__, s, C_SET, 0, next_id, NULL, done, user_data);
 }
 
 /* ---- commit: the next id from the counter, then the add under it ---- */

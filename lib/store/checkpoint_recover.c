@@ -155,15 +155,16 @@ static void on_recover_turn(int err, const char *message, void *ud) {
 }
 
 /* Starts a recovery that reports the whole list (`all`) or the newest intact one (`latest`). */
-static int start_recovery(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb all,
-                          k8sha_checkpoint_latest_cb latest, void *user_data) {
+static int start_recovery(const char *fn, k8sha_checkpoint_store *s,
+                          k8sha_checkpoint_recover_cb all, k8sha_checkpoint_latest_cb latest,
+                          void *user_data) {
   cop *c;
   int rc;
   if (!s || (!all && !latest))
     return K8SHA_EINVAL;
   if (k8sha__cp_closed(s))
     return K8SHA_ECLOSED;
-  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(s->env->rt, K8SHA_ETHREAD, fn);
   c = k8sha__cp_new(s, C_RECOVER, user_data);
   if (!c)
     return K8SHA_ENOMEM;
@@ -178,10 +179,10 @@ static int start_recovery(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb
 
 int k8sha_checkpoint_recover(k8sha_checkpoint_store *s, k8sha_checkpoint_recover_cb done,
                              void *user_data) {
-  return start_recovery(s, done, NULL, user_data);
+  return start_recovery(__func__, s, done, NULL, user_data);
 }
 
 int k8sha_checkpoint_recover_latest(k8sha_checkpoint_store *s, k8sha_checkpoint_latest_cb done,
                                     void *user_data) {
-  return start_recovery(s, NULL, done, user_data);
+  return start_recovery(__func__, s, NULL, done, user_data);
 }

@@ -165,9 +165,9 @@ const char *k8sha_jobgraph_store_last_error(const k8sha_jobgraph_store *s) {
 }
 
 /* what: 0 put, 1 remove, 2 get, 3 put pointer bytes */
-static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const void *graph,
-                 size_t len, k8sha_jobgraph_done_cb done, k8sha_jobgraph_got_cb got,
-                 void *user_data) {
+static int start(const char *fn, k8sha_jobgraph_store *s, const char *job_id, int what,
+                 const void *graph, size_t len, k8sha_jobgraph_done_cb done,
+                 k8sha_jobgraph_got_cb got, void *user_data) {
   char key[64];
   gop *g;
   int rc;
@@ -178,7 +178,7 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
                                      "JobID)", job_id ? job_id : "(null)");
   if (s->life.closed)
     return k8sha__fail(K8SHA_ECLOSED, "the job-graph store was freed"); /* (in a callback) */
-  K8SHA__LOOP_ONLY(s->env->rt, K8SHA_ETHREAD);
+  K8SHA__LOOP_ONLY_AS(s->env->rt, K8SHA_ETHREAD, fn);
   snprintf(key, sizeof(key), "%s%s", s->kind->key_prefix, job_id);
   g = gop_new(s, user_data);
   if (!g)
@@ -196,22 +196,22 @@ static int start(k8sha_jobgraph_store *s, const char *job_id, int what, const vo
 
 int k8sha_jobgraph_put(k8sha_jobgraph_store *s, const char *job_id, const void *graph, size_t len,
                        k8sha_jobgraph_done_cb done, void *user_data) {
-  return start(s, job_id, 0, graph, len, done, NULL, user_data);
+  return start(__func__, s, job_id, 0, graph, len, done, NULL, user_data);
 }
 
 int k8sha_jobgraph_put_pointer(k8sha_jobgraph_store *s, const char *job_id, const void *pointer,
                                size_t len, k8sha_jobgraph_done_cb done, void *user_data) {
-  return start(s, job_id, 3, pointer, len, done, NULL, user_data);
+  return start(__func__, s, job_id, 3, pointer, len, done, NULL, user_data);
 }
 
 int k8sha_jobgraph_remove(k8sha_jobgraph_store *s, const char *job_id,
                           k8sha_jobgraph_done_cb done, void *user_data) {
-  return start(s, job_id, 1, NULL, 0, done, NULL, user_data);
+  return start(__func__, s, job_id, 1, NULL, 0, done, NULL, user_data);
 }
 
 int k8sha_jobgraph_get(k8sha_jobgraph_store *s, const char *job_id, k8sha_jobgraph_got_cb got,
                        void *user_data) {
-  return start(s, job_id, 2, NULL, 0, NULL, got, user_data);
+  return start(__func__, s, job_id, 2, NULL, 0, NULL, got, user_data);
 }
 
 int k8sha_jobgraph_ids(const k8sha_jobgraph_store *s, char ***ids, size_t *n) {
