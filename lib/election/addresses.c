@@ -250,7 +250,6 @@ int k8sha__addresses_release(k8sha_election *e) {
   json_t *obj = e->pub_last, *gone, *body, *v;
   const char *key, *rv = rv_of(obj);
   k8sha__req_opts o;
-  char *text;
   int rc;
 
   if (!(e->kind == K8SHA_LOCK_LEASE) || !rv || !e->pub_lock)
@@ -265,21 +264,18 @@ int k8sha__addresses_release(k8sha_election *e) {
                                             "data", gone)
                                 : NULL;
   json_decref(gone);
-  text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-  json_decref(body);
-  if (!text)
+  if (!body)
     return 0;
   memset(&o, 0, sizeof(o));
   o.verb = K8SHA__PATCH;
   o.path = k8sha__lock_path(e->pub_lock);
-  o.body = text;
-  o.body_len = strlen(text);
+  o.json = body;
   o.content_type = K8SHA__MERGE_PATCH;
   o.metadata_only = 1;
   o.timeout_ms = e->env->ha->request_timeout_ms;
   o.deadline_ms = e->env->ha->request_timeout_ms;
   rc = k8sha__req_start(e->env->kube, &o, on_pub_released, e, &e->unpub);
-  free(text); /* (json_dumps allocates through jansson: released with free()) */
+  json_decref(body);
   if (rc)
     e->unpub = NULL;
   return rc == 0;

@@ -86,16 +86,8 @@ static void on_response(const k8sha__resp *resp, void *ud);
 static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *body,
                     const char *content_type, int metadata_only) {
   k8sha__req_opts o;
-  char *text = NULL;
-  int rc;
   memset(&o, 0, sizeof(o));
-  if (body) {
-    text = json_dumps(body, JSON_COMPACT);
-    if (!text)
-      return K8SHA_ENOMEM;
-    o.body = text;
-    o.body_len = strlen(text);
-  }
+  o.json = body;
   f->patching = verb == K8SHA__PATCH;
   o.verb = verb;
   o.path = path;
@@ -105,9 +97,7 @@ static int send_req(k8sha__fcm *f, k8sha__verb verb, const char *path, json_t *b
   /* Reads are repeated within one timeout's time; writes only where the client knows they were
    * not processed. */
   o.deadline_ms = f->env->ha->request_timeout_ms;
-  rc = k8sha__req_start(f->env->kube, &o, on_response, f, &f->req);
-  free(text); /* (json_dumps allocates through jansson: released with free()) */
-  return rc;
+  return k8sha__req_start(f->env->kube, &o, on_response, f, &f->req);
 }
 
 /* Refuses (and finishes the operation) when the object was claimed by another leadership: a

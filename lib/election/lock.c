@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/json_text.h"
 #include "election/env.h"
 #include "core/life.h"
 #include "election/lock.h"
@@ -336,7 +337,6 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
                  k8sha__req **out) {
   k8sha__req_opts o;
   write_op *op;
-  char *body = NULL;
   int rc;
 
   op = k8sha__calloc(&l->env->rt->alloc, 1, sizeof(*op));
@@ -347,15 +347,7 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   op->cb = cb;
   op->user_data = user_data;
   memset(&o, 0, sizeof(o));
-  if (obj) {
-    body = json_dumps(obj, JSON_COMPACT);
-    if (!body) {
-      k8sha__free(&l->env->rt->alloc, op);
-      return K8SHA_ENOMEM;
-    }
-    o.body = body;
-    o.body_len = strlen(body);
-  }
+  o.json = obj;
   o.verb = verb;
   o.path = path;
   o.timeout_ms = timeout_ms;
@@ -365,7 +357,6 @@ static int start(k8sha__lock *l, k8sha__verb verb, const char *path, json_t *obj
   o.deadline_ms = timeout_ms;
   o.urgent = 1; /* (a renewal must not wait behind a burst of store requests) */
   rc = k8sha__req_start(l->env->kube, &o, on_written, op, out);
-  free(body); /* (json_dumps allocates through jansson: released with free()) */
   if (rc)
     k8sha__free(&l->env->rt->alloc, op);
   return rc;
@@ -394,19 +385,6 @@ int k8sha__lock_refresh(k8sha__lock *l, uint64_t timeout_ms, k8sha__lock_write_c
 }
 
 /* ---- layout ---- */
-
-/* `v` as compact JSON with sorted keys, allocated with `a` (NULL out of memory). */
-static char *dump_sorted(const k8sha_allocator *a, json_t *v) {
-  size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_SORT_KEYS);
-  char *s = n ? k8sha__malloc(a, n + 1) : NULL;
-  if (s && json_dumpb(v, s, n, JSON_COMPACT | JSON_SORT_KEYS) != n) {
-    k8sha__free(a, s);
-    return NULL;
-  }
-  if (s)
-    s[n] = '\0';
-  return s;
-}
 
 static void copy_time(json_t *v, char *dst, size_t size) {
   const char *s = json_string_value(v);
@@ -439,7 +417,7 @@ int k8sha__lock_read_record(const k8sha__lock *l, json_t *obj, k8sha__record *re
     copy_time(json_object_get(spec, "acquireTime"), r.acquire_time, sizeof(r.acquire_time));
     copy_time(json_object_get(spec, "renewTime"), r.renew_time, sizeof(r.renew_time));
     if (text)
-      *text = dump_sorted(&l->env->rt->alloc, spec);
+      *text = k8sha__json_text(&l->env->rt->alloc, spec, JSON_COMPACT | JSON_SORT_KEYS, NULL);
     *rec = r;
     return 1;
   } else {

@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/backoff.h"
+#include "core/json_text.h"
 #include "k8sha/errors.h"
 #include "kube/client_priv.h"
 
@@ -449,9 +450,11 @@ int k8sha__req_start(k8sha__kube *k, const k8sha__req_opts *o, k8sha__req_cb cb,
   r->max_attempts = o->max_attempts ? o->max_attempts : READ_ATTEMPTS;
   r->deadline_at = k8sha__now_ms(k->rt) +
                    (o->deadline_ms ? o->deadline_ms : r->timeout_ms * r->max_attempts);
-  if (o->body) {
-    r->body = k8sha__strndup(a, o->body, o->body_len);
-    r->body_len = o->body_len;
+  if (o->json || o->body) {
+    r->body = o->json ? k8sha__json_text(a, o->json, JSON_COMPACT, &r->body_len)
+                      : k8sha__strndup(a, o->body, o->body_len);
+    if (!o->json)
+      r->body_len = o->body_len;
     if (!r->body) {
       k8sha__req_destroy(r);
       return K8SHA_ENOMEM;

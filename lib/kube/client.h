@@ -49,6 +49,7 @@ typedef struct k8sha__req_opts {
   const char *path;         /* "/api/v1/namespaces/ns/configmaps/name", query included */
   const char *body;         /* request body or NULL */
   size_t body_len;
+  const json_t *json;       /* or a JSON body, which the client writes out (compact) */
   const char *content_type; /* default application/json when body is set */
   int urgent;               /* never waits for a slot among the requests in flight: the
                                election's own requests, which must not queue behind a burst

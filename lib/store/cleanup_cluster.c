@@ -28,18 +28,15 @@ static int delete_configmap(task *t, json_t *item) {
       json_object_get(json_object_get(item, "metadata"), "resourceVersion"));
   json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "kind", "DeleteOptions", "apiVersion", "v1",
                            "preconditions", "resourceVersion", rv ? rv : "");
-  char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
   char *path = k8sha__asprintf(&t->env->rt->alloc, K8SHA__CONFIGMAPS_PATH_FMT "/%s",
                                t->env->ha->namespace_, k8sha__task_item_name(item));
   int rc;
-  json_decref(body);
   memset(&o, 0, sizeof(o));
   o.verb = K8SHA__DELETE;
   o.path = path;
-  o.body = text;
-  o.body_len = text ? strlen(text) : 0;
-  rc = text && path ? k8sha__req_start(t->env->kube, &o, on_deleted, t, NULL) : K8SHA_ENOMEM;
-  free(text);
+  o.json = body;
+  rc = body && path ? k8sha__req_start(t->env->kube, &o, on_deleted, t, NULL) : K8SHA_ENOMEM;
+  json_decref(body);
   k8sha__free(&t->env->rt->alloc, path);
   return rc;
 }
