@@ -41,7 +41,11 @@ K8SHA_BEGIN_DECLS
  *
  * Pass one to k8sha_config_new() (and later to a context) to account for or to fail allocations
  * on purpose in tests. `malloc` and `free` are required; `realloc` is required too. Each is called
- * with the `user_data` given here as its last argument. Since 0.1.
+ * with the `user_data` given here as its last argument. A context's allocator is called on its
+ * loop thread only (and by k8sha_ctx_new() on the calling thread), so it need not be thread-safe.
+ * It must stay usable after k8sha_ctx_free() until the context's last handle has closed: with a
+ * host loop, until the host's loop has run with nothing of the context left (blob operations
+ * still running on other threads release their memory when they end). Since 0.1.
  */
 typedef struct k8sha_allocator {
   unsigned int version; /* K8SHA_ALLOCATOR_VERSION */

@@ -48,8 +48,8 @@ typedef struct k8sha_storage_backend {
 
 /**
  * Registers a backend for its scheme in the context (replacing the built-in one of that scheme).
- * The struct is copied; `self` is passed back to every call. Loop thread.
- * Returns 0, K8SHA_EINVAL or K8SHA_ENOMEM. Since 0.1.
+ * The struct is copied; `self` is passed back to every call. Loop thread (K8SHA_ETHREAD on
+ * another). Returns 0, K8SHA_EINVAL, K8SHA_ENOMEM or K8SHA_ETHREAD. Since 0.1.
  */
 K8SHA_EXPORT int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *backend,
                                         void *self);

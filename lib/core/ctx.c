@@ -475,7 +475,10 @@ int k8sha_ctx_free(k8sha_ctx *ctx) {
 }
 
 int k8sha_storage_register(k8sha_ctx *ctx, const k8sha_storage_backend *backend, void *self) {
-  return ctx ? k8sha__storage_register(ctx->storage, backend, self) : K8SHA_EINVAL;
+  if (!ctx)
+    return K8SHA_EINVAL;
+  K8SHA__LOOP_ONLY(&ctx->rt, K8SHA_ETHREAD);
+  return k8sha__storage_register(ctx->storage, backend, self);
 }
 
 uv_loop_t *k8sha_ctx_loop(const k8sha_ctx *ctx) {

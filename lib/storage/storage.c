@@ -388,11 +388,11 @@ int k8sha__pins_watch(registry *reg, int on) {
     }
     return 0;
   }
-  reg->watchers++;
   for (i = 0; i < reg->n_pins; i++)
     if (strings_index(reg->seen, reg->n_seen, reg->pins[i]) < 0 &&
         strings_add(&reg->alloc, &reg->seen, &reg->n_seen, &reg->cap_seen, reg->pins[i]) != 0)
-      return K8SHA_ENOMEM;
+      return K8SHA_ENOMEM; /* (not watching: what was added stays until the last watch ends) */
+  reg->watchers++;
   return 0;
 }
 

@@ -274,9 +274,14 @@ int k8sha__task_collect_references(task *t, json_t *obj, int strict) {
       snprintf(why, sizeof(why), "its blob URI '%.200s' is not usable", info.uri);
     }
     if (rc) {
-      if (!strict) {
+      if (!strict && rc != K8SHA_ENOMEM) {
         k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", name, key, why);
         continue;
+      }
+      if (!strict) { /* (not read for want of memory: not "unreadable") */
+        k8sha__task_end(t, rc, "cleanup: entry %s of ConfigMap %s could not be read: %s", key,
+                        name, k8sha_strerror(rc));
+        return -1;
       }
       k8sha__task_end(t, rc == K8SHA_ENOMEM ? rc : K8SHA_ECORRUPT,
           "orphan scan: entry %s of ConfigMap %s cannot be read (%s), so what it references is "

@@ -152,9 +152,14 @@ static void subsume_next(hop *o) {
       k8sha__free(&o->env->rt->alloc, uri);
       if (rc == 0)
         return;
-    } else if (rc == 0) {
+    } else if (rc) {
+      k8sha__log(o->env->rt, K8SHA_LOG_WARN, "store",
+                 "the blob of marked entry %s of ConfigMap %s is not deleted now (%s); the entry "
+                 "stays marked and a later add deletes it", json_object_iter_key(o->sub_iter),
+                 k8sha__fcm_name(o->s->f), k8sha_strerror(rc));
+    } else {
       /* a host pointer: its blob is the host's; the key can go with the next add (a blob not
-       * known for want of memory, or not deleted now, stays marked for a later add) */
+       * deleted now stays marked for a later add) */
       const char *key = json_object_iter_key(o->sub_iter);
       char *marked = k8sha__value_mark(&o->env->rt->alloc,
                                        json_string_value(json_object_iter_value(o->sub_iter)));
