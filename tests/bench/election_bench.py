@@ -387,8 +387,8 @@ class KubeLite:
 
 class External:
     """An API server already running, on plain HTTP on loopback, with kube-lite's stats at a
-    control URL: the real kube-apiserver behind tests/realkube's faultproxy, which forwards each
-    client's own credentials and counts requests as kube-lite does. The contenders use
+    control URL: the real kube-apiserver behind kube-lite as a proxy (--upstream), which forwards
+    each client's own credentials and counts requests as kube-lite does. The contenders use
     `kubeconfig` (a server URL and a bearer token); the observer uses the same token."""
     token = None
 
@@ -405,7 +405,7 @@ class External:
                     self.token = value.strip().strip('"')
         if not server or not server.startswith("http://"):
             raise BenchError("%s: the server must be a plain http:// URL on loopback (the "
-                             "faultproxy's), not %r" % (kubeconfig, server))
+                             "proxy's), not %r" % (kubeconfig, server))
         self.url = server
         u = urllib.parse.urlparse(server)
         self.host, self.port = u.hostname, u.port
@@ -940,7 +940,7 @@ def main():
     ap.add_argument("--server-kubeconfig", help="measure on an API server already running "
                     "instead of a kube-lite of its own: a kubeconfig with a plain http:// server "
                     "on loopback and a bearer token (the real kube-apiserver behind "
-                    "tests/realkube's faultproxy; tests/bench/peers/run --real-kube does this)")
+                    "kube-lite as a proxy, --upstream; tests/bench/peers/run --real-kube does this)")
     ap.add_argument("--server-control", help="with --server-kubeconfig: the URL of its "
                     "kube-lite-style control endpoint, where requests are counted")
     ap.add_argument("--lease", type=float, default=2.0, help="lease duration, s (2)")

@@ -49,9 +49,9 @@ import urllib.error
 import urllib.request
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--kube-lite", help="the kube-lite binary (unless K8SHA_TEST_KUBECONFIG names "
-                "a real server)")
-ap.add_argument("--faultproxy", help="tests/realkube/faultproxy, for a real server")
+ap.add_argument("--kube-lite", required=True,
+                help="the kube-lite binary: the server, or with K8SHA_TEST_KUBECONFIG naming a real "
+                "server, each worker's fault proxy in front of it (--upstream)")
 ap.add_argument("--worker", required=True)
 ap.add_argument("--faultfs", required=True)
 ap.add_argument("--seconds", type=float, default=60)
@@ -354,12 +354,14 @@ class RealServer:
     def _proxy(self, w):
         if w.name in self.proxies:
             return self.proxies[w.name]
-        p = subprocess.Popen([A.faultproxy, "-upstream", self.url, "-ca",
-                              os.environ["K8SHA_TEST_CA"]],
+        p = subprocess.Popen([A.kube_lite, "--port", "0", "--upstream", self.url, "--upstream-ca",
+                              os.environ["K8SHA_TEST_CA"],
+                              "--seed", str(SEED + len(self.proxies) + 1)],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        # "kube-lite listening on URL control URL"
         line = p.stdout.readline().split()
-        if line[:3] != ["faultproxy:", "listening", "on"] or len(line) < 6:
-            raise Fatal("the fault proxy did not start: %r" % line)
+        if line[:3] != ["kube-lite", "listening", "on"] or len(line) < 6:
+            raise Fatal("kube-lite as a fault proxy did not start: %r" % line)
         threading.Thread(target=p.stdout.read, daemon=True).start()
         self.proxies[w.name] = (p, line[3], line[5])
         return self.proxies[w.name]
@@ -390,8 +392,8 @@ class RealServer:
             http(c + "/kube-lite/v1/" + what, method, body)
 
     def fault(self, rule, only=None):
-        rule = {k: v for k, v in rule.items() if k != "rate"}  # the proxy draws nothing
-        rule.setdefault("count", 20)
+        # (each worker has its own proxy, so `only` picks proxies where kube-lite picks users;
+        # a rule is bounded as on kube-lite: by its rate, and healed by the schedule)
         self.control("POST", "faults", rule, only)
         return only
 
@@ -1023,12 +1025,8 @@ def main():
 
 workers, T0 = [], time.monotonic()
 if os.environ.get("K8SHA_TEST_KUBECONFIG"):
-    if not A.faultproxy:
-        ap.error("a real server needs --faultproxy")
     server = RealServer()
 else:
-    if not A.kube_lite:
-        ap.error("--kube-lite is needed (or K8SHA_TEST_KUBECONFIG for a real server)")
     server = KubeLite()
 try:
     rc = main()

@@ -169,6 +169,12 @@ static int read_ready(kubelite *k, int timeout_ms)
             memmove(k->pending, k->pending + used, k->npending - used);
             k->npending -= used;
             if (ready) {
+                /* "URL control URL" when the control endpoint has its own port */
+                char *ctl = strstr(k->url, " control ");
+                if (ctl && !k->external) {
+                    snprintf(k->control, sizeof k->control, "%s", ctl + 9);
+                    *ctl = '\0';
+                }
                 const char *colon = strrchr(k->url, ':');
                 k->port = colon ? atoi(colon + 1) : 0;
                 return 0;

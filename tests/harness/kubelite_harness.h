@@ -63,9 +63,10 @@ kubelite *kubelite_start(const kubelite_options *opts);
  * (with K8SHA_TEST_ETCDCTL and K8SHA_TEST_ETCD_ENDPOINT). */
 bool kubelite_external_mode(void);
 bool kubelite_is_external(const kubelite *k);
-/* External mode with K8SHA_TEST_CONTROL_URL set: a fault proxy (tests/realkube/faultproxy) stands
+/* External mode with K8SHA_TEST_CONTROL_URL set: kube-lite as a fault proxy (--upstream) stands
  * between the tests and the real server and offers kube-lite's faults, stats and watches/close
- * there; K8SHA_TEST_SERVER is then the proxy's URL. NULL otherwise. */
+ * there; K8SHA_TEST_SERVER is then the proxy's URL. NULL otherwise. (A server started here with
+ * its own control port, --control-port or --upstream, is controlled on that port.) */
 const char *kubelite_control_url(void);
 
 /* Stops the server if it runs and removes the temporary directory. */

@@ -282,6 +282,15 @@ bool kt_watch_wait_end(kt_watch *w, int timeout_ms)
     return w->done && w->result == CURLE_OK;
 }
 
+bool kt_watch_wait_done(kt_watch *w, int timeout_ms, CURLcode *result)
+{
+    long long deadline = now_ms() + timeout_ms;
+    while (!w->done && now_ms() < deadline)
+        pump(w, (int)(deadline - now_ms()));
+    *result = w->result;
+    return w->done;
+}
+
 long kt_watch_code(kt_watch *w)
 {
     return w->code;

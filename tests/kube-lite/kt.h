@@ -54,6 +54,9 @@ json_t *kt_watch_next(kt_watch *w, int timeout_ms);
 /* Waits for the stream to end; returns true if it ended within the bound
  * with no transfer error (a clean chunked end). */
 bool kt_watch_wait_end(kt_watch *w, int timeout_ms);
+/* Waits for the stream to end, cleanly or not; false if it did not end within the bound.
+ * *result is curl's result of the transfer. */
+bool kt_watch_wait_done(kt_watch *w, int timeout_ms, CURLcode *result);
 long kt_watch_code(kt_watch *w);
 void kt_watch_close(kt_watch *w);
 

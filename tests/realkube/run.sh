@@ -4,11 +4,11 @@
 #
 #   run.sh BUILD_DIR
 #
-# Takes the binaries build.sh has cached (it builds nothing here: without them, or without Go, the
-# tier is skipped, exit 77, or fails when K8SHA_REALKUBE_REQUIRED is set, as ./test.sh sets it),
+# Takes the binaries build.sh has cached (it builds nothing here: without them the tier is
+# skipped, exit 77, or fails when K8SHA_REALKUBE_REQUIRED is set, as ./test.sh sets it),
 # starts them (cluster.sh), then, as the user bound
 # to the documented Role: the integration suite (directly; the tests that inject faults through
-# the fault proxy), the Java tests and real Flink 1.20 and 2.3 processes, the process scenarios, the chaos
+# kube-lite as a fault proxy, --upstream), the Java tests and real Flink 1.20 and 2.3 processes, the process scenarios, the chaos
 # campaign, the examples, the minijm demo; and the forbidden cases: a Role without `watch` and
 # one without `update` must give a clear forbidden error naming the verb and resource, and never
 # a leadership the contender cannot hold.
@@ -23,10 +23,9 @@ bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 t0=$(date +%s)
 missing=
+kube_lite=$build/tools/kube-lite/k8sha-kube-lite
 bin=$("$here/build.sh" --cached) ||
   missing="kube-apiserver and etcd are not built (tests/realkube/build.sh builds them with Go from the Go module proxy)"
-# (the fault proxy below is built here, with Go's standard library only)
-command -v go >/dev/null || missing="${missing:+$missing; }there is no Go toolchain (go) for the fault proxy"
 if [ -n "$missing" ]; then
   if [ -n "${K8SHA_REALKUBE_REQUIRED:-}" ]; then
     echo "FAIL: $missing"
@@ -68,31 +67,29 @@ for t in kube_client watch election store fencing cleanup lifetimes; do
   fi
 done
 
-step "integration tests with faults, through the fault proxy (tests/realkube/faultproxy), as service account flink"
+step "integration tests with faults, through kube-lite as a fault proxy (--upstream), as service account flink"
 # The tests that inject faults, end watches or take the server away run with kube-lite's fault
-# rules applied by a small proxy in front of the real server: every other request goes through.
-if (cd "$here/faultproxy" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -o "$w/faultproxy" .) > "$w/faultproxy-build.out" 2>&1; then
-  "$w/faultproxy" -upstream "$APISERVER_URL" -ca "$APISERVER_CA" > "$w/faultproxy.out" 2> "$w/faultproxy.err" &
-  proxy_pid=$!
-  for i in $(seq 200); do grep -q "listening on" "$w/faultproxy.out" && break; sleep 0.05; done
-  proxy=$(sed -n 's/^faultproxy: listening on \([^ ]*\) control .*/\1/p' "$w/faultproxy.out")
-  control=$(sed -n 's/^faultproxy: listening on .* control //p' "$w/faultproxy.out")
-  if [ -z "$proxy" ]; then
-    bad "the fault proxy did not start:"; cat "$w/faultproxy.err"
-  else
-    sed -e "s|server: .*|server: $proxy|" -e '/certificate-authority/d' "$w/user.kubeconfig" > "$w/proxy.kubeconfig"
-    for t in kube_client watch election store fencing cleanup lifetimes; do
-      if K8SHA_TEST_KUBECONFIG=$w/proxy.kubeconfig K8SHA_TEST_SERVER=$proxy K8SHA_TEST_CONTROL_URL=$control \
-           "$build/tests/integration/test_$t" > "$w/$t-faults.out" 2>&1; then
-        grep -E "^[0-9]+%: Checks" "$w/$t-faults.out" | sed "s/^/  test_$t: /"
-        grep "^not run" "$w/$t-faults.out" | sed 's/^/  /'
-      else
-        bad "test_$t through the fault proxy:"; grep -vE "^\[" "$w/$t-faults.out" | tail -30
-      fi
-    done
-  fi
+# rules applied by kube-lite in front of the real server: every other request goes through.
+"$kube_lite" --port 0 --upstream "$APISERVER_URL" --upstream-ca "$APISERVER_CA" \
+  > "$w/faultproxy.out" 2> "$w/faultproxy.err" &
+proxy_pid=$!
+# (bounded wait for its ready line, which names both ports)
+for i in $(seq 200); do grep -q "listening on" "$w/faultproxy.out" && break; sleep 0.05; done
+proxy=$(sed -n 's/^kube-lite listening on \([^ ]*\) control .*/\1/p' "$w/faultproxy.out" | head -1)
+control=$(sed -n 's/^kube-lite listening on .* control //p' "$w/faultproxy.out" | head -1)
+if [ -z "$proxy" ]; then
+  bad "kube-lite as a fault proxy did not start:"; cat "$w/faultproxy.err"
 else
-  bad "building the fault proxy failed:"; cat "$w/faultproxy-build.out"
+  sed -e "s|server: .*|server: $proxy|" -e '/certificate-authority/d' "$w/user.kubeconfig" > "$w/proxy.kubeconfig"
+  for t in kube_client watch election store fencing cleanup lifetimes; do
+    if K8SHA_TEST_KUBECONFIG=$w/proxy.kubeconfig K8SHA_TEST_SERVER=$proxy K8SHA_TEST_CONTROL_URL=$control \
+         "$build/tests/integration/test_$t" > "$w/$t-faults.out" 2>&1; then
+      grep -E "^[0-9]+%: Checks" "$w/$t-faults.out" | sed "s/^/  test_$t: /"
+      grep "^not run" "$w/$t-faults.out" | sed 's/^/  /'
+    else
+      bad "test_$t through the fault proxy:"; grep -vE "^\[" "$w/$t-faults.out" | tail -30
+    fi
+  done
 fi
 
 if [ -f "$build/bindings/java/libk8sha-jni.so" ]; then
@@ -164,9 +161,8 @@ fi
 [ -z "${proxy_pid:-}" ] || { kill "$proxy_pid" 2>/dev/null; wait "$proxy_pid" 2>/dev/null; proxy_pid=; }
 
 step "chaos: checkpointing contenders, each through its own fault proxy, under seeded faults (tests/chaos)"
-if [ -f "$w/faultproxy" ] &&
-   K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL \
-     /usr/bin/python3 "$src/tests/chaos/chaos.py" --faultproxy "$w/faultproxy" \
+if K8SHA_TEST_KUBECONFIG=$w/user.kubeconfig K8SHA_TEST_SERVER=$APISERVER_URL \
+     /usr/bin/python3 "$src/tests/chaos/chaos.py" --kube-lite "$kube_lite" \
      --worker "$build/tests/chaos/chaos_worker" --faultfs "$build/tests/chaos/faultfs.so" \
      --seconds 30 > "$w/chaos.out" 2>&1; then
   grep -E "^chaos: (seed|actions|[0-9]+ ConfigMap|violations)" "$w/chaos.out" | sed 's/^/  /'

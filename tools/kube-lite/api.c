@@ -252,6 +252,10 @@ void kl_execute(kl_ctx *ctx)
         kl_fault_reply(ctx);
         return;
     }
+    if (ctx->srv->proxy && ctx->endpoint != EP_CONTROL) {
+        kl_proxy_forward(ctx);
+        return;
+    }
     switch (ctx->endpoint) {
     case EP_CONTROL:
         kl_handle_control(ctx, ctx->sub);
@@ -271,6 +275,26 @@ void kl_execute(kl_ctx *ctx)
     }
 }
 
+kl_ctx *kl_ctx_take(kl_ctx *ctx)
+{
+    kl_ctx *t = kl_xmalloc(sizeof *t);
+    *t = *ctx;
+    ctx->req = NULL;
+    ctx->ns = ctx->name = ctx->fault_retry_header = NULL;
+    return t;
+}
+
+void kl_ctx_free(kl_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    kl_req_free(ctx->req);
+    free(ctx->ns);
+    free(ctx->name);
+    free(ctx->fault_retry_header);
+    free(ctx);
+}
+
 void kl_dispatch(kl_conn *c, kl_req *req)
 {
     kl_ctx *ctx = kl_xcalloc(1, sizeof *ctx);
@@ -283,6 +307,13 @@ void kl_dispatch(kl_conn *c, kl_req *req)
     kl_server *srv = ctx->srv;
 
     bool done = true;
+    if (kl_conn_control_only(c) && ctx->endpoint != EP_CONTROL) {
+        ctx->control = true;
+        kl_reply_status(ctx, 404, "NotFound",
+                        "this port serves the kube-lite control endpoint (/kube-lite/v1/) only",
+                        NULL);
+        goto out;
+    }
     if (srv->auth && ctx->endpoint != EP_HEALTH) {
         ctx->token = kl_auth_lookup(srv->auth, req->authorization);
         if (!ctx->token) {
@@ -299,12 +330,17 @@ void kl_dispatch(kl_conn *c, kl_req *req)
         kl_execute(ctx);
         goto out;
     }
-    if ((ctx->endpoint == EP_RESOURCE || ctx->endpoint == EP_NAMESPACES) && ctx->verb < 0) {
+    if (srv->proxy) {
+        /* The upstream server judges paths and methods; faults see what route() made of them. */
+        if (ctx->verb < 0)
+            ctx->verb = KL_VERB_NONRESOURCE;
+    } else if ((ctx->endpoint == EP_RESOURCE || ctx->endpoint == EP_NAMESPACES) &&
+               ctx->verb < 0) {
         ctx->verb = KL_VERB_NONRESOURCE;
         reply_method_not_allowed(ctx);
         goto out;
     }
-    if (ctx->endpoint != EP_RESOURCE && ctx->endpoint != EP_NAMESPACES &&
+    if (!srv->proxy && ctx->endpoint != EP_RESOURCE && ctx->endpoint != EP_NAMESPACES &&
         strcmp(req->method, "GET") != 0 && ctx->endpoint != EP_NOT_FOUND) {
         reply_method_not_allowed(ctx);
         goto out;
@@ -331,11 +367,6 @@ void kl_dispatch(kl_conn *c, kl_req *req)
     }
     kl_execute(ctx);
 out:
-    if (done) {
-        kl_req_free(ctx->req);
-        free(ctx->ns);
-        free(ctx->name);
-        free(ctx->fault_retry_header);
-        free(ctx);
-    }
+    if (done)
+        kl_ctx_free(ctx);
 }

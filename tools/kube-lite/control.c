@@ -111,6 +111,14 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
         kl_reply_json(ctx, 200, json_object());
         return;
     }
+    if (strcmp(sub, "listening") == 0 && method(ctx, "GET")) {
+        /* Answers once the API port listens (at once when it does). */
+        if (srv->listener)
+            kl_reply_json(ctx, 200, json_pack("{s:s}", "url", srv->url));
+        else
+            kl_conn_park(ctx->conn, kl_ctx_take(ctx));
+        return;
+    }
     if (strncmp(sub, "faults", 6) == 0 && (sub[6] == '\0' || sub[6] == '/')) {
         faults(ctx, sub + 6);
         return;
@@ -133,8 +141,24 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
             kl_reply_json(ctx, 200, json_object());
         }
     } else if (strcmp(sub, "watches/close") == 0) {
-        size_t n = kl_watch_end_all(srv, json_is_true(json_object_get(body, "abort")));
+        bool abort = json_is_true(json_object_get(body, "abort"));
+        size_t n = kl_watch_end_all(srv, abort);
+        if (srv->proxy)
+            n += kl_proxy_end_watches(srv->proxy, abort);
         kl_reply_json(ctx, 200, json_pack("{s:I}", "closed", (json_int_t)n));
+    } else if ((strcmp(sub, "stop") == 0 || strcmp(sub, "start") == 0) && !srv->control_listener) {
+        kl_reply_bad_request(ctx, "stop and start need the control port (--control-port, or "
+                                  "--upstream)");
+    } else if (strcmp(sub, "stop") == 0) {
+        /* The server goes away until start: no listener, no API connection. */
+        kl_server_refuse(srv, ctx->conn, -1);
+        kl_reply_json(ctx, 200, json_object());
+    } else if (strcmp(sub, "start") == 0) {
+        /* Answered once the API port listens again. */
+        kl_server_reopen(srv);
+        kl_conn_park(ctx->conn, kl_ctx_take(ctx));
+    } else if (srv->proxy && strcmp(sub, "compact") == 0) {
+        kl_reply_bad_request(ctx, "compact: the upstream server's history is not kube-lite's");
     } else if (strcmp(sub, "compact") == 0) {
         kl_store_compact(srv->store);
         kl_reply_json(ctx, 200,
@@ -146,7 +170,7 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
             kl_reply_bad_request(ctx, "expected {\"seconds\": N} with 0 <= N <= 86400");
         } else {
             /* The reply goes out on this connection, then it closes too. */
-            kl_server_refuse(srv, ctx->conn, (uint64_t)llround(secs * 1000.0));
+            kl_server_refuse(srv, ctx->conn, (int64_t)llround(secs * 1000.0));
             kl_reply_json(ctx, 200, json_pack("{s:f}", "seconds", secs));
         }
     } else if (strcmp(sub, "tokens/rotate") == 0) {

@@ -30,10 +30,12 @@ struct kl_conn {
     bool continue_sent;
     bool stream_http10;
     bool stream_keep_alive;
+    bool control_only; /* accepted on the control listener: serves /kube-lite/v1/ only */
     unsigned writes;
     kl_ctx *pending;
     uv_timer_t *timer;
     kl_watch *watch;
+    kl_fwd *fwd; /* the upstream request answering this connection (proxy mode) */
     kl_tls_session *tls;
     char *tls_rbuf;
 };
@@ -160,13 +162,7 @@ static void on_timer_closed(uv_handle_t *h)
 
 static void free_ctx(kl_ctx *ctx)
 {
-    if (!ctx)
-        return;
-    kl_req_free(ctx->req);
-    free(ctx->ns);
-    free(ctx->name);
-    free(ctx->fault_retry_header);
-    free(ctx);
+    kl_ctx_free(ctx);
 }
 
 static void on_conn_closed(uv_handle_t *h)
@@ -185,6 +181,9 @@ void kl_conn_close(kl_conn *c)
     c->closing = true;
     if (c->watch)
         kl_watch_detach(c->watch);
+    if (c->fwd)
+        kl_proxy_client_gone(c->fwd);
+    c->fwd = NULL;
     free_ctx(c->pending);
     c->pending = NULL;
     if (c->timer) {
@@ -269,6 +268,52 @@ static void on_resume(uv_timer_t *t)
     kl_conn *c = t->data;
     if (!c->closing)
         conn_process(c);
+}
+
+void kl_conn_resume(kl_conn *c)
+{
+    if (!c->closing && c->in.len > c->in_off)
+        uv_timer_start(conn_timer(c), on_resume, 0, 0);
+}
+
+void kl_conn_stream_open(kl_conn *c)
+{
+    c->state = CS_STREAM;
+}
+
+bool kl_conn_is_stream_http10(const kl_conn *c)
+{
+    return c->stream_http10;
+}
+
+void kl_conn_attach_forward(kl_conn *c, kl_fwd *f)
+{
+    c->fwd = f;
+}
+
+bool kl_conn_control_only(const kl_conn *c)
+{
+    return c->control_only;
+}
+
+void kl_conn_park(kl_conn *c, kl_ctx *ctx)
+{
+    c->pending = ctx;
+}
+
+void kl_server_wake_listeners(kl_server *srv)
+{
+    kl_conn *next;
+    for (kl_conn *c = srv->conns; c; c = next) {
+        next = c->next;
+        kl_ctx *ctx = c->pending;
+        if (!c->control_only || !ctx)
+            continue;
+        c->pending = NULL;
+        kl_reply_json(ctx, 200, json_pack("{s:s}", "url", srv->url));
+        free_ctx(ctx);
+        kl_conn_resume(c);
+    }
 }
 
 void kl_conn_stream_end(kl_conn *c, bool abort)
@@ -400,13 +445,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     conn_process(c);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+static void accept_conn(uv_stream_t *server, int status, bool control_only)
 {
     kl_server *srv = server->data;
     if (status < 0 || srv->stopping)
         return;
     kl_conn *c = kl_xcalloc(1, sizeof *c);
     c->srv = srv;
+    c->control_only = control_only;
     uv_tcp_init(srv->loop, &c->tcp);
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
@@ -423,11 +469,21 @@ static void on_connection(uv_stream_t *server, int status)
     }
     /* Small request/response pairs: Nagle would add 40ms stalls. */
     uv_tcp_nodelay(&c->tcp, 1);
-    if (srv->tls && !(c->tls = kl_tls_session_new(srv->tls, c))) {
+    if (srv->tls && !control_only && !(c->tls = kl_tls_session_new(srv->tls, c))) {
         kl_conn_close(c);
         return;
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    accept_conn(server, status, false);
+}
+
+static void on_control_connection(uv_stream_t *server, int status)
+{
+    accept_conn(server, status, true);
 }
 
 /* ---- listening socket --------------------------------------------------------- */
@@ -437,14 +493,16 @@ static void on_listener_closed(uv_handle_t *h)
     free(h);
 }
 
-int kl_server_listen(kl_server *srv)
+/* Listens on the configured host and *port (0: a free one, written back); the URL goes to url. */
+static int bind_listener(kl_server *srv, int *port, uv_connection_cb cb, const char *scheme,
+                         uv_tcp_t **out, char url[64])
 {
     struct sockaddr_storage addr;
     int rc;
     if (strchr(srv->cfg.host, ':'))
-        rc = uv_ip6_addr(srv->cfg.host, srv->port, (struct sockaddr_in6 *)&addr);
+        rc = uv_ip6_addr(srv->cfg.host, *port, (struct sockaddr_in6 *)&addr);
     else
-        rc = uv_ip4_addr(srv->cfg.host, srv->port, (struct sockaddr_in *)&addr);
+        rc = uv_ip4_addr(srv->cfg.host, *port, (struct sockaddr_in *)&addr);
     if (rc != 0) {
         kl_log("bad listen address %s: %s", srv->cfg.host, uv_strerror(rc));
         return rc;
@@ -454,32 +512,50 @@ int kl_server_listen(kl_server *srv)
     l->data = srv;
     rc = uv_tcp_bind(l, (const struct sockaddr *)&addr, 0);
     if (rc == 0)
-        rc = uv_listen((uv_stream_t *)l, 511, on_connection);
+        rc = uv_listen((uv_stream_t *)l, 511, cb);
     if (rc != 0) {
-        kl_log("cannot listen on %s:%d: %s", srv->cfg.host, srv->port, uv_strerror(rc));
+        kl_log("cannot listen on %s:%d: %s", srv->cfg.host, *port, uv_strerror(rc));
         uv_close((uv_handle_t *)l, on_listener_closed);
         return rc;
     }
     struct sockaddr_storage bound;
     int blen = sizeof bound;
     uv_tcp_getsockname(l, (struct sockaddr *)&bound, &blen);
-    srv->port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
-                                            : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    srv->listener = l;
+    *port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
+                                        : ntohs(((struct sockaddr_in *)&bound)->sin_port);
+    *out = l;
     const char *host = srv->cfg.host;
-    snprintf(srv->url, sizeof srv->url, strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d",
-             srv->tls ? "https" : "http", host, srv->port);
+    snprintf(url, 64, strchr(host, ':') ? "%s://[%s]:%d" : "%s://%s:%d", scheme, host, *port);
     return 0;
 }
 
-void kl_server_close_conns(kl_server *srv, kl_conn *keep)
+int kl_server_listen(kl_server *srv)
+{
+    return bind_listener(srv, &srv->port, on_connection, srv->tls ? "https" : "http",
+                         &srv->listener, srv->url);
+}
+
+int kl_server_listen_control(kl_server *srv, int port)
+{
+    srv->control_port = port;
+    return bind_listener(srv, &srv->control_port, on_control_connection, "http",
+                         &srv->control_listener, srv->control_url);
+}
+
+/* The control listener's connections stay: they are how a test brings the server back. */
+static void close_conns(kl_server *srv, kl_conn *keep, bool control_too)
 {
     kl_conn *next;
     for (kl_conn *c = srv->conns; c; c = next) {
         next = c->next;
-        if (c != keep)
+        if (c != keep && (control_too || !c->control_only))
             kl_conn_close(c);
     }
+}
+
+void kl_server_close_conns(kl_server *srv, kl_conn *keep)
+{
+    close_conns(srv, keep, false);
 }
 
 static void on_reopen(uv_timer_t *t)
@@ -494,20 +570,32 @@ static void on_reopen(uv_timer_t *t)
         return;
     }
     kl_announce(srv);
+    kl_server_wake_listeners(srv);
 }
 
-void kl_server_refuse(kl_server *srv, kl_conn *keep, uint64_t ms)
+void kl_server_refuse(kl_server *srv, kl_conn *keep, int64_t ms)
 {
     if (srv->listener) {
         uv_close((uv_handle_t *)srv->listener, on_listener_closed);
         srv->listener = NULL;
     }
     kl_server_close_conns(srv, keep);
-    if (keep)
+    if (keep && !keep->control_only)
         keep->close_after_flush = true;
     srv->reopen_timer.data = srv;
     uv_update_time(srv->loop);
-    uv_timer_start(&srv->reopen_timer, on_reopen, ms, 0);
+    if (ms >= 0)
+        uv_timer_start(&srv->reopen_timer, on_reopen, (uint64_t)ms, 0);
+    else
+        uv_timer_stop(&srv->reopen_timer);
+}
+
+void kl_server_reopen(kl_server *srv)
+{
+    if (srv->listener)
+        return;
+    srv->reopen_timer.data = srv;
+    uv_timer_start(&srv->reopen_timer, on_reopen, 0, 0);
 }
 
 void kl_server_stop(kl_server *srv)
@@ -519,7 +607,13 @@ void kl_server_stop(kl_server *srv)
         uv_close((uv_handle_t *)srv->listener, on_listener_closed);
         srv->listener = NULL;
     }
-    kl_server_close_conns(srv, NULL);
+    if (srv->control_listener) {
+        uv_close((uv_handle_t *)srv->control_listener, on_listener_closed);
+        srv->control_listener = NULL;
+    }
+    close_conns(srv, NULL, true);
+    kl_proxy_free(srv->proxy);
+    srv->proxy = NULL;
     uv_close((uv_handle_t *)&srv->reopen_timer, NULL);
     uv_close((uv_handle_t *)&srv->bookmark_timer, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);

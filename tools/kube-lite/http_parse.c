@@ -258,6 +258,7 @@ static int parse_head(kl_req *r, char *h)
     r->method = h;
     if (target[0] != '/')
         return 400;
+    r->target = kl_strdup(target); /* as sent, for a proxy's upstream request */
     char *q = strchr(target, '?');
     if (q)
         *q++ = '\0';
@@ -381,6 +382,7 @@ void kl_req_free(kl_req *r)
     if (!r)
         return;
     free(r->raw);
+    free(r->target);
     free(r);
 }
 

@@ -150,6 +150,7 @@ typedef struct kl_param {
 typedef struct kl_req {
     char *raw; /* one allocation holding every string below */
     char *method, *path;
+    char *target; /* the request-target as sent (path and query, still encoded); owned */
     kl_param params[REQUEST_PARAMS_MAX];
     int nparams;
     char *authorization, *content_type, *accept;
@@ -182,6 +183,8 @@ typedef struct kl_tls kl_tls;
 typedef struct kl_tls_session kl_tls_session;
 typedef struct kl_journal kl_journal;
 typedef struct kl_selector kl_selector;
+typedef struct kl_proxy kl_proxy;
+typedef struct kl_fwd kl_fwd;
 
 /* ---- server (http.c) ------------------------------------------------------ */
 
@@ -199,6 +202,9 @@ typedef struct kl_config {
     uint64_t bookmark_ms;
     uint64_t seed;
     bool verbose;
+    int control_port;        /* < 0: the control endpoint is served on the API port only */
+    const char *upstream;    /* proxy mode: the API server requests are forwarded to */
+    const char *upstream_ca; /* ... and the CA its certificate is checked against */
 } kl_config;
 
 struct kl_server {
@@ -206,6 +212,10 @@ struct kl_server {
     kl_config cfg;
     uv_tcp_t *listener; /* NULL while refusing connections */
     int port;
+    uv_tcp_t *control_listener; /* with --control-port, or in proxy mode */
+    int control_port;
+    char control_url[64];
+    kl_proxy *proxy; /* proxy mode (--upstream): NULL when kube-lite serves its own store */
     uv_timer_t reopen_timer;
     uv_timer_t bookmark_timer;
     uv_signal_t sig_term, sig_int;
@@ -225,7 +235,13 @@ struct kl_server {
 };
 
 int kl_server_listen(kl_server *srv);
-void kl_server_refuse(kl_server *srv, kl_conn *keep, uint64_t ms);
+int kl_server_listen_control(kl_server *srv, int port);
+/* Stops listening and drops the API connections (not the control listener's); listens again
+ * after ms, or with ms < 0 only when kl_server_reopen() is called. */
+void kl_server_refuse(kl_server *srv, kl_conn *keep, int64_t ms);
+void kl_server_reopen(kl_server *srv);
+/* Answers the control calls waiting for the API listener (GET listening). */
+void kl_server_wake_listeners(kl_server *srv);
 void kl_server_close_conns(kl_server *srv, kl_conn *keep);
 void kl_server_stop(kl_server *srv);
 
@@ -252,6 +268,10 @@ typedef struct kl_ctx {
 } kl_ctx;
 
 void kl_dispatch(kl_conn *c, kl_req *req);
+/* Moves what ctx owns (the request, decoded names, fault header) into a new context, for a
+ * request answered later; ctx is left owning nothing. */
+kl_ctx *kl_ctx_take(kl_ctx *ctx);
+void kl_ctx_free(kl_ctx *ctx);
 void kl_execute(kl_ctx *ctx);
 void kl_reply_raw(kl_ctx *ctx, int code, const char *ctype, char *body, size_t len,
                   const char *extra_headers);
@@ -278,6 +298,15 @@ void kl_conn_response_done(kl_conn *c, bool keep_alive);
 void kl_conn_stream_begin(kl_conn *c, kl_watch *w);
 void kl_conn_stream_end(kl_conn *c, bool abort);
 void kl_conn_delay(kl_conn *c, kl_ctx *ctx, uint64_t ms);
+/* Keeps ctx on the connection until kl_server_wake_listeners() answers it. */
+void kl_conn_park(kl_conn *c, kl_ctx *ctx);
+/* Parses what the client pipelined, on the next loop turn. */
+void kl_conn_resume(kl_conn *c);
+/* The response is a stream (a client hanging up ends it at once). */
+void kl_conn_stream_open(kl_conn *c);
+bool kl_conn_is_stream_http10(const kl_conn *c);
+void kl_conn_attach_forward(kl_conn *c, kl_fwd *f);
+bool kl_conn_control_only(const kl_conn *c);
 size_t kl_conn_queued(const kl_conn *c);
 void kl_conn_close(kl_conn *c);
 kl_server *kl_conn_server(const kl_conn *c);
@@ -423,6 +452,17 @@ void kl_faults_clear(kl_faults *f, int id);
 void kl_faults_reseed(kl_faults *f, uint64_t seed);
 void kl_fault_reply(kl_ctx *ctx);
 void kl_handle_control(kl_ctx *ctx, const char *sub);
+
+/* ---- proxy mode (proxy.c) ---------------------------------------------------- */
+
+kl_proxy *kl_proxy_new(kl_server *srv, const char *upstream, const char *ca_file, char **err);
+void kl_proxy_free(kl_proxy *p);
+/* Sends the request upstream; its answer goes to ctx's connection.  Takes what ctx owns. */
+void kl_proxy_forward(kl_ctx *ctx);
+/* The connection of a forwarded request closed: a watch ends upstream too. */
+void kl_proxy_client_gone(kl_fwd *f);
+/* Ends every forwarded watch (abort: drop the connections); returns how many. */
+size_t kl_proxy_end_watches(kl_proxy *p, bool abort);
 
 /* ---- TLS (tls.c) ------------------------------------------------------------- */
 

@@ -37,6 +37,11 @@ static void usage(FILE *f)
           "  --seed N                 seed of the fault injector (default 1)\n"
           "  --latency-ms N           add N ms to every request\n"
           "  --fault JSON             add a fault rule (see docs/kube-lite.md); repeatable\n"
+          "  --control-port N         serve the control endpoint on its own port too (0: a free\n"
+          "                           one); it stays up while the API port refuses connections\n"
+          "  --upstream URL           proxy mode: forward every API request to the server at URL\n"
+          "                           (with the client's credentials), faults applied on the way\n"
+          "  --upstream-ca FILE       CA certificate (PEM) of the --upstream server\n"
           "  -v, --verbose            log every request on stderr\n"
           "  -h, --help               show this help\n",
           f);
@@ -126,7 +131,10 @@ int kl_announce(kl_server *srv)
                 return -1;
         }
     }
-    printf("kube-lite listening on %s\n", srv->url);
+    if (srv->control_listener)
+        printf("kube-lite listening on %s control %s\n", srv->url, srv->control_url);
+    else
+        printf("kube-lite listening on %s\n", srv->url);
     fflush(stdout);
     return 0;
 }
@@ -169,6 +177,9 @@ enum {
     OPT_SEED,
     OPT_LATENCY,
     OPT_FAULT,
+    OPT_CONTROL_PORT,
+    OPT_UPSTREAM,
+    OPT_UPSTREAM_CA,
 };
 
 int main(int argc, char **argv)
@@ -188,6 +199,9 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, OPT_SEED},
         {"latency-ms", required_argument, NULL, OPT_LATENCY},
         {"fault", required_argument, NULL, OPT_FAULT},
+        {"control-port", required_argument, NULL, OPT_CONTROL_PORT},
+        {"upstream", required_argument, NULL, OPT_UPSTREAM},
+        {"upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -202,6 +216,7 @@ int main(int argc, char **argv)
     cfg->history = DEFAULT_HISTORY;
     cfg->bookmark_ms = DEFAULT_BOOKMARK_MS;
     cfg->seed = 1;
+    cfg->control_port = -1;
     const char **faults = kl_xcalloc((size_t)argc + 1, sizeof *faults);
     size_t nfaults = 0;
     uint64_t latency = 0;
@@ -243,6 +258,12 @@ int main(int argc, char **argv)
             ok = kl_parse_u64(optarg, &latency);
             break;
         case OPT_FAULT: faults[nfaults++] = optarg; break;
+        case OPT_CONTROL_PORT:
+            ok = parse_num(optarg, 0, 65535, &v) && v == floor(v);
+            cfg->control_port = (int)v;
+            break;
+        case OPT_UPSTREAM: cfg->upstream = optarg; break;
+        case OPT_UPSTREAM_CA: cfg->upstream_ca = optarg; break;
         case 'v': cfg->verbose = true; break;
         case 'h':
             usage(stdout);
@@ -261,6 +282,19 @@ int main(int argc, char **argv)
     }
     if (optind < argc) {
         kl_log("unexpected argument: %s", argv[optind]);
+        free(faults);
+        return 2;
+    }
+    /* A proxy stores nothing and checks no token: the upstream server does both. */
+    const char *clash = !cfg->upstream ? NULL
+                        : cfg->token_file ? "--token-file"
+                        : cfg->data_dir   ? "--data-dir"
+                                          : NULL;
+    if (clash || (cfg->upstream_ca && !cfg->upstream)) {
+        kl_log(clash ? "--upstream and %s do not go together: the upstream server keeps the data "
+                       "and checks the credentials"
+                     : "--upstream-ca needs --upstream%s",
+               clash ? clash : "");
         free(faults);
         return 2;
     }
@@ -301,7 +335,12 @@ int main(int argc, char **argv)
         goto out;
     if (cfg->tls && !(srv->tls = kl_tls_new(cfg->data_dir, &err)))
         goto out;
+    if (cfg->upstream && !(srv->proxy = kl_proxy_new(srv, cfg->upstream, cfg->upstream_ca, &err)))
+        goto out;
     if (kl_server_listen(srv) != 0)
+        goto out;
+    if ((cfg->control_port >= 0 || cfg->upstream) &&
+        kl_server_listen_control(srv, cfg->control_port < 0 ? 0 : cfg->control_port) != 0)
         goto out;
     uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     uv_signal_start(&srv->sig_int, on_signal, SIGINT);

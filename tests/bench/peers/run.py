@@ -22,8 +22,8 @@ charts and the raw JSON beside it, in docs/benchmarks/).
 
 With --real-kube, 1 and 2 run against the real kube-apiserver instead (tests/realkube: etcd and
 kube-apiserver on loopback with RBAC, every contender as the service account bound to the Role of
-docs/operations.md), through tests/realkube's faultproxy, which forwards each request as it came
-and counts requests as kube-lite does; 3 stays on kube-lite (those programs start their own). The
+docs/operations.md), through kube-lite as a proxy (--upstream), which forwards each request as it
+came and counts requests as it does for its own store; 3 stays on kube-lite (those programs start their own). The
 document is then docs/benchmarks-realkube.md, its charts and JSON in docs/benchmarks-realkube/.
 """
 
@@ -195,10 +195,10 @@ class KubeLite:
 
 
 class RealKube:
-    """The real kube-apiserver (tests/realkube/cluster.sh) behind the faultproxy, which counts
-    requests by verb and resource as kube-lite does (at its control URL)."""
+    """The real kube-apiserver (tests/realkube/cluster.sh) behind kube-lite as a proxy
+    (--upstream), which counts requests by verb and resource (at its control URL)."""
 
-    def __init__(self, work):
+    def __init__(self, work, kube_lite):
         rk = os.path.join(REPO, "tests", "realkube")
         self.work = os.path.join(work, "realkube")
         os.makedirs(self.work)
@@ -206,30 +206,27 @@ class RealKube:
                        text=True).stdout.strip().splitlines()[-1]
         run(["bash", os.path.join(rk, "cluster.sh"), "start", binaries, self.work])
         self.started = True
-        proxy_bin = os.path.join(self.work, "faultproxy")
-        run(["go", "build", "-o", proxy_bin, "."], cwd=os.path.join(rk, "faultproxy"),
-            env=dict(os.environ, GOFLAGS="-mod=mod", CGO_ENABLED="0"))
         env = {}
         with open(os.path.join(self.work, "env")) as f:
             for line in f:
                 k, _, v = line.strip().partition("=")
                 env[k] = v.strip('"')
-        self.out = open(os.path.join(self.work, "faultproxy.out"), "w+")
-        self.p = subprocess.Popen([proxy_bin, "-upstream", env["APISERVER_URL"], "-ca",
-                                   env["APISERVER_CA"]], stdout=self.out,
-                                  stderr=open(os.path.join(self.work, "faultproxy.err"), "w"),
+        self.out = open(os.path.join(self.work, "proxy.out"), "w+")
+        self.p = subprocess.Popen([kube_lite, "--port", "0", "--upstream", env["APISERVER_URL"],
+                                   "--upstream-ca", env["APISERVER_CA"]], stdout=self.out,
+                                  stderr=open(os.path.join(self.work, "proxy.err"), "w"),
                                   start_new_session=True)
         deadline = time.monotonic() + 30
         self.url = None
         while time.monotonic() < deadline and not self.url and self.p.poll() is None:
             self.out.seek(0)
             for line in self.out:
-                if line.startswith("faultproxy: listening on "):
+                if line.startswith("kube-lite listening on "):
                     w = line.split()
                     self.url, self.control_url = w[3], w[5]
             time.sleep(0.05)  # (polling its output for the one line that says it listens)
         if not self.url:
-            raise SystemExit("the faultproxy did not start; see %s" % self.work)
+            raise SystemExit("kube-lite as a proxy did not start; see %s" % self.work)
         # The contenders' kubeconfig: the service account of docs/operations.md, via the proxy.
         self.kubeconfig = os.path.join(self.work, "proxy.kubeconfig")
         self.token = None
@@ -244,7 +241,7 @@ class RealKube:
                 if key == "token":
                     self.token = line.split(":", 1)[1].strip().strip('"')
                 out.write(line)
-        say("the real kube-apiserver %s behind the faultproxy %s (control %s)"
+        say("the real kube-apiserver %s behind kube-lite as a proxy %s (control %s)"
             % (env["APISERVER_URL"], self.url, self.control_url))
 
     def req(self, method, path):
@@ -432,8 +429,8 @@ def document(a, el, el_def, s, cost, jobs, path):
     rel = os.path.splitext(os.path.basename(path))[0]
     server = ("the real kube-apiserver (tests/realkube: etcd and kube-apiserver %s on loopback "
               "with RBAC, every contender as the service account bound to the Role of "
-              "[operations.md](operations.md)), through tests/realkube's faultproxy, which "
-              "forwards each request as it came and counts them" % a.server_version
+              "[operations.md](operations.md)), through kube-lite as a proxy (`--upstream`), "
+              "which forwards each request as it came and counts them" % a.server_version
               if a.server else "`k8sha-kube-lite` on loopback")
     t = ["# Benchmarks: libk8sha beside its peers" + (", on the real kube-apiserver"
                                                       if a.server else ""), "",
@@ -579,7 +576,7 @@ def main():
 
 def measure(a, work, outdir, t0):
     if a.real_kube:
-        a.server = RealKube(work)
+        a.server = RealKube(work, os.path.join(a.build, "tools", "kube-lite", "k8sha-kube-lite"))
         v = a.server.req("GET", "/version") or {}
         a.server_version = v.get("gitVersion", "")
         section_time("the real kube-apiserver started", t0)

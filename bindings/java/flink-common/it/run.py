@@ -31,7 +31,7 @@ again and to its first new completed checkpoint.
          (--kube-lite BIN | --kubeconfig FILE --control-url URL) [--outages N]
 
 With --kubeconfig the API server is a real one (the user bound to the documented Role), and the
-outages go through a fault proxy's control URL (tests/realkube/faultproxy) in front of it.
+outages go through the control URL of kube-lite as a fault proxy (--upstream) in front of it.
 """
 
 import argparse

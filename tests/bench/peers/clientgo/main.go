@@ -91,8 +91,8 @@ func run() error {
 	// Typed clients send protobuf unless a content type is set; kube-lite speaks JSON only.
 	cfg.ContentType = "application/json"
 	// client-go takes no credentials from a kubeconfig whose server is plain http://; the
-	// benchmark's servers are plain HTTP on loopback (kube-lite, or the faultproxy in front of the
-	// real kube-apiserver, which forwards each client's own credentials), so the context's token
+	// benchmark's servers are plain HTTP on loopback (kube-lite, or kube-lite as a proxy in front of
+	// the real kube-apiserver, which forwards each client's own credentials), so the context's token
 	// goes in the header here.
 	if token := plainToken(*kubeconfig); token != "" && strings.HasPrefix(cfg.Host, "http://") {
 		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {

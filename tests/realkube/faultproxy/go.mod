@@ -1,3 +1,0 @@
-module faultproxy
-
-go 1.22
