@@ -252,7 +252,6 @@ static void follow(k8sha_election *e, json_t *obj, int r, k8sha__record *rec, ui
     k8sha__elector_try_acquire(e, rec);
   else
     k8sha__timer_start(e->timer, expires - now);
-  e->seen_lease_ms = lease;
 }
 
 /* What the lock says decides: the leader keeps its leadership (and its entries) or steps down;

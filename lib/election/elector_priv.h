@@ -46,7 +46,6 @@ struct k8sha_election {
   char *seen_annotation;   /* the record as last observed (the context's allocator) */
   k8sha_lock_kind kind;
   uint64_t observed_at;    /* loop time (ms) when it last changed */
-  uint64_t seen_lease_ms;
   char seen_holder[256];
   int holder_known;
   /* leadership */

@@ -4,9 +4,9 @@
  * to the C code, what is abstracted and what was measured: docs/model.md.
  *
  * Processes
- *   Contender[NC]  one libk8sha process: its elector (lib/election/elector.c, lock.c), one
- *                  fenced ConfigMap per job (lib/election/fenced.c) and the checkpoint store and
- *                  counter on it (lib/store/checkpoint.c, handles.c), with its blob writes.
+ *   Contender[NC]  one libk8sha process: its elector (lib/election/elector.c, elector_write.c, lock.c), one
+ *                  fenced ConfigMap per job (lib/election/fenced*.c) and the checkpoint store and
+ *                  counter on it (lib/store/checkpoint*.c, handles*.c), with its blob writes.
  *   Server         the API server applying delayed writes late (see the network below).
  *   Operator       deletes the lock object (kubectl delete, another tool); the job
  *                  ConfigMaps stay.
@@ -208,7 +208,7 @@ byte sub[NC * NJ];      /* P_SUBSUME still to do: marked ids whose blobs go afte
 #elif defined(BUG_TERM_ONLY)
 #define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1)
 #else
-/* fenced_out(): a higher term, or our term with another leadership's session */
+/* fenced_term.c fenced_out(): a higher term, or our term with another leadership's session */
 #define FENCED_OUT(me, j) (jv_term[X(me, j)] > term[me] + 1 || \
           (jv_term[X(me, j)] == term[me] + 1 && jv_sess[X(me, j)] != gen[me]))
 #endif
@@ -419,14 +419,14 @@ inline see(me) {
   fi
 }
 
-inline forget(me, jj) {      /* fenced.c: f->known = 0 */
+inline forget(me, jj) {      /* fenced*.c: f->known = 0 */
   jv_known[X(me, jj)] = false; jv_ex[X(me, jj)] = false; jv_fresh[X(me, jj)] = false;
   jv_term[X(me, jj)] = 0; jv_ck[X(me, jj)] = 0; jv_ctr[X(me, jj)] = 0;
   jv_sess[X(me, jj)] = 0;
   skip
 }
 
-/* fenced.c: the GET of a job ConfigMap (set_obj) */
+/* fenced_term.c: the GET of a job ConfigMap (set_obj) */
 inline jread(me, jj) {
   printf("c%d reads job %d: ", me, jj);
   if
@@ -460,7 +460,7 @@ inline op_done(me) {
 }
 
 /* A definite failure (ENOTLEADER, ENOTFOUND, ECONFLICT, EINVAL): an add that wrote its blob
- * deletes it again (handles.c discard_new). */
+ * deletes it again (handles_steps.c discard_new). */
 inline fail(me, jj, wrote_blob) {
   if
   :: op[me] == OP_ADD ->
@@ -481,7 +481,7 @@ inline close_store(me, jj) { /* a store belongs to one leadership */
   claimed[X(me, jj)] = false; pend[X(me, jj)] = 0; deleted[X(me, jj)] = 0
 }
 
-inline step_down(me) {       /* elector.c step_down() */
+inline step_down(me) {       /* elector.c k8sha__elector_step_down() */
   printf("c%d steps down\n", me);
   if
   :: op[me] != 0 -> fail(me, opj[me], op[me] == OP_ADD)  /* the retry finds it is not leader */
@@ -492,7 +492,7 @@ inline step_down(me) {       /* elector.c step_down() */
   close_store(me, 1)
 }
 
-/* evaluate() + try_acquire(): the lease is taken to have expired whenever the contender likes
+/* k8sha__elector_evaluate() + k8sha__elector_try_acquire(): the lease is taken to have expired whenever the contender likes
  * (time is not modelled); the write is conditional on the version it read */
 inline acquire(me) {
   see(me);
@@ -504,8 +504,8 @@ inline acquire(me) {
   fi
 }
 
-/* a leader looks at the lock (watch event, or the read after a 409): evaluate() steps down
- * when the lock is gone or its record is not one this contender wrote (is_ours) */
+/* a leader looks at the lock (watch event, or the read after a 409): k8sha__elector_evaluate() steps down
+ * when the lock is gone or its record is not one this contender wrote (k8sha__elector_is_ours) */
 inline look(me) {
   see(me);
   if
@@ -514,7 +514,7 @@ inline look(me) {
   fi
 }
 
-/* leader_write(): renew / publish on the record as it is, conditional on its version */
+/* elector_write.c k8sha__elector_leader_write(): renew / publish on the record as it is, conditional on its version */
 inline renew(me) {
   see(me);
   if
@@ -538,7 +538,7 @@ inline claim_done(me, jj) {
   op_done(me)
 }
 
-/* handles.c edit_put() + retain() with num-retained 1, on the cached state: the new entries in
+/* handles_edit.c k8sha__h_edit_put() + handles.c's retention with num-retained 1, on the cached state: the new entries in
  * hnck, hop->subsumed in esub, EINVAL in herr */
 inline edit_add(me, jj) {
   hnck = jv_ck[X(me, jj)];
@@ -576,7 +576,7 @@ inline edit_add(me, jj) {
   hk = 0; hm = 0
 }
 
-/* fenced.c step() -> step_term() for the operation under way on job jj, on the cached state.
+/* fenced_term.c k8sha__fcm_step_term() for the operation under way on job jj, on the cached state.
  * `first`: an add that has not written its blob yet (P_CHECK); otherwise a retry after a 409
  * (P_COMMIT). Sends at most one write (hs = 1). */
 inline jstep(me, jj, first) {
@@ -612,7 +612,7 @@ inline jstep(me, jj, first) {
      claim_done(me, jj)                                         /* BUG: no claim written */
 #endif
 #ifndef BUG_NO_VERIFY
-  /* verify_lock(): before writing over a claim that is not ours (a lower term: a takeover, or
+  /* fenced_term.c needs_verify() + on_lock_verified(): before writing over a claim that is not ours (a lower term: a takeover, or
    * an older incarnation's leader that claimed after us), a fresh read of the lock must name
    * this leadership; the write stays conditional on the version of the ConfigMap read before */
   :: jv_ex[X(me, jj)] && !FENCED_OUT(me, jj) && !OURS(me, jj) && !(lk_ex && lk_gen == gen[me]) ->
@@ -697,7 +697,7 @@ inline answer(me) {
   if
   :: op[me] == OP_ACQ ->
      if
-     :: hst == OK ->                                /* lead() */
+     :: hst == OK ->                                /* on_acquired() */
         see(me);                                    /* on_written(): set_latest() */
         lead[me] = true; term[me] = opid[me]; gen[me] = ggen;
         printf("c%d leads in term %d (leadership %d)\n", me, term[me], gen[me])
@@ -708,10 +708,10 @@ inline answer(me) {
      if
      :: hst == OK -> see(me)
      :: hst == NOTFOUND -> step_down(me)
-     :: else                                        /* a 409 is looked into by look() */
+     :: else                                        /* a 409: the lock is read again, look() */
      fi;
      op_done(me)
-  :: op[me] >= OP_CLAIM && hst == OK ->             /* on_response(): set_obj, claimed */
+  :: op[me] >= OP_CLAIM && hst == OK ->             /* fenced_term.c on_response(): set_obj, claimed */
      jread(me, opj[me]);
      if
      :: op[me] == OP_CLAIM -> claim_done(me, opj[me])
@@ -721,7 +721,7 @@ inline answer(me) {
         pend[X(me, opj[me])] = 0;
         op_done(me)
      fi
-  :: op[me] >= OP_CLAIM && hst == CONFLICT ->       /* conflict(): re-read, then retry */
+  :: op[me] >= OP_CLAIM && hst == CONFLICT ->       /* k8sha__fcm_conflict(): re-read, then retry */
      conf[me]++;
      forget(me, opj[me]);
      if
@@ -786,7 +786,7 @@ end_c:
   :: d_step { CAN_ACQUIRE(me) && ngu < MAXGU -> acquire(me); dispatch(me, false) }
   :: d_step { lead[me] -> look(me) }
 #ifndef NO_DEADLINE
-  :: d_step { lead[me] -> step_down(me) }                         /* on_deadline() */
+  :: d_step { lead[me] -> step_down(me) }                         /* k8sha__elector_on_deadline() */
 #endif
   :: d_step { CAN_RENEW(me) -> renew(me); dispatch(me, true) }
   :: d_step { CAN_RENEW(me) && ngu < MAXGU -> renew(me); dispatch(me, false) }
