@@ -102,6 +102,13 @@ char *k8sha__asprintf(const k8sha_allocator *a, const char *fmt, ...) {
   return p;
 }
 
+void k8sha__vformat(char *buf, size_t n, const char *fmt, va_list ap) {
+  if (fmt)
+    vsnprintf(buf, n, fmt, ap);
+  else
+    buf[0] = '\0';
+}
+
 int k8sha__grow(const k8sha_allocator *a, void **items, size_t *cap, size_t need, size_t item_size) {
   size_t ncap;
   void *p;

@@ -23,6 +23,10 @@ char *k8sha__asprintf(const k8sha_allocator *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *k8sha__vasprintf(const k8sha_allocator *a, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
+/* An optional message into buf (n > 0 bytes, truncated): the formatted text, or "" when fmt is
+ * NULL. */
+void k8sha__vformat(char *buf, size_t n, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Grows *items (each `item_size` bytes) so that it holds at least `need`; doubles the capacity.
  * Returns 0 or K8SHA_ENOMEM (the array is unchanged then). */

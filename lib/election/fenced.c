@@ -112,12 +112,9 @@ void k8sha__fcm_finish(k8sha__fcm *f, int err, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
 
-  msg[0] = '\0';
-  if (fmt) {
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-  }
+  va_start(ap, fmt);
+  k8sha__vformat(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
   f->head = o->next;
   if (!f->head)
     f->tail = NULL;

@@ -58,12 +58,9 @@ static void task_free(task *t) {
 void k8sha__task_end(task *t, int err, const char *fmt, ...) {
   char msg[1024];
   va_list ap;
-  msg[0] = '\0';
-  if (fmt) {
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-  }
+  va_start(ap, fmt);
+  k8sha__vformat(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
   if (t->done)
     t->done(err, err ? msg : NULL, t->user_data);
   task_free(t);

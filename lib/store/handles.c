@@ -205,11 +205,6 @@ int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, 
 
 /* ---- reads of the cached state ---- */
 
-int k8sha__hstore_exists(const k8sha__hstore *s, const char *key) {
-  const char *v = k8sha__h_entry_of(k8sha__fcm_object(s->f), key);
-  return v && !k8sha__h_is_marked(s->env, v);
-}
-
 int k8sha__h_cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
@@ -223,7 +218,12 @@ static int collect(const k8sha__hstore *s, const char *prefix, int marked, char 
 
   json_object_foreach(data, key, v) {
     const char *text = json_string_value(v);
-    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || k8sha__h_is_marked(s->env, text) != marked)
+    int m = text ? k8sha__h_is_marked(s->env, text) : 0;
+    if (m < 0) {
+      k8sha__hstore_keys_free(s, out, count);
+      return m;
+    }
+    if (!text || strncmp(key, prefix ? prefix : "", plen) != 0 || m != marked)
       continue;
     if (k8sha__grow(&s->env->rt->alloc, (void **)&out, &cap, count + 1, sizeof(*out)) != 0 ||
         !(out[count] = k8sha__strdup(&s->env->rt->alloc, key))) {

@@ -80,8 +80,6 @@ int k8sha__hstore_remove(k8sha__hstore *s, const char *key, k8sha__hstore_done d
 /* Reads `key`'s blob and checks it against the pointer's size and checksum. */
 int k8sha__hstore_get(k8sha__hstore *s, const char *key, k8sha__hstore_got got, void *user_data);
 
-/* From the cached state: 1 when `key` exists and is not marked, else 0. */
-int k8sha__hstore_exists(const k8sha__hstore *s, const char *key);
 /* From the cached state: the live keys starting with `prefix`, sorted; free with
  * k8sha__hstore_keys_free. 0 or K8SHA_ENOMEM. */
 int k8sha__hstore_keys(const k8sha__hstore *s, const char *prefix, char ***keys, size_t *n);

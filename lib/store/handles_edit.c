@@ -96,22 +96,25 @@ int k8sha__h_edit_put(json_t *obj, json_t *changes, void *ud, char *msg, size_t 
   hop *o = ud;
   const char *name = k8sha__fcm_name(o->s->f);
   const char *v = k8sha__h_entry_of(obj, o->key);
+  int marked = v ? k8sha__h_is_marked(o->env, v) : 0;
   size_t size;
 
   o->identical = 0;
+  if (marked < 0)
+    return marked;
   if (o->kind == H_REPLACE) {
-    if (!v || k8sha__h_is_marked(o->env, v)) {
+    if (!v || marked) {
       snprintf(msg, n, "ConfigMap %s has no entry %s to replace", name, o->key);
       return K8SHA_ENOTFOUND;
     }
     set_old(o, v);
   } else if ((o->kind == H_PUT || o->kind == H_PUT_POINTER) && v) {
-    if (!k8sha__h_is_marked(o->env, v) && same_entry(o, v)) {
+    if (!marked && same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
     }
     set_old(o, v);
-  } else if (v && !k8sha__h_is_marked(o->env, v)) {
+  } else if (v && !marked) {
     if (same_entry(o, v)) {
       o->identical = 1;
       return K8SHA__UNCHANGED;
@@ -213,7 +216,9 @@ int k8sha__h_retain(hop *o, json_t *obj, json_t *changes) {
       n_live--;
     if (!text)
       continue;
-    if (k8sha__h_is_marked(o->env, text))
+    if ((rc = k8sha__h_is_marked(o->env, text)) < 0)
+      break;
+    if (rc)
       rc = note_marked(o, key, text, &drop);
     else if (n_new == sizeof(added) / sizeof(added[0]))
       rc = K8SHA_EINVAL; /* (an add's edit adds one entry) */
@@ -229,10 +234,13 @@ int k8sha__h_retain(hop *o, json_t *obj, json_t *changes) {
   if (rc == 0 && o->retire) {
     json_object_foreach(o->retire, key, v) {
       const char *text = k8sha__fcm_value(obj, changes, key);
-      int live = json_object_get(changes, key) ? text && !k8sha__h_is_marked(o->env, text) &&
+      int marked = text && json_object_get(changes, key) ? k8sha__h_is_marked(o->env, text) : 0;
+      int live = json_object_get(changes, key) ? text && !marked &&
                                                      strncmp(key, o->retain_prefix, plen) == 0
                                                : k8sha__retained_is_live(x, key);
-      if (rc == 0 && live)
+      if (marked < 0)
+        rc = marked;
+      else if (rc == 0 && live)
         rc = retire_one(o, obj, changes, key);
     }
   } else if (rc == 0 && n_live > o->keep) {
@@ -270,8 +278,9 @@ int k8sha__h_edit_mark(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   set_old(o, v);
   if (!o->old_value)
     return K8SHA_ENOMEM; /* (the marked entry's blob is found from it) */
-  if (k8sha__h_is_marked(o->env, v))
-    return K8SHA__UNCHANGED;
+  rc = k8sha__h_is_marked(o->env, v);
+  if (rc)
+    return rc < 0 ? rc : K8SHA__UNCHANGED;
   marked = k8sha__value_mark(&o->env->rt->alloc, v);
   if (!marked) {
     k8sha__free(&o->env->rt->alloc, marked);
@@ -290,7 +299,10 @@ int k8sha__h_edit_drop(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   char *marked;
   int same;
   /* Only our marked entry goes; anything else there now was written since, and stays. */
-  if (!v || !k8sha__h_is_marked(o->env, v))
+  int is_marked = v ? k8sha__h_is_marked(o->env, v) : 0;
+  if (is_marked < 0)
+    return is_marked;
+  if (!is_marked)
     return K8SHA__UNCHANGED;
   marked = k8sha__value_mark(&o->env->rt->alloc, o->old_value);
   if (!marked)
@@ -306,7 +318,10 @@ int k8sha__h_edit_read(json_t *obj, json_t *changes, void *ud, char *msg, size_t
   hop *o = ud;
   (void)changes;
   const char *v = k8sha__h_entry_of(obj, o->key);
-  if (!v || k8sha__h_is_marked(o->env, v)) {
+  int marked = v ? k8sha__h_is_marked(o->env, v) : 0;
+  if (marked < 0)
+    return marked;
+  if (!v || marked) {
     snprintf(msg, n, "ConfigMap %s has no entry %s", k8sha__fcm_name(o->s->f), o->key);
     return K8SHA_ENOTFOUND;
   }

@@ -79,7 +79,8 @@ void k8sha__h_op_free(k8sha__env *env, hop *o);
 
 /* The value of `key` in obj's data, or NULL. */
 const char *k8sha__h_entry_of(json_t *obj, const char *key);
-/* 1 when the value carries the deletion marker. */
+/* 1 when the value carries the deletion marker, 0 when not, K8SHA_ENOMEM when that could not be
+ * found out (k8sha__value_is_marked). */
 int k8sha__h_is_marked(k8sha__env *env, const char *v);
 /* The blob a value points to, in *uri (allocated; NULL for a host's own bytes or an unreadable
  * value). 0 or K8SHA_ENOMEM. */

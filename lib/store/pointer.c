@@ -164,11 +164,15 @@ int k8sha__value_describe(const k8sha_allocator *a, const char *value, k8sha__va
 int k8sha__value_is_marked(const k8sha_allocator *a, const char *value) {
   k8sha__value_info info;
   char why[8];
+  int rc;
   if (strncmp(value, MARKER, MARKER_LEN) == 0)
     return 1;
   if (strncmp(value, JAVA_B64_PREFIX, strlen(JAVA_B64_PREFIX)) != 0)
     return 0; /* libk8sha's own values carry the prefix marker only */
-  return k8sha__value_describe(a, value, &info, why, sizeof(why)) == 0 && info.marked;
+  rc = k8sha__value_describe(a, value, &info, why, sizeof(why));
+  if (rc == K8SHA_ENOMEM)
+    return rc; /* not known, which is neither answer */
+  return rc == 0 && info.marked;
 }
 
 char *k8sha__value_mark(const k8sha_allocator *a, const char *value) {

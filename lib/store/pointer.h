@@ -54,8 +54,9 @@ typedef struct k8sha__value_info {
  * that is not a Flink handle); K8SHA_ENOMEM. */
 int k8sha__value_describe(const k8sha_allocator *a, const char *value, k8sha__value_info *out,
                           char *why, size_t why_len);
-/* 1 when the value is marked for deletion by either marker (a value that cannot be read counts
- * as not marked: it stays visible, and every operation on it reports the damage). */
+/* 1 when the value is marked for deletion by either marker, 0 when not (a value that cannot be
+ * read counts as not marked: it stays visible, and every operation on it reports the damage),
+ * K8SHA_ENOMEM when a Flink handle could not be read for want of memory. */
 int k8sha__value_is_marked(const k8sha_allocator *a, const char *value);
 /* The value marked for deletion (allocated; NULL on ENOMEM): Flink's handles get Flink's own
  * flag set, everything else the "deleting:" prefix. A marked value is returned as it is. */

@@ -71,7 +71,10 @@ static int set(k8sha__retained *r, const char *key, const char *value) {
   json_object_del(r->marked, key);
   if (!value)
     return 0;
-  if (k8sha__value_is_marked(a, value))
+  int marked = k8sha__value_is_marked(a, value);
+  if (marked < 0)
+    return marked;
+  if (marked)
     return json_object_set_new(r->marked, key, json_string(value)) ? K8SHA_ENOMEM : 0;
   if (k8sha__grow(a, (void **)&r->live, &r->cap, r->n + 1, sizeof(r->live[0])) != 0)
     return K8SHA_ENOMEM;
@@ -117,7 +120,9 @@ int k8sha__retained_sync(k8sha__retained *r, json_t *obj, uint64_t gen, json_t *
     const char *text = json_string_value(v);
     if (rc || !text || !applies(key, prefix, plen))
       continue;
-    if (k8sha__value_is_marked(alloc_of(r), text))
+    if ((rc = k8sha__value_is_marked(alloc_of(r), text)) < 0)
+      continue;
+    if (rc)
       rc = json_object_set_new(r->marked, key, json_string(text)) ? K8SHA_ENOMEM : 0;
     else if (k8sha__grow(alloc_of(r), (void **)&r->live, &r->cap, r->n + 1,
                          sizeof(r->live[0])) != 0 ||

@@ -18,6 +18,7 @@
 #include "layout/flink_handle.h"
 #include "storage/uri.h"
 #include "store/pointer.h"
+#include "store/retained.h"
 #include "testutil.h"
 
 static const char *const versions[] = {"1.20.1", "2.3.0"};
@@ -187,6 +188,88 @@ START_TEST(marking_uses_flinks_own_flag) {
 }
 END_TEST
 
+/* An allocator that fails its `fail_at`th allocation (1-based; 0: none). */
+typedef struct failing {
+  long calls, fail_at;
+} failing;
+
+static void *f_malloc(size_t n, void *ud) {
+  failing *f = ud;
+  return ++f->calls == f->fail_at ? NULL : malloc(n);
+}
+static void *f_realloc(void *p, size_t n, void *ud) {
+  failing *f = ud;
+  return ++f->calls == f->fail_at ? NULL : realloc(p, n);
+}
+static void f_free(void *p, void *ud) {
+  (void)ud;
+  free(p);
+}
+
+/* Whether a Flink entry is being removed is known, or not known for want of memory: never
+ * guessed. A marked entry taken for live would be recovered while its blob is deleted; a live
+ * one taken for marked would vanish from a recovery. The retained index built from Flink's
+ * ConfigMap under every allocation failure is the true one, or its building fails. */
+START_TEST(marked_or_not_is_never_guessed_for_want_of_memory) {
+  json_t *exp = load(versions[_i], "expected.json"), *cms = load(versions[_i], "configmaps.json");
+  json_t *job = json_array_get(json_object_get(exp, "jobs"), 1), *e, *cm_obj = NULL, *o;
+  const char *cm = json_string_value(json_object_get(json_object_get(job, "configMap"), "name"));
+  const char *flink_marked = NULL, *live = NULL;
+  failing fl;
+  k8sha_allocator a = {K8SHA_ALLOCATOR_VERSION, f_malloc, f_realloc, f_free, &fl};
+  k8sha__retained truth, r;
+  size_t i;
+  int rc, complete = 0;
+
+  json_array_foreach(json_object_get(job, "checkpoints"), i, e) {
+    const char *v = value_in(cms, cm, json_string_value(json_object_get(e, "key")));
+    if (json_is_true(json_object_get(e, "markedForDeletion")))
+      flink_marked = v;
+    else if (!live)
+      live = v;
+  }
+  json_array_foreach(cms, i, o) {
+    if (strcmp(json_string_value(json_object_get(json_object_get(o, "metadata"), "name")), cm) == 0)
+      cm_obj = o;
+  }
+  ck_assert_ptr_nonnull(flink_marked);
+  ck_assert_ptr_nonnull(live);
+  ck_assert_ptr_nonnull(cm_obj);
+  k8sha__retained_init(&truth, k8sha__default_allocator());
+  ck_assert_int_eq(k8sha__retained_sync(&truth, cm_obj, 1, NULL, "checkpointID-"), 0);
+  ck_assert_uint_gt(json_object_size(truth.marked), 0);
+  ck_assert_uint_gt(truth.n, 0);
+
+  for (fl.fail_at = 1; !complete; fl.fail_at++) {
+    fl.calls = 0;
+    rc = k8sha__value_is_marked(&a, flink_marked);
+    ck_assert_msg(rc == 1 || rc == K8SHA_ENOMEM, "a marked entry read %d when allocation %ld failed",
+                  rc, fl.fail_at);
+    rc = k8sha__value_is_marked(&a, live);
+    ck_assert_msg(rc == 0 || rc == K8SHA_ENOMEM, "a live entry read %d when allocation %ld failed",
+                  rc, fl.fail_at);
+    k8sha__retained_init(&r, &a);
+    rc = k8sha__retained_sync(&r, cm_obj, 1, NULL, "checkpointID-");
+    if (rc == 0) {
+      ck_assert_msg(r.n == truth.n && json_equal(r.marked, truth.marked),
+                    "the index has %zu live and %zu marked entries (%zu and %zu) when allocation "
+                    "%ld failed", r.n, json_object_size(r.marked), truth.n,
+                    json_object_size(truth.marked), fl.fail_at);
+      for (i = 0; i < r.n; i++)
+        ck_assert_str_eq(r.live[i], truth.live[i]);
+    } else {
+      ck_assert_msg(rc == K8SHA_ENOMEM, "sync: %d when allocation %ld failed", rc, fl.fail_at);
+    }
+    k8sha__retained_clear(&r);
+    complete = fl.calls < fl.fail_at; /* a run in which nothing failed */
+  }
+  ck_assert_int_gt(fl.fail_at, 3); /* the reads allocate: the failures were met */
+  k8sha__retained_clear(&truth);
+  json_decref(exp);
+  json_decref(cms);
+}
+END_TEST
+
 START_TEST(canonical_uris) {
   char c[K8SHA__URI_MAX];
   static const char *const same[][2] = {
@@ -218,6 +301,7 @@ int main(void) {
   tcase_add_loop_test(tc, pointers_read_as_flink_reads_them, 0, 2);
   tcase_add_loop_test(tc, damaged_pointers_are_refused_not_guessed, 0, 2);
   tcase_add_loop_test(tc, marking_uses_flinks_own_flag, 0, 2);
+  tcase_add_loop_test(tc, marked_or_not_is_never_guessed_for_want_of_memory, 0, 2);
   tcase_add_test(tc, canonical_uris);
   suite_add_tcase(s, tc);
   return tu_run(s);
