@@ -34,8 +34,8 @@ typedef struct k8sha__ha {
   char *cluster_id, *ha_cluster_id, *namespace_, *storage_dir;
   uint64_t lease_ms, renew_ms, renew_effective_ms, retry_ms, request_timeout_ms;
   unsigned int max_retries, num_retained;
-  unsigned int flink_layout;   /* K8SHA__LAYOUT_FLINK1 or K8SHA__LAYOUT_FLINK2: what writers write */
-  int ha_cluster_id_explicit;  /* high-availability.cluster-id was set (not derived) */
+  unsigned int flink_layout;  /* K8SHA__LAYOUT_FLINK1 or K8SHA__LAYOUT_FLINK2: what writers write */
+  int ha_cluster_id_explicit; /* high-availability.cluster-id was set (not derived) */
 } k8sha__ha;
 
 struct k8sha_config {
@@ -79,8 +79,9 @@ void k8sha__config_clear_phase(k8sha_config *cfg, k8sha__phase phase);
  * fails without one (out of memory) records the code's description. */
 void k8sha__config_set_last_error(k8sha_config *cfg, size_t from, int err);
 
-/* Parses a YAML configuration into entries (flattened keys). On success *entries and *n (count) are owned by
- * the caller. Problems are recorded as LOAD diagnostics. 0, K8SHA_ECONFIG or K8SHA_ENOMEM. */
+/* Parses a YAML configuration into entries (flattened keys). On success *entries and *n (count) are
+ * owned by the caller. Problems are recorded as LOAD diagnostics. 0, K8SHA_ECONFIG or
+ * K8SHA_ENOMEM. */
 int k8sha__yaml_flatten(k8sha_config *cfg, const char *name, const char *yaml, size_t len,
                         k8sha__entry **entries, size_t *n);
 

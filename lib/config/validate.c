@@ -543,14 +543,18 @@ static void check_hdfs(vctx *v) {
                                                                     : "no file (none found)");
     for (i = 0; i < c->n_namenodes; i++)
       otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR,
-             "hdfs storage: %s%s%s%s WebHDFS at %s (from %s)", c->nameservice[0] ? "nameservice " : "",
-             c->nameservice, c->nameservice[0] ? ", namenode " : "namenode ",
+             "hdfs storage: %s%s%s%s WebHDFS at %s (from %s)",
+             c->nameservice[0] ? "nameservice " : "", c->nameservice,
+             c->nameservice[0] ? ", namenode " : "namenode ",
              c->namenodes[i].id[0] ? c->namenodes[i].id : c->authority, c->namenodes[i].url,
              c->namenodes[i].from);
     otherf(v, K8SHA_DIAG_NOTE, NULL, K8SHA__KEY_STORAGE_DIR, "hdfs storage: %s%s%s",
-           c->kerberos ? "Kerberos (SPNEGO; the process needs a ticket)" : "simple authentication as ",
-           c->user, c->kerberos ? "" : (strcmp(c->user_from, "HADOOP_USER_NAME") == 0
-                                            ? " (HADOOP_USER_NAME)" : " (the process's user)"));
+           c->kerberos ? "Kerberos (SPNEGO; the process needs a ticket)"
+                       : "simple authentication as ",
+           c->user,
+           c->kerberos ? ""
+                       : (strcmp(c->user_from, "HADOOP_USER_NAME") == 0 ? " (HADOOP_USER_NAME)"
+                                                                        : " (the process's user)"));
   }
   k8sha__free(&v->cfg->alloc, c);
 }
@@ -575,7 +579,8 @@ int k8sha_config_validate(k8sha_config *cfg) {
   check_timing(&v);
   check_flink_layout(&v);
   check_blob_uri_length(&v);
-  v.ha.max_retries = uint_key(&v, K8SHA__KEY_MAX_RETRIES, NULL, 0, 1000, K8SHA__DEFAULT_MAX_RETRIES);
+  v.ha.max_retries =
+      uint_key(&v, K8SHA__KEY_MAX_RETRIES, NULL, 0, 1000, K8SHA__DEFAULT_MAX_RETRIES);
   v.ha.num_retained = uint_key(&v, K8SHA__KEY_RETAINED, K8SHA__KEY_RETAINED_LEGACY, 1, 1000000,
                                K8SHA__DEFAULT_RETAINED);
   check_unknown_keys(&v);

@@ -1,5 +1,6 @@
 /* Flink configuration YAML -> flat "a.b.c" keys. Handles the flat flink-conf.yaml form, the
- * nested config.yaml form and mixes of both, since a nested mapping is flattened by joining keys. */
+ * nested config.yaml form and mixes of both, since a nested mapping is flattened by joining
+ * keys. */
 #include <jansson.h>
 #include <string.h>
 #include <yaml.h>

@@ -109,7 +109,8 @@ void k8sha__vformat(char *buf, size_t n, const char *fmt, va_list ap) {
     buf[0] = '\0';
 }
 
-int k8sha__grow(const k8sha_allocator *a, void **items, size_t *cap, size_t need, size_t item_size) {
+int k8sha__grow(const k8sha_allocator *a, void **items, size_t *cap, size_t need,
+                size_t item_size) {
   size_t ncap;
   void *p;
 

@@ -82,7 +82,8 @@ corrupt:
   return K8SHA_ECORRUPT;
 }
 
-int k8sha__base64_encode(const k8sha_allocator *a, const unsigned char *in, size_t len, char **out) {
+int k8sha__base64_encode(const k8sha_allocator *a, const unsigned char *in, size_t len,
+                         char **out) {
   char *buf = k8sha__malloc(a, (len + 2) / 3 * 4 + 1);
   size_t i, n = 0;
 

@@ -177,7 +177,8 @@ static int pub_sync(k8sha_election *e, pending_done *p, int create) {
 void k8sha__addresses_check(k8sha_election *e) {
   json_t *obj;
   const char *rv, *cur;
-  if (!(e->kind == K8SHA_LOCK_LEASE) || !k8sha__election_leads(e, e->term) || !e->pub_lock || !k8sha__lock_synced(e->pub_lock))
+  if (!(e->kind == K8SHA_LOCK_LEASE) || !k8sha__election_leads(e, e->term) || !e->pub_lock ||
+      !k8sha__lock_synced(e->pub_lock))
     return;
   if (e->pub && !k8sha__fcm_idle(e->pub)) {
     e->pub_recheck = 1;
@@ -244,8 +245,9 @@ static void on_pub_released(const k8sha__resp *resp, void *ud) {
 }
 
 /* After the release of a Lease: our entries leave the addresses ConfigMap in one merge patch,
- * conditional on the version our last write left there (pub_last, kept at the stop) (changed since, it holds a newer
- * leader's claim, and they are that leader's to replace). 1 when under way, else 0. */
+ * conditional on the version our last write left there (pub_last, kept at the stop) (changed since,
+ * it holds a newer leader's claim, and they are that leader's to replace). 1 when under way, else
+ * 0. */
 int k8sha__addresses_release(k8sha_election *e) {
   json_t *obj = e->pub_last, *gone, *body, *v;
   const char *key, *rv = rv_of(obj);

@@ -282,7 +282,8 @@ const char *k8sha__election_session(const k8sha_election *e) {
 int k8sha__election_names_us(k8sha_election *e, uint64_t term) {
   json_t *obj = k8sha__lock_object(e->lock);
   k8sha__record rec;
-  return e->term == term && k8sha__elector_record_of(e, obj, &rec) && k8sha__elector_names_us(e, obj, &rec);
+  return e->term == term && k8sha__elector_record_of(e, obj, &rec) &&
+         k8sha__elector_names_us(e, obj, &rec);
 }
 
 void k8sha__election_term_used(k8sha_election *e, uint64_t term, uint64_t found) {

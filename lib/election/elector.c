@@ -65,7 +65,8 @@ void k8sha__election_report(k8sha_election *e, int err, const char *fmt, ...) {
 void k8sha__elector_finish_list(k8sha_election *e, pending_done **list, int status,
                                 const char *why) {
   if (status && *list)
-    snprintf(e->last_error, sizeof(e->last_error), "publish: %s", why ? why : k8sha_strerror(status));
+    snprintf(e->last_error, sizeof(e->last_error), "publish: %s",
+             why ? why : k8sha_strerror(status));
   while (*list) {
     pending_done *p = *list;
     void (*done)(k8sha_election *, int, void *) = p->done;
@@ -234,7 +235,10 @@ static void follow(k8sha_election *e, json_t *obj, int r, k8sha__record *rec, ui
   uint64_t lease, expires;
   if (!obj || r == 0 || (have && (rec->holder[0] == '\0' || k8sha__elector_is_ours(e, rec)))) {
     k8sha__log(e->env->rt, K8SHA_LOG_DEBUG, "election", "%s: lock %s, acquiring", e->identity,
-               !obj ? "absent" : r == 0 ? "without a record" : rec->holder[0] ? "ours" : "released");
+               !obj             ? "absent"
+               : r == 0         ? "without a record"
+               : rec->holder[0] ? "ours"
+                                : "released");
     k8sha__elector_try_acquire(e, have ? rec : NULL);
     return;
   }
@@ -267,8 +271,9 @@ void k8sha__elector_evaluate(k8sha_election *e) {
     return;
   r = observe_record(e, obj, now, &rec, &why);
   if (r < 0)
-    GUARD(e, k8sha__election_report(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
-                          e->lock_name, why));
+    GUARD(e,
+          k8sha__election_report(e, K8SHA_ECORRUPT, "the lock %s holds an unreadable record (%s)",
+                                 e->lock_name, why));
   GUARD(e, tell_holder(e, r == 1 ? rec.holder : ""));
   if (e->st == E_LEADER) {
     GUARD(e, check_leadership(e, obj, r == 1 ? &rec : NULL));
@@ -304,7 +309,8 @@ void k8sha__elector_on_timer(void *ud) {
   if (e->st == E_STOPPING) {
     if (e->stop_due) {
       e->stop_due = 0;
-      k8sha__election_release_done(e, e->stop_status, e->stop_status ? "the release could not be sent" : NULL);
+      k8sha__election_release_done(e, e->stop_status,
+                                   e->stop_status ? "the release could not be sent" : NULL);
     }
     return;
   }

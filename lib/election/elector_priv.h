@@ -109,7 +109,7 @@ void k8sha__election_destroy(k8sha_election *e);
     call;                                                                                          \
     if (k8sha__life_leave(&(e)->life, &gone_)) {                                                   \
       if (gone_)                                                                                   \
-        k8sha__election_destroy(e);                                                                                \
+        k8sha__election_destroy(e);                                                                \
       return;                                                                                      \
     }                                                                                              \
   } while (0)

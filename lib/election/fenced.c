@@ -100,7 +100,8 @@ int k8sha__fcm_apply_changes(json_t *obj, json_t *changes) {
 int k8sha__fcm_size_check(const k8sha__fcm *f, size_t size, char *msg, size_t n) {
   if (size <= K8SHA__CONFIGMAP_MAX_BYTES)
     return 0;
-  snprintf(msg, n, "ConfigMap %s would hold %zu bytes of data, more than the %d that Kubernetes allows",
+  snprintf(msg, n,
+           "ConfigMap %s would hold %zu bytes of data, more than the %d that Kubernetes allows",
            f->name, size, K8SHA__CONFIGMAP_MAX_BYTES);
   return K8SHA_ETOOLARGE;
 }

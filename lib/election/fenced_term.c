@@ -40,8 +40,8 @@ static int ours(const k8sha__fcm *f, json_t *obj) {
   return term_of(obj, &t) == 1 && t == f->term && our_session(f, obj);
 }
 
-/* Writes our term, session and identity into the object's annotations. 0 or K8SHA_ENOMEM: a write without
- * them would leave the previous leader's term in place, and that leader fenced in. */
+/* Writes our term, session and identity into the object's annotations. 0 or K8SHA_ENOMEM: a write
+ * without them would leave the previous leader's term in place, and that leader fenced in. */
 static int stamp(k8sha__fcm *f, json_t *obj) {
   json_t *ann = k8sha__annotations(obj, 1);
   char t[24];
@@ -223,7 +223,8 @@ static int write_changes(k8sha__fcm *f, json_t *changes, char *msg, size_t n) {
 static int adopt(k8sha__fcm *f, json_t *answer) {
   json_t *meta = json_object_get(answer, "metadata");
   size_t size;
-  if (!f->obj || !f->sent || !json_is_object(meta) || !json_is_string(json_object_get(meta, "resourceVersion")))
+  if (!f->obj || !f->sent || !json_is_object(meta) ||
+      !json_is_string(json_object_get(meta, "resourceVersion")))
     return -1;
   size = k8sha__fcm_data_size_after(f->obj, f->size, f->sent);
   f->gen++;

@@ -447,7 +447,8 @@ int k8sha__lock_put_record(const k8sha__lock *l, json_t *obj, const k8sha__recor
   } else {
     json_t *ann = k8sha__annotations(obj, 1);
     char *text = k8sha__record_format(&l->env->rt->alloc, rec);
-    int rc = ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
+    int rc =
+        ann && text ? json_object_set_new(ann, K8SHA__LEADER_ANNOTATION, json_string(text)) : -1;
     k8sha__free(&l->env->rt->alloc, text);
     return rc ? K8SHA_ENOMEM : 0;
   }

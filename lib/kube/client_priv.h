@@ -100,7 +100,8 @@ int k8sha__kube_glue_init(k8sha__kube *k);
 
 /* client.c: the HTTP method of a verb ("GET", "PATCH", ...). */
 const char *k8sha__verb_method(k8sha__verb v);
-/* transfer.c: prepares the easy handle of a request (URL, TLS, auth, timeouts) for its next attempt. */
+/* transfer.c: prepares the easy handle of a request (URL, TLS, auth, timeouts) for its next
+ * attempt. */
 int k8sha__req_prepare(k8sha__req *r);
 /* A finished transfer, called from process() after curl is done with it. */
 void k8sha__req_finished(k8sha__req *r);

@@ -135,8 +135,9 @@ int k8sha__watch_event_parse(const char *line, size_t len, json_t **root, const 
 /* ---- events into the cache ---- */
 
 /* Applies one object to the cache and reports the change. Returns after the callback; the caller
- * must check whether the informer was freed meanwhile (inf->life.closed, see GUARDED). K8SHA_ENOMEM when the cache could
- * not take the object: then nothing was reported and the cache holds what it held. */
+ * must check whether the informer was freed meanwhile (inf->life.closed, see GUARDED). K8SHA_ENOMEM
+ * when the cache could not take the object: then nothing was reported and the cache holds what it
+ * held. */
 static int apply(k8sha__informer *inf, k8sha__change change, json_t *obj) {
   const char *name = obj_name(obj);
   json_t *old;

@@ -6,7 +6,8 @@
 #include "kube/client_priv.h"
 
 /* A server's requested wait, capped: no answer may park a request (and what waits on it) for
- * longer than K8SHA__RETRY_AFTER_MAX_S; the request's own deadline still decides whether to wait. */
+ * longer than K8SHA__RETRY_AFTER_MAX_S; the request's own deadline still decides whether to
+ * wait. */
 #define K8SHA__RETRY_AFTER_MAX_S 60u
 uint64_t k8sha__retry_after_ms(uint64_t secs) {
   return (secs > K8SHA__RETRY_AFTER_MAX_S ? K8SHA__RETRY_AFTER_MAX_S : secs) * 1000;

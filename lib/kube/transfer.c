@@ -155,7 +155,8 @@ int k8sha__req_prepare(k8sha__req *r) {
                                         : "Accept: application/json");
   if (r->body) {
     char ct[160];
-    snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type ? r->content_type : "application/json");
+    snprintf(ct, sizeof(ct), "Content-Type: %s",
+             r->content_type ? r->content_type : "application/json");
     rc |= add_header(r, ct);
   }
   /* curl adds "Expect: 100-continue" to large bodies, costing a round trip. */

@@ -4,7 +4,8 @@
  *   StateHandleWithDeleteMarker { inner, markedForDeletion }         (1.15+; absent before)
  *     RetrievableStreamStateHandle { wrappedStreamStateHandle }
  *       FileStateHandle | RelativeFileStateHandle { filePath, stateSize }
- *         Path { uri } -> java.net.URI { string }                    e.g. "file:/ha/cid/completedCheckpoint..."
+ *         Path { uri } -> java.net.URI { string }                    e.g.
+ * "file:/ha/cid/completedCheckpoint..."
  *
  * Read through the serialization grammar (layout/javaser.h), never by scanning for likely bytes;
  * any other class, a missing field or a field of another type is an error naming it. */
@@ -18,8 +19,9 @@
 
 #define K8SHA__FLINK_URI_MAX 4096
 
-#define K8SHA__FLINK_MARKER_CLASS \
-  "org.apache.flink.kubernetes.highavailability.KubernetesStateHandleStore$StateHandleWithDeleteMarker"
+#define K8SHA__FLINK_MARKER_CLASS                                                                  \
+  "org.apache.flink.kubernetes.highavailability.KubernetesStateHandleStore$"                       \
+  "StateHandleWithDeleteMarker"
 #define K8SHA__FLINK_RETRIEVABLE_CLASS "org.apache.flink.runtime.state.RetrievableStreamStateHandle"
 #define K8SHA__FLINK_FILE_HANDLE_CLASS "org.apache.flink.runtime.state.filesystem.FileStateHandle"
 #define K8SHA__FLINK_RELATIVE_HANDLE_CLASS \

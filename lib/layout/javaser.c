@@ -168,7 +168,8 @@ static int read_mutf8(cursor *c, size_t len, char **out) {
         goto bad;
       if (u >= 0xd800 && u <= 0xdbff) { /* a high surrogate: its low half must follow */
         unsigned int lo;
-        if (!(i + 2 < len && p[i] == 0xed && (p[i + 1] & 0xf0) == 0xb0 && (p[i + 2] & 0xc0) == 0x80))
+        if (!(i + 2 < len && p[i] == 0xed && (p[i + 1] & 0xf0) == 0xb0 &&
+              (p[i + 2] & 0xc0) == 0x80))
           goto bad;
         lo = 0xd000u | ((p[i + 1] & 0x3fu) << 6) | (p[i + 2] & 0x3fu);
         i += 3;

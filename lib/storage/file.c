@@ -310,7 +310,8 @@ static int submit(file_backend *fb, file_op kind, const char *uri, const void *d
   return 0;
 }
 
-static int fb_write(void *self, const char *uri, const void *data, size_t len, k8sha_storage_op *op) {
+static int fb_write(void *self, const char *uri, const void *data, size_t len,
+                    k8sha_storage_op *op) {
   if (len > FILE_BLOB_MAX)
     return K8SHA_ESTORAGE; /* (more than the file backend takes in one blob) */
   return submit(self, F_WRITE, uri, data, len, op);

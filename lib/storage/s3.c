@@ -176,9 +176,10 @@ static int request(s3_work *w, const char *method, const char *key, const k8sha_
 
 /* Whether an answer is worth another try: the server's fault or its load. */
 static int transient(const answer *a, const k8sha__s3_error *e) {
-  return a->code >= 500 || a->code == 429 ||
-         strcmp(e->code, "SlowDown") == 0 || strcmp(e->code, "RequestTimeout") == 0 ||
-         strcmp(e->code, "ConditionalRequestConflict") == 0 || strcmp(e->code, "OperationAborted") == 0;
+  return a->code >= 500 || a->code == 429 || strcmp(e->code, "SlowDown") == 0 ||
+         strcmp(e->code, "RequestTimeout") == 0 ||
+         strcmp(e->code, "ConditionalRequestConflict") == 0 ||
+         strcmp(e->code, "OperationAborted") == 0;
 }
 
 /* A definite answer that is not a success: the status it means, with the message. */

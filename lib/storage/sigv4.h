@@ -26,7 +26,8 @@ typedef struct k8sha__sigv4_pair {
 
 typedef struct k8sha__sigv4_request {
   const char *method;   /* "GET", "PUT", "DELETE", "HEAD", "POST" */
-  const char *host;     /* the Host header as sent: "bucket.s3.eu-west-1.amazonaws.com", "127.0.0.1:9000" */
+  const char
+      *host; /* the Host header as sent: "bucket.s3.eu-west-1.amazonaws.com", "127.0.0.1:9000" */
   const char *path;     /* the raw path, starting with '/', not percent-encoded ("/bucket/a b") */
   const k8sha__sigv4_pair *query; /* raw; the signer encodes and sorts them */
   size_t n_query;

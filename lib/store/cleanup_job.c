@@ -38,7 +38,8 @@ static void report_entries(task *t, json_t *obj, const char *cm, const char *pre
     if (strncmp(key, prefix, strlen(prefix)) != 0 || !json_string_value(v))
       continue;
     k8sha__task_report(t, K8SHA_FOUND_ENTRY, "%s/%s", cm, key);
-    if (k8sha__value_describe(&t->env->rt->alloc, json_string_value(v), &info, why, sizeof(why)) != 0)
+    if (k8sha__value_describe(&t->env->rt->alloc, json_string_value(v), &info, why, sizeof(why)) !=
+        0)
       k8sha__task_report(t, K8SHA_FOUND_UNREADABLE, "%s/%s: %s", cm, key, why);
     else if (info.uri[0])
       k8sha__task_report(t, K8SHA_FOUND_BLOB, "%s", info.uri);
