@@ -12,7 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Parses the n bytes at p from a NUL-terminated copy, as the server's input buffer holds them. */
-static int parse(const char *p, size_t n, kl_req **r, size_t *used, bool *cont) {
+static int parse(const char *p, size_t n, kl_req **r, size_t *used) {
   char *copy = malloc(n + 1);
   if (!copy)
     abort();
@@ -20,7 +20,7 @@ static int parse(const char *p, size_t n, kl_req **r, size_t *used, bool *cont) 
   copy[n] = '\0';
   *r = NULL;
   *used = 0;
-  int rc = kl_http_parse(copy, n, r, used, cont);
+  int rc = kl_http_parse(copy, n, r, used);
   free(copy);
   return rc;
 }
@@ -44,8 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int i = 0; i < 16 && off < size; i++) {
     kl_req *r;
     size_t used;
-    bool cont;
-    int rc = parse(in + off, size - off, &r, &used, &cont);
+    int rc = parse(in + off, size - off, &r, &used);
     if (rc == KL_PARSE_MORE) {
       if (r || used > size - off)
         abort();
@@ -62,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     kl_req_free(r);
     kl_req *p;
     size_t pused;
-    if (parse(in + off, used - 1, &p, &pused, &cont) != KL_PARSE_MORE || p)
+    if (parse(in + off, used - 1, &p, &pused) != KL_PARSE_MORE || p)
       abort(); /* a request one byte short is incomplete, not another request nor an error */
     off += used;
   }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/select.h>
+#include <time.h>
 
 kubelite *kt_server;
 
@@ -117,6 +119,52 @@ kt_resp kt_patch(kubelite *k, const char *path, const char *ctype, const char *b
 kt_resp kt_delete(kubelite *k, const char *path, const char *body)
 {
     return checked(k, "DELETE", path, body, NULL);
+}
+
+char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms)
+{
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, kubelite_url(k));
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
+    curl_socket_t s;
+    curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
+    for (size_t i = 0; i < nparts; i++) {
+        size_t off = 0, len = strlen(parts[i]);
+        while (off < len) {
+            size_t sent = 0;
+            CURLcode rc = curl_easy_send(c, parts[i] + off, len - off, &sent);
+            ck_assert_msg(rc == CURLE_OK || rc == CURLE_AGAIN, "send: %s", curl_easy_strerror(rc));
+            off += sent;
+        }
+        if (gap_ms > 0 && i + 1 < nparts) {
+            struct timespec ts = {gap_ms / 1000, (long)(gap_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    size_t cap = 8192, total = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (cap - total < 4096)
+            buf = realloc(buf, cap *= 2);
+        size_t n = 0;
+        CURLcode rc = curl_easy_recv(c, buf + total, cap - 1 - total, &n);
+        if (rc == CURLE_AGAIN) {
+            fd_set fds;
+            FD_ZERO(&fds);
+            FD_SET(s, &fds);
+            struct timeval tv = {KT_WAIT_MS / 1000, 0};
+            ck_assert_msg(select(s + 1, &fds, NULL, NULL, &tv) > 0,
+                          "the server neither answered nor closed: %.*s", (int)total, buf);
+            continue;
+        }
+        if (rc != CURLE_OK || n == 0)
+            break;
+        total += n;
+    }
+    buf[total] = '\0';
+    curl_easy_cleanup(c);
+    return buf;
 }
 
 static json_t *walk(json_t *j, const char *dotted)

@@ -36,6 +36,11 @@ kt_resp kt_put(kubelite *k, const char *path, const char *body);
 kt_resp kt_patch(kubelite *k, const char *path, const char *ctype, const char *body);
 kt_resp kt_delete(kubelite *k, const char *path, const char *body);
 
+/* Sends the parts on one plain-HTTP connection, pausing gap_ms after each but the last, and
+ * returns all the server answered until it closed the connection (malloc'd, NUL-terminated).
+ * For bytes no libcurl request would send: end with a request the server closes after. */
+char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms);
+
 const char *kt_str(json_t *j, const char *dotted_path);
 long long kt_int(json_t *j, const char *dotted_path);
 /* Creates ConfigMap ns/name with one data key and optional label a=b

@@ -141,11 +141,6 @@ START_TEST(patch_and_delete)
     ck_assert_int_eq(r.code, 200);
     ck_assert_str_eq(kt_str(r.json, "data.s"), "2");
     kt_resp_free(&r);
-    r = kt_patch(k, CM "/p", "application/json-patch+json",
-                 "[{\"op\":\"add\",\"path\":\"/data/j\",\"value\":\"3\"}]");
-    ck_assert_int_eq(r.code, 200);
-    ck_assert_str_eq(kt_str(r.json, "data.j"), "3");
-    kt_resp_free(&r);
     r = kt_patch(k, CM "/p", "application/apply-patch+yaml", "{}");
     ck_assert_int_eq(r.code, 415);
     kt_resp_free(&r);
@@ -378,7 +373,7 @@ START_TEST(discovery_and_misc)
     kubelite *k = kt_server;
     static const char *const ok[] = {"/version", "/api", "/api/v1", "/apis",
                                      "/apis/coordination.k8s.io/v1", "/healthz",
-                                     "/api/v1/namespaces/flink", "/api/v1/namespaces"};
+                                     "/api/v1/namespaces/flink"};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         kt_resp r = kt_get(k, ok[i]);
         ck_assert_msg(r.code == 200, "%s -> %ld", ok[i], r.code);
@@ -401,10 +396,6 @@ START_TEST(discovery_and_misc)
     r = kt_req(k, "POST", CM "/x", "{}", NULL, NULL);
     ck_assert_int_eq(r.code, 405);
     kt_resp_free(&r);
-    r = kt_post(k, CM, "{\"metadata\":{\"generateName\":\"gen-\"}}");
-    ck_assert_int_eq(r.code, 201);
-    ck_assert_int_eq((int)strlen(kt_str(r.json, "metadata.name")), 9);
-    kt_resp_free(&r);
 }
 END_TEST
 
@@ -413,40 +404,16 @@ START_TEST(pipelined_keepalive)
     /* Two requests in one write, on one connection: both answered, in order. */
     kubelite *k = kt_server;
     kt_make_cm(k, "flink", "pipe", NULL);
-    CURL *c = curl_easy_init();
-    curl_easy_setopt(c, CURLOPT_URL, kubelite_url(k));
-    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-    ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-    static const char req[] = "GET " CM "/pipe HTTP/1.1\r\nHost: x\r\n\r\n"
-                              "GET " CM "/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    size_t sent;
-    ck_assert_int_eq(curl_easy_send(c, req, sizeof req - 1, &sent), CURLE_OK);
-    char buf[8192];
-    size_t total = 0;
-    for (;;) {
-        size_t n = 0;
-        CURLcode rc = curl_easy_recv(c, buf + total, sizeof buf - 1 - total, &n);
-        if (rc == CURLE_AGAIN) {
-            curl_socket_t s;
-            curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
-            fd_set fds;
-            FD_ZERO(&fds);
-            FD_SET(s, &fds);
-            struct timeval tv = {KT_WAIT_MS / 1000, 0};
-            ck_assert_int_gt(select(s + 1, &fds, NULL, NULL, &tv), 0);
-            continue;
-        }
-        if (rc != CURLE_OK || n == 0)
-            break;
-        total += n;
-    }
-    buf[total] = '\0';
+    static const char *const req[] = {
+        "GET " CM "/pipe HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET " CM "/none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"};
+    char *buf = kt_raw(k, req, 1, 0);
     char *first = strstr(buf, "HTTP/1.1 200 OK");
     char *second = strstr(buf, "HTTP/1.1 404 Not Found");
     ck_assert_ptr_nonnull(first);
     ck_assert_ptr_nonnull(second);
     ck_assert(first < second);
-    curl_easy_cleanup(c);
+    free(buf);
 }
 END_TEST
 

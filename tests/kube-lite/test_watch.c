@@ -98,19 +98,6 @@ START_TEST(initial_state)
         json_decref(kt_expect_event(w, "ADDED", name));
         kt_watch_close(w);
     }
-    /* The WatchList handshake: initial events, then a marked bookmark. */
-    kt_watch *w = kt_watch_open(k,
-                                CM "?watch=1&sendInitialEvents=true&allowWatchBookmarks=true"
-                                   "&resourceVersionMatch=NotOlderThan",
-                                NULL);
-    for (int i = 0; i < 4; i++)
-        json_decref(kt_expect_event(w, "ADDED", NULL));
-    json_t *ev = kt_expect_event(w, "BOOKMARK", NULL);
-    json_t *ann = json_object_get(json_object_get(json_object_get(ev, "object"), "metadata"),
-                                  "annotations");
-    ck_assert_str_eq(json_string_value(json_object_get(ann, "k8s.io/initial-events-end")), "true");
-    json_decref(ev);
-    kt_watch_close(w);
 }
 END_TEST
 

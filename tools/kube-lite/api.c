@@ -11,6 +11,7 @@
 
 enum kl_endpoint {
     EP_NOT_FOUND,
+    EP_WATCH_PREFIX, /* the deprecated /api/v1/watch/... paths: not served */
     EP_HEALTH,
     EP_VERSION,
     EP_API,
@@ -103,12 +104,14 @@ static void route(kl_ctx *ctx)
         free(copy);
         return;
     }
-    /* The deprecated /watch/ prefix is still what some old clients use. */
-    bool watch = kl_req_param_true(r, "watch");
+    /* None of kube-lite's clients uses the deprecated /watch/ prefix; it gets a 404 that says
+     * so rather than the anonymous one. */
     if (i < n && strcmp(segs[i], "watch") == 0) {
-        watch = true;
-        i++;
+        ctx->endpoint = EP_WATCH_PREFIX;
+        free(copy);
+        return;
     }
+    bool watch = kl_req_param_true(r, "watch");
     if (i < n && strcmp(segs[i], "namespaces") == 0) {
         if (i + 1 >= n || (i + 2 == n && group_res == KL_RES_CONFIGMAPS)) {
             if (group_res == KL_RES_CONFIGMAPS) {
@@ -199,9 +202,9 @@ static void serve_discovery(kl_ctx *ctx)
         break;
     }
     case EP_API_V1: {
-        json_t *ns = json_pack("{s:s,s:s,s:b,s:s,s:[s,s,s],s:[s]}", "name", "namespaces",
+        json_t *ns = json_pack("{s:s,s:s,s:b,s:s,s:[s,s],s:[s]}", "name", "namespaces",
                                "singularName", "namespace", "namespaced", 0, "kind", "Namespace",
-                               "verbs", "create", "get", "list", "shortNames", "ns");
+                               "verbs", "create", "get", "shortNames", "ns");
         doc = json_pack("{s:s,s:s,s:s,s:[o,o]}", "kind", "APIResourceList", "apiVersion", "v1",
                         "groupVersion", "v1", "resources", resource_entry(KL_RES_CONFIGMAPS), ns);
         break;
@@ -252,7 +255,9 @@ void kl_execute(kl_ctx *ctx)
         kl_fault_reply(ctx);
         return;
     }
-    if (ctx->srv->proxy && ctx->endpoint != EP_CONTROL) {
+    /* (the /watch/ prefix is refused in proxy mode too: forwarded as a plain request, its
+     * stream would be held back until it ended) */
+    if (ctx->srv->proxy && ctx->endpoint != EP_CONTROL && ctx->endpoint != EP_WATCH_PREFIX) {
         kl_proxy_forward(ctx);
         return;
     }
@@ -268,6 +273,12 @@ void kl_execute(kl_ctx *ctx)
         return;
     case EP_NOT_FOUND:
         kl_reply_status(ctx, 404, "NotFound", "the server could not find the requested resource",
+                        json_object());
+        return;
+    case EP_WATCH_PREFIX:
+        kl_reply_status(ctx, 404, "NotFound",
+                        "kube-lite does not serve the deprecated /watch/ path prefix: watch with "
+                        "?watch=true on the list path",
                         json_object());
         return;
     default:
@@ -341,7 +352,8 @@ void kl_dispatch(kl_conn *c, kl_req *req)
         goto out;
     }
     if (!srv->proxy && ctx->endpoint != EP_RESOURCE && ctx->endpoint != EP_NAMESPACES &&
-        strcmp(req->method, "GET") != 0 && ctx->endpoint != EP_NOT_FOUND) {
+        strcmp(req->method, "GET") != 0 && ctx->endpoint != EP_NOT_FOUND &&
+        ctx->endpoint != EP_WATCH_PREFIX) {
         reply_method_not_allowed(ctx);
         goto out;
     }

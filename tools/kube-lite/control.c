@@ -63,6 +63,16 @@ static double seconds_field(json_t *body, const char *key, bool *ok)
     return json_number_value(v);
 }
 
+/* Names the call, so that one kube-lite does not have (such as DELETE stats, which is POST
+ * stats/reset) is plain from the answer. */
+static void unknown_call(kl_ctx *ctx, const char *sub, int code)
+{
+    kl_buf b = {0};
+    kl_buf_printf(&b, "unknown kube-lite control call: %s %s", ctx->req->method, sub);
+    kl_reply_status(ctx, code, "NotFound", b.data, NULL);
+    kl_buf_free(&b);
+}
+
 static void faults(kl_ctx *ctx, const char *rest)
 {
     kl_faults *f = ctx->srv->faults;
@@ -105,8 +115,7 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
         kl_reply_json(ctx, 200, kl_faults_stats(srv->faults));
         return;
     }
-    if ((strcmp(sub, "stats/reset") == 0 && method(ctx, "POST")) ||
-        (strcmp(sub, "stats") == 0 && method(ctx, "DELETE"))) {
+    if (strcmp(sub, "stats/reset") == 0 && method(ctx, "POST")) {
         kl_faults_stats_reset(srv->faults);
         kl_reply_json(ctx, 200, json_object());
         return;
@@ -124,8 +133,7 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
         return;
     }
     if (!method(ctx, "POST")) {
-        kl_reply_status(ctx, strcmp(sub, "info") == 0 ? 405 : 404, "NotFound",
-                        "unknown kube-lite control call", NULL);
+        unknown_call(ctx, sub, strcmp(sub, "info") == 0 ? 405 : 404);
         return;
     }
     json_t *body = body_object(ctx);
@@ -198,7 +206,7 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
         size_t n = iv ? 0 : kl_watch_bookmark_all(srv);
         kl_reply_json(ctx, 200, json_pack("{s:I}", "sent", (json_int_t)n));
     } else {
-        kl_reply_status(ctx, 404, "NotFound", "unknown kube-lite control call", NULL);
+        unknown_call(ctx, sub, 404);
     }
     json_decref(body);
 }

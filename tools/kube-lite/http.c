@@ -27,8 +27,6 @@ struct kl_conn {
     int state;
     bool closing;
     bool close_after_flush;
-    bool continue_sent;
-    bool stream_http10;
     bool stream_keep_alive;
     bool control_only; /* accepted on the control listener: serves /kube-lite/v1/ only */
     unsigned writes;
@@ -126,12 +124,6 @@ void kl_conn_send_shared(kl_conn *c, kl_shared *s)
 {
     if (c->closing)
         return;
-    if (c->stream_http10) {
-        /* HTTP/1.0 has no chunks: strip the framing the line was built with. */
-        const char *p = memchr(s->data, '\n', s->len) + 1;
-        kl_conn_send(c, p, s->len - (size_t)(p - s->data) - 2);
-        return;
-    }
     if (c->tls) {
         if (!kl_tls_write(c->tls, s->data, s->len))
             kl_conn_close(c);
@@ -247,20 +239,13 @@ void kl_conn_delay(kl_conn *c, kl_ctx *ctx, uint64_t ms)
 
 void kl_conn_stream_begin(kl_conn *c, kl_watch *w)
 {
-    static const char head11[] = "HTTP/1.1 200 OK\r\n"
-                                 "Content-Type: application/json\r\n"
-                                 "Cache-Control: no-cache, private\r\n"
-                                 "Transfer-Encoding: chunked\r\n\r\n";
-    static const char head10[] = "HTTP/1.0 200 OK\r\n"
-                                 "Content-Type: application/json\r\n"
-                                 "Cache-Control: no-cache, private\r\n"
-                                 "Connection: close\r\n\r\n";
+    static const char head[] = "HTTP/1.1 200 OK\r\n"
+                               "Content-Type: application/json\r\n"
+                               "Cache-Control: no-cache, private\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n";
     c->state = CS_STREAM;
     c->watch = w;
-    if (c->stream_http10)
-        kl_conn_send(c, head10, sizeof head10 - 1);
-    else
-        kl_conn_send(c, head11, sizeof head11 - 1);
+    kl_conn_send(c, head, sizeof head - 1);
 }
 
 static void on_resume(uv_timer_t *t)
@@ -279,11 +264,6 @@ void kl_conn_resume(kl_conn *c)
 void kl_conn_stream_open(kl_conn *c)
 {
     c->state = CS_STREAM;
-}
-
-bool kl_conn_is_stream_http10(const kl_conn *c)
-{
-    return c->stream_http10;
 }
 
 void kl_conn_attach_forward(kl_conn *c, kl_fwd *f)
@@ -321,8 +301,8 @@ void kl_conn_stream_end(kl_conn *c, bool abort)
     if (c->closing)
         return;
     c->watch = NULL;
-    if (abort || c->stream_http10 || !c->stream_keep_alive) {
-        if (!abort && !c->stream_http10)
+    if (abort || !c->stream_keep_alive) {
+        if (!abort)
             kl_conn_send(c, "0\r\n\r\n", 5);
         if (abort || c->writes == 0) {
             kl_conn_close(c);
@@ -342,12 +322,19 @@ void kl_conn_stream_end(kl_conn *c, bool abort)
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/* A request kube-lite will not read: answered, then the connection closes (what follows it
+ * cannot be framed).  The message says what is missing, so a client's log explains it. */
 static void send_parse_error(kl_conn *c, int code)
 {
     kl_ctx ctx = {.srv = c->srv, .conn = c, .verb = KL_VERB_NONRESOURCE, .res = KL_RES_NONE};
     const char *reason = code == 413 ? "RequestEntityTooLarge" : "BadRequest";
-    char msg[96];
-    snprintf(msg, sizeof msg, "%s", code == 413 ? "the request is too large" : kl_http_reason(code));
+    const char *msg = kl_http_reason(code);
+    if (code == 411)
+        msg = "kube-lite needs Content-Length: chunked request bodies are not supported";
+    else if (code == 413)
+        msg = "the request is too large";
+    else if (code == 505)
+        msg = "kube-lite speaks HTTP/1.1 only";
     c->state = CS_BUSY;
     kl_reply_status(&ctx, code, reason, msg, NULL);
 }
@@ -360,14 +347,9 @@ static void conn_process(kl_conn *c)
             break;
         kl_req *req = NULL;
         size_t used = 0;
-        bool cont = false;
-        int rc = kl_http_parse(c->in.data + c->in_off, avail, &req, &used, &cont);
+        int rc = kl_http_parse(c->in.data + c->in_off, avail, &req, &used);
         if (rc == KL_PARSE_MORE) {
             c->in_off += used;
-            if (cont && !c->continue_sent) {
-                c->continue_sent = true;
-                kl_conn_send(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-            }
             break;
         }
         if (rc != KL_PARSE_OK) {
@@ -375,9 +357,7 @@ static void conn_process(kl_conn *c)
             break;
         }
         c->in_off += used;
-        c->continue_sent = false;
         c->state = CS_BUSY;
-        c->stream_http10 = req->http10;
         c->stream_keep_alive = req->keep_alive;
         kl_dispatch(c, req);
     }

@@ -1,8 +1,9 @@
 /*
  * Incremental HTTP/1.1 request parser.  It only understands what Kubernetes
  * clients send: a request line, headers, and a body framed by
- * Content-Length or chunked transfer coding.  A request is parsed only once
- * all of it has arrived, so handlers always see a complete body.
+ * Content-Length.  A request is parsed only once all of it has arrived, so
+ * handlers always see a complete body.  Nothing else is half-supported:
+ * a chunked body is a 411 and HTTP/1.0 a 505.
  */
 #include "kl.h"
 
@@ -15,10 +16,8 @@
 
 typedef struct framing {
     size_t header_len; /* up to and including the blank line */
-    bool chunked;
     bool has_length;
     size_t content_length;
-    bool expect_continue;
 } framing;
 
 static bool header_is(const char *line, size_t n, const char *name, const char **val,
@@ -95,91 +94,17 @@ static int scan_framing(const char *data, size_t len, framing *f)
             f->has_length = true;
             f->content_length = cl;
         } else if (header_is(p, n, "transfer-encoding", &v, &vl)) {
+            /* Every client kube-lite serves sends Content-Length. */
             if (token_in(v, vl, "chunked"))
-                f->chunked = true;
-            else if (!token_in(v, vl, "identity"))
+                return 411;
+            if (!token_in(v, vl, "identity"))
                 return 501;
-        } else if (header_is(p, n, "expect", &v, &vl)) {
-            if (vl == 12 && strncasecmp(v, "100-continue", 12) == 0)
-                f->expect_continue = true;
         }
         p = eol + 2;
     }
-    if (f->chunked)
-        f->has_length = false;
     if (f->has_length && f->content_length > REQUEST_BODY_MAX_BYTES)
         return 413;
     return KL_PARSE_OK;
-}
-
-/* Walks a chunked body; returns bytes consumed (including trailers) once
- * complete, 0 when more is needed, or (size_t)-1 when malformed. */
-static size_t scan_chunked(const char *p, size_t len, size_t *payload, int *err)
-{
-    size_t off = 0, total = 0;
-    *err = 0;
-    for (;;) {
-        const char *eol = memmem(p + off, len - off, "\r\n", 2);
-        if (!eol)
-            return 0;
-        size_t sz = 0;
-        const char *q = p + off;
-        int nd = 0;
-        while (q < eol && isxdigit((unsigned char)*q)) {
-            int c = tolower((unsigned char)*q);
-            sz = sz * 16 + (size_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-            if (++nd > 8) {
-                *err = 400;
-                return (size_t)-1;
-            }
-            q++;
-        }
-        if (nd == 0 || (q < eol && *q != ';')) {
-            *err = 400;
-            return (size_t)-1;
-        }
-        off = (size_t)(eol - p) + 2;
-        if (sz == 0) {
-            /* Trailers end with an empty line. */
-            for (;;) {
-                const char *t = memmem(p + off, len - off, "\r\n", 2);
-                if (!t)
-                    return 0;
-                size_t tl = (size_t)(t - (p + off));
-                off += tl + 2;
-                if (tl == 0) {
-                    *payload = total;
-                    return off;
-                }
-            }
-        }
-        total += sz;
-        if (total > REQUEST_BODY_MAX_BYTES) {
-            *err = 413;
-            return (size_t)-1;
-        }
-        if (len - off < sz + 2)
-            return 0;
-        if (p[off + sz] != '\r' || p[off + sz + 1] != '\n') {
-            *err = 400;
-            return (size_t)-1;
-        }
-        off += sz + 2;
-    }
-}
-
-static void dechunk(const char *p, char *out)
-{
-    size_t off = 0;
-    for (;;) {
-        size_t sz = strtoul(p + off, NULL, 16);
-        off = (size_t)((const char *)strstr(p + off, "\r\n") - p) + 2;
-        if (sz == 0)
-            return;
-        memcpy(out, p + off, sz);
-        out += sz;
-        off += sz + 2;
-    }
 }
 
 static int hexval(int c)
@@ -245,12 +170,7 @@ static int parse_head(kl_req *r, char *h)
     if (!sp2)
         return 400;
     *sp2 = '\0';
-    const char *version = sp2 + 1;
-    if (strcmp(version, "HTTP/1.1") == 0)
-        r->http10 = false;
-    else if (strcmp(version, "HTTP/1.0") == 0)
-        r->http10 = true;
-    else
+    if (strcmp(sp2 + 1, "HTTP/1.1") != 0)
         return 505;
     for (const char *m = h; *m; m++)
         if (!isupper((unsigned char)*m))
@@ -266,7 +186,7 @@ static int parse_head(kl_req *r, char *h)
     url_decode(r->path, false);
     parse_query(r, q);
 
-    bool conn_close = false, conn_keep = false;
+    bool conn_close = false;
     char *line = eol + 2;
     while (*line) {
         char *e = strstr(line, "\r\n");
@@ -287,18 +207,15 @@ static int parse_head(kl_req *r, char *h)
             r->accept = (char *)v;
         } else if (header_is(line, n, "connection", &v, &vl)) {
             conn_close = token_in(v, vl, "close");
-            conn_keep = token_in(v, vl, "keep-alive");
         }
         line = e + 2;
     }
-    r->keep_alive = r->http10 ? conn_keep && !conn_close : !conn_close;
+    r->keep_alive = !conn_close;
     return 0;
 }
 
-int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
-                  bool *expects_continue)
+int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed)
 {
-    *expects_continue = false;
     /* Stray line breaks between pipelined requests are allowed by RFC 9112. */
     size_t skip = 0;
     while (skip < len && (data[skip] == '\r' || data[skip] == '\n'))
@@ -313,23 +230,11 @@ int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
             *consumed = skip;
         return rc;
     }
-    size_t body_len = 0, wire_body = 0;
-    if (f.chunked) {
-        int err;
-        size_t n = scan_chunked(data + f.header_len, len - f.header_len, &body_len, &err);
-        if (n == (size_t)-1)
-            return err;
-        if (n == 0) {
-            *expects_continue = f.expect_continue;
-            return KL_PARSE_MORE;
-        }
-        wire_body = n;
-    } else if (f.has_length) {
-        body_len = wire_body = f.content_length;
-        if (len - f.header_len < body_len) {
-            *expects_continue = f.expect_continue;
-            return KL_PARSE_MORE;
-        }
+    /* (an Expect: 100-continue gets no interim answer: clients send the body anyway) */
+    size_t body_len = f.content_length;
+    if (len - f.header_len < body_len) {
+        *consumed = skip;
+        return KL_PARSE_MORE;
     }
 
     kl_req *r = kl_xcalloc(1, sizeof *r);
@@ -337,16 +242,8 @@ int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
     memcpy(r->raw, data, f.header_len);
     r->raw[f.header_len] = '\0';
     r->body = r->raw + f.header_len + 1;
-    if (f.chunked) {
-        /* dechunk relies on strstr, so give it a terminated copy. */
-        char *tmp = kl_xmalloc(wire_body + 1);
-        memcpy(tmp, data + f.header_len, wire_body);
-        tmp[wire_body] = '\0';
-        dechunk(tmp, r->body);
-        free(tmp);
-    } else if (body_len) {
+    if (body_len)
         memcpy(r->body, data + f.header_len, body_len);
-    }
     r->body[body_len] = '\0';
     r->body_len = body_len;
     rc = parse_head(r, r->raw);
@@ -354,7 +251,7 @@ int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
         kl_req_free(r);
         return rc;
     }
-    *consumed = skip + f.header_len + wire_body;
+    *consumed = skip + f.header_len + body_len;
     *out = r;
     return KL_PARSE_OK;
 }
@@ -389,7 +286,6 @@ void kl_req_free(kl_req *r)
 const char *kl_http_reason(int code)
 {
     switch (code) {
-    case 100: return "Continue";
     case 200: return "OK";
     case 201: return "Created";
     case 202: return "Accepted";
@@ -402,6 +298,7 @@ const char *kl_http_reason(int code)
     case 406: return "Not Acceptable";
     case 409: return "Conflict";
     case 410: return "Gone";
+    case 411: return "Length Required";
     case 413: return "Request Entity Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";

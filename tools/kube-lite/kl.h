@@ -156,14 +156,14 @@ typedef struct kl_req {
     char *authorization, *content_type, *accept;
     char *body;
     size_t body_len;
-    bool keep_alive, http10;
+    bool keep_alive;
 } kl_req;
 
 enum { KL_PARSE_MORE = 0, KL_PARSE_OK = 1 };
 /* Returns KL_PARSE_MORE, KL_PARSE_OK or an HTTP status code for a request
- * that cannot be parsed. */
-int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed,
-                  bool *expects_continue);
+ * that cannot be parsed (411 for a chunked body, 505 for a version other
+ * than HTTP/1.1). */
+int kl_http_parse(const char *data, size_t len, kl_req **out, size_t *consumed);
 const char *kl_req_param(const kl_req *r, const char *key);
 /* A boolean query parameter as Go's strconv.ParseBool reads it. */
 bool kl_req_param_true(const kl_req *r, const char *key);
@@ -304,7 +304,6 @@ void kl_conn_park(kl_conn *c, kl_ctx *ctx);
 void kl_conn_resume(kl_conn *c);
 /* The response is a stream (a client hanging up ends it at once). */
 void kl_conn_stream_open(kl_conn *c);
-bool kl_conn_is_stream_http10(const kl_conn *c);
 void kl_conn_attach_forward(kl_conn *c, kl_fwd *f);
 bool kl_conn_control_only(const kl_conn *c);
 size_t kl_conn_queued(const kl_conn *c);
@@ -357,7 +356,6 @@ void kl_store_compact(kl_store *st);
 bool kl_store_history(kl_store *st, uint64_t from, kl_event ***out, size_t *n);
 kl_shared *kl_event_line(kl_event *ev, int kind);
 kl_shared *kl_event_make_line(const char *type, json_t *obj);
-void kl_store_namespaces(kl_store *st, char ***out, size_t *n);
 
 /* ---- selectors (selector.c) ------------------------------------------- */
 
@@ -383,7 +381,6 @@ char *kl_qualified_name_error(const char *v);
 /* ---- patch (patch.c) ----------------------------------------------------- */
 
 json_t *kl_merge_patch(const json_t *target, const json_t *patch);
-json_t *kl_json_patch(const json_t *target, const json_t *ops, char **err);
 
 /* ---- resources (resources.c, table.c) ------------------------------------ */
 

@@ -184,12 +184,11 @@ static void stream_begin(kl_fwd *f)
     kl_count(ctx->srv, ctx->verb, ctx->res, f->code);
     if (ctx->srv->cfg.verbose)
         kl_log("%s %s -> %d (upstream, streamed)", ctx->req->method, ctx->req->path, f->code);
-    bool http10 = kl_conn_is_stream_http10(ctx->conn);
     kl_buf h = {0};
-    kl_buf_printf(&h, "HTTP/1.%d %d %s\r\nContent-Type: %s\r\nCache-Control: no-cache, private\r\n%s",
-                  http10 ? 0 : 1, f->code, kl_http_reason(f->code),
-                  f->ctype ? f->ctype : "application/json",
-                  http10 ? "Connection: close\r\n" : "Transfer-Encoding: chunked\r\n");
+    kl_buf_printf(&h,
+                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-cache, private\r\n"
+                  "Transfer-Encoding: chunked\r\n",
+                  f->code, kl_http_reason(f->code), f->ctype ? f->ctype : "application/json");
     kl_buf_append(&h, f->head.data, f->head.len);
     kl_buf_puts(&h, "\r\n");
     size_t hl = h.len;
@@ -251,13 +250,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
         kl_conn_close(c);
         return 0;
     }
-    if (kl_conn_is_stream_http10(c)) {
-        kl_conn_send(c, data, len);
-    } else {
-        kl_shared *chunk = kl_shared_chunk(data, len);
-        kl_conn_send_shared(c, chunk);
-        kl_shared_unref(chunk);
-    }
+    kl_shared *chunk = kl_shared_chunk(data, len);
+    kl_conn_send_shared(c, chunk);
+    kl_shared_unref(chunk);
     return f->ctx->conn ? len : 0;
 }
 

@@ -99,11 +99,14 @@ static bool validate_or_reply(kl_ctx *ctx, json_t *obj, json_t *old)
     return false;
 }
 
-/* dryRun=All runs every check and answers as if the write happened. */
-static bool dry_run(const kl_ctx *ctx)
+/* A write asked as a dry run is refused rather than applied for real: no client of kube-lite
+ * sends one, and ignoring the parameter would store what the caller meant only to check. */
+static bool refuse_dry_run(kl_ctx *ctx)
 {
-    const char *d = kl_req_param(ctx->req, "dryRun");
-    return d && strcmp(d, "All") == 0;
+    if (!kl_req_param(ctx->req, "dryRun"))
+        return false;
+    kl_reply_bad_request(ctx, "dryRun is not supported by kube-lite: nothing was applied");
+    return true;
 }
 
 static void reply_object(kl_ctx *ctx, int code, json_t *obj)
@@ -127,38 +130,12 @@ static void reply_object(kl_ctx *ctx, int code, json_t *obj)
 
 /* ---- create ------------------------------------------------------------------ */
 
-static void generate_name(kl_ctx *ctx, json_t *obj)
-{
-    /* The apiserver's alphabet avoids vowels so names spell no words. */
-    static const char alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
-    const char *prefix = meta_str(obj, "generateName");
-    for (int attempt = 0; attempt < 16; attempt++) {
-        unsigned char rnd[5];
-        kl_random_bytes(rnd, sizeof rnd);
-        kl_buf b = {0};
-        kl_buf_puts(&b, prefix);
-        for (size_t i = 0; i < sizeof rnd; i++)
-            kl_buf_append(&b, &alphabet[rnd[i] % (sizeof alphabet - 1)], 1);
-        bool taken = kl_store_get(ctx->srv->store, ctx->res, ctx->ns, b.data) != NULL;
-        json_object_set_new(json_object_get(obj, "metadata"), "name", json_string(b.data));
-        kl_buf_free(&b);
-        if (!taken)
-            return;
-    }
-}
-
 static void store_new(kl_ctx *ctx, json_t *obj)
 {
     char uid[37], ts[32];
     kl_uuid4(uid);
     kl_time_rfc3339(ts, time(NULL));
     canonical_meta(obj, ctx->ns, uid, ts);
-    if (dry_run(ctx)) {
-        json_object_del(json_object_get(obj, "metadata"), "resourceVersion");
-        reply_object(ctx, 201, obj);
-        json_decref(obj);
-        return;
-    }
     const char *name = meta_str(obj, "name");
     kl_obj *o = kl_store_put(ctx->srv, ctx->res, ctx->ns, name, obj);
     reply_object(ctx, 201, o->json);
@@ -186,10 +163,6 @@ static void do_create(kl_ctx *ctx)
         return;
     if (!check_ns_and_name(ctx, obj, false))
         goto out;
-    const char *name = meta_str(obj, "name");
-    const char *gen = meta_str(obj, "generateName");
-    if ((!name || !*name) && gen && *gen)
-        generate_name(ctx, obj);
     if (meta_str(obj, "resourceVersion") && *meta_str(obj, "resourceVersion")) {
         kl_reply_status(ctx, 500, "InternalError",
                         "Internal error occurred: resourceVersion should not be set on objects "
@@ -200,7 +173,7 @@ static void do_create(kl_ctx *ctx)
     }
     if (!validate_or_reply(ctx, obj, NULL))
         goto out;
-    name = meta_str(obj, "name");
+    const char *name = meta_str(obj, "name");
     if (kl_store_get(ctx->srv->store, ctx->res, ctx->ns, name)) {
         kl_reply_already_exists(ctx, ctx->res, name);
         goto out;
@@ -241,7 +214,7 @@ static void apply_update(kl_ctx *ctx, kl_obj *cur, json_t *obj)
      * watcher, as with etcd's guaranteed update. */
     json_object_set(json_object_get(obj, "metadata"), "resourceVersion",
                     json_object_get(json_object_get(cur->json, "metadata"), "resourceVersion"));
-    if (json_equal(obj, cur->json) || dry_run(ctx)) {
+    if (json_equal(obj, cur->json)) {
         reply_object(ctx, 200, obj);
         json_decref(obj);
         return;
@@ -295,16 +268,16 @@ static bool media_is(const char *ctype, const char *want)
     return ctype && strncmp(ctype, want, n) == 0 && (ctype[n] == '\0' || ctype[n] == ';');
 }
 
+/* Strategic merge patches are read as merge patches (no client here patches a list); JSON
+ * patch (RFC 6902) and server-side apply are refused as a server refuses a type it lacks. */
 static void do_patch(kl_ctx *ctx)
 {
     const char *ct = ctx->req->content_type;
-    bool merge = media_is(ct, "application/merge-patch+json") ||
-                 media_is(ct, "application/strategic-merge-patch+json");
-    bool jsonpatch = media_is(ct, "application/json-patch+json");
-    if (!merge && !jsonpatch) {
+    if (!media_is(ct, "application/merge-patch+json") &&
+        !media_is(ct, "application/strategic-merge-patch+json")) {
         kl_reply_status(ctx, 415, "UnsupportedMediaType",
                         "the body of the request was in an unknown format - accepted media types "
-                        "include: application/json-patch+json, application/merge-patch+json, "
+                        "include: application/merge-patch+json, "
                         "application/strategic-merge-patch+json",
                         NULL);
         return;
@@ -318,19 +291,7 @@ static void do_patch(kl_ctx *ctx)
         json_decref(patch);
         return;
     }
-    char *err = NULL;
-    json_t *patched;
-    if (merge) {
-        patched = kl_merge_patch(cur->json, patch);
-    } else {
-        patched = kl_json_patch(cur->json, patch, &err);
-        if (!patched) {
-            kl_reply_status(ctx, 422, "Invalid", err, NULL);
-            free(err);
-            json_decref(patch);
-            return;
-        }
-    }
+    json_t *patched = kl_merge_patch(cur->json, patch);
     json_decref(patch);
     const char *rvs = meta_str(patched, "resourceVersion");
     uint64_t rv;
@@ -339,6 +300,7 @@ static void do_patch(kl_ctx *ctx)
         json_decref(patched);
         return;
     }
+    char *err;
     json_t *obj = kl_normalize(ctx->res, patched, &err);
     if (!obj) {
         kl_reply_status(ctx, 422, "Invalid", err, NULL);
@@ -393,8 +355,7 @@ static void do_delete(kl_ctx *ctx)
         kl_buf_free(&b);
     } else {
         json_t *st = success_status(cur);
-        if (!dry_run(ctx))
-            kl_store_delete(ctx->srv, cur);
+        kl_store_delete(ctx->srv, cur);
         kl_reply_json(ctx, 200, st);
     }
     json_decref(opts);
@@ -549,8 +510,7 @@ static void do_delete_collection(kl_ctx *ctx)
         if (!kl_selectors_match(labels, fields, objs[i]->json))
             continue;
         json_array_append_new(items, list_item(objs[i]->json));
-        if (!dry_run(ctx))
-            kl_store_delete(ctx->srv, objs[i]);
+        kl_store_delete(ctx->srv, objs[i]);
     }
     free(objs);
     kl_selector_free(labels);
@@ -565,6 +525,14 @@ static void do_delete_collection(kl_ctx *ctx)
 
 static void do_watch(kl_ctx *ctx)
 {
+    /* The WatchList handshake (initial events ended by a marked bookmark) is a client-go
+     * feature none of kube-lite's clients turns on; ignored, the client would wait for a
+     * bookmark that never comes. */
+    if (kl_req_param(ctx->req, "sendInitialEvents")) {
+        kl_reply_bad_request(ctx, "sendInitialEvents is not supported by kube-lite: watch from a "
+                                  "list's resourceVersion");
+        return;
+    }
     kl_selector *labels, *fields;
     if (!parse_selectors(ctx, &labels, &fields))
         return;
@@ -579,6 +547,9 @@ void kl_handle_resource(kl_ctx *ctx)
         kl_reply_not_found(ctx, KL_RES_NAMESPACES, ctx->ns);
         return;
     }
+    if (ctx->verb != KL_VERB_GET && ctx->verb != KL_VERB_LIST && ctx->verb != KL_VERB_WATCH &&
+        refuse_dry_run(ctx))
+        return;
     switch (ctx->verb) {
     case KL_VERB_GET: {
         kl_obj *o = kl_store_get(ctx->srv->store, ctx->res, ctx->ns, ctx->name);
@@ -625,23 +596,16 @@ void kl_handle_namespace(kl_ctx *ctx)
             kl_reply_not_found(ctx, KL_RES_NAMESPACES, ctx->name);
         else
             kl_reply_json(ctx, 200, namespace_object(ctx->srv, ctx->name));
-    } else if (ctx->verb == KL_VERB_LIST) {
-        char **names;
-        size_t n;
-        kl_store_namespaces(ctx->srv->store, &names, &n);
-        json_t *items = json_array();
-        for (size_t i = 0; i < n; i++) {
-            json_t *ns = namespace_object(ctx->srv, names[i]);
-            json_array_append_new(items, list_item(ns));
-            json_decref(ns);
-        }
-        free(names);
-        char rv[24];
-        snprintf(rv, sizeof rv, "%llu", (unsigned long long)kl_store_rv(ctx->srv->store));
-        kl_reply_json(ctx, 200,
-                      json_pack("{s:s,s:s,s:{s:s},s:o}", "kind", "NamespaceList", "apiVersion",
-                                "v1", "metadata", "resourceVersion", rv, "items", items));
+    } else if (ctx->verb == KL_VERB_LIST || ctx->verb == KL_VERB_WATCH) {
+        /* kubectl reads one namespace (its own) and creates namespaces; no client of
+         * kube-lite lists them. */
+        kl_reply_status(ctx, 404, "NotFound",
+                        "kube-lite does not list namespaces: every DNS label names one, read it "
+                        "with GET /api/v1/namespaces/{name}",
+                        json_object());
     } else if (ctx->verb == KL_VERB_CREATE) {
+        if (refuse_dry_run(ctx))
+            return;
         json_t *body = parse_body(ctx);
         if (!body)
             return;

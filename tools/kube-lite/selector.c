@@ -1,18 +1,18 @@
 /*
  * Label and field selectors with the apiserver's grammar:
- *   labels: a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a, a>1, a<1
+ *   labels: a=b, a==b, a!=b, a in (x,y), a notin (x), a, !a
  *   fields: metadata.name and metadata.namespace with =, ==, !=
- * Requirements joined by commas must all hold.
+ * Requirements joined by commas must all hold.  The label operators > and <
+ * are refused (400): no client of kube-lite sends them.
  */
 #include "kl.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { OP_EQ, OP_NEQ, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOTEXISTS, OP_GT, OP_LT };
+enum { OP_EQ, OP_NEQ, OP_IN, OP_NOTIN, OP_EXISTS, OP_NOTEXISTS };
 
 typedef struct requirement {
     char *key;
@@ -157,19 +157,8 @@ static const char *parse_one(const char *p, kl_selector *s, char **err)
         add_val(r, v, vn);
         p = skip_ws(v + vn);
     } else if (p[0] == '<' || p[0] == '>') {
-        r->op = p[0] == '<' ? OP_LT : OP_GT;
-        p = skip_ws(p + 1);
-        size_t vn;
-        const char *v = ident(p, &vn);
-        add_val(r, v, vn);
-        char *end;
-        errno = 0;
-        strtoll(r->vals[0], &end, 10);
-        if (vn == 0 || *end || errno) {
-            *err = fail("for 'Gt', 'Lt' operators, the value must be an integer", "", "");
-            return NULL;
-        }
-        p = skip_ws(v + vn);
+        *err = fail("the operators '>' and '<' are not supported by kube-lite", "", "");
+        return NULL;
     } else {
         size_t on;
         const char *op = ident(p, &on);
@@ -178,7 +167,7 @@ static const char *parse_one(const char *p, kl_selector *s, char **err)
         else if (on == 5 && strncmp(op, "notin", 5) == 0)
             r->op = OP_NOTIN;
         else {
-            *err = fail("found '", p, "', expected: in, notin, =, ==, !=, gt, lt");
+            *err = fail("found '", p, "', expected: in, notin, =, ==, !=");
             return NULL;
         }
         p = skip_ws(op + on);
@@ -350,18 +339,6 @@ static bool req_match(const requirement *r, const char *v)
         return v != NULL;
     case OP_NOTEXISTS:
         return v == NULL;
-    case OP_GT:
-    case OP_LT: {
-        if (!v)
-            return false;
-        char *end;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        if (*v == '\0' || *end || errno)
-            return false;
-        long long lim = strtoll(r->vals[0], NULL, 10);
-        return r->op == OP_GT ? x > lim : x < lim;
-    }
     }
     return false;
 }

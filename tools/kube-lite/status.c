@@ -45,8 +45,6 @@ void kl_reply_raw(kl_ctx *ctx, int code, const char *ctype, char *body, size_t l
                   code, kl_http_reason(code), ctype, len);
     if (!keep)
         kl_buf_puts(&h, "Connection: close\r\n");
-    else if (r->http10)
-        kl_buf_puts(&h, "Connection: keep-alive\r\n");
     if (extra_headers)
         kl_buf_puts(&h, extra_headers);
     kl_buf_puts(&h, "\r\n");

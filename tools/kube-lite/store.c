@@ -317,33 +317,6 @@ size_t kl_store_collect(kl_store *st, int res, const char *ns, kl_obj ***out)
     return n;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void kl_store_namespaces(kl_store *st, char ***out, size_t *n)
-{
-    size_t cap = 8, k = 0;
-    char **v = kl_xmalloc(cap * sizeof *v);
-    v[k++] = "default";
-    for (size_t i = 0; i < st->nbuckets; i++) {
-        for (kl_obj *o = st->buckets[i]; o; o = o->next) {
-            bool seen = false;
-            for (size_t j = 0; j < k && !seen; j++)
-                seen = strcmp(v[j], o->ns) == 0;
-            if (seen)
-                continue;
-            if (k == cap)
-                v = kl_xrealloc(v, (cap *= 2) * sizeof *v);
-            v[k++] = o->ns;
-        }
-    }
-    qsort(v, k, sizeof *v, cmp_str);
-    *out = v;
-    *n = k;
-}
-
 void kl_store_compact(kl_store *st)
 {
     for (size_t i = 0; i < st->ring_len; i++)

@@ -310,8 +310,12 @@ json_t *kl_validate(int res, json_t *obj, json_t *old)
     json_t *meta = json_object_get(obj, "metadata");
     const char *name = json_string_value(json_object_get(meta, "name"));
     if (!name || !*name) {
+        /* A name is never generated: the create is refused as when neither was given. */
+        const char *gen = json_string_value(json_object_get(meta, "generateName"));
         kl_cause_add(causes, "FieldValueRequired", "metadata.name",
-                     "Required value: name or generateName is required");
+                     gen && *gen ? "Required value: name is required: kube-lite does not support "
+                                   "generateName"
+                                 : "Required value: name or generateName is required");
     } else {
         msgs m = {0};
         subdomain_msgs(name, &m, "");

@@ -121,16 +121,12 @@ void kl_watch_notify(kl_server *srv, kl_event *ev)
     }
 }
 
-static json_t *bookmark_object(int res, uint64_t rv, bool initial_end)
+static json_t *bookmark_object(int res, uint64_t rv)
 {
     char buf[24];
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)rv);
-    json_t *meta = json_pack("{s:s}", "resourceVersion", buf);
-    if (initial_end)
-        json_object_set_new(meta, "annotations",
-                            json_pack("{s:s}", "k8s.io/initial-events-end", "true"));
-    return json_pack("{s:s,s:s,s:o}", "kind", kl_resources[res].kind, "apiVersion",
-                     kl_resources[res].api_version, "metadata", meta);
+    return json_pack("{s:s,s:s,s:{s:s}}", "kind", kl_resources[res].kind, "apiVersion",
+                     kl_resources[res].api_version, "metadata", "resourceVersion", buf);
 }
 
 size_t kl_watch_bookmark_all(kl_server *srv)
@@ -143,7 +139,7 @@ size_t kl_watch_bookmark_all(kl_server *srv)
         if (!w->bookmarks)
             continue;
         if (!lines[w->res]) {
-            json_t *b = bookmark_object(w->res, kl_store_rv(srv->store), false);
+            json_t *b = bookmark_object(w->res, kl_store_rv(srv->store));
             lines[w->res] = kl_event_make_line("BOOKMARK", b);
             json_decref(b);
         }
@@ -223,7 +219,7 @@ void kl_watch_start(kl_ctx *ctx, kl_selector *labels, kl_selector *fields)
     const char *rvs = kl_req_param(r, "resourceVersion");
     const char *tos = kl_req_param(r, "timeoutSeconds");
     uint64_t from = 0, timeout = 0;
-    bool initial = !rvs || !*rvs || strcmp(rvs, "0") == 0 || kl_req_param_true(r, "sendInitialEvents");
+    bool initial = !rvs || !*rvs || strcmp(rvs, "0") == 0;
     if (rvs && *rvs && !kl_parse_u64(rvs, &from)) {
         kl_selector_free(labels);
         kl_selector_free(fields);
@@ -272,13 +268,6 @@ void kl_watch_start(kl_ctx *ctx, kl_selector *labels, kl_selector *fields)
     bool alive;
     if (initial) {
         alive = send_initial(w);
-        if (alive && kl_req_param_true(r, "sendInitialEvents") && w->bookmarks) {
-            json_t *b = bookmark_object(w->res, current, true);
-            kl_shared *line = kl_event_make_line("BOOKMARK", b);
-            json_decref(b);
-            alive = send_line(w, line);
-            kl_shared_unref(line);
-        }
     } else {
         kl_event **evs;
         size_t n;
