@@ -121,7 +121,8 @@ kt_resp kt_delete(kubelite *k, const char *path, const char *body)
     return checked(k, "DELETE", path, body, NULL);
 }
 
-char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms)
+static char *raw(kubelite *k, const char *const *parts, const size_t *lens, size_t nparts,
+                 int gap_ms)
 {
     CURL *c = curl_easy_init();
     curl_easy_setopt(c, CURLOPT_URL, kubelite_url(k));
@@ -130,7 +131,7 @@ char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms)
     curl_socket_t s;
     curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
     for (size_t i = 0; i < nparts; i++) {
-        size_t off = 0, len = strlen(parts[i]);
+        size_t off = 0, len = lens ? lens[i] : strlen(parts[i]);
         while (off < len) {
             size_t sent = 0;
             CURLcode rc = curl_easy_send(c, parts[i] + off, len - off, &sent);
@@ -165,6 +166,16 @@ char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms)
     buf[total] = '\0';
     curl_easy_cleanup(c);
     return buf;
+}
+
+char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms)
+{
+    return raw(k, parts, NULL, nparts, gap_ms);
+}
+
+char *kt_raw_bytes(kubelite *k, const char *data, size_t len)
+{
+    return raw(k, &data, &len, 1, 0);
 }
 
 static json_t *walk(json_t *j, const char *dotted)

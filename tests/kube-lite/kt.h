@@ -40,6 +40,8 @@ kt_resp kt_delete(kubelite *k, const char *path, const char *body);
  * returns all the server answered until it closed the connection (malloc'd, NUL-terminated).
  * For bytes no libcurl request would send: end with a request the server closes after. */
 char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms);
+/* kt_raw with one part of len bytes, which may hold NULs. */
+char *kt_raw_bytes(kubelite *k, const char *data, size_t len);
 
 const char *kt_str(json_t *j, const char *dotted_path);
 long long kt_int(json_t *j, const char *dotted_path);

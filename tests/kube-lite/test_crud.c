@@ -399,6 +399,20 @@ START_TEST(discovery_and_misc)
 }
 END_TEST
 
+START_TEST(nul_in_the_request_head_is_400)
+{
+    /* A NUL where the grammar allows none: refused, and the server serves on. */
+    kubelite *k = kt_server;
+    static const char req[] = "GET " CM "/a\0b HTTP/1.1\r\nHost: x\r\n\r\n";
+    char *buf = kt_raw_bytes(k, req, sizeof req - 1);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 400 Bad Request\r\n", 26) == 0, "%s", buf);
+    free(buf);
+    kt_resp r = kt_get(k, CM);
+    ck_assert_int_eq(r.code, 200);
+    kt_resp_free(&r);
+}
+END_TEST
+
 START_TEST(pipelined_keepalive)
 {
     /* Two requests in one write, on one connection: both answered, in order. */
@@ -430,6 +444,7 @@ int main(void)
     tcase_add_test(tc, leases);
     tcase_add_test(tc, discovery_and_misc);
     tcase_add_test(tc, pipelined_keepalive);
+    tcase_add_test(tc, nul_in_the_request_head_is_400);
     suite_add_tcase(s, tc);
     return kt_run(s);
 }

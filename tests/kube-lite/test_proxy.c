@@ -193,6 +193,8 @@ END_TEST
 
 START_TEST(stop_and_start_on_the_control_port)
 {
+    /* start while listening is answered at once */
+    ck_assert_int_eq(kubelite_control(proxy, "POST", "start", "{}", NULL), 200);
     ck_assert_int_eq(kubelite_control(proxy, "POST", "stop", "{}", NULL), 200);
     kt_resp r = kt_req(proxy, "GET", CM, NULL, NULL, NULL);
     ck_assert_msg(r.curl == CURLE_COULDNT_CONNECT, "the stopped proxy answered: curl %d",

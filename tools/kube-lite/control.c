@@ -161,6 +161,8 @@ void kl_handle_control(kl_ctx *ctx, const char *sub)
         /* The server goes away until start: no listener, no API connection. */
         kl_server_refuse(srv, ctx->conn, -1);
         kl_reply_json(ctx, 200, json_object());
+    } else if (strcmp(sub, "start") == 0 && srv->listener) {
+        kl_reply_json(ctx, 200, json_pack("{s:s}", "url", srv->url)); /* listening already */
     } else if (strcmp(sub, "start") == 0) {
         /* Answered once the API port listens again. */
         kl_server_reopen(srv);

@@ -71,6 +71,9 @@ static int scan_framing(const char *data, size_t len, framing *f)
     f->header_len = (size_t)(end - data) + 4;
     if (f->header_len > REQUEST_HEADER_MAX_BYTES)
         return 431;
+    /* No field of HTTP/1.1's grammar holds a NUL, and the head is tokenised as C strings. */
+    if (memchr(data, '\0', f->header_len))
+        return 400;
     const char *p = memchr(data, '\n', f->header_len);
     if ((size_t)(p - data) > REQUEST_LINE_MAX)
         return 414;
