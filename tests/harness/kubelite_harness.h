@@ -36,18 +36,18 @@ extern "C" {
 typedef struct kubelite kubelite;
 
 typedef struct kubelite_options {
-    /* Extra server arguments, NULL-terminated (may be NULL). */
-    const char *const *args;
-    /* Serve HTTPS; kubelite_ca_file() then names the CA to trust. */
-    bool tls;
-    /* Token file content ("token,user,rules" lines, see docs/kube-lite.md).
-     * Non-NULL turns authentication on; kubelite_admin_token() is then the
-     * token with every right, also written into the kubeconfig. */
-    const char *tokens;
-    /* Keep state in <dir>/data so kubelite_restart() finds it again. */
-    bool persist;
-    /* Bound for readiness in ms; 0 means $KUBELITE_READY_TIMEOUT_MS or 30000. */
-    int ready_timeout_ms;
+  /* Extra server arguments, NULL-terminated (may be NULL). */
+  const char *const *args;
+  /* Serve HTTPS; kubelite_ca_file() then names the CA to trust. */
+  bool tls;
+  /* Token file content ("token,user,rules" lines, see docs/kube-lite.md).
+   * Non-NULL turns authentication on; kubelite_admin_token() is then the
+   * token with every right, also written into the kubeconfig. */
+  const char *tokens;
+  /* Keep state in <dir>/data so kubelite_restart() finds it again. */
+  bool persist;
+  /* Bound for readiness in ms; 0 means $KUBELITE_READY_TIMEOUT_MS or 30000. */
+  int ready_timeout_ms;
 } kubelite_options;
 
 /* Starts a server on a free loopback port and waits until it listens.
@@ -72,9 +72,9 @@ const char *kubelite_control_url(void);
 /* Stops the server if it runs and removes the temporary directory. */
 void kubelite_free(kubelite *k);
 
-const char *kubelite_url(const kubelite *k);        /* http(s)://127.0.0.1:PORT */
+const char *kubelite_url(const kubelite *k); /* http(s)://127.0.0.1:PORT */
 int kubelite_port(const kubelite *k);
-const char *kubelite_kubeconfig(const kubelite *k); /* written by the server */
+const char *kubelite_kubeconfig(const kubelite *k);  /* written by the server */
 const char *kubelite_admin_token(const kubelite *k); /* NULL when auth is off */
 const char *kubelite_ca_file(const kubelite *k);     /* NULL without TLS */
 const char *kubelite_data_dir(const kubelite *k);    /* NULL without persist */

@@ -13,12 +13,12 @@
 #define KT_WAIT_MS 20000
 
 typedef struct kt_resp {
-    long code;
-    CURLcode curl;
-    json_t *json; /* NULL when the body is not JSON */
-    char *body;
-    char retry_after[32];
-    double seconds;
+  long code;
+  CURLcode curl;
+  json_t *json; /* NULL when the body is not JSON */
+  char *body;
+  char retry_after[32];
+  double seconds;
 } kt_resp;
 
 /* token: NULL uses the admin token when auth is on; "" sends none. */

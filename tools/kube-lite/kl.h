@@ -48,8 +48,8 @@
 /* ---- small utilities (util.c) ------------------------------------------ */
 
 typedef struct kl_buf {
-    char *data;
-    size_t len, cap;
+  char *data;
+  size_t len, cap;
 } kl_buf;
 
 void kl_buf_reserve(kl_buf *b, size_t extra);
@@ -63,9 +63,9 @@ void kl_buf_free(kl_buf *b);
 /* Immutable bytes shared by many writers (one watch event sent to many
  * watchers is serialised once). */
 typedef struct kl_shared {
-    unsigned refs;
-    size_t len;
-    char data[];
+  unsigned refs;
+  size_t len;
+  char data[];
 } kl_shared;
 
 /* Wraps payload in one HTTP/1.1 chunk ("<hex>\r\n<payload>\r\n"). */
@@ -74,7 +74,7 @@ kl_shared *kl_shared_ref(kl_shared *s);
 void kl_shared_unref(kl_shared *s);
 
 typedef struct kl_rng {
-    uint64_t s[4];
+  uint64_t s[4];
 } kl_rng;
 
 void kl_rng_seed(kl_rng *r, uint64_t seed);
@@ -101,41 +101,41 @@ void kl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* ---- resources ----------------------------------------------------------- */
 
 typedef enum kl_res_id {
-    KL_RES_CONFIGMAPS = 0,
-    KL_RES_LEASES,
-    KL_RES_COUNT,
-    /* Not stored objects, but counted and authorised like resources. */
-    KL_RES_NAMESPACES = KL_RES_COUNT,
-    KL_RES_NONE,
+  KL_RES_CONFIGMAPS = 0,
+  KL_RES_LEASES,
+  KL_RES_COUNT,
+  /* Not stored objects, but counted and authorised like resources. */
+  KL_RES_NAMESPACES = KL_RES_COUNT,
+  KL_RES_NONE,
 } kl_res_id;
 
 typedef struct kl_resdef {
-    const char *plural;      /* configmaps */
-    const char *kind;        /* ConfigMap */
-    const char *list_kind;   /* ConfigMapList */
-    const char *group;       /* "" for the core group */
-    const char *api_version; /* v1, coordination.k8s.io/v1 */
-    const char *qualified;   /* plural[.group], as apiserver messages say it */
-    const char *short_name;
-    /* Store policies copied from the apiserver's registry strategies. */
-    bool create_on_update;
-    bool unconditional_update;
+  const char *plural;      /* configmaps */
+  const char *kind;        /* ConfigMap */
+  const char *list_kind;   /* ConfigMapList */
+  const char *group;       /* "" for the core group */
+  const char *api_version; /* v1, coordination.k8s.io/v1 */
+  const char *qualified;   /* plural[.group], as apiserver messages say it */
+  const char *short_name;
+  /* Store policies copied from the apiserver's registry strategies. */
+  bool create_on_update;
+  bool unconditional_update;
 } kl_resdef;
 
 extern const kl_resdef kl_resources[KL_RES_COUNT];
 const char *kl_res_plural(int res);
 
 typedef enum kl_verb {
-    KL_VERB_GET = 0,
-    KL_VERB_LIST,
-    KL_VERB_WATCH,
-    KL_VERB_CREATE,
-    KL_VERB_UPDATE,
-    KL_VERB_PATCH,
-    KL_VERB_DELETE,
-    KL_VERB_DELETECOLLECTION,
-    KL_VERB_COUNT,
-    KL_VERB_NONRESOURCE = KL_VERB_COUNT,
+  KL_VERB_GET = 0,
+  KL_VERB_LIST,
+  KL_VERB_WATCH,
+  KL_VERB_CREATE,
+  KL_VERB_UPDATE,
+  KL_VERB_PATCH,
+  KL_VERB_DELETE,
+  KL_VERB_DELETECOLLECTION,
+  KL_VERB_COUNT,
+  KL_VERB_NONRESOURCE = KL_VERB_COUNT,
 } kl_verb;
 
 extern const char *const kl_verb_names[KL_VERB_COUNT];
@@ -144,19 +144,19 @@ int kl_verb_from_name(const char *s);
 /* ---- HTTP request (http_parse.c) --------------------------------------- */
 
 typedef struct kl_param {
-    char *key, *val;
+  char *key, *val;
 } kl_param;
 
 typedef struct kl_req {
-    char *raw; /* one allocation holding every string below */
-    char *method, *path;
-    char *target; /* the request-target as sent (path and query, still encoded); owned */
-    kl_param params[REQUEST_PARAMS_MAX];
-    int nparams;
-    char *authorization, *content_type, *accept;
-    char *body;
-    size_t body_len;
-    bool keep_alive;
+  char *raw; /* one allocation holding every string below */
+  char *method, *path;
+  char *target; /* the request-target as sent (path and query, still encoded); owned */
+  kl_param params[REQUEST_PARAMS_MAX];
+  int nparams;
+  char *authorization, *content_type, *accept;
+  char *body;
+  size_t body_len;
+  bool keep_alive;
 } kl_req;
 
 enum { KL_PARSE_MORE = 0, KL_PARSE_OK = 1 };
@@ -189,49 +189,49 @@ typedef struct kl_fwd kl_fwd;
 /* ---- server (http.c) ------------------------------------------------------ */
 
 typedef struct kl_config {
-    const char *host;
-    int port;
-    bool tls;
-    const char *token_file;
-    const char *admin_token;
-    const char *kubeconfig_path;
-    const char *ca_path;
-    const char *context_namespace;
-    const char *data_dir;
-    size_t history;
-    uint64_t bookmark_ms;
-    uint64_t seed;
-    bool verbose;
-    int control_port;        /* < 0: the control endpoint is served on the API port only */
-    const char *upstream;    /* proxy mode: the API server requests are forwarded to */
-    const char *upstream_ca; /* ... and the CA its certificate is checked against */
+  const char *host;
+  int port;
+  bool tls;
+  const char *token_file;
+  const char *admin_token;
+  const char *kubeconfig_path;
+  const char *ca_path;
+  const char *context_namespace;
+  const char *data_dir;
+  size_t history;
+  uint64_t bookmark_ms;
+  uint64_t seed;
+  bool verbose;
+  int control_port;        /* < 0: the control endpoint is served on the API port only */
+  const char *upstream;    /* proxy mode: the API server requests are forwarded to */
+  const char *upstream_ca; /* ... and the CA its certificate is checked against */
 } kl_config;
 
 struct kl_server {
-    uv_loop_t *loop;
-    kl_config cfg;
-    uv_tcp_t *listener; /* NULL while refusing connections */
-    int port;
-    uv_tcp_t *control_listener; /* with --control-port, or in proxy mode */
-    int control_port;
-    char control_url[64];
-    kl_proxy *proxy; /* proxy mode (--upstream): NULL when kube-lite serves its own store */
-    uv_timer_t reopen_timer;
-    uv_timer_t bookmark_timer;
-    uv_signal_t sig_term, sig_int;
-    kl_conn *conns;
-    size_t nconns;
-    kl_store *store;
-    kl_watch *watches;
-    size_t nwatches;
-    kl_auth *auth;
-    kl_faults *faults;
-    kl_tls *tls;
-    kl_journal *journal;
-    bool stopping;
-    bool announced;
-    time_t start_time;
-    char url[64];
+  uv_loop_t *loop;
+  kl_config cfg;
+  uv_tcp_t *listener; /* NULL while refusing connections */
+  int port;
+  uv_tcp_t *control_listener; /* with --control-port, or in proxy mode */
+  int control_port;
+  char control_url[64];
+  kl_proxy *proxy; /* proxy mode (--upstream): NULL when kube-lite serves its own store */
+  uv_timer_t reopen_timer;
+  uv_timer_t bookmark_timer;
+  uv_signal_t sig_term, sig_int;
+  kl_conn *conns;
+  size_t nconns;
+  kl_store *store;
+  kl_watch *watches;
+  size_t nwatches;
+  kl_auth *auth;
+  kl_faults *faults;
+  kl_tls *tls;
+  kl_journal *journal;
+  bool stopping;
+  bool announced;
+  time_t start_time;
+  char url[64];
 };
 
 int kl_server_listen(kl_server *srv);
@@ -248,23 +248,23 @@ void kl_server_stop(kl_server *srv);
 /* ---- request context and replies (api.c, status.c) ---------------------- */
 
 typedef struct kl_ctx {
-    kl_server *srv;
-    kl_conn *conn;
-    kl_req *req;
-    int verb;              /* kl_verb */
-    int res;               /* kl_res_id */
-    char *ns, *name;       /* decoded path parts, owned by the request */
-    const kl_token *token; /* NULL when authentication is off */
-    bool table;            /* client asked for a meta.k8s.io Table */
-    bool partial;          /* ... for a meta.k8s.io PartialObjectMetadata (an object's metadata) */
-    bool control;          /* kube-lite's own endpoint: not counted */
-    int endpoint;          /* enum kl_endpoint in api.c */
-    const char *sub;       /* path below /kube-lite/v1/ for control calls */
-    int fault_code;        /* injected failure decided on arrival, or 0 */
-    unsigned fault_retry_after;
-    char *fault_retry_header; /* Retry-After value sent as given, or NULL; owned */
-    bool fault_drop;       /* close the connection instead of answering */
-    bool fault_after;      /* ... after serving the request (its answer is discarded) */
+  kl_server *srv;
+  kl_conn *conn;
+  kl_req *req;
+  int verb;              /* kl_verb */
+  int res;               /* kl_res_id */
+  char *ns, *name;       /* decoded path parts, owned by the request */
+  const kl_token *token; /* NULL when authentication is off */
+  bool table;            /* client asked for a meta.k8s.io Table */
+  bool partial;          /* ... for a meta.k8s.io PartialObjectMetadata (an object's metadata) */
+  bool control;          /* kube-lite's own endpoint: not counted */
+  int endpoint;          /* enum kl_endpoint in api.c */
+  const char *sub;       /* path below /kube-lite/v1/ for control calls */
+  int fault_code;        /* injected failure decided on arrival, or 0 */
+  unsigned fault_retry_after;
+  char *fault_retry_header; /* Retry-After value sent as given, or NULL; owned */
+  bool fault_drop;          /* close the connection instead of answering */
+  bool fault_after;         /* ... after serving the request (its answer is discarded) */
 } kl_ctx;
 
 void kl_dispatch(kl_conn *c, kl_req *req);
@@ -313,23 +313,23 @@ kl_server *kl_conn_server(const kl_conn *c);
 /* ---- store (store.c) --------------------------------------------------- */
 
 typedef struct kl_obj {
-    struct kl_obj *next;
-    int res;
-    char *ns, *name;
-    uint64_t rv;
-    json_t *json; /* never mutated once stored: events share it */
+  struct kl_obj *next;
+  int res;
+  char *ns, *name;
+  uint64_t rv;
+  json_t *json; /* never mutated once stored: events share it */
 } kl_obj;
 
 enum { KL_EV_ADDED, KL_EV_MODIFIED, KL_EV_DELETED };
 
 typedef struct kl_event {
-    uint64_t rv;
-    int type;
-    int res;
-    json_t *obj;  /* state after the change; for DELETED the last state */
-    json_t *prev; /* state before an update, else NULL */
-    /* Lazily serialised chunk-framed lines, indexed by kl_line_kind. */
-    kl_shared *lines[4];
+  uint64_t rv;
+  int type;
+  int res;
+  json_t *obj;  /* state after the change; for DELETED the last state */
+  json_t *prev; /* state before an update, else NULL */
+  /* Lazily serialised chunk-framed lines, indexed by kl_line_kind. */
+  kl_shared *lines[4];
 } kl_event;
 
 enum kl_line_kind { KL_LINE_AS_IS, KL_LINE_ADDED, KL_LINE_DELETED_PREV, KL_LINE_COUNT_ };
@@ -386,21 +386,20 @@ json_t *kl_merge_patch(const json_t *target, const json_t *patch);
 
 void kl_handle_resource(kl_ctx *ctx);
 void kl_handle_namespace(kl_ctx *ctx);
-json_t *kl_table(int res, json_t **objs, size_t n, const char *rv, const char *include,
-                 time_t now);
+json_t *kl_table(int res, json_t **objs, size_t n, const char *rv, const char *include, time_t now);
 
 /* ---- watch (watch.c) ------------------------------------------------------ */
 
 struct kl_watch {
-    kl_watch *prev, *next;
-    kl_server *srv;
-    kl_conn *conn;
-    int res;
-    char *ns;
-    kl_selector *labels, *fields;
-    bool bookmarks;
-    bool table;
-    uv_timer_t *timer;
+  kl_watch *prev, *next;
+  kl_server *srv;
+  kl_conn *conn;
+  int res;
+  char *ns;
+  kl_selector *labels, *fields;
+  bool bookmarks;
+  bool table;
+  uv_timer_t *timer;
 };
 
 void kl_watch_start(kl_ctx *ctx, kl_selector *labels, kl_selector *fields);
@@ -413,10 +412,10 @@ void kl_watch_reset_bookmark_timer(kl_server *srv);
 /* ---- authentication (auth.c) ---------------------------------------------- */
 
 struct kl_token {
-    kl_token *next;
-    char *token, *user;
-    unsigned verbs[KL_RES_COUNT]; /* bit per kl_verb */
-    bool admin;
+  kl_token *next;
+  char *token, *user;
+  unsigned verbs[KL_RES_COUNT]; /* bit per kl_verb */
+  bool admin;
 };
 
 kl_auth *kl_auth_load(const char *path, const char *admin_token, char **err);
@@ -429,12 +428,12 @@ const char *kl_auth_admin_token(const kl_auth *a);
 /* ---- faults, counters and the control endpoint (faults.c, control.c) ---- */
 
 typedef struct kl_fault_decision {
-    uint64_t latency_ms;
-    int code; /* 0: serve normally */
-    unsigned retry_after;
-    const char *retry_header; /* owned by the rule: copy it */
-    bool drop;
-    bool after_apply; /* the request is served first; its answer is replaced */
+  uint64_t latency_ms;
+  int code; /* 0: serve normally */
+  unsigned retry_after;
+  const char *retry_header; /* owned by the rule: copy it */
+  bool drop;
+  bool after_apply; /* the request is served first; its answer is replaced */
 } kl_fault_decision;
 
 kl_faults *kl_faults_new(uint64_t seed);
