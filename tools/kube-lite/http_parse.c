@@ -158,8 +158,8 @@ static int parse_head(kl_req *r, char *h) {
   char *eol = strstr(h, "\r\n");
   *eol = '\0';
   char *sp1 = strchr(h, ' ');
-  if (!sp1)
-    return 400;
+  if (!sp1 || sp1 == h)
+    return 400; /* (a method is one token or more: never empty) */
   *sp1 = '\0';
   char *target = sp1 + 1;
   char *sp2 = strchr(target, ' ');
