@@ -93,6 +93,7 @@ static long admin_request(kubelite *k, const char *method, const char *path, cha
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, ""); /* straight to the server, whatever http_proxy says */
   if (curl_easy_perform(c) == CURLE_OK)
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200 || code >= 300)
@@ -489,6 +490,7 @@ int kubelite_control(kubelite *k, const char *method, const char *path, const ch
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)k->ready_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROXY, ""); /* straight to the server, whatever http_proxy says */
   if (json_body)
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, json_body);
   if (k->tls)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/select.h>
 #include <time.h>
 
@@ -37,6 +38,7 @@ static void common_opts(CURL *c, kubelite *k, struct curl_slist **h, const char 
   }
   if (kubelite_ca_file(k))
     curl_easy_setopt(c, CURLOPT_CAINFO, kubelite_ca_file(k));
+  curl_easy_setopt(c, CURLOPT_PROXY, ""); /* straight to the server under test */
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 }
 
@@ -114,14 +116,14 @@ kt_resp kt_delete(kubelite *k, const char *path, const char *body) {
   return checked(k, "DELETE", path, body, NULL);
 }
 
-static char *raw(kubelite *k, const char *const *parts, const size_t *lens, size_t nparts,
-                 int gap_ms) {
+/* Connects to the server and sends the parts, pausing gap_ms after each but the last. */
+static CURL *raw_send(kubelite *k, const char *const *parts, const size_t *lens, size_t nparts,
+                      int gap_ms) {
   CURL *c = curl_easy_init();
   curl_easy_setopt(c, CURLOPT_URL, kubelite_url(k));
+  curl_easy_setopt(c, CURLOPT_PROXY, "");
   curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
   ck_assert_int_eq(curl_easy_perform(c), CURLE_OK);
-  curl_socket_t s;
-  curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
   for (size_t i = 0; i < nparts; i++) {
     size_t off = 0, len = lens ? lens[i] : strlen(parts[i]);
     while (off < len) {
@@ -135,6 +137,13 @@ static char *raw(kubelite *k, const char *const *parts, const size_t *lens, size
       nanosleep(&ts, NULL);
     }
   }
+  return c;
+}
+
+/* Reads all the server answers until it closes the connection. */
+static char *raw_read(CURL *c) {
+  curl_socket_t s;
+  curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
   size_t cap = 8192, total = 0;
   char *buf = malloc(cap);
   for (;;) {
@@ -158,6 +167,28 @@ static char *raw(kubelite *k, const char *const *parts, const size_t *lens, size
   buf[total] = '\0';
   curl_easy_cleanup(c);
   return buf;
+}
+
+static char *raw(kubelite *k, const char *const *parts, const size_t *lens, size_t nparts,
+                 int gap_ms) {
+  return raw_read(raw_send(k, parts, lens, nparts, gap_ms));
+}
+
+kt_conn *kt_raw_open(kubelite *k, const char *request) {
+  return (kt_conn *)raw_send(k, &request, NULL, 1, 0);
+}
+
+char *kt_raw_finish(kt_conn *c) {
+  return raw_read((CURL *)c);
+}
+
+void kt_raw_reset(kubelite *k, const char *request) {
+  CURL *c = raw_send(k, &request, NULL, 1, 0);
+  curl_socket_t s;
+  curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s);
+  struct linger l = {1, 0}; /* close with a RST, as a killed process with unread input does */
+  ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_LINGER, &l, sizeof l), 0);
+  curl_easy_cleanup(c);
 }
 
 char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms) {

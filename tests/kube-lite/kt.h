@@ -42,6 +42,12 @@ kt_resp kt_delete(kubelite *k, const char *path, const char *body);
 char *kt_raw(kubelite *k, const char *const *parts, size_t nparts, int gap_ms);
 /* kt_raw with one part of len bytes, which may hold NULs. */
 char *kt_raw_bytes(kubelite *k, const char *data, size_t len);
+/* kt_raw in two steps: send the request now, read the answer later (until the server closes). */
+typedef struct kt_conn kt_conn;
+kt_conn *kt_raw_open(kubelite *k, const char *request);
+char *kt_raw_finish(kt_conn *c);
+/* Sends the request and closes the connection with a reset at once, as a killed client. */
+void kt_raw_reset(kubelite *k, const char *request);
 
 const char *kt_str(json_t *j, const char *dotted_path);
 long long kt_int(json_t *j, const char *dotted_path);

@@ -47,6 +47,22 @@ START_TEST(latency) {
 }
 END_TEST
 
+/* A write held by latency is applied when its delay ends even though its client was killed
+ * meanwhile (the connection reset): the answer goes nowhere, the write lands. */
+START_TEST(a_delayed_write_lands_after_its_client_is_gone) {
+  kubelite *k = kt_server;
+  kt_watch *w = kt_watch_open(k, CM "?watch=true", NULL);
+  ck_assert_int_eq(kt_watch_code(w), 200);
+  ck_assert_int_gt(kubelite_add_fault(k, "{\"verbs\":[\"create\"],\"latencyMs\":300,\"count\":1}"),
+                   0);
+  kt_raw_reset(k, "POST " CM " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  "Content-Length: 25\r\n\r\n{\"metadata\":{\"name\":\"l\"}}");
+  json_decref(kt_expect_event(w, "ADDED", "l"));
+  kt_watch_close(w);
+  ck_assert_int_eq(kubelite_count(k, "create", "configmaps", 201), 1);
+}
+END_TEST
+
 static void pattern(kubelite *k, char *out, int n) {
   for (int i = 0; i < n; i++) {
     kt_resp r = kt_put(k, CM "/d", "{\"metadata\":{\"name\":\"d\"},\"data\":{\"k\":\"v\"}}");
@@ -267,6 +283,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, kt_start_default, kt_stop);
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, latency);
+  tcase_add_test(tc, a_delayed_write_lands_after_its_client_is_gone);
   tcase_add_test(tc, deterministic_errors);
   tcase_add_test(tc, status_codes);
   tcase_add_test(tc, refuse_connections);

@@ -21,7 +21,14 @@ static void start_pair(void) {
   const char *args[] = {"--upstream", kubelite_url(upstream), "--upstream-ca",
                         kubelite_ca_file(upstream), NULL};
   kubelite_options po = {.args = args};
+  /* A proxy in the environment would take the upstream traffic, as libcurl honours these:
+   * the proxy must go straight to its upstream. */
+  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY"};
+  for (size_t i = 0; i < 4; i++)
+    setenv(vars[i], "http://127.0.0.1:9", 1);
   proxy = kubelite_start(&po);
+  for (size_t i = 0; i < 4; i++)
+    unsetenv(vars[i]);
   ck_assert_ptr_nonnull(proxy);
   kt_server = proxy;
 }
@@ -209,6 +216,61 @@ START_TEST(stop_and_start_on_the_control_port) {
 }
 END_TEST
 
+/* A request held by latency is forwarded when its delay ends, even when its client was killed
+ * meanwhile (its connection reset): the write lands late, as on a server that read it. */
+START_TEST(a_delayed_write_lands_after_its_client_is_gone) {
+  kt_watch *w = kt_watch_open(upstream, CM "?watch=true", NULL);
+  ck_assert_int_eq(kt_watch_code(w), 200);
+  ck_assert_int_gt(
+      kubelite_add_fault(proxy, "{\"verbs\":[\"create\"],\"latencyMs\":300,\"count\":1}"), 0);
+  kt_raw_reset(proxy, "POST " CM " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      "Content-Length: 25\r\n\r\n{\"metadata\":{\"name\":\"l\"}}");
+  json_decref(kt_expect_event(w, "ADDED", "l"));
+  kt_watch_close(w);
+}
+END_TEST
+
+/* watches/close ends a watch whose upstream head has not arrived yet: an empty stream. */
+START_TEST(watches_close_ends_a_watch_not_answered_upstream_yet) {
+  ck_assert_int_gt(
+      kubelite_add_fault(upstream, "{\"verbs\":[\"watch\"],\"latencyMs\":60000,\"count\":1}"), 0);
+  kt_conn *c = kt_raw_open(proxy, "GET " CM "?watch=true HTTP/1.1\r\nHost: x\r\n"
+                                  "Connection: close\r\n\r\n");
+  /* the watch is with the upstream server once the upstream counted it as delayed */
+  char *out = NULL;
+  long long hits = 0;
+  for (int i = 0; i < 2000 && hits == 0; i++) {
+    ck_assert_int_eq(kubelite_control(upstream, "GET", "faults", NULL, &out), 200);
+    json_t *j = json_loads(out, 0, NULL);
+    hits = kt_int(j, "faults.0.hits");
+    json_decref(j);
+    free(out);
+    if (hits == 0)
+      usleep(10000);
+  }
+  ck_assert_int_eq(hits, 1);
+  ck_assert_int_eq(kubelite_control(proxy, "POST", "watches/close", "{}", &out), 200);
+  json_t *j = json_loads(out, 0, NULL);
+  ck_assert_int_eq(kt_int(j, "closed"), 1);
+  json_decref(j);
+  free(out);
+  char *answer = kt_raw_finish(c);
+  ck_assert_msg(strncmp(answer, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", answer);
+  size_t n = strlen(answer);
+  ck_assert_msg(n >= 9 && strcmp(answer + n - 9, "\r\n\r\n0\r\n\r\n") == 0, "%s", answer);
+  free(answer);
+}
+END_TEST
+
+START_TEST(methods_other_than_the_apis_are_405) {
+  kt_resp r = kt_req(proxy, "OPTIONS", CM, NULL, NULL, NULL);
+  ck_assert_int_eq(r.code, 405);
+  ck_assert_str_eq(kt_str(r.json, "message"),
+                   "kube-lite forwards GET, POST, PUT, PATCH and DELETE requests only");
+  kt_resp_free(&r);
+}
+END_TEST
+
 START_TEST(an_unreachable_upstream_is_a_502_naming_it) {
   ck_assert_int_eq(kubelite_stop(upstream), 0);
   kt_resp r = kt_req(proxy, "GET", CM, NULL, NULL, NULL);
@@ -274,6 +336,9 @@ int main(void) {
   tcase_add_test(tc, watches_stream_and_end_on_demand);
   tcase_add_test(tc, a_client_hanging_up_ends_its_watch_upstream);
   tcase_add_test(tc, stop_and_start_on_the_control_port);
+  tcase_add_test(tc, a_delayed_write_lands_after_its_client_is_gone);
+  tcase_add_test(tc, watches_close_ends_a_watch_not_answered_upstream_yet);
+  tcase_add_test(tc, methods_other_than_the_apis_are_405);
   tcase_add_test(tc, an_unreachable_upstream_is_a_502_naming_it);
   suite_add_tcase(s, tc);
   TCase *opts = tcase_create("options");

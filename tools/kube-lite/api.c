@@ -235,10 +235,14 @@ static void reply_method_not_allowed(kl_ctx *ctx) {
 /* ---- dispatch --------------------------------------------------------------- */
 
 void kl_execute(kl_ctx *ctx) {
+  /* A delayed watch whose client went away has no one to stream to. */
+  if (!ctx->conn && ctx->verb == KL_VERB_WATCH)
+    return;
   /* (with fault_after the request is served as usual; kl_reply_raw replaces its answer) */
   if (ctx->fault_drop && !ctx->fault_after) {
     /* A partition or a crashed server: the request is read, nothing is answered. */
-    kl_conn_close(ctx->conn);
+    if (ctx->conn)
+      kl_conn_close(ctx->conn);
     return;
   }
   if (ctx->fault_code && !ctx->fault_after) {

@@ -153,12 +153,13 @@ void kl_handle_control(kl_ctx *ctx, const char *sub) {
     /* The server goes away until start: no listener, no API connection. */
     kl_server_refuse(srv, ctx->conn, -1);
     kl_reply_json(ctx, 200, json_object());
-  } else if (strcmp(sub, "start") == 0 && srv->listener) {
-    kl_reply_json(ctx, 200, json_pack("{s:s}", "url", srv->url)); /* listening already */
   } else if (strcmp(sub, "start") == 0) {
-    /* Answered once the API port listens again. */
+    /* Answered once the API port listens again: at once, unless the port is taken. */
     kl_server_reopen(srv);
-    kl_conn_park(ctx->conn, kl_ctx_take(ctx));
+    if (srv->listener)
+      kl_reply_json(ctx, 200, json_pack("{s:s}", "url", srv->url));
+    else
+      kl_conn_park(ctx->conn, kl_ctx_take(ctx));
   } else if (srv->proxy && strcmp(sub, "compact") == 0) {
     kl_reply_bad_request(ctx, "compact: the upstream server's history is not kube-lite's");
   } else if (strcmp(sub, "compact") == 0) {

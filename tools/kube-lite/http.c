@@ -31,6 +31,7 @@ struct kl_conn {
   bool control_only; /* accepted on the control listener: serves /kube-lite/v1/ only */
   unsigned writes;
   kl_ctx *pending;
+  bool delayed; /* pending waits on the timer (injected latency), not on a wake-up */
   uv_timer_t *timer;
   kl_watch *watch;
   kl_fwd *fwd; /* the upstream request answering this connection (proxy mode) */
@@ -154,6 +155,61 @@ static void on_conn_closed(uv_handle_t *h) {
   free(c);
 }
 
+/* ---- delayed requests whose client went away ---- */
+
+/* A server that read a request serves it, whether or not its client is still there: a request
+ * held by injected latency is served when its delay ends (a write lands late), and its answer
+ * goes nowhere. */
+struct kl_orphan {
+  uv_timer_t timer; /* first: the handle pointer is the orphan */
+  kl_orphan *prev, *next;
+  kl_server *srv;
+  kl_ctx *ctx;
+};
+
+static void orphan_unlink(kl_orphan *o) {
+  if (o->prev)
+    o->prev->next = o->next;
+  else
+    o->srv->orphans = o->next;
+  if (o->next)
+    o->next->prev = o->prev;
+}
+
+static void on_orphan_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void on_orphan_due(uv_timer_t *t) {
+  kl_orphan *o = (kl_orphan *)t;
+  orphan_unlink(o);
+  kl_execute(o->ctx);
+  free_ctx(o->ctx);
+  uv_close((uv_handle_t *)&o->timer, on_orphan_closed);
+}
+
+static void orphan_start(kl_server *srv, kl_ctx *ctx, uint64_t ms) {
+  kl_orphan *o = kl_xcalloc(1, sizeof *o);
+  ctx->conn = NULL;
+  o->srv = srv;
+  o->ctx = ctx;
+  o->next = srv->orphans;
+  if (srv->orphans)
+    srv->orphans->prev = o;
+  srv->orphans = o;
+  uv_timer_init(srv->loop, &o->timer);
+  uv_timer_start(&o->timer, on_orphan_due, ms, 0);
+}
+
+static void orphans_drop(kl_server *srv) {
+  while (srv->orphans) {
+    kl_orphan *o = srv->orphans;
+    orphan_unlink(o);
+    free_ctx(o->ctx);
+    uv_close((uv_handle_t *)&o->timer, on_orphan_closed);
+  }
+}
+
 void kl_conn_close(kl_conn *c) {
   if (c->closing)
     return;
@@ -163,6 +219,11 @@ void kl_conn_close(kl_conn *c) {
   if (c->fwd)
     kl_proxy_client_gone(c->fwd);
   c->fwd = NULL;
+  if (c->pending && c->delayed && !c->srv->stopping) {
+    orphan_start(c->srv, c->pending, uv_timer_get_due_in(c->timer));
+    c->pending = NULL;
+  }
+  c->delayed = false;
   free_ctx(c->pending);
   c->pending = NULL;
   if (c->timer) {
@@ -204,6 +265,7 @@ static void on_delay_done(uv_timer_t *t) {
   kl_conn *c = t->data;
   kl_ctx *ctx = c->pending;
   c->pending = NULL;
+  c->delayed = false;
   if (ctx) {
     kl_execute(ctx);
     free_ctx(ctx);
@@ -214,6 +276,7 @@ static void on_delay_done(uv_timer_t *t) {
 
 void kl_conn_delay(kl_conn *c, kl_ctx *ctx, uint64_t ms) {
   c->pending = ctx;
+  c->delayed = true;
   /* The loop's cached clock may lag behind a busy iteration; a delay
    * must not come out shorter than asked. */
   uv_update_time(c->srv->loop);
@@ -367,7 +430,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread < 0) {
     /* A client that half-closes after its request still gets the
      * answer; a watcher hanging up ends its stream at once. */
-    bool pending_watch = c->pending && c->pending->verb == KL_VERB_WATCH;
+    bool pending_watch =
+        (c->pending && c->pending->verb == KL_VERB_WATCH) || (c->fwd && kl_proxy_is_watch(c->fwd));
     if (nread == UV_EOF && c->state != CS_STREAM && !pending_watch &&
         (c->writes > 0 || c->state == CS_BUSY)) {
       uv_read_stop(s);
@@ -533,7 +597,8 @@ void kl_server_reopen(kl_server *srv) {
   if (srv->listener)
     return;
   srv->reopen_timer.data = srv;
-  uv_timer_start(&srv->reopen_timer, on_reopen, 0, 0);
+  uv_timer_stop(&srv->reopen_timer);
+  on_reopen(&srv->reopen_timer); /* at once; while the port is taken, again every 100 ms */
 }
 
 void kl_server_stop(kl_server *srv) {
@@ -549,6 +614,7 @@ void kl_server_stop(kl_server *srv) {
     srv->control_listener = NULL;
   }
   close_conns(srv, NULL, true);
+  orphans_drop(srv);
   kl_proxy_free(srv->proxy);
   srv->proxy = NULL;
   uv_close((uv_handle_t *)&srv->reopen_timer, NULL);

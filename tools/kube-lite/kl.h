@@ -185,6 +185,7 @@ typedef struct kl_journal kl_journal;
 typedef struct kl_selector kl_selector;
 typedef struct kl_proxy kl_proxy;
 typedef struct kl_fwd kl_fwd;
+typedef struct kl_orphan kl_orphan;
 
 /* ---- server (http.c) ------------------------------------------------------ */
 
@@ -215,7 +216,8 @@ struct kl_server {
   uv_tcp_t *control_listener; /* with --control-port, or in proxy mode */
   int control_port;
   char control_url[64];
-  kl_proxy *proxy; /* proxy mode (--upstream): NULL when kube-lite serves its own store */
+  kl_proxy *proxy;    /* proxy mode (--upstream): NULL when kube-lite serves its own store */
+  kl_orphan *orphans; /* delayed requests whose client went away, served when due (http.c) */
   uv_timer_t reopen_timer;
   uv_timer_t bookmark_timer;
   uv_signal_t sig_term, sig_int;
@@ -237,7 +239,8 @@ struct kl_server {
 int kl_server_listen(kl_server *srv);
 int kl_server_listen_control(kl_server *srv, int port);
 /* Stops listening and drops the API connections (not the control listener's); listens again
- * after ms, or with ms < 0 only when kl_server_reopen() is called. */
+ * after ms, or with ms < 0 only when kl_server_reopen() is called, which listens at once (or
+ * keeps trying while the port is taken) and answers the calls waiting for it. */
 void kl_server_refuse(kl_server *srv, kl_conn *keep, int64_t ms);
 void kl_server_reopen(kl_server *srv);
 /* Answers the control calls waiting for the API listener (GET listening). */
@@ -457,6 +460,7 @@ void kl_proxy_free(kl_proxy *p);
 void kl_proxy_forward(kl_ctx *ctx);
 /* The connection of a forwarded request closed: a watch ends upstream too. */
 void kl_proxy_client_gone(kl_fwd *f);
+bool kl_proxy_is_watch(const kl_fwd *f);
 /* Ends every forwarded watch (abort: drop the connections); returns how many. */
 size_t kl_proxy_end_watches(kl_proxy *p, bool abort);
 

@@ -97,7 +97,12 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     pc = kl_xcalloc(1, sizeof *pc);
     pc->fd = fd;
     pc->p = p;
-    uv_poll_init_socket(p->srv->loop, &pc->poll, fd);
+    int rc = uv_poll_init_socket(p->srv->loop, &pc->poll, fd);
+    if (rc != 0) {
+      kl_log("proxy: cannot poll socket %d: %s", (int)fd, uv_strerror(rc));
+      free(pc);
+      return -1;
+    }
     pc->poll.data = pc;
     curl_multi_assign(p->multi, fd, pc);
   }
@@ -222,6 +227,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp) {
 static size_t on_body(char *data, size_t size, size_t n, void *userp) {
   kl_fwd *f = userp;
   size_t len = size * n;
+  if (len == 0)
+    return 0; /* (an empty chunk would read as the stream's end) */
   if (f->ended_clean || f->ended_abort || (f->watch && !f->ctx->conn))
     return 0; /* ends the transfer */
   if (!f->streaming) {
@@ -252,6 +259,9 @@ static void finish(kl_fwd *f, CURLcode result) {
   kl_ctx *ctx = f->ctx;
   kl_conn *c = ctx->conn;
   if (!c) {
+    /* Served for a client that went away: counted all the same (a watch was, at its head). */
+    if (!f->streaming && !ctx->control)
+      kl_count(ctx->srv, ctx->verb, ctx->res, result == CURLE_OK && f->code ? f->code : 502);
     fwd_free(f);
     return;
   }
@@ -303,6 +313,10 @@ static void check_done(kl_proxy *p) {
   }
 }
 
+bool kl_proxy_is_watch(const kl_fwd *f) {
+  return f->watch;
+}
+
 void kl_proxy_client_gone(kl_fwd *f) {
   f->ctx->conn = NULL;
   /* A watch ends upstream at once; any other request completes upstream (as a server that
@@ -316,9 +330,27 @@ size_t kl_proxy_end_watches(kl_proxy *p, bool abort) {
   kl_fwd *next;
   for (kl_fwd *f = p->fwds; f; f = next) {
     next = f->next;
-    if (!f->streaming || !f->ctx->conn)
-      continue; /* (a watch whose head has not arrived is not open yet) */
+    kl_conn *c = f->ctx->conn;
+    if (!f->watch || !c)
+      continue;
     n++;
+    if (abort && !f->streaming) {
+      /* (its head has not arrived: the connection goes without an answer) */
+      f->ctx->conn = NULL;
+      kl_conn_attach_forward(c, NULL);
+      fwd_free(f);
+      kl_conn_close(c);
+      continue;
+    }
+    if (!f->streaming) {
+      /* (its head has not arrived: the client gets an empty stream, as from a watch that
+       * ended at once) */
+      f->code = 200;
+      f->head.len = 0;
+      free(f->ctype);
+      f->ctype = NULL;
+      stream_begin(f);
+    }
     if (abort)
       f->ended_abort = true;
     else
@@ -338,6 +370,15 @@ static void add_header(kl_fwd *f, const char *name, const char *value) {
 
 void kl_proxy_forward(kl_ctx *ctx) {
   kl_proxy *p = ctx->srv->proxy;
+  static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  bool known = false;
+  for (size_t i = 0; i < sizeof methods / sizeof *methods; i++)
+    known = known || strcmp(ctx->req->method, methods[i]) == 0;
+  if (!known) {
+    kl_reply_status(ctx, 405, "MethodNotAllowed",
+                    "kube-lite forwards GET, POST, PUT, PATCH and DELETE requests only", NULL);
+    return;
+  }
   kl_fwd *f = kl_xcalloc(1, sizeof *f);
   f->p = p;
   /* The request and what was decided about it move into the forward. */
@@ -356,6 +397,7 @@ void kl_proxy_forward(kl_ctx *ctx) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+  curl_easy_setopt(e, CURLOPT_PROXY, ""); /* straight to the upstream, whatever http_proxy says */
   if (p->ca_file)
     curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -382,8 +424,13 @@ void kl_proxy_forward(kl_ctx *ctx) {
   if (p->fwds)
     p->fwds->prev = f;
   p->fwds = f;
-  kl_conn_attach_forward(f->ctx->conn, f);
-  curl_multi_add_handle(p->multi, e);
+  if (f->ctx->conn) /* (NULL: a delayed request whose client went away, served all the same) */
+    kl_conn_attach_forward(f->ctx->conn, f);
+  CURLMcode mc = curl_multi_add_handle(p->multi, e);
+  if (mc != CURLM_OK) {
+    snprintf(f->error, sizeof f->error, "%s", curl_multi_strerror(mc));
+    finish(f, CURLE_FAILED_INIT);
+  }
 }
 
 /* ---- the proxy ------------------------------------------------------------------ */

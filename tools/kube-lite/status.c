@@ -22,16 +22,21 @@ void kl_reply_raw(kl_ctx *ctx, int code, const char *ctype, char *body, size_t l
     free(body);
     if (ctx->srv->cfg.verbose)
       kl_log("%s %s -> %d, replaced by the fault", r ? r->method : "-", r ? r->path : "-", code);
-    if (ctx->fault_drop)
-      kl_conn_close(ctx->conn);
-    else
+    if (!ctx->fault_drop)
       kl_fault_reply(ctx);
+    else if (ctx->conn)
+      kl_conn_close(ctx->conn);
     return;
   }
   if (!ctx->control)
     kl_count(ctx->srv, ctx->verb, ctx->res, code);
   if (ctx->srv->cfg.verbose)
-    kl_log("%s %s -> %d", r ? r->method : "-", r ? r->path : "-", code);
+    kl_log("%s %s -> %d%s", r ? r->method : "-", r ? r->path : "-", code,
+           ctx->conn ? "" : " (its client is gone)");
+  if (!ctx->conn) {
+    free(body); /* served after its client went away: the answer goes nowhere */
+    return;
+  }
   kl_buf h = {0};
   kl_buf_reserve(&h, 200);
   kl_buf_printf(&h,
