@@ -117,7 +117,7 @@ void k8sha__cleanup_cluster_run(task *t, int err, const char *message) {
     rc = k8sha__task_next_blob(t);
     break;
   default:
-    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
+    k8sha__task_bad_step(t);
     return;
   }
   if (rc)

@@ -236,7 +236,7 @@ void k8sha__cleanup_job_run(task *t, int err, const char *message) {
     k8sha__task_end(t, err, "%s", message ? message : "");
     return;
   default:
-    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
+    k8sha__task_bad_step(t);
     return;
   }
   if (rc)
@@ -269,7 +269,7 @@ void k8sha__cleanup_dry_job_run(task *t, int err, const char *message) {
     k8sha__task_end(t, 0, NULL);
     return;
   default:
-    k8sha__task_end(t, K8SHA_EINVAL, "internal: unexpected step");
+    k8sha__task_bad_step(t);
     return;
   }
 }

@@ -66,6 +66,10 @@ void k8sha__task_end(task *t, int err, const char *fmt, ...) {
   task_free(t);
 }
 
+void k8sha__task_bad_step(task *t) {
+  k8sha__task_end(t, K8SHA_EINVAL, "internal: the task has no step %d", t->step);
+}
+
 int k8sha__task_failed(task *t, int err, const char *message) {
   if (!err)
     return 0;

@@ -59,6 +59,8 @@ typedef struct task {
 } task;
 
 void k8sha__task_end(task *t, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Ends the task at a step its run function has no case for (a defect), saying so. */
+void k8sha__task_bad_step(task *t);
 /* With `err` set, ends the task with `message` (or the error's text) and returns 1; else 0. */
 int k8sha__task_failed(task *t, int err, const char *message);
 void k8sha__task_report(task *t, k8sha_found_kind kind, const char *fmt, ...)
